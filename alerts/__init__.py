@@ -1,0 +1,1 @@
+"""Delivery of alerts: Block Kit formatting, Slack (slack-sdk) and terminal sinks."""

@@ -1,0 +1,106 @@
+"""Alert → Slack message (Block Kit plus a plain-text fallback). Pure: no I/O, table-tested.
+
+Everything that came from a feed is escaped (`&`, `<`, `>`), so a headline cannot ping a channel,
+mention a user or hide a link behind a misleading label; the only link is the story's own URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsbot.models import Alert, Severity
+
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+TEXT_LIMIT = 40000
+SUMMARY_LIMIT = 600
+SEVERITY_EMOJI = {
+    Severity.LOW: ":large_blue_circle:",
+    Severity.MEDIUM: ":large_orange_circle:",
+    Severity.HIGH: ":red_circle:",
+    Severity.CRITICAL: ":rotating_light:",
+}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; see api.slack.com 'Escaping text'."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, so a long story never makes a send fail."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def safe_link_target(url: str) -> str:
+    """A URL that cannot end Slack's `<url|label>` early or smuggle a second link."""
+    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+
+
+def slack_date(alert: Alert) -> str:
+    """Slack renders `<!date^…>` in each reader's own time zone; the fallback is UTC."""
+    published = alert.story.published_at
+    if published is None:
+        return "unknown"
+    fallback = published.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(published.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
+    """The webhook / chat.postMessage payload for one alert."""
+    story, match = alert.story, alert.match
+    severity = match.severity
+    title = truncate(story.title, HEADER_LIMIT)
+    link = f"<{safe_link_target(story.url)}|{escape(truncate(story.title, 300))}>"
+    rules = ", ".join(f"{escape(hit.rule)} ({hit.severity.value})" for hit in match.rules)
+    terms = ", ".join(escape(term) for term in match.terms)
+    facts = [
+        f"*Source:* {escape(story.source)}",
+        f"*Published:* {slack_date(alert)}",
+        f"*Watchlist:* {escape(match.watchlist)}",
+        f"*Severity:* {SEVERITY_EMOJI[severity]} {severity.value}",
+    ]
+    details = [f"*Rules:* {rules}", f"*Matched:* {terms}"]
+    if alert.also_in:
+        details.append(f"*Also in:* {escape(', '.join(alert.also_in))}")
+    summary = truncate(story.summary or story.text, SUMMARY_LIMIT)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(link, SECTION_LIMIT)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(details), SECTION_LIMIT)}},
+    ]
+    if summary:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(summary)}]})
+    fallback = (
+        f"{SEVERITY_EMOJI[severity]} [{severity.value}] {escape(match.watchlist)}: "
+        f"{escape(story.title)} ({', '.join(escape(term) for term in match.terms)})"
+    )
+    return {
+        "text": truncate(fallback, TEXT_LIMIT),
+        "blocks": blocks,
+        "unfurl_links": unfurl_links,
+        "unfurl_media": unfurl_links,
+    }
+
+
+def plain_text(alert: Alert) -> str:
+    """The terminal rendering of an alert: the same facts as the Slack message, unescaped."""
+    story, match = alert.story, alert.match
+    published = story.published_at.strftime("%Y-%m-%d %H:%M UTC") if story.published_at else "unknown"
+    lines = [
+        f"[{match.severity.value.upper()}] {match.watchlist}: {story.title}",
+        f"  {story.url}",
+        f"  source: {story.source}   published: {published}",
+        f"  rules: {', '.join(f'{hit.rule} ({hit.severity.value})' for hit in match.rules)}",
+        f"  matched: {', '.join(match.terms)}",
+    ]
+    if alert.also_in:
+        lines.append(f"  also in: {', '.join(alert.also_in)}")
+    return "\n".join(lines)

@@ -1,0 +1,7 @@
+"""`python -m newsbot` from the repository root, the same as the installed `newsbot` command."""
+
+import sys
+
+from newsbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,151 @@
+"""The `newsbot` command: a thin layer that maps commands to the library and errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alerts.sinks import Sink
+from alerts.slack import WebhookSink
+from alerts.terminal import PayloadPrinter, TerminalSink
+from newsbot import __version__
+from newsbot.config import Config, load_config
+from newsbot.errors import ConfigError, LockedError, NewsbotError, StorageError
+from newsbot.matching import Matcher
+from newsbot.status import describe_status
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    CONFIG_ERROR = 1
+    USAGE = 2  # argparse's own code for a wrong command line
+    LOCKED = 3
+    DATABASE_ERROR = 4
+    ERROR = 5
+
+
+_EXIT_FOR_ERROR = {
+    ConfigError: ExitStatus.CONFIG_ERROR,
+    LockedError: ExitStatus.LOCKED,
+    StorageError: ExitStatus.DATABASE_ERROR,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    _configure_logging(arguments.verbose)
+    try:
+        return int(arguments.command(arguments))
+    except NewsbotError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return int(_EXIT_FOR_ERROR.get(type(error), ExitStatus.ERROR))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Watch telecom-security news for the vendors and topics you care about."
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(command=handler)
+        sub.add_argument("--config", type=Path, default=Path("newsbot.yaml"),
+                         help="path to newsbot.yaml (default: ./newsbot.yaml)")
+        return sub
+
+    run = command("run", _run, "crawl all sources, store new stories, match them, deliver alerts")
+    run.add_argument("--dry-run", action="store_true",
+                     help="do everything on a throwaway copy of the database and print the Slack payloads")
+    run.add_argument("-q", "--quiet", action="store_true", help="print nothing when all went well")
+    command("check", _check, "validate newsbot.yaml and the watchlists")
+    explain = command("explain", _explain, "show which rules match a text, and why others do not")
+    explain.add_argument("text", help="the text to test, e.g. a headline and summary")
+    command("status", _status, "per source: last fetch and result; alerts pending and sent")
+    demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    """The level sits on the handler too: Scrapy resets the root logger's level when it starts."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+def sink_for(config: Config, *, dry_run: bool) -> Sink:
+    slack = config.settings.slack
+    if dry_run:
+        return PayloadPrinter(unfurl_links=bool(slack and slack.unfurl_links))
+    if slack is None:
+        return TerminalSink()
+    return WebhookSink(slack.webhook_url, timeout=slack.timeout_seconds,
+                       max_retry_after_seconds=slack.max_retry_after_seconds,
+                       unfurl_links=slack.unfurl_links)
+
+
+def _run(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
+
+    config = load_config(arguments.config)
+    if arguments.dry_run:
+        summary = dry_run(config, sink_for(config, dry_run=True))
+    else:
+        summary = run(config, sink_for(config, dry_run=False))
+    if not arguments.quiet or summary.failed_sources or summary.delivery_errors:
+        print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
+    return ExitStatus.OK
+
+
+def _check(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)
+    for watchlist in config.watchlists:
+        for warning in watchlist.warnings:
+            print(f"warning: {warning}")
+    rules = sum(len(watchlist.config.rules) for watchlist in config.watchlists)
+    print(
+        f"{config.path}: OK — {len(config.settings.sources)} sources, "
+        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to "
+        f"{'Slack (incoming webhook)' if config.settings.slack else 'the terminal'}"
+    )
+    return ExitStatus.OK
+
+
+def _explain(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    matcher = Matcher(config.watchlists)
+    for watchlist, evaluation in zip(config.watchlists, matcher.evaluate_text(arguments.text), strict=True):
+        print(f"Watchlist '{evaluation.watchlist}' ({watchlist.path.name})")
+        vendors = "; ".join(f"{name} ({', '.join(found)})" for name, found in evaluation.vendors.items())
+        print(f"  vendors found: {vendors or 'none'}")
+        topics = "; ".join(f"{topic}: {', '.join(found)}" for topic, found in evaluation.topics.items())
+        print(f"  topics found:  {topics or 'none'}")
+        for hit in evaluation.fired:
+            print(f"  MATCH    {hit.rule} ({hit.severity.value}): {', '.join(hit.terms)}")
+        for rule, reason in evaluation.not_fired.items():
+            print(f"  no match {rule}: {reason}")
+        for miss in evaluation.near_misses:
+            print(f"  near miss: {miss}")
+    return ExitStatus.OK
+
+
+def _status(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    print(describe_status(config))
+    return ExitStatus.OK
+
+
+def _demo(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.demo import run_demo
+
+    return ExitStatus.OK if run_demo() else ExitStatus.ERROR

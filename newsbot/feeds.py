@@ -1,0 +1,126 @@
+"""Turn a downloaded feed body into entries: feedparser for RSS/Atom, the json module for JSON Feed.
+
+feedparser is only ever given bytes and headers (never a URL or a string that could be read as a
+path), and a DOCTYPE that declares entities is dropped first: feedparser's loose fallback parser
+would otherwise expand an entity bomb that expat refused.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import feedparser
+
+from newsbot.models import FeedEntry
+
+_ENTITY_DECLARATION_WINDOW = 64 * 1024
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+
+class FeedParseError(ValueError):
+    """Raised by parse_feed when a body is not a feed at all; the message is a plain sentence."""
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[FeedEntry]:
+    """Entries of an RSS, Atom or JSON feed; entries without a link are dropped by the caller."""
+    if not body.strip():
+        raise FeedParseError("the response was empty")
+    if _looks_like_json(body, content_type):
+        return _parse_json_feed(body)
+    return _parse_xml_feed(body, url, content_type)
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    if content_type and "json" in content_type.lower():
+        return True
+    return body.lstrip()[:1] == b"{"
+
+
+def _parse_json_feed(body: bytes) -> list[FeedEntry]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FeedParseError(f"the JSON feed is not valid JSON ({error})") from None
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        _JSON_FEED_VERSION
+    ):
+        raise FeedParseError("the response is JSON but not a JSON Feed (no jsonfeed.org version)")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedParseError("the JSON Feed has no 'items' list")
+    return [_json_feed_entry(item) for item in items if isinstance(item, dict)]
+
+
+def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
+    link = item.get("url") or item.get("external_url") or ""
+    if not link and str(item.get("id", "")).startswith(("http://", "https://")):
+        link = item["id"]
+    return FeedEntry(
+        link=_text(link),
+        title=_text(item.get("title")),
+        summary=_text(item.get("summary")),
+        content=_text(item.get("content_html") or item.get("content_text")),
+        published=_iso_datetime(item.get("date_published") or item.get("date_modified")),
+    )
+
+
+def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[FeedEntry]:
+    head = body[:_ENTITY_DECLARATION_WINDOW]
+    if b"<!ENTITY" in head:
+        body = _DOCTYPE.sub(b"", body, count=1)
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    if not parsed.version and not parsed.entries:
+        reason = parsed.get("bozo_exception")
+        detail = f" ({reason})" if reason else ""
+        raise FeedParseError(f"the response is not an RSS, Atom or JSON feed{detail}")
+    return [_feedparser_entry(entry) for entry in parsed.entries]
+
+
+def _feedparser_entry(entry: Any) -> FeedEntry:
+    link = entry.get("link") or ""
+    guid = entry.get("id") or ""
+    if not link and guid.startswith(("http://", "https://")):
+        link = guid
+    content = entry.get("content") or []
+    return FeedEntry(
+        link=link,
+        title=_text(entry.get("title")),
+        summary=_text(entry.get("summary")),
+        content="\n".join(_text(part.get("value")) for part in content),
+        published=_struct_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+    )
+
+
+def _struct_datetime(value: Any) -> datetime | None:
+    """feedparser gives UTC struct_time (or None when the date was unreadable)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _iso_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""

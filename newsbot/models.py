@@ -1,0 +1,152 @@
+"""The data that flows one way through a run: fetch → entry → story → match → alert.
+
+Each stage has its own frozen type, so a stage can be tested with values built by hand and a
+later issue can deepen one stage without touching the others.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """What the feed spider needs to fetch one source politely (conditional GET validators)."""
+
+    source: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item as the feed gave it: HTML still in it, link not yet canonical."""
+
+    link: str
+    title: str = ""
+    summary: str = ""
+    content: str = ""
+    published: datetime | None = None
+
+
+class FetchStatus(str, enum.Enum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of fetching one source: a failure is a value, never an exception."""
+
+    source: str
+    url: str
+    status: FetchStatus
+    entries: tuple[FeedEntry, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    skipped_entries: int = 0
+
+
+@dataclass(frozen=True)
+class Story:
+    """A normalised news story; its identity is its canonical URL."""
+
+    id: str
+    url: str
+    title: str
+    summary: str
+    text: str
+    source: str
+    published_at: datetime | None = None
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One rule that fired, with the words that made each of its conditions true."""
+
+    rule: str
+    severity: Severity
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """Everything one watchlist found in one story; it becomes at most one alert."""
+
+    watchlist: str
+    rules: tuple[RuleHit, ...]
+
+    @property
+    def severity(self) -> Severity:
+        return max((hit.severity for hit in self.rules), key=lambda severity: severity.rank)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(term for hit in self.rules for term in hit.terms))
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A match waiting in (or taken from) the outbox, with the story it is about."""
+
+    id: str
+    story: Story
+    match: Match
+    also_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one alert at one sink; `retry_after` is seconds Slack asked us to wait."""
+
+    alert_id: str
+    delivered: bool
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class RunSummary:
+    """What one `newsbot run` did, printed at the end and kept in the database."""
+
+    sources_ok: int = 0
+    sources_not_modified: int = 0
+    failed_sources: dict[str, str] = field(default_factory=dict)
+    entries_seen: int = 0
+    new_stories: int = 0
+    too_old: int = 0
+    matches: int = 0
+    alerts_sent: int = 0
+    alerts_pending: int = 0
+    delivery_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        sources = self.sources_ok + self.sources_not_modified + len(self.failed_sources)
+        text = (
+            f"{sources} sources ({self.sources_not_modified} unchanged, "
+            f"{len(self.failed_sources)} failed), {self.entries_seen} entries, "
+            f"{self.new_stories} new stories ({self.too_old} too old to alert), "
+            f"{self.matches} matches, {self.alerts_sent} alerts sent, "
+            f"{self.alerts_pending} pending, {self.seconds:.1f}s"
+        )
+        lines = [text]
+        lines += [f"  source failed: {name}: {error}" for name, error in self.failed_sources.items()]
+        lines += [f"  delivery failed: {error}" for error in self.delivery_errors]
+        return "\n".join(lines)

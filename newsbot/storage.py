@@ -1,0 +1,317 @@
+"""The one module that reads and writes the SQLite database (through sqlite-utils).
+
+Every write that belongs together happens in one `BEGIN IMMEDIATE` transaction — a source's new
+stories with its new ETag, a story's alerts with its "matched" mark — so a crash at any point leaves
+the database as it was before that step, and the next run redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from newsbot.errors import StorageError
+from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
+
+APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
+MIGRATIONS = Migrations("newsbot")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {"name": str, "url": str, "etag": str, "last_modified": str, "last_fetch_at": str,
+         "last_status": str, "last_error": str, "consecutive_failures": int},
+        pk="name",
+    )
+    db["stories"].create(
+        {"id": str, "url": str, "title": str, "summary": str, "text": str, "source": str,
+         "published_at": str, "first_seen_at": str, "matched_at": str},
+        pk="id",
+    )
+    db["stories"].create_index(["url"], unique=True)
+    db["stories"].create_index(["matched_at"])
+    db["stories"].enable_fts(["title", "summary", "text"], create_triggers=True)
+    db["story_sources"].create(
+        {"story_id": str, "source": str, "seen_at": str},
+        pk=("story_id", "source"),
+        foreign_keys=[("story_id", "stories", "id")],
+    )
+    db["alerts"].create(
+        {"id": str, "story_id": str, "watchlist": str, "severity": str, "match": str,
+         "status": str, "attempts": int, "last_error": str, "created_at": str,
+         "next_attempt_at": str, "sent_at": str},
+        pk="id",
+        foreign_keys=[("story_id", "stories", "id")],
+    )
+    db["alerts"].create_index(["story_id", "watchlist"], unique=True)
+    db["alerts"].create_index(["status"])
+    db["runs"].create(
+        {"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id"
+    )
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Storage:
+    """newsbot's database. Open with `Storage.open(path)`; it migrates itself on open."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path, *, migrate: bool = True) -> Storage:
+        if not path.parent.is_dir():
+            raise StorageError(f"cannot open the database {path}: the folder {path.parent} does not exist")
+        try:
+            db = Database(path)
+            storage = cls(db)
+            storage._check_identity(creating=migrate)
+            if migrate:
+                storage._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StorageError(f"cannot use the database {path}: {error}") from None
+        return storage
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _check_identity(self, *, creating: bool) -> None:
+        application_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        if application_id == APPLICATION_ID:
+            return
+        if application_id != 0 or self.db.table_names():
+            raise StorageError(
+                f"{self.db.conn.execute('PRAGMA database_list').fetchone()[2]} is not a newsbot "
+                "database (it has other tables); point `database:` at a new file"
+            )
+        if creating:
+            with self.db.ensure_autocommit_on():
+                self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.db.execute("PRAGMA journal_mode = wal")
+
+    def _migrate(self) -> None:
+        known = {migration.name for migration in MIGRATIONS._migrations}
+        applied = {migration.name for migration in MIGRATIONS.applied(self.db)}
+        unknown = applied - known
+        if unknown:
+            raise StorageError(
+                "this database was written by a newer newsbot (migrations "
+                f"{', '.join(sorted(unknown))}); upgrade newsbot before running it"
+            )
+        MIGRATIONS.apply(self.db)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction taken up front, so it never fails half-way on a lock upgrade."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.execute("COMMIT")
+
+    # Sources -----------------------------------------------------------------------------------
+
+    def validators(self, names: Iterable[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """Per source: (url, etag, last_modified) from its last successful fetch."""
+        wanted = set(names)
+        return {
+            row["name"]: (row["url"], row["etag"], row["last_modified"])
+            for row in self.db["sources"].rows
+            if row["name"] in wanted
+        }
+
+    def record_fetch(self, result: FetchResult, stories: list[Story], when: datetime) -> int:
+        """Store a source's outcome and its stories together; return how many stories were new."""
+        new = 0
+        with self.transaction():
+            previous = self.db["sources"].get(result.source) if self._has_source(result.source) else None
+            state: dict[str, Any] = {
+                "name": result.source,
+                "url": result.url,
+                "last_fetch_at": _iso(when),
+                "last_status": result.status.value,
+                "last_error": result.error,
+            }
+            if result.status is FetchStatus.ERROR:
+                state["consecutive_failures"] = (previous or {}).get("consecutive_failures", 0) + 1
+            else:
+                state["consecutive_failures"] = 0
+            if result.status is FetchStatus.OK:
+                state["etag"] = result.etag
+                state["last_modified"] = result.last_modified
+            self.db["sources"].upsert(state, pk="name")
+            for story in stories:
+                inserted = self.db.execute(
+                    "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, "
+                    "published_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [story.id, story.url, story.title, story.summary, story.text, story.source,
+                     _iso(story.published_at), _iso(when)],
+                ).rowcount
+                new += inserted
+                self.db.execute(
+                    "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
+                    [story.id, result.source, _iso(when)],
+                )
+        return new
+
+    def _has_source(self, name: str) -> bool:
+        return bool(self.db.execute("SELECT 1 FROM sources WHERE name = ?", [name]).fetchone())
+
+    # Stories and matches -----------------------------------------------------------------------
+
+    def unmatched_stories(self) -> list[tuple[Story, datetime]]:
+        """Stories not yet matched, with when each was first seen (for the age limit)."""
+        rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, id")
+        return [(_story(row), _parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
+
+    def record_matches(self, story: Story, matches: list[Match], when: datetime) -> int:
+        """Queue one alert per matching watchlist and mark the story matched, atomically."""
+        queued = 0
+        with self.transaction():
+            for match in matches:
+                queued += self.db.execute(
+                    "INSERT OR IGNORE INTO alerts (id, story_id, watchlist, severity, match, status, "
+                    "attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
+                    [alert_id(story.id, match.watchlist), story.id, match.watchlist,
+                     match.severity.value, json.dumps(_match_record(match)), _iso(when)],
+                ).rowcount
+            self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [_iso(when), story.id])
+        return queued
+
+    def story_by_url(self, url: str) -> Story | None:
+        rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
+        return _story(rows[0]) if rows else None
+
+    def search(self, query: str, limit: int = 20) -> list[Story]:
+        return [_story(row) for row in self.db["stories"].search(query, limit=limit)]
+
+    # Outbox ------------------------------------------------------------------------------------
+
+    def due_alerts(self, when: datetime) -> list[Alert]:
+        """Pending alerts whose retry time has come, oldest first."""
+        rows = self.db.query(
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status = 'pending' "
+            "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
+            "ORDER BY alerts.created_at, alerts.id",
+            [_iso(when)],
+        )
+        alerts = []
+        for row in rows:
+            others = [
+                source["source"]
+                for source in self.db.query(
+                    "SELECT source FROM story_sources WHERE story_id = ? AND source != ? ORDER BY seen_at",
+                    [row["id"], row["source"]],
+                )
+            ]
+            alerts.append(
+                Alert(id=row["alert_id"], story=_story(row),
+                      match=_match_from_record(row["watchlist"], json.loads(row["match"])),
+                      also_in=tuple(others))
+            )
+        return alerts
+
+    def mark_sent(self, alert: str, when: datetime) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL, next_attempt_at = NULL WHERE id = ?",
+                [_iso(when), alert],
+            )
+
+    def mark_failed(self, alert: str, error: str, retry_at: datetime | None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                [error, _iso(retry_at), alert],
+            )
+
+    # Runs and status ---------------------------------------------------------------------------
+
+    def record_run(self, started: datetime, finished: datetime, summary: RunSummary) -> None:
+        with self.transaction():
+            self.db["runs"].insert(
+                {"started_at": _iso(started), "finished_at": _iso(finished),
+                 "summary": json.dumps(asdict(summary))}
+            )
+
+    def source_rows(self) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT sources.*, (SELECT count(*) FROM story_sources WHERE source = sources.name) "
+                "AS stories FROM sources ORDER BY name"
+            )
+        )
+
+    def alert_counts(self) -> dict[str, int]:
+        counts = {"pending": 0, "sent": 0}
+        for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    def failing_alerts(self) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT alerts.id, alerts.watchlist, alerts.attempts, alerts.last_error, "
+                "alerts.created_at, stories.title FROM alerts JOIN stories ON stories.id = alerts.story_id "
+                "WHERE alerts.status = 'pending' AND alerts.attempts > 0 ORDER BY alerts.created_at"
+            )
+        )
+
+    def last_run(self) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
+
+    def story_count(self) -> int:
+        return self.db["stories"].count
+
+
+def alert_id(story: str, watchlist: str) -> str:
+    """Deterministic, so that re-queuing the same story for the same watchlist is a no-op."""
+    return hashlib.sha256(f"{story}\n{watchlist}".encode("utf-8")).hexdigest()[:20]
+
+
+def _story(row: dict[str, Any]) -> Story:
+    return Story(
+        id=row["id"], url=row["url"], title=row["title"], summary=row["summary"] or "",
+        text=row["text"] or "", source=row["source"], published_at=_parse_iso(row["published_at"]),
+    )
+
+
+def _match_record(match: Match) -> list[dict[str, Any]]:
+    return [{"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules]
+
+
+def _match_from_record(watchlist: str, record: list[dict[str, Any]]) -> Match:
+    return Match(
+        watchlist=watchlist,
+        rules=tuple(
+            RuleHit(rule=hit["rule"], severity=Severity(hit["severity"]), terms=tuple(hit["terms"]))
+            for hit in record
+        ),
+    )
