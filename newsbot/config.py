@@ -68,15 +68,6 @@ class Settings(_Strict):
     slack: SlackConfig | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)
 
-    @field_validator("sources")
-    @classmethod
-    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
-        names = [source.name for source in sources]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"two sources are named '{duplicates[0]}'; names must be unique")
-        return sources
-
 
 class VendorConfig(_Strict):
     name: Text
@@ -104,16 +95,6 @@ class WatchlistConfig(_Strict):
     topics: dict[str, list[Text]] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _names_are_unique(self) -> WatchlistConfig:
-        if VENDORS in self.topics:
-            raise ValueError(f"'{VENDORS}' is reserved for the vendor list; rename that topic")
-        rule_names = [rule.name for rule in self.rules]
-        for name in rule_names:
-            if rule_names.count(name) > 1:
-                raise ValueError(f"two rules are named '{name}'; rule names must be unique")
-        return self
-
 
 @dataclass(frozen=True)
 class Watchlist:
@@ -121,6 +102,7 @@ class Watchlist:
 
     path: Path
     config: WatchlistConfig
+    name_line: int = 1
     warnings: tuple[str, ...] = ()
 
 
@@ -145,6 +127,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
     data = _expand_environment(document, document.data, (), require_env)
     settings = _validate(Settings, data, document)
+    _check_source_names(settings, document)
     base = path.parent
     watchlist_dir = base / settings.watchlists
     return Config(
@@ -153,6 +136,18 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         database=base / settings.database,
         watchlists=load_watchlists(watchlist_dir, where=document.where(("watchlists",))),
     )
+
+
+def _check_source_names(settings: Settings, document: YamlDocument) -> None:
+    """Source names key the stored fetch state, so two sources must not share one."""
+    seen: set[str] = set()
+    for index, source in enumerate(settings.sources):
+        if source.name in seen:
+            raise ConfigError(
+                f"{document.where(('sources', index, 'name'))}: two sources are named "
+                f"'{source.name}'; names must be unique"
+            )
+        seen.add(source.name)
 
 
 def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
@@ -167,7 +162,8 @@ def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
         name = watchlist.config.name
         if name in seen:
             raise ConfigError(
-                f"{watchlist.path}:1: the watchlist name '{name}' is also used by {seen[name]}"
+                f"{watchlist.path}:{watchlist.name_line}: the watchlist name '{name}' is also used "
+                f"by {seen[name]}"
             )
         seen[name] = watchlist.path
     return watchlists
@@ -178,8 +174,26 @@ def load_watchlist(path: Path) -> Watchlist:
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
     config = _validate(WatchlistConfig, document.data, document)
+    _check_names(config, document)
     _check_rule_references(config, document)
-    return Watchlist(path=path, config=config, warnings=tuple(_inline_word_warnings(config, document)))
+    return Watchlist(path=path, config=config, name_line=document.line_of(("name",)),
+                     warnings=tuple(_inline_word_warnings(config, document)))
+
+
+def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:
+    if VENDORS in config.topics:
+        raise ConfigError(
+            f"{document.where(('topics', VENDORS))}: '{VENDORS}' is reserved for the vendor list; "
+            "rename that topic"
+        )
+    seen: set[str] = set()
+    for index, rule in enumerate(config.rules):
+        if rule.name in seen:
+            raise ConfigError(
+                f"{document.where(('rules', index, 'name'))}: two rules are named '{rule.name}'; "
+                "rule names must be unique"
+            )
+        seen.add(rule.name)
 
 
 def _check_rule_references(config: WatchlistConfig, document: YamlDocument) -> None:
@@ -249,7 +263,7 @@ def _validate(model: type[BaseModel], data: Any, document: YamlDocument) -> Any:
 
 def _describe(error: Any, model: type[BaseModel], document: YamlDocument) -> str:
     location = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
-    dotted = ".".join(str(part) for part in location) or "file"
+    dotted = ".".join(str(part) for part in location) or "this file"
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(location[-1])

@@ -26,7 +26,6 @@ def scrapy_settings(fetch: FetchSettings, log_level: str = "WARNING") -> ScrapyS
         {
             "USER_AGENT": fetch.user_agent,
             "DOWNLOAD_MAXSIZE": fetch.max_bytes,
-            "DOWNLOAD_WARNSIZE": min(fetch.max_bytes, settings.getint("DOWNLOAD_WARNSIZE")),
             "DOWNLOAD_TIMEOUT": fetch.timeout_seconds,
             "RETRY_TIMES": fetch.retries,
             "AUTOTHROTTLE_START_DELAY": fetch.autothrottle_start_delay,

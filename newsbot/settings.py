@@ -19,7 +19,7 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 
 # Bounded: Scrapy's defaults (1 GiB, 180 s) would let one hostile feed stall a cron run.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0  # a source over DOWNLOAD_MAXSIZE is reported in the run's summary
 DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 15
 RETRY_ENABLED = True

@@ -10,7 +10,14 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as network_errors
@@ -89,14 +96,19 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(problem, IgnoreRequest):
         reason = str(problem) or "ignored"
         return "robots.txt forbids fetching it" if "robots.txt" in reason else reason
-    if isinstance(problem, network_errors.DNSLookupError):
-        return "the host name could not be resolved"
-    if isinstance(problem, (network_errors.TimeoutError, network_errors.TCPTimedOutError)):
-        return "the server did not answer in time"
-    if isinstance(problem, network_errors.ConnectionRefusedError):
-        return "the connection was refused"
-    if "max size" in str(problem) or "larger than download" in str(problem):
-        return "the response was larger than fetch.max_bytes"
-    if isinstance(problem, network_errors.ConnectionLost) or "ConnectionLost" in repr(problem):
-        return "the connection was lost before the response was complete"
+    for kinds, sentence in _FAILURE_SENTENCES:
+        if isinstance(problem, kinds):
+            return sentence
     return f"{type(problem).__name__}: {problem}"
+
+
+_FAILURE_SENTENCES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((CannotResolveHostError, network_errors.DNSLookupError), "the host name could not be resolved"),
+    ((DownloadTimeoutError, network_errors.TimeoutError, network_errors.TCPTimedOutError),
+     "the server did not answer in time (fetch.timeout_seconds)"),
+    ((DownloadConnectionRefusedError, network_errors.ConnectionRefusedError), "the connection was refused"),
+    # Scrapy cancels a download when it passes DOWNLOAD_MAXSIZE, and for no other reason here.
+    ((DownloadCancelledError,), "the response was larger than fetch.max_bytes"),
+    ((ResponseDataLossError, network_errors.ConnectionLost),
+     "the connection was lost before the response was complete"),
+)

@@ -1,0 +1,114 @@
+"""Shared fixtures: local servers, a workspace with config files, and the CLI run as cron runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.servers import FakeSlack, FeedServer
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SHARED = REPOSITORY.parent / "shared"
+CORPUS = SHARED / "corpus"
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """Real feeds and pages from ../shared/corpus; absent in a user's clone, so tests skip there."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present (it is not shipped with newsbot)")
+    return CORPUS
+
+
+class Workspace:
+    """A folder with newsbot.yaml and the example watchlist, like /etc/newsbot on a server."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.config = folder / "newsbot.yaml"
+        self.database = folder / "newsbot.db"
+        shutil.copytree(REPOSITORY / "examples" / "watchlists", folder / "watchlists")
+        self.settings: dict[str, Any] = {
+            "database": "newsbot.db",
+            "watchlists": "watchlists/",
+            "max_age_days": 7,
+            "sources": [],
+            "fetch": {"autothrottle_start_delay": 0, "timeout_seconds": 5, "retries": 0},
+        }
+        self.environment: dict[str, str] = {}
+
+    def source(self, name: str, url: str) -> None:
+        self.settings["sources"].append({"name": name, "feed": url})
+
+    def use_slack(self, slack: FakeSlack, **options: Any) -> None:
+        self.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}", "max_retry_after_seconds": 2,
+                                  **options}
+        self.environment["TEST_SLACK_WEBHOOK"] = slack.webhook_url
+
+    def write(self) -> Path:
+        self.config.write_text(yaml.safe_dump(self.settings, sort_keys=False), encoding="utf-8")
+        return self.config
+
+    def newsbot(self, *arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `python -m newsbot COMMAND --config …` from a foreign working directory, as cron does."""
+        self.write()
+        return run_newsbot(*self._with_config(arguments), environment=self.environment,
+                           cwd=self.folder, timeout=timeout)
+
+    def _with_config(self, arguments: tuple[str, ...]) -> list[str]:
+        """Insert `--config` right after the command name (global options such as -vv come first)."""
+        position = next(index for index, argument in enumerate(arguments) if not argument.startswith("-"))
+        return [*arguments[: position + 1], "--config", str(self.config), *arguments[position + 1 :]]
+
+    def popen(self, *arguments: str) -> subprocess.Popen[str]:
+        self.write()
+        return subprocess.Popen(
+            [sys.executable, "-m", "newsbot", *self._with_config(arguments)],
+            cwd=self.folder, env=_environment(self.environment), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+
+def _environment(extra: dict[str, str]) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
+    environment["PYTHONPATH"] = str(REPOSITORY)
+    environment.update(extra)
+    return environment
+
+
+def run_newsbot(*arguments: str, environment: dict[str, str] | None = None, cwd: Path | None = None,
+                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsbot", *arguments],
+        cwd=cwd or REPOSITORY, env=_environment(environment or {}), text=True,
+        capture_output=True, timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)

@@ -1,0 +1,179 @@
+"""`newsbot check`, `explain` and the command line itself, run as a user runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Workspace, _environment, run_newsbot
+
+
+@pytest.fixture
+def ready(workspace: Workspace) -> Workspace:
+    workspace.source("Telecom Security Wire", "https://example.org/feed.xml")
+    workspace.source("Other Wire", "https://example.net/atom.xml")
+    return workspace
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+def test_check_valid_workspace_says_ok_with_counts(ready: Workspace) -> None:
+    result = ready.newsbot("check")
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert "2 sources, 1 watchlists, 2 rules" in result.stdout
+    assert "the terminal" in result.stdout
+
+
+def test_check_with_slack_env_set_reports_slack(ready: Workspace) -> None:
+    ready.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}"}
+    ready.environment["TEST_SLACK_WEBHOOK"] = "https://hooks.example/services/x"
+    result = ready.newsbot("check")
+    assert result.returncode == 0, result.stderr
+    assert "Slack (incoming webhook)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "line", "sentence"),
+    [
+        pytest.param("newsbot.yaml",
+                     "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n\tfeed: https://x.org\n",
+                     5, "this is not valid YAML", id="tab-indent"),
+        pytest.param("newsbot.yaml",
+                     "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n    feed: file:///etc/passwd\n",
+                     5, "is not an http:// or https:// address", id="file-url"),
+        pytest.param("watchlists/sms-vendors.yaml",
+                     "name: W\nvendors:\n  - name: Acme\nrules:\n  - name: r\n    all: [vendors]\n    sevrity: high\n",
+                     7, "did you mean 'severity'?", id="severity-typo"),
+        pytest.param("watchlists/sms-vendors.yaml",
+                     "name: W\nname: X\nrules:\n  - name: r\n    any: [x]\n",
+                     2, "the key 'name' appears twice (first on line 1)", id="duplicate-key"),
+    ],
+)
+def test_check_broken_file_exits_1_naming_path_line_and_sentence(
+    ready: Workspace, file: str, text: str, line: int, sentence: str
+) -> None:
+    ready.write()
+    broken = ready.folder / file
+    broken.write_text(text, encoding="utf-8")
+    result = run_newsbot("check", "--config", str(ready.config), cwd=ready.folder)
+    assert result.returncode == 1
+    assert f"{broken}:{line}:" in result.stderr
+    assert sentence in result.stderr
+    assert "OK" not in result.stdout
+
+
+def test_check_with_missing_env_var_exits_1(ready: Workspace) -> None:
+    ready.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}"}
+    result = ready.newsbot("check")
+    assert result.returncode == 1
+    assert "TEST_SLACK_WEBHOOK" in result.stderr
+    assert f"{ready.config}:" in result.stderr
+
+
+def test_check_warns_about_misspelt_topic_but_exits_0(ready: Workspace) -> None:
+    watchlist = ready.folder / "watchlists" / "sms-vendors.yaml"
+    watchlist.write_text(watchlist.read_text(encoding="utf-8").replace(
+        "all: [vendors, breach]", "all: [vendors, braech]"), encoding="utf-8")
+    result = ready.newsbot("check")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {watchlist}:" in result.stdout
+    assert "did you mean the topic 'breach'?" in result.stdout
+
+
+def test_check_missing_config_file_exits_1(tmp_path: Path) -> None:
+    result = run_newsbot("check", "--config", str(tmp_path / "absent.yaml"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "absent.yaml" in result.stderr
+    assert "not found" in result.stderr
+
+
+# --- explain ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def explain(ready: Workspace) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """explain needs no Slack secret: the config references it, the environment does not set it."""
+    ready.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}"}
+
+    def run(text: str) -> subprocess.CompletedProcess[str]:
+        result = ready.newsbot("explain", text)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+def match_lines(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.strip().startswith("MATCH")]
+
+
+def test_explain_mitto_ss7_story_matches_vendor_surveillance(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+    result = explain("Mitto's co-founder sold SS7 access to locate phones")
+    (line,) = match_lines(result.stdout)
+    assert line.startswith("MATCH    vendor-surveillance (high):")
+    assert "Mitto AG" in line
+    assert "SS7" in line
+
+
+def test_explain_bird_flu_is_near_miss_without_match(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+    result = explain("Bird flu surveillance at poultry farms")
+    assert match_lines(result.stdout) == []
+    assert "near miss: Bird: no context word (SMS, messaging, CPaaS) for MessageBird" in result.stdout
+
+
+def test_explain_longer_word_containing_vendor_alias_does_not_match(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+    result = explain("Mittova café reports breach")
+    assert match_lines(result.stdout) == []
+    assert "vendors found: none" in result.stdout
+
+
+def test_explain_messagebird_hack_matches_vendor_breach(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+    result = explain("MessageBird SMS platform hacked")
+    (line,) = match_lines(result.stdout)
+    assert line.startswith("MATCH    vendor-breach (medium):")
+    assert "MessageBird" in line
+    assert "hacked" in line
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "expected"),
+    [
+        pytest.param(["--help"], 0, "COMMAND", id="help"),
+        pytest.param(["run", "--help"], 0, "--dry-run", id="run-help"),
+        pytest.param(["check", "--help"], 0, "--config", id="check-help"),
+        pytest.param(["frobnicate"], 2, "invalid choice", id="unknown-command"),
+        pytest.param([], 2, "COMMAND", id="no-command"),
+    ],
+)
+def test_command_line_exit_codes(arguments: list[str], code: int, expected: str) -> None:
+    result = run_newsbot(*arguments)
+    assert result.returncode == code
+    assert expected in result.stdout + result.stderr
+
+
+def test_default_config_is_newsbot_yaml_in_working_directory(ready: Workspace) -> None:
+    ready.write()
+    result = subprocess.run(
+        [sys.executable, "-m", "newsbot", "check"],
+        cwd=ready.folder, env=_environment({}), text=True, capture_output=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{ready.config}: OK" in result.stdout
+
+
+def test_default_config_missing_in_working_directory_exits_1(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "newsbot", "check"],
+        cwd=tmp_path, env=_environment({}), text=True, capture_output=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert "newsbot.yaml" in result.stderr
