@@ -146,9 +146,12 @@ class FeedServer(_Base):
 
 @dataclass
 class SlackReply:
+    """One scripted answer; with `delay`, Slack answers only after the client has given up."""
+
     status: int = 200
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class _SlackHandler(BaseHTTPRequestHandler):
@@ -163,6 +166,7 @@ class _SlackHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         self.owner.record(self, body)
         reply = self.owner.next_reply()
+        time.sleep(reply.delay)
         if reply.status == 200:
             self.owner.accept(body)
         payload = reply.body.encode("utf-8")

@@ -136,6 +136,23 @@ def test_slack_outage_keeps_alerts_and_the_next_run_delivers_them_once(
     assert rows(workspace.database, "SELECT status, attempts FROM alerts") == [("sent", 2)]
 
 
+def test_a_slack_timeout_keeps_the_alert_for_the_next_run(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(MITTO)]))))
+    workspace.use_slack(slack, timeout_seconds=1)
+    slack.fail_always = SlackReply(504, "gateway timeout", delay=3)
+
+    slow = workspace.newsbot("run")
+    slack.fail_always = None
+    after = workspace.newsbot("run")
+
+    assert slow.returncode == 0 and "could not reach Slack" in slow.stdout
+    assert after.returncode == 0
+    assert len(slack.delivered) == 1
+    assert rows(workspace.database, "SELECT status FROM alerts") == [("sent",)]
+
+
 def test_a_long_retry_after_does_not_stall_cron_and_the_alert_waits(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:

@@ -1,0 +1,36 @@
+"""The Scrapy settings every crawl gets: polite and bounded, whatever Scrapy's defaults are."""
+
+from __future__ import annotations
+
+from newsbot.config import FetchSettings
+from newsbot.crawl import scrapy_settings
+
+
+def test_defaults_are_polite_and_bounded() -> None:
+    settings = scrapy_settings(FetchSettings())
+
+    assert settings.getbool("ROBOTSTXT_OBEY") and settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getint("DOWNLOAD_MAXSIZE") == 10 * 1024 * 1024  # Scrapy's own: 1 GiB
+    assert settings.getfloat("DOWNLOAD_TIMEOUT") == 30  # Scrapy's own: 180 s
+    assert settings.get("USER_AGENT").startswith("newsbot/")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED") and not settings.getbool("TELNETCONSOLE_ENABLED")
+
+
+def test_only_http_downloads_are_possible() -> None:
+    handlers = scrapy_settings(FetchSettings()).getdict("DOWNLOAD_HANDLERS")
+
+    assert handlers == {"file": None, "data": None, "ftp": None, "s3": None}
+
+
+def test_fetch_section_overrides_the_defaults() -> None:
+    fetch = FetchSettings(max_bytes=1234, timeout_seconds=5, retries=0, user_agent="acme-newsbot (sec@acme.example)",
+                          obey_robots_txt=False, concurrent_requests_per_domain=1)
+
+    settings = scrapy_settings(fetch)
+
+    assert settings.getint("DOWNLOAD_MAXSIZE") == 1234
+    assert settings.getfloat("DOWNLOAD_TIMEOUT") == 5
+    assert settings.getint("RETRY_TIMES") == 0
+    assert settings.get("USER_AGENT") == "acme-newsbot (sec@acme.example)"
+    assert not settings.getbool("ROBOTSTXT_OBEY")
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1

@@ -1,0 +1,147 @@
+"""newsbot.storage on a real SQLite file: identity, migrations, atomic writes, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from newsbot.errors import StorageError
+from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
+from newsbot.normalize import to_story
+from newsbot.storage import MIGRATIONS, Storage
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def story(path: str, source: str = "Wire", title: str = "Mitto and SS7") -> Story:
+    made = to_story(FeedEntry(link=f"https://news.example.com/{path}", title=title, summary="s"), source)
+    assert made is not None
+    return made
+
+
+def fetched(source: str, status: FetchStatus = FetchStatus.OK, **fields: object) -> FetchResult:
+    return FetchResult(source, f"https://{source.lower()}.example/feed.xml", status, **fields)  # type: ignore[arg-type]
+
+
+MATCH = Match("SMS vendors", (RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG", "SS7")),))
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    opened = Storage.open(tmp_path / "newsbot.db")
+    yield opened
+    opened.close()
+
+
+def test_new_database_is_wal_and_migrated_once(tmp_path: Path) -> None:
+    Storage.open(tmp_path / "a.db").close()
+    again = Storage.open(tmp_path / "a.db")
+
+    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [m.name for m in MIGRATIONS.applied(again.db)] == ["m001_initial"]
+    assert {"stories", "sources", "alerts", "story_sources", "runs"} <= set(again.db.table_names())
+    again.close()
+
+
+def test_someone_elses_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER)")
+
+    with pytest.raises(StorageError, match="is not a newsbot database"):
+        Storage.open(path)
+
+
+def test_database_from_a_newer_newsbot_is_refused(storage: Storage, tmp_path: Path) -> None:
+    storage.db["_sqlite_migrations"].insert(
+        {"migration_set": "newsbot", "name": "m999_future", "applied_at": "2030-01-01"}
+    )
+    storage.close()
+
+    with pytest.raises(StorageError, match="newer newsbot.*m999_future"):
+        Storage.open(tmp_path / "newsbot.db")
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        Storage.open(tmp_path / "no" / "such" / "newsbot.db")
+
+
+def test_same_story_from_two_sources_is_stored_once_and_remembers_both(storage: Storage) -> None:
+    first = storage.record_fetch(fetched("Wire"), [story("a"), story("b")], NOW)
+    second = storage.record_fetch(fetched("Desk"), [story("a", source="Desk")], NOW + timedelta(minutes=1))
+
+    assert (first, second) == (2, 0)
+    assert storage.story_count() == 2
+    sources = storage.db.execute("SELECT source FROM story_sources ORDER BY seen_at").fetchall()
+    assert sources == [("Wire",), ("Wire",), ("Desk",)]
+
+
+def test_validators_are_kept_from_the_last_successful_fetch_only(storage: Storage) -> None:
+    storage.record_fetch(fetched("Wire", etag='"1"', last_modified="Mon"), [], NOW)
+    storage.record_fetch(fetched("Wire", FetchStatus.NOT_MODIFIED), [], NOW)
+    storage.record_fetch(fetched("Wire", FetchStatus.ERROR, error="HTTP 500"), [], NOW)
+    storage.record_fetch(fetched("Wire", FetchStatus.ERROR, error="HTTP 500"), [], NOW)
+
+    assert storage.validators(["Wire"]) == {"Wire": ("https://wire.example/feed.xml", '"1"', "Mon")}
+    [row] = storage.source_rows()
+    assert (row["last_status"], row["last_error"], row["consecutive_failures"]) == ("error", "HTTP 500", 2)
+
+
+def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:
+    good = story("a")
+    broken = Story(id=good.id + "x", url=good.url, title="t", summary="", text="", source="Wire")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        with storage.transaction():
+            storage.db.execute("INSERT INTO stories (id, url, title, source) VALUES (?, ?, ?, ?)",
+                               [good.id, good.url, good.title, "Wire"])
+            storage.db.execute("INSERT INTO stories (id, url, title, source) VALUES (?, ?, ?, ?)",
+                               [broken.id, broken.url, broken.title, "Wire"])
+
+    assert storage.story_count() == 0
+
+
+def test_matching_queues_one_alert_per_watchlist_and_is_idempotent(storage: Storage) -> None:
+    item = story("a")
+    storage.record_fetch(fetched("Wire"), [item], NOW)
+    [(unmatched, first_seen)] = storage.unmatched_stories()
+
+    storage.record_matches(unmatched, [MATCH], NOW)
+    requeued = storage.record_matches(unmatched, [MATCH], NOW)
+
+    assert first_seen == NOW and requeued == 0
+    assert storage.unmatched_stories() == []
+    [alert] = storage.due_alerts(NOW)
+    assert alert.story == item and alert.match == MATCH
+
+
+def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Storage) -> None:
+    storage.record_fetch(fetched("Wire"), [story("a")], NOW)
+    storage.record_matches(story("a"), [MATCH], NOW)
+    [alert] = storage.due_alerts(NOW)
+
+    storage.mark_failed(alert.id, "Slack answered HTTP 429", NOW + timedelta(hours=1))
+    waiting = storage.due_alerts(NOW + timedelta(minutes=59))
+    due_again = storage.due_alerts(NOW + timedelta(hours=1))
+    storage.mark_sent(alert.id, NOW + timedelta(hours=1))
+
+    assert waiting == [] and [a.id for a in due_again] == [alert.id]
+    assert storage.due_alerts(NOW + timedelta(days=1)) == []
+    assert storage.alert_counts() == {"pending": 0, "sent": 1}
+
+
+def test_stories_are_searchable(storage: Storage) -> None:
+    storage.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
+
+    assert [found.title for found in storage.search("SS7")] == ["SS7 abuse"]
+
+
+def test_runs_are_recorded(storage: Storage) -> None:
+    storage.record_run(NOW, NOW + timedelta(seconds=3), RunSummary(new_stories=4))
+
+    last = storage.last_run()
+    assert last is not None and '"new_stories": 4' in last["summary"]
