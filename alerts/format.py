@@ -6,6 +6,7 @@ mention a user or hide a link behind a misleading label; the only link is the st
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from newsbot.models import Alert, Severity
@@ -14,6 +15,8 @@ HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 TEXT_LIMIT = 40000
 SUMMARY_LIMIT = 600
+LABEL_LIMIT = 300
+LABEL_MINIMUM = 20
 SEVERITY_EMOJI = {
     Severity.LOW: ":large_blue_circle:",
     Severity.MEDIUM: ":large_orange_circle:",
@@ -32,9 +35,10 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
+    if not text[limit - 1].isspace():  # the cut splits a word: drop its start
+        space = cut.rfind(" ")
+        if space > limit // 2:
+            cut = cut[:space]
     return cut.rstrip() + "…"
 
 
@@ -48,16 +52,33 @@ def slack_date(alert: Alert) -> str:
     published = alert.story.published_at
     if published is None:
         return "unknown"
-    fallback = published.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = utc_text(published)
     return f"<!date^{int(published.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def story_link(url: str, title: str) -> str:
+    """`<url|title>` within one section; a URL too long to leave room for a label goes bare."""
+    target = safe_link_target(url)
+    room = SECTION_LIMIT - len(target) - 3
+    if room >= LABEL_MINIMUM:
+        return f"<{target}|{escape(truncate(title, min(LABEL_LIMIT, room // 5)))}>"
+    if len(target) + 2 <= SECTION_LIMIT:
+        return f"<{target}>"
+    return escape(truncate(title, SECTION_LIMIT // 5))
 
 
 def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
     """The webhook / chat.postMessage payload for one alert."""
     story, match = alert.story, alert.match
     severity = match.severity
+    # plain_text: Slack shows it literally and never parses it for mentions or links, so it is not
+    # escaped (escaping would show "&lt;" to the reader).
     title = truncate(story.title, HEADER_LIMIT)
-    link = f"<{safe_link_target(story.url)}|{escape(truncate(story.title, 300))}>"
+    link = story_link(story.url, story.title)
     rules = ", ".join(f"{escape(hit.rule)} ({hit.severity.value})" for hit in match.rules)
     terms = ", ".join(escape(term) for term in match.terms)
     facts = [
@@ -72,7 +93,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     summary = truncate(story.summary or story.text, SUMMARY_LIMIT)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(link, SECTION_LIMIT)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": link}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]},
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(details), SECTION_LIMIT)}},
     ]
@@ -93,7 +114,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
 def plain_text(alert: Alert) -> str:
     """The terminal rendering of an alert: the same facts as the Slack message, unescaped."""
     story, match = alert.story, alert.match
-    published = story.published_at.strftime("%Y-%m-%d %H:%M UTC") if story.published_at else "unknown"
+    published = utc_text(story.published_at) if story.published_at else "unknown"
     lines = [
         f"[{match.severity.value.upper()}] {match.watchlist}: {story.title}",
         f"  {story.url}",

@@ -8,18 +8,21 @@ of terms. Tokenising both sides the same way gives whole-word, case-folded match
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import regex
+
 from newsbot.config import VENDORS, VendorConfig, Watchlist
 from newsbot.models import Match, RuleHit, Severity, Story
 
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"['’]s\b")
-_WORD = re.compile(r"\w+")
+_URL = regex.compile(r"\b(?:https?://|www\.)\S+", regex.IGNORECASE)
+_POSSESSIVE = regex.compile(r"['’]s\b")
+# The `regex` module's \w includes combining marks (UTS #18); the stdlib's does not, and would
+# split Hindi or Thai words at their vowel signs, so that different words compare equal.
+_WORD = regex.compile(r"\w+")
 
 Key = tuple[str, ...]
 
@@ -63,6 +66,8 @@ class Matcher:
     def __init__(self, watchlists: Sequence[Watchlist]):
         self.watchlists = tuple(watchlists)
         self._index: dict[Key, list[_Ref]] = defaultdict(list)
+        self._vendors = [{vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
+                         for watchlist in self.watchlists]
         for number, watchlist in enumerate(self.watchlists):
             self._compile(number, watchlist)
         self._lengths = sorted({len(key) for key in self._index})
@@ -102,7 +107,7 @@ class Matcher:
     def evaluate_text(self, *texts: str) -> list[Evaluation]:
         hits = self._hits(texts)
         return [
-            _evaluate(watchlist.config.name, watchlist, {ref for ref in hits if ref.watchlist == number})
+            _evaluate(watchlist, self._vendors[number], {ref for ref in hits if ref.watchlist == number})
             for number, watchlist in enumerate(self.watchlists)
         ]
 
@@ -111,16 +116,22 @@ class Matcher:
         return [match for evaluation in evaluations if (match := evaluation.match())]
 
 
-def _evaluate(name: str, watchlist: Watchlist, hits: set[_Ref]) -> Evaluation:
+def _evaluate(
+    watchlist: Watchlist, vendors: dict[str, tuple[int, VendorConfig]], hits: set[_Ref]
+) -> Evaluation:
+    """Rule results from this watchlist's hits; the cost follows the hits, not the term count."""
     config = watchlist.config
-    evaluation = Evaluation(watchlist=name)
-    for vendor in config.vendors:
-        found = _vendor_terms(vendor, hits, evaluation.near_misses)
-        if found:
-            evaluation.vendors[vendor.name] = found
+    evaluation = Evaluation(watchlist=config.name)
+    by_vendor: dict[str, list[_Ref]] = defaultdict(list)
     for ref in sorted(hits, key=lambda ref: ref.term):
         if ref.kind == "topic":
             evaluation.topics.setdefault(ref.owner, []).append(ref.term)
+        else:
+            by_vendor[ref.owner].append(ref)
+    for vendor_name in sorted(by_vendor, key=lambda name: vendors[name][0]):  # the watchlist's order
+        found = _vendor_terms(vendors[vendor_name][1], by_vendor[vendor_name], evaluation.near_misses)
+        if found:
+            evaluation.vendors[vendor_name] = found
     for rule in config.rules:
         satisfied = {item: _item_terms(item, evaluation) for item in (*rule.all, *rule.any, *rule.none)}
         missing = [item for item in rule.all if not satisfied[item]]
@@ -140,12 +151,11 @@ def _evaluate(name: str, watchlist: Watchlist, hits: set[_Ref]) -> Evaluation:
     return evaluation
 
 
-def _vendor_terms(vendor: VendorConfig, hits: set[_Ref], near_misses: list[str]) -> list[str]:
+def _vendor_terms(vendor: VendorConfig, refs: list[_Ref], near_misses: list[str]) -> list[str]:
     """The words that count as this vendor; an alias counts only with a context word, if any."""
-    mine = [ref for ref in hits if ref.owner == vendor.name and ref.kind != "topic"]
-    names = sorted({ref.term for ref in mine if ref.kind == "name"})
-    aliases = sorted({ref.term for ref in mine if ref.kind == "alias"})
-    has_context = not vendor.context or any(ref.kind == "context" for ref in mine)
+    names = sorted({ref.term for ref in refs if ref.kind == "name"})
+    aliases = sorted({ref.term for ref in refs if ref.kind == "alias"})
+    has_context = not vendor.context or any(ref.kind == "context" for ref in refs)
     if aliases and not has_context:
         near_misses.extend(
             f"{alias}: no context word ({', '.join(vendor.context)}) for {vendor.name}"

@@ -1,13 +1,15 @@
 """newsbot.feeds.parse_feed on real bytes: our own small feeds in tests/data/feeds/, generated
 hostile inputs, and (when ../shared/corpus is present) real third-party feeds read in place.
 
-Tests marked "BUG" in their docstring show correct behaviour the code does not have yet; they
-fail until the bug is fixed.
+Tests marked "BUG" (in a comment or docstring) show correct behaviour the code does not have
+yet; they fail until the bug is fixed.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from newsbot.feeds import FeedParseError, parse_feed
 from newsbot.models import FeedEntry
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, REPOSITORY
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.test/path/feed.xml"
@@ -65,13 +67,13 @@ def test_every_format_yields_all_its_entries(name: str, content_type: str | None
     assert all(isinstance(entry, FeedEntry) for entry in entries)
 
 
-# file, entry index, link, title, text in summary, text in content, published (UTC)
+# file, entry index, link, title, summary, content, published (UTC)
 FIRST_ENTRIES = [
     pytest.param(
         "rss20.xml", 0, "https://news.example.test/2024/ss7-gateway?utm_source=rss",
         "Carrier audit finds open SS7 gateway",
-        "An audit of a <b>fictional</b> carrier found an open gateway.",
-        "Full text: the gateway answered <em>every</em> query.",
+        "<p>An audit of a <b>fictional</b> carrier found an open gateway.</p>",
+        "<p>Full text: the gateway answered <em>every</em> query.</p>",
         utc(2024, 10, 8, 12, 30), id="rss2.0 (+0200 pubDate, content:encoded)"),
     pytest.param(
         "rss20.xml", 1, "https://news.example.test/2024/guid-only", "Permalink guid only",
@@ -165,14 +167,34 @@ def test_link_resolution_from_inline_items(item: str, link: str) -> None:
     assert entries[0].link == link
 
 
-def test_json_feed_entry_with_id_only_gets_link_from_id_and_other_fields_empty() -> None:
+def test_json_feed_fields_of_the_wrong_type_become_empty_and_non_objects_are_skipped() -> None:
     body = json.dumps({
         "version": "https://jsonfeed.org/version/1.1",
-        "items": [{"id": "https://j.example.test/1", "url": 5, "title": ["not", "text"],
-                   "date_published": "yesterday"}, "not an object"],
+        "items": [{"id": 7, "url": 5, "title": ["not", "text"], "summary": None,
+                   "content_html": {"a": 1}, "date_published": "yesterday"},
+                  "not an object", 3, None],
     }).encode()
     entries = parse_feed(body, FEED_URL, None)
-    assert entries == [FeedEntry(link="https://j.example.test/1")]
+    assert entries == [FeedEntry(link="")]
+
+
+JSON_11 = (DATA / "jsonfeed11.json").read_bytes()
+JSON_SNIFFING = [
+    pytest.param(JSON_11, None, id="no content type"),
+    pytest.param(JSON_11, "text/plain; charset=utf-8", id="text/plain"),
+    pytest.param(JSON_11, "application/octet-stream", id="octet-stream"),
+    pytest.param(b"\n\n   " + JSON_11, None, id="leading whitespace"),
+    pytest.param(b"\xef\xbb\xbf" + JSON_11, "application/feed+json", id="utf-8 BOM, json type"),
+    # BUG: the sniffer looks for b"{" as the first byte, so a BOM sends the body to feedparser.
+    pytest.param(b"\xef\xbb\xbf" + JSON_11, None, id="utf-8 BOM, no content type"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), JSON_SNIFFING)
+def test_json_feed_is_recognised_by_its_body(body: bytes, content_type: str | None) -> None:
+    entries = parse_feed(body, FEED_URL, content_type)
+    assert [entry.link for entry in entries] == [
+        "https://json11.example.test/a1", "https://elsewhere.example.test/linked"]
 
 
 # --- text as feedparser hands it over ----------------------------------------------------------
@@ -290,6 +312,28 @@ ENTITY_BYPASSES = [
 def test_entity_declaration_cannot_be_hidden_from_the_doctype_filter(make_body) -> None:
     entries = parse_feed(make_body(), FEED_URL, "application/rss+xml")
     assert total_text(entries) < ONE_MB
+
+
+def test_many_blank_lines_before_the_root_element_do_not_stall_parsing() -> None:
+    """BUG: feedparser's replace_doctype runs `^\\s*<!ENTITY` (re.MULTILINE) over everything before
+    the root element, which is quadratic in the number of newlines there: 80,000 newlines (an 80 KB
+    body) take ~18 s, 1 MB would take most of an hour, all inside the Scrapy callback. Run in a
+    child process so a regression is killed instead of hanging the suite; a healthy parse takes
+    milliseconds, so the 10 s bound is not a benchmark."""
+    program = (
+        "import sys; from newsbot.feeds import parse_feed\n"
+        "body = b'<?xml version=\"1.0\"?>' + b'\\n' * 150_000 + sys.stdin.buffer.read()\n"
+        "print(len(parse_feed(body, 'https://x.example.test/feed', None)))\n"
+    )
+    item = "<title>a</title><link>https://x.example.test/1</link>"
+    feed = rss_item(item).split(b"?>", 1)[1]
+    try:
+        finished = subprocess.run([sys.executable, "-c", program], input=feed, capture_output=True,
+                                  timeout=10, cwd=REPOSITORY, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("parse_feed took more than 10 s on a 150 KB body of blank lines")
+    assert finished.returncode == 0, finished.stderr.decode()
+    assert finished.stdout.strip() == b"1"
 
 
 # --- the real corpus ---------------------------------------------------------------------------
