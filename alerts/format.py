@@ -6,7 +6,7 @@ mention a user or hide a link behind a misleading label; the only link is the st
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from newsbot.models import Alert, Severity
@@ -57,7 +57,7 @@ def slack_date(alert: Alert) -> str:
 
 
 def utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def story_link(url: str, title: str) -> str:

@@ -64,8 +64,14 @@ def retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
 class WebhookSink:
     """Posts each alert to one incoming webhook; a failure is an outcome, never an exception."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, max_retry_after_seconds: float = 30.0,
-                 unfurl_links: bool = False):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        max_retry_after_seconds: float = 30.0,
+        unfurl_links: bool = False,
+    ):
         self._url = url
         self._unfurl_links = unfurl_links
         self._client = WebhookClient(
@@ -80,8 +86,11 @@ class WebhookSink:
         try:
             response = self._client.send_dict(payload)
         except Exception as error:  # slack-sdk surfaces urllib/socket errors as they are
-            return DeliveryOutcome(alert.id, delivered=False, error=self._redact(
-                f"could not reach Slack ({type(error).__name__}: {error})"))
+            return DeliveryOutcome(
+                alert.id,
+                delivered=False,
+                error=self._redact(f"could not reach Slack ({type(error).__name__}: {error})"),
+            )
         if response.status_code == 200 and response.body == "ok":
             return DeliveryOutcome(alert.id, delivered=True)
         retry_after = retry_after_seconds(response.headers) if response.status_code == RATE_LIMITED else None

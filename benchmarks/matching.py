@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot.config import Watchlist, WatchlistConfig  # noqa: E402
-from newsbot.matching import Matcher  # noqa: E402
+from newsbot.config import Watchlist, WatchlistConfig
+from newsbot.matching import Matcher
 
 SEED = 42
 CORPUS_BYTES = 5_000_000
@@ -32,28 +32,256 @@ TERM_COUNTS = (10, 1_000, 10_000)
 BASELINE_BYTES = {10: CORPUS_BYTES, 1_000: 400_000, 10_000: 40_000}
 SAMPLE_TEXTS = 60  # texts on which both hit sets are compared
 
-WORDS = """
-the a an of to in and for on with by from at as is was were be been has have had that this it its
-which who said says report reports according researchers security telecom carrier operator network
-networks mobile phone phones subscriber subscribers customers users data access attack attackers
-vulnerability vulnerabilities exploit exploited flaw flaws patch patched update breach leaked leak
-exposed exposure database server servers cloud api gateway sms messages message messaging routing
-signalling protocol ss7 diameter roaming interconnect aggregator aggregators vendor vendors supplier
-suppliers contract contracts company companies firm firms executive founder ceo spokesperson statement
-investigation investigators police court lawsuit regulator regulators fine fined million billion
-percent week month year today yesterday last first new former major global european american asian
-government agency agencies intelligence surveillance spyware tracking location locate track calls call
-logs records authentication codes one-time passwords login accounts twitter banks payment fraud scam
-sim swap porting number numbers text texts email emails website sites service services platform
-customers' industry market markets analyst analysts warned warning risk risks critical high medium
-low severity incident incidents response teams team engineers engineering software hardware firmware
-equipment infrastructure core radio access 5g 4g lte base station stations antenna cable fibre
-internet provider providers broadband outage outages disruption disrupted hours days weeks months
-""".split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "in",
+    "and",
+    "for",
+    "on",
+    "with",
+    "by",
+    "from",
+    "at",
+    "as",
+    "is",
+    "was",
+    "were",
+    "be",
+    "been",
+    "has",
+    "have",
+    "had",
+    "that",
+    "this",
+    "it",
+    "its",
+    "which",
+    "who",
+    "said",
+    "says",
+    "report",
+    "reports",
+    "according",
+    "researchers",
+    "security",
+    "telecom",
+    "carrier",
+    "operator",
+    "network",
+    "networks",
+    "mobile",
+    "phone",
+    "phones",
+    "subscriber",
+    "subscribers",
+    "customers",
+    "users",
+    "data",
+    "access",
+    "attack",
+    "attackers",
+    "vulnerability",
+    "vulnerabilities",
+    "exploit",
+    "exploited",
+    "flaw",
+    "flaws",
+    "patch",
+    "patched",
+    "update",
+    "breach",
+    "leaked",
+    "leak",
+    "exposed",
+    "exposure",
+    "database",
+    "server",
+    "servers",
+    "cloud",
+    "api",
+    "gateway",
+    "sms",
+    "messages",
+    "message",
+    "messaging",
+    "routing",
+    "signalling",
+    "protocol",
+    "ss7",
+    "diameter",
+    "roaming",
+    "interconnect",
+    "aggregator",
+    "aggregators",
+    "vendor",
+    "vendors",
+    "supplier",
+    "suppliers",
+    "contract",
+    "contracts",
+    "company",
+    "companies",
+    "firm",
+    "firms",
+    "executive",
+    "founder",
+    "ceo",
+    "spokesperson",
+    "statement",
+    "investigation",
+    "investigators",
+    "police",
+    "court",
+    "lawsuit",
+    "regulator",
+    "regulators",
+    "fine",
+    "fined",
+    "million",
+    "billion",
+    "percent",
+    "week",
+    "month",
+    "year",
+    "today",
+    "yesterday",
+    "last",
+    "first",
+    "new",
+    "former",
+    "major",
+    "global",
+    "european",
+    "american",
+    "asian",
+    "government",
+    "agency",
+    "agencies",
+    "intelligence",
+    "surveillance",
+    "spyware",
+    "tracking",
+    "location",
+    "locate",
+    "track",
+    "calls",
+    "call",
+    "logs",
+    "records",
+    "authentication",
+    "codes",
+    "one-time",
+    "passwords",
+    "login",
+    "accounts",
+    "twitter",
+    "banks",
+    "payment",
+    "fraud",
+    "scam",
+    "sim",
+    "swap",
+    "porting",
+    "number",
+    "numbers",
+    "text",
+    "texts",
+    "email",
+    "emails",
+    "website",
+    "sites",
+    "service",
+    "services",
+    "platform",
+    "customers'",
+    "industry",
+    "market",
+    "markets",
+    "analyst",
+    "analysts",
+    "warned",
+    "warning",
+    "risk",
+    "risks",
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "severity",
+    "incident",
+    "incidents",
+    "response",
+    "teams",
+    "team",
+    "engineers",
+    "engineering",
+    "software",
+    "hardware",
+    "firmware",
+    "equipment",
+    "infrastructure",
+    "core",
+    "radio",
+    "access",
+    "5g",
+    "4g",
+    "lte",
+    "base",
+    "station",
+    "stations",
+    "antenna",
+    "cable",
+    "fibre",
+    "internet",
+    "provider",
+    "providers",
+    "broadband",
+    "outage",
+    "outages",
+    "disruption",
+    "disrupted",
+    "hours",
+    "days",
+    "weeks",
+    "months",
+]
 
-SYLLABLES = ("ka", "lo", "mi", "tr", "ex", "va", "zo", "ne", "ri", "qu", "bel", "dor", "fin", "gar",
-             "hul", "jin", "kor", "lum", "mar", "nix", "ost", "pra", "sel", "tav", "ulm", "vek", "wyn",
-             "xan", "yor", "zed")
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "tr",
+    "ex",
+    "va",
+    "zo",
+    "ne",
+    "ri",
+    "qu",
+    "bel",
+    "dor",
+    "fin",
+    "gar",
+    "hul",
+    "jin",
+    "kor",
+    "lum",
+    "mar",
+    "nix",
+    "ost",
+    "pra",
+    "sel",
+    "tav",
+    "ulm",
+    "vek",
+    "wyn",
+    "xan",
+    "yor",
+    "zed",
+)
 SUFFIXES = ("Telecom", "Networks", "Mobile", "Messaging", "Labs", "AG", "Ltd", "Systems")
 
 
@@ -102,12 +330,14 @@ def corpus(names: list[str], rng: random.Random) -> list[str]:
 
 
 def watchlist(names: list[str]) -> Watchlist:
-    config = WatchlistConfig.model_validate({
-        "name": f"{len(names)} vendors",
-        "vendors": [{"name": name} for name in names],
-        "topics": {"breach": ["breach", "leaked"]},
-        "rules": [{"name": "vendor-breach", "all": ["vendors", "breach"]}],
-    })
+    config = WatchlistConfig.model_validate(
+        {
+            "name": f"{len(names)} vendors",
+            "vendors": [{"name": name} for name in names],
+            "topics": {"breach": ["breach", "leaked"]},
+            "rules": [{"name": "vendor-breach", "all": ["vendors", "breach"]}],
+        }
+    )
     return Watchlist(path=Path(f"<{len(names)} vendors>"), config=config)
 
 
@@ -143,7 +373,7 @@ def megabytes(texts: list[str]) -> float:
     return sum(len(text.encode("utf-8")) for text in texts) / 1e6
 
 
-def timed(function, *arguments):  # noqa: ANN001, ANN202
+def timed(function, *arguments):
     start = time.perf_counter()
     result = function(*arguments)
     return result, time.perf_counter() - start
@@ -155,8 +385,10 @@ def main() -> None:
     names = vendor_names(max(TERM_COUNTS), rng)
     texts = corpus(names, rng)
     total = megabytes(texts)
-    print(f"corpus: {len(texts)} texts, {total:.2f} MB (random.Random({SEED})); "
-          f"vendor names: {len(names)} generated")
+    print(
+        f"corpus: {len(texts)} texts, {total:.2f} MB (random.Random({SEED})); "
+        f"vendor names: {len(names)} generated"
+    )
     print()
     rows = []
     notes = []
@@ -164,14 +396,17 @@ def main() -> None:
         terms = names[:count]
         matcher, compile_newsbot = timed(Matcher, [watchlist(terms)])
         patterns, compile_baseline = timed(
-            lambda terms=terms: [(term, re.compile(r"\b" + re.escape(term) + r"\b", re.I)) for term in terms])
+            lambda terms=terms: [(term, re.compile(r"\b" + re.escape(term) + r"\b", re.I)) for term in terms]
+        )
 
         found_newsbot, seconds_newsbot = timed(newsbot_hits, matcher, texts)
         subset = prefix(texts, BASELINE_BYTES[count])
         found_baseline, seconds_baseline = timed(baseline_hits, patterns, subset)
         if len(subset) < len(texts):
-            notes.append(f"baseline at {count:,} terms scanned the first {len(subset)} texts "
-                         f"({megabytes(subset):.2f} MB) of the corpus, not all {total:.2f} MB")
+            notes.append(
+                f"baseline at {count:,} terms scanned the first {len(subset)} texts "
+                f"({megabytes(subset):.2f} MB) of the corpus, not all {total:.2f} MB"
+            )
 
         newsbot_rate = total / seconds_newsbot
         baseline_rate = megabytes(subset) / seconds_baseline
@@ -180,20 +415,35 @@ def main() -> None:
         theirs = {hit for hit in found_baseline if hit[0] < sample}
         union = mine | theirs
         agreement = 100.0 * len(mine & theirs) / len(union) if union else 100.0
-        rows.append((count, newsbot_rate, baseline_rate, newsbot_rate / baseline_rate, agreement,
-                     len(union), sample, compile_newsbot, compile_baseline))
+        rows.append(
+            (
+                count,
+                newsbot_rate,
+                baseline_rate,
+                newsbot_rate / baseline_rate,
+                agreement,
+                len(union),
+                sample,
+                compile_newsbot,
+                compile_baseline,
+            )
+        )
         if mine != theirs:
             only_newsbot = sorted(mine - theirs)[:5]
             only_baseline = sorted(theirs - mine)[:5]
             notes.append(f"{count:,} terms: only newsbot {only_newsbot}; only baseline {only_baseline}")
 
-    header = (f"{'terms':>7} | {'newsbot MB/s':>12} | {'baseline MB/s':>13} | {'ratio':>8} | "
-              f"{'agreement':>9} | {'hits compared':>13} | {'compile newsbot/baseline':>24}")
+    header = (
+        f"{'terms':>7} | {'newsbot MB/s':>12} | {'baseline MB/s':>13} | {'ratio':>8} | "
+        f"{'agreement':>9} | {'hits compared':>13} | {'compile newsbot/baseline':>24}"
+    )
     print(header)
     print("-" * len(header))
     for count, mine, theirs, ratio, agreement, hits, sample, compile_mine, compile_theirs in rows:
-        print(f"{count:>7,} | {mine:>12.2f} | {theirs:>13.3f} | {ratio:>7.1f}x | {agreement:>8.1f}% | "
-              f"{hits:>5} in {sample:>3} texts | {compile_mine:>10.3f}s / {compile_theirs:.3f}s")
+        print(
+            f"{count:>7,} | {mine:>12.2f} | {theirs:>13.3f} | {ratio:>7.1f}x | {agreement:>8.1f}% | "
+            f"{hits:>5} in {sample:>3} texts | {compile_mine:>10.3f}s / {compile_theirs:.3f}s"
+        )
     print()
     print("ratio = newsbot MB/s / baseline MB/s (higher is better for newsbot); agreement = |A∩B|/|A∪B|")
     print("of (text index, vendor name) hits on the first texts of the corpus.")

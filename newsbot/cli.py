@@ -57,13 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(command=handler)
-        sub.add_argument("--config", type=Path, default=Path("newsbot.yaml"),
-                         help="path to newsbot.yaml (default: ./newsbot.yaml)")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            default=Path("newsbot.yaml"),
+            help="path to newsbot.yaml (default: ./newsbot.yaml)",
+        )
         return sub
 
     run = command("run", _run, "crawl all sources, store new stories, match them, deliver alerts")
-    run.add_argument("--dry-run", action="store_true",
-                     help="do everything on a throwaway copy of the database and print the Slack payloads")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do everything on a throwaway copy of the database and print the Slack payloads",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing when all went well")
     command("check", _check, "validate newsbot.yaml and the watchlists")
     explain = command("explain", _explain, "show which rules match a text, and why others do not")
@@ -89,9 +96,12 @@ def sink_for(config: Config, *, dry_run: bool) -> Sink:
         return PayloadPrinter(unfurl_links=bool(slack and slack.unfurl_links))
     if slack is None:
         return TerminalSink()
-    return WebhookSink(slack.webhook_url, timeout=slack.timeout_seconds,
-                       max_retry_after_seconds=slack.max_retry_after_seconds,
-                       unfurl_links=slack.unfurl_links)
+    return WebhookSink(
+        slack.webhook_url,
+        timeout=slack.timeout_seconds,
+        max_retry_after_seconds=slack.max_retry_after_seconds,
+        unfurl_links=slack.unfurl_links,
+    )
 
 
 def _run(arguments: argparse.Namespace) -> ExitStatus:

@@ -176,8 +176,12 @@ def load_watchlist(path: Path) -> Watchlist:
     config = _validate(WatchlistConfig, document.data, document)
     _check_names(config, document)
     _check_rule_references(config, document)
-    return Watchlist(path=path, config=config, name_line=document.line_of(("name",)),
-                     warnings=tuple(_inline_word_warnings(config, document)))
+    return Watchlist(
+        path=path,
+        config=config,
+        name_line=document.line_of(("name",)),
+        warnings=tuple(_inline_word_warnings(config, document)),
+    )
 
 
 def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:

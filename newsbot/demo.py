@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -32,10 +33,14 @@ DEMO_SOURCES = {
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".atom": "application/atom+xml",
-                      ".json": "application/feed+json", ".xml": "application/rss+xml"}
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".atom": "application/atom+xml",
+        ".json": "application/feed+json",
+        ".xml": "application/rss+xml",
+    }
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         """The demo's output is the alerts, not an access log."""
 
 
@@ -71,8 +76,10 @@ def run_demo() -> bool:
 
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_folder(DEMO_FEEDS) as base_url:
         config = load_config(write_demo_config(Path(folder), base_url))
-        print(f"newsbot demo: crawling {len(DEMO_SOURCES)} sample feeds from {base_url} "
-              f"with the watchlist in {EXAMPLE_WATCHLISTS}\n")
+        print(
+            f"newsbot demo: crawling {len(DEMO_SOURCES)} sample feeds from {base_url} "
+            f"with the watchlist in {EXAMPLE_WATCHLISTS}\n"
+        )
         summary = run(config, TerminalSink())
         print(f"newsbot demo: {summary.describe()}")
         print("\nOne source fails on purpose, to show that a broken feed never stops a run.")

@@ -11,15 +11,22 @@ import calendar
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from newsbot.models import FeedEntry
+from newsbot.urls import is_http_url
 
-_ENTITY_DECLARATION_WINDOW = 64 * 1024
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_ENTITY = b"<!ENTITY"
+_WIDE_ENTITY = tuple(
+    _ENTITY.decode().encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+)
+_FIRST_ELEMENT = re.compile(rb"<\w")
+_WHITESPACE_RUN = re.compile(rb"\s{2,}")
+_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 
 
@@ -39,17 +46,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[F
 def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     if content_type and "json" in content_type.lower():
         return True
-    return body.lstrip()[:1] == b"{"
+    return body.removeprefix(_BYTE_ORDER_MARK).lstrip()[:1] == b"{"
 
 
 def _parse_json_feed(body: bytes) -> list[FeedEntry]:
     try:
-        document = json.loads(body)
+        document = json.loads(body.removeprefix(_BYTE_ORDER_MARK))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FeedParseError(f"the JSON feed is not valid JSON ({error})") from None
-    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
-        _JSON_FEED_VERSION
-    ):
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(_JSON_FEED_VERSION):
         raise FeedParseError("the response is JSON but not a JSON Feed (no jsonfeed.org version)")
     items = document.get("items")
     if not isinstance(items, list):
@@ -59,7 +64,7 @@ def _parse_json_feed(body: bytes) -> list[FeedEntry]:
 
 def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
     link = item.get("url") or item.get("external_url") or ""
-    if not link and str(item.get("id", "")).startswith(("http://", "https://")):
+    if not link and is_http_url(str(item.get("id", ""))):
         link = item["id"]
     return FeedEntry(
         link=_text(link),
@@ -71,9 +76,7 @@ def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[FeedEntry]:
-    head = body[:_ENTITY_DECLARATION_WINDOW]
-    if b"<!ENTITY" in head:
-        body = _DOCTYPE.sub(b"", body, count=1)
+    body = _defuse(body)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -85,18 +88,39 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[Fee
     return [_feedparser_entry(entry) for entry in parsed.entries]
 
 
+def _defuse(body: bytes) -> bytes:
+    """What feedparser may safely see: no entity declarations, no giant prolog.
+
+    feedparser's loose fallback parser expands entities that expat refused (an entity bomb is
+    gigabytes), and its DOCTYPE handling is quadratic in the blank lines before the root element.
+    """
+    if any(pattern in body for pattern in _WIDE_ENTITY):
+        raise FeedParseError("the feed declares XML entities in UTF-16/32, which newsbot refuses")
+    if _ENTITY in body:
+        body = _DOCTYPE.sub(b"", body, count=1)
+        if _ENTITY in body:
+            raise FeedParseError("the feed declares XML entities outside a DOCTYPE, which newsbot refuses")
+    first_element = _FIRST_ELEMENT.search(body)
+    if first_element:
+        prolog = _WHITESPACE_RUN.sub(b"\n", body[: first_element.start()])
+        body = prolog + body[first_element.start() :]
+    return body
+
+
 def _feedparser_entry(entry: Any) -> FeedEntry:
-    link = entry.get("link") or ""
-    guid = entry.get("id") or ""
-    if not link and guid.startswith(("http://", "https://")):
-        link = guid
+    # With no <link>, feedparser uses the guid (resolved against the feed URL when relative, so an
+    # item is kept rather than lost); a "urn:"/"tag:" id is not a link.
+    link = entry.get("link") or entry.get("id") or ""
+    if not is_http_url(link):
+        link = ""
     content = entry.get("content") or []
     return FeedEntry(
         link=link,
         title=_text(entry.get("title")),
         summary=_text(entry.get("summary")),
         content="\n".join(_text(part.get("value")) for part in content),
-        published=_struct_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+        # dict.get: feedparser's own get() warns when "updated" falls back to "published".
+        published=_struct_datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
     )
 
 
@@ -105,7 +129,7 @@ def _struct_datetime(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
 
@@ -118,8 +142,8 @@ def _iso_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _text(value: Any) -> str:

@@ -66,8 +66,10 @@ class Matcher:
     def __init__(self, watchlists: Sequence[Watchlist]):
         self.watchlists = tuple(watchlists)
         self._index: dict[Key, list[_Ref]] = defaultdict(list)
-        self._vendors = [{vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
-                         for watchlist in self.watchlists]
+        self._vendors = [
+            {vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
+            for watchlist in self.watchlists
+        ]
         for number, watchlist in enumerate(self.watchlists):
             self._compile(number, watchlist)
         self._lengths = sorted({len(key) for key in self._index})
@@ -158,8 +160,7 @@ def _vendor_terms(vendor: VendorConfig, refs: list[_Ref], near_misses: list[str]
     has_context = not vendor.context or any(ref.kind == "context" for ref in refs)
     if aliases and not has_context:
         near_misses.extend(
-            f"{alias}: no context word ({', '.join(vendor.context)}) for {vendor.name}"
-            for alias in aliases
+            f"{alias}: no context word ({', '.join(vendor.context)}) for {vendor.name}" for alias in aliases
         )
         aliases = []
     return names + [alias for alias in aliases if alias not in names]

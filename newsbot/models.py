@@ -32,7 +32,7 @@ class FeedEntry:
     published: datetime | None = None
 
 
-class FetchStatus(str, enum.Enum):
+class FetchStatus(enum.StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     ERROR = "error"
@@ -65,7 +65,7 @@ class Story:
     published_at: datetime | None = None
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"

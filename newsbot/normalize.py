@@ -1,41 +1,25 @@
-"""Feed entry → Story: a canonical URL as the story's identity, plain text, UTC time.
-
-Canonicalisation is w3lib's (the one Scrapy uses for request fingerprints), after tracking
-parameters are dropped, so the same article linked from two feeds, or with a new `utm_campaign`
-in the next run, is one story.
-"""
+"""Feed entry → Story: a canonical URL as the story's identity (see newsbot.urls), plain text."""
 
 from __future__ import annotations
 
 import hashlib
 import html
 import re
-from urllib.parse import parse_qsl, urlsplit
 
-from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.html import remove_tags, remove_tags_with_content
 
 from newsbot.models import FeedEntry, Story
+from newsbot.urls import canonical_url, is_http_url
 
-TRACKING_PARAMETERS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc",
-     "_hsmi", "mkt_tok", "ref_src", "cmpid", "ncid", "sr_share", "guccounter"}
-)
-_TRACKING_PREFIXES = ("utm_", "__twitter_", "oly_")
 _WHITESPACE = re.compile(r"\s+")
-_BLOCK_TAGS = re.compile(r"</?(p|div|br|li|h[1-6]|blockquote|tr|section|article)\b[^>]*>", re.I)
-
-
-def canonical_url(url: str) -> str:
-    """The URL that identifies a story: no tracking parameters, no fragment, sorted query."""
-    query_keys = {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
-    tracking = [
-        key for key in query_keys
-        if key.lower() in TRACKING_PARAMETERS or key.lower().startswith(_TRACKING_PREFIXES)
-    ]
-    if tracking:
-        url = url_query_cleaner(url, tracking, remove=True, keep_fragments=True)
-    return canonicalize_url(url, keep_fragments=False)
+# Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
+# <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
+_BLOCK_TAGS = re.compile(
+    r"</?(p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|thead|tbody|tfoot|tr|td|th|"
+    r"caption|section|article|header|footer|aside|nav|figure|figcaption|main|address|details|"
+    r"summary|img)\b[^>]*>",
+    re.IGNORECASE,
+)
 
 
 def story_id(url: str) -> str:
@@ -49,13 +33,13 @@ def html_to_text(markup: str) -> str:
         return _WHITESPACE.sub(" ", markup).strip()
     markup = remove_tags_with_content(markup, which_ones=("script", "style", "noscript"))
     markup = _BLOCK_TAGS.sub(" ", markup)
-    text = html.unescape(replace_entities(remove_tags(markup)))
+    text = html.unescape(remove_tags(markup))
     return _WHITESPACE.sub(" ", text).strip()
 
 
 def to_story(entry: FeedEntry, source: str) -> Story | None:
     """A Story, or None when the entry has no http(s) link to identify it."""
-    if not entry.link.startswith(("http://", "https://")):
+    if not is_http_url(entry.link):
         return None
     url = canonical_url(entry.link)
     summary = html_to_text(entry.summary)

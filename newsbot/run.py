@@ -62,8 +62,10 @@ def dry_run(config: Config, sink: Sink) -> RunSummary:
     with tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
-            with contextlib.closing(sqlite3.connect(config.database)) as source, \
-                    contextlib.closing(sqlite3.connect(copy)) as target:
+            with (
+                contextlib.closing(sqlite3.connect(config.database)) as source,
+                contextlib.closing(sqlite3.connect(copy)) as target,
+            ):
                 source.backup(target)
         storage = Storage.open(copy)
         try:

@@ -32,7 +32,9 @@ def _report(config: Config, storage: Storage) -> list[str]:
             result = f"error: {row['last_error']}"
             if row["consecutive_failures"] > 1:
                 result += f" ({row['consecutive_failures']} runs in a row)"
-        lines.append(f"  {source.name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories")
+        lines.append(
+            f"  {source.name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories"
+        )
     counts = storage.alert_counts()
     lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent")
     for alert in storage.failing_alerts():

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,30 @@ MIGRATIONS = Migrations("newsbot")
 @MIGRATIONS()
 def m001_initial(db: Database) -> None:
     db["sources"].create(
-        {"name": str, "url": str, "etag": str, "last_modified": str, "last_fetch_at": str,
-         "last_status": str, "last_error": str, "consecutive_failures": int},
+        {
+            "name": str,
+            "url": str,
+            "etag": str,
+            "last_modified": str,
+            "last_fetch_at": str,
+            "last_status": str,
+            "last_error": str,
+            "consecutive_failures": int,
+        },
         pk="name",
     )
     db["stories"].create(
-        {"id": str, "url": str, "title": str, "summary": str, "text": str, "source": str,
-         "published_at": str, "first_seen_at": str, "matched_at": str},
+        {
+            "id": str,
+            "url": str,
+            "title": str,
+            "summary": str,
+            "text": str,
+            "source": str,
+            "published_at": str,
+            "first_seen_at": str,
+            "matched_at": str,
+        },
         pk="id",
     )
     db["stories"].create_index(["url"], unique=True)
@@ -48,25 +65,33 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("story_id", "stories", "id")],
     )
     db["alerts"].create(
-        {"id": str, "story_id": str, "watchlist": str, "severity": str, "match": str,
-         "status": str, "attempts": int, "last_error": str, "created_at": str,
-         "next_attempt_at": str, "sent_at": str},
+        {
+            "id": str,
+            "story_id": str,
+            "watchlist": str,
+            "severity": str,
+            "match": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "next_attempt_at": str,
+            "sent_at": str,
+        },
         pk="id",
         foreign_keys=[("story_id", "stories", "id")],
     )
     db["alerts"].create_index(["story_id", "watchlist"], unique=True)
     db["alerts"].create_index(["status"])
-    db["runs"].create(
-        {"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id"
-    )
+    db["runs"].create({"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id")
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 def _parse_iso(value: str | None) -> datetime | None:
@@ -167,8 +192,16 @@ class Storage:
                 inserted = self.db.execute(
                     "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, "
                     "published_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [story.id, story.url, story.title, story.summary, story.text, story.source,
-                     _iso(story.published_at), _iso(when)],
+                    [
+                        story.id,
+                        story.url,
+                        story.title,
+                        story.summary,
+                        story.text,
+                        story.source,
+                        _iso(story.published_at),
+                        _iso(when),
+                    ],
                 ).rowcount
                 new += inserted
                 self.db.execute(
@@ -195,8 +228,14 @@ class Storage:
                 queued += self.db.execute(
                     "INSERT OR IGNORE INTO alerts (id, story_id, watchlist, severity, match, status, "
                     "attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
-                    [alert_id(story.id, match.watchlist), story.id, match.watchlist,
-                     match.severity.value, json.dumps(_match_record(match)), _iso(when)],
+                    [
+                        alert_id(story.id, match.watchlist),
+                        story.id,
+                        match.watchlist,
+                        match.severity.value,
+                        json.dumps(_match_record(match)),
+                        _iso(when),
+                    ],
                 ).rowcount
             self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [_iso(when), story.id])
         return queued
@@ -229,9 +268,12 @@ class Storage:
                 )
             ]
             alerts.append(
-                Alert(id=row["alert_id"], story=_story(row),
-                      match=_match_from_record(row["watchlist"], json.loads(row["match"])),
-                      also_in=tuple(others))
+                Alert(
+                    id=row["alert_id"],
+                    story=_story(row),
+                    match=_match_from_record(row["watchlist"], json.loads(row["match"])),
+                    also_in=tuple(others),
+                )
             )
         return alerts
 
@@ -246,8 +288,7 @@ class Storage:
     def mark_failed(self, alert: str, error: str, retry_at: datetime | None) -> None:
         with self.transaction():
             self.db.execute(
-                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
+                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
                 [error, _iso(retry_at), alert],
             )
 
@@ -256,8 +297,11 @@ class Storage:
     def record_run(self, started: datetime, finished: datetime, summary: RunSummary) -> None:
         with self.transaction():
             self.db["runs"].insert(
-                {"started_at": _iso(started), "finished_at": _iso(finished),
-                 "summary": json.dumps(asdict(summary))}
+                {
+                    "started_at": _iso(started),
+                    "finished_at": _iso(finished),
+                    "summary": json.dumps(asdict(summary)),
+                }
             )
 
     def source_rows(self) -> list[dict[str, Any]]:
@@ -293,18 +337,25 @@ class Storage:
 
 def alert_id(story: str, watchlist: str) -> str:
     """Deterministic, so that re-queuing the same story for the same watchlist is a no-op."""
-    return hashlib.sha256(f"{story}\n{watchlist}".encode("utf-8")).hexdigest()[:20]
+    return hashlib.sha256(f"{story}\n{watchlist}".encode()).hexdigest()[:20]
 
 
 def _story(row: dict[str, Any]) -> Story:
     return Story(
-        id=row["id"], url=row["url"], title=row["title"], summary=row["summary"] or "",
-        text=row["text"] or "", source=row["source"], published_at=_parse_iso(row["published_at"]),
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"] or "",
+        text=row["text"] or "",
+        source=row["source"],
+        published_at=_parse_iso(row["published_at"]),
     )
 
 
 def _match_record(match: Match) -> list[dict[str, Any]]:
-    return [{"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules]
+    return [
+        {"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules
+    ]
 
 
 def _match_from_record(watchlist: str, record: list[dict[str, Any]]) -> Match:

@@ -68,9 +68,7 @@ def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> A
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(
-                    f"{document.path}:{key_node.start_mark.line + 1}: a key must be plain text"
-                )
+                raise ConfigError(f"{document.path}:{key_node.start_mark.line + 1}: a key must be plain text")
             key = key_node.value
             if key in mapping:
                 first = document.lines[(*location, key)]
@@ -82,9 +80,7 @@ def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> A
             mapping[key] = _to_python(value_node, (*location, key), document)
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _to_python(item, (*location, index), document) for index, item in enumerate(node.value)
-        ]
+        return [_to_python(item, (*location, index), document) for index, item in enumerate(node.value)]
     scalar = node.value
     if node.style is None and scalar in _NULLS:
         return None

@@ -50,8 +50,13 @@ class FeedSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterable[FetchResult]:
         feed: FeedRequest = response.meta["feed"]
         if response.status == NOT_MODIFIED:
-            yield FetchResult(feed.source, feed.url, FetchStatus.NOT_MODIFIED,
-                              etag=feed.etag, last_modified=feed.last_modified)
+            yield FetchResult(
+                feed.source,
+                feed.url,
+                FetchStatus.NOT_MODIFIED,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+            )
             return
         content_type = _header(response, b"Content-Type")
         try:
@@ -74,8 +79,10 @@ class FeedSpider(scrapy.Spider):
 
 
 def _conditional_headers(feed: FeedRequest) -> dict[str, str]:
-    headers = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-                         "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    }
     if feed.etag:
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
@@ -104,11 +111,15 @@ def describe_failure(failure: Failure) -> str:
 
 _FAILURE_SENTENCES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((CannotResolveHostError, network_errors.DNSLookupError), "the host name could not be resolved"),
-    ((DownloadTimeoutError, network_errors.TimeoutError, network_errors.TCPTimedOutError),
-     "the server did not answer in time (fetch.timeout_seconds)"),
+    (
+        (DownloadTimeoutError, network_errors.TimeoutError, network_errors.TCPTimedOutError),
+        "the server did not answer in time (fetch.timeout_seconds)",
+    ),
     ((DownloadConnectionRefusedError, network_errors.ConnectionRefusedError), "the connection was refused"),
     # Scrapy cancels a download when it passes DOWNLOAD_MAXSIZE, and for no other reason here.
     ((DownloadCancelledError,), "the response was larger than fetch.max_bytes"),
-    ((ResponseDataLossError, network_errors.ConnectionLost),
-     "the connection was lost before the response was complete"),
+    (
+        (ResponseDataLossError, network_errors.ConnectionLost),
+        "the connection was lost before the response was complete",
+    ),
 )

@@ -65,8 +65,11 @@ class Workspace:
         self.settings["sources"].append({"name": name, "feed": url})
 
     def use_slack(self, slack: FakeSlack, **options: Any) -> None:
-        self.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}", "max_retry_after_seconds": 2,
-                                  **options}
+        self.settings["slack"] = {
+            "webhook_url": "${TEST_SLACK_WEBHOOK}",
+            "max_retry_after_seconds": 2,
+            **options,
+        }
         self.environment["TEST_SLACK_WEBHOOK"] = slack.webhook_url
 
     def write(self) -> Path:
@@ -76,8 +79,9 @@ class Workspace:
     def newsbot(self, *arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run `python -m newsbot COMMAND --config …` from a foreign working directory, as cron does."""
         self.write()
-        return run_newsbot(*self._with_config(arguments), environment=self.environment,
-                           cwd=self.folder, timeout=timeout)
+        return run_newsbot(
+            *self._with_config(arguments), environment=self.environment, cwd=self.folder, timeout=timeout
+        )
 
     def _with_config(self, arguments: tuple[str, ...]) -> list[str]:
         """Insert `--config` right after the command name (global options such as -vv come first)."""
@@ -88,8 +92,11 @@ class Workspace:
         self.write()
         return subprocess.Popen(
             [sys.executable, "-m", "newsbot", *self._with_config(arguments)],
-            cwd=self.folder, env=_environment(self.environment), text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.folder,
+            env=_environment(self.environment),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
 
 
@@ -100,12 +107,17 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def run_newsbot(*arguments: str, environment: dict[str, str] | None = None, cwd: Path | None = None,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_newsbot(
+    *arguments: str, environment: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsbot", *arguments],
-        cwd=cwd or REPOSITORY, env=_environment(environment or {}), text=True,
-        capture_output=True, timeout=timeout, check=False,
+        cwd=cwd or REPOSITORY,
+        env=_environment(environment or {}),
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
 
 

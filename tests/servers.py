@@ -66,7 +66,9 @@ class _Base:
     def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         with self._lock:
             self.requests.append(
-                Recorded(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, body)
+                Recorded(
+                    handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, body
+                )
             )
 
     def requests_to(self, path: str) -> list[Recorded]:
@@ -78,10 +80,10 @@ class _FeedHandler(BaseHTTPRequestHandler):
     owner: FeedServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.owner.record(self, b"")
         route = self.owner.routes.get(self.path)
         if route is None:
@@ -119,8 +121,9 @@ class _FeedHandler(BaseHTTPRequestHandler):
         except OSError:
             return
 
-    def _reply(self, status: int, body: bytes, content_type: str | None,
-               headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -158,10 +161,10 @@ class _SlackHandler(BaseHTTPRequestHandler):
     owner: FakeSlack
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         self.owner.record(self, body)
@@ -212,18 +215,15 @@ def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
     """A small RSS 2.0 document; each item may have title, link, description, pubDate, guid."""
     parts = []
     for item in items:
-        fields = "".join(
-            f"<{name}>{escape(value)}</{name}>" for name, value in item.items()
-        )
+        fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in item.items())
         parts.append(f"<item>{fields}</item>")
     return (
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
         f"<title>{escape(title)}</title><link>https://example.org/</link>"
         f"<description>test</description>{''.join(parts)}</channel></rss>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def recent(hours_ago: float = 1.0) -> str:
     """An RFC 822 date `hours_ago` before now, for items young enough to alert."""
     return formatdate(time.time() - hours_ago * 3600, usegmt=True)
-

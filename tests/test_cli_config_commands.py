@@ -41,18 +41,34 @@ def test_check_with_slack_env_set_reports_slack(ready: Workspace) -> None:
 @pytest.mark.parametrize(
     ("file", "text", "line", "sentence"),
     [
-        pytest.param("newsbot.yaml",
-                     "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n\tfeed: https://x.org\n",
-                     5, "this is not valid YAML", id="tab-indent"),
-        pytest.param("newsbot.yaml",
-                     "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n    feed: file:///etc/passwd\n",
-                     5, "is not an http:// or https:// address", id="file-url"),
-        pytest.param("watchlists/sms-vendors.yaml",
-                     "name: W\nvendors:\n  - name: Acme\nrules:\n  - name: r\n    all: [vendors]\n    sevrity: high\n",
-                     7, "did you mean 'severity'?", id="severity-typo"),
-        pytest.param("watchlists/sms-vendors.yaml",
-                     "name: W\nname: X\nrules:\n  - name: r\n    any: [x]\n",
-                     2, "the key 'name' appears twice (first on line 1)", id="duplicate-key"),
+        pytest.param(
+            "newsbot.yaml",
+            "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n\tfeed: https://x.org\n",
+            5,
+            "this is not valid YAML",
+            id="tab-indent",
+        ),
+        pytest.param(
+            "newsbot.yaml",
+            "database: newsbot.db\nwatchlists: watchlists/\nsources:\n  - name: a\n    feed: file:///etc/passwd\n",
+            5,
+            "is not an http:// or https:// address",
+            id="file-url",
+        ),
+        pytest.param(
+            "watchlists/sms-vendors.yaml",
+            "name: W\nvendors:\n  - name: Acme\nrules:\n  - name: r\n    all: [vendors]\n    sevrity: high\n",
+            7,
+            "did you mean 'severity'?",
+            id="severity-typo",
+        ),
+        pytest.param(
+            "watchlists/sms-vendors.yaml",
+            "name: W\nname: X\nrules:\n  - name: r\n    any: [x]\n",
+            2,
+            "the key 'name' appears twice (first on line 1)",
+            id="duplicate-key",
+        ),
     ],
 )
 def test_check_broken_file_exits_1_naming_path_line_and_sentence(
@@ -78,8 +94,10 @@ def test_check_with_missing_env_var_exits_1(ready: Workspace) -> None:
 
 def test_check_warns_about_misspelt_topic_but_exits_0(ready: Workspace) -> None:
     watchlist = ready.folder / "watchlists" / "sms-vendors.yaml"
-    watchlist.write_text(watchlist.read_text(encoding="utf-8").replace(
-        "all: [vendors, breach]", "all: [vendors, braech]"), encoding="utf-8")
+    watchlist.write_text(
+        watchlist.read_text(encoding="utf-8").replace("all: [vendors, breach]", "all: [vendors, braech]"),
+        encoding="utf-8",
+    )
     result = ready.newsbot("check")
     assert result.returncode == 0, result.stderr
     assert f"warning: {watchlist}:" in result.stdout
@@ -113,7 +131,9 @@ def match_lines(output: str) -> list[str]:
     return [line.strip() for line in output.splitlines() if line.strip().startswith("MATCH")]
 
 
-def test_explain_mitto_ss7_story_matches_vendor_surveillance(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+def test_explain_mitto_ss7_story_matches_vendor_surveillance(
+    explain: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     result = explain("Mitto's co-founder sold SS7 access to locate phones")
     (line,) = match_lines(result.stdout)
     assert line.startswith("MATCH    vendor-surveillance (high):")
@@ -121,19 +141,25 @@ def test_explain_mitto_ss7_story_matches_vendor_surveillance(explain: Callable[[
     assert "SS7" in line
 
 
-def test_explain_bird_flu_is_near_miss_without_match(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+def test_explain_bird_flu_is_near_miss_without_match(
+    explain: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     result = explain("Bird flu surveillance at poultry farms")
     assert match_lines(result.stdout) == []
     assert "near miss: Bird: no context word (SMS, messaging, CPaaS) for MessageBird" in result.stdout
 
 
-def test_explain_longer_word_containing_vendor_alias_does_not_match(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+def test_explain_longer_word_containing_vendor_alias_does_not_match(
+    explain: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     result = explain("Mittova café reports breach")
     assert match_lines(result.stdout) == []
     assert "vendors found: none" in result.stdout
 
 
-def test_explain_messagebird_hack_matches_vendor_breach(explain: Callable[[str], subprocess.CompletedProcess[str]]) -> None:
+def test_explain_messagebird_hack_matches_vendor_breach(
+    explain: Callable[[str], subprocess.CompletedProcess[str]],
+) -> None:
     result = explain("MessageBird SMS platform hacked")
     (line,) = match_lines(result.stdout)
     assert line.startswith("MATCH    vendor-breach (medium):")
@@ -164,7 +190,12 @@ def test_default_config_is_newsbot_yaml_in_working_directory(ready: Workspace) -
     ready.write()
     result = subprocess.run(
         [sys.executable, "-m", "newsbot", "check"],
-        cwd=ready.folder, env=_environment({}), text=True, capture_output=True, timeout=60, check=False,
+        cwd=ready.folder,
+        env=_environment({}),
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert f"{ready.config}: OK" in result.stdout
@@ -173,7 +204,12 @@ def test_default_config_is_newsbot_yaml_in_working_directory(ready: Workspace) -
 def test_default_config_missing_in_working_directory_exits_1(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "newsbot", "check"],
-        cwd=tmp_path, env=_environment({}), text=True, capture_output=True, timeout=60, check=False,
+        cwd=tmp_path,
+        env=_environment({}),
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert "newsbot.yaml" in result.stderr

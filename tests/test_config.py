@@ -117,7 +117,9 @@ def test_relative_config_path_resolves_against_config_folder(
 
 def test_env_reference_expands_inside_a_longer_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_TEST_TOKEN", "abc123")
-    path = write_workspace(tmp_path, CONFIG + "slack:\n  webhook_url: https://hooks.example/${NEWSBOT_TEST_TOKEN}/x\n")
+    path = write_workspace(
+        tmp_path, CONFIG + "slack:\n  webhook_url: https://hooks.example/${NEWSBOT_TEST_TOKEN}/x\n"
+    )
     assert load_config(path).settings.slack.webhook_url == "https://hooks.example/abc123/x"
 
 
@@ -150,20 +152,44 @@ BASE = "database: newsbot.db\nwatchlists: watchlists/\n"
     ("config", "line", "words"),
     [
         pytest.param(BASE + "sources:\n  - name: a: b\n", 4, ["not valid YAML"], id="yaml-syntax"),
-        pytest.param(BASE + "max_age_days: 3\ndatabase: other.db\n", 4,
-                     ["'database'", "twice", "first on line 1"], id="duplicate-key"),
-        pytest.param(BASE + "max_age_day: 3\n", 3, ["'max_age_day'", "did you mean 'max_age_days'"],
-                     id="unknown-key-typo"),
-        pytest.param("watchlists: watchlists/\n", 1, ["'database'", "required", "missing"], id="missing-database"),
-        pytest.param(BASE + "sources:\n  - name: a\n    feed: file:///etc/passwd\n", 5,
-                     ["'file:///etc/passwd'", "not an http:// or https://"], id="file-url"),
-        pytest.param(BASE + "sources:\n  - name: a\n    feed: ftp://example.org/feed.xml\n", 5,
-                     ["'ftp://example.org/feed.xml'", "not an http:// or https://"], id="ftp-url"),
-        pytest.param(BASE + "slack:\n  webhook_url: https://h.example/x\n  unfurl: true\n", 5,
-                     ["'unfurl'", "did you mean 'unfurl_links'"], id="unknown-nested-key"),
+        pytest.param(
+            BASE + "max_age_days: 3\ndatabase: other.db\n",
+            4,
+            ["'database'", "twice", "first on line 1"],
+            id="duplicate-key",
+        ),
+        pytest.param(
+            BASE + "max_age_day: 3\n",
+            3,
+            ["'max_age_day'", "did you mean 'max_age_days'"],
+            id="unknown-key-typo",
+        ),
+        pytest.param(
+            "watchlists: watchlists/\n", 1, ["'database'", "required", "missing"], id="missing-database"
+        ),
+        pytest.param(
+            BASE + "sources:\n  - name: a\n    feed: file:///etc/passwd\n",
+            5,
+            ["'file:///etc/passwd'", "not an http:// or https://"],
+            id="file-url",
+        ),
+        pytest.param(
+            BASE + "sources:\n  - name: a\n    feed: ftp://example.org/feed.xml\n",
+            5,
+            ["'ftp://example.org/feed.xml'", "not an http:// or https://"],
+            id="ftp-url",
+        ),
+        pytest.param(
+            BASE + "slack:\n  webhook_url: https://h.example/x\n  unfurl: true\n",
+            5,
+            ["'unfurl'", "did you mean 'unfurl_links'"],
+            id="unknown-nested-key",
+        ),
     ],
 )
-def test_config_error_names_file_line_and_sentence(tmp_path: Path, config: str, line: int, words: list[str]) -> None:
+def test_config_error_names_file_line_and_sentence(
+    tmp_path: Path, config: str, line: int, words: list[str]
+) -> None:
     path = write_workspace(tmp_path, config)
     message = config_error(path)
     assert message.startswith(f"{path}:{line}: ")
@@ -248,29 +274,63 @@ def edit(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("watchlist", "line", "words"),
     [
-        pytest.param(edit("    aliases: [Mitto]\n", "    aliases: Mitto: x\n"), 4,
-                     ["not valid YAML"], id="yaml-syntax"),
-        pytest.param(edit("    severity: high\n", "    severity: high\n    all: [breach]\n"), 12,
-                     ["'all'", "twice", "first on line 10"], id="duplicate-key"),
-        pytest.param(edit("    severity: high\n", "    sevrity: high\n"), 11,
-                     ["'sevrity'", "did you mean 'severity'"], id="unknown-key-typo"),
-        pytest.param(edit("  - name: vendor-surveillance\n    all:", "  - all:"), 9,
-                     ["'name'", "required", "missing"], id="rule-without-name"),
-        pytest.param(edit("severity: high", "severity: urgent"), 11,
-                     ["severity", "must be", "'critical'"], id="invalid-severity"),
-        pytest.param(edit("    all: [vendors, surveillance]\n", ""), 9,
-                     ["vendor-surveillance", "'all:' or 'any:'"], id="rule-without-all-or-any"),
-        pytest.param(edit("vendors:\n  - name: Mitto AG\n    aliases: [Mitto]\n", ""), 7,
-                     ["vendor-surveillance", "'vendors'", "no vendors"], id="vendors-without-vendor-list"),
-        pytest.param(edit("  breach: [breach, hacked]\n", "  breach: [breach, hacked]\n  vendors: [Acme]\n"), 8,
-                     ["'vendors'", "reserved"], id="topic-named-vendors"),
-        pytest.param(WATCHLIST + "  - name: vendor-surveillance\n    any: [breach]\n", 12,
-                     ["two rules", "'vendor-surveillance'"], id="duplicate-rule-name"),
+        pytest.param(
+            edit("    aliases: [Mitto]\n", "    aliases: Mitto: x\n"), 4, ["not valid YAML"], id="yaml-syntax"
+        ),
+        pytest.param(
+            edit("    severity: high\n", "    severity: high\n    all: [breach]\n"),
+            12,
+            ["'all'", "twice", "first on line 10"],
+            id="duplicate-key",
+        ),
+        pytest.param(
+            edit("    severity: high\n", "    sevrity: high\n"),
+            11,
+            ["'sevrity'", "did you mean 'severity'"],
+            id="unknown-key-typo",
+        ),
+        pytest.param(
+            edit("  - name: vendor-surveillance\n    all:", "  - all:"),
+            9,
+            ["'name'", "required", "missing"],
+            id="rule-without-name",
+        ),
+        pytest.param(
+            edit("severity: high", "severity: urgent"),
+            11,
+            ["severity", "must be", "'critical'"],
+            id="invalid-severity",
+        ),
+        pytest.param(
+            edit("    all: [vendors, surveillance]\n", ""),
+            9,
+            ["vendor-surveillance", "'all:' or 'any:'"],
+            id="rule-without-all-or-any",
+        ),
+        pytest.param(
+            edit("vendors:\n  - name: Mitto AG\n    aliases: [Mitto]\n", ""),
+            7,
+            ["vendor-surveillance", "'vendors'", "no vendors"],
+            id="vendors-without-vendor-list",
+        ),
+        pytest.param(
+            edit("  breach: [breach, hacked]\n", "  breach: [breach, hacked]\n  vendors: [Acme]\n"),
+            8,
+            ["'vendors'", "reserved"],
+            id="topic-named-vendors",
+        ),
+        pytest.param(
+            WATCHLIST + "  - name: vendor-surveillance\n    any: [breach]\n",
+            12,
+            ["two rules", "'vendor-surveillance'"],
+            id="duplicate-rule-name",
+        ),
         pytest.param("- name: Vendors\n- rules: []\n", 1, ["mapping"], id="list-instead-of-mapping"),
     ],
 )
-def test_watchlist_error_names_file_line_and_sentence(tmp_path: Path, watchlist: str, line: int,
-                                                      words: list[str]) -> None:
+def test_watchlist_error_names_file_line_and_sentence(
+    tmp_path: Path, watchlist: str, line: int, words: list[str]
+) -> None:
     path = write_workspace(tmp_path, watchlist=watchlist)
     message = config_error(path)
     assert message.startswith(f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}: ")

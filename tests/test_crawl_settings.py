@@ -23,8 +23,14 @@ def test_only_http_downloads_are_possible() -> None:
 
 
 def test_fetch_section_overrides_the_defaults() -> None:
-    fetch = FetchSettings(max_bytes=1234, timeout_seconds=5, retries=0, user_agent="acme-newsbot (sec@acme.example)",
-                          obey_robots_txt=False, concurrent_requests_per_domain=1)
+    fetch = FetchSettings(
+        max_bytes=1234,
+        timeout_seconds=5,
+        retries=0,
+        user_agent="acme-newsbot (sec@acme.example)",
+        obey_robots_txt=False,
+        concurrent_requests_per_domain=1,
+    )
 
     settings = scrapy_settings(fetch)
 

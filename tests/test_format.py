@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -26,19 +26,30 @@ from alerts.terminal import PayloadPrinter, TerminalSink
 from newsbot.models import Alert, DeliveryOutcome, Match, RuleHit, Severity, Story
 
 URL = "https://example.org/2021/12/mitto-ss7?id=7"
-PUBLISHED = datetime(2021, 12, 6, 9, 30, tzinfo=timezone.utc)
+PUBLISHED = datetime(2021, 12, 6, 9, 30, tzinfo=UTC)
 
 
-def make_alert(*, title: str = "Mitto AG co-founder sold SS7 access", summary: str = "A short summary.",
-               text: str = "", url: str = URL, source: str = "Telecom Security Wire",
-               published: datetime | None = PUBLISHED, also_in: tuple[str, ...] = (),
-               watchlist: str = "SMS and 2FA vendors") -> Alert:
-    story = Story(id="story-1", url=url, title=title, summary=summary, text=text, source=source,
-                  published_at=published)
-    match = Match(watchlist=watchlist, rules=(
-        RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG (as Mitto)", "SS7")),
-        RuleHit("vendor-breach", Severity.MEDIUM, ("Mitto AG (as Mitto)", "hacked")),
-    ))
+def make_alert(
+    *,
+    title: str = "Mitto AG co-founder sold SS7 access",
+    summary: str = "A short summary.",
+    text: str = "",
+    url: str = URL,
+    source: str = "Telecom Security Wire",
+    published: datetime | None = PUBLISHED,
+    also_in: tuple[str, ...] = (),
+    watchlist: str = "SMS and 2FA vendors",
+) -> Alert:
+    story = Story(
+        id="story-1", url=url, title=title, summary=summary, text=text, source=source, published_at=published
+    )
+    match = Match(
+        watchlist=watchlist,
+        rules=(
+            RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG (as Mitto)", "SS7")),
+            RuleHit("vendor-breach", Severity.MEDIUM, ("Mitto AG (as Mitto)", "hacked")),
+        ),
+    )
     return Alert(id="alert-1", story=story, match=match, also_in=also_in)
 
 
@@ -123,7 +134,10 @@ LINK_TABLE = [
     ("https://example.org/a|b", "https://example.org/a%7Cb"),
     ("https://example.org/a>b", "https://example.org/a%3Eb"),
     ("https://example.org/a<b", "https://example.org/a%3Cb"),
-    ("https://example.org/x|<https://evil.example|click>", "https://example.org/x%7C%3Chttps://evil.example%7Cclick%3E"),
+    (
+        "https://example.org/x|<https://evil.example|click>",
+        "https://example.org/x%7C%3Chttps://evil.example%7Cclick%3E",
+    ),
     ("https://example.org/a b", "https://example.org/a%20b"),
 ]
 
@@ -209,12 +223,22 @@ def test_header_is_truncated_at_a_word_boundary() -> None:
 # The facts in the message
 # --------------------------------------------------------------------------------------------
 
+
 def test_facts_appear() -> None:
     payload = build_message(make_alert(also_in=("Other Wire",)))
     everything = "\n".join(strings(payload))
-    for fact in ["Telecom Security Wire", "SMS and 2FA vendors", "high", "vendor-surveillance (high)",
-                 "vendor-breach (medium)", "Mitto AG (as Mitto)", "SS7", "hacked", "*Also in:* Other Wire",
-                 "A short summary."]:
+    for fact in [
+        "Telecom Security Wire",
+        "SMS and 2FA vendors",
+        "high",
+        "vendor-surveillance (high)",
+        "vendor-breach (medium)",
+        "Mitto AG (as Mitto)",
+        "SS7",
+        "hacked",
+        "*Also in:* Other Wire",
+        "A short summary.",
+    ]:
         assert fact in everything, fact
     fields = [field["text"] for field in payload["blocks"][2]["fields"]]
     assert fields[0] == "*Source:* Telecom Security Wire"
@@ -226,26 +250,28 @@ def test_facts_appear() -> None:
 
 
 PUBLISHED_TABLE = [
-    (datetime(2021, 12, 6, 9, 30, tzinfo=timezone.utc), "2021-12-06 09:30 UTC"),
-    (datetime(1970, 1, 1, 0, 0, tzinfo=timezone.utc), "1970-01-01 00:00 UTC"),
-    (datetime(2024, 2, 29, 23, 59, 59, tzinfo=timezone.utc), "2024-02-29 23:59 UTC"),
+    (datetime(2021, 12, 6, 9, 30, tzinfo=UTC), "2021-12-06 09:30 UTC"),
+    (datetime(1970, 1, 1, 0, 0, tzinfo=UTC), "1970-01-01 00:00 UTC"),
+    (datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC), "2024-02-29 23:59 UTC"),
     # An aware time in another zone: the epoch is the same instant, the fallback says UTC.
     (datetime(2021, 12, 6, 11, 30, tzinfo=timezone(timedelta(hours=2))), "2021-12-06 09:30 UTC"),
 ]
 
 
-@pytest.mark.parametrize(("published", "fallback"), PUBLISHED_TABLE,
-                         ids=[row[0].isoformat() for row in PUBLISHED_TABLE])
+@pytest.mark.parametrize(
+    ("published", "fallback"), PUBLISHED_TABLE, ids=[row[0].isoformat() for row in PUBLISHED_TABLE]
+)
 def test_published_is_a_slack_date(published: datetime, fallback: str) -> None:
     payload = build_message(make_alert(published=published))
     field = payload["blocks"][2]["fields"][1]["text"]
     found = re.fullmatch(r"\*Published:\* <!date\^(\d+)\^([^|>]*)\|([^>]*)>", field)
     assert found, field
-    epoch = calendar.timegm(published.astimezone(timezone.utc).timetuple())
+    epoch = calendar.timegm(published.astimezone(UTC).timetuple())
     assert int(found.group(1)) == epoch
     assert found.group(3) == fallback
-    assert published.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") in plain_text(
-        make_alert(published=published))
+    assert published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") in plain_text(
+        make_alert(published=published)
+    )
 
 
 def test_published_unknown() -> None:
@@ -283,8 +309,10 @@ def test_unfurl(unfurl: bool | None, expected: bool) -> None:
 
 def test_summary_falls_back_to_text() -> None:
     payload = build_message(make_alert(summary="", text="Body text & details"))
-    assert payload["blocks"][-1] == {"type": "context",
-                                     "elements": [{"type": "mrkdwn", "text": "Body text &amp; details"}]}
+    assert payload["blocks"][-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "Body text &amp; details"}],
+    }
     payload = build_message(make_alert(summary="", text=""))
     assert [block["type"] for block in payload["blocks"]] == ["header", "section", "section", "section"]
 
@@ -292,6 +320,7 @@ def test_summary_falls_back_to_text() -> None:
 # --------------------------------------------------------------------------------------------
 # Terminal sinks
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("also_in", [(), ("Other Wire",)])
 def test_terminal_sink_prints_plain_text(also_in: tuple[str, ...]) -> None:

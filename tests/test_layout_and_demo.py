@@ -11,15 +11,17 @@ from tests.conftest import REPOSITORY, run_newsbot
 def test_top_level_packages_are_this_repositorys_not_pypis() -> None:
     """PyPI has packages named spiders, alerts and newsbot; an installed one would shadow ours."""
     code = "import alerts, newsbot, spiders; print(alerts.__file__, newsbot.__file__, spiders.__file__)"
-    output = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True,
-                            check=True).stdout.split()
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True
+    ).stdout.split()
 
     assert all(path.startswith(str(REPOSITORY)) for path in output), output
 
 
 def test_scrapy_finds_the_spiders_from_the_repository_root() -> None:
-    result = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPOSITORY,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "list"], cwd=REPOSITORY, capture_output=True, text=True, check=False
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["feeds"]
@@ -29,7 +31,9 @@ def test_demo_prints_the_mitto_alert_and_survives_the_broken_feed() -> None:
     result = run_newsbot("demo", cwd=REPOSITORY.parent)
 
     assert result.returncode == 0, result.stderr
-    assert "[HIGH] SMS and 2FA vendors: Mitto AG co-founder reportedly sold SS7 network access" in result.stdout
+    assert (
+        "[HIGH] SMS and 2FA vendors: Mitto AG co-founder reportedly sold SS7 network access" in result.stdout
+    )
     assert "also in: Security Desk" in result.stdout
     assert "Bird flu" not in result.stdout and "Mittova" not in result.stdout
     assert "3 alerts sent" in result.stdout and "1 failed" in result.stdout

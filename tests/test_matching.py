@@ -137,8 +137,11 @@ UNICODE_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "vendor"), UNICODE_TABLE,
-                         ids=[row[0].encode("ascii", "backslashreplace").decode() for row in UNICODE_TABLE])
+@pytest.mark.parametrize(
+    ("text", "vendor"),
+    UNICODE_TABLE,
+    ids=[row[0].encode("ascii", "backslashreplace").decode() for row in UNICODE_TABLE],
+)
 def test_unicode_case_folding(tmp_path: Path, text: str, vendor: str | None) -> None:
     matcher = Matcher([write_watchlist(tmp_path, "unicode", UNICODE_WATCHLIST)])
     [evaluation] = matcher.evaluate_text(text)
@@ -260,19 +263,26 @@ SEVERITY_TABLE = [
     ("Kaleyra lowword mediumword", {"r-low", "r-medium"}, Severity.MEDIUM),
     ("Kaleyra highword lowword", {"r-low", "r-high"}, Severity.HIGH),
     ("Kaleyra lowword criticalword mediumword", {"r-low", "r-medium", "r-critical"}, Severity.CRITICAL),
-    ("Kaleyra criticalword highword mediumword lowword",
-     {"r-low", "r-medium", "r-high", "r-critical"}, Severity.CRITICAL),
+    (
+        "Kaleyra criticalword highword mediumword lowword",
+        {"r-low", "r-medium", "r-high", "r-critical"},
+        Severity.CRITICAL,
+    ),
 ]
 
 
 def story(title: str = "", summary: str = "", text: str = "") -> Story:
-    return Story(id="s1", url="https://example.org/s1", title=title, summary=summary, text=text,
-                 source="Test Wire")
+    return Story(
+        id="s1", url="https://example.org/s1", title=title, summary=summary, text=text, source="Test Wire"
+    )
 
 
-@pytest.mark.parametrize(("text", "rules", "severity"), SEVERITY_TABLE, ids=[row[0] for row in SEVERITY_TABLE])
-def test_one_match_per_watchlist_with_highest_severity(tmp_path: Path, text: str, rules: set[str],
-                                                       severity: Severity) -> None:
+@pytest.mark.parametrize(
+    ("text", "rules", "severity"), SEVERITY_TABLE, ids=[row[0] for row in SEVERITY_TABLE]
+)
+def test_one_match_per_watchlist_with_highest_severity(
+    tmp_path: Path, text: str, rules: set[str], severity: Severity
+) -> None:
     matcher = Matcher([write_watchlist(tmp_path, "severity", SEVERITY_WATCHLIST)])
     matches = matcher.match_story(story(text=text))
     assert len(matches) == 1
@@ -285,17 +295,31 @@ def test_one_match_per_watchlist_with_highest_severity(tmp_path: Path, text: str
 MATCH_TERMS_TABLE = [
     # (title, summary, text, rules, exact Match.terms)
     ("Mitto AG hacked", "SS7 spyware", "", {VS, VB}, ("Mitto AG", "SS7", "spyware", "hacked")),
-    ("Mitto hacked", "Mitto sold SS7 access", "Mitto again", {VS, VB},
-     ("Mitto AG (as Mitto)", "SS7", "hacked")),
-    ("Kaleyra and Mitto leaked", "", "Kaleyra SS7 breach", {VS, VB},
-     ("Mitto AG (as Mitto)", "Kaleyra", "SS7", "breach", "leaked")),
+    (
+        "Mitto hacked",
+        "Mitto sold SS7 access",
+        "Mitto again",
+        {VS, VB},
+        ("Mitto AG (as Mitto)", "SS7", "hacked"),
+    ),
+    (
+        "Kaleyra and Mitto leaked",
+        "",
+        "Kaleyra SS7 breach",
+        {VS, VB},
+        ("Mitto AG (as Mitto)", "Kaleyra", "SS7", "breach", "leaked"),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("title", "summary", "text", "rules", "terms"), MATCH_TERMS_TABLE,
-                         ids=[row[0] for row in MATCH_TERMS_TABLE])
-def test_match_names_every_rule_and_deduplicates_terms(example: Matcher, title: str, summary: str, text: str,
-                                                       rules: set[str], terms: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("title", "summary", "text", "rules", "terms"),
+    MATCH_TERMS_TABLE,
+    ids=[row[0] for row in MATCH_TERMS_TABLE],
+)
+def test_match_names_every_rule_and_deduplicates_terms(
+    example: Matcher, title: str, summary: str, text: str, rules: set[str], terms: tuple[str, ...]
+) -> None:
     [match] = example.match_story(story(title, summary, text))
     assert {hit.rule for hit in match.rules} == rules
     assert match.severity is Severity.HIGH
@@ -319,8 +343,11 @@ EXPLAIN_TABLE = [
     ("Bird SMS outage", "vendors", {"MessageBird": ["Bird"]}),
     ("MessageBird and Kaleyra", "vendors", {"MessageBird": ["MessageBird"], "Kaleyra": ["Kaleyra"]}),
     ("Bird spyware", "vendors", {}),
-    ("spyware used to locate phones; ransomware", "topics",
-     {"surveillance": ["locate phones", "spyware"], "breach": ["ransomware"]}),
+    (
+        "spyware used to locate phones; ransomware",
+        "topics",
+        {"surveillance": ["locate phones", "spyware"], "breach": ["ransomware"]},
+    ),
     ("nothing relevant", "topics", {}),
     ("SS7 surveillance", "not_fired", {VS: "no vendor matched", VB: "no vendor matched"}),
     ("Kaleyra SS7", "not_fired", {VB: "no 'breach' term matched"}),
@@ -331,8 +358,9 @@ EXPLAIN_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "attribute", "expected"), EXPLAIN_TABLE,
-                         ids=[f"{row[1]}:{row[0]}" for row in EXPLAIN_TABLE])
+@pytest.mark.parametrize(
+    ("text", "attribute", "expected"), EXPLAIN_TABLE, ids=[f"{row[1]}:{row[0]}" for row in EXPLAIN_TABLE]
+)
 def test_evaluation_details(example: Matcher, text: str, attribute: str, expected: object) -> None:
     [evaluation] = example.evaluate_text(text)
     assert evaluation.watchlist == "SMS and 2FA vendors"
@@ -397,18 +425,23 @@ TWO_TABLE = [
 
 @pytest.mark.parametrize(("text", "first", "second"), TWO_TABLE, ids=[row[0] for row in TWO_TABLE])
 def test_two_watchlists_are_independent(tmp_path: Path, text: str, first: set[str], second: set[str]) -> None:
-    matcher = Matcher([write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)])
+    matcher = Matcher(
+        [write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)]
+    )
     one, two = matcher.evaluate_text(text)
     assert (one.watchlist, two.watchlist) == ("First", "Second")
     assert fired(one) == first
     assert fired(two) == second
     matches = matcher.match_story(story(text=text))
-    assert [match.watchlist for match in matches] == [name for name, rules in
-                                                       (("First", first), ("Second", second)) if rules]
+    assert [match.watchlist for match in matches] == [
+        name for name, rules in (("First", first), ("Second", second)) if rules
+    ]
 
 
 def test_same_term_hits_in_both_watchlists(tmp_path: Path) -> None:
-    matcher = Matcher([write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)])
+    matcher = Matcher(
+        [write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)]
+    )
     one, two = matcher.evaluate_text("Mitto and Kaleyra SS7")
     assert one.topics == {"surveillance": ["SS7"]}
     assert two.topics["signalling"] == ["SS7"]
@@ -432,10 +465,14 @@ FIELDS_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("title", "summary", "text", "expected"), FIELDS_TABLE,
-                         ids=[f"{row[0]}|{row[1]}|{row[2]}" for row in FIELDS_TABLE])
-def test_fields_are_scanned_separately(example: Matcher, title: str, summary: str, text: str,
-                                       expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("title", "summary", "text", "expected"),
+    FIELDS_TABLE,
+    ids=[f"{row[0]}|{row[1]}|{row[2]}" for row in FIELDS_TABLE],
+)
+def test_fields_are_scanned_separately(
+    example: Matcher, title: str, summary: str, text: str, expected: set[str]
+) -> None:
     matches = example.match_story(story(title, summary, text))
     assert {hit.rule for match in matches for hit in match.rules} == expected
 

@@ -5,56 +5,106 @@ Tests marked "BUG" show correct behaviour the code does not have yet; they fail 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from newsbot.models import FeedEntry, Story
-from newsbot.normalize import canonical_url, html_to_text, story_id, to_story
+from newsbot.normalize import html_to_text, story_id, to_story
+from newsbot.urls import canonical_url
 
 # --- canonical_url -----------------------------------------------------------------------------
 
 CANONICAL = [
-    pytest.param("https://news.example.test/a?utm_source=rss&utm_medium=feed&utm_campaign=x&id=7",
-                 "https://news.example.test/a?id=7", id="utm_* removed"),
-    pytest.param("https://news.example.test/a?UTM_Source=rss&Utm_Medium=feed&id=7",
-                 "https://news.example.test/a?id=7", id="utm_* removed in any case"),
-    pytest.param("https://news.example.test/a?utm_content=x&utm_term=y&utm_id=z&p=1",
-                 "https://news.example.test/a?p=1", id="less common utm_* keys"),
-    pytest.param("https://news.example.test/a?fbclid=abc&gclid=def&q=ss7",
-                 "https://news.example.test/a?q=ss7", id="fbclid and gclid removed"),
-    pytest.param("https://news.example.test/a?FBCLID=abc&msclkid=1&mc_cid=2&mc_eid=3&q=ss7",
-                 "https://news.example.test/a?q=ss7", id="other click ids, any case"),
-    pytest.param("https://news.example.test/a?z=3&b=2&a=1",
-                 "https://news.example.test/a?a=1&b=2&z=3", id="other params kept and sorted"),
-    pytest.param("https://news.example.test/a?z=3&utm_source=x&a=1",
-                 "https://news.example.test/a?a=1&z=3", id="sorted after tracking removed"),
-    pytest.param("https://news.example.test/a?id=7#comments",
-                 "https://news.example.test/a?id=7", id="fragment dropped"),
-    pytest.param("https://news.example.test/a?utm_source=x#top",
-                 "https://news.example.test/a", id="fragment and tracking dropped"),
-    pytest.param("https://NEWS.Example.TEST/Path/Case",
-                 "https://news.example.test/Path/Case", id="host lowercased, path kept"),
+    pytest.param(
+        "https://news.example.test/a?utm_source=rss&utm_medium=feed&utm_campaign=x&id=7",
+        "https://news.example.test/a?id=7",
+        id="utm_* removed",
+    ),
+    pytest.param(
+        "https://news.example.test/a?UTM_Source=rss&Utm_Medium=feed&id=7",
+        "https://news.example.test/a?id=7",
+        id="utm_* removed in any case",
+    ),
+    pytest.param(
+        "https://news.example.test/a?utm_content=x&utm_term=y&utm_id=z&p=1",
+        "https://news.example.test/a?p=1",
+        id="less common utm_* keys",
+    ),
+    pytest.param(
+        "https://news.example.test/a?fbclid=abc&gclid=def&q=ss7",
+        "https://news.example.test/a?q=ss7",
+        id="fbclid and gclid removed",
+    ),
+    pytest.param(
+        "https://news.example.test/a?FBCLID=abc&msclkid=1&mc_cid=2&mc_eid=3&q=ss7",
+        "https://news.example.test/a?q=ss7",
+        id="other click ids, any case",
+    ),
+    pytest.param(
+        "https://news.example.test/a?z=3&b=2&a=1",
+        "https://news.example.test/a?a=1&b=2&z=3",
+        id="other params kept and sorted",
+    ),
+    pytest.param(
+        "https://news.example.test/a?z=3&utm_source=x&a=1",
+        "https://news.example.test/a?a=1&z=3",
+        id="sorted after tracking removed",
+    ),
+    pytest.param(
+        "https://news.example.test/a?id=7#comments", "https://news.example.test/a?id=7", id="fragment dropped"
+    ),
+    pytest.param(
+        "https://news.example.test/a?utm_source=x#top",
+        "https://news.example.test/a",
+        id="fragment and tracking dropped",
+    ),
+    pytest.param(
+        "https://NEWS.Example.TEST/Path/Case",
+        "https://news.example.test/Path/Case",
+        id="host lowercased, path kept",
+    ),
     pytest.param("HTTPS://news.example.test/a", "https://news.example.test/a", id="scheme lowercased"),
-    pytest.param("https://news.example.test/a?utm_source=rss&utm_medium=feed",
-                 "https://news.example.test/a", id="only tracking params: no trailing ?"),
-    pytest.param("https://news.example.test/a?fbclid=abc", "https://news.example.test/a",
-                 id="only fbclid: no trailing ?"),
+    pytest.param(
+        "https://news.example.test/a?utm_source=rss&utm_medium=feed",
+        "https://news.example.test/a",
+        id="only tracking params: no trailing ?",
+    ),
+    pytest.param(
+        "https://news.example.test/a?fbclid=abc",
+        "https://news.example.test/a",
+        id="only fbclid: no trailing ?",
+    ),
     pytest.param("https://news.example.test/a", "https://news.example.test/a", id="no query"),
-    pytest.param("https://news.example.test/a?q=caf%C3%A9&utm_source=x",
-                 "https://news.example.test/a?q=caf%C3%A9", id="encoded value kept"),
-    pytest.param("https://news.example.test/a?utmost=1&source_utm=2",
-                 "https://news.example.test/a?source_utm=2&utmost=1", id="utm-like names kept"),
-    pytest.param("https://news.example.test/a?tag=b&tag=a",
-                 "https://news.example.test/a?tag=a&tag=b", id="repeated param, no tracking"),
+    pytest.param(
+        "https://news.example.test/a?q=caf%C3%A9&utm_source=x",
+        "https://news.example.test/a?q=caf%C3%A9",
+        id="encoded value kept",
+    ),
+    pytest.param(
+        "https://news.example.test/a?utmost=1&source_utm=2",
+        "https://news.example.test/a?source_utm=2&utmost=1",
+        id="utm-like names kept",
+    ),
+    pytest.param(
+        "https://news.example.test/a?tag=b&tag=a",
+        "https://news.example.test/a?tag=a&tag=b",
+        id="repeated param, no tracking",
+    ),
     # BUG: url_query_cleaner's default unique=True keeps only the first `tag` once a tracking
     # parameter is present (actual: https://news.example.test/a?tag=a).
-    pytest.param("https://news.example.test/a?tag=a&tag=b&utm_source=x",
-                 "https://news.example.test/a?tag=a&tag=b", id="repeated param with tracking"),
+    pytest.param(
+        "https://news.example.test/a?tag=a&tag=b&utm_source=x",
+        "https://news.example.test/a?tag=a&tag=b",
+        id="repeated param with tracking",
+    ),
     # BUG: the tracking key is found decoded (utm_source) but removed by its raw spelling
     # (utm%5Fsource), so it survives and canonicalize_url then decodes it to utm_source.
-    pytest.param("https://news.example.test/a?utm%5Fsource=x&a=1",
-                 "https://news.example.test/a?a=1", id="percent-encoded utm_ key"),
+    pytest.param(
+        "https://news.example.test/a?utm%5Fsource=x&a=1",
+        "https://news.example.test/a?a=1",
+        id="percent-encoded utm_ key",
+    ),
 ]
 
 
@@ -69,17 +119,21 @@ def test_canonical_url_ignores_a_new_utm_campaign() -> None:
     assert monday == tuesday == canonical_url("https://news.example.test/a?id=7")
 
 
-@pytest.mark.parametrize("url", [
-    "https://news.example.test/a?b=2&a=1#x",
-    "https://NEWS.example.test/a?utm_source=x&a=1",
-    "https://news.example.test/a?q=caf%C3%A9",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example.test/a?b=2&a=1#x",
+        "https://NEWS.example.test/a?utm_source=x&a=1",
+        "https://news.example.test/a?q=caf%C3%A9",
+    ],
+)
 def test_canonical_url_is_idempotent(url: str) -> None:
     once = canonical_url(url)
     assert canonical_url(once) == once
 
 
 # --- story_id ----------------------------------------------------------------------------------
+
 
 def test_story_id_is_stable_and_short() -> None:
     url = "https://news.example.test/a?id=7"
@@ -88,11 +142,14 @@ def test_story_id_is_stable_and_short() -> None:
     assert all(character in "0123456789abcdef" for character in story_id(url))
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("https://news.example.test/a", "https://news.example.test/b"),
-    ("https://news.example.test/a?id=1", "https://news.example.test/a?id=2"),
-    ("http://news.example.test/a", "https://news.example.test/a"),
-])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("https://news.example.test/a", "https://news.example.test/b"),
+        ("https://news.example.test/a?id=1", "https://news.example.test/a?id=2"),
+        ("http://news.example.test/a", "https://news.example.test/a"),
+    ],
+)
 def test_story_id_differs_for_different_urls(first: str, second: str) -> None:
     assert story_id(first) != story_id(second)
 
@@ -105,7 +162,9 @@ def test_story_id_of_tracking_variants_is_the_same_after_canonicalisation() -> N
 # --- html_to_text ------------------------------------------------------------------------------
 
 HTML_TO_TEXT = [
-    pytest.param("<b>bold</b> and <a href='https://x.test/'>a link</a>", "bold and a link", id="tags removed"),
+    pytest.param(
+        "<b>bold</b> and <a href='https://x.test/'>a link</a>", "bold and a link", id="tags removed"
+    ),
     pytest.param("before<script>var secret = 'x';</script>after", "beforeafter", id="script content removed"),
     pytest.param("<SCRIPT type='text/javascript'>alert(1)</SCRIPT>kept", "kept", id="SCRIPT any case"),
     pytest.param("<style>p { color: red }</style><p>kept</p>", "kept", id="style content removed"),
@@ -114,8 +173,9 @@ HTML_TO_TEXT = [
     pytest.param("1 &lt; 2", "1 < 2", id="&lt;"),
     pytest.param("it&#8217;s", "it\u2019s", id="&#8217;"),
     pytest.param("caf&eacute; &#x2014; bar", "caf\u00e9 \u2014 bar", id="named and hex entities"),
-    pytest.param("&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>",
-                 id="escaped markup is text"),
+    pytest.param(
+        "&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>", id="escaped markup is text"
+    ),
     pytest.param("<p>one</p><p>two</p>", "one two", id="paragraphs"),
     pytest.param("one<br>two<br/>three<BR />four", "one two three four", id="br variants"),
     pytest.param("<div>one</div><div>two</div>", "one two", id="divs"),
@@ -126,7 +186,9 @@ HTML_TO_TEXT = [
     pytest.param("a<!-- comment -->b", "ab", id="comment removed"),
     pytest.param("", "", id="empty"),
     pytest.param("Mitto AG sold SS7 access", "Mitto AG sold SS7 access", id="plain text unchanged"),
-    pytest.param("  plain   text\n with\tspaces ", "plain text with spaces", id="plain text, whitespace collapsed"),
+    pytest.param(
+        "  plain   text\n with\tspaces ", "plain text with spaces", id="plain text, whitespace collapsed"
+    ),
     pytest.param("5 < 6 and 7 > 3", "5 < 6 and 7 > 3", id="bare < > in text"),
     pytest.param("AT&T and T-Mobile", "AT&T and T-Mobile", id="bare & in text"),
     # BUG: entities are decoded twice (w3lib replace_entities, then html.unescape), so text that
@@ -160,31 +222,37 @@ def test_html_to_text_never_glues_words_across_block_elements(markup: str) -> No
 
 # --- to_story ----------------------------------------------------------------------------------
 
-PUBLISHED = datetime(2024, 10, 8, 12, 30, tzinfo=timezone.utc)
+PUBLISHED = datetime(2024, 10, 8, 12, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("link", [
-    "",
-    "javascript:alert(1)",
-    "mailto:editor@news.example.test",
-    "ftp://files.example.test/story.txt",
-    "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
-    "tag:news.example.test,2024:1",
-    "/relative/path",
-    "news.example.test/no-scheme",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "",
+        "javascript:alert(1)",
+        "mailto:editor@news.example.test",
+        "ftp://files.example.test/story.txt",
+        "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
+        "tag:news.example.test,2024:1",
+        "/relative/path",
+        "news.example.test/no-scheme",
+    ],
+)
 def test_to_story_without_an_http_link_is_none(link: str) -> None:
     assert to_story(FeedEntry(link=link, title="Something"), "Wire") is None
 
 
-@pytest.mark.parametrize("link", [
-    "http://news.example.test/a",
-    "https://news.example.test/a",
-    # BUG: URL schemes are case-insensitive (RFC 3986 3.1) but to_story checks startswith("http"),
-    # so these entries are dropped (canonical_url would lowercase them).
-    "HTTPS://news.example.test/a",
-    "Http://news.example.test/a",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://news.example.test/a",
+        "https://news.example.test/a",
+        # BUG: URL schemes are case-insensitive (RFC 3986 3.1) but to_story checks startswith("http"),
+        # so these entries are dropped (canonical_url would lowercase them).
+        "HTTPS://news.example.test/a",
+        "Http://news.example.test/a",
+    ],
+)
 def test_to_story_accepts_http_links(link: str) -> None:
     story = to_story(FeedEntry(link=link, title="Something"), "Wire")
     assert story is not None
@@ -218,13 +286,16 @@ def test_to_story_title_falls_back_to_the_canonical_url(title: str) -> None:
     assert story.title == "https://news.example.test/a"
 
 
-@pytest.mark.parametrize(("summary", "content", "text"), [
-    pytest.param("<p>Same words</p>", "Same   words", "", id="content equal to summary as text"),
-    pytest.param("Same words", "Same words", "", id="identical"),
-    pytest.param("Short", "<p>Short</p><p>and more</p>", "Short and more", id="different kept"),
-    pytest.param("", "Only content", "Only content", id="no summary"),
-    pytest.param("Only summary", "", "", id="no content"),
-])
+@pytest.mark.parametrize(
+    ("summary", "content", "text"),
+    [
+        pytest.param("<p>Same words</p>", "Same   words", "", id="content equal to summary as text"),
+        pytest.param("Same words", "Same words", "", id="identical"),
+        pytest.param("Short", "<p>Short</p><p>and more</p>", "Short and more", id="different kept"),
+        pytest.param("", "Only content", "Only content", id="no summary"),
+        pytest.param("Only summary", "", "", id="no content"),
+    ],
+)
 def test_to_story_drops_text_equal_to_the_summary(summary: str, content: str, text: str) -> None:
     story = to_story(FeedEntry(link="https://news.example.test/a", summary=summary, content=content), "W")
     assert story is not None

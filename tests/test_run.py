@@ -48,7 +48,11 @@ def test_story_in_two_feeds_alerts_once_and_never_again(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
     wire = feed_server.add("/wire.xml", Route(rss([item(MITTO), item(NEUTRAL)])))
-    copy = item(MITTO, link="https://news.example.com/mitto-ss7?utm_campaign=desk#top", title="Mitto AG syndicated copy on SS7")
+    copy = item(
+        MITTO,
+        link="https://news.example.com/mitto-ss7?utm_campaign=desk#top",
+        title="Mitto AG syndicated copy on SS7",
+    )
     desk = feed_server.add("/desk.xml", Route(rss([copy])))
     workspace.source("Wire", wire)
     workspace.source("Desk", desk)
@@ -64,7 +68,8 @@ def test_story_in_two_feeds_alerts_once_and_never_again(
     assert "Mitto AG" in message and "SS7" in message and "vendor-surveillance" in message
     assert "*Also in:* Desk" in message or "*Also in:* Wire" in message
     assert rows(workspace.database, "SELECT url FROM stories ORDER BY url") == [
-        ("https://news.example.com/mitto-ss7",), ("https://news.example.com/robocalls",)
+        ("https://news.example.com/mitto-ss7",),
+        ("https://news.example.com/robocalls",),
     ]
     assert rows(workspace.database, "SELECT status FROM alerts") == [("sent",)]
     assert "2 new stories" in first.stdout and "0 new stories" in second.stdout
@@ -73,8 +78,9 @@ def test_story_in_two_feeds_alerts_once_and_never_again(
 def test_conditional_get_sends_stored_validators_and_304_costs_nothing(
     workspace: Workspace, feed_server: FeedServer
 ) -> None:
-    url = feed_server.add("/feed.xml", Route(rss([item(NEUTRAL)]), etag='"v1"',
-                                             last_modified="Tue, 24 Nov 2026 10:00:00 GMT"))
+    url = feed_server.add(
+        "/feed.xml", Route(rss([item(NEUTRAL)]), etag='"v1"', last_modified="Tue, 24 Nov 2026 10:00:00 GMT")
+    )
     workspace.source("Wire", url)
 
     workspace.newsbot("run")
@@ -94,8 +100,12 @@ def test_broken_sources_are_reported_and_the_others_proceed(
     workspace.source("Good", feed_server.add("/good.xml", Route(rss([item(MITTO)]))))
     workspace.source("Server error", feed_server.add("/500.xml", Route(b"oops", status=500)))
     workspace.source("Missing", feed_server.url + "/nowhere.xml")
-    workspace.source("Html", feed_server.add("/page.html", Route(b"<html><body><p>Moved</p></body></html>",
-                                                                content_type="text/html")))
+    workspace.source(
+        "Html",
+        feed_server.add(
+            "/page.html", Route(b"<html><body><p>Moved</p></body></html>", content_type="text/html")
+        ),
+    )
     workspace.source("Empty", feed_server.add("/empty.xml", Route(b"")))
     workspace.source("Refused", "http://127.0.0.1:9/feed.xml")
     workspace.use_slack(slack)
@@ -105,9 +115,13 @@ def test_broken_sources_are_reported_and_the_others_proceed(
     assert result.returncode == 0, result.stderr
     assert len(slack.delivered) == 1
     assert "5 failed" in result.stdout
-    for expected in ("Server error: the server answered HTTP 500", "Missing: the server answered HTTP 404",
-                     "Html: the response is not an RSS, Atom or JSON feed", "Empty: the response was empty",
-                     "Refused: the connection was refused"):
+    for expected in (
+        "Server error: the server answered HTTP 500",
+        "Missing: the server answered HTTP 404",
+        "Html: the response is not an RSS, Atom or JSON feed",
+        "Empty: the response was empty",
+        "Refused: the connection was refused",
+    ):
         assert expected in result.stdout
     status = workspace.newsbot("status").stdout
     assert "Good: last fetch" in status and "1 stories" in status
@@ -189,7 +203,9 @@ def test_feed_text_cannot_ping_or_fake_a_link(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
     # HTML-escaped in the feed, so that after HTML-to-text the title really holds "<!channel>".
-    hostile = item(MITTO, title="&lt;!channel&gt; Mitto SS7 &lt;https://evil.example|official statement&gt; &amp; more")
+    hostile = item(
+        MITTO, title="&lt;!channel&gt; Mitto SS7 &lt;https://evil.example|official statement&gt; &amp; more"
+    )
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([hostile]))))
     workspace.use_slack(slack)
 
@@ -261,7 +277,7 @@ def test_two_real_runs_at_once(workspace: Workspace, feed_server: FeedServer) ->
     wait_for_request(feed_server, "/slow.xml")
 
     second = workspace.newsbot("run")
-    first_out, first_err = first.communicate(timeout=60)
+    _, first_err = first.communicate(timeout=60)
 
     assert second.returncode == 3 and "another newsbot run" in second.stderr
     assert first.returncode == 0, first_err

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
-    DownloadCancelledError,
     IgnoreRequest,
     ResponseDataLossError,
 )
@@ -34,8 +34,14 @@ def feed_request(**validators: str | None) -> FeedRequest:
     return FeedRequest(source="Signal Lines", url=FEED_URL, **validators)
 
 
-def respond(feed: FeedRequest, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None,
-            response_class: type[Response] = XmlResponse) -> Response:
+def respond(
+    feed: FeedRequest,
+    body: bytes,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    response_class: type[Response] = XmlResponse,
+) -> Response:
     request = Request(feed.url, meta={"feed": feed})
     return response_class(feed.url, status=status, body=body, headers=headers or {}, request=request)
 
@@ -63,8 +69,12 @@ def test_a_feed_response_is_one_ok_result_with_entries_and_validators(
     name: str, response_class: type[Response], content_type: str, count: int
 ) -> None:
     feed = feed_request(etag='"old"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
-    response = respond(feed, (DATA / name).read_bytes(), response_class=response_class,
-                       headers={"Content-Type": content_type, "ETag": ETAG, "Last-Modified": LAST_MODIFIED})
+    response = respond(
+        feed,
+        (DATA / name).read_bytes(),
+        response_class=response_class,
+        headers={"Content-Type": content_type, "ETag": ETAG, "Last-Modified": LAST_MODIFIED},
+    )
     result = only_result(response)
     assert result.status is FetchStatus.OK
     assert (result.source, result.url) == ("Signal Lines", FEED_URL)
@@ -83,32 +93,51 @@ def test_an_ok_response_without_validators_stores_none() -> None:
 
 
 def test_relative_links_resolve_against_the_response_url() -> None:
-    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
-            b"<item><title>a</title><link>/stories/1</link></item></channel></rss>")
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
+        b"<item><title>a</title><link>/stories/1</link></item></channel></rss>"
+    )
     result = only_result(respond(feed_request(), body, headers={"Content-Type": "application/rss+xml"}))
     assert [entry.link for entry in result.entries] == ["https://feeds.example.test/stories/1"]
 
 
-@pytest.mark.parametrize(("etag", "last_modified"), [
-    (ETAG, LAST_MODIFIED),
-    (ETAG, None),
-    (None, LAST_MODIFIED),
-])
-def test_304_is_not_modified_and_keeps_the_old_validators(etag: str | None, last_modified: str | None) -> None:
+@pytest.mark.parametrize(
+    ("etag", "last_modified"),
+    [
+        (ETAG, LAST_MODIFIED),
+        (ETAG, None),
+        (None, LAST_MODIFIED),
+    ],
+)
+def test_304_is_not_modified_and_keeps_the_old_validators(
+    etag: str | None, last_modified: str | None
+) -> None:
     feed = feed_request(etag=etag, last_modified=last_modified)
     result = only_result(respond(feed, b"", status=304, response_class=Response))
-    assert result == FetchResult("Signal Lines", FEED_URL, FetchStatus.NOT_MODIFIED,
-                                 etag=etag, last_modified=last_modified)
+    assert result == FetchResult(
+        "Signal Lines", FEED_URL, FetchStatus.NOT_MODIFIED, etag=etag, last_modified=last_modified
+    )
 
 
 ERROR_RESPONSES = [
-    pytest.param((DATA / "not-a-feed.html").read_bytes(), HtmlResponse, "text/html; charset=utf-8",
-                 "the response is not an RSS, Atom or JSON feed", id="html page"),
+    pytest.param(
+        (DATA / "not-a-feed.html").read_bytes(),
+        HtmlResponse,
+        "text/html; charset=utf-8",
+        "the response is not an RSS, Atom or JSON feed",
+        id="html page",
+    ),
     pytest.param(b"", XmlResponse, "application/rss+xml", "the response was empty", id="empty 200"),
-    pytest.param(b'{"hello": "world"}', TextResponse, "application/json",
-                 "the response is JSON but not a JSON Feed", id="json, not a feed"),
-    pytest.param(b"{oops", TextResponse, "application/feed+json",
-                 "the JSON feed is not valid JSON", id="invalid json"),
+    pytest.param(
+        b'{"hello": "world"}',
+        TextResponse,
+        "application/json",
+        "the response is JSON but not a JSON Feed",
+        id="json, not a feed",
+    ),
+    pytest.param(
+        b"{oops", TextResponse, "application/feed+json", "the JSON feed is not valid JSON", id="invalid json"
+    ),
 ]
 
 
@@ -117,8 +146,9 @@ def test_a_body_that_is_not_a_feed_is_one_error_result_with_a_sentence(
     body: bytes, response_class: type[Response], content_type: str, sentence: str
 ) -> None:
     feed = feed_request(etag='"old"')
-    response = respond(feed, body, response_class=response_class,
-                       headers={"Content-Type": content_type, "ETag": ETAG})
+    response = respond(
+        feed, body, response_class=response_class, headers={"Content-Type": content_type, "ETag": ETAG}
+    )
     result = only_result(response)
     assert result.status is FetchStatus.ERROR
     assert result.error is not None and result.error.startswith(sentence)
@@ -128,15 +158,20 @@ def test_a_body_that_is_not_a_feed_is_one_error_result_with_a_sentence(
 
 # --- conditional request headers ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("etag", "last_modified", "expected"), [
-    (None, None, {}),
-    (ETAG, None, {"If-None-Match": ETAG}),
-    (None, LAST_MODIFIED, {"If-Modified-Since": LAST_MODIFIED}),
-    (ETAG, LAST_MODIFIED, {"If-None-Match": ETAG, "If-Modified-Since": LAST_MODIFIED}),
-    ("", "", {}),
-])
-def test_conditional_headers_only_when_known(etag: str | None, last_modified: str | None,
-                                             expected: dict[str, str]) -> None:
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified", "expected"),
+    [
+        (None, None, {}),
+        (ETAG, None, {"If-None-Match": ETAG}),
+        (None, LAST_MODIFIED, {"If-Modified-Since": LAST_MODIFIED}),
+        (ETAG, LAST_MODIFIED, {"If-None-Match": ETAG, "If-Modified-Since": LAST_MODIFIED}),
+        ("", "", {}),
+    ],
+)
+def test_conditional_headers_only_when_known(
+    etag: str | None, last_modified: str | None, expected: dict[str, str]
+) -> None:
     headers = _conditional_headers(feed_request(etag=etag, last_modified=last_modified))
     conditional = {key: value for key, value in headers.items() if key.startswith("If-")}
     assert conditional == expected
@@ -160,6 +195,7 @@ def test_start_requests_carry_the_feed_and_its_validators() -> None:
 
 # --- failures ----------------------------------------------------------------------------------
 
+
 def _http_error(status: int) -> HttpError:
     response = Response(FEED_URL, status=status, request=Request(FEED_URL))
     return HttpError(response, "Ignoring non-200 response")
@@ -169,29 +205,59 @@ FAILURES = [
     pytest.param(_http_error(404), "the server answered HTTP 404", id="HttpError 404"),
     pytest.param(_http_error(503), "the server answered HTTP 503", id="HttpError 503"),
     pytest.param(IgnoreRequest("Forbidden by robots.txt"), "robots.txt forbids fetching it", id="robots.txt"),
-    pytest.param(network_errors.DNSLookupError("feeds.example.test"), "the host name could not be resolved",
-                 id="twisted DNSLookupError"),
-    pytest.param(network_errors.TimeoutError("took too long"), "the server did not answer in time",
-                 id="twisted TimeoutError"),
-    pytest.param(network_errors.TCPTimedOutError(), "the server did not answer in time",
-                 id="twisted TCPTimedOutError"),
-    pytest.param(network_errors.ConnectionRefusedError(), "the connection was refused",
-                 id="twisted ConnectionRefusedError"),
-    pytest.param(network_errors.ConnectionLost(), "the connection was lost before the response was complete",
-                 id="twisted ConnectionLost"),
+    pytest.param(
+        network_errors.DNSLookupError("feeds.example.test"),
+        "the host name could not be resolved",
+        id="twisted DNSLookupError",
+    ),
+    pytest.param(
+        network_errors.TimeoutError("took too long"),
+        "the server did not answer in time",
+        id="twisted TimeoutError",
+    ),
+    pytest.param(
+        network_errors.TCPTimedOutError(), "the server did not answer in time", id="twisted TCPTimedOutError"
+    ),
+    pytest.param(
+        network_errors.ConnectionRefusedError(),
+        "the connection was refused",
+        id="twisted ConnectionRefusedError",
+    ),
+    pytest.param(
+        network_errors.ConnectionLost(),
+        "the connection was lost before the response was complete",
+        id="twisted ConnectionLost",
+    ),
     # What Scrapy 2.19's HTTP/1.1 handler actually raises (scrapy/utils/_download_handlers.py
     # wrap_twisted_exceptions, http11.py), checked with a real crawl against 127.0.0.1.
-    pytest.param(CannotResolveHostError("DNS lookup failed: no results for hostname lookup: x.invalid."),
-                 "the host name could not be resolved", id="scrapy CannotResolveHostError"),
-    pytest.param(DownloadTimeoutError(f"Getting {FEED_URL} took longer than 30.0 seconds."),
-                 "the server did not answer in time", id="scrapy DownloadTimeoutError"),
-    pytest.param(DownloadConnectionRefusedError("Connection was refused by other side: 111: Connection refused."),
-                 "the connection was refused", id="scrapy DownloadConnectionRefusedError"),
-    pytest.param(ResponseDataLossError(), "the connection was lost before the response was complete",
-                 id="scrapy ResponseDataLossError"),
-    pytest.param(DownloadCancelledError(
-        f"Received 20971520 bytes which is larger than download max size (10485760) in request "
-        f"<GET {FEED_URL}>."), "the response was larger than fetch.max_bytes", id="scrapy max size"),
+    pytest.param(
+        CannotResolveHostError("DNS lookup failed: no results for hostname lookup: x.invalid."),
+        "the host name could not be resolved",
+        id="scrapy CannotResolveHostError",
+    ),
+    pytest.param(
+        DownloadTimeoutError(f"Getting {FEED_URL} took longer than 30.0 seconds."),
+        "the server did not answer in time",
+        id="scrapy DownloadTimeoutError",
+    ),
+    pytest.param(
+        DownloadConnectionRefusedError("Connection was refused by other side: 111: Connection refused."),
+        "the connection was refused",
+        id="scrapy DownloadConnectionRefusedError",
+    ),
+    pytest.param(
+        ResponseDataLossError(),
+        "the connection was lost before the response was complete",
+        id="scrapy ResponseDataLossError",
+    ),
+    pytest.param(
+        DownloadCancelledError(
+            f"Received 20971520 bytes which is larger than download max size (10485760) in request "
+            f"<GET {FEED_URL}>."
+        ),
+        "the response was larger than fetch.max_bytes",
+        id="scrapy max size",
+    ),
 ]
 
 
@@ -215,5 +281,6 @@ def test_fetch_failed_yields_one_error_result_for_the_failed_feed() -> None:
     failure = Failure(network_errors.ConnectionRefusedError())
     failure.request = Request(feed.url, meta={"feed": feed})  # Scrapy attaches the request like this
     results = list(FeedSpider(feeds=[feed]).fetch_failed(failure))
-    assert results == [FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR,
-                                   error="the connection was refused")]
+    assert results == [
+        FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")
+    ]

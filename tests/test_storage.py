@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, 
 from newsbot.normalize import to_story
 from newsbot.storage import MIGRATIONS, Storage
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def story(path: str, source: str = "Wire", title: str = "Mitto and SS7") -> Story:
@@ -61,7 +61,7 @@ def test_database_from_a_newer_newsbot_is_refused(storage: Storage, tmp_path: Pa
     )
     storage.close()
 
-    with pytest.raises(StorageError, match="newer newsbot.*m999_future"):
+    with pytest.raises(StorageError, match=r"newer newsbot.*m999_future"):
         Storage.open(tmp_path / "newsbot.db")
 
 
@@ -95,12 +95,16 @@ def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:
     good = story("a")
     broken = Story(id=good.id + "x", url=good.url, title="t", summary="", text="", source="Wire")
 
-    with pytest.raises(sqlite3.IntegrityError):
+    def insert_both() -> None:
         with storage.transaction():
-            storage.db.execute("INSERT INTO stories (id, url, title, source) VALUES (?, ?, ?, ?)",
-                               [good.id, good.url, good.title, "Wire"])
-            storage.db.execute("INSERT INTO stories (id, url, title, source) VALUES (?, ?, ?, ?)",
-                               [broken.id, broken.url, broken.title, "Wire"])
+            for row in (good, broken):  # the second breaks the unique URL
+                storage.db.execute(
+                    "INSERT INTO stories (id, url, title, source) VALUES (?, ?, ?, ?)",
+                    [row.id, row.url, row.title, "Wire"],
+                )
+
+    with pytest.raises(sqlite3.IntegrityError):
+        insert_both()
 
     assert storage.story_count() == 0
 
@@ -135,7 +139,9 @@ def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Stora
 
 
 def test_stories_are_searchable(storage: Storage) -> None:
-    storage.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
+    storage.record_fetch(
+        fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW
+    )
 
     assert [found.title for found in storage.search("SS7")] == ["SS7 abuse"]
 
