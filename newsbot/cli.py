@@ -16,20 +16,20 @@ from newsbot import __version__
 from newsbot.config import Config, load_config
 from newsbot.errors import ConfigError, LockedError, NewsbotError, StorageError
 from newsbot.matching import Matcher
-from newsbot.status import describe_status
+from newsbot.status import describe_status, search_stories
 
 
 class ExitStatus(enum.IntEnum):
     OK = 0
-    CONFIG_ERROR = 1
-    USAGE = 2  # argparse's own code for a wrong command line
+    INVALID_CONFIG = 1  # `newsbot check` found a problem
+    CANNOT_RUN = 2  # bad config for any other command, or a wrong command line (argparse's code)
     LOCKED = 3
     DATABASE_ERROR = 4
     ERROR = 5
 
 
 _EXIT_FOR_ERROR = {
-    ConfigError: ExitStatus.CONFIG_ERROR,
+    ConfigError: ExitStatus.CANNOT_RUN,
     LockedError: ExitStatus.LOCKED,
     StorageError: ExitStatus.DATABASE_ERROR,
 }
@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(arguments.command(arguments))
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
+        if isinstance(error, ConfigError) and arguments.command is _check:
+            return ExitStatus.INVALID_CONFIG
         return int(_EXIT_FOR_ERROR.get(type(error), ExitStatus.ERROR))
 
 
@@ -76,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     explain = command("explain", _explain, "show which rules match a text, and why others do not")
     explain.add_argument("text", help="the text to test, e.g. a headline and summary")
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
+    search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
+    search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
+    search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
     demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
     demo.set_defaults(command=_demo)
     return parser
@@ -152,6 +157,17 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
 def _status(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     print(describe_status(config))
+    return ExitStatus.OK
+
+
+def _search(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    stories = search_stories(config, arguments.query, arguments.limit)
+    for story in stories:
+        published = story.published_at.date().isoformat() if story.published_at else "undated"
+        print(f"{published}  {story.source}: {story.title}\n            {story.url}")
+    if not stories:
+        print(f"no stored story matches {arguments.query!r}")
     return ExitStatus.OK
 
 

@@ -49,7 +49,6 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
-    skipped_entries: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""`newsbot status`: what the last runs did, per source and for the outbox, read from the database."""
+"""Read-only views of the database for people: `newsbot status` and `newsbot search`."""
 
 from __future__ import annotations
 
 import json
 
 from newsbot.config import Config
+from newsbot.models import Story
 from newsbot.storage import Storage
 
 
@@ -15,6 +16,17 @@ def describe_status(config: Config) -> str:
     storage = Storage.open(config.database, migrate=False)
     try:
         return "\n".join(_report(config, storage))
+    finally:
+        storage.close()
+
+
+def search_stories(config: Config, query: str, limit: int) -> list[Story]:
+    """Stories whose title, summary or text match an FTS query, best first."""
+    if not config.database.exists():
+        return []
+    storage = Storage.open(config.database, migrate=False)
+    try:
+        return storage.search(query, limit=limit)
     finally:
         storage.close()
 

@@ -240,12 +240,13 @@ class Storage:
             self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [_iso(when), story.id])
         return queued
 
-    def story_by_url(self, url: str) -> Story | None:
-        rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
-        return _story(rows[0]) if rows else None
-
     def search(self, query: str, limit: int = 20) -> list[Story]:
-        return [_story(row) for row in self.db["stories"].search(query, limit=limit)]
+        """FTS syntax (AND, OR, "phrases") when it parses; otherwise the words as typed."""
+        try:
+            rows = list(self.db["stories"].search(query, limit=limit))
+        except sqlite3.OperationalError:
+            rows = list(self.db["stories"].search(query, limit=limit, quote=True))
+        return [_story(row) for row in rows]
 
     # Outbox ------------------------------------------------------------------------------------
 

@@ -75,6 +75,22 @@ def test_story_in_two_feeds_alerts_once_and_never_again(
     assert "2 new stories" in first.stdout and "0 new stories" in second.stdout
 
 
+def test_stored_stories_are_searchable_from_the_command_line(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(MITTO), item(NEUTRAL)]))))
+    workspace.newsbot("run")
+
+    found = workspace.newsbot("search", "SS7 AND surveillance")
+    unbalanced = workspace.newsbot("search", '"robocall')
+    nothing = workspace.newsbot("search", "Kaleyra")
+
+    assert found.returncode == 0 and "Wire: Mitto AG co-founder" in found.stdout
+    assert "robocall" not in found.stdout
+    assert unbalanced.returncode == 0 and "Regulator publishes robocall rules" in unbalanced.stdout
+    assert "no stored story matches 'Kaleyra'" in nothing.stdout
+
+
 def test_conditional_get_sends_stored_validators_and_304_costs_nothing(
     workspace: Workspace, feed_server: FeedServer
 ) -> None:
@@ -350,8 +366,9 @@ def test_bad_config_does_not_run(workspace: Workspace) -> None:
 
     result = workspace.newsbot("run")
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "newsbot.yaml:3:" in result.stderr and "max_age_days" in result.stderr
+    assert not workspace.database.exists()
 
 
 def test_webhook_url_never_appears_in_output_or_database(
