@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot.config import Watchlist, WatchlistConfig
 from newsbot.matching import Matcher
+from newsbot.watchlists import Watchlist, WatchlistConfig
 
 SEED = 42
 CORPUS_BYTES = 5_000_000

@@ -86,10 +86,15 @@ class RuleHit:
 
 @dataclass(frozen=True)
 class Match:
-    """Everything one watchlist found in one story; it becomes at most one alert."""
+    """Everything one watchlist found in one story; it becomes at most one alert.
+
+    `snippet` is a passage of the story as (text, is_matched_word) parts, from `snippet_field`.
+    """
 
     watchlist: str
     rules: tuple[RuleHit, ...]
+    snippet: tuple[tuple[str, bool], ...] = ()
+    snippet_field: str = ""
 
     @property
     def severity(self) -> Severity:

@@ -28,6 +28,7 @@ class YamlDocument:
     path: Path
     data: Any
     lines: dict[Location, int] = field(default_factory=dict)
+    quoted: set[Location] = field(default_factory=set)  # scalars written in quotes
 
     def line_of(self, location: Location) -> int:
         """The line of the deepest part of `location` that exists in the file."""
@@ -84,4 +85,6 @@ def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> A
     scalar = node.value
     if node.style is None and scalar in _NULLS:
         return None
+    if node.style in ("'", '"'):
+        document.quoted.add(location)
     return scalar

@@ -51,7 +51,8 @@ class Workspace:
         self.folder = folder
         self.config = folder / "newsbot.yaml"
         self.database = folder / "newsbot.db"
-        shutil.copytree(REPOSITORY / "examples" / "watchlists", folder / "watchlists")
+        (folder / "watchlists").mkdir()
+        shutil.copy(REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml", folder / "watchlists")
         self.settings: dict[str, Any] = {
             "database": "newsbot.db",
             "watchlists": "watchlists/",

@@ -92,16 +92,29 @@ def test_check_with_missing_env_var_exits_1(ready: Workspace) -> None:
     assert f"{ready.config}:" in result.stderr
 
 
-def test_check_warns_about_misspelt_topic_but_exits_0(ready: Workspace) -> None:
+def test_check_fails_on_misspelt_topic_and_run_refuses_it(ready: Workspace) -> None:
     watchlist = ready.folder / "watchlists" / "sms-vendors.yaml"
     watchlist.write_text(
         watchlist.read_text(encoding="utf-8").replace("all: [vendors, breach]", "all: [vendors, braech]"),
         encoding="utf-8",
     )
+    check = ready.newsbot("check")
+    run = ready.newsbot("run")
+    assert check.returncode == 1
+    assert f"{watchlist}:17:" in check.stderr and "did you mean 'breach'?" in check.stderr
+    assert run.returncode == 2 and "braech" in run.stderr
+    assert not ready.database.exists()
+
+
+def test_check_warns_about_quoted_topic_name_but_exits_0(ready: Workspace) -> None:
+    watchlist = ready.folder / "watchlists" / "sms-vendors.yaml"
+    watchlist.write_text(
+        watchlist.read_text(encoding="utf-8").replace("all: [vendors, breach]", 'all: [vendors, "breach"]'),
+        encoding="utf-8",
+    )
     result = ready.newsbot("check")
     assert result.returncode == 0, result.stderr
-    assert f"warning: {watchlist}:" in result.stdout
-    assert "did you mean the topic 'breach'?" in result.stdout
+    assert f"warning: {watchlist}:17:" in result.stdout and "unquote it to use the topic" in result.stdout
 
 
 def test_check_missing_config_file_exits_1(tmp_path: Path) -> None:

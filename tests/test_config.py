@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.config import load_config, load_watchlist
+from newsbot.config import load_config
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
+from newsbot.watchlists import InlineWord, load_watchlist
 from newsbot.yamlfile import load_yaml
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -71,7 +72,8 @@ def test_example_config_loads_settings_and_expands_slack_webhook(slack_env: str)
 
 
 def test_example_watchlist_has_expected_vendors_topics_rules_and_severities(slack_env: str) -> None:
-    (watchlist,) = load_config(EXAMPLES / "newsbot.yaml").watchlists
+    watchlists = load_config(EXAMPLES / "newsbot.yaml").watchlists
+    (watchlist,) = [w for w in watchlists if w.path.name == "sms-vendors.yaml"]
     wl = watchlist.config
     assert wl.name == "SMS and 2FA vendors"
     assert [(v.name, v.aliases, v.context) for v in wl.vendors] == [
@@ -96,7 +98,7 @@ def test_example_paths_resolve_relative_to_config_file_not_working_directory(
     monkeypatch.chdir(tmp_path)
     config = load_config(EXAMPLES / "newsbot.yaml")
     assert config.database == EXAMPLES.resolve() / "newsbot.db"
-    assert [w.path for w in config.watchlists] == [EXAMPLES.resolve() / "watchlists" / "sms-vendors.yaml"]
+    assert EXAMPLES.resolve() / "watchlists" / "sms-vendors.yaml" in [w.path for w in config.watchlists]
 
 
 def test_relative_config_path_resolves_against_config_folder(
@@ -370,22 +372,37 @@ def test_load_yaml_records_line_of_every_key_and_item(tmp_path: Path) -> None:
     assert document.where(("rules",)) == f"{path}:8"
 
 
-# --- warnings ----------------------------------------------------------------------------------
+# --- rule items: topics by name, literal words in quotes -------------------------------------------
 
 
-def test_misspelt_topic_in_rule_warns_with_file_line_and_suggestion(tmp_path: Path) -> None:
+def test_misspelt_topic_in_rule_is_an_error_with_file_line_and_suggestion(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
     path.write_text(edit("all: [vendors, surveillance]", "all: [vendors, survelliance]"), encoding="utf-8")
-    (warning,) = load_watchlist(path).warnings
-    assert warning.startswith(f"{path}:10: ")
-    assert "'survelliance'" in warning
-    assert "did you mean the topic 'surveillance'" in warning
+    with pytest.raises(ConfigError) as caught:
+        load_watchlist(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:10: ")
+    assert "names the topic 'survelliance', which this watchlist does not define" in message
+    assert "did you mean 'surveillance'" in message and 'put it in quotes: "survelliance"' in message
 
 
-@pytest.mark.parametrize("word", ["Twitter", "SIM swap", "Kaleyra"])
-def test_deliberate_inline_word_gives_no_warning(tmp_path: Path, word: str) -> None:
+@pytest.mark.parametrize("word", ["Twitter", "SIM swap", "Kaleyra", "NO"])
+def test_quoted_inline_word_is_a_literal_word_without_warning(tmp_path: Path, word: str) -> None:
     path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST + f"  - name: extra\n    any: [{word}]\n", encoding="utf-8")
+    path.write_text(WATCHLIST + f'  - name: extra\n    any: ["{word}"]\n', encoding="utf-8")
     watchlist = load_watchlist(path)
-    assert watchlist.config.rules[1].any == [word]
+    assert watchlist.config.rules[1].any == [InlineWord(word=word)]
     assert watchlist.warnings == ()
+
+
+def test_explicit_word_mapping_is_a_literal_word(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(WATCHLIST + "  - name: extra\n    any: [{word: SIM swap}]\n", encoding="utf-8")
+    assert load_watchlist(path).config.rules[1].any == [InlineWord(word="SIM swap")]
+
+
+def test_quoted_topic_name_warns_that_it_is_taken_literally(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(edit("all: [vendors, surveillance]", 'all: [vendors, "surveillance"]'), encoding="utf-8")
+    (warning,) = load_watchlist(path).warnings
+    assert warning.startswith(f"{path}:10: ") and "unquote it to use the topic" in warning
