@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from newsbot.models import Alert, Severity
+from newsbot.models import Alert, Match, Severity
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -90,15 +90,15 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     details = [f"*Rules:* {rules}", f"*Matched:* {terms}"]
     if alert.also_in:
         details.append(f"*Also in:* {escape(', '.join(alert.also_in))}")
-    summary = truncate(story.summary or story.text, SUMMARY_LIMIT)
+    passage = slack_snippet(match) or escape(truncate(story.summary or story.text, SUMMARY_LIMIT))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
         {"type": "section", "text": {"type": "mrkdwn", "text": link}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]},
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(details), SECTION_LIMIT)}},
     ]
-    if summary:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(summary)}]})
+    if passage:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": passage}]})
     fallback = (
         f"{SEVERITY_EMOJI[severity]} [{severity.value}] {escape(match.watchlist)}: "
         f"{escape(story.title)} ({', '.join(escape(term) for term in match.terms)})"
@@ -109,6 +109,16 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
+
+
+def slack_snippet(match: Match) -> str:
+    """The passage around the matched words, escaped, with those words in bold."""
+    text = "".join(f"*{escape(part)}*" if is_hit else escape(part) for part, is_hit in match.snippet)
+    return truncate(text, SECTION_LIMIT)
+
+
+def terminal_snippet(match: Match) -> str:
+    return "".join(f"*{part}*" if is_hit else part for part, is_hit in match.snippet)
 
 
 def plain_text(alert: Alert) -> str:
@@ -122,6 +132,8 @@ def plain_text(alert: Alert) -> str:
         f"  rules: {', '.join(f'{hit.rule} ({hit.severity.value})' for hit in match.rules)}",
         f"  matched: {', '.join(match.terms)}",
     ]
+    if match.snippet:
+        lines.append(f"  {match.snippet_field}: {terminal_snippet(match)}")
     if alert.also_in:
         lines.append(f"  also in: {', '.join(alert.also_in)}")
     return "\n".join(lines)

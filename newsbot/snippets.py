@@ -59,24 +59,32 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _cut(text: str, spans: list[tuple[int, int]]) -> Snippet:
-    first_start, first_end = spans[0]
-    start = max(0, first_start - RADIUS)
-    end = min(len(text), first_end + RADIUS)
+def _window(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """About 2×RADIUS characters showing the most different matched words, cut at spaces."""
+
+    def distinct_words(anchor: int) -> int:
+        return len({text[a:b].casefold() for a, b in spans if anchor <= a and b <= anchor + 2 * RADIUS})
+
+    anchor = max((start for start, _ in spans), key=lambda start: (distinct_words(start), -start))
+    start = max(0, anchor - RADIUS // 3)
+    end = min(len(text), anchor + 2 * RADIUS)
     if start > 0:
-        start = text.find(" ", start, first_start) + 1 or start
+        start = text.find(" ", start, anchor) + 1 or start
     if end < len(text):
-        end = text.rfind(" ", first_end, end) if text.rfind(" ", first_end, end) > 0 else end
-    parts: list[tuple[str, bool]] = []
+        space = text.rfind(" ", anchor, end)
+        end = space if space > anchor else end
+    return start, end
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> Snippet:
+    start, end = _window(text, spans)
+    parts: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
     position = start
     for span_start, span_end in spans:
-        if span_start < position or span_end > end:
-            continue
-        parts += [(_SPACES.sub(" ", text[position:span_start]), False), (text[span_start:span_end], True)]
-        position = span_end
+        if start <= span_start and span_end <= end:
+            parts += [(_SPACES.sub(" ", text[position:span_start]), False), (text[span_start:span_end], True)]
+            position = span_end
     parts.append((_SPACES.sub(" ", text[position:end]), False))
-    if start > 0:
-        parts.insert(0, ("…", False))
     if end < len(text):
         parts.append(("…", False))
     return tuple(part for part in parts if part[0])

@@ -353,17 +353,24 @@ def _story(row: dict[str, Any]) -> Story:
     )
 
 
-def _match_record(match: Match) -> list[dict[str, Any]]:
-    return [
-        {"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules
-    ]
+def _match_record(match: Match) -> dict[str, Any]:
+    return {
+        "rules": [
+            {"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)}
+            for hit in match.rules
+        ],
+        "snippet": [[part, is_hit] for part, is_hit in match.snippet],
+        "snippet_field": match.snippet_field,
+    }
 
 
-def _match_from_record(watchlist: str, record: list[dict[str, Any]]) -> Match:
+def _match_from_record(watchlist: str, record: dict[str, Any]) -> Match:
     return Match(
         watchlist=watchlist,
         rules=tuple(
             RuleHit(rule=hit["rule"], severity=Severity(hit["severity"]), terms=tuple(hit["terms"]))
-            for hit in record
+            for hit in record["rules"]
         ),
+        snippet=tuple((part, bool(is_hit)) for part, is_hit in record["snippet"]),
+        snippet_field=record["snippet_field"],
     )
