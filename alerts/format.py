@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsbot.models import Alert, Match, Severity
+from newsbot.snippets import render
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -113,12 +114,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
 
 def slack_snippet(match: Match) -> str:
     """The passage around the matched words, escaped, with those words in bold."""
-    text = "".join(f"*{escape(part)}*" if is_hit else escape(part) for part, is_hit in match.snippet)
-    return truncate(text, SECTION_LIMIT)
-
-
-def terminal_snippet(match: Match) -> str:
-    return "".join(f"*{part}*" if is_hit else part for part, is_hit in match.snippet)
+    return truncate(render(match.snippet, escape), SECTION_LIMIT)
 
 
 def plain_text(alert: Alert) -> str:
@@ -133,7 +129,7 @@ def plain_text(alert: Alert) -> str:
         f"  matched: {', '.join(match.terms)}",
     ]
     if match.snippet:
-        lines.append(f"  {match.snippet_field}: {terminal_snippet(match)}")
+        lines.append(f"  {match.snippet_field}: {render(match.snippet)}")
     if alert.also_in:
         lines.append(f"  also in: {', '.join(alert.also_in)}")
     return "\n".join(lines)

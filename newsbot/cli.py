@@ -7,16 +7,22 @@ import enum
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alerts.sinks import Sink
 from alerts.slack import WebhookSink
 from alerts.terminal import PayloadPrinter, TerminalSink
 from newsbot import __version__
+from newsbot.backtest import backtest
 from newsbot.config import Config, load_config
 from newsbot.errors import ConfigError, LockedError, NewsbotError, StorageError
-from newsbot.matching import Matcher
-from newsbot.status import describe_status, search_stories
+from newsbot.examples import run_examples
+from newsbot.explain import describe_evaluations
+from newsbot.matching import ANY_FIELD, Matcher, story_fields
+from newsbot.normalize import html_to_text
+from newsbot.status import describe_status, search_stories, stored_story, stories_since
+from newsbot.watchlists import load_watchlist
 
 
 class ExitStatus(enum.IntEnum):
@@ -74,9 +80,16 @@ def _parser() -> argparse.ArgumentParser:
         help="do everything on a throwaway copy of the database and print the Slack payloads",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing when all went well")
-    command("check", _check, "validate newsbot.yaml and the watchlists")
+    command("check", _check, "validate newsbot.yaml and the watchlists, and run the watchlists' examples")
+    command("test", _test, "run every watchlist's examples and show each result")
     explain = command("explain", _explain, "show which rules match a text, and why others do not")
-    explain.add_argument("text", help="the text to test, e.g. a headline and summary")
+    explain.add_argument("text", nargs="?", help="the text to test, e.g. a headline and summary")
+    explain.add_argument("--url", help="explain a stored story instead of a text")
+    backtest = command("backtest", _backtest, "try a watchlist file on the stored stories; sends nothing")
+    backtest.add_argument("watchlist", type=Path, help="a new or edited watchlist file")
+    backtest.add_argument(
+        "--since", type=duration, default=timedelta(days=90), help="how far back: 90d (default), 12h, 2w"
+    )
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
@@ -127,6 +140,11 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     for watchlist in config.watchlists:
         for warning in watchlist.warnings:
             print(f"warning: {warning}")
+    failed = [result for result in run_examples(config.watchlists) if not result.passed]
+    for result in failed:
+        print(f"newsbot: {result.describe()}", file=sys.stderr)
+    if failed:
+        return ExitStatus.INVALID_CONFIG
     rules = sum(len(watchlist.config.rules) for watchlist in config.watchlists)
     print(
         f"{config.path}: OK — {len(config.settings.sources)} sources, "
@@ -136,22 +154,51 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _test(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    results = run_examples(config.watchlists)
+    for result in results:
+        print(result.describe())
+    failed = sum(not result.passed for result in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return ExitStatus.INVALID_CONFIG if failed else ExitStatus.OK
+
+
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
+    if (arguments.text is None) == (arguments.url is None):
+        print("newsbot explain: give either a TEXT or --url URL", file=sys.stderr)
+        return ExitStatus.CANNOT_RUN
     config = load_config(arguments.config, require_env=False)
     matcher = Matcher(config.watchlists)
-    for watchlist, evaluation in zip(config.watchlists, matcher.evaluate_text(arguments.text), strict=True):
-        print(f"Watchlist '{evaluation.watchlist}' ({watchlist.path.name})")
-        vendors = "; ".join(f"{name} ({', '.join(found)})" for name, found in evaluation.vendors.items())
-        print(f"  vendors found: {vendors or 'none'}")
-        topics = "; ".join(f"{topic}: {', '.join(found)}" for topic, found in evaluation.topics.items())
-        print(f"  topics found:  {topics or 'none'}")
-        for hit in evaluation.fired:
-            print(f"  MATCH    {hit.rule} ({hit.severity.value}): {', '.join(hit.terms)}")
-        for rule, reason in evaluation.not_fired.items():
-            print(f"  no match {rule}: {reason}")
-        for miss in evaluation.near_misses:
-            print(f"  near miss: {miss}")
+    if arguments.url is None:
+        fields = {ANY_FIELD: html_to_text(arguments.text)}
+    else:
+        story = stored_story(config, arguments.url)
+        if story is None:
+            print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
+            return ExitStatus.ERROR
+        print(f"{story.title}\n{story.url} ({story.source})\n")
+        fields = story_fields(story)
+    print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
     return ExitStatus.OK
+
+
+def _backtest(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    candidate = load_watchlist(arguments.watchlist.resolve())
+    current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
+    since = datetime.now(UTC) - arguments.since
+    print(backtest(candidate, current, stories_since(config, since), since).describe())
+    return ExitStatus.OK
+
+
+def duration(text: str) -> timedelta:
+    """`90d`, `12h`, `2w`, `30m` for --since."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
+    return timedelta(**{units[unit]: int(number)})
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:

@@ -7,7 +7,7 @@ per-character pass, done only for stories that matched) so the reader sees the s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from newsbot.termindex import Hit
 from newsbot.textfold import fold, plain, with_offsets
@@ -15,6 +15,11 @@ from newsbot.textfold import fold, plain, with_offsets
 Snippet = tuple[tuple[str, bool], ...]  # (text, is_hit) parts, in order
 RADIUS = 110
 _SPACES = re.compile(r"\s+")
+
+
+def render(snippet: Snippet, escape: Callable[[str], str] = str) -> str:
+    """The snippet as text with matched words between asterisks (bold in Slack's mrkdwn)."""
+    return "".join(f"*{escape(part)}*" if is_hit else escape(part) for part, is_hit in snippet)
 
 
 def build_snippet(

@@ -1,32 +1,52 @@
-"""Read-only views of the database for people: `newsbot status` and `newsbot search`."""
+"""Read-only views of the database: `newsbot status`, `search`, and the stories others read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from datetime import datetime
 
 from newsbot.config import Config
 from newsbot.models import Story
 from newsbot.storage import Storage
+from newsbot.urls import canonical_url
 
 
 def describe_status(config: Config) -> str:
     """A report for a person; it never writes to the database."""
-    if not config.database.exists():
-        return f"No run yet: {config.database} does not exist. Run `newsbot run` first."
-    storage = Storage.open(config.database, migrate=False)
-    try:
+    with reading(config) as storage:
+        if storage is None:
+            return f"No run yet: {config.database} does not exist. Run `newsbot run` first."
         return "\n".join(_report(config, storage))
-    finally:
-        storage.close()
 
 
 def search_stories(config: Config, query: str, limit: int) -> list[Story]:
     """Stories whose title, summary or text match an FTS query, best first."""
+    with reading(config) as storage:
+        return storage.search(query, limit=limit) if storage else []
+
+
+def stored_story(config: Config, url: str) -> Story | None:
+    """The stored story with this URL (canonicalised first, as stories are stored)."""
+    with reading(config) as storage:
+        return storage.story_by_url(canonical_url(url)) if storage else None
+
+
+def stories_since(config: Config, when: datetime) -> list[Story]:
+    with reading(config) as storage:
+        return storage.stories_since(when) if storage else []
+
+
+@contextlib.contextmanager
+def reading(config: Config) -> Iterator[Storage | None]:
+    """The database opened for reading, or None before the first run created it."""
     if not config.database.exists():
-        return []
+        yield None
+        return
     storage = Storage.open(config.database, migrate=False)
     try:
-        return storage.search(query, limit=limit)
+        yield storage
     finally:
         storage.close()
 

@@ -240,6 +240,17 @@ class Storage:
             self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [_iso(when), story.id])
         return queued
 
+    def story_by_url(self, url: str) -> Story | None:
+        rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
+        return _story(rows[0]) if rows else None
+
+    def stories_since(self, when: datetime) -> list[Story]:
+        """Stories first seen at or after `when`, oldest first (for backtests)."""
+        rows = self.db.query(
+            "SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [_iso(when)]
+        )
+        return [_story(row) for row in rows]
+
     def search(self, query: str, limit: int = 20) -> list[Story]:
         """FTS syntax (AND, OR, "phrases") when it parses; otherwise the words as typed."""
         try:

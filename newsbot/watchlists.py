@@ -91,8 +91,12 @@ class Watchlist:
 
     path: Path
     config: WatchlistConfig
-    name_line: int = 1
+    document: YamlDocument | None = None  # None for a watchlist built in code
     warnings: tuple[str, ...] = ()
+
+    def where(self, location: Location) -> str:
+        """`file:line` of a place in this watchlist's file."""
+        return self.document.where(location) if self.document else f"{self.path}:1"
 
 
 def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
@@ -107,8 +111,7 @@ def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
         name = watchlist.config.name
         if name in seen:
             raise ConfigError(
-                f"{watchlist.path}:{watchlist.name_line}: the watchlist name '{name}' is also used "
-                f"by {seen[name]}"
+                f"{watchlist.where(('name',))}: the watchlist name '{name}' is also used by {seen[name]}"
             )
         seen[name] = watchlist.path
     return watchlists
@@ -123,10 +126,7 @@ def load_watchlist(path: Path) -> Watchlist:
     _check_rule_items(config, document)
     _check_regexes(config, document)
     return Watchlist(
-        path=path,
-        config=config,
-        name_line=document.line_of(("name",)),
-        warnings=tuple(_quoted_topic_warnings(config, document)),
+        path=path, config=config, document=document, warnings=tuple(_quoted_topic_warnings(config, document))
     )
 
 

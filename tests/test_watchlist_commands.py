@@ -1,0 +1,121 @@
+"""The commands an analyst uses to trust a watchlist: test, check's examples, explain --url, backtest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Workspace
+from tests.servers import FeedServer, Route, recent, rss
+
+EXAMPLES = """
+examples:
+  match: ["Mitto AG sold SS7 access to surveillance firms"]
+  no_match: ["Bird flu surveillance at poultry farms"]
+"""
+
+
+def watchlist_file(workspace: Workspace) -> Path:
+    return workspace.folder / "watchlists" / "sms-vendors.yaml"
+
+
+def add_examples(workspace: Workspace, examples: str) -> None:
+    path = watchlist_file(workspace)
+    path.write_text(path.read_text(encoding="utf-8") + examples, encoding="utf-8")
+
+
+def test_newsbot_test_runs_every_example(workspace: Workspace) -> None:
+    add_examples(workspace, EXAMPLES)
+
+    result = workspace.newsbot("test")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"ok    {watchlist_file(workspace)}:21: match:" in result.stdout
+    assert "fires vendor-surveillance" in result.stdout
+    assert "2 passed, 0 failed" in result.stdout
+
+
+def test_an_example_that_disagrees_fails_test_and_check(workspace: Workspace) -> None:
+    add_examples(
+        workspace, "\nexamples:\n  no_match:\n    - Bird flu at farms\n    - Kaleyra hacked, says report\n"
+    )
+
+    tested = workspace.newsbot("test")
+    checked = workspace.newsbot("check")
+
+    assert tested.returncode == 1 and "1 passed, 1 failed" in tested.stdout
+    assert "expected no match but vendor-breach fired: 'Kaleyra hacked, says report'" in tested.stdout
+    assert checked.returncode == 1
+    assert f"{watchlist_file(workspace)}:23: expected no match but vendor-breach fired" in checked.stderr
+
+
+def test_a_match_example_that_fires_nothing_says_why(workspace: Workspace) -> None:
+    add_examples(workspace, 'examples:\n  match: ["MessageBird is a fine company"]\n')
+
+    result = workspace.newsbot("test")
+
+    assert result.returncode == 1
+    assert (
+        "expected a match but no rule fired (vendor-surveillance: no 'surveillance' term matched"
+        in result.stdout
+    )
+
+
+def test_explain_url_explains_a_stored_story(workspace: Workspace, feed_server: FeedServer) -> None:
+    story = {
+        "title": "Kaleyra confirms breach",
+        "link": "https://news.example.com/kaleyra?utm_source=x",
+        "description": "Attackers leaked customer lists, the CPaaS provider said.",
+        "pubDate": recent(),
+    }
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story]))))
+    workspace.newsbot("run")
+
+    explained = workspace.newsbot("explain", "--url", "https://news.example.com/kaleyra?utm_medium=y")
+    unknown = workspace.newsbot("explain", "--url", "https://news.example.com/other")
+
+    assert explained.returncode == 0, explained.stderr
+    assert "Kaleyra confirms breach" in explained.stdout
+    assert "MATCH    vendor-breach (medium): Kaleyra, breach, leaked" in explained.stdout
+    assert "in context (summary): Attackers *leaked* customer lists" in explained.stdout
+    assert unknown.returncode != 0 and "no stored story has the URL" in unknown.stderr
+
+
+def test_explain_needs_text_or_url(workspace: Workspace) -> None:
+    result = workspace.newsbot("explain")
+
+    assert result.returncode == 2 and "give either a TEXT or --url URL" in result.stderr
+
+
+def test_backtest_shows_what_an_edited_watchlist_would_change(
+    workspace: Workspace, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    stories = [
+        {"title": "Mitto AG hacked", "link": "https://n.example/1", "pubDate": recent()},
+        {"title": "Kaleyra leaked data", "link": "https://n.example/2", "pubDate": recent()},
+        {"title": "Syniverse breach disclosed", "link": "https://n.example/3", "pubDate": recent()},
+    ]
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(stories))))
+    workspace.newsbot("run")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(
+        watchlist_file(workspace)
+        .read_text(encoding="utf-8")
+        .replace("  - name: Kaleyra\n", "  - name: Syniverse\n"),
+        encoding="utf-8",
+    )
+
+    result = workspace.newsbot("backtest", str(edited), "--since", "1d")
+    sent_before = workspace.newsbot("status").stdout
+
+    assert result.returncode == 0, result.stderr
+    assert "over 3 stories" in result.stdout and "It would have alerted 2 of them" in result.stdout
+    assert "1 new, 1 no longer alerted, 0 with different rules" in result.stdout
+    assert "+ [medium] Syniverse breach disclosed" in result.stdout
+    assert "- [medium] Kaleyra leaked data" in result.stdout
+    assert "Alerts: 0 pending, 2 sent" in sent_before  # the backtest sent and queued nothing
+
+
+def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:
+    result = workspace.newsbot("backtest", str(watchlist_file(workspace)), "--since", "ninety")
+
+    assert result.returncode == 2 and "is not a duration like 90d" in result.stderr
