@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route, recent, rss
 
@@ -119,3 +121,39 @@ def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:
     result = workspace.newsbot("backtest", str(watchlist_file(workspace)), "--since", "ninety")
 
     assert result.returncode == 2 and "is not a duration like 90d" in result.stderr
+
+
+BAD_WATCHLISTS = [
+    # (replace this, with that, line of the error, words of the sentence)
+    ("    severity: high", "    severity: high\n    sevrity: low", 16, "did you mean 'severity'?"),
+    ("all: [vendors, breach]", "all: [vendors, breeches]", 17, "names the topic 'breeches'"),
+    ("aliases: [Mitto]", 'aliases: [Mitto, ""]', 4, "aliases.1"),
+    (
+        "  - name: Kaleyra\n",
+        "  - name: Kaleyra\n  - name: kaleyra\n",
+        9,
+        "the vendor 'kaleyra' is listed twice",
+    ),
+    ("breach: [breach,", "breach: [{regex: '(a)\\1'}, breach,", 11, "cannot be used: invalid escape"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "words"), BAD_WATCHLISTS, ids=[row[3] for row in BAD_WATCHLISTS]
+)
+def test_bad_watchlist_fails_check_and_run_changes_nothing(
+    workspace: Workspace, feed_server: FeedServer, old: str, new: str, line: int, words: str
+) -> None:
+    path = watchlist_file(workspace)
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([]))))
+
+    checked = workspace.newsbot("check")
+    ran = workspace.newsbot("run")
+
+    assert checked.returncode == 1
+    assert f"{path}:{line}: " in checked.stderr and words in checked.stderr
+    assert ran.returncode == 2 and words in ran.stderr
+    assert feed_server.requests == [] and not workspace.database.exists()
