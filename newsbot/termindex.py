@@ -137,5 +137,5 @@ class TermIndex:
         for position in self._regex_set.Match(text) or ():  # None when nothing matched
             term, compiled = self._regexes[position]
             for found in compiled.finditer(text):
-                if found.end() > found.start():
+                if found.end() > found.start() and is_whole_word(text, found.start(), found.end()):
                     yield term, found.start(), found.end()

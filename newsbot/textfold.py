@@ -13,7 +13,11 @@ import regex
 
 # Words inside links never count ("%2Fa" in a URL is not "2FA"). URLs are blanked with spaces of
 # the same length so that offsets in the original text stay valid.
-_URL = regex.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+", regex.IGNORECASE)
+# A scheme or www., or a bare host followed by a path ("example.com/mitto-ss7").
+_URL = regex.compile(
+    r"(?:\b(?:https?|ftp)://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[^\s<>\"']*",
+    regex.IGNORECASE,
+)
 # Accents on Latin, Greek and Cyrillic letters (Zürich → zurich). Marks of other scripts are
 # part of their letters (Devanagari vowel signs) and stay.
 _ACCENTS = regex.compile(r"[\u0300-\u036f]+")
@@ -25,12 +29,15 @@ _PUNCTUATION = str.maketrans(
         "\uff07": "'",  # ＇
         "\u201c": '"',
         "\u201d": '"',
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-        "\u2012": "-",
-        "\u2013": "-",  # –
-        "\u2014": "-",  # —
-        "\u2212": "-",  # minus
+        # Hyphens and dashes separate words like a space does: "SIM-swap" is "SIM swap",
+        # "Mitto-linked" holds "Mitto", "T-Mobile" is "T Mobile".
+        "-": " ",
+        "\u2010": " ",  # hyphen
+        "\u2011": " ",  # non-breaking hyphen
+        "\u2012": " ",
+        "\u2013": " ",  # –
+        "\u2014": " ",  # —
+        "\u2212": " ",  # minus
         "\u00a0": " ",
         "\u00ad": None,  # soft hyphen: invisible, inside words
         "\u200b": None,  # zero-width space
@@ -44,14 +51,14 @@ def blank_urls(text: str) -> str:
 
 def _fold_characters(text: str) -> str:
     if text.isascii():
-        return text.lower()
+        return text.lower().replace("-", " ")
     text = unicodedata.normalize("NFKD", text).casefold()
     return _ACCENTS.sub("", text).translate(_PUNCTUATION)
 
 
 def _plain_characters(text: str) -> str:
     if text.isascii():
-        return text
+        return text.replace("-", " ")
     return unicodedata.normalize("NFC", text).translate(_PUNCTUATION)
 
 
