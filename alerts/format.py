@@ -6,6 +6,7 @@ mention a user or hide a link behind a misleading label; the only link is the st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,3 +134,48 @@ def plain_text(alert: Alert) -> str:
     if alert.also_in:
         lines.append(f"  also in: {', '.join(alert.also_in)}")
     return "\n".join(lines)
+
+
+BLOCK_LIMIT = 50
+DIGEST_LINES_PER_BLOCK = 10
+
+
+def build_digest(title: str, alerts: Sequence[Alert], *, unfurl_links: bool = False) -> dict[str, Any]:
+    """One message listing many alerts (a backfill, or `newsbot digest`), within Slack's limits."""
+    lines = [
+        f"{SEVERITY_EMOJI[alert.match.severity]} {story_link(alert.story.url, alert.story.title)} — "
+        f"{escape(alert.story.source)}; {escape(', '.join(alert.match.terms))}"
+        for alert in alerts
+    ]
+    room = BLOCK_LIMIT - 2
+    chunks = [lines[start : start + DIGEST_LINES_PER_BLOCK] for start in range(0, len(lines), DIGEST_LINES_PER_BLOCK)]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": truncate(title, HEADER_LIMIT)}}
+    ]
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(chunk), SECTION_LIMIT)}}
+        for chunk in chunks[:room]
+    ]
+    if len(chunks) > room:
+        hidden = len(lines) - room * DIGEST_LINES_PER_BLOCK
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {hidden} more"}]})
+    return {
+        "text": truncate(f"{escape(title)}: {len(alerts)} alerts", TEXT_LIMIT),
+        "blocks": blocks,
+        "unfurl_links": unfurl_links,
+        "unfurl_media": unfurl_links,
+    }
+
+
+def plain_digest(title: str, alerts: Sequence[Alert]) -> str:
+    lines = [f"{title}: {len(alerts)} alerts"]
+    lines += [f"  [{a.match.severity.value.upper()}] {a.story.title}  {a.story.url}" for a in alerts]
+    return "\n".join(lines)
+
+
+def build_notice(text: str) -> dict[str, Any]:
+    """newsbot's own words (delivery failing), not feed text: still escaped, never a mention."""
+    return {
+        "text": escape(text),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}],
+    }

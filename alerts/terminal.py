@@ -1,34 +1,46 @@
-"""Alerts on the terminal: the sink when no Slack is configured, and the `--dry-run` printer."""
+"""Alerts on the terminal: the poster when no Slack is configured, and the `--dry-run` printer."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import TextIO
 
-from alerts.format import build_message, plain_text
-from newsbot.models import Alert, DeliveryOutcome
+from alerts.routing import Destination
+from alerts.sinks import Outgoing, PostResult
 
 
-class TerminalSink:
-    """Prints each alert readably; counts as delivered, since the terminal is the destination."""
+class TerminalPoster:
+    """Prints each alert readably; the terminal is the destination, so printing is delivering."""
+
+    can_look_back = False
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
 
-    def send(self, alert: Alert) -> DeliveryOutcome:
-        print(plain_text(alert), file=self.stream, end="\n\n", flush=True)
-        return DeliveryOutcome(alert.id, delivered=True)
+    def post(self, destination: Destination, message: Outgoing) -> PostResult:
+        print(message.plain, file=self.stream, end="\n\n", flush=True)
+        return PostResult(ok=True)
+
+    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
+        return None
 
 
 class PayloadPrinter:
-    """Prints the exact Block Kit payload that Slack would receive (for `newsbot run --dry-run`)."""
+    """Prints the exact Block Kit payload Slack would receive, and where (`newsbot run --dry-run`)."""
 
-    def __init__(self, stream: TextIO | None = None, *, unfurl_links: bool = False):
+    can_look_back = False
+
+    def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
-        self.unfurl_links = unfurl_links
 
-    def send(self, alert: Alert) -> DeliveryOutcome:
-        payload = build_message(alert, unfurl_links=self.unfurl_links)
-        print(json.dumps(payload, indent=2, ensure_ascii=False), file=self.stream, flush=True)
-        return DeliveryOutcome(alert.id, delivered=True)
+    def post(self, destination: Destination, message: Outgoing) -> PostResult:
+        shown = {"destination": destination.label, **message.payload}
+        if message.thread_ts:
+            shown["thread_ts"] = message.thread_ts
+        print(json.dumps(shown, indent=2, ensure_ascii=False), file=self.stream, flush=True)
+        return PostResult(ok=True)
+
+    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
+        return None

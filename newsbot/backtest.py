@@ -44,8 +44,7 @@ class BacktestReport:
         lines += [_line("+", story, match) for story, match in self.added]
         lines += [_line("-", story, match) for story, match in self.removed]
         lines += [
-            f"~ {story.title} — rules {_rules(old)} → {_rules(new)}  {story.url}"
-            for story, old, new in self.changed
+            f"~ {story.title} — rules {_rules(old)} → {_rules(new)}  {story.url}" for story, old, new in self.changed
         ]
         return "\n".join(lines)
 

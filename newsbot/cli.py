@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.sinks import Sink
-from alerts.slack import WebhookSink
-from alerts.terminal import PayloadPrinter, TerminalSink
+from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
-from newsbot.config import Config, load_config
+from newsbot.config import load_config
 from newsbot.errors import ConfigError, LockedError, NewsbotError, StorageError
 from newsbot.examples import run_examples
 from newsbot.explain import describe_evaluations
@@ -108,28 +106,12 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def sink_for(config: Config, *, dry_run: bool) -> Sink:
-    slack = config.settings.slack
-    if dry_run:
-        return PayloadPrinter(unfurl_links=bool(slack and slack.unfurl_links))
-    if slack is None:
-        return TerminalSink()
-    return WebhookSink(
-        slack.webhook_url,
-        timeout=slack.timeout_seconds,
-        max_retry_after_seconds=slack.max_retry_after_seconds,
-        unfurl_links=slack.unfurl_links,
-    )
-
-
 def _run(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
 
     config = load_config(arguments.config)
-    if arguments.dry_run:
-        summary = dry_run(config, sink_for(config, dry_run=True))
-    else:
-        summary = run(config, sink_for(config, dry_run=False))
+    pipeline = dry_run if arguments.dry_run else run
+    summary = pipeline(config, *delivery(config, dry_run=arguments.dry_run))
     if not arguments.quiet or summary.failed_sources or summary.delivery_errors:
         print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
     return ExitStatus.OK

@@ -9,11 +9,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from newsbot.errors import ConfigError
+from newsbot.models import Severity
 from newsbot.validation import Strict, validate
 from newsbot.watchlists import Watchlist, load_watchlists
 from newsbot.yamlfile import YamlDocument, load_yaml
@@ -48,10 +49,28 @@ class SourceConfig(Strict):
 
 
 class SlackConfig(Strict):
-    webhook_url: Text
+    """Either an incoming webhook (one channel) or a bot token (any channel, threads, metadata)."""
+
+    webhook_url: Text | None = None
+    token: Text | None = None
+    api_url: Text = "https://slack.com/api/"
+    channel: Text | None = None  # token mode: where alerts go when nothing more specific says
+    severity_channels: dict[Severity, Text] = Field(default_factory=dict)
+    delivery: Literal["at_least_once", "at_most_once"] = "at_least_once"  # webhook mode after a crash
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_retry_after_seconds: float = Field(default=30.0, ge=0)
+    seconds_between_messages: float = Field(default=1.0, ge=0)  # per channel
+    digest_over: int = Field(default=20, ge=1)
+    failing_after_hours: float = Field(default=6.0, gt=0)
     unfurl_links: bool = False
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> SlackConfig:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError("slack needs exactly one of webhook_url: or token:")
+        if self.token is not None and self.channel is None:
+            raise ValueError("slack.token needs slack.channel: the channel for alerts with no other route")
+        return self
 
 
 class Settings(Strict):
@@ -109,14 +128,10 @@ def _check_source_names(settings: Settings, document: YamlDocument) -> None:
 
 def _expand_environment(document: YamlDocument, value: Any, location: tuple, require_env: bool) -> Any:
     if isinstance(value, dict):
-        return {
-            key: _expand_environment(document, item, (*location, key), require_env)
-            for key, item in value.items()
-        }
+        return {key: _expand_environment(document, item, (*location, key), require_env) for key, item in value.items()}
     if isinstance(value, list):
         return [
-            _expand_environment(document, item, (*location, index), require_env)
-            for index, item in enumerate(value)
+            _expand_environment(document, item, (*location, index), require_env) for index, item in enumerate(value)
         ]
     if not isinstance(value, str):
         return value

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import yaml
 
-from alerts.terminal import TerminalSink
+from alerts.setup import delivery
 from newsbot.config import load_config
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def run_demo() -> bool:
             f"newsbot demo: crawling {len(DEMO_SOURCES)} sample feeds from {base_url} "
             f"with the watchlist in {EXAMPLE_WATCHLISTS}\n"
         )
-        summary = run(config, TerminalSink())
+        summary = run(config, *delivery(config))
         print(f"newsbot demo: {summary.describe()}")
         print("\nOne source fails on purpose, to show that a broken feed never stops a run.")
     return summary.alerts_sent > 0

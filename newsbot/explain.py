@@ -19,10 +19,7 @@ def describe_evaluations(
         lines.append(f"  vendors found: {vendors or 'none'}")
         topics = "; ".join(f"{topic}: {', '.join(found)}" for topic, found in evaluation.topics.items())
         lines.append(f"  topics found:  {topics or 'none'}")
-        lines += [
-            f"  MATCH    {hit.rule} ({hit.severity.value}): {', '.join(hit.terms)}"
-            for hit in evaluation.fired
-        ]
+        lines += [f"  MATCH    {hit.rule} ({hit.severity.value}): {', '.join(hit.terms)}" for hit in evaluation.fired]
         lines += [f"  no match {rule}: {reason}" for rule, reason in evaluation.not_fired.items()]
         lines += [f"  near miss: {miss}" for miss in evaluation.near_misses]
         match = evaluation.match(fields)

@@ -21,9 +21,7 @@ from newsbot.urls import is_http_url
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
 _ENTITY = b"<!ENTITY"
-_WIDE_ENTITY = tuple(
-    _ENTITY.decode().encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-)
+_WIDE_ENTITY = tuple(_ENTITY.decode().encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
 _FIRST_ELEMENT = re.compile(rb"<\w")
 _WHITESPACE_RUN = re.compile(rb"\s{2,}")
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"

@@ -95,9 +95,9 @@ class Matcher:
             {vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
             for watchlist in self.watchlists
         ]
-        self._needs_words = any(
-            rule.near for watchlist in self.watchlists for rule in watchlist.config.rules
-        ) or any(vendor.near for watchlist in self.watchlists for vendor in watchlist.config.vendors)
+        self._needs_words = any(rule.near for watchlist in self.watchlists for rule in watchlist.config.rules) or any(
+            vendor.near for watchlist in self.watchlists for vendor in watchlist.config.vendors
+        )
 
     def _compile(self, number: int, watchlist: Watchlist) -> None:
         config = watchlist.config
@@ -113,9 +113,7 @@ class Matcher:
         for topic, terms in config.topics.items():
             for term in terms:
                 if isinstance(term, RegexTerm):
-                    self._add(
-                        Term(term.regex, is_regex=True), _Ref(number, "topic", topic, f"/{term.regex}/")
-                    )
+                    self._add(Term(term.regex, is_regex=True), _Ref(number, "topic", topic, f"/{term.regex}/"))
                 else:
                     self._add(Term(term, variants=plural_forms(term)), _Ref(number, "topic", topic, term))
         for rule in config.rules:
@@ -165,9 +163,7 @@ def story_fields(story: Story) -> dict[str, str]:
     return {"title": story.title, "summary": story.summary, "text": story.text}
 
 
-def _evaluate(
-    watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found
-) -> Evaluation:
+def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found) -> Evaluation:
     """The watchlist's verdict; the cost follows the hits, never the number of vendors or terms."""
     config = watchlist.config
     evaluation = Evaluation(watchlist=config.name)
@@ -214,12 +210,7 @@ def _valid_vendor_hits(
 
 
 def _inside(hit: Hit, cover: Hit) -> bool:
-    return (
-        hit.field == cover.field
-        and hit.folded == cover.folded
-        and cover.start <= hit.start
-        and hit.end <= cover.end
-    )
+    return hit.field == cover.field and hit.folded == cover.folded and cover.start <= hit.start and hit.end <= cover.end
 
 
 def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit]) -> bool:
@@ -228,9 +219,7 @@ def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit]) -> bool:
     return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
 
 
-def _evaluate_rule(
-    rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found, evaluation: Evaluation
-) -> None:
+def _evaluate_rule(rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found, evaluation: Evaluation) -> None:
     satisfied = {_key(item): _item_hits(item, rule, vendor_hits, found) for _, _, item in rule_items(rule)}
     missing = [item for item in rule.all if not satisfied[_key(item)]]
     present_any = [item for item in rule.any if satisfied[_key(item)]]
@@ -269,9 +258,7 @@ def _item_hits(
         pairs = vendor_hits
     else:
         owner = item.word if isinstance(item, InlineWord) else item
-        pairs = sorted(
-            ((ref.label, hit) for ref, hit in found.topic_hits.get(owner, [])), key=lambda pair: pair[0]
-        )
+        pairs = sorted(((ref.label, hit) for ref, hit in found.topic_hits.get(owner, [])), key=lambda pair: pair[0])
     return [(label, hit) for label, hit in pairs if hit.field == ANY_FIELD or hit.field in rule.fields]
 
 

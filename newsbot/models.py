@@ -113,16 +113,8 @@ class Alert:
     story: Story
     match: Match
     also_in: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    """What happened to one alert at one sink; `retry_after` is seconds Slack asked us to wait."""
-
-    alert_id: str
-    delivered: bool
-    error: str | None = None
-    retry_after: float | None = None
+    queued_at: datetime | None = None
+    in_flight_since: datetime | None = None  # a crashed run was sending it: check before resending
 
 
 @dataclass

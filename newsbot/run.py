@@ -14,12 +14,13 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from alerts.sinks import Sink
+from alerts.deliver import Policy, deliver
+from alerts.sinks import Poster
 from newsbot.config import Config
 from newsbot.crawl import crawl_feeds
 from newsbot.errors import LockedError
@@ -47,17 +48,17 @@ def run_lock(database: Path) -> Iterator[None]:
         lock.release()
 
 
-def run(config: Config, sink: Sink) -> RunSummary:
+def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     """The whole pipeline under the run lock; per-source and per-alert failures are in the summary."""
     with run_lock(config.database):
         storage = Storage.open(config.database)
         try:
-            return run_pipeline(config, storage, sink)
+            return run_pipeline(config, storage, poster, policy)
         finally:
             storage.close()
 
 
-def dry_run(config: Config, sink: Sink) -> RunSummary:
+def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
     with tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
@@ -69,13 +70,13 @@ def dry_run(config: Config, sink: Sink) -> RunSummary:
                 source.backup(target)
         storage = Storage.open(copy)
         try:
-            return run_pipeline(config, storage, sink)
+            return run_pipeline(config, storage, poster, policy)
         finally:
             storage.close()
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_pipeline(config: Config, storage: Storage, sink: Sink) -> RunSummary:
+def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Policy) -> RunSummary:
     started = now_utc()
     clock = time.monotonic()
     summary = RunSummary()
@@ -83,7 +84,12 @@ def run_pipeline(config: Config, storage: Storage, sink: Sink) -> RunSummary:
     for result in results:
         store_fetch(storage, result, summary)
     queue_matches(storage, Matcher(config.watchlists), config.settings.max_age_days, summary)
-    deliver(storage, sink, summary)
+    report = deliver(storage, poster, policy)
+    summary.alerts_sent = report.sent
+    summary.delivery_errors = report.errors
+    for error in report.errors:
+        log.warning("delivery failed, the alerts are kept for the next run: %s", error)
+    summary.alerts_pending = storage.alert_counts()["pending"]
     summary.seconds = time.monotonic() - clock
     storage.record_run(started, now_utc(), summary)
     return summary
@@ -125,23 +131,3 @@ def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summa
             matches = []
         summary.matches += len(matches)
         storage.record_matches(story, matches, now)
-
-
-def deliver(storage: Storage, sink: Sink, summary: RunSummary) -> None:
-    """Drain the outbox oldest first; after a failure, leave the rest for the next run."""
-    for alert in storage.due_alerts(now_utc()):
-        outcome = sink.send(alert)
-        if outcome.delivered:
-            storage.mark_sent(alert.id, now_utc())
-            summary.alerts_sent += 1
-            continue
-        error = outcome.error or "unknown error"
-        storage.mark_failed(alert.id, error, _retry_time(outcome.retry_after))
-        summary.delivery_errors.append(error)
-        log.warning("alert %s not delivered, kept for the next run: %s", alert.id, error)
-        break
-    summary.alerts_pending = storage.alert_counts()["pending"]
-
-
-def _retry_time(retry_after: float | None) -> datetime | None:
-    return now_utc() + timedelta(seconds=retry_after) if retry_after else None

@@ -22,9 +22,7 @@ def render(snippet: Snippet, escape: Callable[[str], str] = str) -> str:
     return "".join(f"*{escape(part)}*" if is_hit else escape(part) for part, is_hit in snippet)
 
 
-def build_snippet(
-    fields: Mapping[str, str], hits: Sequence[Hit], preference: Sequence[str]
-) -> tuple[Snippet, str]:
+def build_snippet(fields: Mapping[str, str], hits: Sequence[Hit], preference: Sequence[str]) -> tuple[Snippet, str]:
     """The snippet and the field it comes from; empty when no field text is available."""
     hit_fields = {hit.field for hit in hits}
     with_text = [field for field in preference if fields.get(field) and field in hit_fields]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from newsbot.config import Config
 from newsbot.models import Story
@@ -64,15 +64,20 @@ def _report(config: Config, storage: Storage) -> list[str]:
             result = f"error: {row['last_error']}"
             if row["consecutive_failures"] > 1:
                 result += f" ({row['consecutive_failures']} runs in a row)"
-        lines.append(
-            f"  {source.name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories"
-        )
+        lines.append(f"  {source.name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories")
     counts = storage.alert_counts()
-    lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent")
-    for alert in storage.failing_alerts():
+    unconfirmed = f", {counts['unconfirmed']} unconfirmed" if counts["unconfirmed"] else ""
+    lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent{unconfirmed}")
+    slack = config.settings.slack
+    failing_after = timedelta(hours=slack.failing_after_hours if slack else 6)
+    for alert in storage.undelivered():
+        queued = datetime.fromisoformat(alert["created_at"])
+        state = "FAILING" if queued < datetime.now(UTC) - failing_after else "not delivered yet"
+        if alert["status"] == "unconfirmed":
+            state = "unconfirmed"
         lines.append(
-            f"  not delivered yet: '{alert['title']}' ({alert['watchlist']}), {alert['attempts']} "
-            f"attempts since {alert['created_at']}; last error: {alert['last_error']}"
+            f"  {state}: '{alert['title']}' ({alert['watchlist']}) to {alert['destination']}, "
+            f"{alert['attempts']} attempts since {alert['created_at']}; {alert['last_error']}"
         )
     last = storage.last_run()
     if last:

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,14 @@ def m001_initial(db: Database) -> None:
     db["alerts"].create_index(["story_id", "watchlist"], unique=True)
     db["alerts"].create_index(["status"])
     db["runs"].create({"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id")
+
+
+@MIGRATIONS()
+def m002_delivery_state(db: Database) -> None:
+    """Where and when each alert was (being) sent, so a crash mid-send can be checked, not guessed."""
+    for column in ("destination", "slack_channel", "slack_ts", "attempt_started_at"):
+        db["alerts"].add_column(column, str)
+    db["notices"].create({"id": int, "kind": str, "sent_at": str, "detail": str}, pk="id")
 
 
 def now_utc() -> datetime:
@@ -246,9 +254,7 @@ class Storage:
 
     def stories_since(self, when: datetime) -> list[Story]:
         """Stories first seen at or after `when`, oldest first (for backtests)."""
-        rows = self.db.query(
-            "SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [_iso(when)]
-        )
+        rows = self.db.query("SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [_iso(when)])
         return [_story(row) for row in rows]
 
     def search(self, query: str, limit: int = 20) -> list[Story]:
@@ -262,10 +268,12 @@ class Storage:
     # Outbox ------------------------------------------------------------------------------------
 
     def due_alerts(self, when: datetime) -> list[Alert]:
-        """Pending alerts whose retry time has come, oldest first."""
+        """Alerts to (re)send now, oldest first: pending ones whose retry time has come, and ones a
+        crashed run was sending (`in_flight`), whose fate must be checked before resending."""
         rows = self.db.query(
-            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
-            "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status = 'pending' "
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
+            "alerts.created_at AS queued_at, alerts.attempt_started_at, stories.* FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status IN ('pending', 'sending') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
             "ORDER BY alerts.created_at, alerts.id",
             [_iso(when)],
@@ -285,24 +293,61 @@ class Storage:
                     story=_story(row),
                     match=_match_from_record(row["watchlist"], json.loads(row["match"])),
                     also_in=tuple(others),
+                    queued_at=_parse_iso(row["queued_at"]),
+                    in_flight_since=_parse_iso(row["attempt_started_at"]) if row["alert_status"] == "sending" else None,
                 )
             )
         return alerts
 
-    def mark_sent(self, alert: str, when: datetime) -> None:
+    def start_attempt(self, alerts: Sequence[str], destination: str, when: datetime) -> None:
+        """Recorded before the message leaves: a crash after this point is visible to the next run."""
         with self.transaction():
-            self.db.execute(
-                "UPDATE alerts SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-                "last_error = NULL, next_attempt_at = NULL WHERE id = ?",
-                [_iso(when), alert],
+            self.db.conn.executemany(
+                "UPDATE alerts SET status = 'sending', attempts = attempts + 1, attempt_started_at = ?, "
+                "destination = ? WHERE id = ?",
+                [(_iso(when), destination, alert) for alert in alerts],
             )
 
-    def mark_failed(self, alert: str, error: str, retry_at: datetime | None) -> None:
+    def mark_sent(
+        self, alerts: Sequence[str], when: datetime, channel: str | None = None, ts: str | None = None
+    ) -> None:
         with self.transaction():
-            self.db.execute(
-                "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                [error, _iso(retry_at), alert],
+            self.db.conn.executemany(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL, "
+                "slack_channel = ?, slack_ts = ? WHERE id = ?",
+                [(_iso(when), channel, ts, alert) for alert in alerts],
             )
+
+    def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None:
+        with self.transaction():
+            self.db.conn.executemany(
+                "UPDATE alerts SET status = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?",
+                [(error, _iso(retry_at), alert) for alert in alerts],
+            )
+
+    def mark_unconfirmed(self, alert: str, note: str) -> None:
+        """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""
+        with self.transaction():
+            self.db.execute("UPDATE alerts SET status = 'unconfirmed', last_error = ? WHERE id = ?", [note, alert])
+
+    def thread_of(self, story: str, destination: str) -> str | None:
+        """The Slack ts of the first alert about this story in this channel, to reply under it."""
+        rows = list(
+            self.db.query(
+                "SELECT slack_ts FROM alerts WHERE story_id = ? AND destination = ? AND slack_ts IS NOT NULL "
+                "ORDER BY sent_at LIMIT 1",
+                [story, destination],
+            )
+        )
+        return rows[0]["slack_ts"] if rows else None
+
+    def last_notice(self, kind: str) -> datetime | None:
+        rows = list(self.db.query("SELECT max(sent_at) AS sent_at FROM notices WHERE kind = ?", [kind]))
+        return _parse_iso(rows[0]["sent_at"]) if rows else None
+
+    def record_notice(self, kind: str, when: datetime, detail: str) -> None:
+        with self.transaction():
+            self.db["notices"].insert({"kind": kind, "sent_at": _iso(when), "detail": detail})
 
     # Runs and status ---------------------------------------------------------------------------
 
@@ -325,17 +370,21 @@ class Storage:
         )
 
     def alert_counts(self) -> dict[str, int]:
-        counts = {"pending": 0, "sent": 0}
+        """pending (an interrupted send counts as pending), sent, unconfirmed."""
+        counts = {"pending": 0, "sent": 0, "unconfirmed": 0}
         for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
-            counts[row["status"]] = row["n"]
+            counts["pending" if row["status"] == "sending" else row["status"]] += row["n"]
         return counts
 
-    def failing_alerts(self) -> list[dict[str, Any]]:
+    def undelivered(self, queued_before: datetime | None = None) -> list[dict[str, Any]]:
+        """Alerts tried at least once and not delivered (optionally: queued before a time)."""
         return list(
             self.db.query(
-                "SELECT alerts.id, alerts.watchlist, alerts.attempts, alerts.last_error, "
-                "alerts.created_at, stories.title FROM alerts JOIN stories ON stories.id = alerts.story_id "
-                "WHERE alerts.status = 'pending' AND alerts.attempts > 0 ORDER BY alerts.created_at"
+                "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
+                "alerts.created_at, alerts.status, stories.title FROM alerts "
+                "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status IN ('pending', 'sending', "
+                "'unconfirmed') AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
+                [_iso(queued_before or datetime.max.replace(tzinfo=UTC))],
             )
         )
 
@@ -366,10 +415,7 @@ def _story(row: dict[str, Any]) -> Story:
 
 def _match_record(match: Match) -> dict[str, Any]:
     return {
-        "rules": [
-            {"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)}
-            for hit in match.rules
-        ],
+        "rules": [{"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules],
         "snippet": [[part, is_hit] for part, is_hit in match.snippet],
         "snippet_field": match.snippet_field,
     }

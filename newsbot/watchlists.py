@@ -78,7 +78,8 @@ class ExamplesConfig(Strict):
 
 class WatchlistConfig(Strict):
     name: Text
-    channel: Text | None = None
+    channel: Text | None = None  # bot token: this watchlist's channel
+    webhook_url: Text | None = None  # webhook mode: this watchlist's own webhook
     vendors: list[VendorConfig] = Field(default_factory=list)
     topics: dict[str, list[TopicTerm]] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(min_length=1)
@@ -110,9 +111,7 @@ def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
     for watchlist in watchlists:
         name = watchlist.config.name
         if name in seen:
-            raise ConfigError(
-                f"{watchlist.where(('name',))}: the watchlist name '{name}' is also used by {seen[name]}"
-            )
+            raise ConfigError(f"{watchlist.where(('name',))}: the watchlist name '{name}' is also used by {seen[name]}")
         seen[name] = watchlist.path
     return watchlists
 
@@ -133,9 +132,7 @@ def load_watchlist(path: Path) -> Watchlist:
 def rule_items(rule: RuleConfig) -> list[tuple[str, int, RuleItem]]:
     """(list name, position, item) for every item of a rule's all/any/none lists."""
     return [
-        (kind, position, item)
-        for kind in ("all", "any", "none")
-        for position, item in enumerate(getattr(rule, kind))
+        (kind, position, item) for kind in ("all", "any", "none") for position, item in enumerate(getattr(rule, kind))
     ]
 
 
@@ -165,9 +162,7 @@ def _quoted_items_as_words(document: YamlDocument) -> dict:
 
 def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:
     if VENDORS in config.topics:
-        _fail(
-            document, ("topics", VENDORS), f"'{VENDORS}' is reserved for the vendor list; rename that topic"
-        )
+        _fail(document, ("topics", VENDORS), f"'{VENDORS}' is reserved for the vendor list; rename that topic")
     vendor_names: dict[str, str] = {}
     for index, vendor in enumerate(config.vendors):
         key = vendor.name.casefold()

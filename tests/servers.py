@@ -66,9 +66,7 @@ class _Base:
     def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         with self._lock:
             self.requests.append(
-                Recorded(
-                    handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, body
-                )
+                Recorded(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, body)
             )
 
     def requests_to(self, path: str) -> list[Recorded]:
@@ -121,9 +119,7 @@ class _FeedHandler(BaseHTTPRequestHandler):
         except OSError:
             return
 
-    def _reply(
-        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
-    ) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)

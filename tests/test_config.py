@@ -119,9 +119,7 @@ def test_relative_config_path_resolves_against_config_folder(
 
 def test_env_reference_expands_inside_a_longer_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_TEST_TOKEN", "abc123")
-    path = write_workspace(
-        tmp_path, CONFIG + "slack:\n  webhook_url: https://hooks.example/${NEWSBOT_TEST_TOKEN}/x\n"
-    )
+    path = write_workspace(tmp_path, CONFIG + "slack:\n  webhook_url: https://hooks.example/${NEWSBOT_TEST_TOKEN}/x\n")
     assert load_config(path).settings.slack.webhook_url == "https://hooks.example/abc123/x"
 
 
@@ -166,9 +164,7 @@ BASE = "database: newsbot.db\nwatchlists: watchlists/\n"
             ["'max_age_day'", "did you mean 'max_age_days'"],
             id="unknown-key-typo",
         ),
-        pytest.param(
-            "watchlists: watchlists/\n", 1, ["'database'", "required", "missing"], id="missing-database"
-        ),
+        pytest.param("watchlists: watchlists/\n", 1, ["'database'", "required", "missing"], id="missing-database"),
         pytest.param(
             BASE + "sources:\n  - name: a\n    feed: file:///etc/passwd\n",
             5,
@@ -189,9 +185,7 @@ BASE = "database: newsbot.db\nwatchlists: watchlists/\n"
         ),
     ],
 )
-def test_config_error_names_file_line_and_sentence(
-    tmp_path: Path, config: str, line: int, words: list[str]
-) -> None:
+def test_config_error_names_file_line_and_sentence(tmp_path: Path, config: str, line: int, words: list[str]) -> None:
     path = write_workspace(tmp_path, config)
     message = config_error(path)
     assert message.startswith(f"{path}:{line}: ")
@@ -201,11 +195,7 @@ def test_config_error_names_file_line_and_sentence(
 
 def test_two_sources_with_same_name_is_error(tmp_path: Path) -> None:
     config = BASE + (
-        "sources:\n"
-        "  - name: Wire\n"
-        "    feed: https://a.example/feed\n"
-        "  - name: Wire\n"
-        "    feed: https://b.example/feed\n"
+        "sources:\n  - name: Wire\n    feed: https://a.example/feed\n  - name: Wire\n    feed: https://b.example/feed\n"
     )
     path = write_workspace(tmp_path, config)
     message = config_error(path)

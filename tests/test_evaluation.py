@@ -59,10 +59,7 @@ def matcher() -> Matcher:
 
 
 def fired_rules(matcher: Matcher, text: str) -> dict[str, set[str]]:
-    return {
-        evaluation.watchlist: {hit.rule for hit in evaluation.fired}
-        for evaluation in matcher.evaluate_text(text)
-    }
+    return {evaluation.watchlist: {hit.rule for hit in evaluation.fired} for evaluation in matcher.evaluate_text(text)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,9 +102,7 @@ def test_every_labelled_rule_exists() -> None:
 
 
 def test_every_rule_is_exercised_by_a_positive_label() -> None:
-    labelled = {
-        (watchlist, rule) for item in load_items() for watchlist, rs in item["expect"].items() for rule in rs
-    }
+    labelled = {(watchlist, rule) for item in load_items() for watchlist, rs in item["expect"].items() for rule in rs}
     declared = {(watchlist, rule) for watchlist, rules in declared_rules().items() for rule in rules}
     assert declared <= labelled, f"rules no item expects to fire: {sorted(declared - labelled)}"
 
@@ -153,12 +148,8 @@ def test_precision_and_recall(matcher: Matcher) -> None:
                 tally.true_positives += len(expected & got)
                 tally.false_positives += len(got - expected)
                 tally.false_negatives += len(expected - got)
-            misses += [
-                f"FP {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(got - expected)
-            ]
-            misses += [
-                f"FN {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(expected - got)
-            ]
+            misses += [f"FP {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(got - expected)]
+            misses += [f"FN {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(expected - got)]
     report = "\n".join(
         [
             total.line("all watchlists"),
@@ -201,13 +192,9 @@ def test_telecom_threats_declares_examples() -> None:
 @pytest.mark.parametrize(
     ("watchlist", "text", "should_match"),
     declared_examples(),
-    ids=[
-        f"{name}:{'match' if match else 'no_match'}:{text[:30]}" for name, text, match in declared_examples()
-    ],
+    ids=[f"{name}:{'match' if match else 'no_match'}:{text[:30]}" for name, text, match in declared_examples()],
 )
-def test_watchlist_examples_behave_as_declared(
-    matcher: Matcher, watchlist: str, text: str, should_match: bool
-) -> None:
+def test_watchlist_examples_behave_as_declared(matcher: Matcher, watchlist: str, text: str, should_match: bool) -> None:
     fired = fired_rules(matcher, text)[watchlist]
     if should_match:
         assert fired, f"{watchlist}: example should fire at least one rule: {text}"

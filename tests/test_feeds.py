@@ -223,9 +223,7 @@ INLINE_LINKS = [
         "https://feeds.example.test/path/story-42",
         id="relative guid -> resolved on the feed's site",
     ),
-    pytest.param(
-        "<title>a</title><guid>tag:inline.example.test,2024:9</guid>", "", id="tag: guid -> no link"
-    ),
+    pytest.param("<title>a</title><guid>tag:inline.example.test,2024:9</guid>", "", id="tag: guid -> no link"),
 ]
 
 
@@ -314,12 +312,8 @@ BROKEN = [
     pytest.param(b'{"version": "1.0", "items": []}', "application/json", id="json, foreign version"),
     pytest.param(b"[1, 2, 3]", "application/json", id="json array"),
     pytest.param(b'{"version": "https://jsonfeed.org/version/1.1"}', None, id="json feed, no items"),
-    pytest.param(
-        b'{"version": "https://jsonfeed.org/version/1", "items": {}}', None, id="json feed, items not a list"
-    ),
-    pytest.param(
-        b'{"version": "https://jsonfeed.org/version/1", "items": [', None, id="invalid json (truncated)"
-    ),
+    pytest.param(b'{"version": "https://jsonfeed.org/version/1", "items": {}}', None, id="json feed, items not a list"),
+    pytest.param(b'{"version": "https://jsonfeed.org/version/1", "items": [', None, id="invalid json (truncated)"),
     pytest.param(b"{not json at all", "application/feed+json", id="invalid json (garbage)"),
     pytest.param(b"\xff\xfe\x00{", "application/json", id="json, undecodable bytes"),
     pytest.param(b"/etc/passwd", None, id="path-like body"),
@@ -328,9 +322,7 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("body", "content_type"), BROKEN)
-def test_broken_input_raises_feed_parse_error_with_a_plain_sentence(
-    body: bytes, content_type: str | None
-) -> None:
+def test_broken_input_raises_feed_parse_error_with_a_plain_sentence(body: bytes, content_type: str | None) -> None:
     with pytest.raises(FeedParseError) as caught:
         parse_feed(body, FEED_URL, content_type)
     message = str(caught.value)
@@ -394,11 +386,7 @@ ENTITY_BYPASSES = [
     # In UTF-16 a byte search for `<!ENTITY` finds nothing; feedparser would decode to UTF-8 and its
     # loose parser would expand the entity.
     pytest.param(
-        lambda: (
-            _single_entity_feed(10_000, 1_000)
-            .replace('encoding="utf-8"', 'encoding="utf-16"')
-            .encode("utf-16")
-        ),
+        lambda: _single_entity_feed(10_000, 1_000).replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16"),
         id="utf-16 body",
     ),
     # A long comment before the DOCTYPE must not hide it from the check.
@@ -469,9 +457,7 @@ def test_every_real_feed_gives_linked_entries_or_a_feed_parse_error(corpus: Path
     assert any(entry.link.startswith(("http://", "https://")) for entry in entries)
 
 
-@pytest.mark.parametrize(
-    "name", [n for n in _corpus_names("feeds") if n.endswith(".json")] or ["(corpus absent)"]
-)
+@pytest.mark.parametrize("name", [n for n in _corpus_names("feeds") if n.endswith(".json")] or ["(corpus absent)"])
 def test_real_json_feeds_parse_through_the_json_path(corpus: Path, name: str) -> None:
     """feedparser cannot read JSON Feed at all, so matching links prove the json path ran."""
     body = (corpus / "feeds" / name).read_bytes()
@@ -517,9 +503,7 @@ ENCODINGS = [
 
 
 @pytest.mark.parametrize(("path", "characters"), ENCODINGS)
-def test_real_feeds_in_other_encodings_give_correct_characters(
-    corpus: Path, path: str, characters: str
-) -> None:
+def test_real_feeds_in_other_encodings_give_correct_characters(corpus: Path, path: str, characters: str) -> None:
     entries = parse_feed((corpus / path).read_bytes(), "https://corpus.example.test/feed", None)
     titles = " ".join(entry.title for entry in entries)
     for character in characters:

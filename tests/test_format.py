@@ -22,8 +22,10 @@ from alerts.format import (
     safe_link_target,
     truncate,
 )
-from alerts.terminal import PayloadPrinter, TerminalSink
-from newsbot.models import Alert, DeliveryOutcome, Match, RuleHit, Severity, Story
+from alerts.routing import Destination
+from alerts.sinks import Outgoing, PostResult
+from alerts.terminal import PayloadPrinter, TerminalPoster
+from newsbot.models import Alert, Match, RuleHit, Severity, Story
 
 URL = "https://example.org/2021/12/mitto-ss7?id=7"
 PUBLISHED = datetime(2021, 12, 6, 9, 30, tzinfo=UTC)
@@ -40,9 +42,7 @@ def make_alert(
     also_in: tuple[str, ...] = (),
     watchlist: str = "SMS and 2FA vendors",
 ) -> Alert:
-    story = Story(
-        id="story-1", url=url, title=title, summary=summary, text=text, source=source, published_at=published
-    )
+    story = Story(id="story-1", url=url, title=title, summary=summary, text=text, source=source, published_at=published)
     match = Match(
         watchlist=watchlist,
         rules=(
@@ -269,9 +269,7 @@ def test_published_is_a_slack_date(published: datetime, fallback: str) -> None:
     epoch = calendar.timegm(published.astimezone(UTC).timetuple())
     assert int(found.group(1)) == epoch
     assert found.group(3) == fallback
-    assert published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") in plain_text(
-        make_alert(published=published)
-    )
+    assert published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") in plain_text(make_alert(published=published))
 
 
 def test_published_unknown() -> None:
@@ -326,8 +324,9 @@ def test_summary_falls_back_to_text() -> None:
 def test_terminal_sink_prints_plain_text(also_in: tuple[str, ...]) -> None:
     alert = make_alert(title="<!channel> Mitto & SS7", also_in=also_in)
     stream = io.StringIO()
-    outcome = TerminalSink(stream).send(alert)
-    assert outcome == DeliveryOutcome("alert-1", delivered=True)
+    message = Outgoing(build_message(alert), plain_text(alert), (alert.id,))
+    outcome = TerminalPoster(stream).post(Destination("the terminal"), message)
+    assert outcome == PostResult(ok=True)
     output = stream.getvalue()
     assert output == plain_text(alert) + "\n\n"
     assert "[HIGH] SMS and 2FA vendors: <!channel> Mitto & SS7" in output  # unescaped on a terminal
@@ -339,10 +338,11 @@ def test_terminal_sink_prints_plain_text(also_in: tuple[str, ...]) -> None:
 def test_payload_printer_prints_the_exact_payload(unfurl: bool, title: str) -> None:
     alert = make_alert(title=title, also_in=("Other Wire",))
     stream = io.StringIO()
-    outcome = PayloadPrinter(stream, unfurl_links=unfurl).send(alert)
-    assert outcome.delivered is True
-    assert outcome.alert_id == "alert-1"
-    assert json.loads(stream.getvalue()) == build_message(alert, unfurl_links=unfurl)
+    message = Outgoing(build_message(alert, unfurl_links=unfurl), plain_text(alert), (alert.id,), thread_ts="1.5")
+    outcome = PayloadPrinter(stream).post(Destination("#vendor-news", channel="#vendor-news"), message)
+    assert outcome.ok is True
+    printed = json.loads(stream.getvalue())
+    assert printed == {"destination": "#vendor-news", "thread_ts": "1.5", **build_message(alert, unfurl_links=unfurl)}
 
 
 LONG_LINK_TABLE = [

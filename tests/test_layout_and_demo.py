@@ -31,9 +31,7 @@ def test_demo_prints_the_mitto_alert_and_survives_the_broken_feed() -> None:
     result = run_newsbot("demo", cwd=REPOSITORY.parent)
 
     assert result.returncode == 0, result.stderr
-    assert (
-        "[HIGH] SMS and 2FA vendors: Mitto AG co-founder reportedly sold SS7 network access" in result.stdout
-    )
+    assert "[HIGH] SMS and 2FA vendors: Mitto AG co-founder reportedly sold SS7 network access" in result.stdout
     assert "also in: Security Desk" in result.stdout
     assert "Bird flu" not in result.stdout and "Mittova" not in result.stdout
     alerts = [line for line in result.stdout.splitlines() if line.startswith(("[HIGH]", "[MEDIUM]", "[LOW]"))]

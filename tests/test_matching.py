@@ -272,14 +272,10 @@ SEVERITY_TABLE = [
 
 
 def story(title: str = "", summary: str = "", text: str = "") -> Story:
-    return Story(
-        id="s1", url="https://example.org/s1", title=title, summary=summary, text=text, source="Test Wire"
-    )
+    return Story(id="s1", url="https://example.org/s1", title=title, summary=summary, text=text, source="Test Wire")
 
 
-@pytest.mark.parametrize(
-    ("text", "rules", "severity"), SEVERITY_TABLE, ids=[row[0] for row in SEVERITY_TABLE]
-)
+@pytest.mark.parametrize(("text", "rules", "severity"), SEVERITY_TABLE, ids=[row[0] for row in SEVERITY_TABLE])
 def test_one_match_per_watchlist_with_highest_severity(
     tmp_path: Path, text: str, rules: set[str], severity: Severity
 ) -> None:
@@ -425,9 +421,7 @@ TWO_TABLE = [
 
 @pytest.mark.parametrize(("text", "first", "second"), TWO_TABLE, ids=[row[0] for row in TWO_TABLE])
 def test_two_watchlists_are_independent(tmp_path: Path, text: str, first: set[str], second: set[str]) -> None:
-    matcher = Matcher(
-        [write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)]
-    )
+    matcher = Matcher([write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)])
     one, two = matcher.evaluate_text(text)
     assert (one.watchlist, two.watchlist) == ("First", "Second")
     assert fired(one) == first
@@ -439,9 +433,7 @@ def test_two_watchlists_are_independent(tmp_path: Path, text: str, first: set[st
 
 
 def test_same_term_hits_in_both_watchlists(tmp_path: Path) -> None:
-    matcher = Matcher(
-        [write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)]
-    )
+    matcher = Matcher([write_watchlist(tmp_path, "first", FIRST), write_watchlist(tmp_path, "second", SECOND)])
     one, two = matcher.evaluate_text("Mitto and Kaleyra SS7")
     assert one.topics == {"surveillance": ["SS7"]}
     assert two.topics["signalling"] == ["SS7"]

@@ -162,9 +162,7 @@ def test_story_id_of_tracking_variants_is_the_same_after_canonicalisation() -> N
 # --- html_to_text ------------------------------------------------------------------------------
 
 HTML_TO_TEXT = [
-    pytest.param(
-        "<b>bold</b> and <a href='https://x.test/'>a link</a>", "bold and a link", id="tags removed"
-    ),
+    pytest.param("<b>bold</b> and <a href='https://x.test/'>a link</a>", "bold and a link", id="tags removed"),
     pytest.param("before<script>var secret = 'x';</script>after", "beforeafter", id="script content removed"),
     pytest.param("<SCRIPT type='text/javascript'>alert(1)</SCRIPT>kept", "kept", id="SCRIPT any case"),
     pytest.param("<style>p { color: red }</style><p>kept</p>", "kept", id="style content removed"),
@@ -173,9 +171,7 @@ HTML_TO_TEXT = [
     pytest.param("1 &lt; 2", "1 < 2", id="&lt;"),
     pytest.param("it&#8217;s", "it\u2019s", id="&#8217;"),
     pytest.param("caf&eacute; &#x2014; bar", "caf\u00e9 \u2014 bar", id="named and hex entities"),
-    pytest.param(
-        "&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>", id="escaped markup is text"
-    ),
+    pytest.param("&lt;script&gt;alert(1)&lt;/script&gt;", "<script>alert(1)</script>", id="escaped markup is text"),
     pytest.param("<p>one</p><p>two</p>", "one two", id="paragraphs"),
     pytest.param("one<br>two<br/>three<BR />four", "one two three four", id="br variants"),
     pytest.param("<div>one</div><div>two</div>", "one two", id="divs"),
@@ -186,9 +182,7 @@ HTML_TO_TEXT = [
     pytest.param("a<!-- comment -->b", "ab", id="comment removed"),
     pytest.param("", "", id="empty"),
     pytest.param("Mitto AG sold SS7 access", "Mitto AG sold SS7 access", id="plain text unchanged"),
-    pytest.param(
-        "  plain   text\n with\tspaces ", "plain text with spaces", id="plain text, whitespace collapsed"
-    ),
+    pytest.param("  plain   text\n with\tspaces ", "plain text with spaces", id="plain text, whitespace collapsed"),
     pytest.param("5 < 6 and 7 > 3", "5 < 6 and 7 > 3", id="bare < > in text"),
     pytest.param("AT&T and T-Mobile", "AT&T and T-Mobile", id="bare & in text"),
     # BUG: entities are decoded twice (w3lib replace_entities, then html.unescape), so text that

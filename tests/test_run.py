@@ -75,9 +75,7 @@ def test_story_in_two_feeds_alerts_once_and_never_again(
     assert "2 new stories" in first.stdout and "0 new stories" in second.stdout
 
 
-def test_stored_stories_are_searchable_from_the_command_line(
-    workspace: Workspace, feed_server: FeedServer
-) -> None:
+def test_stored_stories_are_searchable_from_the_command_line(workspace: Workspace, feed_server: FeedServer) -> None:
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(MITTO), item(NEUTRAL)]))))
     workspace.newsbot("run")
 
@@ -118,9 +116,7 @@ def test_broken_sources_are_reported_and_the_others_proceed(
     workspace.source("Missing", feed_server.url + "/nowhere.xml")
     workspace.source(
         "Html",
-        feed_server.add(
-            "/page.html", Route(b"<html><body><p>Moved</p></body></html>", content_type="text/html")
-        ),
+        feed_server.add("/page.html", Route(b"<html><body><p>Moved</p></body></html>", content_type="text/html")),
     )
     workspace.source("Empty", feed_server.add("/empty.xml", Route(b"")))
     workspace.source("Refused", "http://127.0.0.1:9/feed.xml")
@@ -215,13 +211,9 @@ def test_a_short_retry_after_is_waited_out_within_the_run(
     assert rows(workspace.database, "SELECT status FROM alerts") == [("sent",)]
 
 
-def test_feed_text_cannot_ping_or_fake_a_link(
-    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
-) -> None:
+def test_feed_text_cannot_ping_or_fake_a_link(workspace: Workspace, feed_server: FeedServer, slack: FakeSlack) -> None:
     # HTML-escaped in the feed, so that after HTML-to-text the title really holds "<!channel>".
-    hostile = item(
-        MITTO, title="&lt;!channel&gt; Mitto SS7 &lt;https://evil.example|official statement&gt; &amp; more"
-    )
+    hostile = item(MITTO, title="&lt;!channel&gt; Mitto SS7 &lt;https://evil.example|official statement&gt; &amp; more")
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([hostile]))))
     workspace.use_slack(slack)
 
@@ -274,9 +266,7 @@ def test_dry_run_prints_payloads_and_changes_nothing(
     assert not workspace.database.exists()
 
 
-def test_second_run_while_one_holds_the_lock_touches_nothing(
-    workspace: Workspace, feed_server: FeedServer
-) -> None:
+def test_second_run_while_one_holds_the_lock_touches_nothing(workspace: Workspace, feed_server: FeedServer) -> None:
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(NEUTRAL)]))))
     with FileLock(f"{workspace.database}.lock"):
         result = workspace.newsbot("run")
@@ -301,9 +291,7 @@ def test_two_real_runs_at_once(workspace: Workspace, feed_server: FeedServer) ->
     assert rows(workspace.database, "SELECT count(*) FROM stories") == [(1,)]
 
 
-def test_a_run_killed_mid_crawl_loses_nothing(
-    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
-) -> None:
+def test_a_run_killed_mid_crawl_loses_nothing(workspace: Workspace, feed_server: FeedServer, slack: FakeSlack) -> None:
     workspace.source("Fast", feed_server.add("/fast.xml", Route(rss([item(MITTO)]))))
     workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([item(NEUTRAL)]), delay=30)))
     workspace.use_slack(slack)

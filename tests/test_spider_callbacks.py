@@ -109,9 +109,7 @@ def test_relative_links_resolve_against_the_response_url() -> None:
         (None, LAST_MODIFIED),
     ],
 )
-def test_304_is_not_modified_and_keeps_the_old_validators(
-    etag: str | None, last_modified: str | None
-) -> None:
+def test_304_is_not_modified_and_keeps_the_old_validators(etag: str | None, last_modified: str | None) -> None:
     feed = feed_request(etag=etag, last_modified=last_modified)
     result = only_result(respond(feed, b"", status=304, response_class=Response))
     assert result == FetchResult(
@@ -135,9 +133,7 @@ ERROR_RESPONSES = [
         "the response is JSON but not a JSON Feed",
         id="json, not a feed",
     ),
-    pytest.param(
-        b"{oops", TextResponse, "application/feed+json", "the JSON feed is not valid JSON", id="invalid json"
-    ),
+    pytest.param(b"{oops", TextResponse, "application/feed+json", "the JSON feed is not valid JSON", id="invalid json"),
 ]
 
 
@@ -146,9 +142,7 @@ def test_a_body_that_is_not_a_feed_is_one_error_result_with_a_sentence(
     body: bytes, response_class: type[Response], content_type: str, sentence: str
 ) -> None:
     feed = feed_request(etag='"old"')
-    response = respond(
-        feed, body, response_class=response_class, headers={"Content-Type": content_type, "ETag": ETAG}
-    )
+    response = respond(feed, body, response_class=response_class, headers={"Content-Type": content_type, "ETag": ETAG})
     result = only_result(response)
     assert result.status is FetchStatus.ERROR
     assert result.error is not None and result.error.startswith(sentence)
@@ -215,9 +209,7 @@ FAILURES = [
         "the server did not answer in time",
         id="twisted TimeoutError",
     ),
-    pytest.param(
-        network_errors.TCPTimedOutError(), "the server did not answer in time", id="twisted TCPTimedOutError"
-    ),
+    pytest.param(network_errors.TCPTimedOutError(), "the server did not answer in time", id="twisted TCPTimedOutError"),
     pytest.param(
         network_errors.ConnectionRefusedError(),
         "the connection was refused",
@@ -252,8 +244,7 @@ FAILURES = [
     ),
     pytest.param(
         DownloadCancelledError(
-            f"Received 20971520 bytes which is larger than download max size (10485760) in request "
-            f"<GET {FEED_URL}>."
+            f"Received 20971520 bytes which is larger than download max size (10485760) in request <GET {FEED_URL}>."
         ),
         "the response was larger than fetch.max_bytes",
         id="scrapy max size",
@@ -281,6 +272,4 @@ def test_fetch_failed_yields_one_error_result_for_the_failed_feed() -> None:
     failure = Failure(network_errors.ConnectionRefusedError())
     failure.request = Request(feed.url, meta={"feed": feed})  # Scrapy attaches the request like this
     results = list(FeedSpider(feeds=[feed]).fetch_failed(failure))
-    assert results == [
-        FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")
-    ]
+    assert results == [FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")]

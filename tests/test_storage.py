@@ -41,7 +41,7 @@ def test_new_database_is_wal_and_migrated_once(tmp_path: Path) -> None:
     again = Storage.open(tmp_path / "a.db")
 
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [m.name for m in MIGRATIONS.applied(again.db)] == ["m001_initial"]
+    assert [m.name for m in MIGRATIONS.applied(again.db)] == [m.name for m in MIGRATIONS._migrations]
     assert {"stories", "sources", "alerts", "story_sources", "runs"} <= set(again.db.table_names())
     again.close()
 
@@ -128,10 +128,10 @@ def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Stora
     storage.record_matches(story("a"), [MATCH], NOW)
     [alert] = storage.due_alerts(NOW)
 
-    storage.mark_failed(alert.id, "Slack answered HTTP 429", NOW + timedelta(hours=1))
+    storage.mark_failed([alert.id], "Slack answered HTTP 429", NOW + timedelta(hours=1))
     waiting = storage.due_alerts(NOW + timedelta(minutes=59))
     due_again = storage.due_alerts(NOW + timedelta(hours=1))
-    storage.mark_sent(alert.id, NOW + timedelta(hours=1))
+    storage.mark_sent([alert.id], NOW + timedelta(hours=1))
 
     assert waiting == [] and [a.id for a in due_again] == [alert.id]
     assert storage.due_alerts(NOW + timedelta(days=1)) == []
@@ -139,9 +139,7 @@ def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Stora
 
 
 def test_stories_are_searchable(storage: Storage) -> None:
-    storage.record_fetch(
-        fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW
-    )
+    storage.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
 
     assert [found.title for found in storage.search("SS7")] == ["SS7 abuse"]
 
@@ -151,3 +149,24 @@ def test_runs_are_recorded(storage: Storage) -> None:
 
     last = storage.last_run()
     assert last is not None and '"new_stories": 4' in last["summary"]
+
+
+def test_an_older_database_is_migrated_and_keeps_its_alerts(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Storage.open(path, migrate=False)
+    old._check_identity(creating=True)
+    MIGRATIONS.apply(old.db, stop_before="m002_delivery_state")
+    old.record_fetch(fetched("Wire"), [story("a")], NOW)
+    old.db.execute(
+        "INSERT INTO alerts (id, story_id, watchlist, severity, match, status, attempts, created_at) "
+        "VALUES ('x', ?, 'SMS vendors', 'high', ?, 'pending', 0, ?)",
+        [story("a").id, '{"rules": [], "snippet": [], "snippet_field": ""}', NOW.isoformat()],
+    )
+    old.db.conn.commit()
+    old.close()
+
+    upgraded = Storage.open(path)
+
+    assert "destination" in upgraded.db["alerts"].columns_dict
+    assert [alert.id for alert in upgraded.due_alerts(NOW)] == ["x"]
+    upgraded.close()

@@ -37,9 +37,7 @@ def test_newsbot_test_runs_every_example(workspace: Workspace) -> None:
 
 
 def test_an_example_that_disagrees_fails_test_and_check(workspace: Workspace) -> None:
-    add_examples(
-        workspace, "\nexamples:\n  no_match:\n    - Bird flu at farms\n    - Kaleyra hacked, says report\n"
-    )
+    add_examples(workspace, "\nexamples:\n  no_match:\n    - Bird flu at farms\n    - Kaleyra hacked, says report\n")
 
     tested = workspace.newsbot("test")
     checked = workspace.newsbot("check")
@@ -56,10 +54,7 @@ def test_a_match_example_that_fires_nothing_says_why(workspace: Workspace) -> No
     result = workspace.newsbot("test")
 
     assert result.returncode == 1
-    assert (
-        "expected a match but no rule fired (vendor-surveillance: no 'surveillance' term matched"
-        in result.stdout
-    )
+    assert "expected a match but no rule fired (vendor-surveillance: no 'surveillance' term matched" in result.stdout
 
 
 def test_explain_url_explains_a_stored_story(workspace: Workspace, feed_server: FeedServer) -> None:
@@ -100,9 +95,7 @@ def test_backtest_shows_what_an_edited_watchlist_would_change(
     workspace.newsbot("run")
     edited = tmp_path / "edited.yaml"
     edited.write_text(
-        watchlist_file(workspace)
-        .read_text(encoding="utf-8")
-        .replace("  - name: Kaleyra\n", "  - name: Syniverse\n"),
+        watchlist_file(workspace).read_text(encoding="utf-8").replace("  - name: Kaleyra\n", "  - name: Syniverse\n"),
         encoding="utf-8",
     )
 
@@ -138,9 +131,7 @@ BAD_WATCHLISTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "line", "words"), BAD_WATCHLISTS, ids=[row[3] for row in BAD_WATCHLISTS]
-)
+@pytest.mark.parametrize(("old", "new", "line", "words"), BAD_WATCHLISTS, ids=[row[3] for row in BAD_WATCHLISTS])
 def test_bad_watchlist_fails_check_and_run_changes_nothing(
     workspace: Workspace, feed_server: FeedServer, old: str, new: str, line: int, words: str
 ) -> None:

@@ -1,0 +1,58 @@
+"""Which Slack channel (bot token) or webhook an alert goes to. Pure, decided at delivery time.
+
+Deciding when sending, not when queuing, means an alert kept because its channel did not exist
+goes to the right place once the config is fixed.
+
+Bot token, most specific first: the channel of a rule that fired (the most severe such rule),
+`slack.severity_channels` for the alert's severity, the watchlist's `channel`, `slack.channel`.
+Webhook: the watchlist's `webhook_url`, else `slack.webhook_url`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from newsbot.config import SlackConfig
+from newsbot.models import Match
+from newsbot.watchlists import WatchlistConfig
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A channel name/id (bot token) or a webhook; `label` names it without the webhook secret."""
+
+    label: str
+    channel: str | None = None
+    webhook_url: str | None = None
+
+
+TERMINAL = Destination(label="the terminal")
+
+
+def route(match: Match, slack: SlackConfig, watchlists: Mapping[str, WatchlistConfig]) -> Destination:
+    watchlist = watchlists.get(match.watchlist)
+    if slack.token is None:
+        if watchlist is not None and watchlist.webhook_url:
+            return Destination(label=f"the webhook of watchlist '{match.watchlist}'", webhook_url=watchlist.webhook_url)
+        return Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    channel = _rule_channel(match, watchlist) or slack.severity_channels.get(match.severity)
+    if channel is None and watchlist is not None:
+        channel = watchlist.channel
+    channel = channel or slack.channel
+    return Destination(label=channel or "", channel=channel)
+
+
+def default_destination(slack: SlackConfig) -> Destination:
+    """Where newsbot's own notices go (delivery failing, digests of watchlists with no channel)."""
+    if slack.token is None:
+        return Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    return Destination(label=slack.channel or "", channel=slack.channel)
+
+
+def _rule_channel(match: Match, watchlist: WatchlistConfig | None) -> str | None:
+    if watchlist is None:
+        return None
+    channels = {rule.name: rule.channel for rule in watchlist.rules if rule.channel}
+    fired = sorted(match.rules, key=lambda hit: hit.severity.rank, reverse=True)
+    return next((channels[hit.rule] for hit in fired if hit.rule in channels), None)

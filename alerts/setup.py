@@ -1,0 +1,48 @@
+"""Build the poster and delivery policy from newsbot.yaml: Slack (webhook or bot token) or the terminal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+from alerts.deliver import Policy
+from alerts.routing import TERMINAL, default_destination, route
+from alerts.sinks import Poster
+from alerts.slack import BotPoster, WebhookPoster
+from alerts.terminal import PayloadPrinter, TerminalPoster
+from newsbot.config import Config
+
+
+def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:
+    slack = config.settings.slack
+    if slack is None:
+        return (PayloadPrinter() if dry_run else TerminalPoster()), Policy(
+            route=lambda match: TERMINAL, seconds_between_messages=0, digest_over=10**9
+        )
+    watchlists = {watchlist.config.name: watchlist.config for watchlist in config.watchlists}
+    policy = Policy(
+        route=partial(route, slack=slack, watchlists=watchlists),
+        seconds_between_messages=0 if dry_run else slack.seconds_between_messages,
+        digest_over=slack.digest_over,
+        failing_after=timedelta(hours=slack.failing_after_hours),
+        at_most_once=slack.delivery == "at_most_once",
+        unfurl_links=slack.unfurl_links,
+        notices_to=None if dry_run else default_destination(slack),
+    )
+    if dry_run:
+        return PayloadPrinter(), policy
+    if slack.token is not None:
+        poster: Poster = BotPoster(
+            token=slack.token,
+            api_url=slack.api_url,
+            timeout=slack.timeout_seconds,
+            max_retry_after_seconds=slack.max_retry_after_seconds,
+        )
+    else:
+        secrets = tuple(url for url in (slack.webhook_url, *(w.webhook_url for w in watchlists.values())) if url)
+        poster = WebhookPoster(
+            timeout=slack.timeout_seconds,
+            max_retry_after_seconds=slack.max_retry_after_seconds,
+            secrets=secrets,
+        )
+    return poster, policy
