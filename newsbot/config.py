@@ -5,21 +5,18 @@ The watchlists it points to are loaded by newsbot.watchlists.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
-from newsbot.validation import Strict, validate
+from newsbot.validation import Strict, expand_environment, validate
 from newsbot.watchlists import Watchlist, load_watchlists
 from newsbot.yamlfile import YamlDocument, load_yaml
-
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 Text = Annotated[str, Field(min_length=1)]
 
@@ -101,7 +98,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
-    data = _expand_environment(document, document.data, (), require_env)
+    data = expand_environment(document, document.data, (), require_env=require_env)
     settings = validate(Settings, data, document)
     _check_source_names(settings, document)
     base = path.parent
@@ -110,7 +107,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         path=path,
         settings=settings,
         database=base / settings.database,
-        watchlists=load_watchlists(watchlist_dir, where=document.where(("watchlists",))),
+        watchlists=load_watchlists(watchlist_dir, where=document.where(("watchlists",)), require_env=require_env),
     )
 
 
@@ -124,27 +121,3 @@ def _check_source_names(settings: Settings, document: YamlDocument) -> None:
                 f"'{source.name}'; names must be unique"
             )
         seen.add(source.name)
-
-
-def _expand_environment(document: YamlDocument, value: Any, location: tuple, require_env: bool) -> Any:
-    if isinstance(value, dict):
-        return {key: _expand_environment(document, item, (*location, key), require_env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [
-            _expand_environment(document, item, (*location, index), require_env) for index, item in enumerate(value)
-        ]
-    if not isinstance(value, str):
-        return value
-
-    def substitute(reference: re.Match[str]) -> str:
-        name = reference.group(1)
-        if name in os.environ:
-            return os.environ[name]
-        if require_env:
-            raise ConfigError(
-                f"{document.where(location)}: {'.'.join(map(str, location))} uses ${{{name}}}, "
-                f"but the environment variable {name} is not set"
-            )
-        return reference.group(0)
-
-    return _ENV_REFERENCE.sub(substitute, value)

@@ -7,12 +7,17 @@ locations are mapped back to lines of the file the user edits, and "extra" keys 
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from newsbot.errors import ConfigError
+
 from newsbot.yamlfile import YamlDocument
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class Strict(BaseModel):
@@ -71,3 +76,33 @@ def _model_inside(annotation: Any) -> Any:
         if inner is not None:
             return inner
     return None
+
+
+def expand_environment(document: YamlDocument, value: Any, location: tuple, *, require_env: bool) -> Any:
+    """`${VAR}` in any string value becomes the environment variable's value; an unset one is an
+    error naming `file:line` (or stays as written when `require_env` is False, e.g. for `explain`)."""
+    if isinstance(value, dict):
+        return {
+            key: expand_environment(document, item, (*location, key), require_env=require_env)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            expand_environment(document, item, (*location, index), require_env=require_env)
+            for index, item in enumerate(value)
+        ]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(reference: re.Match[str]) -> str:
+        name = reference.group(1)
+        if name in os.environ:
+            return os.environ[name]
+        if require_env:
+            raise ConfigError(
+                f"{document.where(location)}: {'.'.join(map(str, location))} uses ${{{name}}}, "
+                f"but the environment variable {name} is not set"
+            )
+        return reference.group(0)
+
+    return _ENV_REFERENCE.sub(substitute, value)

@@ -17,7 +17,7 @@ from pydantic import Field, StringConstraints, model_validator
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
 from newsbot.termindex import regex_problem
-from newsbot.validation import Strict, validate
+from newsbot.validation import Strict, expand_environment, validate
 from newsbot.yamlfile import Location, YamlDocument, load_yaml
 
 VENDORS = "vendors"
@@ -100,13 +100,13 @@ class Watchlist:
         return self.document.where(location) if self.document else f"{self.path}:1"
 
 
-def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
+def load_watchlists(folder: Path, *, where: str, require_env: bool = True) -> tuple[Watchlist, ...]:
     if not folder.is_dir():
         raise ConfigError(f"{where}: the watchlist folder {folder} does not exist")
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
         raise ConfigError(f"{where}: the watchlist folder {folder} has no *.yaml files")
-    watchlists = tuple(load_watchlist(file) for file in files)
+    watchlists = tuple(load_watchlist(file, require_env=require_env) for file in files)
     seen: dict[str, Path] = {}
     for watchlist in watchlists:
         name = watchlist.config.name
@@ -116,11 +116,12 @@ def load_watchlists(folder: Path, *, where: str) -> tuple[Watchlist, ...]:
     return watchlists
 
 
-def load_watchlist(path: Path) -> Watchlist:
+def load_watchlist(path: Path, *, require_env: bool = True) -> Watchlist:
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
-    config = validate(WatchlistConfig, _quoted_items_as_words(document), document)
+    data = expand_environment(document, _quoted_items_as_words(document), (), require_env=require_env)
+    config = validate(WatchlistConfig, data, document)
     _check_names(config, document)
     _check_rule_items(config, document)
     _check_regexes(config, document)

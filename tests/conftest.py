@@ -73,6 +73,26 @@ class Workspace:
         }
         self.environment["TEST_SLACK_WEBHOOK"] = slack.webhook_url
 
+    def use_slack_token(self, slack: FakeSlack, **options: Any) -> None:
+        self.settings["slack"] = {
+            "token": "${TEST_SLACK_TOKEN}",
+            "api_url": slack.api_url,
+            "channel": "#vendor-news",
+            "max_retry_after_seconds": 2,
+            "seconds_between_messages": 0,
+            **options,
+        }
+        self.environment["TEST_SLACK_TOKEN"] = slack.token
+
+    def watchlist(self, name: str = "sms-vendors.yaml") -> Path:
+        return self.folder / "watchlists" / name
+
+    def edit_watchlist(self, old: str, new: str, name: str = "sms-vendors.yaml") -> None:
+        path = self.watchlist(name)
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} is not in {path}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
     def write(self) -> Path:
         self.config.write_text(yaml.safe_dump(self.settings, sort_keys=False), encoding="utf-8")
         return self.config

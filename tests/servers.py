@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
 
@@ -160,18 +161,55 @@ class _SlackHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        self.owner.record(self, b"")
+        url = urlsplit(self.path)
+        self._web_api(url.path.removeprefix("/api/"), dict(parse_qsl(url.query)))
+
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.owner.record(self, body)
+        if self.path.startswith("/api/"):
+            arguments = json.loads(body) if body.startswith(b"{") else dict(parse_qsl(body.decode()))
+            self._web_api(self.path.removeprefix("/api/"), arguments)
+            return
         reply = self.owner.next_reply()
         time.sleep(reply.delay)
         if reply.status == 200:
-            self.owner.accept(body)
-        payload = reply.body.encode("utf-8")
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        for name, value in reply.headers.items():
+            self.owner.accept({"channel": "webhook:" + self.path, **json.loads(body)})
+            self.owner.wait_if_held()
+        self._reply(reply.status, reply.body.encode(), "text/plain; charset=utf-8", reply.headers)
+
+    def _web_api(self, method: str, arguments: dict[str, Any]) -> None:
+        if self.headers.get("Authorization") != f"Bearer {self.owner.token}":
+            self._json(200, {"ok": False, "error": "invalid_auth"})
+            return
+        if method == "chat.postMessage":
+            reply = self.owner.next_reply()
+            time.sleep(reply.delay)
+            if reply.status != 200:
+                self._json(reply.status, {"ok": False, "error": reply.body}, reply.headers)
+                return
+            self._json(200, self.owner.post_message(arguments))
+            return
+        if method == "conversations.history":
+            self._json(200, self.owner.history(arguments["channel"], float(arguments.get("oldest", 0))))
+            return
+        if method == "conversations.list":
+            channels = [{"id": cid, "name": name} for name, cid in self.owner.channels.items()]
+            self._json(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+            return
+        self._json(200, {"ok": False, "error": "unknown_method"})
+
+    def _json(self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        if document.get("ok") and document.pop("_hold", False):
+            self.owner.wait_if_held()
+        self._reply(status, json.dumps(document).encode(), "application/json; charset=utf-8", headers or {})
+
+    def _reply(self, status: int, payload: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -179,22 +217,46 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
 
 class FakeSlack(_Base):
-    """An incoming-webhook endpoint: answers from a script of replies, then 200 "ok".
+    """A local Slack: incoming webhooks plus the Web API methods newsbot uses (chat.postMessage,
+    conversations.history, conversations.list), with a bot token, channels, threads and metadata.
 
-    `delivered` holds the JSON payloads it accepted (status 200), i.e. what a channel would show.
+    `script` answers the next posts (429, 500, slow…), then `fail_always` or success. `messages`
+    is what Slack accepted, i.e. what people would see. With `hold` set, Slack keeps a message
+    it accepted but does not answer until `release()`: the moment to kill newsbot mid-send.
     """
 
     WEBHOOK_PATH = "/services/T000/B000/canary-secret-XYZ"
+    TOKEN = "xoxb-canary-token-XYZ"
 
     def __init__(self) -> None:
         self.script: list[SlackReply] = []
-        self.delivered: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
         self.fail_always: SlackReply | None = None
+        self.token = self.TOKEN
+        self.channels = {"vendor-news": "C0VENDOR1", "sec-incidents": "C0INCIDENT", "ops": "C0OPSOPS1"}
+        self.not_in: set[str] = set()
+        self.hold = False
+        self._released = threading.Event()
+        self._clock = time.time()
         super().__init__(type("SlackHandler", (_SlackHandler,), {}))
 
     @property
     def webhook_url(self) -> str:
         return self.url + self.WEBHOOK_PATH
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        """Top-level messages and thread replies alike, in the order Slack accepted them."""
+        with self._lock:
+            return list(self.messages)
+
+    def in_channel(self, name: str) -> list[dict[str, Any]]:
+        channel = self.channels.get(name, name)
+        return [message for message in self.delivered if message["channel"] == channel]
 
     def next_reply(self) -> SlackReply:
         with self._lock:
@@ -202,9 +264,38 @@ class FakeSlack(_Base):
                 return self.script.pop(0)
         return self.fail_always or SlackReply()
 
-    def accept(self, body: bytes) -> None:
+    def accept(self, message: dict[str, Any]) -> None:
         with self._lock:
-            self.delivered.append(json.loads(body))
+            self.messages.append({**message, "received": time.monotonic()})
+
+    def wait_if_held(self) -> None:
+        if self.hold:
+            self._released.wait(timeout=30)
+
+    def release(self) -> None:
+        self.hold = False
+        self._released.set()
+
+    def post_message(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        name = str(arguments.get("channel", "")).lstrip("#")
+        channel = self.channels.get(name, name if name in self.channels.values() else None)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if name in self.not_in:
+            return {"ok": False, "error": "not_in_channel"}
+        with self._lock:
+            self._clock = max(self._clock + 0.001, time.time())
+            ts = f"{self._clock:.6f}"
+        self.accept({**arguments, "channel": channel, "ts": ts})
+        return {"ok": True, "channel": channel, "ts": ts, "_hold": True}
+
+    def history(self, channel: str, oldest: float) -> dict[str, Any]:
+        found = [
+            {"ts": message["ts"], "text": message.get("text"), "metadata": message.get("metadata")}
+            for message in reversed(self.delivered)
+            if message["channel"] == channel and not message.get("thread_ts") and float(message["ts"]) >= oldest
+        ]
+        return {"ok": True, "messages": found, "has_more": False}
 
 
 def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:

@@ -1,0 +1,298 @@
+"""Slack delivery end to end: slack-sdk (webhook and bot token) against a local fake Slack that can
+fail, rate-limit and hold a message while newsbot is killed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from tests.conftest import Workspace
+from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
+
+MITTO = {  # vendor-surveillance: high
+    "title": "Mitto AG co-founder sold SS7 access",
+    "link": "https://news.example.com/mitto",
+    "description": "Surveillance firms used the SMS aggregator's network, a report says.",
+}
+KALEYRA = {  # vendor-breach: medium
+    "title": "Kaleyra confirms data breach",
+    "link": "https://news.example.com/kaleyra",
+    "description": "Customer records leaked, the CPaaS provider said.",
+}
+
+
+def story(base: dict[str, str], number: int | None = None) -> dict[str, str]:
+    suffix = "" if number is None else f"-{number}"
+    return {**base, "link": base["link"] + suffix, "title": base["title"] + suffix, "pubDate": recent()}
+
+
+def alert_rows(workspace: Workspace) -> list[tuple]:
+    with sqlite3.connect(workspace.database) as connection:
+        return connection.execute("SELECT status, destination FROM alerts ORDER BY created_at, id").fetchall()
+
+
+def wait_until(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_bot_token_routes_by_severity_and_tags_messages_with_the_alert_id(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    [incident] = slack.in_channel("sec-incidents")
+    [news] = slack.in_channel("vendor-news")
+    assert "Mitto AG" in incident["text"] and "Kaleyra" in news["text"]
+    with sqlite3.connect(workspace.database) as connection:
+        ids = {row[0] for row in connection.execute("SELECT id FROM alerts")}
+    assert {
+        incident["metadata"]["event_payload"]["alert_ids"][0],
+        news["metadata"]["event_payload"]["alert_ids"][0],
+    } == ids
+    assert incident["metadata"]["event_type"] == "newsbot_alert"
+    assert incident["unfurl_links"] is False
+
+
+def test_rule_and_watchlist_channels_route_alerts(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.edit_watchlist("name: SMS and 2FA vendors\n", 'name: SMS and 2FA vendors\nchannel: "#ops"\n')
+    workspace.edit_watchlist("    severity: high\n", '    severity: high\n    channel: "#sec-incidents"\n')
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack)
+
+    workspace.newsbot("run")
+
+    assert ["Mitto AG" in m["text"] for m in slack.in_channel("sec-incidents")] == [True]  # the rule's channel
+    assert ["Kaleyra" in m["text"] for m in slack.in_channel("ops")] == [True]  # the watchlist's channel
+    assert slack.in_channel("vendor-news") == []
+
+
+def test_the_same_story_for_a_second_watchlist_goes_into_the_first_alerts_thread(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    second = workspace.watchlist("second.yaml")
+    second.write_text(
+        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
+        "rules:\n  - name: ss7\n    all: [vendors, ss7]\n",
+        encoding="utf-8",
+    )
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack)
+
+    workspace.newsbot("run")
+
+    first, reply = slack.in_channel("vendor-news")
+    assert "thread_ts" not in first and reply["thread_ts"] == first["ts"]
+
+
+def test_pacing_keeps_messages_to_one_channel_apart(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(3)]))))
+    workspace.use_slack_token(slack, seconds_between_messages=0.5)
+
+    workspace.newsbot("run")
+
+    times = [message["received"] for message in slack.in_channel("vendor-news")]
+    assert len(times) == 3
+    assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_backfill_becomes_one_digest_with_details_in_its_thread(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(5)]))))
+    workspace.use_slack_token(slack, digest_over=3)
+
+    result = workspace.newsbot("run")
+
+    digest, *details = slack.in_channel("vendor-news")
+    assert "5 new alerts" in digest["text"] and "thread_ts" not in digest
+    assert len(details) == 5 and {d["thread_ts"] for d in details} == {digest["ts"]}
+    assert "5 alerts sent" in result.stdout
+    assert [row[0] for row in alert_rows(workspace)] == ["sent"] * 5
+
+
+def test_a_backfill_through_a_webhook_is_one_digest(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(5)]))))
+    workspace.use_slack(slack, digest_over=3, seconds_between_messages=0)
+
+    workspace.newsbot("run")
+
+    [digest] = slack.delivered
+    assert "5 new alerts" in digest["text"] and len(json.dumps(digest["blocks"]).split("news.example.com")) == 6
+
+
+def test_a_permanent_slack_error_keeps_the_alerts_and_names_the_problem(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#missing"})
+
+    broken = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+    slack.channels["missing"] = "C0MISSING"  # the channel is created: the kept alert goes out
+    fixed = workspace.newsbot("run")
+
+    assert broken.returncode == 0
+    assert "#missing: Slack says channel_not_found: the channel does not exist" in broken.stdout
+    assert "to #missing" in status.stdout and "channel_not_found" in status.stdout
+    assert "Alerts: 1 pending, 1 sent" in status.stdout
+    assert fixed.returncode == 0 and len(slack.in_channel("missing")) == 1
+    assert [row[0] for row in alert_rows(workspace)] == ["sent", "sent"]
+
+
+def test_a_bot_not_in_the_channel_does_not_block_other_channels(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    slack.not_in.add("sec-incidents")
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
+
+    result = workspace.newsbot("run")
+
+    assert "not_in_channel: the bot is not a member of the channel" in result.stdout
+    assert len(slack.in_channel("vendor-news")) == 1
+    assert sorted(row[0] for row in alert_rows(workspace)) == ["pending", "sent"]
+
+
+def test_a_rejected_token_keeps_everything_and_never_shows_the_token(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack)
+    slack.token = "xoxb-the-right-one"
+
+    result = workspace.newsbot("-vv", "run")
+    status = workspace.newsbot("status")
+
+    assert "Slack says invalid_auth: Slack rejected the token" in result.stdout
+    assert alert_rows(workspace) == [("pending", "#vendor-news")]
+    for output in (result.stdout, result.stderr, status.stdout, status.stderr):
+        assert FakeSlack.TOKEN not in output
+    for file in workspace.folder.glob("newsbot.db*"):
+        assert FakeSlack.TOKEN.encode() not in file.read_bytes()
+
+
+def test_delivery_failing_is_announced_once_when_slack_answers_again(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#missing"}, failing_after_hours=0.0003)
+    workspace.newsbot("run")  # the high alert cannot go anywhere
+    time.sleep(1.2)  # ...for longer than failing_after (about one second)
+    feed_server.routes["/feed.xml"] = Route(rss([story(MITTO), story(KALEYRA)]))
+
+    answered = workspace.newsbot("run")  # Slack answers for #vendor-news: one notice
+    again = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    notices = [m for m in slack.in_channel("vendor-news") if "delivery is failing" in m["text"]]
+    assert answered.returncode == 0 and again.returncode == 0
+    assert len(notices) == 1 and "channel_not_found" in notices[0]["text"]
+    assert "FAILING: 'Mitto AG co-founder sold SS7 access'" in status.stdout
+
+
+@pytest.mark.parametrize("mode", ["token", "webhook at_least_once", "webhook at_most_once"])
+def test_killed_while_slack_holds_the_message(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, mode: str
+) -> None:
+    """SIGKILL after Slack accepted the message and before newsbot recorded it: the worst moment."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    if mode == "token":
+        workspace.use_slack_token(slack)
+    else:
+        workspace.use_slack(slack, delivery=mode.split()[1], seconds_between_messages=0)
+    slack.hold = True
+    doomed = workspace.popen("run")
+    wait_until(lambda: len(slack.delivered) == 1)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    slack.release()
+
+    after = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert after.returncode == 0, after.stderr
+    if mode == "token":  # found by its metadata: not sent again, and recorded as sent
+        assert len(slack.delivered) == 1 and alert_rows(workspace)[0][0] == "sent"
+    elif mode == "webhook at_least_once":  # no way to look back: sent again, never lost
+        assert len(slack.delivered) == 2 and alert_rows(workspace)[0][0] == "sent"
+    else:  # at_most_once: never twice; the uncertainty is reported
+        assert len(slack.delivered) == 1 and alert_rows(workspace)[0][0] == "unconfirmed"
+        assert "1 unconfirmed" in status.stdout and "unconfirmed: 'Mitto AG" in status.stdout
+
+
+def test_killed_between_two_alerts_sends_each_exactly_once(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(3)]))))
+    workspace.use_slack_token(slack, seconds_between_messages=3)
+    doomed = workspace.popen("run")
+    wait_until(lambda: len(slack.delivered) == 1)  # the first is out; the run now paces 3 s
+    time.sleep(0.5)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    workspace.settings["slack"]["seconds_between_messages"] = 0
+
+    workspace.newsbot("run")
+
+    titles = sorted(message["text"] for message in slack.delivered)
+    assert len(titles) == 3 and len(set(titles)) == 3
+    assert [row[0] for row in alert_rows(workspace)] == ["sent"] * 3
+
+
+def test_a_server_error_is_retried_within_the_run(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack)
+    slack.script = [SlackReply(500, "internal_error"), SlackReply(503, "service_unavailable")]
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0 and len(slack.delivered) == 1
+    assert alert_rows(workspace)[0][0] == "sent"
+
+
+def test_per_watchlist_webhook(workspace: Workspace, feed_server: FeedServer, slack: FakeSlack) -> None:
+    workspace.edit_watchlist(
+        "name: SMS and 2FA vendors\n", "name: SMS and 2FA vendors\nwebhook_url: ${TEST_TEAM_WEBHOOK}\n"
+    )
+    workspace.environment["TEST_TEAM_WEBHOOK"] = slack.url + "/services/T000/B000/team-canary"
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack(slack, seconds_between_messages=0)
+
+    result = workspace.newsbot("run")
+
+    [message] = slack.delivered
+    assert message["channel"] == "webhook:/services/T000/B000/team-canary"
+    assert "team-canary" not in result.stdout + result.stderr
+
+
+def test_dry_run_shows_each_payload_and_where_it_would_go(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
+
+    result = workspace.newsbot("run", "--dry-run")
+
+    payload = json.loads(result.stdout[: result.stdout.index("\nnewsbot run")])
+    assert payload["destination"] == "#sec-incidents" and payload["blocks"][0]["type"] == "header"
+    assert slack.requests == [] and not workspace.database.exists()
