@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from newsbot.errors import ConfigError
-
 from newsbot.yamlfile import YamlDocument
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
