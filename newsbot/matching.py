@@ -78,7 +78,7 @@ class _Found:
     """Hits of one watchlist, sorted by what they stand for."""
 
     vendor_hits: dict[str, list[tuple[_Ref, Hit]]] = field(default_factory=lambda: defaultdict(list))
-    topic_hits: dict[str, list[tuple[_Ref, Hit]]] = field(default_factory=lambda: defaultdict(list))
+    topic_hits: dict[tuple[str, str], list[tuple[_Ref, Hit]]] = field(default_factory=lambda: defaultdict(list))
 
 
 class Matcher:
@@ -101,26 +101,36 @@ class Matcher:
 
     def _compile(self, number: int, watchlist: Watchlist) -> None:
         config = watchlist.config
+        near_items = {_key(item) for rule in config.rules if rule.near for item in (*rule.all, *rule.any)}
         for vendor in config.vendors:
             sensitive = vendor.case_sensitive
-            self._add(Term(vendor.name, sensitive), _Ref(number, "name", vendor.name, vendor.name))
+            positional = VENDORS in near_items or vendor.near is not None
+            self._add(
+                Term(vendor.name, sensitive, positional=positional), _Ref(number, "name", vendor.name, vendor.name)
+            )
             for alias in vendor.aliases:
-                self._add(Term(alias, sensitive), _Ref(number, "alias", vendor.name, alias))
+                self._add(Term(alias, sensitive, positional=positional), _Ref(number, "alias", vendor.name, alias))
             for word in vendor.context:
-                self._add(Term(word), _Ref(number, "context", vendor.name, word))
+                self._add(Term(word, positional=vendor.near is not None), _Ref(number, "context", vendor.name, word))
             for phrase in vendor.exclude:
                 self._add(Term(phrase, sensitive), _Ref(number, "exclude", vendor.name, phrase))
         for topic, terms in config.topics.items():
+            positional = topic in near_items
             for term in terms:
                 if isinstance(term, RegexTerm):
-                    self._add(Term(term.regex, is_regex=True), _Ref(number, "topic", topic, f"/{term.regex}/"))
+                    label = f"/{term.regex}/"
+                    self._add(
+                        Term(term.regex, is_regex=True, positional=positional), _Ref(number, "topic", topic, label)
+                    )
                 else:
-                    self._add(Term(term, variants=plural_forms(term)), _Ref(number, "topic", topic, term))
+                    variants = plural_forms(term)
+                    self._add(Term(term, variants=variants, positional=positional), _Ref(number, "topic", topic, term))
         for rule in config.rules:
             for item in (*rule.all, *rule.any, *rule.none):
                 if isinstance(item, InlineWord):
                     word = item.word
-                    self._add(Term(word, variants=plural_forms(word)), _Ref(number, "word", word, word))
+                    term = Term(word, variants=plural_forms(word), positional=_key(item) in near_items)
+                    self._add(term, _Ref(number, "word", word, word))
 
     def _add(self, term: Term, ref: _Ref) -> None:
         number = self._terms.setdefault(term, len(self._terms))
@@ -136,11 +146,11 @@ class Matcher:
     def evaluate(self, fields: Mapping[str, str]) -> list[Evaluation]:
         """One Evaluation per watchlist, in the watchlists' order."""
         found = [_Found() for _ in self.watchlists]
-        for hit in self._index.scan(fields, with_words=self._needs_words):
+        for hit in self._index.scan(fields):
             for ref in self._refs[hit.term]:
                 bucket = found[ref.watchlist]
                 if ref.kind in ("topic", "word"):
-                    bucket.topic_hits[ref.owner].append((ref, hit))
+                    bucket.topic_hits[(ref.kind, ref.owner)].append((ref, hit))
                 else:
                     bucket.vendor_hits[ref.owner].append((ref, hit))
         return [
@@ -177,11 +187,12 @@ def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfi
         evaluation.vendors[vendor_name] = words
         label = vendor_name if vendor_name in words else f"{vendor_name} (as {', '.join(words)})"
         valid_vendor_hits += [(label, hit) for _, hit in valid]
-    for owner, pairs in found.topic_hits.items():
-        if pairs[0][0].kind == "topic":
+    for (kind, owner), pairs in found.topic_hits.items():
+        if kind == "topic":
             evaluation.topics[owner] = sorted({ref.label for ref, _ in pairs})
     for rule in config.rules:
         _evaluate_rule(rule, valid_vendor_hits, found, evaluation)
+    evaluation.near_misses = list(dict.fromkeys(evaluation.near_misses))  # once per word, not per occurrence
     return evaluation
 
 
@@ -257,8 +268,8 @@ def _item_hits(
     if item == VENDORS:
         pairs = vendor_hits
     else:
-        owner = item.word if isinstance(item, InlineWord) else item
-        pairs = sorted(((ref.label, hit) for ref, hit in found.topic_hits.get(owner, [])), key=lambda pair: pair[0])
+        bucket = ("word", item.word) if isinstance(item, InlineWord) else ("topic", item)
+        pairs = sorted(((ref.label, hit) for ref, hit in found.topic_hits.get(bucket, [])), key=lambda pair: pair[0])
     return [(label, hit) for label, hit in pairs if hit.field == ANY_FIELD or hit.field in rule.fields]
 
 

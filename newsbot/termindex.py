@@ -2,45 +2,49 @@
 
 ahocorasick-rs (Rust Aho-Corasick) finds all overlapping occurrences of all folded terms in one
 pass, so "Mitto AG" does not hide "Mitto"; each occurrence is then checked for word boundaries.
-Case-sensitive terms get a second automaton over the unfolded text, and `{regex: …}` terms run on
-RE2 (linear time: no pattern can hang a run), pre-filtered by one RE2 set.
+Case-sensitive terms also sit in that automaton in folded form, as probes: only a text where a
+probe hits is re-read unfolded and scanned by a second automaton. `{regex: …}` terms run on RE2
+(linear time: no pattern can hang a run) over the folded text, pre-filtered by one RE2 set.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick_rs
 import re2
-import regex
 
 from newsbot.textfold import fold, is_whole_word, plain
 
-_WORD = regex.compile(r"\w+")
+_PROBE = -1  # in the folded automaton: "a case-sensitive term may be here"
 
 
 @dataclass(frozen=True)
 class Term:
-    """A word, phrase or pattern to find; `variants` are extra surface forms (plurals)."""
+    """A word, phrase or pattern to find; `variants` are extra surface forms (plurals).
+
+    `positional` terms get word numbers in their hits, for `near:`; numbering costs a pass over
+    the text, so only terms that need it ask for it.
+    """
 
     text: str
     case_sensitive: bool = False
     is_regex: bool = False
     variants: tuple[str, ...] = ()
+    positional: bool = False
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One whole-word occurrence of a term in one field; offsets are in that field's normalised text."""
 
     term: int
     field: str
     start: int
     end: int
-    word: int
+    word: int  # word number within the field, or -1 for terms that are not positional
     folded: bool  # offsets are in fold(text) when True, in plain(text) otherwise
 
 
@@ -89,9 +93,15 @@ class TermIndex:
                 self._regexes.append((number, re2.compile(term.text, regex_options())))
                 continue
             for surface in dict.fromkeys((term.text, *term.variants)):
-                key = plain(surface) if term.case_sensitive else fold(surface)
-                if key.strip():
-                    (exact if term.case_sensitive else folded)[key].append(number)
+                if term.case_sensitive:
+                    key = plain(surface)
+                    if key:
+                        exact[key].append(number)
+                        if _PROBE not in folded[fold(surface)]:
+                            folded[fold(surface)].append(_PROBE)
+                elif key := fold(surface):
+                    folded[key].append(number)
+        self._positional = {number for number, term in enumerate(self.terms) if term.positional}
         self._folded = _Automaton(folded)
         self._exact = _Automaton(exact)
         self._regex_set = self._build_regex_set()
@@ -105,37 +115,40 @@ class TermIndex:
         regex_set.Compile()
         return regex_set
 
-    def scan(self, fields: Mapping[str, str], *, with_words: bool = False) -> list[Hit]:
-        """All hits in all fields; `with_words` adds each hit's word index (for `near:`)."""
+    def scan(self, fields: Mapping[str, str]) -> list[Hit]:
+        """All whole-word hits in all fields."""
         hits: list[Hit] = []
         for field, text in fields.items():
             if text:
-                hits += self._scan_field(field, text, with_words)
+                hits += self._scan_field(field, text)
         return hits
 
-    def _scan_field(self, field: str, text: str, with_words: bool) -> list[Hit]:
-        spaces = {True: fold(text)}
-        found = [(term, start, end, True) for term, start, end in self._folded.find(spaces[True])]
-        if self._exact.automaton is not None or self._regex_set is not None:
-            spaces[False] = plain(text)
-            found += [(term, start, end, False) for term, start, end in self._exact.find(spaces[False])]
-            found += [(term, start, end, False) for term, start, end in self._regex_hits(spaces[False])]
-        word_starts: dict[bool, list[int]] = {}
-        hits = []
-        for term, start, end, folded in found:
-            word = -1
-            if with_words:
-                if folded not in word_starts:
-                    word_starts[folded] = [match.start() for match in _WORD.finditer(spaces[folded])]
-                word = bisect.bisect_right(word_starts[folded], start) - 1
-            hits.append(Hit(term, field, start, end, word, folded))
+    def _scan_field(self, field: str, text: str) -> list[Hit]:
+        folded = fold(text)
+        found = list(self._folded.find(folded))
+        found += self._regex_hits(folded)
+        hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE))
+        if any(item[0] == _PROBE for item in found):
+            exact = plain(text)
+            hits += self._hits(field, exact, False, self._exact.find(exact))
         return hits
 
-    def _regex_hits(self, text: str) -> Iterable[tuple[int, int, int]]:
+    def _hits(self, field: str, text: str, folded: bool, found: Iterable[tuple[int, int, int]]) -> list[Hit]:
+        """Both normalised texts are single-spaced, so a word's number is the spaces before it."""
+        return [
+            Hit(term, field, start, end, text.count(" ", 0, start) if term in self._positional else -1, folded)
+            for term, start, end in found
+        ]
+
+    def _regex_hits(self, text: str) -> list[tuple[int, int, int]]:
         if self._regex_set is None:
-            return
+            return []
+        hits = []
         for position in self._regex_set.Match(text) or ():  # None when nothing matched
             term, compiled = self._regexes[position]
-            for found in compiled.finditer(text):
-                if found.end() > found.start() and is_whole_word(text, found.start(), found.end()):
-                    yield term, found.start(), found.end()
+            hits += [
+                (term, found.start(), found.end())
+                for found in compiled.finditer(text)
+                if found.end() > found.start() and is_whole_word(text, found.start(), found.end())
+            ]
+        return hits

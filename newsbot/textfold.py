@@ -1,65 +1,65 @@
 """The one normalisation that both watchlist terms and story text go through before matching.
 
-Folding is done with whole-string C-level operations (NFKD, casefold, one regex, one translate),
-because it runs over every byte of every story; `fold_with_offsets` is the slow, per-character
-twin used only to find a hit's place in the original text for a snippet.
+It runs over every character of every story, so it is built from whole-string C-level
+operations (a cheap test before each regex, NFKD, casefold, str.replace); `with_offsets` is the
+slow, per-character twin used only to place a hit in the original text for a snippet.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-import regex
-
-# Words inside links never count ("%2Fa" in a URL is not "2FA"). URLs are blanked with spaces of
-# the same length so that offsets in the original text stay valid.
-# A scheme or www., or a bare host followed by a path ("example.com/mitto-ss7").
-_URL = regex.compile(
+# Words inside links never count ("%2Fa" in a URL is not "2FA"): a scheme, www., or a bare host
+# followed by a path ("example.com/mitto-ss7"). URLs are blanked with spaces of the same length,
+# so offsets in the original text stay valid. The hint is a cheap test that skips the full
+# pattern for the many stories without any link.
+_URL_HINT = re.compile(r"://|www\.|\.[A-Za-z]{2,}/")
+_URL = re.compile(
     r"(?:\b(?:https?|ftp)://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[^\s<>\"']*",
-    regex.IGNORECASE,
+    re.IGNORECASE,
 )
 # Accents on Latin, Greek and Cyrillic letters (Zürich → zurich). Marks of other scripts are
 # part of their letters (Devanagari vowel signs) and stay.
-_ACCENTS = regex.compile(r"[\u0300-\u036f]+")
-_PUNCTUATION = str.maketrans(
-    {
-        "\u2018": "'",  # ‘
-        "\u2019": "'",  # ’
-        "\u02bc": "'",  # ʼ
-        "\uff07": "'",  # ＇
-        "\u201c": '"',
-        "\u201d": '"',
-        # Hyphens and dashes separate words like a space does: "SIM-swap" is "SIM swap",
-        # "Mitto-linked" holds "Mitto", "T-Mobile" is "T Mobile".
-        "-": " ",
-        "\u2010": " ",  # hyphen
-        "\u2011": " ",  # non-breaking hyphen
-        "\u2012": " ",
-        "\u2013": " ",  # –
-        "\u2014": " ",  # —
-        "\u2212": " ",  # minus
-        "\u00a0": " ",
-        "\u00ad": None,  # soft hyphen: invisible, inside words
-        "\u200b": None,  # zero-width space
-    }
-)
+_ACCENTS = re.compile(r"[\u0300-\u036f]+")
+# Typographic characters made plain before anything else, so that more stories take the ASCII
+# fast path. Hyphens and dashes separate words like a space ("SIM-swap" is "SIM swap"; the ASCII
+# "-" is replaced by str.replace, below); symbols glued to a name ("Kaleyra™", "Mitto¹") are
+# spaces, not letters that NFKD would turn into "kaleyratm".
+_SUBSTITUTES = {
+    "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\uff07": "'", "\u201c": '"', "\u201d": '"',
+    "\u2010": " ", "\u2011": " ", "\u2012": " ", "\u2013": " ", "\u2014": " ", "\u2212": " ",
+    "\u00a0": " ", "\u2122": " ", "\u2120": " ", "\u00ae": " ", "\u00a9": " ",
+    "\u00b9": " ", "\u00b2": " ", "\u00b3": " ",
+    **{chr(code): " " for code in range(0x2070, 0x20A0)},  # superscripts and subscripts
+    "\u00ad": "", "\u200b": "",  # soft hyphen, zero-width space: invisible, inside words
+}  # fmt: skip
+_SPACELESS_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
 
 def blank_urls(text: str) -> str:
+    if not _URL_HINT.search(text):
+        return text
     return _URL.sub(lambda found: " " * len(found.group()), text)
 
 
+def _plain_typography(text: str) -> str:
+    if not text.isascii():
+        text = _SUBSTITUTE.sub(lambda found: _SUBSTITUTES[found.group()], text)
+    return text.replace("-", " ")
+
+
 def _fold_characters(text: str) -> str:
+    text = _plain_typography(text)
     if text.isascii():
-        return text.lower().replace("-", " ")
-    text = unicodedata.normalize("NFKD", text).casefold()
-    return _ACCENTS.sub("", text).translate(_PUNCTUATION)
+        return text.lower()
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", text).casefold())
 
 
 def _plain_characters(text: str) -> str:
-    if text.isascii():
-        return text.replace("-", " ")
-    return unicodedata.normalize("NFC", text).translate(_PUNCTUATION)
+    text = _plain_typography(text)
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 def _single_spaced(text: str) -> str:
@@ -73,7 +73,7 @@ def fold(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """For case-sensitive terms and regexes: the same as fold, with case and accents kept."""
+    """For case-sensitive terms: the same as fold, with case and accents kept."""
     return _single_spaced(_plain_characters(blank_urls(text)))
 
 
@@ -98,7 +98,13 @@ def with_offsets(text: str, folded: bool) -> tuple[str, list[int]]:
 
 
 def is_word_character(character: str) -> bool:
-    """Letters, digits, underscore, and combining marks (a Hindi vowel sign is inside a word)."""
+    """Letters, digits, underscore, and combining marks (a Hindi vowel sign is inside a word).
+
+    Chinese and Japanese characters are not: those scripts write no spaces, so each character
+    is its own boundary and "华为" is found in "华为公司".
+    """
+    if _SPACELESS_SCRIPT.match(character):
+        return False
     return character.isalnum() or character == "_" or unicodedata.category(character)[0] == "M"
 
 
