@@ -36,7 +36,8 @@ def route(match: Match, slack: SlackConfig, watchlists: Mapping[str, WatchlistCo
         if watchlist is not None and watchlist.webhook_url:
             return Destination(label=f"the webhook of watchlist '{match.watchlist}'", webhook_url=watchlist.webhook_url)
         return Destination(label="the default webhook", webhook_url=slack.webhook_url)
-    channel = _rule_channel(match, watchlist) or slack.severity_channels.get(match.severity)
+    by_severity = slack.severity_channels.get(match.severity) if match.rules else None
+    channel = _rule_channel(match, watchlist) or by_severity
     if channel is None and watchlist is not None:
         channel = watchlist.channel
     channel = channel or slack.channel

@@ -572,7 +572,7 @@ def profile(matcher: Matcher, stories: Sequence[str]) -> tuple[list[tuple[str, f
     index = matcher._index  # the engine's internals, read only to attribute the time
     automaton = index._folded.automaton
     terms = index._folded.terms
-    has_plain = index._exact.automaton is not None or index._regex_set is not None
+    has_plain = index._exact.automaton is not None
 
     def nfkd_casefold(text: str) -> str:
         return text.lower() if text.isascii() else unicodedata.normalize("NFKD", text).casefold()
@@ -580,17 +580,11 @@ def profile(matcher: Matcher, stories: Sequence[str]) -> tuple[list[tuple[str, f
     def strip_accents(text: str) -> str:
         return text if text.isascii() else textfold._ACCENTS.sub("", text)
 
-    def translate(text: str) -> str:
-        return text.replace("-", " ") if text.isascii() else text.translate(textfold._PUNCTUATION)
-
     def find(text: str) -> list:
         return automaton.find_matches_as_indexes(text, overlapping=True)
 
     def boundaries(pair: tuple[str, list]) -> list:
         return [match for match in pair[1] if is_whole_word(pair[0], match[1], match[2])]
-
-    def word_numbers(text: str) -> list[int]:
-        return [match.start() for match in regex.finditer(r"\w+", text)]
 
     def hits(found: list[tuple[int, int, int]]) -> list[Hit]:
         return [Hit(term, "text", start, end, -1, True) for number, start, end in found for term in terms[number]]
@@ -599,9 +593,9 @@ def profile(matcher: Matcher, stories: Sequence[str]) -> tuple[list[tuple[str, f
     inputs: list = list(stories)
     for name, function in (
         ("fold: blank_urls", textfold.blank_urls),
+        ("fold: typography (quotes, dashes, symbols)", textfold._plain_typography),
         ("fold: NFKD + casefold", nfkd_casefold),
         ("fold: accent strip", strip_accents),
-        ("fold: punctuation translate", translate),
         ('fold: " ".join(split())', textfold._single_spaced),
     ):
         stages.append((name, clock(function, inputs)))
@@ -613,19 +607,16 @@ def profile(matcher: Matcher, stories: Sequence[str]) -> tuple[list[tuple[str, f
     plains = [textfold.plain(story) for story in stories] if has_plain else []
     stages += [
         (
-            "plain() (its own blank_urls, NFC, translate)",
+            "plain() (only where a case-sensitive probe hit)",
             clock(textfold.plain, stories) if has_plain else 0.0,
         ),
         ("automaton (ahocorasick-rs)", clock(find, folded)),
         ("whole-word checks", clock(boundaries, list(zip(folded, raw, strict=True)))),
         ("case-sensitive automaton on plain()", clock(lambda text: list(index._exact.find(text)), plains)),
-        ("RE2 set + regexes on plain()", clock(lambda text: list(index._regex_hits(text)), plains)),
-        ("word numbers for near:", clock(word_numbers, [t for t, k in zip(folded, kept, strict=True) if k])),
+        ("RE2 set + regexes on the folded text", clock(lambda text: list(index._regex_hits(text)), folded)),
         ("Hit construction", clock(hits, kept)),
     ]
-    if not matcher._needs_words:
-        stages = [stage for stage in stages if stage[0] != "word numbers for near:"]
-    scan = clock(lambda story: index.scan({"text": story}, with_words=matcher._needs_words), stories)
+    scan = clock(lambda story: index.scan({"text": story}), stories)
     total = clock(lambda story: matcher.evaluate({"text": story}), stories)
     stages.append(("scan: generators, lists, the rest", max(0.0, scan - sum(seconds for _, seconds in stages))))
     stages.append(("rule evaluation (evaluate - scan)", max(0.0, total - scan)))

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alerts.digest import post_digests
 from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
@@ -19,7 +20,7 @@ from newsbot.examples import run_examples
 from newsbot.explain import describe_evaluations
 from newsbot.matching import ANY_FIELD, Matcher, story_fields
 from newsbot.normalize import html_to_text
-from newsbot.status import describe_status, search_stories, stored_story, stories_since
+from newsbot.status import describe_status, search_stories, sent_alerts_since, stored_story, stories_since
 from newsbot.watchlists import load_watchlist
 
 
@@ -88,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--since", type=duration, default=timedelta(days=90), help="how far back: 90d (default), 12h, 2w"
     )
+    digest = command("digest", _digest, "post one summary per watchlist of the alerts sent recently")
+    digest.add_argument("--since", type=duration, default=timedelta(hours=24), help="period: 24h (default), 7d")
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
@@ -181,6 +184,18 @@ def duration(text: str) -> timedelta:
     if unit not in units or not number.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
     return timedelta(**{units[unit]: int(number)})
+
+
+def _digest(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)
+    alerts = sent_alerts_since(config, datetime.now(UTC) - arguments.since)
+    poster, policy = delivery(config)
+    results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
+    for watchlist, result in results:
+        print(f"digest of '{watchlist}': {'posted' if result.ok else result.error}")
+    if not results:
+        print(f"no alerts were sent in the last {arguments.since}: no digest")
+    return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from newsbot.config import Config
-from newsbot.models import Story
+from newsbot.models import Alert, Story
 from newsbot.storage import Storage
 from newsbot.urls import canonical_url
 
@@ -31,6 +31,11 @@ def stored_story(config: Config, url: str) -> Story | None:
     """The stored story with this URL (canonicalised first, as stories are stored)."""
     with reading(config) as storage:
         return storage.story_by_url(canonical_url(url)) if storage else None
+
+
+def sent_alerts_since(config: Config, when: datetime) -> list[Alert]:
+    with reading(config) as storage:
+        return storage.sent_alerts_since(when) if storage else []
 
 
 def stories_since(config: Config, when: datetime) -> list[Story]:

@@ -325,6 +325,23 @@ class Storage:
                 [(error, _iso(retry_at), alert) for alert in alerts],
             )
 
+    def sent_alerts_since(self, when: datetime) -> list[Alert]:
+        """Alerts delivered at or after `when`, oldest first (for the daily digest)."""
+        rows = self.db.query(
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status = 'sent' AND alerts.sent_at >= ? "
+            "ORDER BY alerts.sent_at, alerts.id",
+            [_iso(when)],
+        )
+        return [
+            Alert(
+                id=row["alert_id"],
+                story=_story(row),
+                match=_match_from_record(row["watchlist"], json.loads(row["match"])),
+            )
+            for row in rows
+        ]
+
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""
         with self.transaction():

@@ -296,3 +296,19 @@ def test_dry_run_shows_each_payload_and_where_it_would_go(
     payload = json.loads(result.stdout[: result.stdout.index("\nnewsbot run")])
     assert payload["destination"] == "#sec-incidents" and payload["blocks"][0]["type"] == "header"
     assert slack.requests == [] and not workspace.database.exists()
+
+
+def test_daily_digest_posts_one_summary_per_watchlist(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
+    workspace.newsbot("run")
+    before = len(slack.delivered)
+
+    result = workspace.newsbot("digest", "--since", "24h")
+
+    [digest] = slack.delivered[before:]
+    assert result.returncode == 0 and "digest of 'SMS and 2FA vendors': posted" in result.stdout
+    assert digest["channel"] == slack.channels["vendor-news"]  # the watchlist's route, not severity's
+    assert "2 alerts" in digest["text"] and "Mitto AG" in json.dumps(digest["blocks"])
