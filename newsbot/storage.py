@@ -287,15 +287,9 @@ class Storage:
                     [row["id"], row["source"]],
                 )
             ]
+            in_flight = _parse_iso(row["attempt_started_at"]) if row["alert_status"] == "sending" else None
             alerts.append(
-                Alert(
-                    id=row["alert_id"],
-                    story=_story(row),
-                    match=_match_from_record(row["watchlist"], json.loads(row["match"])),
-                    also_in=tuple(others),
-                    queued_at=_parse_iso(row["queued_at"]),
-                    in_flight_since=_parse_iso(row["attempt_started_at"]) if row["alert_status"] == "sending" else None,
-                )
+                _alert(row, also_in=tuple(others), queued_at=_parse_iso(row["queued_at"]), in_flight_since=in_flight)
             )
         return alerts
 
@@ -333,14 +327,7 @@ class Storage:
             "ORDER BY alerts.sent_at, alerts.id",
             [_iso(when)],
         )
-        return [
-            Alert(
-                id=row["alert_id"],
-                story=_story(row),
-                match=_match_from_record(row["watchlist"], json.loads(row["match"])),
-            )
-            for row in rows
-        ]
+        return [_alert(row) for row in rows]
 
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""
@@ -416,6 +403,12 @@ class Storage:
 def alert_id(story: str, watchlist: str) -> str:
     """Deterministic, so that re-queuing the same story for the same watchlist is a no-op."""
     return hashlib.sha256(f"{story}\n{watchlist}".encode()).hexdigest()[:20]
+
+
+def _alert(row: dict[str, Any], **delivery: Any) -> Alert:
+    """An outbox row joined with its story (`alert_id`, `watchlist`, `match`, stories.*)."""
+    match = _match_from_record(row["watchlist"], json.loads(row["match"]))
+    return Alert(id=row["alert_id"], story=_story(row), match=match, **delivery)
 
 
 def _story(row: dict[str, Any]) -> Story:
