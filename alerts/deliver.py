@@ -151,7 +151,8 @@ class _Drain:
         self.report.digests += 1
         if self.poster.can_look_back and result.ts:
             for alert in alerts:  # details in the digest's thread; the digest already delivered them
-                detail = Outgoing(build_message(alert), plain_text(alert), (alert.id,), thread_ts=result.ts)
+                payload = build_message(alert, unfurl_links=self.policy.unfurl_links)
+                detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=result.ts)
                 self.pacer.wait(destination.label)
                 self.poster.post(destination, detail)
 

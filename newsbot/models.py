@@ -113,7 +113,6 @@ class Alert:
     story: Story
     match: Match
     also_in: tuple[str, ...] = ()
-    queued_at: datetime | None = None
     in_flight_since: datetime | None = None  # a crashed run was sending it: check before resending
 
 

@@ -180,7 +180,9 @@ class Storage:
         """Store a source's outcome and its stories together; return how many stories were new."""
         new = 0
         with self.transaction():
-            previous = self.db["sources"].get(result.source) if self._has_source(result.source) else None
+            previous = self.db.execute(
+                "SELECT consecutive_failures FROM sources WHERE name = ?", [result.source]
+            ).fetchone()
             state: dict[str, Any] = {
                 "name": result.source,
                 "url": result.url,
@@ -189,7 +191,7 @@ class Storage:
                 "last_error": result.error,
             }
             if result.status is FetchStatus.ERROR:
-                state["consecutive_failures"] = (previous or {}).get("consecutive_failures", 0) + 1
+                state["consecutive_failures"] = ((previous and previous[0]) or 0) + 1
             else:
                 state["consecutive_failures"] = 0
             if result.status is FetchStatus.OK:
@@ -217,9 +219,6 @@ class Storage:
                     [story.id, result.source, _iso(when)],
                 )
         return new
-
-    def _has_source(self, name: str) -> bool:
-        return bool(self.db.execute("SELECT 1 FROM sources WHERE name = ?", [name]).fetchone())
 
     # Stories and matches -----------------------------------------------------------------------
 
@@ -272,7 +271,7 @@ class Storage:
         crashed run was sending (`in_flight`), whose fate must be checked before resending."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
-            "alerts.created_at AS queued_at, alerts.attempt_started_at, stories.* FROM alerts "
+            "alerts.attempt_started_at, stories.* FROM alerts "
             "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status IN ('pending', 'sending') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
             "ORDER BY alerts.created_at, alerts.id",
@@ -288,9 +287,7 @@ class Storage:
                 )
             ]
             in_flight = _parse_iso(row["attempt_started_at"]) if row["alert_status"] == "sending" else None
-            alerts.append(
-                _alert(row, also_in=tuple(others), queued_at=_parse_iso(row["queued_at"]), in_flight_since=in_flight)
-            )
+            alerts.append(_alert(row, also_in=tuple(others), in_flight_since=in_flight))
         return alerts
 
     def start_attempt(self, alerts: Sequence[str], destination: str, when: datetime) -> None:

@@ -37,6 +37,7 @@ class Route:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     stream_forever: bool = False
+    gate: threading.Event | None = None  # when set, the answer waits until the test opens the gate
 
 
 class _Server(ThreadingHTTPServer):
@@ -88,6 +89,8 @@ class _FeedHandler(BaseHTTPRequestHandler):
         if route is None:
             self._reply(404, b"not found", "text/plain")
             return
+        if route.gate is not None:
+            route.gate.wait(timeout=60)
         if route.delay:
             time.sleep(route.delay)
         if route.etag and self.headers.get("If-None-Match") == route.etag:
