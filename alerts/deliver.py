@@ -25,7 +25,7 @@ from alerts.format import build_digest, build_message, build_notice, plain_diges
 from alerts.routing import Destination
 from alerts.sinks import Outgoing, Poster, PostResult
 from alerts.slack import LookBackError
-from newsbot.models import Alert, Match
+from newsbot.models import Alert, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
 
@@ -44,6 +44,8 @@ class Outbox(Protocol):
     def undelivered(self, queued_before: datetime | None = None) -> list[dict[str, Any]]: ...
     def last_notice(self, kind: str) -> datetime | None: ...
     def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
+    def pending_source_notices(self) -> list[SourceNotice]: ...
+    def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Policy:
     at_most_once: bool = False
     unfurl_links: bool = False
     notices_to: Destination | None = None  # None: no notices (terminal, dry run)
+    ops_to: Destination | None = None  # source health notices; None: kept in the database only
 
 
 @dataclass
@@ -101,6 +104,7 @@ class _Drain:
                     if not self._send_one(destination, alert):
                         break  # this destination is failing: the rest wait for the next run
         self._announce_failures()
+        self._send_source_notices()
         return self.report
 
     def _needs_sending(self, destination: Destination, alert: Alert) -> bool:
@@ -190,6 +194,22 @@ class _Drain:
         result = self.poster.post(target, Outgoing(build_notice(text), text, ()))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, now_utc(), text)
+
+    def _send_source_notices(self) -> None:
+        """Source health changes, oldest first; one that fails waits (with the rest) for the next run."""
+        target = self.policy.ops_to
+        if target is None:
+            return
+        for notice in self.outbox.pending_source_notices():
+            text = f"newsbot: {notice.text}"
+            self.pacer.wait(target.label)
+            result = self.poster.post(target, Outgoing(build_notice(text), text, ()))
+            if not result.ok:
+                error = result.error or "unknown error"
+                self.outbox.mark_source_notice(notice.id, None, error)
+                self.report.errors.append(f"{target.label}: {error}")
+                return
+            self.outbox.mark_source_notice(notice.id, now_utc())
 
 
 def deliver(outbox: Outbox, poster: Poster, policy: Policy) -> DeliveryReport:

@@ -57,3 +57,12 @@ def _rule_channel(match: Match, watchlist: WatchlistConfig | None) -> str | None
     channels = {rule.name: rule.channel for rule in watchlist.rules if rule.channel}
     fired = sorted(match.rules, key=lambda hit: hit.severity.rank, reverse=True)
     return next((channels[hit.rule] for hit in fired if hit.rule in channels), None)
+
+
+def ops_destination(slack: SlackConfig) -> Destination:
+    """Where source health notices go: the ops channel or webhook, else the default destination."""
+    if slack.ops_channel:
+        return Destination(label=slack.ops_channel, channel=slack.ops_channel)
+    if slack.ops_webhook_url:
+        return Destination(label="the ops webhook", webhook_url=slack.ops_webhook_url)
+    return default_destination(slack)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 
 from alerts.deliver import Policy
-from alerts.routing import TERMINAL, default_destination, route
+from alerts.routing import TERMINAL, default_destination, ops_destination, route
 from alerts.sinks import Poster
 from alerts.slack import BotPoster, WebhookPoster
 from alerts.terminal import PayloadPrinter, TerminalPoster
@@ -17,7 +17,7 @@ def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:
     slack = config.settings.slack
     if slack is None:
         return (PayloadPrinter() if dry_run else TerminalPoster()), Policy(
-            route=lambda match: TERMINAL, seconds_between_messages=0, digest_over=10**9
+            route=lambda match: TERMINAL, seconds_between_messages=0, digest_over=10**9, ops_to=TERMINAL
         )
     watchlists = {watchlist.config.name: watchlist.config for watchlist in config.watchlists}
     policy = Policy(
@@ -28,6 +28,7 @@ def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:
         at_most_once=slack.delivery == "at_most_once",
         unfurl_links=slack.unfurl_links,
         notices_to=None if dry_run else default_destination(slack),
+        ops_to=ops_destination(slack),
     )
     if dry_run:
         return PayloadPrinter(), policy
@@ -39,7 +40,8 @@ def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:
             max_retry_after_seconds=slack.max_retry_after_seconds,
         )
     else:
-        secrets = tuple(url for url in (slack.webhook_url, *(w.webhook_url for w in watchlists.values())) if url)
+        webhooks = (slack.webhook_url, slack.ops_webhook_url, *(w.webhook_url for w in watchlists.values()))
+        secrets = tuple(url for url in webhooks if url)
         poster = WebhookPoster(
             timeout=slack.timeout_seconds,
             max_retry_after_seconds=slack.max_retry_after_seconds,

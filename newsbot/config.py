@@ -5,15 +5,17 @@ The watchlists it points to are loaded by newsbot.watchlists.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
+from scrapy.settings import Settings as ScrapySettings
+from scrapy.spiderloader import SpiderLoader
 
 from newsbot.errors import ConfigError
-from newsbot.models import Severity
+from newsbot.models import Severity, SourceKind
+from newsbot.source_config import HealthSettings, SourceConfig, parse_networks
 from newsbot.validation import Strict, expand_environment, validate
 from newsbot.watchlists import Watchlist, load_watchlists
 from newsbot.yamlfile import YamlDocument, load_yaml
@@ -29,20 +31,18 @@ class FetchSettings(Strict):
     retries: int = Field(default=2, ge=0)
     user_agent: str = "newsbot/0.1 (telecom-security news monitor; set fetch.user_agent to add a contact)"
     autothrottle_start_delay: float = Field(default=1.0, ge=0)
+    concurrent_requests: int = Field(default=16, gt=0)
     concurrent_requests_per_domain: int = Field(default=2, gt=0)
     obey_robots_txt: bool = True
+    retry_backoff_seconds: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
+    # Private addresses every source may reach, e.g. the HTTP proxy newsbot must go through.
+    allowed_networks: list[Text] = Field(default_factory=list)
 
-
-class SourceConfig(Strict):
-    name: Text
-    feed: Text
-
-    @field_validator("feed")
+    @field_validator("allowed_networks")
     @classmethod
-    def _http_only(cls, url: str) -> str:
-        if not re.match(r"https?://[^/\s]+", url):
-            raise ValueError(f"'{url}' is not an http:// or https:// address")
-        return url
+    def _networks(cls, values: list[str]) -> list[str]:
+        parse_networks(values)
+        return values
 
 
 class SlackConfig(Strict):
@@ -60,6 +60,8 @@ class SlackConfig(Strict):
     digest_over: int = Field(default=20, ge=1)
     failing_after_hours: float = Field(default=6.0, gt=0)
     unfurl_links: bool = False
+    ops_channel: Text | None = None  # token mode: where source health goes (default: slack.channel)
+    ops_webhook_url: Text | None = None  # webhook mode: where source health goes (default: webhook_url)
 
     @model_validator(mode="after")
     def _one_mode(self) -> SlackConfig:
@@ -67,6 +69,10 @@ class SlackConfig(Strict):
             raise ValueError("slack needs exactly one of webhook_url: or token:")
         if self.token is not None and self.channel is None:
             raise ValueError("slack.token needs slack.channel: the channel for alerts with no other route")
+        if self.ops_channel is not None and self.token is None:
+            raise ValueError("slack.ops_channel needs slack.token (with a webhook, use slack.ops_webhook_url)")
+        if self.ops_webhook_url is not None and self.token is not None:
+            raise ValueError("slack.ops_webhook_url is for webhook mode (with a token, use slack.ops_channel)")
         return self
 
 
@@ -77,6 +83,7 @@ class Settings(Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     slack: SlackConfig | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     data = expand_environment(document, document.data, (), require_env=require_env)
     settings = validate(Settings, data, document)
     _check_source_names(settings, document)
+    _check_spiders(settings, document)
     base = path.parent
     watchlist_dir = base / settings.watchlists
     return Config(
@@ -121,3 +129,18 @@ def _check_source_names(settings: Settings, document: YamlDocument) -> None:
                 f"'{source.name}'; names must be unique"
             )
         seen.add(source.name)
+
+
+def _check_spiders(settings: Settings, document: YamlDocument) -> None:
+    """A `spider:` source must name a spider in spiders/ (imported here, as Scrapy would)."""
+    wanted = [(index, source) for index, source in enumerate(settings.sources) if source.kind is SourceKind.SPIDER]
+    if not wanted:
+        return
+    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": ["spiders"]}))
+    known = [name for name in loader.list() if not getattr(loader.load(name), "newsbot_builtin", False)]
+    for index, source in wanted:
+        if source.spider not in known:
+            raise ConfigError(
+                f"{document.where(('sources', index, 'spider'))}: there is no spider named "
+                f"'{source.spider}' in spiders/ (known: {', '.join(sorted(known))})"
+            )

@@ -63,8 +63,12 @@ def write_demo_config(folder: Path, base_url: str) -> Path:
         "database": "demo.db",
         "watchlists": str(EXAMPLE_WATCHLISTS),
         "max_age_days": 36500,  # the sample stories describe events from 2021 to 2024
-        "sources": [{"name": name, "feed": f"{base_url}/{file}"} for name, file in DEMO_SOURCES.items()],
-        "fetch": {"autothrottle_start_delay": 0.1},
+        # The sample feeds carry their stories' text, and their links lead nowhere real.
+        "sources": [
+            {"name": name, "feed": f"{base_url}/{file}", "full_text": "never"} for name, file in DEMO_SOURCES.items()
+        ],
+        # The demo's "public" feeds are served on loopback, which newsbot otherwise refuses to reach.
+        "fetch": {"autothrottle_start_delay": 0.1, "allowed_networks": ["127.0.0.1/32"]},
     }
     path = folder / "newsbot.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -11,14 +11,48 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+class SourceKind(enum.StrEnum):
+    FEED = "feed"  # RSS, Atom or JSON Feed
+    SITE = "site"  # a home page whose <link rel="alternate"> names the feed
+    LISTING = "url"  # an HTML page of story links, picked by a selector
+    SITEMAP = "sitemap"  # a (Google News) XML sitemap
+    SPIDER = "spider"  # a user's own Scrapy spider in spiders/
+
+
+class FullText(enum.StrEnum):
+    AUTO = "auto"  # fetch the article when the feed gives only a teaser
+    ALWAYS = "always"
+    NEVER = "never"
+
+
 @dataclass(frozen=True)
-class FeedRequest:
-    """What the feed spider needs to fetch one source politely (conditional GET validators)."""
+class SourceRequest:
+    """Everything the spiders need to fetch one source politely, with what the last run learned.
+
+    `url` is what the config names; `feed_url` is the feed a `site:` source was found to have
+    (fetched directly until it stops working). `etag`, `last_modified` and `body_hash` come from
+    the last successful fetch, so an unchanged source costs one 304 and no parsing.
+    """
 
     source: str
+    kind: SourceKind
     url: str
+    internal: bool = False
+    full_text: FullText = FullText.AUTO
     etag: str | None = None
     last_modified: str | None = None
+    body_hash: str | None = None
+    feed_url: str | None = None
+    links_css: str | None = None
+    links_xpath: str | None = None
+    next_page_css: str | None = None
+    follow_pages: int = 0
+    title_css: str | None = None
+    date_css: str | None = None
+    max_items: int = 50
+    max_age_days: float = 7.0
+    spider: str | None = None  # kind SPIDER: the spider's name in spiders/
+    spider_args: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +64,7 @@ class FeedEntry:
     summary: str = ""
     content: str = ""
     published: datetime | None = None
+    from_article: bool = False  # `content` is the article's text, extracted from its page
 
 
 class FetchStatus(enum.StrEnum):
@@ -49,6 +84,11 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+    body_hash: str | None = None  # of the body that was parsed: the same body next time is not parsed again
+    feed_url: str | None = None  # the feed a `site:` source links to
+    links_found: int | None = None  # story links a listing page or sitemap gave (None: a feed)
+    article_errors: tuple[str, ...] = ()  # articles whose full text could not be fetched
+    parse_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +156,17 @@ class Alert:
     in_flight_since: datetime | None = None  # a crashed run was sending it: check before resending
 
 
+@dataclass(frozen=True)
+class SourceNotice:
+    """A source broke or recovered: announced once to the ops channel, kept until it is."""
+
+    id: int
+    source: str
+    kind: str
+    text: str
+    created_at: datetime
+
+
 @dataclass
 class RunSummary:
     """What one `newsbot run` did, printed at the end and kept in the database."""
@@ -123,6 +174,7 @@ class RunSummary:
     sources_ok: int = 0
     sources_not_modified: int = 0
     failed_sources: dict[str, str] = field(default_factory=dict)
+    source_warnings: dict[str, str] = field(default_factory=dict)  # e.g. "selector matched 0 links"
     entries_seen: int = 0
     new_stories: int = 0
     too_old: int = 0
@@ -131,6 +183,7 @@ class RunSummary:
     alerts_pending: int = 0
     delivery_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, parse, store, match, deliver
 
     def describe(self) -> str:
         sources = self.sources_ok + self.sources_not_modified + len(self.failed_sources)
@@ -143,5 +196,6 @@ class RunSummary:
         )
         lines = [text]
         lines += [f"  source failed: {name}: {error}" for name, error in self.failed_sources.items()]
+        lines += [f"  source warning: {name}: {warning}" for name, warning in self.source_warnings.items()]
         lines += [f"  delivery failed: {error}" for error in self.delivery_errors]
         return "\n".join(lines)

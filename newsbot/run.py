@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -22,10 +22,11 @@ from filelock import FileLock, Timeout
 from alerts.deliver import Policy, deliver
 from alerts.sinks import Poster
 from newsbot.config import Config
-from newsbot.crawl import crawl_feeds
+from newsbot.crawl import crawl
 from newsbot.errors import LockedError
+from newsbot.health import assess, change
 from newsbot.matching import Matcher
-from newsbot.models import FeedRequest, FetchResult, FetchStatus, RunSummary
+from newsbot.models import FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.normalize import to_story
 from newsbot.storage import Storage, now_utc
 
@@ -80,11 +81,23 @@ def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Polic
     started = now_utc()
     clock = time.monotonic()
     summary = RunSummary()
-    results = crawl_feeds(_feed_requests(config, storage), config.settings.fetch)
-    for result in results:
+    stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "match", "deliver"), 0.0)
+
+    def store(result: FetchResult) -> None:
+        store_started = time.monotonic()
         store_fetch(storage, result, summary)
+        stages["store"] += time.monotonic() - store_started
+        stages["parse"] += result.parse_seconds
+
+    crawl(_source_requests(config, storage), config.settings.fetch, store, storage.is_known)
+    stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
+    record_health(config, storage, now_utc())
+    stage_started = time.monotonic()
     queue_matches(storage, Matcher(config.watchlists), config.settings.max_age_days, summary)
+    stages["match"] = time.monotonic() - stage_started
+    stage_started = time.monotonic()
     report = deliver(storage, poster, policy)
+    stages["deliver"] = time.monotonic() - stage_started
     summary.alerts_sent = report.sent
     summary.delivery_errors = report.errors
     for error in report.errors:
@@ -95,14 +108,38 @@ def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Polic
     return summary
 
 
-def _feed_requests(config: Config, storage: Storage) -> list[FeedRequest]:
-    known = storage.validators(source.name for source in config.settings.sources)
+def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
+    """What to fetch, with what the last run learned — forgotten when the source's URL changed."""
+    known = storage.fetch_state(source.name for source in config.settings.sources)
     requests = []
     for source in config.settings.sources:
-        url, etag, last_modified = known.get(source.name, (None, None, None))
-        if url != source.feed:  # a changed feed URL starts without validators
-            etag = last_modified = None
-        requests.append(FeedRequest(source.name, source.feed, etag, last_modified))
+        location = source.location or ""
+        state = known.get(source.name, {})
+        if state.get("url") != location:
+            state = {}
+        requests.append(
+            SourceRequest(
+                source=source.name,
+                kind=source.kind,
+                url=location,
+                internal=source.internal,
+                full_text=source.full_text,
+                etag=state.get("etag"),
+                last_modified=state.get("last_modified"),
+                body_hash=state.get("body_hash"),
+                feed_url=state.get("feed_url"),
+                links_css=source.links,
+                links_xpath=source.links_xpath,
+                next_page_css=source.next_page,
+                follow_pages=source.follow_pages,
+                title_css=source.title,
+                date_css=source.date,
+                max_items=source.max_items,
+                max_age_days=config.settings.max_age_days,
+                spider=source.spider,
+                spider_args=tuple(source.spider_args.items()),
+            )
+        )
     return requests
 
 
@@ -114,9 +151,33 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> N
         summary.sources_not_modified += 1
     else:
         summary.sources_ok += 1
+    if result.links_found == 0 and result.status is FetchStatus.OK:
+        summary.source_warnings[result.source] = "selector matched 0 links"
+    elif result.article_errors:
+        summary.source_warnings[result.source] = (
+            f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}"
+        )
     stories = [story for entry in result.entries if (story := to_story(entry, result.source))]
     summary.entries_seen += len(result.entries)
     summary.new_stories += storage.record_fetch(result, stories, now_utc())
+
+
+def record_health(config: Config, storage: Storage, now: datetime) -> None:
+    """Assess every configured source; a change of health queues one notice for the ops channel."""
+    rows = storage.fetch_state(source.name for source in config.settings.sources)
+    for source in config.settings.sources:
+        row = rows.get(source.name)
+        if row is None:
+            continue
+        health = assess(row, source, config.settings.health, now)
+        announced = change(source.name, row.get("health"), health)
+        notice = (
+            (health.state.value if announced.recovered_from is None else "recovered", announced.text)
+            if announced
+            else None
+        )
+        if announced or row.get("health_detail") != health.detail:
+            storage.record_health(source.name, health.state.value, health.detail, now, notice)
 
 
 def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summary: RunSummary) -> None:

@@ -24,7 +24,18 @@ DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 15
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+RETRY_BACKOFF_SECONDS = 2.0
+RETRY_BACKOFF_MAX_SECONDS = 30.0
 REDIRECT_MAX_TIMES = 5
+
+# Every connection's resolved address is checked (redirects included), and a public source's
+# links may not reach an internal source's host: see newsbot/addresses.py.
+TWISTED_DNS_RESOLVER = "newsbot.addresses.GuardedResolver"
+DOWNLOADER_MIDDLEWARES = {
+    "newsbot.addresses.SourceGuard": 50,  # before robots.txt (100): a refused URL costs no request at all
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsbot.retries.BackoffRetryMiddleware": 550,
+}
 
 # Feeds only ever come over http(s): no local files, no data: URLs, no FTP or S3.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}

@@ -21,7 +21,17 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from newsbot.errors import StorageError
-from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
+from newsbot.models import (
+    Alert,
+    FetchResult,
+    FetchStatus,
+    Match,
+    RuleHit,
+    RunSummary,
+    Severity,
+    SourceNotice,
+    Story,
+)
 
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 MIGRATIONS = Migrations("newsbot")
@@ -92,6 +102,37 @@ def m002_delivery_state(db: Database) -> None:
     for column in ("destination", "slack_channel", "slack_ts", "attempt_started_at"):
         db["alerts"].add_column(column, str)
     db["notices"].create({"id": int, "kind": str, "sent_at": str, "detail": str}, pk="id")
+
+
+@MIGRATIONS()
+def m003_source_health(db: Database) -> None:
+    """What a source's last fetch found, its health, and the health notices waiting to be sent."""
+    for column, kind in (
+        ("body_hash", str),
+        ("feed_url", str),
+        ("links_found", int),
+        ("last_warning", str),
+        ("first_fetch_at", str),
+        ("last_new_story_at", str),
+        ("health", str),
+        ("health_detail", str),
+        ("health_since", str),
+    ):
+        db["sources"].add_column(column, kind)
+    db["source_notices"].create(
+        {
+            "id": int,
+            "source": str,
+            "kind": str,
+            "detail": str,
+            "created_at": str,
+            "sent_at": str,
+            "attempts": int,
+            "last_error": str,
+        },
+        pk="id",
+    )
+    db["source_notices"].create_index(["sent_at"])
 
 
 def now_utc() -> datetime:
@@ -167,14 +208,14 @@ class Storage:
 
     # Sources -----------------------------------------------------------------------------------
 
-    def validators(self, names: Iterable[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
-        """Per source: (url, etag, last_modified) from its last successful fetch."""
+    def fetch_state(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Per source, what its last fetch left: url, etag, last_modified, body_hash, feed_url."""
         wanted = set(names)
-        return {
-            row["name"]: (row["url"], row["etag"], row["last_modified"])
-            for row in self.db["sources"].rows
-            if row["name"] in wanted
-        }
+        return {row["name"]: row for row in self.db["sources"].rows if row["name"] in wanted}
+
+    def is_known(self, url: str) -> bool:
+        """Whether a story with this canonical URL is stored (its article need not be fetched)."""
+        return self.db.execute("SELECT 1 FROM stories WHERE url = ?", [url]).fetchone() is not None
 
     def record_fetch(self, result: FetchResult, stories: list[Story], when: datetime) -> int:
         """Store a source's outcome and its stories together; return how many stories were new."""
@@ -190,6 +231,8 @@ class Storage:
                 "last_status": result.status.value,
                 "last_error": result.error,
             }
+            if previous is None:
+                state["first_fetch_at"] = _iso(when)
             if result.status is FetchStatus.ERROR:
                 state["consecutive_failures"] = ((previous and previous[0]) or 0) + 1
             else:
@@ -197,6 +240,13 @@ class Storage:
             if result.status is FetchStatus.OK:
                 state["etag"] = result.etag
                 state["last_modified"] = result.last_modified
+                state["body_hash"] = result.body_hash
+                state["feed_url"] = result.feed_url
+                state["links_found"] = result.links_found
+                state["last_warning"] = _warning(result)
+            elif result.status is FetchStatus.NOT_MODIFIED:  # keep what is known; take what is new
+                known = {"etag": result.etag, "last_modified": result.last_modified, "feed_url": result.feed_url}
+                state.update({key: value for key, value in known.items() if value})
             self.db["sources"].upsert(state, pk="name")
             for story in stories:
                 inserted = self.db.execute(
@@ -218,6 +268,8 @@ class Storage:
                     "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
                     [story.id, result.source, _iso(when)],
                 )
+            if new:
+                self.db.execute("UPDATE sources SET last_new_story_at = ? WHERE name = ?", [_iso(when), result.source])
         return new
 
     # Stories and matches -----------------------------------------------------------------------
@@ -350,6 +402,37 @@ class Storage:
         with self.transaction():
             self.db["notices"].insert({"kind": kind, "sent_at": _iso(when), "detail": detail})
 
+    # Source health -------------------------------------------------------------------------------
+
+    def record_health(
+        self, source: str, state: str, detail: str, when: datetime, notice: tuple[str, str] | None
+    ) -> None:
+        """A source's health as assessed now, with the (kind, text) notice its change calls for."""
+        with self.transaction():
+            previous = self.db.execute("SELECT health FROM sources WHERE name = ?", [source]).fetchone()
+            since = {"health_since": _iso(when)} if previous is None or previous[0] != state else {}
+            self.db["sources"].update(source, {"health": state, "health_detail": detail, **since})
+            if notice is not None:
+                self.db["source_notices"].insert(
+                    {"source": source, "kind": notice[0], "detail": notice[1], "created_at": _iso(when), "attempts": 0}
+                )
+
+    def pending_source_notices(self) -> list[SourceNotice]:
+        rows = self.db.query("SELECT * FROM source_notices WHERE sent_at IS NULL ORDER BY id")
+        return [
+            SourceNotice(
+                row["id"], row["source"], row["kind"], row["detail"], datetime.fromisoformat(row["created_at"])
+            )
+            for row in rows
+        ]
+
+    def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE source_notices SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [_iso(sent_at), error, notice],
+            )
+
     # Runs and status ---------------------------------------------------------------------------
 
     def record_run(self, started: datetime, finished: datetime, summary: RunSummary) -> None:
@@ -395,6 +478,14 @@ class Storage:
 
     def story_count(self) -> int:
         return self.db["stories"].count
+
+
+def _warning(result: FetchResult) -> str | None:
+    """What went wrong inside a fetch that still succeeded (some articles could not be fetched)."""
+    if not result.article_errors:
+        return None
+    more = len(result.article_errors) - 1
+    return result.article_errors[0] + (f" (and {more} more)" if more else "")
 
 
 def alert_id(story: str, watchlist: str) -> str:

@@ -24,7 +24,7 @@ def test_scrapy_finds_the_spiders_from_the_repository_root() -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["feeds"]
+    assert result.stdout.split() == ["newsbot_sources", "vendor_portal"]
 
 
 def test_demo_prints_the_mitto_alert_and_survives_the_broken_feed() -> None:

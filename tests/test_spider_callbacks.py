@@ -1,5 +1,5 @@
-"""spiders.feeds.FeedSpider callbacks, called directly with real Scrapy responses and real Twisted
-failures: no reactor, no network.
+"""spiders.news.NewsSpider feed callbacks, called directly with real Scrapy responses and real
+Twisted failures: no reactor, no network.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 
-from newsbot.models import FeedRequest, FetchResult, FetchStatus
-from spiders.feeds import FeedSpider, _conditional_headers, describe_failure
+from newsbot.models import FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from spiders.failures import describe_failure
+from spiders.news import NewsSpider
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.test/rss.xml"
@@ -30,24 +31,31 @@ ETAG = '"v2-abc"'
 LAST_MODIFIED = "Tue, 08 Oct 2024 12:30:00 GMT"
 
 
-def feed_request(**validators: str | None) -> FeedRequest:
-    return FeedRequest(source="Signal Lines", url=FEED_URL, **validators)
+def feed_request(name: str = "Signal Lines", url: str = FEED_URL, **validators: str | None) -> SourceRequest:
+    return SourceRequest(source=name, kind=SourceKind.FEED, url=url, full_text=FullText.NEVER, **validators)
+
+
+def start_requests(*sources: SourceRequest) -> list[Request]:
+    async def collect() -> list[Request]:
+        return [request async for request in NewsSpider(sources=sources).start()]
+
+    return asyncio.run(collect())
 
 
 def respond(
-    feed: FeedRequest,
+    feed: SourceRequest,
     body: bytes,
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
     response_class: type[Response] = XmlResponse,
 ) -> Response:
-    request = Request(feed.url, meta={"feed": feed})
+    [request] = start_requests(feed)
     return response_class(feed.url, status=status, body=body, headers=headers or {}, request=request)
 
 
 def only_result(response: Response) -> FetchResult:
-    results = list(FeedSpider(feeds=[response.meta["feed"]]).parse(response))
+    results = list(NewsSpider().parse_feed(response))
     assert len(results) == 1
     assert isinstance(results[0], FetchResult)
     return results[0]
@@ -117,6 +125,16 @@ def test_304_is_not_modified_and_keeps_the_old_validators(etag: str | None, last
     )
 
 
+def test_the_body_parsed_last_time_is_not_parsed_again() -> None:
+    body = (DATA / "rss20.xml").read_bytes()
+    first = only_result(respond(feed_request(), body))
+    again = only_result(respond(feed_request(body_hash=first.body_hash), body, headers={"ETag": ETAG}))
+    assert first.status is FetchStatus.OK and first.body_hash
+    assert again.status is FetchStatus.NOT_MODIFIED
+    assert again.entries == ()
+    assert again.etag == ETAG  # the server's new validator is kept for the next conditional GET
+
+
 ERROR_RESPONSES = [
     pytest.param(
         (DATA / "not-a-feed.html").read_bytes(),
@@ -166,21 +184,18 @@ def test_a_body_that_is_not_a_feed_is_one_error_result_with_a_sentence(
 def test_conditional_headers_only_when_known(
     etag: str | None, last_modified: str | None, expected: dict[str, str]
 ) -> None:
-    headers = _conditional_headers(feed_request(etag=etag, last_modified=last_modified))
+    [request] = start_requests(feed_request(etag=etag, last_modified=last_modified))
+    headers = {key.decode(): value[0].decode() for key, value in request.headers.items()}
     conditional = {key: value for key, value in headers.items() if key.startswith("If-")}
     assert conditional == expected
     assert "application/rss+xml" in headers["Accept"]
     assert "application/feed+json" in headers["Accept"]
 
 
-def test_start_requests_carry_the_feed_and_its_validators() -> None:
-    feeds = [feed_request(etag=ETAG), FeedRequest("Other", "https://other.example.test/feed")]
-
-    async def collect() -> list[Request]:
-        return [request async for request in FeedSpider(feeds=feeds).start()]
-
-    requests = asyncio.run(collect())
-    assert [request.meta["feed"] for request in requests] == feeds
+def test_start_requests_carry_the_source_and_its_validators() -> None:
+    feeds = [feed_request(etag=ETAG), feed_request("Other", "https://other.example.test/feed")]
+    requests = start_requests(*feeds)
+    assert [request.meta["source"].request for request in requests] == feeds
     assert requests[0].headers.get("If-None-Match") == ETAG.encode()
     assert requests[1].headers.get("If-None-Match") is None
     assert all(304 in request.meta["handle_httpstatus_list"] for request in requests)
@@ -270,6 +285,6 @@ def test_an_unknown_failure_names_its_type_and_message() -> None:
 def test_fetch_failed_yields_one_error_result_for_the_failed_feed() -> None:
     feed = feed_request(etag=ETAG, last_modified=LAST_MODIFIED)
     failure = Failure(network_errors.ConnectionRefusedError())
-    failure.request = Request(feed.url, meta={"feed": feed})  # Scrapy attaches the request like this
-    results = list(FeedSpider(feeds=[feed]).fetch_failed(failure))
+    [failure.request] = start_requests(feed)  # Scrapy attaches the request like this
+    results = list(NewsSpider().source_failed(failure))
     assert results == [FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")]

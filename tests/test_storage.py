@@ -86,7 +86,8 @@ def test_validators_are_kept_from_the_last_successful_fetch_only(storage: Storag
     storage.record_fetch(fetched("Wire", FetchStatus.ERROR, error="HTTP 500"), [], NOW)
     storage.record_fetch(fetched("Wire", FetchStatus.ERROR, error="HTTP 500"), [], NOW)
 
-    assert storage.validators(["Wire"]) == {"Wire": ("https://wire.example/feed.xml", '"1"', "Mon")}
+    state = storage.fetch_state(["Wire"])["Wire"]
+    assert (state["url"], state["etag"], state["last_modified"]) == ("https://wire.example/feed.xml", '"1"', "Mon")
     [row] = storage.source_rows()
     assert (row["last_status"], row["last_error"], row["consecutive_failures"]) == ("error", "HTTP 500", 2)
 
@@ -156,7 +157,7 @@ def test_an_older_database_is_migrated_and_keeps_its_alerts(tmp_path: Path) -> N
     old = Storage.open(path, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m002_delivery_state")
-    old.record_fetch(fetched("Wire"), [story("a")], NOW)
+    old.db["stories"].insert({"id": story("a").id, "url": story("a").url, "title": "a", "source": "Wire"})
     old.db.execute(
         "INSERT INTO alerts (id, story_id, watchlist, severity, match, status, attempts, created_at) "
         "VALUES ('x', ?, 'SMS vendors', 'high', ?, 'pending', 0, ?)",

@@ -1,0 +1,79 @@
+"""An article page → its main text, headline and date, so a vendor named only in paragraph 6 is found.
+
+trafilatura does the extraction: it scored best of the maintained extractors on its benchmark
+(F1 0.909, readability-lxml 0.801, newspaper3k 0.713) and dates come from htmldate, which reads
+the page's metadata before guessing from its text. A source's own CSS selectors, when given,
+override its headline and date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trafilatura
+from parsel import Selector
+
+from newsbot.normalize import html_to_text
+
+MAX_TREE_SIZE = 200_000  # elements: hostile pages with millions of nodes are not extracted
+
+
+@dataclass(frozen=True)
+class Article:
+    text: str
+    title: str = ""
+    published: datetime | None = None
+
+
+def extract_article(html: str, url: str, title_css: str | None = None, date_css: str | None = None) -> Article:
+    """The page's main text (empty when there is none), with its headline and date if found."""
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        max_tree_size=MAX_TREE_SIZE,
+    )
+    text = title = ""
+    published = None
+    if document is not None:
+        text = (document.text or "").strip()
+        title = (document.title or "").strip()
+        published = parse_date(document.date)
+    if title_css or date_css:
+        page = Selector(text=html)
+        if title_css:
+            title = _selected_text(page, title_css) or title
+        if date_css:
+            published = _selected_date(page, date_css) or published
+    return Article(text=text, title=title, published=published)
+
+
+def _selected_text(page: Selector, css: str) -> str:
+    return " ".join(html_to_text(part) for part in page.css(css).getall()).strip()
+
+
+def _selected_date(page: Selector, css: str) -> datetime | None:
+    """A date from the element's `datetime`/`content` attribute, or its text."""
+    element = page.css(css)
+    candidates = [
+        *element.attrib.get("datetime", "").split(),
+        element.attrib.get("content", ""),
+        _selected_text(page, css),
+    ]
+    return next((moment for candidate in candidates if (moment := parse_date(candidate))), None)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An ISO date or date-time as aware UTC (a date alone is midnight UTC); None if unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,51 @@
+"""Why a download failed, in a sentence an operator understands instead of a Twisted traceback."""
+
+from __future__ import annotations
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as network_errors
+from twisted.python.failure import Failure
+
+
+def describe_failure(failure: Failure) -> str:
+    """A sentence an operator understands, instead of a Twisted traceback."""
+    problem = failure.value
+    if isinstance(problem, HttpError):
+        return f"the server answered HTTP {problem.response.status}"
+    if isinstance(problem, IgnoreRequest):
+        reason = str(problem) or "ignored"
+        return next((sentence for clue, sentence in _IGNORED_SENTENCES if clue in reason), reason)
+    for kinds, sentence in _FAILURE_SENTENCES:
+        if isinstance(problem, kinds):
+            return sentence
+    return f"{type(problem).__name__}: {problem}"
+
+
+# Scrapy's reasons for dropping a request (IgnoreRequest), by a phrase in its message.
+_IGNORED_SENTENCES = (
+    ("robots.txt", "robots.txt forbids fetching it"),
+    ("max redirections", "it redirected too many times (newsbot stops after 5 redirects: a redirect loop?)"),
+    ("during decompression", "the response was larger than fetch.max_bytes once decompressed (a compression bomb?)"),
+)
+_FAILURE_SENTENCES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((CannotResolveHostError, network_errors.DNSLookupError), "the host name could not be resolved"),
+    (
+        (DownloadTimeoutError, network_errors.TimeoutError, network_errors.TCPTimedOutError),
+        "the server did not answer in time (fetch.timeout_seconds)",
+    ),
+    ((DownloadConnectionRefusedError, network_errors.ConnectionRefusedError), "the connection was refused"),
+    # Scrapy cancels a download when it passes DOWNLOAD_MAXSIZE, and for no other reason here.
+    ((DownloadCancelledError,), "the response was larger than fetch.max_bytes"),
+    (
+        (ResponseDataLossError, network_errors.ConnectionLost),
+        "the connection was lost before the response was complete",
+    ),
+)

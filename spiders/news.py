@@ -1,0 +1,384 @@
+"""The spider for every configured feed, site, listing page and sitemap: one FetchResult per source.
+
+A source is finished when its own page (or feed, or sitemap) and every article fetched for it are
+done; only then is its FetchResult yielded, so a source's stories and its new validators are stored
+together. Every failure is a value in that result — the source's page failing makes the result an
+error, an article failing leaves that story with its teaser — and never stops another source.
+
+Unchanged sources cost nothing: a 304, or a body whose hash is the one parsed last time, ends the
+source as NOT_MODIFIED before any parsing. Articles are fetched only for links not yet stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from twisted.python.failure import Failure
+
+from newsbot.addresses import INTERNAL_META
+from newsbot.articles import extract_article
+from newsbot.feeds import FeedParseError, parse_feed
+from newsbot.models import FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.normalize import html_to_text
+from newsbot.pages import feed_links, next_page, story_links
+from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.urls import canonical_url
+from spiders.failures import describe_failure
+
+NOT_MODIFIED = 304
+GONE = (404, 410)
+TEASER_CHARS = 1000  # full_text: auto fetches the article when the feed's text is shorter
+MAX_CHILD_SITEMAPS = 5
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+Item = FetchResult | scrapy.Request
+
+
+@dataclass
+class _Source:
+    """What one source has gathered so far in this crawl."""
+
+    request: SourceRequest
+    entries: list[FeedEntry] = field(default_factory=list)
+    pending: int = 1  # the source's own page, plus each article or page still downloading
+    links_seen: set[str] = field(default_factory=set)
+    links_found: int | None = None
+    pages_followed: int = 0
+    article_errors: list[str] = field(default_factory=list)
+    parse_seconds: float = 0.0
+    outcome: FetchResult | None = None  # the source's own page: status, validators, error
+    finished: bool = False
+
+
+class NewsSpider(scrapy.Spider):
+    name = "newsbot_sources"
+    newsbot_builtin = True  # not a `spider:` a source may name
+
+    def __init__(
+        self,
+        sources: Iterable[SourceRequest] = (),
+        is_known: Callable[[str], bool] = lambda url: False,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.sources = tuple(sources)
+        self.is_known = is_known  # canonical URL → already stored (its article is not fetched again)
+        self._waiting: dict[str, list[tuple[_Source, FeedEntry]]] = {}  # article URL → entries awaiting it
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for source in self.sources:
+            yield self._first_request(_Source(source))
+
+    def _first_request(self, state: _Source) -> scrapy.Request:
+        source = state.request
+        if source.kind is SourceKind.FEED or (source.kind is SourceKind.SITE and source.feed_url):
+            return self._request(state, source.feed_url or source.url, self.parse_feed, FEED_ACCEPT, conditional=True)
+        if source.kind is SourceKind.SITE:
+            return self._request(state, source.url, self.parse_site, HTML_ACCEPT)
+        if source.kind is SourceKind.SITEMAP:
+            return self._request(state, source.url, self.parse_sitemap, FEED_ACCEPT, conditional=True)
+        return self._request(state, source.url, self.parse_listing, HTML_ACCEPT, conditional=True)
+
+    def _request(
+        self,
+        state: _Source,
+        url: str,
+        callback: Callable[..., Iterable[Item]],
+        accept: str,
+        *,
+        conditional: bool = False,
+        errback: Callable[[Failure], Iterable[Item]] | None = None,
+        **meta: Any,
+    ) -> scrapy.Request:
+        source = state.request
+        headers = {"Accept": accept}
+        if conditional and source.etag:
+            headers["If-None-Match"] = source.etag
+        if conditional and source.last_modified:
+            headers["If-Modified-Since"] = source.last_modified
+        return scrapy.Request(
+            url,
+            headers=headers,
+            callback=callback,
+            errback=errback or self.source_failed,
+            dont_filter=True,
+            meta={"source": state, INTERNAL_META: source.internal, "handle_httpstatus_list": [NOT_MODIFIED], **meta},
+        )
+
+    # The source's own page -----------------------------------------------------------------------
+
+    def parse_feed(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+        state: _Source = response.meta["source"]
+        if not self._changed(state, response):
+            yield from self._done(state)
+            return
+        started = time.perf_counter()
+        try:
+            entries = parse_feed(response.body, response.url, _header(response, b"Content-Type"))
+        except FeedParseError as problem:
+            state.outcome = self._error(state, str(problem))
+            yield from self._done(state)
+            return
+        finally:
+            state.parse_seconds += time.perf_counter() - started
+        state.outcome = self._ok(state, response, feed_url=response.meta.get("feed_url"))
+        for entry in entries:
+            yield from self._take(state, entry, teaser=_is_teaser(entry))
+        yield from self._done(state)
+
+    def parse_site(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+        """A home page: follow its first announced feed, which later runs fetch directly."""
+        state: _Source = response.meta["source"]
+        links = feed_links(Selector(text=_text(response)), response.url) if isinstance(response, TextResponse) else []
+        if not links:
+            state.outcome = self._error(
+                state, 'the page announces no feed (no <link rel="alternate"> to RSS, Atom or JSON)'
+            )
+            yield from self._done(state)
+            return
+        yield self._request(state, links[0], self.parse_feed, FEED_ACCEPT, feed_url=links[0])
+
+    def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+        state: _Source = response.meta["source"]
+        source = state.request
+        first_page = state.pages_followed == 0
+        if first_page and not self._changed(state, response):
+            yield from self._done(state)
+            return
+        if not isinstance(response, TextResponse):
+            state.outcome = self._error(state, "the listing page is not HTML")
+            yield from self._done(state)
+            return
+        page = Selector(text=_text(response))
+        links = story_links(page, response.url, css=source.links_css, xpath=source.links_xpath)
+        state.links_found = (state.links_found or 0) + len(links)
+        if first_page:
+            state.outcome = self._ok(state, response)
+        following = next_page(page, response.url, source.next_page_css)
+        if following and state.pages_followed < source.follow_pages:
+            state.pages_followed += 1
+            state.pending += 1
+            yield self._request(state, following, self.parse_listing, HTML_ACCEPT, errback=self.page_failed)
+        for url, text in links[: max(0, source.max_items - len(state.links_seen))]:
+            yield from self._take(state, FeedEntry(link=url, title=text), teaser=True, only_new=True)
+        yield from self._done(state)
+
+    def parse_sitemap(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+        state: _Source = response.meta["source"]
+        source = state.request
+        child = response.meta.get("child_sitemap", False)
+        if not child and not self._changed(state, response):
+            yield from self._done(state)
+            return
+        started = time.perf_counter()
+        try:
+            sitemap = parse_sitemap(self._sitemap_body(response))
+        except ValueError as problem:
+            if child:
+                state.article_errors.append(f"{response.url}: {problem}")
+            else:
+                state.outcome = self._error(state, str(problem))
+            yield from self._done(state)
+            return
+        finally:
+            state.parse_seconds += time.perf_counter() - started
+        if not child:
+            state.outcome = self._ok(state, response)
+        since = datetime.now(UTC) - timedelta(days=source.max_age_days)
+        if sitemap.is_index and not child:
+            for entry in newest(sitemap.entries, MAX_CHILD_SITEMAPS, since):
+                state.pending += 1
+                yield self._request(
+                    state, entry.url, self.parse_sitemap, FEED_ACCEPT, errback=self.page_failed, child_sitemap=True
+                )
+        elif not sitemap.is_index:
+            chosen = newest(sitemap.entries, source.max_items, since)
+            state.links_found = (state.links_found or 0) + len(chosen)
+            for entry in chosen:
+                yield from self._take(state, _sitemap_entry(entry), teaser=True, only_new=True)
+        yield from self._done(state)
+
+    def source_failed(self, failure: Failure) -> Iterator[Item]:
+        state: _Source = failure.request.meta["source"]  # type: ignore[attr-defined]
+        source = state.request
+        if (
+            source.kind is SourceKind.SITE
+            and source.feed_url
+            and failure.request.url == source.feed_url  # type: ignore[attr-defined]
+            and isinstance(failure.value, HttpError)
+            and failure.value.response.status in GONE
+        ):  # the remembered feed is gone: look for the site's current one
+            yield self._request(state, source.url, self.parse_site, HTML_ACCEPT)
+            return
+        state.outcome = self._error(state, describe_failure(failure))
+        yield from self._done(state)
+
+    def page_failed(self, failure: Failure) -> Iterator[Item]:
+        """A later listing page or a child sitemap: the source keeps what its first page gave."""
+        state: _Source = failure.request.meta["source"]  # type: ignore[attr-defined]
+        state.article_errors.append(f"{failure.request.url}: {describe_failure(failure)}")  # type: ignore[attr-defined]
+        yield from self._done(state)
+
+    # Articles ------------------------------------------------------------------------------------
+
+    def _take(self, state: _Source, entry: FeedEntry, *, teaser: bool, only_new: bool = False) -> Iterator[Item]:
+        """Keep an entry, first fetching its article when the source wants full text and it is new."""
+        if entry.link in state.links_seen:
+            return
+        state.links_seen.add(entry.link)
+        wants_text = state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser)
+        known = bool(entry.link) and self.is_known(canonical_url(entry.link))
+        if known and only_new:
+            return
+        if not wants_text or known or not entry.link:
+            state.entries.append(entry)
+            return
+        waiting = self._waiting.get(entry.link)
+        state.pending += 1
+        if waiting is not None:  # another source is already fetching this article
+            waiting.append((state, entry))
+            return
+        self._waiting[entry.link] = [(state, entry)]
+        yield self._request(
+            state, entry.link, self.parse_article, HTML_ACCEPT, errback=self.article_failed, article=entry.link
+        )
+
+    def parse_article(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+        state: _Source = response.meta["source"]
+        waiting = self._waiting.pop(response.meta["article"], [])
+        if response.status != 200 or not isinstance(response, TextResponse):
+            error = f"{response.url}: not an HTML page (HTTP {response.status})"
+            yield from self._finish_articles(waiting, lambda entry: entry, error)
+            return
+        started = time.perf_counter()
+        article = extract_article(_text(response), response.url, state.request.title_css, state.request.date_css)
+        state.parse_seconds += time.perf_counter() - started
+
+        def enriched(entry: FeedEntry) -> FeedEntry:
+            if not article.text:
+                return replace(
+                    entry, title=entry.title or article.title, published=entry.published or article.published
+                )
+            return replace(
+                entry,
+                title=article.title if state.request.title_css else entry.title or article.title,
+                content=article.text,
+                published=entry.published or article.published,
+                from_article=True,
+            )
+
+        yield from self._finish_articles(waiting, enriched, None)
+
+    def article_failed(self, failure: Failure) -> Iterator[Item]:
+        waiting = self._waiting.pop(failure.request.meta["article"], [])  # type: ignore[attr-defined]
+        error = f"{failure.request.url}: {describe_failure(failure)}"  # type: ignore[attr-defined]
+        yield from self._finish_articles(waiting, lambda entry: entry, error)
+
+    def _finish_articles(
+        self, waiting: list[tuple[_Source, FeedEntry]], enrich: Callable[[FeedEntry], FeedEntry], error: str | None
+    ) -> Iterator[Item]:
+        """Each waiting source keeps its entry (with the article's text if there is one)."""
+        for state, entry in waiting:
+            state.entries.append(enrich(entry))
+            if error:
+                state.article_errors.append(error)
+            yield from self._done(state)
+
+    def _sitemap_body(self, response: Response) -> bytes:
+        """The sitemap's XML, unzipped when it is a .xml.gz, within the same size bound as downloads."""
+        if gzip_magic_number(response):
+            try:
+                return gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except ValueError:  # the only ValueError gunzip raises: over max_size
+                raise ValueError("the sitemap was larger than fetch.max_bytes once decompressed") from None
+            except (OSError, EOFError, struct.error) as problem:
+                raise ValueError(f"the gzipped sitemap could not be unpacked ({problem})") from None
+        return response.body
+
+    # Results -------------------------------------------------------------------------------------
+
+    def _changed(self, state: _Source, response: Response) -> bool:
+        """False (and the outcome set) when the source is as it was: a 304 or the same body."""
+        source = state.request
+        if response.status == NOT_MODIFIED:
+            state.outcome = self._unchanged(state, source.etag, source.last_modified)
+            return False
+        if source.body_hash and _body_hash(response.body) == source.body_hash:
+            state.outcome = self._unchanged(state, _header(response, b"ETag"), _header(response, b"Last-Modified"))
+            return False
+        return True
+
+    def _unchanged(self, state: _Source, etag: str | None, last_modified: str | None) -> FetchResult:
+        source = state.request
+        return FetchResult(
+            source.source,
+            source.url,
+            FetchStatus.NOT_MODIFIED,
+            etag=etag,
+            last_modified=last_modified,
+            body_hash=source.body_hash,
+            feed_url=source.feed_url,
+        )
+
+    def _ok(self, state: _Source, response: Response, feed_url: str | None = None) -> FetchResult:
+        return FetchResult(
+            state.request.source,
+            state.request.url,
+            FetchStatus.OK,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            body_hash=_body_hash(response.body),
+            feed_url=feed_url or state.request.feed_url,
+        )
+
+    def _error(self, state: _Source, error: str) -> FetchResult:
+        return FetchResult(state.request.source, state.request.url, FetchStatus.ERROR, error=error)
+
+    def _done(self, state: _Source) -> Iterator[FetchResult]:
+        """One download of this source ended; the last one yields the source's result."""
+        state.pending -= 1
+        if state.pending > 0 or state.finished:
+            return
+        state.finished = True
+        outcome = state.outcome or self._error(state, "the crawl ended without a response")
+        yield replace(
+            outcome,
+            entries=tuple(state.entries),
+            links_found=state.links_found,
+            article_errors=tuple(state.article_errors),
+            parse_seconds=state.parse_seconds,
+        )
+
+
+def _is_teaser(entry: FeedEntry) -> bool:
+    return len(html_to_text(entry.content or entry.summary)) < TEASER_CHARS
+
+
+def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:
+    return FeedEntry(link=entry.url, title=entry.title, published=entry.published)
+
+
+def _body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _text(response: Response) -> str:
+    return response.text if isinstance(response, TextResponse) else ""
