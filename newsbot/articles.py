@@ -16,8 +16,6 @@ from parsel import Selector
 
 from newsbot.normalize import html_to_text
 
-MAX_TREE_SIZE = 200_000  # elements: hostile pages with millions of nodes are not extracted
-
 
 @dataclass(frozen=True)
 class Article:
@@ -34,7 +32,6 @@ def extract_article(html: str, url: str, title_css: str | None = None, date_css:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        max_tree_size=MAX_TREE_SIZE,
     )
     text = title = ""
     published = None

@@ -6,6 +6,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from newsbot.config import Config
 from newsbot.models import Alert, Story
@@ -56,6 +57,24 @@ def reading(config: Config) -> Iterator[Storage | None]:
         storage.close()
 
 
+def _source_lines(name: str, row: dict[str, Any]) -> list[str]:
+    """One line per source, and a second saying what is wrong when something is."""
+    result = row["last_status"].replace("_", " ")
+    if row["last_error"]:
+        result = f"error: {row['last_error']}"
+        if row["consecutive_failures"] > 1:
+            result += f" ({row['consecutive_failures']} runs in a row)"
+    found = f", feed found: {row['feed_url']}" if row.get("feed_url") else ""
+    lines = [f"  {name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories{found}"]
+    if row.get("health") and row["health"] != "ok":
+        lines.append(
+            f"    {row['health'].upper().replace('_', ' ')} since {row['health_since']}: {row['health_detail']}"
+        )
+    if row.get("last_warning"):
+        lines.append(f"    warning: {row['last_warning']}")
+    return lines
+
+
 def _report(config: Config, storage: Storage) -> list[str]:
     rows = {row["name"]: row for row in storage.source_rows()}
     lines = [f"Database: {config.database} ({storage.story_count()} stories)", "Sources:"]
@@ -64,12 +83,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
         if row is None:
             lines.append(f"  {source.name}: not fetched yet")
             continue
-        result = row["last_status"].replace("_", " ")
-        if row["last_error"]:
-            result = f"error: {row['last_error']}"
-            if row["consecutive_failures"] > 1:
-                result += f" ({row['consecutive_failures']} runs in a row)"
-        lines.append(f"  {source.name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories")
+        lines += _source_lines(source.name, row)
     counts = storage.alert_counts()
     unconfirmed = f", {counts['unconfirmed']} unconfirmed" if counts["unconfirmed"] else ""
     lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent{unconfirmed}")

@@ -264,8 +264,14 @@ class NewsSpider(scrapy.Spider):
             yield from self._finish_articles(waiting, lambda entry: entry, error)
             return
         started = time.perf_counter()
-        article = extract_article(_text(response), response.url, state.request.title_css, state.request.date_css)
-        state.parse_seconds += time.perf_counter() - started
+        try:
+            article = extract_article(_text(response), response.url, state.request.title_css, state.request.date_css)
+        except Exception as problem:  # a page no extractor can read must not cost the source its result
+            error = f"{response.url}: the article could not be read ({type(problem).__name__}: {problem})"
+            yield from self._finish_articles(waiting, lambda entry: entry, error)
+            return
+        finally:
+            state.parse_seconds += time.perf_counter() - started
 
         def enriched(entry: FeedEntry) -> FeedEntry:
             if not article.text:

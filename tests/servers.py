@@ -46,16 +46,17 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Base:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]):
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         handler.owner = self  # type: ignore[attr-defined]
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self.host = host
+        self._server = _Server((host, 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> _Base:
         self._thread.start()
@@ -136,11 +137,15 @@ class _FeedHandler(BaseHTTPRequestHandler):
 
 
 class FeedServer(_Base):
-    """Serves `routes`; anything else is a 404 (so robots.txt is absent unless a test adds it)."""
+    """Serves `routes`; anything else is a 404 (so robots.txt is absent unless a test adds it).
 
-    def __init__(self) -> None:
+    `host` may be another loopback address (127.0.0.2, …): newsbot refuses those unless a source
+    is `internal: true`, which is how tests stand in for an intranet or a metadata service.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
-        super().__init__(type("FeedHandler", (_FeedHandler,), {}))
+        super().__init__(type("FeedHandler", (_FeedHandler,), {}), host)
 
     def add(self, path: str, route: Route) -> str:
         self.routes[path] = route
