@@ -20,7 +20,15 @@ from newsbot.examples import run_examples
 from newsbot.explain import describe_evaluations
 from newsbot.matching import ANY_FIELD, Matcher, story_fields
 from newsbot.normalize import html_to_text
-from newsbot.status import describe_status, search_stories, sent_alerts_since, stored_story, stories_since
+from newsbot.opml import import_feeds, read_opml, to_opml
+from newsbot.status import (
+    describe_status,
+    exportable_feeds,
+    search_stories,
+    sent_alerts_since,
+    stored_story,
+    stories_since,
+)
 from newsbot.watchlists import load_watchlist
 
 
@@ -95,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
     search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
+    sources = command("sources", _sources_usage, "import sources from an OPML file, or export them as OPML")
+    actions = sources.add_subparsers(metavar="ACTION")
+    opml_import = actions.add_parser("import", help="add the feeds of an OPML file to newsbot.yaml's sources:")
+    opml_import.set_defaults(command=_sources_import)
+    opml_import.add_argument("opml", type=Path, help="an OPML file exported by a feed reader")
+    opml_import.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
+    opml_export = actions.add_parser("export", help="print the feed sources as OPML")
+    opml_export.set_defaults(command=_sources_export)
+    opml_export.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    for action in (opml_import, opml_export):  # `--config` also after the action; the outer default stays
+        action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
     demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
     demo.set_defaults(command=_demo)
     return parser
@@ -212,6 +231,37 @@ def _search(arguments: argparse.Namespace) -> ExitStatus:
         print(f"{published}  {story.source}: {story.title}\n            {story.url}")
     if not stories:
         print(f"no stored story matches {arguments.query!r}")
+    return ExitStatus.OK
+
+
+def _sources_usage(arguments: argparse.Namespace) -> ExitStatus:
+    print("newsbot sources: say `import FILE.opml` or `export`", file=sys.stderr)
+    return ExitStatus.CANNOT_RUN
+
+
+def _sources_import(arguments: argparse.Namespace) -> ExitStatus:
+    feeds, unusable = read_opml(arguments.opml)
+    result = import_feeds(arguments.config, feeds, write=not arguments.dry_run)
+    verb = "would add" if arguments.dry_run else "added"
+    for feed in result.added:
+        print(f"{verb}: {feed.name} ({feed.feed})")
+    for name, why in [*result.skipped, *unusable]:
+        print(f"skipped: {name}: {why}")
+    where = "" if arguments.dry_run or not result.added else f" to {arguments.config}"
+    print(f"{len(result.added)} sources {verb}{where}, {len(result.skipped) + len(unusable)} skipped")
+    return ExitStatus.OK
+
+
+def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    feeds, left_out = exportable_feeds(config)
+    for name, why in left_out:
+        print(f"newsbot: not exported: {name}: {why}", file=sys.stderr)
+    text = to_opml(feeds, f"newsbot sources ({config.path.name})")
+    if arguments.output:
+        arguments.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return ExitStatus.OK
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from newsbot.config import Config
 from newsbot.models import Alert, Story
+from newsbot.opml import OpmlFeed
 from newsbot.storage import Storage
 from newsbot.urls import canonical_url
 
@@ -32,6 +33,23 @@ def stored_story(config: Config, url: str) -> Story | None:
     """The stored story with this URL (canonicalised first, as stories are stored)."""
     with reading(config) as storage:
         return storage.story_by_url(canonical_url(url)) if storage else None
+
+
+def exportable_feeds(config: Config) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
+    """Feed sources as OPML outlines (a `site:` by the feed it was found to have), and the rest."""
+    with reading(config) as storage:
+        found = storage.fetch_state(source.name for source in config.settings.sources) if storage else {}
+    feeds, left_out = [], []
+    for source in config.settings.sources:
+        if source.feed:
+            feeds.append(OpmlFeed(source.name, source.feed))
+        elif source.site and found.get(source.name, {}).get("feed_url"):
+            feeds.append(OpmlFeed(source.name, found[source.name]["feed_url"], source.site))
+        elif source.site:
+            left_out.append((source.name, "its feed is not known yet (run newsbot first)"))
+        else:
+            left_out.append((source.name, f"a {source.kind.value}: source has no feed URL for OPML"))
+    return feeds, left_out
 
 
 def sent_alerts_since(config: Config, when: datetime) -> list[Alert]:

@@ -1,0 +1,197 @@
+"""`newsbot sources import FILE.opml` and `newsbot sources export`: the team's reader list in and out."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from newsbot.errors import ConfigError
+from newsbot.opml import OpmlFeed, _with_sources, read_opml, to_opml
+from tests.conftest import REPOSITORY, Workspace, run_newsbot
+
+EXAMPLE_OPML = REPOSITORY / "examples" / "telecom-security.opml"
+
+READER_EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0">
+  <head><title>My reader</title></head>
+  <body>
+    <outline text="Telecom">
+      <outline text="Signal Lines" title="Signal Lines" type="rss" xmlUrl="https://signal.example/feed.xml"/>
+      <outline text="Folder in a folder">
+        <outline text="Carrier Watch" type="rss" xmlURL="https://carrier.example/atom.xml" htmlUrl="https://carrier.example/"/>
+      </outline>
+    </outline>
+    <outline text="Podcast over FTP" type="rss" xmlUrl="ftp://files.example/pod.xml"/>
+    <outline text="Same as Signal Lines" type="rss" xmlUrl="https://signal.example/feed.xml?utm_source=reader"/>
+  </body>
+</opml>
+"""
+
+
+def import_sources(workspace: Workspace, opml: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_newsbot("sources", "import", str(opml), "--config", str(workspace.config), *extra, cwd=workspace.folder)
+
+
+@pytest.fixture
+def reader_export(tmp_path: Path) -> Path:
+    path = tmp_path / "reader.opml"
+    path.write_text(READER_EXPORT, encoding="utf-8")
+    return path
+
+
+def test_import_appends_feeds_keeps_comments_and_skips_what_it_cannot_use(
+    workspace: Workspace, reader_export: Path
+) -> None:
+    workspace.source("Signal Lines", "https://signal.example/feed.xml")
+    workspace.write()
+    commented = "# the team's sources, reviewed quarterly\n" + workspace.config.read_text(encoding="utf-8")
+    workspace.config.write_text(commented, encoding="utf-8")
+
+    result = import_sources(workspace, reader_export)
+
+    assert result.returncode == 0, result.stderr
+    assert "added: Carrier Watch (https://carrier.example/atom.xml)" in result.stdout
+    assert "skipped: Signal Lines: already configured" in result.stdout
+    assert "skipped: Same as Signal Lines: already configured" in result.stdout  # same URL once canonical
+    assert "skipped: Podcast over FTP: 'ftp://files.example/pod.xml' is not an http(s) feed URL" in result.stdout
+    text = workspace.config.read_text(encoding="utf-8")
+    assert text.startswith("# the team's sources, reviewed quarterly\n")
+    sources = yaml.safe_load(text)["sources"]
+    assert [source["name"] for source in sources] == ["Signal Lines", "Carrier Watch"]
+    assert sources[1] == {"name": "Carrier Watch", "feed": "https://carrier.example/atom.xml"}
+    check = run_newsbot("check", "--config", str(workspace.config), cwd=workspace.folder)
+    assert check.returncode == 0, check.stderr
+
+
+def test_importing_twice_adds_nothing_the_second_time(workspace: Workspace, reader_export: Path) -> None:
+    workspace.write()
+    first = import_sources(workspace, reader_export)
+    after_first = workspace.config.read_text(encoding="utf-8")
+    second = import_sources(workspace, reader_export)
+
+    assert "2 sources added" in first.stdout
+    assert "0 sources added" in second.stdout
+    assert workspace.config.read_text(encoding="utf-8") == after_first
+
+
+def test_dry_run_shows_the_feeds_and_changes_nothing(workspace: Workspace, reader_export: Path) -> None:
+    workspace.write()
+    before = workspace.config.read_text(encoding="utf-8")
+    result = import_sources(workspace, reader_export, "--dry-run")
+    assert "would add: Signal Lines (https://signal.example/feed.xml)" in result.stdout
+    assert workspace.config.read_text(encoding="utf-8") == before
+
+
+def test_a_name_already_taken_by_another_feed_gets_a_number(workspace: Workspace, reader_export: Path) -> None:
+    workspace.source("Carrier Watch", "https://other.example/rss")
+    workspace.write()
+    import_sources(workspace, reader_export)
+    names = [source["name"] for source in yaml.safe_load(workspace.config.read_text(encoding="utf-8"))["sources"]]
+    assert names == ["Carrier Watch", "Signal Lines", "Carrier Watch (2)"]
+
+
+def test_a_file_that_is_not_opml_is_a_clear_error_and_the_config_is_untouched(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.write()
+    before = workspace.config.read_text(encoding="utf-8")
+    not_opml = tmp_path / "feed.xml"
+    not_opml.write_text("<rss><channel/></rss>", encoding="utf-8")
+    result = import_sources(workspace, not_opml)
+    assert result.returncode == 2
+    assert f"{not_opml}: this is not an OPML file" in result.stderr
+    assert workspace.config.read_text(encoding="utf-8") == before
+
+
+def test_an_opml_file_declaring_entities_is_refused(tmp_path: Path) -> None:
+    """lxml's recovering parser expands internal entities even with resolve_entities=False."""
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        '<opml><body><outline text="&b;" xmlUrl="https://x.example/feed"/></body></opml>',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="declares XML entities"):
+        read_opml(bomb)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected_indent"),
+    [
+        pytest.param(
+            "database: x.db\nsources:\n  - name: One\n    feed: https://one.example/f\nfetch: {}\n", 2, id="block"
+        ),
+        pytest.param("database: x.db\nsources:\n- name: One\n  feed: https://one.example/f", 0, id="no indent, no EOL"),
+        pytest.param("database: x.db\nsources: []\nfetch: {}\n", 2, id="empty flow list"),
+        pytest.param("database: x.db\nsources:\nfetch: {}\n", 2, id="empty key"),
+        pytest.param("database: x.db\n", 2, id="no sources key"),
+    ],
+)
+def test_new_sources_land_in_the_list_whatever_its_layout(config: str, expected_indent: int) -> None:
+    feeds = [OpmlFeed("A: colon", "https://a.example/feed"), OpmlFeed("Zürich Desk", "https://z.example/rss")]
+    text = _with_sources(config, feeds, Path("newsbot.yaml"))
+    data = yaml.safe_load(text)
+    assert data["sources"][-2:] == [
+        {"name": "A: colon", "feed": "https://a.example/feed"},
+        {"name": "Zürich Desk", "feed": "https://z.example/rss"},
+    ]
+    assert data["database"] == "x.db"
+    assert " " * expected_indent + "- name: 'A: colon'" in text.splitlines()
+    if "fetch" in config:
+        assert data["fetch"] == {}
+
+
+def test_a_flow_list_with_items_is_refused_with_the_line() -> None:
+    with pytest.raises(ConfigError, match=r"newsbot.yaml:2: sources: is not a block list"):
+        _with_sources("database: x.db\nsources: [{name: a, feed: 'https://a.example'}]\n", [], Path("newsbot.yaml"))
+
+
+def test_export_then_import_gives_the_same_feeds(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.source("Signal Lines", "https://signal.example/feed.xml")
+    workspace.source("Ampersand & <Co>", "https://amp.example/rss?a=1&b=2")
+    workspace.settings["sources"].append({"name": "Listing", "url": "https://l.example/", "links": "a"})
+    workspace.write()
+    exported = tmp_path / "out.opml"
+
+    result = run_newsbot(
+        "sources", "export", "--output", str(exported), "--config", str(workspace.config), cwd=workspace.folder
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "not exported: Listing: a url: source has no feed URL for OPML" in result.stderr
+    feeds, unusable = read_opml(exported)
+    assert unusable == []
+    assert feeds == [
+        OpmlFeed("Signal Lines", "https://signal.example/feed.xml"),
+        OpmlFeed("Ampersand & <Co>", "https://amp.example/rss?a=1&b=2"),
+    ]
+
+
+def test_to_opml_escapes_attributes(tmp_path: Path) -> None:
+    path = tmp_path / "escaped.opml"
+    path.write_text(to_opml([OpmlFeed('Quote " here', "https://q.example/?a=1&b=2")], "t & t"), encoding="utf-8")
+    feeds, _ = read_opml(path)
+    assert feeds == [OpmlFeed('Quote " here', "https://q.example/?a=1&b=2")]
+
+
+def test_the_shipped_starting_list_is_public_feeds_only() -> None:
+    feeds, unusable = read_opml(EXAMPLE_OPML)
+    assert unusable == []
+    assert len(feeds) >= 15
+    assert all(feed.feed.startswith("https://") for feed in feeds)
+    assert len({feed.name for feed in feeds}) == len(feeds)
+
+
+def test_real_reader_exports_from_the_corpus_read_cleanly(corpus: Path) -> None:
+    """Subscription lists exported by real readers: nested folders, missing titles, odd casing."""
+    counts = {}
+    for path in sorted((corpus / "opml").iterdir()):
+        feeds, _ = read_opml(path)
+        counts[path.name] = len(feeds)
+        assert all(feed.name and feed.feed.lower().startswith(("http://", "https://")) for feed in feeds)
+    assert counts["rsparser__SubsNoTitleAttributes.opml"] > 50  # names come from `text` when `title` is absent
+    assert counts["plenaryapp__Cyber-security.opml"] == 21
