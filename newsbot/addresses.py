@@ -77,6 +77,13 @@ def _describe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return "non-public"
 
 
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing addresses the policy forbids, at every connection."""
 
@@ -124,6 +131,12 @@ class SourceGuard:
         host = (parts.hostname or "").lower()
         if host in self.policy.internal_hosts and not self._internal(request):
             raise IgnoreRequest(f"{host} belongs to an internal source; a public source's links may not reach it")
+        literal = _ip_literal(host)
+        if literal is not None:  # Twisted hands an IP back without asking the resolver
+            refusal = self.policy.refusal(host, literal)
+            if refusal:
+                raise IgnoreRequest(refusal)
+            return
         from twisted.internet import reactor
 
         try:

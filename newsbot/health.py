@@ -57,7 +57,7 @@ def assess(row: dict[str, Any], source: SourceConfig, settings: HealthSettings, 
     failures = row.get("consecutive_failures") or 0
     if failures >= settings.failing_after_runs:
         return Health(HealthState.FAILING, f"failed {failures} runs in a row; last error: {row.get('last_error')}")
-    if row.get("last_status") != "error" and row.get("links_found") == 0:
+    if row.get("links_found") == 0:  # kept from the last fetch that parsed the page, errors below FAILING aside
         return Health(HealthState.NO_LINKS, _no_links(source))
     stale_after = timedelta(hours=source.stale_after_hours or settings.stale_after_hours)
     last_new = row.get("last_new_story_at") or row.get("first_fetch_at")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from datetime import UTC, datetime, timedelta
 
 from w3lib.html import remove_tags, remove_tags_with_content
 
 from newsbot.models import FeedEntry, Story
 from newsbot.urls import canonical_url, is_http_url
 
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
 _WHITESPACE = re.compile(r"\s+")
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
@@ -51,5 +53,12 @@ def to_story(entry: FeedEntry, source: str) -> Story | None:
         summary=summary,
         text=text if text != summary else "",
         source=source,
-        published_at=entry.published,
+        published_at=_believable(entry.published),
     )
+
+
+def _believable(published: datetime | None) -> datetime | None:
+    """A date more than a day ahead is a feed's mistake: the story then ages from when it was seen."""
+    if published is not None and published > datetime.now(UTC) + FUTURE_TOLERANCE:
+        return None
+    return published

@@ -236,24 +236,26 @@ class NewsSpider(scrapy.Spider):
 
     def _take(self, state: _Source, entry: FeedEntry, *, teaser: bool, only_new: bool = False) -> Iterator[Item]:
         """Keep an entry, first fetching its article when the source wants full text and it is new."""
-        if entry.link in state.links_seen:
+        identity = canonical_url(entry.link) if entry.link else ""
+        if identity in state.links_seen:
             return
-        state.links_seen.add(entry.link)
+        if identity:
+            state.links_seen.add(identity)
         wants_text = state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser)
-        known = bool(entry.link) and self.is_known(canonical_url(entry.link))
+        known = bool(identity) and self.is_known(identity)
         if known and only_new:
             return
-        if not wants_text or known or not entry.link:
+        if not wants_text or known or not identity:
             state.entries.append(entry)
             return
-        waiting = self._waiting.get(entry.link)
+        waiting = self._waiting.get(identity)
         state.pending += 1
         if waiting is not None:  # another source is already fetching this article
             waiting.append((state, entry))
             return
-        self._waiting[entry.link] = [(state, entry)]
+        self._waiting[identity] = [(state, entry)]
         yield self._request(
-            state, entry.link, self.parse_article, HTML_ACCEPT, errback=self.article_failed, article=entry.link
+            state, entry.link, self.parse_article, HTML_ACCEPT, errback=self.article_failed, article=identity
         )
 
     def parse_article(self, response: Response, **kwargs: Any) -> Iterator[Item]:
@@ -274,7 +276,7 @@ class NewsSpider(scrapy.Spider):
             state.parse_seconds += time.perf_counter() - started
 
         def enriched(entry: FeedEntry) -> FeedEntry:
-            if not article.text:
+            if len(article.text) <= len(html_to_text(entry.content or entry.summary)):  # e.g. a page of links
                 return replace(
                     entry, title=entry.title or article.title, published=entry.published or article.published
                 )
@@ -323,11 +325,16 @@ class NewsSpider(scrapy.Spider):
             state.outcome = self._unchanged(state, source.etag, source.last_modified)
             return False
         if source.body_hash and _body_hash(response.body) == source.body_hash:
-            state.outcome = self._unchanged(state, _header(response, b"ETag"), _header(response, b"Last-Modified"))
+            state.outcome = self._unchanged(
+                state, _header(response, b"ETag"), _header(response, b"Last-Modified"), response.meta.get("feed_url")
+            )
             return False
         return True
 
-    def _unchanged(self, state: _Source, etag: str | None, last_modified: str | None) -> FetchResult:
+    def _unchanged(
+        self, state: _Source, etag: str | None, last_modified: str | None, feed_url: str | None = None
+    ) -> FetchResult:
+        """The source as it was; a feed found again at a new address (same body) is remembered there."""
         source = state.request
         return FetchResult(
             source.source,
@@ -336,7 +343,7 @@ class NewsSpider(scrapy.Spider):
             etag=etag,
             last_modified=last_modified,
             body_hash=source.body_hash,
-            feed_url=source.feed_url,
+            feed_url=feed_url or source.feed_url,
         )
 
     def _ok(self, state: _Source, response: Response, feed_url: str | None = None) -> FetchResult:

@@ -66,7 +66,12 @@ def test_example_config_loads_settings_and_expands_slack_webhook(slack_env: str)
     config = load_config(EXAMPLES / "newsbot.yaml")
     assert config.settings.slack is not None
     assert config.settings.slack.webhook_url == slack_env
-    assert [source.name for source in config.settings.sources] == ["Telecom Security Wire"]
+    assert [source.name for source in config.settings.sources] == [
+        "Telecom Security Wire",
+        "Example Security Desk",
+        "Example Newsroom",
+        "Example Blog",
+    ]
     assert config.settings.sources[0].feed == "https://example.org/feed.xml"
     assert config.settings.max_age_days == 7
 

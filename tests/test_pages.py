@@ -1,0 +1,475 @@
+"""Unit tests of what turns pages into stories: feed and story links, next pages, sitemaps, article text,
+and a user spider's items (newsbot.pages, newsbot.sitemaps, newsbot.articles, newsbot.crawl.entry_from_item).
+
+Inputs are small pages written here or in tests/data/sites, and real third-party pages from the corpus
+(read in place; skipped where the corpus is absent).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from parsel import Selector
+
+from newsbot.articles import extract_article
+from newsbot.crawl import entry_from_item
+from newsbot.models import FeedEntry
+from newsbot.pages import feed_links, next_page, story_links
+from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
+
+SITES = Path(__file__).resolve().parent / "data" / "sites"
+BASE = "https://telecom-security.example/security/"
+
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+_DAYS_AGO = re.compile(r"\{\{days_ago:([0-9.]+)\}\}")
+
+
+def site_page(name: str, **values: str) -> str:
+    """A fixture from tests/data/sites, `{{days_ago:N}}` counted back from NOW and `{{key}}` filled in."""
+    text = (SITES / name).read_text(encoding="utf-8")
+    text = _DAYS_AGO.sub(lambda found: (NOW - timedelta(days=float(found.group(1)))).isoformat(), text)
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+# --- feed_links --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "found"),
+    [
+        (
+            '<link rel="alternate" type="application/rss+xml" href="/feed.xml">',
+            "https://telecom-security.example/feed.xml",
+        ),
+        ('<link rel="Alternate" type="APPLICATION/ATOM+XML" href="atom.xml">', BASE + "atom.xml"),
+        ('<link rel="alternate feed" type="application/rss+xml; charset=utf-8" href="rss">', BASE + "rss"),
+        ('<link rel="home alternate" type="application/feed+json" href=" feed.json ">', BASE + "feed.json"),
+        (
+            '<link rel="alternate" type="application/json" href="https://cdn.example/f.json">',
+            "https://cdn.example/f.json",
+        ),
+        ('<link rel="alternate" type="text/html" hreflang="de" href="/de/">', None),
+        ('<link rel="stylesheet" type="application/rss+xml" href="/not-a-feed.xml">', None),
+        ('<link rel="alternate" href="/no-type.xml">', None),
+        ('<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">', None),
+        ('<link rel="alternate" type="application/rss+xml" href="ftp://files.example/feed.xml">', None),
+        ('<link rel="alternate" type="application/rss+xml" href="feed://telecom-security.example/x">', None),
+    ],
+)
+def test_feed_links_are_alternate_links_to_feeds(link: str, found: str | None) -> None:
+    page = Selector(text=f"<html><head>{link}</head><body></body></html>")
+    assert feed_links(page, BASE) == ([found] if found else [])
+
+
+def test_feed_links_keep_page_order_once_each() -> None:
+    page = Selector(
+        text='<html><head><link rel="alternate" type="application/atom+xml" href="/atom.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+        '<link rel="alternate" type="application/atom+xml" href="https://telecom-security.example/atom.xml">'
+        "</head></html>"
+    )
+    assert feed_links(page, BASE) == [
+        "https://telecom-security.example/atom.xml",
+        "https://telecom-security.example/rss.xml",
+    ]
+
+
+def test_the_home_page_fixture_announces_its_feed_only() -> None:
+    """The fixture also has a stylesheet and an hreflang alternate, neither of which is a feed."""
+    body = site_page("home.html", feed="/blog/feed.xml")
+    assert feed_links(Selector(text=body), "https://carrier.example/") == ["https://carrier.example/blog/feed.xml"]
+    assert feed_links(Selector(text=(SITES / "home-no-feed.html").read_text(encoding="utf-8")), BASE) == []
+
+
+# --- story_links -------------------------------------------------------------------------------
+
+
+def test_story_links_from_the_listing_fixture() -> None:
+    page = Selector(text=(SITES / "listing-page1.html").read_text(encoding="utf-8"))
+    assert story_links(page, BASE, css="article h2 a") == [
+        (
+            "https://telecom-security.example/news/ss7-firewall-bypass.html",
+            "Operators report SS7 firewall bypass attempts",
+        ),
+        ("https://telecom-security.example/news/sim-swap-ring.html", "Police dismantle a SIM-swap ring"),
+        (BASE + "diameter-roaming.html", "Diameter roaming flaw lets attackers track subscribers"),
+    ], "relative links resolved, javascript: and mailto: dropped, the repeated link kept once (first text)"
+
+
+def test_story_links_by_xpath_match_the_same_as_css() -> None:
+    page = Selector(text=(SITES / "archive.html").read_text(encoding="utf-8"))
+    by_xpath = story_links(page, "https://cert.example/archive/", xpath="//div[@class='post']/h3/a")
+    assert by_xpath == story_links(page, "https://cert.example/archive/", css="div.post h3 a")
+    assert [url for url, _ in by_xpath] == [
+        "https://cert.example/archive/gtp-tunnel-hijack.html",
+        "https://cert.example/archive/femtocell-root.html",
+    ]
+
+
+def test_an_element_holding_a_link_gives_the_link_and_its_whole_text() -> None:
+    page = Selector(text=(SITES / "briefs.html").read_text(encoding="utf-8"))
+    found = story_links(page, "https://telecom-security.example/briefs/", css="ul.briefs li")
+    assert found[0] == ("https://telecom-security.example/briefs/one.html", "Brief Carrier fixes voicemail PIN bypass")
+    assert len(found) == 4
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        pytest.param(
+            '<li><span>no link here</span></li><li><a href="/a">A</a></li>', ["/a"], id="element-without-link"
+        ),
+        pytest.param('<li><a name="top">anchor</a></li><li><a href="/b">B</a></li>', ["/b"], id="a-without-href"),
+        pytest.param('<li><a href="  /c  ">C</a></li>', ["/c"], id="whitespace-around-href"),
+        pytest.param('<li><a href="MAILTO:x@example.org">mail</a></li>', [], id="mailto-any-case"),
+        pytest.param('<li><a href="JavaScript:void(0)">js</a></li>', [], id="javascript-any-case"),
+        pytest.param(
+            '<li><a href="tel:+15551234">call</a></li><li><a href="data:text/html,x">d</a></li>', [], id="tel-data"
+        ),
+        pytest.param('<li><a href="/d">D</a></li><li><a href="/d">D again</a></li>', ["/d"], id="duplicate"),
+        pytest.param('<li><a href="//cdn.example/e">E</a></li>', ["https://cdn.example/e"], id="scheme-relative"),
+    ],
+)
+def test_story_links_keep_http_links_once(markup: str, expected: list[str]) -> None:
+    page = Selector(text=f"<html><body><ul>{markup}</ul></body></html>")
+    found = [url for url, _ in story_links(page, "https://telecom-security.example/", css="li")]
+    assert found == [url if url.startswith("https:") else "https://telecom-security.example" + url for url in expected]
+
+
+def test_a_selector_matching_nothing_gives_no_links() -> None:
+    page = Selector(text=(SITES / "listing-page1.html").read_text(encoding="utf-8"))
+    assert story_links(page, BASE, css="div.headlines a") == []
+
+
+# --- next_page ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markup", "css", "expected"),
+    [
+        pytest.param('<a rel="next" href="page/2/">Older</a>', None, BASE + "page/2/", id="a-rel-next"),
+        pytest.param(
+            '<a rel="next nofollow" href="/p/2">Older</a>', None, "https://telecom-security.example/p/2", id="rel-list"
+        ),
+        pytest.param('<link rel="next" href="?page=2">', None, BASE + "?page=2", id="link-rel-next"),
+        pytest.param('<a rel="prev" href="/p/0">Newer</a>', None, None, id="only-prev"),
+        pytest.param('<a rel="next" href="javascript:more()">More</a>', None, None, id="javascript"),
+        pytest.param("<p>the last page</p>", None, None, id="none"),
+        pytest.param(
+            '<a rel="next" href="/wrong">x</a><a class="older-posts" href="/archive/2">Older</a>',
+            "a.older-posts",
+            "https://telecom-security.example/archive/2",
+            id="custom-selector-wins",
+        ),
+        pytest.param('<a rel="next" href="/p/2">Older</a>', "a.older-posts", None, id="custom-selector-only"),
+    ],
+)
+def test_next_page(markup: str, css: str | None, expected: str | None) -> None:
+    assert next_page(Selector(text=f"<html><body>{markup}</body></html>"), BASE, css) == expected
+
+
+def test_a_next_page_selector_may_pick_the_element_holding_the_link() -> None:
+    """As `links:` may: `next_page: li.next` is how many pagers are written."""
+    page = Selector(
+        text='<html><body><ul class="pager"><li class="next"><a href="/p/2">Older</a></li></ul></body></html>'
+    )
+    assert next_page(page, BASE, "li.next") == "https://telecom-security.example/p/2"
+
+
+def test_next_page_of_the_listing_fixtures() -> None:
+    """The same page numbers the end-to-end test expects the crawl to follow."""
+    pages = [Selector(text=(SITES / f"listing-page{n}.html").read_text(encoding="utf-8")) for n in (1, 2, 3)]
+    assert [next_page(page, BASE) for page in pages] == [
+        "https://telecom-security.example/security/page/2/",
+        "https://telecom-security.example/security/page/3/",
+        "https://telecom-security.example/security/page/4/",
+    ]
+
+
+# --- parse_sitemap and newest ------------------------------------------------------------------
+
+URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+  <!-- a comment between entries -->
+  <url>
+    <loc> https://telecom-security.example/ss7.html </loc>
+    <lastmod>2026-11-01</lastmod>
+    <news:news>
+      <news:publication><news:name>Telecom Security Weekly</news:name></news:publication>
+      <news:publication_date>2026-11-24T08:30:00+01:00</news:publication_date>
+      <news:title>Mitto AG named in SS7 report</news:title>
+    </news:news>
+  </url>
+  <url><loc>https://telecom-security.example/plain.html</loc><lastmod>2026-11-20</lastmod></url>
+  <url><loc>https://telecom-security.example/undated.html</loc></url>
+  <url><loc>javascript:alert(1)</loc></url>
+  <url><loc>ftp://files.example/x.html</loc></url>
+</urlset>
+"""
+
+
+def test_a_news_sitemap_gives_urls_titles_and_publication_dates() -> None:
+    sitemap = parse_sitemap(URLSET)
+    assert sitemap.is_index is False
+    assert sitemap.entries == (
+        SitemapEntry(
+            "https://telecom-security.example/ss7.html",
+            "Mitto AG named in SS7 report",
+            datetime(2026, 11, 24, 7, 30, tzinfo=UTC),  # publication_date wins over lastmod, in UTC
+        ),
+        SitemapEntry("https://telecom-security.example/plain.html", "", datetime(2026, 11, 20, tzinfo=UTC)),
+        SitemapEntry("https://telecom-security.example/undated.html"),
+    ), "non-http(s) locations dropped"
+
+
+def test_a_sitemap_index_lists_sitemaps() -> None:
+    sitemap = parse_sitemap(site_page("sitemap-index.xml", base="https://telecom-security.example").encode())
+    assert sitemap.is_index is True
+    assert [entry.url for entry in sitemap.entries] == [
+        "https://telecom-security.example/sitemaps/posts-2019.xml",
+        "https://telecom-security.example/sitemaps/posts-recent.xml",
+        "https://telecom-security.example/sitemaps/posts-archive.xml.gz",
+    ]
+    assert sitemap.entries[1].published == NOW - timedelta(days=0.5)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(b"", "not XML", id="empty"),
+        pytest.param(b"Sitemap temporarily unavailable", "not XML", id="text"),
+        pytest.param(b'{"urls": ["https://telecom-security.example/a"]}', "not XML", id="json"),
+        pytest.param(b"<html><body><p>Not found</p></body></html>", "its root element is <html>", id="html"),
+        pytest.param(
+            b'<?xml version="1.0"?><rss version="2.0"><channel/></rss>', "its root element is <rss>", id="rss"
+        ),
+    ],
+)
+def test_a_body_that_is_not_a_sitemap_raises_value_error_with_a_sentence(body: bytes, reason: str) -> None:
+    with pytest.raises(ValueError, match=r"^the response is not a sitemap") as raised:
+        parse_sitemap(body)
+    assert reason in str(raised.value)
+
+
+def test_entity_declarations_are_not_expanded() -> None:
+    """An internal entity must not smuggle a URL into a sitemap; the real entries around it stay."""
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY smuggled "https://evil.example/">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>&smuggled;</loc></url>"
+        b"<url><loc>https://telecom-security.example/kept.html</loc></url>"
+        b"</urlset>"
+    )
+    assert [entry.url for entry in parse_sitemap(body).entries] == ["https://telecom-security.example/kept.html"]
+
+
+def test_a_billion_laughs_sitemap_is_not_expanded() -> None:
+    """Nine levels of five-fold entities would be two million "lol"s; nothing of it may come out."""
+    laughs = "".join(f'<!ENTITY l{n} "&l{n - 1};&l{n - 1};&l{n - 1};&l{n - 1};&l{n - 1};">' for n in range(1, 10))
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY l0 "lol">{laughs}]>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://telecom-security.example/&l9;</loc></url>"
+        "</urlset>"
+    ).encode()
+    try:
+        entries = parse_sitemap(body).entries
+    except ValueError:  # refusing the whole document is as good
+        entries = ()
+    assert not any("lollol" in entry.url for entry in entries)
+
+
+def entry(name: str, days: float | None) -> SitemapEntry:
+    return SitemapEntry(
+        f"https://telecom-security.example/{name}", published=None if days is None else NOW - timedelta(days=days)
+    )
+
+
+def test_newest_keeps_the_limit_newest_first_within_the_window() -> None:
+    entries = (entry("b", 2), entry("old", 30), entry("a", 0.1), entry("undated", None), entry("c", 3))
+    chosen = newest(entries, 2, NOW - timedelta(days=7))
+    assert [item.url.rsplit("/", 1)[1] for item in chosen] == ["a", "b"]
+    everything = newest(entries, 50, NOW - timedelta(days=7))
+    assert [item.url.rsplit("/", 1)[1] for item in everything] == ["a", "b", "c"], (
+        "too old and undated entries are left out when others are dated"
+    )
+
+
+def test_newest_of_undated_entries_is_the_first_ones_in_sitemap_order() -> None:
+    entries = tuple(entry(name, None) for name in ("x", "y", "z"))
+    assert newest(entries, 2, NOW) == [entries[0], entries[1]]
+
+
+def test_newest_includes_an_entry_exactly_at_the_window_edge() -> None:
+    edge = entry("edge", 7)
+    assert newest((edge,), 5, NOW - timedelta(days=7)) == [edge]
+
+
+# --- extract_article ---------------------------------------------------------------------------
+
+
+def test_an_article_page_gives_its_main_text_not_its_navigation() -> None:
+    article = extract_article(
+        (SITES / "article-vendor-deep.html").read_text(encoding="utf-8"), "https://telecom-security.example/a"
+    )
+    paragraphs = article.text.splitlines()
+    assert "The aggregator was named as Mitto AG" in article.text, "the sixth paragraph"
+    assert any(line.startswith("Investigators have described how access") for line in paragraphs)
+    for boilerplate in ("Subscribe to our newsletter", "Security desk", "Cookie settings", "All rights reserved"):
+        assert boilerplate not in article.text
+    assert article.title == "How an SMS aggregator's signalling access was used to track phones"
+    assert article.published == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_title_and_date_selectors_override_the_extractor() -> None:
+    page = (SITES / "article-vendor-deep.html").read_text(encoding="utf-8")
+    article = extract_article(page, "https://telecom-security.example/a", "h1.headline", "time.published")
+    assert article.title == "Signalling access sold on to track phones, investigators say"
+    assert article.published == datetime(2026, 3, 3, 7, 15, tzinfo=UTC)
+    assert "Mitto AG" in article.text
+
+
+@pytest.mark.parametrize(
+    ("title_css", "date_css", "title"),
+    [
+        ("h1.missing", "time.missing", "How an SMS aggregator's signalling access was used to track phones"),
+        ("h1.headline", "p.dateline", "Signalling access sold on to track phones, investigators say"),
+    ],
+)
+def test_selectors_that_find_nothing_usable_keep_what_the_extractor_found(
+    title_css: str, date_css: str, title: str
+) -> None:
+    """A selector matching nothing (or a date in words it cannot read) must not blank the headline or date."""
+    page = (SITES / "article-vendor-deep.html").read_text(encoding="utf-8")
+    article = extract_article(page, "https://telecom-security.example/a", title_css, date_css)
+    assert article.title == title
+    assert article.published == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["", "<html><body></body></html>", "<html><head><title>Gone</title></head><body> </body></html>"],
+)
+def test_a_page_without_an_article_gives_empty_text(markup: str) -> None:
+    assert extract_article(markup, "https://telecom-security.example/empty").text == ""
+
+
+CORPUS_PAGES = [
+    pytest.param(
+        "readability__ars-1__source.html",
+        "Ars is asking Mojang for comment and will update this post if company officials respond.",
+        ("Condé Nast", "Share this story", "Gaming & Culture", "Sign in"),
+        id="ars",
+    ),
+    pytest.param(
+        "trafilatura__threatpost.com.android.html",
+        "Researchers urged Android victims to avoid attack by keeping devices up to date",
+        ("The administrator of your personal data", "Share this article", "Apple iMessage Flaw Allows"),
+        id="threatpost",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "deep_sentence", "boilerplate"), CORPUS_PAGES)
+def test_real_article_pages_give_their_body_without_boilerplate(
+    corpus: Path, name: str, deep_sentence: str, boilerplate: tuple[str, ...]
+) -> None:
+    page = (corpus / "pages" / name).read_text(encoding="utf-8", errors="replace")
+    article = extract_article(page, f"https://corpus.example.test/{name}")
+    assert deep_sentence in article.text
+    for text in boilerplate:
+        assert text not in article.text
+    assert article.published is not None
+
+
+def test_a_real_page_headline_matches_the_ground_truth(corpus: Path) -> None:
+    expected = json.loads((corpus / "pages" / "readability__ars-1__expected-metadata.json").read_text(encoding="utf-8"))
+    page = (corpus / "pages" / "readability__ars-1__source.html").read_text(encoding="utf-8")
+    assert extract_article(page, "https://arstechnica.example/minecraft").title == expected["title"]
+
+
+# --- entry_from_item ---------------------------------------------------------------------------
+
+
+class Advisory(scrapy.Item):
+    url = scrapy.Field()
+    title = scrapy.Field()
+    published = scrapy.Field()
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        pytest.param(
+            {
+                "url": "https://portal.example/advisories/1",
+                "title": "Mitto AG gateway filtering gap",
+                "summary": "Unfiltered SS7 queries.",
+                "text": "The full advisory.",
+                "published": "2026-11-24T10:00:00+02:00",
+            },
+            FeedEntry(
+                link="https://portal.example/advisories/1",
+                title="Mitto AG gateway filtering gap",
+                summary="Unfiltered SS7 queries.",
+                content="The full advisory.",
+                published=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+            ),
+            id="dict-with-iso-date",
+        ),
+        pytest.param(
+            {"link": "https://portal.example/2", "content": "Body", "published": datetime(2026, 11, 24, 9, 30)},
+            FeedEntry(
+                link="https://portal.example/2", content="Body", published=datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+            ),
+            id="link-key-content-and-naive-datetime-as-utc",
+        ),
+        pytest.param(
+            {"url": "https://portal.example/3", "published": "2026-11-24"},
+            FeedEntry(link="https://portal.example/3", published=datetime(2026, 11, 24, tzinfo=UTC)),
+            id="date-only",
+        ),
+        pytest.param(
+            {"url": "https://portal.example/4", "published": "24 November 2026", "title": None},
+            FeedEntry(link="https://portal.example/4"),
+            id="unreadable-date-and-none-title",
+        ),
+        pytest.param(
+            {"url": "https://portal.example/5", "published": 1764000000},
+            FeedEntry(link="https://portal.example/5"),
+            id="number-is-not-a-date",
+        ),
+        pytest.param({"title": "No address"}, None, id="missing-url"),
+        pytest.param({"url": "", "title": "Empty address"}, None, id="empty-url"),
+        pytest.param({"url": "mailto:psirt@portal.example"}, None, id="mailto-url"),
+        pytest.param({"url": "/advisories/6"}, None, id="relative-url"),
+        pytest.param(["https://portal.example/7"], None, id="not-a-mapping"),
+        pytest.param("https://portal.example/8", None, id="a-string"),
+    ],
+)
+def test_entry_from_item(item: Any, expected: FeedEntry | None) -> None:
+    assert entry_from_item(item) == expected
+
+
+def test_an_aware_datetime_keeps_its_moment() -> None:
+    moment = datetime(2026, 11, 24, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+    entry = entry_from_item({"url": "https://portal.example/9", "published": moment})
+    assert entry is not None and entry.published == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+def test_a_scrapy_item_and_a_feed_entry_are_accepted() -> None:
+    item = Advisory(url="HTTPS://portal.example/10", title="Console timeout", published="2026-11-24T10:00:00Z")
+    assert entry_from_item(item) == FeedEntry(
+        link="HTTPS://portal.example/10", title="Console timeout", published=datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    )
+    ready = FeedEntry(link="https://portal.example/11", title="Already an entry")
+    assert entry_from_item(ready) is ready
