@@ -21,11 +21,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.format import build_digest, build_message, build_notice, plain_digest, plain_text
-from alerts.routing import Destination
+from alerts.format import (
+    build_also_in,
+    build_digest,
+    build_message,
+    build_notice,
+    plain_also_in,
+    plain_digest,
+    plain_text,
+)
+from alerts.routing import TERMINAL, Destination
 from alerts.sinks import Outgoing, Poster, PostResult
 from alerts.slack import LookBackError
-from newsbot.models import Alert, Match, SourceNotice
+from newsbot.models import Alert, AlertKind, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
 
@@ -45,6 +53,8 @@ class Outbox(Protocol):
     def last_notice(self, kind: str) -> datetime | None: ...
     def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
     def pending_source_notices(self) -> list[SourceNotice]: ...
+    def sent_message(self, alert: str) -> tuple[str, str] | None: ...
+    def alert_status(self, alert: str) -> str | None: ...
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None: ...
 
 
@@ -93,8 +103,12 @@ class _Drain:
 
     def run(self) -> DeliveryReport:
         groups: dict[Destination, list[Alert]] = {}
+        copies: list[Alert] = []
         for alert in self.outbox.due_alerts(now_utc()):
-            groups.setdefault(self.policy.route(alert.match), []).append(alert)
+            if alert.kind is AlertKind.ALSO_IN:
+                copies.append(alert)
+            else:
+                groups.setdefault(self.policy.route(alert.match), []).append(alert)
         for destination, alerts in groups.items():
             to_send = [alert for alert in alerts if self._needs_sending(destination, alert)]
             if len(to_send) > self.policy.digest_over:
@@ -103,9 +117,32 @@ class _Drain:
                 for alert in to_send:
                     if not self._send_one(destination, alert):
                         break  # this destination is failing: the rest wait for the next run
+        for alert in copies:
+            self._add_copy(alert)
         self._announce_failures()
         self._send_source_notices()
         return self.report
+
+    def _add_copy(self, alert: Alert) -> None:
+        """A copy of an alerted story: a reply in the first alert's thread where Slack has one
+        (bot token), a line on the terminal, and with a webhook only a record: no second ping."""
+        destination = self.policy.route(alert.match)
+        if self.poster.can_look_back:
+            message = alert.parent and self.outbox.sent_message(alert.parent)
+            if not message:
+                if alert.parent and self.outbox.alert_status(alert.parent) in ("pending", "sending"):
+                    return  # the first alert is not in Slack yet: the copy waits for its thread
+                self.outbox.mark_sent([alert.id], now_utc())
+                return
+            channel, ts = message
+            reply = Outgoing(
+                build_also_in(alert, unfurl_links=self.policy.unfurl_links), plain_also_in(alert), (alert.id,), ts
+            )
+            self._post(Destination(label=channel, channel=channel), reply)
+            return
+        if destination == TERMINAL:
+            self.poster.post(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
+        self.outbox.mark_sent([alert.id], now_utc())
 
     def _needs_sending(self, destination: Destination, alert: Alert) -> bool:
         """False for an alert a crashed run may already have sent, once its fate is settled."""
@@ -182,7 +219,11 @@ class _Drain:
         stuck = self.outbox.undelivered(queued_before=now_utc() - self.policy.failing_after)
         if not stuck:
             return
-        episode = min(datetime.fromisoformat(row["created_at"]) for row in stuck) + self.policy.failing_after
+        # Stored times have whole seconds: the episode starts at a whole second too, or a notice sent
+        # in the same second as the episode began would look older than it and be sent again.
+        episode = (min(datetime.fromisoformat(row["created_at"]) for row in stuck) + self.policy.failing_after).replace(
+            microsecond=0
+        )
         last = self.outbox.last_notice(DELIVERY_FAILING)
         if last is not None and last >= episode:
             return

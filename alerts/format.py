@@ -90,6 +90,8 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
         f"*Severity:* {SEVERITY_EMOJI[severity]} {severity.value}",
     ]
     details = [f"*Rules:* {rules}", f"*Matched:* {terms}"]
+    if alert.continues:
+        details.insert(0, f"*Continues an earlier story:* {escape(truncate(alert.continues, LABEL_LIMIT))}")
     if alert.also_in:
         details.append(f"*Also in:* {escape(', '.join(alert.also_in))}")
     passage = slack_snippet(match) or escape(truncate(story.summary or story.text, SUMMARY_LIMIT))
@@ -129,11 +131,28 @@ def plain_text(alert: Alert) -> str:
         f"  rules: {', '.join(f'{hit.rule} ({hit.severity.value})' for hit in match.rules)}",
         f"  matched: {', '.join(match.terms)}",
     ]
+    if alert.continues:
+        lines.insert(1, f"  continues an earlier story: {alert.continues}")
     if match.snippet:
         lines.append(f"  {match.snippet_field}: {render(match.snippet)}")
     if alert.also_in:
         lines.append(f"  also in: {', '.join(alert.also_in)}")
     return "\n".join(lines)
+
+
+def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
+    """A copy of an alerted story elsewhere: one line in the first alert's thread, no ping."""
+    text = f"Also in {escape(alert.story.source)}: {story_link(alert.story.url, alert.story.title)}"
+    return {
+        "text": truncate(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}]}],
+        "unfurl_links": unfurl_links,
+        "unfurl_media": unfurl_links,
+    }
+
+
+def plain_also_in(alert: Alert) -> str:
+    return f"  also in {alert.story.source}: {alert.story.title}\n  {alert.story.url}"
 
 
 BLOCK_LIMIT = 50

@@ -28,6 +28,7 @@ from newsbot.status import (
     sent_alerts_since,
     stored_story,
     stories_since,
+    story_cluster,
 )
 from newsbot.watchlists import load_watchlist
 
@@ -181,7 +182,7 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
         if story is None:
             print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
             return ExitStatus.ERROR
-        print(f"{story.title}\n{story.url} ({story.source})\n")
+        print(f"{story.title}\n{story.url} ({story.source})\n{story_cluster(config, story)}\n")
         fields = story_fields(story)
     print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
     return ExitStatus.OK

@@ -80,6 +80,7 @@ class Settings(Strict):
     database: Text
     watchlists: Text
     max_age_days: float = Field(default=7, gt=0)
+    cluster_window_days: float = Field(default=7, gt=0)  # copies of a story this old are a new story
     sources: list[SourceConfig] = Field(default_factory=list)
     slack: SlackConfig | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)

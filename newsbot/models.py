@@ -152,8 +152,17 @@ class Alert:
     id: str
     story: Story
     match: Match
-    also_in: tuple[str, ...] = ()
+    also_in: tuple[str, ...] = ()  # the other outlets that carried the story or a copy of it
     in_flight_since: datetime | None = None  # a crashed run was sending it: check before resending
+    kind: AlertKind = field(default_factory=lambda: AlertKind.ALERT)
+    parent: str | None = None  # the earlier alert of the story's cluster this one follows
+    continues: str | None = None  # the title of the earlier story a CONTINUES alert follows up
+
+
+class AlertKind(enum.StrEnum):
+    ALERT = "alert"
+    ALSO_IN = "also_in"  # a copy with nothing new: a line in the earlier alert's thread, or nothing
+    CONTINUES = "continues"  # a copy that matched a rule the earlier one did not: a new alert
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ is decided at connection time (newsbot.addresses).
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
@@ -50,3 +50,19 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
         return None
     url = urljoin(base_url, href.strip())
     return url if is_http_url(url) else None
+
+
+def declared_url(page: Selector, fetched_url: str) -> str:
+    """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
+    at (after redirects, e.g. out of a feed proxy). A canonical naming the site's home page is a
+    template's default, not the article's address, and is ignored."""
+    for candidate in (
+        page.css('link[rel~="canonical"]::attr(href)').get(),
+        page.css('meta[property="og:url"]::attr(content)').get(),
+    ):
+        if not candidate:
+            continue
+        url = urljoin(fetched_url, candidate.strip())
+        if is_http_url(url) and urlsplit(url).path.strip("/"):
+            return url
+    return fetched_url

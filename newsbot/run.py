@@ -21,12 +21,13 @@ from filelock import FileLock, Timeout
 
 from alerts.deliver import Policy, deliver
 from alerts.sinks import Poster
+from newsbot.clusters import MIN_SAMPLED, Fingerprint, Neighbour, containment, fingerprint
 from newsbot.config import Config
 from newsbot.crawl import crawl
 from newsbot.errors import LockedError
 from newsbot.health import assess, change
 from newsbot.matching import Matcher
-from newsbot.models import FetchResult, FetchStatus, RunSummary, SourceRequest
+from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
 from newsbot.normalize import to_story
 from newsbot.storage import Storage, now_utc
 
@@ -81,7 +82,7 @@ def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Polic
     started = now_utc()
     clock = time.monotonic()
     summary = RunSummary()
-    stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "match", "deliver"), 0.0)
+    stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
 
     def store(result: FetchResult) -> None:
         store_started = time.monotonic()
@@ -92,6 +93,9 @@ def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Polic
     crawl(_source_requests(config, storage), config.settings.fetch, store, storage.is_known)
     stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
     record_health(config, storage, now_utc())
+    stage_started = time.monotonic()
+    assign_clusters(storage, now_utc(), timedelta(days=config.settings.cluster_window_days))
+    stages["cluster"] = time.monotonic() - stage_started
     stage_started = time.monotonic()
     queue_matches(storage, Matcher(config.watchlists), config.settings.max_age_days, summary)
     stages["match"] = time.monotonic() - stage_started
@@ -180,8 +184,53 @@ def record_health(config: Config, storage: Storage, now: datetime) -> None:
             storage.record_health(source.name, health.state.value, health.detail, now, notice)
 
 
+def assign_clusters(storage: Storage, now: datetime, window: timedelta) -> None:
+    """Give every new story a cluster: the one of the earlier story it is a copy of, or its own."""
+    since = now - window
+    storage.prune_shingles(since)
+    for story in storage.unclustered_stories():
+        shingles = fingerprint(cluster_text(story))
+        if shingles is None:
+            storage.record_cluster(story.id, story.id, None, None, (), now)
+            continue
+        neighbour = nearest_story(storage, shingles, since)
+        cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
+        score = neighbour.containment if neighbour else None
+        storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now)
+
+
+def nearest_story(storage: Storage, shingles: Fingerprint, since: datetime) -> Neighbour | None:
+    """The stored story sharing most of the smaller text, boilerplate shingles left out."""
+    boilerplate = storage.boilerplate(shingles.sampled, since)
+    sampled = shingles.sampled - boilerplate
+    if len(sampled) < MIN_SAMPLED:
+        return None
+    candidates = storage.cluster_candidates(sampled, since)
+    stories = storage.stories_by_id(story for story, _, _ in candidates)
+    best: Neighbour | None = None
+    for story, cluster, _ in candidates:
+        other = fingerprint(cluster_text(stories[story])) if story in stories else None
+        if other is None:
+            continue
+        clean = containment(sampled, other.sampled - boilerplate)
+        score = min(clean, containment(shingles.shingles, other.shingles))
+        if best is None or score > best.containment:
+            best = Neighbour(story, cluster, round(score, 3))
+    return best
+
+
+def cluster_text(story: Story) -> str:
+    """What copies share: the summary and text (a re-titled copy keeps the body)."""
+    return f"{story.summary}\n{story.text}"
+
+
 def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summary: RunSummary) -> None:
-    """Match every unmatched story; only stories young enough get alerts queued."""
+    """Match every unmatched story; only stories young enough get alerts queued.
+
+    A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
+    of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
+    continues the earlier story.
+    """
     now = now_utc()
     oldest = now - timedelta(days=max_age_days)
     for story, first_seen in storage.unmatched_stories():
@@ -190,5 +239,18 @@ def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summa
         if published < oldest:
             summary.too_old += 1
             matches = []
-        summary.matches += len(matches)
-        storage.record_matches(story, matches, now)
+        cluster = storage.cluster_id(story.id)
+        follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
+        summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
+        storage.record_matches(story, matches, now, follows)
+
+
+def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:
+    follows: dict[str, tuple[str, str | None]] = {}
+    for match in matches:
+        earlier = storage.cluster_alerts(cluster, match.watchlist)
+        fired_before = set().union(*(rules for _, rules in earlier))
+        new_rules = {hit.rule for hit in match.rules} - fired_before
+        parent = earlier[0][0] if earlier else None
+        follows[match.watchlist] = ("continues", parent) if new_rules else ("also_in", parent)
+    return follows

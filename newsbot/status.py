@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from newsbot.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.config import Config
 from newsbot.models import Alert, Story
 from newsbot.opml import OpmlFeed
@@ -50,6 +51,37 @@ def exportable_feeds(config: Config) -> tuple[list[OpmlFeed], list[tuple[str, st
         else:
             left_out.append((source.name, f"a {source.kind.value}: source has no feed URL for OPML"))
     return feeds, left_out
+
+
+def story_cluster(config: Config, story: Story) -> str:
+    """Which cluster a stored story joined and why: its score against its nearest neighbour."""
+    with reading(config) as storage:
+        cluster = storage.cluster_of(story.id) if storage else None
+        neighbour = (
+            storage.stories_by_id([cluster["cluster_neighbour"]])
+            if storage and cluster and cluster["cluster_neighbour"]
+            else {}
+        )
+    if cluster is None:
+        return "Cluster: not assigned yet (the next `newsbot run` does it)."
+    score = cluster["cluster_score"]
+    nearest = next(iter(neighbour.values()), None)
+    others = [member for member in cluster["members"] if member["id"] != story.id]
+    if cluster["cluster_id"] == story.id:
+        head = "Cluster: this story is the first of its cluster"
+    else:
+        root = next((member for member in cluster["members"] if member["id"] == cluster["cluster_id"]), None)
+        head = f"Cluster: joined the cluster of '{root['title'] if root else cluster['cluster_id']}'"
+    lines = [f"{head} ({len({member['id'] for member in cluster['members']})} stories)."]
+    if nearest is not None and score is not None:
+        verdict = "at least" if score >= CONTAINMENT else "below"
+        lines.append(
+            f"  nearest: '{nearest.title}' ({nearest.source}): containment {score:.2f}, {verdict} {CONTAINMENT} to join"
+        )
+    elif score is None:
+        lines.append(f"  no stored story shares enough of its text (or it is shorter than {MIN_WORDS} words)")
+    lines += [f"  also: {member['source']}: {member['title']} ({member['url']})" for member in others]
+    return "\n".join(lines)
 
 
 def sent_alerts_since(config: Config, when: datetime) -> list[Alert]:
@@ -102,6 +134,14 @@ def _report(config: Config, storage: Storage) -> list[str]:
             lines.append(f"  {source.name}: not fetched yet")
             continue
         lines += _source_lines(source.name, row)
+    clusters = storage.clusters()
+    if clusters:
+        lines.append("Clusters (copies of one story, newest first):")
+        for cluster in clusters:
+            outlets = ", ".join(sorted(set((cluster["outlets"] or "").split(","))))
+            lines.append(
+                f"  {cluster['size']} stories since {cluster['first_seen']}: '{cluster['title']}' — in {outlets}"
+            )
     counts = storage.alert_counts()
     unconfirmed = f", {counts['unconfirmed']} unconfirmed" if counts["unconfirmed"] else ""
     lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent{unconfirmed}")

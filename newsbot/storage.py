@@ -20,9 +20,11 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from newsbot.clusters import BOILERPLATE_CLUSTERS
 from newsbot.errors import StorageError
 from newsbot.models import (
     Alert,
+    AlertKind,
     FetchResult,
     FetchStatus,
     Match,
@@ -32,6 +34,7 @@ from newsbot.models import (
     SourceNotice,
     Story,
 )
+from newsbot.urls import canonical_url
 
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 MIGRATIONS = Migrations("newsbot")
@@ -133,6 +136,32 @@ def m003_source_health(db: Database) -> None:
         pk="id",
     )
     db["source_notices"].create_index(["sent_at"])
+
+
+@MIGRATIONS()
+def m004_clusters(db: Database) -> None:
+    """Clusters of copies of one story, the index of sampled shingles, and alerts that follow one.
+
+    Stored URLs are brought to today's canonical form (AMP, mobile, wrappers, ports, slashes), so
+    a copy seen again under its old address is still the same story; earlier stories are clusters
+    of one.
+    """
+    for column, kind in (("cluster_id", str), ("cluster_score", float), ("cluster_neighbour", str)):
+        db["stories"].add_column(column, kind)
+    db.execute("UPDATE stories SET cluster_id = id")
+    db["stories"].create_index(["cluster_id"])
+    db["shingle_index"].create({"hash": int, "story_id": str, "cluster_id": str, "seen_at": str})
+    db["shingle_index"].create_index(["hash"])
+    db["shingle_index"].create_index(["seen_at"])
+    db["alerts"].add_column("kind", str)
+    db["alerts"].add_column("parent_id", str)
+    db.execute("UPDATE alerts SET kind = 'alert'")
+    taken = {row[0] for row in db.execute("SELECT url FROM stories")}
+    for story, url in list(db.execute("SELECT id, url FROM stories")):
+        canonical = canonical_url(url)
+        if canonical != url and canonical not in taken:
+            db.execute("UPDATE stories SET url = ? WHERE id = ?", [canonical, story])
+            taken.add(canonical)
 
 
 def now_utc() -> datetime:
@@ -264,13 +293,126 @@ class Storage:
                     ],
                 ).rowcount
                 new += inserted
+                stored_id = story.id
+                if not inserted:  # stored before, perhaps under an id from an older canonical form
+                    stored_id = self.db.execute("SELECT id FROM stories WHERE url = ?", [story.url]).fetchone()[0]
                 self.db.execute(
                     "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
-                    [story.id, result.source, _iso(when)],
+                    [stored_id, result.source, _iso(when)],
                 )
             if new:
                 self.db.execute("UPDATE sources SET last_new_story_at = ? WHERE name = ?", [_iso(when), result.source])
         return new
+
+    # Clusters -----------------------------------------------------------------------------------
+
+    def unclustered_stories(self) -> list[Story]:
+        """Stories not yet given a cluster, oldest first (so the first copy seen is the root)."""
+        rows = self.db.query("SELECT * FROM stories WHERE cluster_id IS NULL ORDER BY first_seen_at, rowid")
+        return [_story(row) for row in rows]
+
+    def boilerplate(self, hashes: Iterable[int], since: datetime) -> set[int]:
+        """The sampled shingles seen in `BOILERPLATE_CLUSTERS` or more clusters since `since`."""
+        wanted = list(hashes)
+        found: set[int] = set()
+        for chunk in _chunks(wanted):
+            found |= {
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT hash FROM shingle_index WHERE hash IN ({','.join('?' * len(chunk))}) AND seen_at >= ? "
+                    "GROUP BY hash HAVING count(DISTINCT cluster_id) >= ?",
+                    [*chunk, _iso(since), BOILERPLATE_CLUSTERS],
+                )
+            }
+        return found
+
+    def cluster_candidates(self, hashes: Iterable[int], since: datetime, limit: int = 5) -> list[tuple[str, str, int]]:
+        """(story id, cluster id, sampled shingles shared) of the stories sharing the most, since `since`."""
+        wanted = list(hashes)
+        shared: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for story, cluster, count in self.db.execute(
+                f"SELECT story_id, cluster_id, count(*) FROM shingle_index WHERE hash IN ({marks}) "
+                "AND seen_at >= ? GROUP BY story_id",
+                [*chunk, _iso(since)],
+            ):
+                shared[(story, cluster)] = shared.get((story, cluster), 0) + count
+        best = sorted(shared.items(), key=lambda item: (-item[1], item[0][0]))[:limit]
+        return [(story, cluster, count) for (story, cluster), count in best]
+
+    def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
+        wanted = list(ids)
+        found: dict[str, Story] = {}
+        for chunk in _chunks(wanted):
+            rows = self.db.query(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((row["id"], _story(row)) for row in rows)
+        return found
+
+    def record_cluster(
+        self,
+        story: str,
+        cluster: str,
+        score: float | None,
+        neighbour: str | None,
+        sampled: Iterable[int],
+        when: datetime,
+    ) -> None:
+        """The story's cluster and why, and its sampled shingles for the stories after it, atomically."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ? WHERE id = ?",
+                [cluster, score, neighbour, story],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)",
+                [(value, story, cluster, _iso(when)) for value in sampled],
+            )
+
+    def prune_shingles(self, before: datetime) -> None:
+        """Stories older than the window are never joined again: their index rows can go."""
+        with self.transaction():
+            self.db.execute("DELETE FROM shingle_index WHERE seen_at < ?", [_iso(before)])
+
+    def cluster_of(self, story: str) -> dict[str, Any] | None:
+        """A story's cluster: its root, score, nearest neighbour, members and their outlets."""
+        rows = list(
+            self.db.query("SELECT id, cluster_id, cluster_score, cluster_neighbour FROM stories WHERE id = ?", [story])
+        )
+        if not rows or rows[0]["cluster_id"] is None:
+            return None
+        members = list(
+            self.db.query(
+                "SELECT stories.id, stories.title, stories.url, stories.first_seen_at, story_sources.source "
+                "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
+                "WHERE stories.cluster_id = ? ORDER BY stories.first_seen_at, stories.id, story_sources.seen_at",
+                [rows[0]["cluster_id"]],
+            )
+        )
+        return {**rows[0], "members": members}
+
+    def clusters(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The largest recent clusters (more than one story), newest first."""
+        return list(
+            self.db.query(
+                "SELECT cluster_id, count(DISTINCT stories.id) AS size, min(first_seen_at) AS first_seen, "
+                "group_concat(DISTINCT story_sources.source) AS outlets, "
+                "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS title "
+                "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
+                "WHERE cluster_id IN (SELECT cluster_id FROM shingle_index GROUP BY cluster_id) "
+                "GROUP BY cluster_id HAVING count(DISTINCT stories.id) > 1 ORDER BY first_seen DESC LIMIT ?",
+                [limit],
+            )
+        )
+
+    def cluster_alerts(self, cluster: str, watchlist: str) -> list[tuple[str, set[str]]]:
+        """(alert id, rules that fired) of the alerts one watchlist queued for a cluster, oldest first."""
+        rows = self.db.query(
+            "SELECT alerts.id, alerts.match FROM alerts JOIN stories ON stories.id = alerts.story_id "
+            "WHERE stories.cluster_id = ? AND alerts.watchlist = ? ORDER BY alerts.created_at, alerts.id",
+            [cluster, watchlist],
+        )
+        return [(row["id"], {hit["rule"] for hit in json.loads(row["match"])["rules"]}) for row in rows]
 
     # Stories and matches -----------------------------------------------------------------------
 
@@ -279,14 +421,31 @@ class Storage:
         rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, id")
         return [(_story(row), _parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
 
-    def record_matches(self, story: Story, matches: list[Match], when: datetime) -> int:
-        """Queue one alert per matching watchlist and mark the story matched, atomically."""
+    def cluster_id(self, story: str) -> str | None:
+        row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
+        return row[0] if row else None
+
+    def record_matches(
+        self,
+        story: Story,
+        matches: list[Match],
+        when: datetime,
+        follows: dict[str, tuple[str, str | None]] | None = None,
+    ) -> int:
+        """Queue one alert per matching watchlist and mark the story matched, atomically.
+
+        `follows` says, per watchlist, how the alert follows an earlier one of the story's cluster:
+        ("also_in", earlier alert) for a copy with nothing new, ("continues", earlier alert or None)
+        for a copy that matched a rule the earlier ones did not.
+        """
         queued = 0
+        follows = follows or {}
         with self.transaction():
             for match in matches:
+                kind, parent = follows.get(match.watchlist, ("alert", None))
                 queued += self.db.execute(
                     "INSERT OR IGNORE INTO alerts (id, story_id, watchlist, severity, match, status, "
-                    "attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
+                    "attempts, created_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
                     [
                         alert_id(story.id, match.watchlist),
                         story.id,
@@ -294,6 +453,8 @@ class Storage:
                         match.severity.value,
                         json.dumps(_match_record(match)),
                         _iso(when),
+                        kind,
+                        parent,
                     ],
                 ).rowcount
             self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [_iso(when), story.id])
@@ -323,7 +484,8 @@ class Storage:
         crashed run was sending (`in_flight`), whose fate must be checked before resending."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
-            "alerts.attempt_started_at, stories.* FROM alerts "
+            "alerts.attempt_started_at, alerts.kind, alerts.parent_id, stories.*, "
+            "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS cluster_title FROM alerts "
             "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status IN ('pending', 'sending') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
             "ORDER BY alerts.created_at, alerts.id",
@@ -331,16 +493,41 @@ class Storage:
         )
         alerts = []
         for row in rows:
-            others = [
-                source["source"]
-                for source in self.db.query(
-                    "SELECT source FROM story_sources WHERE story_id = ? AND source != ? ORDER BY seen_at",
-                    [row["id"], row["source"]],
-                )
-            ]
             in_flight = _parse_iso(row["attempt_started_at"]) if row["alert_status"] == "sending" else None
-            alerts.append(_alert(row, also_in=tuple(others), in_flight_since=in_flight))
+            follows_earlier = row["cluster_id"] not in (None, row["id"])
+            alerts.append(
+                _alert(
+                    row,
+                    also_in=tuple(self._outlets(row["id"], row["cluster_id"], row["source"])),
+                    in_flight_since=in_flight,
+                    kind=AlertKind(row["kind"] or AlertKind.ALERT),
+                    parent=row["parent_id"],
+                    continues=row["cluster_title"] if follows_earlier and row["kind"] == AlertKind.CONTINUES else None,
+                )
+            )
         return alerts
+
+    def _outlets(self, story: str, cluster: str | None, own_source: str) -> list[str]:
+        """The other sources that carried this story or any copy of it, first seen first."""
+        rows = self.db.query(
+            "SELECT story_sources.source, min(story_sources.seen_at) AS first FROM story_sources "
+            "JOIN stories ON stories.id = story_sources.story_id "
+            "WHERE (stories.cluster_id = ? OR stories.id = ?) AND story_sources.source != ? "
+            "GROUP BY story_sources.source ORDER BY first, story_sources.source",
+            [cluster or story, story, own_source],
+        )
+        return [row["source"] for row in rows]
+
+    def sent_message(self, alert: str) -> tuple[str, str] | None:
+        """(channel, ts) of a delivered alert's Slack message, for replies in its thread."""
+        row = self.db.execute(
+            "SELECT slack_channel, slack_ts FROM alerts WHERE id = ? AND status = 'sent'", [alert]
+        ).fetchone()
+        return (row[0], row[1]) if row and row[0] and row[1] else None
+
+    def alert_status(self, alert: str) -> str | None:
+        row = self.db.execute("SELECT status FROM alerts WHERE id = ?", [alert]).fetchone()
+        return row[0] if row else None
 
     def start_attempt(self, alerts: Sequence[str], destination: str, when: datetime) -> None:
         """Recorded before the message leaves: a crash after this point is visible to the next run."""
@@ -478,6 +665,12 @@ class Storage:
 
     def story_count(self) -> int:
         return self.db["stories"].count
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    """SQLite limits the number of `?` in one statement."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _warning(result: FetchResult) -> str | None:

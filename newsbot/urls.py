@@ -1,13 +1,15 @@
 """URLs as identities: which links newsbot follows, and the canonical form that names a story.
 
-Canonicalisation is w3lib's (the one Scrapy uses for request fingerprints), after tracking
-parameters are dropped, so the same article linked from two feeds, or with a new `utm_campaign`
-in the next run, is one story.
+The same article reaches newsbot under many addresses: with a new `utm_campaign` each run, as an
+AMP or mobile page, wrapped in an aggregator's redirect, with `:443` or a trailing slash. Each of
+those is undone here, then w3lib canonicalises the rest (the form Scrapy uses for request
+fingerprints), so they are all one story. A page's own `rel=canonical` is applied when the article
+is fetched (spiders/news.py), which also joins syndicated copies that credit their original.
 """
 
 from __future__ import annotations
 
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -32,6 +34,21 @@ TRACKING_PARAMETERS = frozenset(
     }
 )
 _TRACKING_PREFIXES = ("utm_", "__twitter_", "oly_")
+# Redirect wrappers: (host, path prefix) → the query parameter that holds the real link.
+WRAPPERS = {
+    ("news.google.com", "/"): "url",
+    ("www.google.com", "/url"): "q",
+    ("google.com", "/url"): "q",
+    ("l.facebook.com", "/l.php"): "u",
+    ("lm.facebook.com", "/l.php"): "u",
+    ("out.reddit.com", "/"): "url",
+    ("www.bing.com", "/news/apiclick.aspx"): "url",
+    ("t.umblr.com", "/redirect"): "z",
+    ("www.linkedin.com", "/redir/redirect"): "url",
+    ("slack-redir.net", "/link"): "url",
+}
+_AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp", "_amp=true"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_http_url(url: str) -> bool:
@@ -45,7 +62,55 @@ def _is_tracking(parameter: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The URL that identifies a story: no tracking parameters, no fragment, sorted query."""
+    """The URL that identifies a story; idempotent, and http(s) links stay http(s)."""
+    parts = urlsplit(_unwrapped(url))
+    kept = [
+        parameter
+        for parameter in parts.query.split("&")
+        if parameter and not _is_tracking(parameter) and parameter.lower() not in _AMP_QUERY
+    ]
+    host = _canonical_host(parts)
+    path = _without_amp(parts.path)
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    canonical = urlunsplit(parts._replace(netloc=host, path=path, query="&".join(kept)))
+    return canonicalize_url(canonical, keep_fragments=False)
+
+
+def _unwrapped(url: str, depth: int = 3) -> str:
+    """The link inside an aggregator's redirect wrapper (Google, Facebook, Bing, …), if any."""
     parts = urlsplit(url)
-    kept = [parameter for parameter in parts.query.split("&") if parameter and not _is_tracking(parameter)]
-    return canonicalize_url(urlunsplit(parts._replace(query="&".join(kept))), keep_fragments=False)
+    host = (parts.hostname or "").lower()
+    for (wrapper, prefix), parameter in WRAPPERS.items():
+        if host == wrapper and parts.path.startswith(prefix):
+            inner = dict(parse_qsl(parts.query)).get(parameter, "")
+            if is_http_url(inner) and depth > 0:
+                return _unwrapped(inner, depth - 1)
+    return url
+
+
+def _canonical_host(parts: SplitResult) -> str:
+    """Lower-case host without a default port, an `amp.` or a mobile (`m.`, `mobile.`) prefix."""
+    host = (parts.hostname or "").lower()
+    for prefix in ("amp.", "m.", "mobile."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host.removeprefix(prefix)
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    return f"{userinfo}@{host}" if userinfo else host
+
+
+def _without_amp(path: str) -> str:
+    """`/amp/story`, `/story/amp`, `/story/amp/` and `/story.amp.html` are the story's AMP page."""
+    segments = path.split("/")
+    if "amp" in segments[1:]:
+        segments = [segment for index, segment in enumerate(segments) if index == 0 or segment != "amp"]
+        path = "/".join(segments) or "/"
+    return path.replace(".amp.html", ".html")

@@ -31,7 +31,7 @@ from newsbot.articles import extract_article
 from newsbot.feeds import FeedParseError, parse_feed
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
 from newsbot.normalize import html_to_text
-from newsbot.pages import feed_links, next_page, story_links
+from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
 from newsbot.urls import canonical_url
 from spiders.failures import describe_failure
@@ -267,7 +267,9 @@ class NewsSpider(scrapy.Spider):
             return
         started = time.perf_counter()
         try:
-            article = extract_article(_text(response), response.url, state.request.title_css, state.request.date_css)
+            html = _text(response)
+            address = declared_url(Selector(text=html), response.url)
+            article = extract_article(html, response.url, state.request.title_css, state.request.date_css)
         except Exception as problem:  # a page no extractor can read must not cost the source its result
             error = f"{response.url}: the article could not be read ({type(problem).__name__}: {problem})"
             yield from self._finish_articles(waiting, lambda entry: entry, error)
@@ -276,6 +278,7 @@ class NewsSpider(scrapy.Spider):
             state.parse_seconds += time.perf_counter() - started
 
         def enriched(entry: FeedEntry) -> FeedEntry:
+            entry = replace(entry, link=address)  # the page's own canonical address: its copies join it
             if len(article.text) <= len(html_to_text(entry.content or entry.summary)):  # e.g. a page of links
                 return replace(
                     entry, title=entry.title or article.title, published=entry.published or article.published
