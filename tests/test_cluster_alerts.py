@@ -1,0 +1,158 @@
+"""One story, one alert: copies of an alerted story in other outlets, through the CLI and Slack.
+
+The copies here are our own writing: a wire report, then the same report re-titled and trimmed
+by another outlet, and a follow-up that adds what a rule the first report did not fire needs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from tests.conftest import Workspace
+from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+
+WIRE_TEXT = (
+    "A co-founder of the SMS aggregator Mitto AG sold access to the company's connections with mobile "
+    "operators to surveillance firms, according to an investigation published on Monday by a group of "
+    "journalists. Former employees described how the access was used to send location queries over the "
+    "SS7 signalling network, which carriers use to route calls and texts between each other. The company "
+    "routes one-time login codes for large technology firms through agreements with operators in many "
+    "countries, and its customers were not told about the activity, the report said. Mitto said it was "
+    "carrying out an internal review to determine whether its technology or business had been compromised, "
+    "and that it would cooperate with any inquiry. Vendor-risk teams were urged to ask which intermediaries "
+    "actually carry their one-time passcode traffic and to review their contracts."
+)
+# The same report in another outlet: new headline, new first words, promo instead of the last sentence.
+COPY_TEXT = (
+    "Investigators say a co-founder of the SMS aggregator Mitto AG sold access to the company's connections "
+    "with mobile operators to surveillance firms, according to an investigation published on Monday by a group "
+    "of journalists. Former employees described how the access was used to send location queries over the SS7 "
+    "signalling network, which carriers use to route calls and texts between each other. The company routes "
+    "one-time login codes for large technology firms through agreements with operators in many countries, and "
+    "its customers were not told about the activity, the report said. Mitto said it was carrying out an "
+    "internal review to determine whether its technology or business had been compromised, and that it would "
+    "cooperate with any inquiry. Sign up for our daily security briefing."
+)
+# A follow-up that quotes the report and adds a breach: vendor-breach fires, which the report did not.
+FOLLOW_UP_TEXT = COPY_TEXT + (
+    " Separately, the company confirmed on Wednesday that customer records were leaked after a breach of a "
+    "partner's support system."
+)
+UNRELATED_TEXT = (
+    "Kaleyra said on Tuesday that an outage in one of its messaging data centres delayed the delivery of "
+    "text messages for several hours across Europe. The company said no customer data was affected, that "
+    "traffic had been moved to a second site, and that it would publish a full incident report next week. "
+    "Banks that rely on the provider for login codes told customers to use their authenticator apps in the "
+    "meantime, and several asked for compensation under their service agreements with the provider, which "
+    "was bought by Tata Communications last year. Analysts said the episode showed why messaging buyers keep "
+    "a second route for critical traffic, and why they test failover before they need it."
+)
+
+
+def item(title: str, link: str, text: str) -> dict[str, str]:
+    return {"title": title, "link": link, "description": text, "pubDate": recent()}
+
+
+WIRE = item("Mitto AG co-founder sold SS7 access, report says", "https://wire.example/mitto-ss7", WIRE_TEXT)
+COPY = item("Swiss SMS firm's founder helped spies track phones", "https://daily.example/2021/12/mitto", COPY_TEXT)
+FOLLOW_UP = item("Mitto report: what we know", "https://follow.example/mitto-what-we-know", FOLLOW_UP_TEXT)
+UNRELATED = item("Kaleyra outage delays login codes", "https://wire.example/kaleyra-outage", UNRELATED_TEXT)
+
+
+def rows(workspace: Workspace, sql: str) -> list[tuple]:
+    with sqlite3.connect(workspace.database) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_a_copy_in_the_same_run_is_one_alert_that_names_both_outlets(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    workspace.use_slack(slack, seconds_between_messages=0)
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    [message] = slack.delivered
+    assert "Also in:* Daily" in str(message["blocks"]) or "Also in:* Wire" in str(message["blocks"])
+    kinds = sorted(rows(workspace, "SELECT kind, status FROM alerts"))
+    assert kinds == [("alert", "sent"), ("also_in", "sent")]  # the copy is recorded, not posted (webhook)
+    [(clusters,)] = rows(workspace, "SELECT count(DISTINCT cluster_id) FROM stories")
+    assert clusters == 1
+
+
+def test_with_a_token_a_later_copy_is_a_reply_in_the_first_alerts_thread(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    feed = feed_server.add("/wire.xml", Route(rss([WIRE, UNRELATED])))
+    workspace.source("Wire", feed)
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    [first] = [message for message in slack.delivered if "Mitto" in message["text"]]
+
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    later = slack.delivered[len(slack.delivered) - 1]
+    assert later["thread_ts"] == first["ts"] and later["channel"] == first["channel"]
+    assert "Also in Daily" in later["text"]
+    top_level = [message for message in slack.delivered if not message.get("thread_ts")]
+    assert len([message for message in top_level if "Mitto" in message["text"]]) == 1
+
+
+def test_a_copy_matching_a_new_rule_alerts_and_says_it_continues_the_story(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    workspace.source("Follow", feed_server.add("/follow.xml", Route(rss([FOLLOW_UP]))))
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    top_level = [message for message in slack.delivered if not message.get("thread_ts")]
+    assert len(top_level) == 2
+    follow = top_level[1]
+    assert "Continues an earlier story:* Mitto AG co-founder sold SS7 access, report says" in str(follow["blocks"])
+    assert "vendor-breach" in str(follow["blocks"])
+    assert sorted(rows(workspace, "SELECT kind FROM alerts")) == [("alert",), ("continues",)]
+
+
+def test_the_terminal_shows_the_copy_status_lists_the_cluster_and_explain_says_why(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE, UNRELATED]))))
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+
+    result = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+    explained = [workspace.newsbot("explain", "--url", story["link"]).stdout for story in (WIRE, COPY)]
+    alone = workspace.newsbot("explain", "--url", UNRELATED["link"])
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[HIGH] SMS and 2FA vendors:") == 1
+    assert "also in " in result.stdout
+    assert "Clusters (copies of one story, newest first):" in status.stdout
+    assert "2 stories since" in status.stdout and "Daily, Wire" in status.stdout
+    roots = [text for text in explained if "Cluster: this story is the first of its cluster (2 stories)." in text]
+    joined = [text for text in explained if "Cluster: joined the cluster of '" in text]
+    assert len(roots) == 1 and len(joined) == 1
+    assert "at least 0.5 to join" in joined[0]
+    assert "Cluster: this story is the first of its cluster (1 stories)." in alone.stdout
+
+
+def test_a_copy_seen_again_after_the_window_is_a_new_story(workspace: Workspace, feed_server: FeedServer) -> None:
+    workspace.settings["cluster_window_days"] = 0.00001  # about a second
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.newsbot("run")
+    time.sleep(1.5)
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    result = workspace.newsbot("run")
+
+    assert result.stdout.count("[HIGH] SMS and 2FA vendors:") == 1  # the copy alerts on its own
+    [(clusters,)] = rows(workspace, "SELECT count(DISTINCT cluster_id) FROM stories")
+    assert clusters == 2
