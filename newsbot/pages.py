@@ -56,10 +56,15 @@ def declared_url(page: Selector, fetched_url: str) -> str:
     """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
     at (after redirects, e.g. out of a feed proxy). A canonical naming the site's home page is a
     template's default, not the article's address, and is ignored."""
-    for candidate in (
-        page.css('link[rel~="canonical"]::attr(href)').get(),
-        page.css('meta[property="og:url"]::attr(content)').get(),
-    ):
+    canonical = next(
+        (
+            link.attrib.get("href")
+            for link in page.css("link[rel]")
+            if "canonical" in link.attrib["rel"].lower().split()
+        ),
+        None,
+    )
+    for candidate in (canonical, page.css('meta[property="og:url"]::attr(content)').get()):
         if not candidate:
             continue
         url = urljoin(fetched_url, candidate.strip())

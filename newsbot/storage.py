@@ -417,8 +417,9 @@ class Storage:
     # Stories and matches -----------------------------------------------------------------------
 
     def unmatched_stories(self) -> list[tuple[Story, datetime]]:
-        """Stories not yet matched, with when each was first seen (for the age limit)."""
-        rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, id")
+        """Stories not yet matched, with when each was first seen (for the age limit), in the order
+        they were stored: the order clusters were assigned in, so a cluster's first story comes first."""
+        rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, rowid")
         return [(_story(row), _parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
 
     def cluster_id(self, story: str) -> str | None:

@@ -108,6 +108,56 @@ CANONICAL = [
 ]
 
 
+# The same article under the other addresses it reaches readers at (issue: one story, one alert).
+SAME_ARTICLE = "https://news.example.test/2024/ss7-report"
+ADDRESSES_OF_ONE_ARTICLE = [
+    pytest.param("https://news.example.test/2024/ss7-report/", id="trailing slash"),
+    pytest.param("https://news.example.test:443/2024/ss7-report", id="default https port"),
+    pytest.param("https://news.example.test/2024/ss7-report#comments", id="fragment"),
+    pytest.param("https://amp.news.example.test/2024/ss7-report", id="amp. host"),
+    pytest.param("https://news.example.test/amp/2024/ss7-report", id="/amp/ first"),
+    pytest.param("https://news.example.test/2024/ss7-report/amp/", id="/amp/ last"),
+    pytest.param("https://news.example.test/2024/ss7-report?amp=1", id="?amp=1"),
+    pytest.param("https://news.example.test/2024/ss7-report?outputType=amp", id="?outputType=amp"),
+    pytest.param("https://m.news.example.test/2024/ss7-report", id="m. host"),
+    pytest.param("https://mobile.news.example.test/2024/ss7-report/", id="mobile. host, slash"),
+    pytest.param(
+        "https://news.google.com/rss/articles/CBMi?url=https%3A%2F%2Fnews.example.test%2F2024%2Fss7-report%3Futm_source%3Dgn",
+        id="Google News wrapper, tracking inside",
+    ),
+    pytest.param("https://www.google.com/url?sa=t&q=https://news.example.test/2024/ss7-report&ved=1", id="google /url"),
+    pytest.param("https://l.facebook.com/l.php?u=https%3A%2F%2Fnews.example.test%2F2024%2Fss7-report&h=AT0", id="fb"),
+    pytest.param(
+        "https://www.bing.com/news/apiclick.aspx?url=https%3A%2F%2Fnews.example.test%2F2024%2Fss7-report", id="bing"
+    ),
+    pytest.param(
+        "https://www.google.com/url?q=https%3A%2F%2Fl.facebook.com%2Fl.php%3Fu%3Dhttps%253A%252F%252Fnews.example.test"
+        "%252F2024%252Fss7-report",
+        id="wrapper in a wrapper",
+    ),
+]
+NOT_THE_SAME = [
+    pytest.param("https://news.example.test/2024/ss7-report-2", id="another article"),
+    pytest.param("https://news.example.test:8443/2024/ss7-report", id="another port"),
+    pytest.param("https://news.example.test/2024/ss7-report/comments", id="a sub-page"),
+    pytest.param("https://news.example.test/2024/amplifier-report", id="amp inside a word"),
+    pytest.param("https://m.co/2024/ss7-report", id="m. as the whole name"),
+    pytest.param("https://example.test/url?q=https://news.example.test/2024/ss7-report", id="not a known wrapper"),
+    pytest.param("https://news.google.com/rss/articles/CBMi?url=javascript:alert(1)", id="wrapper of a non-http link"),
+]
+
+
+@pytest.mark.parametrize("address", ADDRESSES_OF_ONE_ARTICLE)
+def test_every_address_of_one_article_is_one_canonical_url(address: str) -> None:
+    assert canonical_url(address) == SAME_ARTICLE
+    assert canonical_url(canonical_url(address)) == SAME_ARTICLE
+
+
+@pytest.mark.parametrize("address", NOT_THE_SAME)
+def test_other_addresses_stay_other(address: str) -> None:
+    assert canonical_url(address) != SAME_ARTICLE
+
+
 @pytest.mark.parametrize(("url", "expected"), CANONICAL)
 def test_canonical_url(url: str, expected: str) -> None:
     assert canonical_url(url) == expected

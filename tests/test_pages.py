@@ -20,7 +20,7 @@ from parsel import Selector
 from newsbot.articles import extract_article
 from newsbot.crawl import entry_from_item
 from newsbot.models import FeedEntry
-from newsbot.pages import feed_links, next_page, story_links
+from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
@@ -473,3 +473,37 @@ def test_a_scrapy_item_and_a_feed_entry_are_accepted() -> None:
     )
     ready = FeedEntry(link="https://portal.example/11", title="Already an entry")
     assert entry_from_item(ready) is ready
+
+
+# --- declared_url ------------------------------------------------------------------------------
+
+FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        pytest.param(
+            '<link rel="canonical" href="https://origin.example/ss7-report">',
+            "https://origin.example/ss7-report",
+            id="canonical",
+        ),
+        pytest.param(
+            '<link rel="Canonical amphtml" href="/ss7">', "https://syndicator.example/ss7", id="relative, rel list"
+        ),
+        pytest.param(
+            '<meta property="og:url" content="https://origin.example/og">', "https://origin.example/og", id="og:url"
+        ),
+        pytest.param(
+            '<link rel="canonical" href="https://origin.example/c"><meta property="og:url" content="https://o.example/og">',
+            "https://origin.example/c",
+            id="canonical before og:url",
+        ),
+        pytest.param('<link rel="canonical" href="https://origin.example/">', FETCHED, id="home page ignored"),
+        pytest.param('<link rel="canonical" href="javascript:alert(1)">', FETCHED, id="not http ignored"),
+        pytest.param("", FETCHED, id="none: the fetched URL"),
+    ],
+)
+def test_declared_url_is_the_pages_own_address(head: str, expected: str) -> None:
+    page = Selector(text=f"<html><head>{head}</head><body><p>text</p></body></html>")
+    assert declared_url(page, FETCHED) == expected

@@ -1,0 +1,758 @@
+"""Story clusters: what clustering one new story costs against stores of 10k, 100k and 1M stories, and the index.
+
+    python benchmarks/clusters.py [--quick]
+
+Stores of 10,000, 100,000 and 1,000,000 stories (1,000, 10,000 and 100,000 with --quick), each a
+fresh database in newsbot's own schema (`Storage.open` runs the migrations), seeded by plain SQL
+oldest first, 10,000 stories a transaction, with newsbot's full-text trigger on: every store has
+the full-text index a deployment of that size has. One story every 63 s (1,000,000 over two years;
+every 630 s with --quick), so the 7-day window (newsbot's default `cluster_window_days`) holds the
+same 9,600 newest stories (960) in every store and a larger store only has a longer history: the
+question is whether that history costs anything. For the stories inside the window, shingle_index
+holds their sampled shingles (`fingerprint(...).sampled`, what `record_cluster` writes), seen when
+they were. A worst case follows: 100,000 stories (10,000) all inside the window.
+
+Text: 300-600 words a story plus a one-sentence summary (its lede) and a title, written from the
+word frequencies of real news in ../shared/corpus (datasets and saved articles; a generated Zipf
+vocabulary without it), in sentences and paragraphs. What makes clustering work in real news is
+there too: 400 stock sentences ("… did not respond to a request for comment") in about one story
+in three, a footer for each of 200 outlets on 60% of its stories (both become boilerplate), and
+one story in five a syndicated copy of an earlier one (re-titled, trimmed of a paragraph, cut to
+an excerpt, given a new lede or re-flowed into one paragraph under an "Updated" line), stored in
+its root's cluster. A story's text depends on its rank from the newest only, so the window's
+stories are the same in every store.
+
+Per store, 200 new stories are inserted (unclustered): 100 copies, made the same five ways, of
+stories inside the window and 100 new stories, and `newsbot.run.assign_clusters` runs over them
+as `newsbot run` does; its time / 200 is the cost of a new story, compared with the smallest
+store's. Before it, a read-only pass over the same stories times the stages one by one (the
+fingerprint, `Storage.boilerplate`, `Storage.cluster_candidates`, then reading the candidates and
+their exact containment as `nearest_story` does); "write" is the rest, `record_cluster`: the
+UPDATE (whose full-text trigger re-indexes the story), the index rows and a commit. That pass also
+warms the cache, as the fetch that stored the stories would have. Copies joined (all should) and
+new stories merged (none should) check that the index still finds what it should.
+
+Baselines, measured in this run on the smallest store: a naive linear scan (every story of the
+window read, fingerprinted and compared with the new story: what clustering costs without an
+index), and newsbot's two queries forced onto the seen_at index (`INDEXED BY`), i.e. a scan of
+every index row in the window: what a query plan not using the hash index would cost. One empty
+write transaction on this disk is the floor of `record_cluster`'s commit.
+
+Memory: the index's rows and bytes (the table and its two indexes, SQLite's dbstat), per story in
+the window; the peak resident memory of `assign_clusters` (VmHWM after /proc/self/clear_refs) and
+of the whole process. Query plans: EXPLAIN QUERY PLAN of the index's queries, as newsbot leaves
+the database (no statistics), and after `ANALYZE shingle_index`. About 11 minutes on 2 cores,
+most of it seeding (~6 GB of scratch files, removed at the end); --quick about 1 minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import gc
+import hashlib
+import itertools
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+CORPUS = REPOSITORY.parent / "shared" / "corpus"
+
+from newsbot.clusters import MIN_SAMPLED, containment, fingerprint  # noqa: E402
+from newsbot.config import Settings as NewsbotSettings  # noqa: E402
+from newsbot.models import Story  # noqa: E402
+from newsbot.run import assign_clusters, cluster_text  # noqa: E402
+from newsbot.storage import Storage  # noqa: E402
+
+SEED = 42
+WINDOW = timedelta(days=NewsbotSettings.model_fields["cluster_window_days"].default)
+SPAN = timedelta(days=730)  # the largest store's history; smaller stores are its newest part
+SEED_BATCH = 10_000  # stories per seeding transaction
+SOURCES = 200
+STOCK_SENTENCES = 400
+STOCK_SHARE = 0.02  # of sentences (~22 a story): about one story in three has one
+FOOTER_SHARE = 0.6  # of an outlet's stories end with its footer
+COPY_SHARE = 0.2  # of stored stories are copies of an earlier one
+BAG_BITS = 16  # words are drawn from a bag of 65,536, filled by their frequency in news
+INDEX_NAMES = ("shingle_index", "idx_shingle_index_hash", "idx_shingle_index_seen_at")
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Settings:
+    sizes: tuple[int, ...]  # stories in each store, one story every SPAN / max(sizes)
+    worst: int  # a store of this many stories, all inside the window
+    copies: int  # new stories that are copies of stories in the window...
+    new: int  # ...and new stories, clustered in one assign_clusters call
+    naive_stories: int  # the naive scan runs for this many new stories at most...
+    naive_seconds: float  # ...or this long
+
+
+FULL = Settings((10_000, 100_000, 1_000_000), 100_000, 100, 100, 5, 30.0)
+QUICK = Settings((1_000, 10_000, 100_000), 10_000, 100, 100, 5, 5.0)
+
+
+def iso(moment: datetime) -> str:
+    """As newsbot writes times (storage._iso): the window's `seen_at >= ?` compares these strings."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def unit(rank: int, salt: str) -> float:
+    """A number in [0, 1) fixed by (rank, salt): a story's traits do not depend on the store's size."""
+    digest = hashlib.blake2b(f"{salt}:{rank}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    source: str
+    bag: tuple[str, ...]  # 2**BAG_BITS words, each about as often as in news
+
+    @property
+    def distinct(self) -> int:
+        return len(set(self.bag))
+
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def corpus_texts(folder: Path) -> Iterator[str]:
+    """Titles and bodies of the corpus's datasets, and its saved articles (read, never copied)."""
+    csv.field_size_limit(1 << 30)
+    for path in sorted((folder / "datasets").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield " ".join(
+                    value for key, value in row.items() if key and key.lower() in ("title", "text") and value
+                )
+    for path in sorted((folder / "pages").glob("*.md")):
+        yield path.read_text(encoding="utf-8", errors="replace")
+
+
+def vocabulary() -> Vocabulary:
+    rng = random.Random(SEED)
+    counts: Counter[str] = Counter()
+    if CORPUS.is_dir():
+        for text in corpus_texts(CORPUS):
+            counts.update(word.casefold() for word in _TOKEN.findall(text))
+    if sum(counts.values()) > 100_000:
+        tokens = sum(counts.values())
+        source = f"word frequencies of real news in {CORPUS} ({tokens:,} words, {len(counts):,} distinct)"
+    else:
+        syllables = ["ka", "lo", "mi", "tre", "ex", "va", "zo", "ne", "ri", "qu", "bel", "dor", "fin", "gar", "sel"]
+        words = list(
+            dict.fromkeys("".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(40_000))
+        )
+        counts = Counter({word: 1e6 / (rank + 1) ** 1.07 for rank, word in enumerate(words)})  # Zipf
+        source = f"a generated Zipf vocabulary of {len(counts):,} words (no {CORPUS})"
+    words, weights = zip(*counts.most_common(), strict=True)
+    bag = tuple(rng.choices(words, cum_weights=list(itertools.accumulate(weights)), k=2**BAG_BITS))
+    return Vocabulary(source, bag)
+
+
+@dataclass(frozen=True)
+class Draft:
+    title: str
+    paragraphs: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return self.paragraphs[0].split(". ")[0].rstrip(".") + "."
+
+
+@dataclass(frozen=True)
+class Stored:
+    rank: int  # 0 is the newest story
+    id: str
+    root: int  # the rank of the story it is a copy of (its cluster), its own rank when original
+    row: tuple[str | None, ...]  # the stories row
+    story: Story
+
+
+COPY_KINDS = ("re-titled", "trimmed", "excerpt", "new lede", "re-flowed")
+
+
+class Newsroom:
+    """Stories by rank (0 the newest), the same whatever the store's size; copies of earlier ones."""
+
+    def __init__(self, words: Vocabulary, interval: timedelta, now: datetime, max_offset: int):
+        self.bag = words.bag
+        self.interval = interval
+        self.now = now
+        self.max_offset = max_offset  # a stored copy follows its root by at most this many stories
+        rng = random.Random(SEED)
+        self.stock = [self._sentence(rng) for _ in range(STOCK_SENTENCES)]
+        self.footers = [
+            " ".join(self._sentence(rng) for _ in range(2)) + f" © Outlet {source} Media. All rights reserved."
+            for source in range(SOURCES)
+        ]
+
+    def _words(self, rng: random.Random, count: int) -> tuple[str, ...]:
+        raw = rng.getrandbits(BAG_BITS * count).to_bytes(2 * count, "little")
+        return itemgetter(*memoryview(raw).cast("H"))(self.bag)  # count > 1: a tuple
+
+    def _sentence(self, rng: random.Random) -> str:
+        return " ".join(self._words(rng, rng.randint(12, 28))).capitalize() + "."
+
+    def draft(self, rng: random.Random) -> Draft:
+        """A story of 300-600 words in paragraphs of one to five sentences."""
+        target = rng.randint(300, 600)
+        words = self._words(rng, target)
+        paragraphs: list[str] = []
+        sentences: list[str] = []
+        at = 0
+        while at < target:
+            if rng.random() < STOCK_SHARE:
+                sentences.append(rng.choice(self.stock))
+            else:
+                length = rng.randint(12, 28)
+                sentences.append(" ".join(words[at : at + length]).capitalize() + ".")
+                at += length
+            if rng.random() < 0.3:
+                paragraphs.append(" ".join(sentences))
+                sentences = []
+        if sentences:
+            paragraphs.append(" ".join(sentences))
+        title = " ".join(self._words(rng, rng.randint(7, 12))).capitalize()
+        return Draft(title, tuple(paragraphs))
+
+    def copy(self, draft: Draft, rng: random.Random) -> Draft:
+        """A syndicated copy, as outlets make them."""
+        kind = rng.choice(COPY_KINDS)
+        paragraphs = list(draft.paragraphs)
+        title = draft.title
+        if kind == "re-titled":
+            title = " ".join(self._words(rng, rng.randint(7, 12))).capitalize()
+        elif kind == "trimmed" and len(paragraphs) > 2:
+            del paragraphs[rng.randrange(1, len(paragraphs))]
+        elif kind == "excerpt":
+            keep = max(2, round(len(paragraphs) * rng.uniform(0.4, 0.7)))
+            paragraphs = [*paragraphs[:keep], "Read the full story on our partner's website."]
+        elif kind == "new lede":
+            paragraphs[0] = " ".join(self._sentence(rng) for _ in range(2))
+        elif kind == "re-flowed":
+            paragraphs = [f"Updated {rng.randint(1, 12)}:{rng.randint(0, 59):02d} pm. " + " ".join(paragraphs)]
+        return Draft(title, tuple(paragraphs))
+
+    def root(self, rank: int, size: int) -> int:
+        """One story in five is a copy of one up to `max_offset` older, itself an original in this store."""
+        if unit(rank, "copy") >= COPY_SHARE:
+            return rank
+        root = rank + 1 + int(unit(rank, "offset") * self.max_offset)
+        return root if root < size and unit(root, "copy") >= COPY_SHARE else rank
+
+    def stored_draft(self, rank: int, size: int) -> Draft:
+        root = self.root(rank, size)
+        original = self.draft(random.Random(root * 4))
+        return original if root == rank else self.copy(original, random.Random(rank * 4 + 1))
+
+    def id_of(self, rank: int) -> str:
+        """The id of the stored story at `rank` (its URL's hash, as newsbot's ids)."""
+        return story_id(self.url(rank))
+
+    def url(self, rank: int) -> str:
+        return f"https://news{int(unit(rank, 'source') * SOURCES)}.example.net/story-{rank}.html"
+
+    def seen_at(self, rank: int) -> datetime:
+        return self.now - timedelta(minutes=30) - self.interval * (rank + 1)
+
+    def stored(self, rank: int, size: int) -> Stored:
+        source = int(unit(rank, "source") * SOURCES)
+        draft = self.stored_draft(rank, size)
+        return self.story(rank, draft, source, self.url(rank), self.seen_at(rank), self.root(rank, size),
+                          with_footer=unit(rank, "footer") < FOOTER_SHARE)  # fmt: skip
+
+    def story(
+        self, rank: int, draft: Draft, source: int, url: str, seen: datetime, root: int, *, with_footer: bool
+    ) -> Stored:
+        text = "\n\n".join(draft.paragraphs) + (f"\n\n{self.footers[source]}" if with_footer else "")
+        identity = story_id(url)
+        when = iso(seen)
+        row = (identity, url, draft.title, draft.summary, text, f"Outlet {source}", when, when, when)
+        story = Story(identity, url, draft.title, draft.summary, text, f"Outlet {source}", seen)
+        return Stored(rank, identity, root, row, story)
+
+
+def story_id(url: str) -> str:
+    """Like newsbot's: a hash of the canonical URL."""
+    return hashlib.sha256(url.encode()).hexdigest()[:20]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stores
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    label: str
+    size: int
+    path: Path
+    in_window: int = 0
+    generate_seconds: float = 0.0
+    fingerprint_seconds: float = 0.0
+    sql_seconds: float = 0.0
+    flush_seconds: float = 0.0
+    megabytes: float = 0.0
+    index: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (pages, bytes)
+    index_rows: int = 0
+    plans: dict[str, str] = field(default_factory=dict)
+    analyzed_plans: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds over the batch, read-only pass
+    window_scan: float = 0.0  # seconds over the batch: the two queries forced onto the seen_at index
+    assign_seconds: float = 0.0
+    assign_peak_mb: float = 0.0
+    joined: int = 0
+    merged: int = 0
+    batch: int = 0
+    copies: int = 0
+    naive: tuple[float, int, int] | None = None  # seconds per story, clustered as expected, stories tried
+
+    @property
+    def seed_seconds(self) -> float:
+        return self.generate_seconds + self.fingerprint_seconds + self.sql_seconds
+
+    @property
+    def per_story_ms(self) -> float:
+        return self.assign_seconds / self.batch * 1000
+
+    def index_bytes(self) -> int:
+        return sum(size for _, size in self.index.values())
+
+
+def seed(store: Store, newsroom: Newsroom, since: datetime, *, fts: bool = True) -> None:
+    """The store's stories oldest first, and the window's sampled shingles, by SQL in newsbot's schema."""
+    Storage.open(store.path).close()  # newsbot's own migrations create the schema
+    with contextlib.closing(sqlite3.connect(store.path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode = OFF")  # a benchmark's scratch file: no rollback journal while seeding
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -1000000")
+        if not fts:
+            db.execute("DROP TRIGGER stories_ai")
+        for last in range(store.size, 0, -SEED_BATCH):
+            started = time.perf_counter()
+            batch = [newsroom.stored(rank, store.size) for rank in range(last - 1, max(last - SEED_BATCH, 0) - 1, -1)]
+            generated = time.perf_counter()
+            ids = {stored.rank: stored.id for stored in batch}
+            shingles: list[tuple[int, str, str, str]] = []
+            for stored in batch:
+                if stored.story.published_at and stored.story.published_at >= since:
+                    store.in_window += 1
+                    found = fingerprint(cluster_text(stored.story))
+                    cluster = ids.get(stored.root) or newsroom.id_of(stored.root)
+                    shingles += [
+                        (value, stored.id, cluster, stored.row[7]) for value in (found.sampled if found else ())
+                    ]
+            fingerprinted = time.perf_counter()
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT INTO stories (id, url, title, summary, text, source, published_at, first_seen_at, matched_at, "
+                "cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*stored.row, ids.get(stored.root) or newsroom.id_of(stored.root)) for stored in batch],
+            )
+            db.executemany(
+                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)", shingles
+            )
+            db.execute("COMMIT")
+            store.generate_seconds += generated - started
+            store.fingerprint_seconds += fingerprinted - generated
+            store.sql_seconds += time.perf_counter() - fingerprinted
+        if not fts:
+            return
+        db.execute("PRAGMA journal_mode = wal")  # as newsbot creates its databases
+    started = time.perf_counter()
+    with store.path.open("rb+") as handle:
+        os.fsync(handle.fileno())  # so the write-back of seeding does not slow what is measured next
+    store.flush_seconds = time.perf_counter() - started
+    store.megabytes = sum(path.stat().st_size for path in store.path.parent.glob(store.path.name + "*")) / MB
+
+
+# ---------------------------------------------------------------------------------------------
+# New stories
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewStory:
+    stored: Stored
+    expected: str | None  # the cluster a copy must join; None for a new story (its own)
+
+
+def new_stories(newsroom: Newsroom, settings: Settings, window_count: int, now: datetime) -> list[NewStory]:
+    """Copies of stories inside the window and new stories, interleaved, seen in the last half hour."""
+    rng = random.Random(SEED + 1)
+    size = max(settings.sizes)
+    stories: list[NewStory] = []
+    for number, rank in enumerate(rng.sample(range(window_count), settings.copies)):
+        original = newsroom.stored(rank, size)
+        draft = newsroom.copy(newsroom.stored_draft(rank, size), random.Random(10**9 + number))
+        source = rng.randrange(SOURCES)
+        copy = newsroom.story(-1, draft, source, f"https://copy{number}.example.org/wire/{rank}.html", now, rank,
+                              with_footer=rng.random() < FOOTER_SHARE)  # fmt: skip
+        root = newsroom.root(rank, size)
+        stories.append(NewStory(copy, original.id if root == rank else newsroom.id_of(root)))
+    for number in range(settings.new):
+        draft = newsroom.draft(random.Random(2 * 10**9 + number))
+        source = rng.randrange(SOURCES)
+        fresh = newsroom.story(-1, draft, source, f"https://fresh{number}.example.org/news/{number}.html", now, -1,
+                               with_footer=rng.random() < FOOTER_SHARE)  # fmt: skip
+        stories.append(NewStory(fresh, None))
+    rng.shuffle(stories)
+    start = now - timedelta(minutes=20)
+    return [
+        NewStory(
+            Stored(
+                item.stored.rank,
+                item.stored.id,
+                item.stored.root,
+                (*item.stored.row[:7], iso(start + timedelta(seconds=n)), None),
+                item.stored.story,
+            ),
+            item.expected,
+        )
+        for n, item in enumerate(stories)
+    ]
+
+
+def insert_new(storage: Storage, stories: Sequence[NewStory]) -> None:
+    """As record_fetch stores them: unclustered, unmatched (the full-text trigger fires)."""
+    with storage.transaction():
+        storage.db.conn.executemany(
+            "INSERT INTO stories (id, url, title, summary, text, source, published_at, first_seen_at, matched_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item.stored.row for item in stories],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------------------------
+
+BOILERPLATE_SQL = (
+    "SELECT hash FROM shingle_index{hint} WHERE hash IN ({marks}) AND seen_at >= ? "
+    "GROUP BY hash HAVING count(DISTINCT cluster_id) >= ?"
+)
+CANDIDATES_SQL = (
+    "SELECT story_id, cluster_id, count(*) FROM shingle_index{hint} WHERE hash IN ({marks}) "
+    "AND seen_at >= ? GROUP BY story_id"
+)
+SCAN_HINT = " INDEXED BY idx_shingle_index_seen_at"
+
+
+def query_plans(db: sqlite3.Connection, since: datetime) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of the queries assign_clusters runs, with 60 hashes (a story's sample)."""
+    hashes = list(range(60))
+    marks = ",".join("?" * len(hashes))
+    queries = {
+        "boilerplate": (BOILERPLATE_SQL.format(hint="", marks=marks), [*hashes, iso(since), 3]),
+        "candidates": (CANDIDATES_SQL.format(hint="", marks=marks), [*hashes, iso(since)]),
+        "unclustered": ("SELECT * FROM stories WHERE cluster_id IS NULL ORDER BY first_seen_at, id", []),
+        "prune": ("DELETE FROM shingle_index WHERE seen_at < ?", [iso(since)]),
+    }
+    return {
+        name: "; ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", parameters))
+        for name, (sql, parameters) in queries.items()
+    }
+
+
+def index_size(db: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    sizes: dict[str, tuple[int, int]] = {}
+    for name in INDEX_NAMES:
+        pages, size = db.execute(
+            "SELECT count(*), coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?", [name]
+        ).fetchone()
+        sizes[name] = (pages, size)
+    return sizes
+
+
+def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -> dict[str, float]:
+    """The stages of nearest_story timed one by one, reading only (what assign_clusters then does)."""
+    stages = dict.fromkeys(("fingerprint", "boilerplate", "candidates", "verify"), 0.0)
+    for item in stories:
+        started = time.perf_counter()
+        shingles = fingerprint(cluster_text(item.stored.story))
+        fingerprinted = time.perf_counter()
+        stages["fingerprint"] += fingerprinted - started
+        if shingles is None:
+            continue
+        boilerplate = storage.boilerplate(shingles.sampled, since)
+        found = time.perf_counter()
+        stages["boilerplate"] += found - fingerprinted
+        sampled = shingles.sampled - boilerplate
+        if len(sampled) < MIN_SAMPLED:
+            continue
+        candidates = storage.cluster_candidates(sampled, since)
+        listed = time.perf_counter()
+        stages["candidates"] += listed - found
+        # as nearest_story: the candidates read back and fingerprinted, their exact containment
+        others = storage.stories_by_id(story for story, _, _ in candidates)
+        scores = []
+        for story, _, _ in candidates:
+            other = fingerprint(cluster_text(others[story])) if story in others else None
+            if other is not None:
+                clean = containment(sampled, other.sampled - boilerplate)
+                scores.append(min(clean, containment(shingles.shingles, other.shingles)))
+        stages["verify"] += time.perf_counter() - listed
+    return stages
+
+
+def window_scan(db: sqlite3.Connection, stories: Sequence[NewStory], since: datetime) -> float:
+    """newsbot's two queries, forced to read every index row of the window (the seen_at index)."""
+    started = time.perf_counter()
+    for item in stories:
+        shingles = fingerprint(cluster_text(item.stored.story))
+        if shingles is None:
+            continue
+        hashes = list(shingles.sampled)
+        marks = ",".join("?" * len(hashes))
+        db.execute(BOILERPLATE_SQL.format(hint=SCAN_HINT, marks=marks), [*hashes, iso(since), 3]).fetchall()
+        db.execute(CANDIDATES_SQL.format(hint=SCAN_HINT, marks=marks), [*hashes, iso(since)]).fetchall()
+    return time.perf_counter() - started
+
+
+def naive_scan(db: sqlite3.Connection, stories: Sequence[NewStory], since: datetime, settings: Settings) -> tuple:
+    """No index: every story of the window read, fingerprinted and compared. (seconds per story, right, tried)"""
+    started = time.perf_counter()
+    tried = right = 0
+    for item in stories:
+        if tried >= settings.naive_stories or time.perf_counter() - started > settings.naive_seconds:
+            break
+        shingles = fingerprint(cluster_text(item.stored.story))
+        if shingles is None:
+            continue
+        best: tuple[float, str | None] = (0.0, None)
+        for summary, text, cluster in db.execute(
+            "SELECT summary, text, cluster_id FROM stories WHERE first_seen_at >= ? AND cluster_id IS NOT NULL",
+            [iso(since)],
+        ):
+            other = fingerprint(f"{summary}\n{text}")
+            if other is not None:
+                best = max(best, (containment(shingles.shingles, other.shingles), cluster), key=itemgetter(0))
+        tried += 1
+        found = best[1] if best[0] >= 0.5 else None
+        right += found == item.expected
+    return (time.perf_counter() - started) / max(tried, 1), right, tried
+
+
+def status_mb(key: str) -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def assign(storage: Storage, now: datetime) -> tuple[float, float]:
+    """assign_clusters as `newsbot run` calls it: (seconds, peak resident MB above the start)."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # resets VmHWM (peak RSS) to the current RSS
+        before = status_mb("VmRSS")
+    except OSError:
+        before = float("nan")
+    started = time.perf_counter()
+    assign_clusters(storage, now, WINDOW)
+    seconds = time.perf_counter() - started
+    return seconds, status_mb("VmHWM") - before
+
+
+def commit_milliseconds(database: Path, commits: int = 200) -> float:
+    """One small write transaction on this disk, as newsbot commits: WAL, SQLite's default synchronous (FULL)."""
+    with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode = wal")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT)")
+        started = time.perf_counter()
+        for n in range(commits):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO t (value) VALUES (?)", [f"row {n}"])
+            db.execute("COMMIT")
+        return (time.perf_counter() - started) / commits * 1000
+
+
+def measure(
+    store: Store, batch: Sequence[NewStory], now: datetime, settings: Settings, *, scan: bool, naive: bool
+) -> None:
+    """Cluster the new stories in the store; `scan` and `naive` add the baselines."""
+    since = now - WINDOW
+    with contextlib.closing(sqlite3.connect(store.path)) as db:
+        store.plans = query_plans(db, since)
+        store.index = index_size(db)
+        store.index_rows = db.execute("SELECT count(*) FROM shingle_index").fetchone()[0]
+    storage = Storage.open(store.path)
+    try:
+        insert_new(storage, batch)
+        store.stages = stage_pass(storage, batch, since)
+        if scan:
+            store.window_scan = window_scan(storage.db.conn, batch, since)
+        if naive:
+            store.naive = naive_scan(storage.db.conn, batch, since, settings)
+        store.assign_seconds, store.assign_peak_mb = assign(storage, now)
+        clusters = dict(
+            storage.db.execute(
+                f"SELECT id, cluster_id FROM stories WHERE id IN ({','.join('?' * len(batch))})",
+                [item.stored.id for item in batch],
+            ).fetchall()
+        )
+    finally:
+        storage.close()
+    store.batch = len(batch)
+    store.copies = sum(1 for item in batch if item.expected)
+    store.joined = sum(clusters[item.stored.id] == item.expected for item in batch if item.expected)
+    store.merged = sum(clusters[item.stored.id] != item.stored.id for item in batch if not item.expected)
+    with contextlib.closing(sqlite3.connect(store.path)) as db:
+        db.execute("ANALYZE shingle_index")
+        store.analyzed_plans = query_plans(db, since)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="stores of 1k, 10k and 100k stories")
+    settings = QUICK if parser.parse_args().quick else FULL
+    started = time.perf_counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    since = now - WINDOW
+    words = vocabulary()
+    interval = SPAN / max(settings.sizes)
+    window_count = sum(1 for _ in itertools.takewhile(lambda rank: now - timedelta(minutes=30) - interval * (rank + 1) >= since, itertools.count()))  # fmt: skip
+    newsroom = Newsroom(words, interval, now, max(2, window_count // 30))
+    batch = new_stories(newsroom, settings, window_count, now)
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-"))
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}"
+    )
+    print(f"text: {words.source}; {words.distinct:,} of them drawn")
+    print(
+        f"stores: one story every {interval.total_seconds():.0f}s, window {WINDOW.days} days "
+        f"({window_count:,} stories); {len(batch)} new stories ({settings.copies} copies, {settings.new} new)"
+    )
+    commit_ms = commit_milliseconds(folder / "commits.db")
+    stores: list[Store] = []
+    try:
+        plain = Store("no FTS trigger", min(settings.sizes), folder / "plain" / "newsbot.db")
+        plain.path.parent.mkdir()
+        seed(plain, newsroom, since, fts=False)
+        shutil.rmtree(plain.path.parent)
+        jobs = [(f"{size:,}", size, newsroom) for size in settings.sizes]
+        worst_interval = (WINDOW - timedelta(hours=1)) / settings.worst
+        worst = Newsroom(words, worst_interval, now, newsroom.max_offset)
+        jobs.append((f"{settings.worst:,} all in window", settings.worst, worst))
+        for number, (label, size, writer) in enumerate(jobs):
+            store = Store(label, size, folder / f"store-{number}" / "newsbot.db")
+            store.path.parent.mkdir()
+            seed(store, writer, since)
+            print(
+                f"seeded {label}: {store.seed_seconds:.0f}s (text {store.generate_seconds:.0f}s, fingerprints "
+                f"{store.fingerprint_seconds:.0f}s, SQL {store.sql_seconds:.0f}s), {store.megabytes:,.0f} MB",
+                flush=True,
+            )
+            measure(store, batch, now, settings, scan=number in (0, len(jobs) - 1), naive=number == 0)
+            stores.append(store)
+            shutil.rmtree(store.path.parent)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    report(stores, plain, commit_ms)
+    print(
+        f"\npeak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
+    )
+    print(f"total runtime: {time.perf_counter() - started:.0f}s")
+
+
+def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
+    base = stores[0]
+    print()
+    print(f"== Per new story: assign_clusters over {base.batch} new stories; stages in ms from a read-only pass ==")
+    print("| stories | in window | ms/story | ÷ smallest | fingerprint | boilerplate | candidates | verify | write | "
+          "copies joined | new merged | peak MB |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for store in stores:
+        stage_ms = {name: seconds / store.batch * 1000 for name, seconds in store.stages.items()}
+        write = store.per_story_ms - sum(stage_ms.values())
+        print(
+            f"| {store.label} | {store.in_window:,} | {store.per_story_ms:.2f} | "
+            f"{store.per_story_ms / base.per_story_ms:.2f}× | {stage_ms['fingerprint']:.2f} | "
+            f"{stage_ms['boilerplate']:.2f} | {stage_ms['candidates']:.2f} | {stage_ms['verify']:.2f} | {write:.2f} | "
+            f"{store.joined}/{store.copies} | {store.merged}/{store.batch - store.copies} | {store.assign_peak_mb:.1f} |"
+        )
+    print(f"(one empty write transaction on this disk, WAL + synchronous FULL: {commit_ms:.2f} ms)")
+    print()
+    print("== Index (shingle_index and its two indexes, dbstat, before the new stories) ==")
+    print("| stories | rows | rows/story in window | table MB | hash idx MB | seen_at idx MB | bytes/story in window | "
+          "database MB | seeding s (SQL s) |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for store in stores:
+        sizes = [store.index[name][1] / MB for name in INDEX_NAMES]
+        print(
+            f"| {store.label} | {store.index_rows:,} | {store.index_rows / store.in_window:.1f} | {sizes[0]:.1f} | "
+            f"{sizes[1]:.1f} | {sizes[2]:.1f} | {store.index_bytes() / store.in_window:,.0f} | {store.megabytes:,.0f} | "
+            f"{store.seed_seconds:.0f} ({store.sql_seconds:.0f}) |"
+        )
+    print(
+        f"(SQL of the smallest store without the full-text trigger: {plain.sql_seconds:.1f}s, with: {base.sql_seconds:.1f}s)"
+    )
+    print()
+    print("== Baselines ==")
+    assert base.naive is not None
+    naive_seconds, right, tried = base.naive
+    print(
+        f"{base.label} stories, naive linear scan (fingerprint and compare all {base.in_window:,} window stories): "
+        f"{naive_seconds * 1000:,.0f} ms/story over {tried} stories ({right}/{tried} clustered as expected): "
+        f"{naive_seconds * 1000 / base.per_story_ms:,.0f}× newsbot's {base.per_story_ms:.2f} ms"
+    )
+    for store in (stores[0], stores[-1]):
+        queries = (store.stages["boilerplate"] + store.stages["candidates"]) / store.batch * 1000
+        scan = store.window_scan / store.batch * 1000
+        print(
+            f"{store.label} stories, the two queries on the seen_at index (every window row): {scan:.2f} ms/story "
+            f"(fingerprint included) vs {queries:.2f} ms on the hash index"
+        )
+    print()
+    print("== Query plans (EXPLAIN QUERY PLAN) ==")
+    for name in base.plans:
+        plans = {store.plans[name] for store in stores}
+        analyzed = {store.analyzed_plans[name] for store in stores}
+        same = "the same in every store" if len(plans) == 1 else "DIFFERS between stores"
+        print(f"{name}: {' | '.join(sorted(plans))} ({same})")
+        if analyzed != plans:
+            print(f"    after ANALYZE shingle_index: {' | '.join(sorted(analyzed))}")
+    print()
+    print("== Targets ==")
+    largest = max((store for store in stores if "window" not in store.label), key=lambda store: store.size)
+    ratio = largest.per_story_ms / base.per_story_ms
+    print(
+        f"{'PASS' if ratio <= 2 else 'FAIL'}  cost per new story at {largest.label} ≤ 2× at {base.label}: {ratio:.2f}×"
+    )
+    joined = all(store.joined == store.copies for store in stores)
+    print(f"{'PASS' if joined else 'FAIL'}  every copy joins its cluster: {', '.join(str(s.joined) for s in stores)}")
+    merged = all(store.merged == 0 for store in stores)
+    print(f"{'PASS' if merged else 'FAIL'}  no new story is merged: {', '.join(str(s.merged) for s in stores)}")
+
+
+if __name__ == "__main__":
+    main()
