@@ -1,12 +1,14 @@
 """A synthetic news web for benchmarks/crawl.py: feeds, article pages and the server that hosts them.
 
-Everything is generated from random.Random(SEED), so two runs serve the same bytes. Sizes follow
-../shared/corpus/feeds and pages: a full-content feed's item is a 60-90 character title, a 150-400
-character summary and 1.5-3.5 KB of HTML content (the corpus's full-content feeds, such as
-arstechnica's, carry 3.4-4.1 KB per item in all); a teaser feed's item has a short description and
-no content, so newsbot's `full_text: auto` fetches its article page, 60-110 KB of HTML with the
-navigation, inline scripts, JSON-LD, related links and footer of a news site (the corpus's saved
-pages are 30-380 KB, median ~85 KB). Feeds are RSS 2.0 (content:encoded) or Atom, about 3 to 2.
+Everything is generated from random.Random(SEED), so two runs serve the same bytes (but for the
+dates, relative to now). Every sentence is new, and 3% of the full-content items are re-titled
+copies of another feed's story, as syndicated news is. Sizes follow ../shared/corpus/feeds and
+pages: a full-content feed's item is a 60-90 character title, a 150-400 character summary and
+1.5-3.5 KB of HTML content (the corpus's full-content feeds, such as arstechnica's, carry 3.4-4.1 KB
+per item in all); a teaser feed's item has a short description and no content, so newsbot's
+`full_text: auto` fetches its article page, 40-85 KB of HTML with the navigation, inline scripts,
+JSON-LD, related links and footer of a news site (the corpus's saved pages are 30-380 KB, median ~85
+KB). Feeds are RSS 2.0 (content:encoded) or Atom, about 3 to 2.
 
 `Site` binds one listening socket per loopback address (127.0.0.2, 127.0.0.3, …) in the calling
 process, so every URL is known before any body is written, then serves from a child process
@@ -85,48 +87,56 @@ PLANTED = (
     "Vonage disclosed a breach of customer records in its Nexmo API platform.",
 )
 PLANTED_EVERY = 400  # one item in this many carries a planted sentence
+COPY_SHARE = 0.03  # items of full-content feeds that are a copy of another feed's story
+
+
+SYLLABLES = (
+    "ka", "lo", "mi", "tren", "ex", "va", "zo", "ne", "ri", "qua", "bel", "dor", "fin", "gar", "hul",
+    "jin", "kor", "lum", "mar", "nix", "ost", "pra", "sel", "tav", "ulm", "vek", "wyn", "xan", "yor",
+)  # fmt: skip
+
+
+def _vocabulary() -> list[str]:
+    """Common words 40 times over, about 1,500 made-up rarer words (a fifth of the text), names,
+    places and numbers."""
+    rng = random.Random(SEED)
+    rare = sorted({"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) for _ in range(1_600)})
+    numbers = [str(rng.randint(2, 2_000)) for _ in range(200)]
+    return WORDS * 40 + rare + NAMES * 12 + PLACES * 12 + numbers
+
+
+VOCABULARY = _vocabulary()
+WORD_CHARS = sum(len(word) + 1 for word in VOCABULARY) / len(VOCABULARY)
 
 
 class Writer:
-    """News-like sentences from a fixed pool, so 50 MB of feeds are written in a few seconds."""
+    """News-like sentences, each one new (random.choices over VOCABULARY): two stories share no
+    passage unless one is made a copy of the other, as newsbot clusters stories sharing passages."""
 
-    def __init__(self, rng: random.Random, pool: int = 4000):
+    def __init__(self, rng: random.Random):
         self.rng = rng
-        self.sentences = [self._sentence() for _ in range(pool)]
-
-    def _sentence(self) -> str:
-        rng = self.rng
-        words = []
-        for _ in range(rng.randint(10, 26)):
-            roll = rng.random()
-            if roll < 0.05:
-                words.append(rng.choice(NAMES))
-            elif roll < 0.07:
-                words.append(rng.choice(PLACES))
-            elif roll < 0.09:
-                words.append(f"{rng.randint(2, 980)}")
-            else:
-                words.append(rng.choice(WORDS))
-            if rng.random() < 0.05:
-                words[-1] += ","
-        words[0] = words[0].capitalize()
-        return " ".join(words).rstrip(",") + rng.choice(".....?")
 
     def sentences_of(self, chars: int) -> list[str]:
-        chosen: list[str] = []
-        length = 0
-        while length < chars:
-            sentence = self.rng.choice(self.sentences)
-            chosen.append(sentence)
-            length += len(sentence) + 1
-        return chosen
+        rng = self.rng
+        words = rng.choices(VOCABULARY, k=int(chars / WORD_CHARS) + 1)
+        sentences = []
+        at = 0
+        while at < len(words):
+            chunk = words[at : at + rng.randint(10, 26)]
+            at += len(chunk)
+            if len(chunk) > 6 and rng.random() < 0.4:
+                comma = rng.randrange(2, len(chunk) - 2)
+                chunk[comma] += ","
+            sentence = " ".join(chunk)
+            sentences.append(sentence[0].upper() + sentence[1:] + ("?" if rng.random() < 0.04 else "."))
+        return sentences
 
     def text(self, chars: int) -> str:
         return " ".join(self.sentences_of(chars))
 
     def title(self) -> str:
-        words = self.text(60).split()[: self.rng.randint(8, 13)]
-        return " ".join(word.strip(",.?") for word in words).capitalize()
+        words = self.sentences_of(120)[0].rstrip(".?").replace(",", "").split()[: self.rng.randint(8, 13)]
+        return " ".join(words)
 
     def paragraphs(self, chars: int, base: str, planted: str | None = None) -> list[str]:
         """HTML paragraphs with some links and emphasis, `chars` of text in all."""
@@ -141,7 +151,7 @@ class Writer:
             if self.rng.random() < 0.3:
                 words = text.split(" ")
                 at = self.rng.randrange(len(words))
-                slug = "-".join(self.rng.choice(WORDS) for _ in range(4))
+                slug = "-".join(self.rng.choices(WORDS, k=4))
                 words[at] = f'<a href="{base}/{self.rng.choice(SECTIONS)}/{slug}.html">{words[at]}</a>'
                 text = " ".join(words)
             if self.rng.random() < 0.15:
@@ -272,7 +282,7 @@ def render_article(item: Item, writer: Writer, base: str) -> bytes:
         for n in range(12)
     )
     footer = "".join(f'<a href="{base}/about/{word}.html">{word.title()}</a> ' for word in rng.sample(WORDS, 40))
-    script = "var _cfg=" + json.dumps({f"k{n}": writer.text(40) for n in range(rng.randint(100, 330))}) + ";"
+    script = "var _cfg=" + json.dumps({f"k{n}": writer.text(110) for n in range(rng.randint(100, 330))}) + ";"
     ld = json.dumps(
         {
             "@context": "https://schema.org",
@@ -322,10 +332,17 @@ def plan_feeds(count: int, teaser_every: int) -> list[Feed]:
     return [Feed(n, 0, rng.random() < 0.4, n % teaser_every == 0) for n in range(count)]
 
 
-def _items(feed: Feed, writer: Writer, base: str, newest: datetime, serials: range, spacing: int) -> list[Item]:
-    """Items `serials`, newest first: the last serial at `newest`, each earlier one ~`spacing` minutes older."""
+def _items(
+    feed: Feed, writer: Writer, base: str, newest: datetime, serials: range, spacing: int, wire: list[Item]
+) -> list[Item]:
+    """Items `serials`, newest first: the last serial at `newest`, each earlier one ~`spacing` minutes older.
+
+    COPY_SHARE of a full-content feed's items are another feed's story (from `wire`, the stories
+    written for earlier feeds) re-titled and cut by a paragraph, as syndicated wire copy is.
+    """
     rng = writer.rng
     items = []
+    earlier = len(wire)  # stories of the feeds written before this one
     for serial in reversed(serials):
         title = writer.title()
         planted = PLANTED[(feed.number + serial) % len(PLANTED)] if rng.randrange(PLANTED_EVERY) == 0 else None
@@ -336,8 +353,12 @@ def _items(feed: Feed, writer: Writer, base: str, newest: datetime, serials: ran
         else:
             slug = "-".join(word.lower().strip(",.?") for word in title.split()[:6])
             link = f"{base}/{rng.choice(SECTIONS)}/{newest:%Y/%m}/{slug}-{feed.number:04d}-{serial}.html"
-            content = "\n".join(writer.paragraphs(rng.randint(1200, 3200), base, planted))
-            summary = writer.text(rng.randint(150, 400))
+            if earlier and rng.random() < COPY_SHARE:
+                original = wire[rng.randrange(earlier)]
+                content, summary = original.content.rsplit("\n", 1)[0], original.summary
+            else:
+                content = "\n".join(writer.paragraphs(rng.randint(1200, 3200), base, planted))
+                summary = writer.text(rng.randint(150, 400))
         published = newest - timedelta(minutes=(serials[-1] - serial) * spacing + rng.randint(0, spacing // 2))
         items.append(
             Item(
@@ -351,6 +372,8 @@ def _items(feed: Feed, writer: Writer, base: str, newest: datetime, serials: ran
                 categories=tuple(rng.sample(SECTIONS, 2)),
             )
         )
+        if content and content.count("\n") >= 3:
+            wire.append(items[-1])
     return items
 
 
@@ -479,6 +502,7 @@ class Site:
     def _write(self) -> None:
         now = datetime.now(UTC).replace(microsecond=0)
         writer = Writer(random.Random(SEED))
+        wire: list[Item] = []
         cold, warm = self.phases["cold"], self.phases["warm"]
         for feed in self.feeds:
             feed.host = feed.number % len(self.hosts)
@@ -486,7 +510,7 @@ class Site:
             feed.path = f"/feeds/{feed.number:04d}.{'atom' if feed.atom else 'xml'}"
             feed.url = base + feed.path
             writer.rng = random.Random(SEED * 1_000_003 + feed.number)
-            feed.items = _items(feed, writer, base, now - timedelta(hours=1), range(ITEMS_PER_FEED), 200)
+            feed.items = _items(feed, writer, base, now - timedelta(hours=1), range(ITEMS_PER_FEED), 200, wire)
             render = render_atom if feed.atom else render_rss
             content_type = "application/atom+xml; charset=utf-8" if feed.atom else "application/rss+xml; charset=utf-8"
             cold[feed.path] = warm[feed.path] = _resource(
@@ -494,7 +518,9 @@ class Site:
             )
             if feed.number in self.changed:
                 count = writer.rng.randint(1, 2)
-                feed.new_items = _items(feed, writer, base, now, range(ITEMS_PER_FEED, ITEMS_PER_FEED + count), 20)
+                feed.new_items = _items(
+                    feed, writer, base, now, range(ITEMS_PER_FEED, ITEMS_PER_FEED + count), 20, wire
+                )
                 items = feed.new_items + feed.items[:-count]
                 warm[feed.path] = _resource(render(feed, items, base), content_type, "w", items[0].published)
             if feed.teaser:

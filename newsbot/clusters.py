@@ -10,8 +10,9 @@ Candidates come from an index of *sampled* shingles (those whose hash is 0 modul
 `SAMPLE_EVERY`: the same shingle is sampled in every story, so a copy shares the sample of what
 it shares; Broder's mod-m sampling), kept in SQLite for the time window only, so a lookup is a few
 indexed reads however large the database grows. The exact containment of the full shingle sets
-then decides. Boilerplate ("Subscribe to read…", a site's footer) is a sampled shingle found in
-several different clusters; it is left out, so paywalled stories do not all become one.
+then decides, with two guards against text that unrelated stories share (see `compare`): a
+copy shares the *lead* of its story, and two pages of one site must be near-identical. Boilerplate
+seen across several clusters ("Subscribe to read…") is left out of the sampled comparison.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ MIN_WORDS = 40  # shorter texts (a teaser, "Subscribe to read") never cluster
 MIN_SAMPLED = 4  # and neither do texts with fewer non-boilerplate sampled shingles
 CONTAINMENT = 0.5
 BOILERPLATE_CLUSTERS = 3  # a sampled shingle in this many different clusters is boilerplate
+LEAD_SHARE = 0.25  # of the longer text's first third must be in the shorter one
+SAME_SITE_CONTAINMENT = 0.8  # two pages of one site: shared share of the longer text
 _WORD = regex.compile(r"\w+", regex.UNICODE)
 
 
 @dataclass(frozen=True)
 class Fingerprint:
     shingles: frozenset[int]
+    lead: frozenset[int]  # the shingles of the text's first third
 
     @property
     def sampled(self) -> frozenset[int]:
@@ -41,15 +45,13 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class Neighbour:
-    """The closest stored story and how much of the smaller text the two share."""
+    """The closest stored story, how much of the smaller text the two share, and the verdict."""
 
     story_id: str
     cluster_id: str
     containment: float
-
-    @property
-    def joins(self) -> bool:
-        return self.containment >= CONTAINMENT
+    joins: bool
+    why_not: str = ""
 
 
 def fingerprint(text: str) -> Fingerprint | None:
@@ -57,11 +59,30 @@ def fingerprint(text: str) -> Fingerprint | None:
     words = [word.casefold() for word in _WORD.findall(text)]
     if len(words) < MIN_WORDS:
         return None
-    return Fingerprint(
-        frozenset(
-            _hash(" ".join(words[start : start + SHINGLE_WORDS])) for start in range(len(words) - SHINGLE_WORDS + 1)
-        )
-    )
+    shingles = [
+        _hash(" ".join(words[start : start + SHINGLE_WORDS])) for start in range(len(words) - SHINGLE_WORDS + 1)
+    ]
+    return Fingerprint(frozenset(shingles), frozenset(shingles[: max(1, len(shingles) // 3)]))
+
+
+def compare(new: Fingerprint, old: Fingerprint, ignored: frozenset[int], *, same_site: bool) -> tuple[float, str]:
+    """The containment of two texts and, when they are not copies, why.
+
+    Three tests, each against a way unrelated stories share text: containment of the full shingle
+    sets and of the sampled ones without `ignored` (boilerplate seen across clusters); the larger
+    text's lead must be in the smaller one (a copy starts where its story starts, a footer does not);
+    and two pages of one site must be near-identical, since what a site's different stories share
+    is its template (a paywall block, a press-release boilerplate), not their news.
+    """
+    score = min(containment(new.shingles, old.shingles), containment(new.sampled - ignored, old.sampled - ignored))
+    if score < CONTAINMENT:
+        return score, f"below {CONTAINMENT}"
+    larger, smaller = (new, old) if len(new.shingles) >= len(old.shingles) else (old, new)
+    if len(larger.lead & smaller.shingles) < LEAD_SHARE * len(larger.lead):
+        return score, "the shared text is not where the longer story begins (a shared footer or block)"
+    if same_site and len(new.shingles & old.shingles) < SAME_SITE_CONTAINMENT * len(larger.shingles):
+        return score, f"two pages of one site share less than {SAME_SITE_CONTAINMENT} of the longer (its template)"
+    return score, ""
 
 
 def containment(first: frozenset[int], second: frozenset[int]) -> float:

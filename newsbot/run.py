@@ -16,12 +16,13 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
 from alerts.deliver import Policy, deliver
 from alerts.sinks import Poster
-from newsbot.clusters import MIN_SAMPLED, Fingerprint, Neighbour, containment, fingerprint
+from newsbot.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
 from newsbot.config import Config
 from newsbot.crawl import crawl
 from newsbot.errors import LockedError
@@ -193,30 +194,35 @@ def assign_clusters(storage: Storage, now: datetime, window: timedelta) -> None:
         if shingles is None:
             storage.record_cluster(story.id, story.id, None, None, (), now)
             continue
-        neighbour = nearest_story(storage, shingles, since)
+        neighbour = nearest_story(storage, story, shingles, since)
         cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
         score = neighbour.containment if neighbour else None
-        storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now)
+        note = neighbour.why_not if neighbour else ""
+        storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
 
 
-def nearest_story(storage: Storage, shingles: Fingerprint, since: datetime) -> Neighbour | None:
-    """The stored story sharing most of the smaller text, boilerplate shingles left out."""
-    boilerplate = storage.boilerplate(shingles.sampled, since)
-    sampled = shingles.sampled - boilerplate
-    if len(sampled) < MIN_SAMPLED:
+def nearest_story(storage: Storage, story: Story, shingles: Fingerprint, since: datetime) -> Neighbour | None:
+    """The stored story most like this one, and whether this one is a copy of it."""
+    boilerplate = frozenset(storage.boilerplate(shingles.sampled, since))
+    if len(shingles.sampled - boilerplate) < MIN_SAMPLED:
         return None
-    candidates = storage.cluster_candidates(sampled, since)
-    stories = storage.stories_by_id(story for story, _, _ in candidates)
+    candidates = storage.cluster_candidates(shingles.sampled - boilerplate, since)
+    stories = storage.stories_by_id(candidate for candidate, _, _ in candidates)
     best: Neighbour | None = None
-    for story, cluster, _ in candidates:
-        other = fingerprint(cluster_text(stories[story])) if story in stories else None
+    for candidate, cluster, _ in candidates:
+        other = fingerprint(cluster_text(stories[candidate])) if candidate in stories else None
         if other is None:
             continue
-        clean = containment(sampled, other.sampled - boilerplate)
-        score = min(clean, containment(shingles.shingles, other.shingles))
-        if best is None or score > best.containment:
-            best = Neighbour(story, cluster, round(score, 3))
+        same_site = _site(story.url) == _site(stories[candidate].url)
+        score, why_not = compare(shingles, other, boilerplate, same_site=same_site)
+        neighbour = Neighbour(candidate, cluster, round(score, 3), not why_not, why_not)
+        if best is None or (neighbour.joins, neighbour.containment) > (best.joins, best.containment):
+            best = neighbour
     return best
+
+
+def _site(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def cluster_text(story: Story) -> str:

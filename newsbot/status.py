@@ -74,10 +74,10 @@ def story_cluster(config: Config, story: Story) -> str:
         head = f"Cluster: joined the cluster of '{root['title'] if root else cluster['cluster_id']}'"
     lines = [f"{head} ({len({member['id'] for member in cluster['members']})} stories)."]
     if nearest is not None and score is not None:
-        verdict = "at least" if score >= CONTAINMENT else "below"
-        lines.append(
-            f"  nearest: '{nearest.title}' ({nearest.source}): containment {score:.2f}, {verdict} {CONTAINMENT} to join"
+        verdict = (
+            f"not joined: {cluster['cluster_note']}" if cluster["cluster_note"] else f"at least {CONTAINMENT}: joined"
         )
+        lines.append(f"  nearest: '{nearest.title}' ({nearest.source}): containment {score:.2f}, {verdict}")
     elif score is None:
         lines.append(f"  no stored story shares enough of its text (or it is shorter than {MIN_WORDS} words)")
     lines += [f"  also: {member['source']}: {member['title']} ({member['url']})" for member in others]

@@ -146,7 +146,12 @@ def m004_clusters(db: Database) -> None:
     a copy seen again under its old address is still the same story; earlier stories are clusters
     of one.
     """
-    for column, kind in (("cluster_id", str), ("cluster_score", float), ("cluster_neighbour", str)):
+    for column, kind in (
+        ("cluster_id", str),
+        ("cluster_score", float),
+        ("cluster_neighbour", str),
+        ("cluster_note", str),
+    ):
         db["stories"].add_column(column, kind)
     db.execute("UPDATE stories SET cluster_id = id")
     db["stories"].create_index(["cluster_id"])
@@ -357,12 +362,15 @@ class Storage:
         neighbour: str | None,
         sampled: Iterable[int],
         when: datetime,
+        note: str = "",
     ) -> None:
-        """The story's cluster and why, and its sampled shingles for the stories after it, atomically."""
+        """The story's cluster and why (`note`: why it did not join its nearest neighbour), and its
+        sampled shingles for the stories after it, atomically."""
         with self.transaction():
             self.db.execute(
-                "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ? WHERE id = ?",
-                [cluster, score, neighbour, story],
+                "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ? "
+                "WHERE id = ?",
+                [cluster, score, neighbour, note or None, story],
             )
             self.db.conn.executemany(
                 "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)",
@@ -377,7 +385,10 @@ class Storage:
     def cluster_of(self, story: str) -> dict[str, Any] | None:
         """A story's cluster: its root, score, nearest neighbour, members and their outlets."""
         rows = list(
-            self.db.query("SELECT id, cluster_id, cluster_score, cluster_neighbour FROM stories WHERE id = ?", [story])
+            self.db.query(
+                "SELECT id, cluster_id, cluster_score, cluster_neighbour, cluster_note FROM stories WHERE id = ?",
+                [story],
+            )
         )
         if not rows or rows[0]["cluster_id"] is None:
             return None

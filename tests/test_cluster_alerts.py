@@ -141,7 +141,7 @@ def test_the_terminal_shows_the_copy_status_lists_the_cluster_and_explain_says_w
     roots = [text for text in explained if "Cluster: this story is the first of its cluster (2 stories)." in text]
     joined = [text for text in explained if "Cluster: joined the cluster of '" in text]
     assert len(roots) == 1 and len(joined) == 1
-    assert "at least 0.5 to join" in joined[0]
+    assert "at least 0.5: joined" in joined[0]
     assert "Cluster: this story is the first of its cluster (1 stories)." in alone.stdout
 
 

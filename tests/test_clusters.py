@@ -9,7 +9,9 @@ The evidence is built at test time from real articles in ../shared/corpus (never
 - hard negatives: other real stories on the same topics — corpus feed items through newsbot's own feed parser,
   and the BBC, NewsDataHub, articleMD and cyberdash datasets — each at least `MIN_WORDS` long. A data set's own
   copies of one story (the same item from two outlets, a re-filed BBC story) are not negatives: they are left out
-  by their URL, headline or opening words, never by the measure under test.
+  by their URL, headline or opening words, never by the measure under test (and two read by hand, SAME_STORY_AS).
+  The originals are each other's hardest negatives: three SIM-swap stories, two on the Bandwidth.com DDoS, two on
+  NSO Group, two on Syniverse, two on Coinbase.
 
 Everything goes into a real SQLite database through `Storage.record_fetch`, in first-seen order as cron runs would
 see it (originals, later their copies, negatives interleaved), and `assign_clusters` runs after each third of the
@@ -25,12 +27,15 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import random
 import re
+import shutil
 import sqlite3
 import statistics
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +44,7 @@ import pytest
 import regex
 
 from newsbot.articles import extract_article
-from newsbot.clusters import CONTAINMENT, MIN_WORDS, containment, fingerprint
+from newsbot.clusters import CONTAINMENT, MIN_WORDS, Fingerprint, containment, fingerprint
 from newsbot.feeds import parse_feed
 from newsbot.models import FetchResult, FetchStatus, Story
 from newsbot.normalize import story_id, to_story
@@ -100,6 +105,10 @@ OUTLETS: tuple[tuple[str, str, str], ...] = (
 )
 HEADLINE_FORMS = ("What we know: {}", "{}, explained", "Analysis: {}", "{} (updated)", "Report: {}")
 FILLERS = ("reportedly", "also", "now", "recently", "still", "further", "widely", "largely", "notably")
+# The originals' own subjects: negatives about them are the hardest (another SIM-swap or SS7 story, same day).
+ORIGINALS_SUBJECTS = re.compile(
+    r"SIM.swap|SS7|NSO Group|smishing|Twilio|Syniverse|Bandwidth\.com|port-out|\bSMS\b", re.I
+)
 KINDS = ("wire", "retitled", "edited", "promo", "excerpt", "reflowed")
 
 # A wire service's template: one release per breached company, most of the words shared.
@@ -109,9 +118,21 @@ LAW_FIRM_TITLE = re.compile(
     r"|(?P<b>.+?) Data Breach (?:Claims Investigated by Lynch Carpenter"
     r"|Exposes Personal Information: Murphy Law Firm Investigates))$"
 )
+# Read and judged by hand: data-set items that are one story with another item although their headlines and
+# openings differ. Every pair of negatives whose exact containment reached CONTAINMENT was read: there were these
+# two, both BBC re-filing its own story (the closest pair left is at 0.446).
+SAME_STORY_AS = {
+    # A follow-up of "Bush website blocked outside US" (bbc/tech/101), re-using 58% of its five-word runs.
+    "bbc/bbc/tech/123.txt": "bbc/bbc/tech/101.txt",
+    # "Supercomputer breaks speed record" ("the US is poised to push Japan off the top"), re-filed as
+    # "US top of supercomputing charts" (bbc/tech/141, "the US has pushed Japan off the top").
+    "bbc/bbc/tech/173.txt": "bbc/bbc/tech/141.txt",
+}
 TITLE_STOPWORDS = frozenset(
-    "the a an of to in on for and or with at by from as is are was were be has have after over into its it "
-    "new says said how why what who this that their more than up out not".split()
+    WORD.findall(
+        "the a an of to in on for and or with at by from as is are was were be has have after over into its it "
+        "new says said how why what who this that their more than up out not"
+    )
 )
 
 
@@ -266,9 +287,16 @@ class SameStory:
             self.titles[word].add(heading)
 
 
+@dataclass(frozen=True)
+class NegativePool:
+    news: tuple[Candidate, ...]  # distinct stories, longest first
+    releases: tuple[Candidate, ...]  # wire-service press releases (one template, many companies)
+    left_out: int  # candidates that are one story with an original or with a negative already taken
+
+
 @functools.cache
-def load_negatives(corpus: Path) -> tuple[tuple[Candidate, ...], tuple[Candidate, ...]]:
-    """(news negatives, wire press releases): distinct stories, longest first, each at least MIN_WORDS long."""
+def load_negatives(corpus: Path) -> NegativePool:
+    """Feed items and data-set rows of at least MIN_WORDS words, sorted into news negatives and press releases."""
     same = SameStory()
     for original in load_originals(corpus):
         same.add(original.url, original.title, "\n".join(original.paragraphs))
@@ -282,10 +310,10 @@ def load_negatives(corpus: Path) -> tuple[tuple[Candidate, ...], tuple[Candidate
     for candidate in candidates:
         if PRESS_RELEASE.search(candidate.text):
             releases.append(candidate)
-        elif not same.seen(candidate.url, candidate.title, candidate.text):
+        elif candidate.key not in SAME_STORY_AS and not same.seen(candidate.url, candidate.title, candidate.text):
             same.add(candidate.url, candidate.title, candidate.text)
             news.append(candidate)
-    return tuple(news), tuple(releases)
+    return NegativePool(tuple(news), tuple(releases), len(candidates) - len(news) - len(releases))
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,9 +403,9 @@ def reflowed(original: Original, outlet: tuple[str, str, str], rng: random.Rando
         del all_sentences[:size]
     curly = []
     for paragraph in paragraphs:
-        paragraph = re.sub(r'"([^"]*)"', r"“\1”", paragraph)
-        paragraph = paragraph.replace("'", "’").replace(" - ", " — ").replace("...", "…")
-        curly.append(f" {paragraph}\u00a0" if rng.random() < 0.3 else paragraph)
+        quoted = re.sub(r'"([^"]*)"', r"“\1”", paragraph)
+        quoted = quoted.replace("'", "’").replace(" - ", " — ").replace("...", "…")
+        curly.append(f" {quoted}\u00a0" if rng.random() < 0.3 else quoted)
     return original.title, curly
 
 
@@ -472,9 +500,10 @@ def describe(items: list[Labelled]) -> str:
     return "; ".join(f"{item.kind} {item.group}: {item.story.title[:60]!r}" for item in items)
 
 
-def nearest_other_group(labelled: list[Labelled], wanted: Iterable[Labelled]) -> dict[str, tuple[float, str]]:
+def nearest_other_group(
+    labelled: list[Labelled], shingles: dict[str, Fingerprint | None], wanted: Iterable[Labelled]
+) -> dict[str, tuple[float, str]]:
     """Exact containment of each wanted story against its nearest story of another group (an inverted index)."""
-    shingles = {item.story.id: fingerprint(cluster_text(item.story)) for item in labelled}
     group = {item.story.id: item.group for item in labelled}
     postings: dict[int, list[str]] = defaultdict(list)
     for story, found in shingles.items():
@@ -497,22 +526,26 @@ def nearest_other_group(labelled: list[Labelled], wanted: Iterable[Labelled]) ->
 # --------------------------------------------------------------------------------------------
 
 
-def test_copies_join_their_original_and_no_other_story_joins_anything(corpus: Path, tmp_path: Path) -> None:
-    originals = load_originals(corpus)
-    news, _ = load_negatives(corpus)
-    groups = [
-        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
-        for original in originals
-    ]
-    negatives = [Labelled(negative_story(candidate), f"negative:{candidate.key}", "negative") for candidate in news]
-    variants = [variant for _, copies in groups for variant in copies]
-    everything = [*(original for original, _ in groups), *variants, *negatives]
-    assert len(originals) >= MIN_ORIGINALS
-    assert len(variants) >= MIN_VARIANTS and min(Counter(item.group for item in variants).values()) >= 5
-    assert len(negatives) >= MIN_NEGATIVES
-    assert all(fingerprint(cluster_text(item.story)) is not None for item in negatives), "a negative is too short"
-    assert len({item.story.id for item in everything}) == len(everything), "two stories share a URL"
+@pytest.fixture
+def fast_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder in memory (tmpfs) when the machine has one, for a database of thousands of stories.
 
+    Every story's cluster is its own committed transaction; on disk their fsyncs cost more time than everything
+    under test. The database is the same SQLite file, in WAL mode, either way.
+    """
+    memory = Path("/dev/shm")
+    if not (memory.is_dir() and os.access(memory, os.W_OK)):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-", dir=memory))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def first_seen_polls(groups: list[tuple[Labelled, list[Labelled]]], negatives: list[Labelled]) -> list[list[Story]]:
+    """Each original in one of the first half of the polls, its copies in later polls, negatives anywhere."""
     rng = random.Random(20241018)
     polls: list[list[Story]] = [[] for _ in range(POLLS)]
     for original, copies in groups:
@@ -522,54 +555,99 @@ def test_copies_join_their_original_and_no_other_story_joins_anything(corpus: Pa
             polls[rng.randrange(first + 1, POLLS)].append(copy.story)
     for negative in negatives:
         polls[rng.randrange(POLLS)].append(negative.story)
-    database = tmp_path / "newsbot.db"
+    return polls
+
+
+def print_margin(
+    everything: list[Labelled],
+    shingles: dict[str, Fingerprint | None],
+    copy_scores: dict[str, float],
+    rows: dict[str, tuple[str, float | None, str | None]],
+) -> None:
+    """How close copies and negatives come to the threshold: exactly, and as assign_clusters scored them."""
+    variants = [item for item in everything if item.kind in KINDS]
+    negatives = [item for item in everything if item.kind == "negative"]
+    nearest = nearest_other_group(everything, shingles, negatives)
+    closest = sorted(negatives, key=lambda item: nearest[item.story.id][0], reverse=True)[:3]
+    group_of = {item.story.id: item.group for item in everything}
+    stored_copies = [rows[item.story.id][1] or 0.0 for item in variants]
+    per_kind = (f"{kind} {min(copy_scores[v.story.id] for v in variants if v.kind == kind):.3f}" for kind in KINDS)
+    print(
+        f"copies vs their original (exact containment): min {min(copy_scores.values()):.3f}, "
+        f"median {statistics.median(copy_scores.values()):.3f}; per kind min: " + ", ".join(per_kind)
+    )
+    print(
+        f"copies' stored score (nearest neighbour as assign_clusters saw it): min {min(stored_copies):.3f}, "
+        f"median {statistics.median(stored_copies):.3f}"
+    )
+    print(
+        f"negatives vs nearest other story (exact containment): max {nearest[closest[0].story.id][0]:.3f}, "
+        f"stored score max {max(rows[item.story.id][1] or 0.0 for item in negatives):.3f}, "
+        f"threshold {CONTAINMENT}; closest: "
+        + "; ".join(
+            f"{nearest[item.story.id][0]:.3f} {item.group} ~ {group_of[nearest[item.story.id][1]]}" for item in closest
+        )
+    )
+
+
+def test_copies_join_their_original_and_no_other_story_joins_anything(corpus: Path, fast_folder: Path) -> None:
+    """The issue's acceptance figures: every copy in its original's cluster (>= 95%), no false merge at all."""
+    originals = load_originals(corpus)
+    pool = load_negatives(corpus)
+    groups = [
+        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
+        for original in originals
+    ]
+    negatives = [
+        Labelled(negative_story(candidate), f"negative:{candidate.key}", "negative") for candidate in pool.news
+    ]
+    variants = [variant for _, copies in groups for variant in copies]
+    everything = [*(original for original, _ in groups), *variants, *negatives]
+    assert len(originals) >= MIN_ORIGINALS
+    assert len(variants) >= MIN_VARIANTS and min(Counter(item.group for item in variants).values()) >= 5
+    assert len(negatives) >= MIN_NEGATIVES
+    same_subject = [item for item in negatives if ORIGINALS_SUBJECTS.search(cluster_text(item.story))]
+    assert len(same_subject) >= 15, "too few negatives on the originals' own subjects"
+    shingles = {item.story.id: fingerprint(cluster_text(item.story)) for item in everything}
+    assert all(shingles[item.story.id] is not None for item in negatives), "a negative is too short"
+    assert len({item.story.id for item in everything}) == len(everything), "two stories share a URL"
+
+    database = fast_folder / "newsbot.db"
     storage = Storage.open(database)
     try:
-        run_polls(storage, polls)
+        run_polls(storage, first_seen_polls(groups, negatives))
     finally:
         storage.close()
 
     rows = cluster_rows(database)
     clusters = {story: cluster for story, (cluster, _, _) in rows.items()}
     assert set(clusters) == {item.story.id for item in everything} and None not in clusters.values()
-    root = {original.group: clusters[original.story.id] for original, _ in groups}
-    joined = [variant for variant in variants if clusters[variant.story.id] == root[variant.group]]
+    root = {original.group: original for original, _ in groups}
+    joined = [variant for variant in variants if clusters[variant.story.id] == clusters[root[variant.group].story.id]]
     recall = len(joined) / len(variants)
-    by_kind = {
-        kind: sum(variant.kind == kind for variant in joined) / sum(variant.kind == kind for variant in variants)
-        for kind in KINDS
-    }
     mixed = mixed_clusters(everything, clusters)
     copy_scores = {
         variant.story.id: containment(
-            fingerprint(cluster_text(variant.story)).shingles,
-            fingerprint(cluster_text(next(o.story for o, _ in groups if o.group == variant.group))).shingles,
+            shingles[variant.story.id].shingles, shingles[root[variant.group].story.id].shingles
         )
         for variant in variants
     }
-    stored_copy_scores = [rows[variant.story.id][1] or 0.0 for variant in variants]
-    nearest = nearest_other_group(everything, negatives)
-    stored_negative_scores = [rows[negative.story.id][1] or 0.0 for negative in negatives]
-    worst_negative = max(negatives, key=lambda item: nearest[item.story.id][0])
-    worst_neighbour = next(item for item in everything if item.story.id == nearest[worst_negative.story.id][1])
 
     print(f"\nclusters (originals): {len(originals)}   variants: {len(variants)}   negatives: {len(negatives)}")
+    print(
+        f"negatives by source: {dict(Counter(candidate.key.split('/')[0] for candidate in pool.news))}; "
+        f"on the originals' subjects: {len(same_subject)}; left out as one story with another: {pool.left_out}; "
+        f"wire press releases (tested apart): {len(pool.releases)}"
+    )
     print(f"recall: {recall:.3f} ({len(joined)}/{len(variants)})   false merges: {len(mixed)}")
-    print("recall per kind: " + ", ".join(f"{kind} {value:.3f}" for kind, value in by_kind.items()))
     print(
-        f"copies vs their original (exact containment): min {min(copy_scores.values()):.3f}, "
-        f"median {statistics.median(copy_scores.values()):.3f}; per kind min: "
-        + ", ".join(f"{kind} {min(copy_scores[v.story.id] for v in variants if v.kind == kind):.3f}" for kind in KINDS)
+        "recall per kind: "
+        + ", ".join(
+            f"{kind} {sum(v.kind == kind for v in joined) / sum(v.kind == kind for v in variants):.3f}"
+            for kind in KINDS
+        )
     )
-    print(
-        f"copies' stored score (nearest neighbour as assign_clusters saw it): min {min(stored_copy_scores):.3f}, "
-        f"median {statistics.median(stored_copy_scores):.3f}"
-    )
-    print(
-        f"negatives vs nearest other story (exact containment): max {nearest[worst_negative.story.id][0]:.3f} "
-        f"({worst_negative.group} ~ {worst_neighbour.group}); stored score max {max(stored_negative_scores):.3f}; "
-        f"threshold {CONTAINMENT}"
-    )
+    print_margin(everything, shingles, copy_scores, rows)
     for items in mixed.values():
         print("false merge:", describe(items))
 
@@ -581,38 +659,37 @@ def test_copies_join_their_original_and_no_other_story_joins_anything(corpus: Pa
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a shared template that is over half of each text merges different stories: storage.boilerplate "
-    "counts the distinct clusters a sampled shingle is in, but the second release already joins the first "
-    "(containment >= 0.5), so the template never reaches BOILERPLATE_CLUSTERS and every later one joins too "
-    "(run.py nearest_story / storage.py boilerplate)",
-)
-def test_law_firm_breach_releases_about_different_companies_stay_apart(corpus: Path, tmp_path: Path) -> None:
+def test_law_firm_breach_releases_about_different_companies_stay_apart(corpus: Path, fast_folder: Path) -> None:
     """Real GLOBE NEWSWIRE releases (Lynch Carpenter, Murphy Law Firm): one per breached company, one template.
 
-    A watchlist on one company must alert on its release, not see it folded into another company's story.
+    A watchlist on one company must alert on its release, not see it folded into another company's story. Run in
+    the order of their dates, and shuffled (feeds deliver them in any order).
     """
-    _, releases = load_negatives(corpus)
     by_company: dict[str, Candidate] = {}
-    for release in sorted(releases, key=lambda candidate: (candidate.published or DAY, candidate.key)):
+    for release in sorted(load_negatives(corpus).releases, key=lambda item: (item.published or DAY, item.key)):
         found = LAW_FIRM_TITLE.match(release.title)
         if found:
             by_company.setdefault((found["a"] or found["b"]).casefold(), release)
     assert len(by_company) >= 20
     labelled = [Labelled(negative_story(release), company, "release") for company, release in by_company.items()]
-    database = tmp_path / "newsbot.db"
-    storage = Storage.open(database)
-    try:
-        polls = [[item.story] for item in sorted(labelled, key=lambda item: item.story.published_at or DAY)]
-        run_polls(storage, polls)
-    finally:
-        storage.close()
-
-    clusters = {story: cluster for story, (cluster, _, _) in cluster_rows(database).items()}
-    mixed = mixed_clusters(labelled, clusters)
-    merged = sum(len(items) for items in mixed.values())
-    print(f"\nlaw-firm releases: {len(labelled)} companies, {merged} in {len(mixed)} mixed clusters")
+    shuffled = labelled[:]
+    random.Random(7).shuffle(shuffled)
+    mixed: dict[str, list[Labelled]] = {}
+    for order, stories in (("date", labelled), ("shuffled", shuffled)):
+        database = fast_folder / f"{order}.db"
+        storage = Storage.open(database)
+        try:
+            run_polls(storage, [[item.story] for item in stories])
+        finally:
+            storage.close()
+        clusters = {story: cluster for story, (cluster, _, _) in cluster_rows(database).items()}
+        found_mixed = mixed_clusters(labelled, clusters)
+        merged = sum(len(items) for items in found_mixed.values())
+        print(f"\nlaw-firm releases in {order} order: {len(labelled)} companies, {merged} merged", end="")
+        print(f" into {len(found_mixed)} clusters")
+        for items in found_mixed.values():
+            print("false merge:", describe(items))
+        mixed.update({f"{order}:{cluster}": items for cluster, items in found_mixed.items()})
     assert not mixed, "\n".join(describe(items) for items in mixed.values())
 
 
@@ -621,7 +698,8 @@ def test_law_firm_breach_releases_about_different_companies_stay_apart(corpus: P
 # --------------------------------------------------------------------------------------------
 
 VOCABULARY = tuple(
-    """harbour ferry council budget tunnel orchard lantern mineral quarry vintage glacier meadow tram library
+    WORD.findall(
+        """harbour ferry council budget tunnel orchard lantern mineral quarry vintage glacier meadow tram library
     festival brewery census lighthouse canal vineyard theatre rowing museum bakery granite pottery carnival
     estuary plateau monsoon salmon timber falcon copper saffron walnut violin marble compass anchor beacon
     cyclist pension tariff drought ledger voyage shipyard sawmill cathedral embassy regatta telescope harvest
@@ -630,19 +708,29 @@ VOCABULARY = tuple(
     praised delayed opened closed rebuilt funded approved rejected measured painted welcomed repaired
     expanded announced visited restored counted moved sold bought raised lowered crossed guarded
     quiet northern ancient narrow crowded rural coastal eastern wooden golden frozen humid sunny famous
-    """.split()
+    """
+    )
 )
-# Sixty words (as `words()` counts them) of the block a paywalled page ends with.
-PAYWALL = (
+# Sixty-word blocks (as `words()` counts them) a paywalled page ends with: three sites' wording, our own.
+PAYWALLS = (
     "Subscribe to read the full story. We use cookies to personalise content and to analyse our traffic; by "
     "continuing to browse you agree to our cookie policy. Already a subscriber? Log in to continue reading. "
     "Sign up for our free newsletter to get the top stories delivered to your inbox every morning, and manage "
-    "your cookie preferences at any time."
+    "your cookie preferences at any time.",
+    "Subscribe to read this article. You have reached your limit of free stories this month. Subscribers get "
+    "unlimited access to our journalism, the daily newsletter and the weekend edition. We and our partners use "
+    "cookies to measure traffic and personalise adverts; accept all cookies or manage your settings. Already a "
+    "subscriber? Sign in with your email address to keep reading.",
+    "This story is for subscribers only. Subscribe to read on from just one pound a week, cancel at any time. Our "
+    "website uses cookies so that we can give you the best experience; read our cookie notice to learn more. Get "
+    "our free morning newsletter with the headlines you need, and follow us on social media for breaking news "
+    "alerts.",
 )
+PAYWALL = PAYWALLS[0]
 
 
 def prose(rng: random.Random, count: int) -> str:
-    """`count` words of made-up prose: texts from different seeds share no five words in a row."""
+    """`count` words of made-up prose from 120 words: two texts of 50 words share five in a row once in ~10^7."""
     chosen = [rng.choice(VOCABULARY) for _ in range(count)]
     chunks = [" ".join(chosen[start : start + 10]).capitalize() + "." for start in range(0, count, 10)]
     return " ".join(chunks)
@@ -665,8 +753,8 @@ def cluster_in_order(database: Path, stories: list[Story]) -> dict[str, tuple[st
     return cluster_rows(database)
 
 
-def test_the_paywall_block_has_sixty_words() -> None:
-    assert len(words(PAYWALL)) == 60
+def test_the_made_up_texts_have_the_lengths_the_tests_rely_on() -> None:
+    assert [len(words(block)) for block in PAYWALLS] == [60, 60, 60]
     assert len(words(prose(random.Random(1), 50))) == 50
 
 
@@ -693,42 +781,29 @@ def test_empty_and_one_line_stories_never_cluster(tmp_path: Path) -> None:
 
 
 def test_paywalled_stories_do_not_merge_on_the_shared_block(tmp_path: Path) -> None:
-    """30 different stories, each a 50-word paragraph + the same 60-word paywall block; 5 of them also syndicated.
+    """Per site: 30 different stories, each a 50-word paragraph + the site's 60-word paywall block.
 
-    Only each syndicated copy may join its story: the block is more than half of every text.
+    Five of them are also syndicated to a partner: only each such copy may join its story. The block is more than
+    half of every text, so only the boilerplate rule keeps the 30 apart; it must, whatever the block's wording.
     """
-    stories = [own_story(number, prose(random.Random(number), 50) + "\n\n" + PAYWALL) for number in range(30)]
-    copies = [own_story(100 + number, stories[number].text, outlet="Partner") for number in range(0, 30, 6)]
-    rows = cluster_in_order(tmp_path / "newsbot.db", [*stories, *copies])
-    clusters = Counter(rows[story.id][0] for story in stories)
-    print(f"\npaywalled stories: 30 distinct in {len(clusters)} clusters, largest {max(clusters.values())}")
-    assert all(rows[copy.id][0] == rows[stories[(copy_number) * 6].id][0] for copy_number, copy in enumerate(copies))
-    assert len(clusters) == 30, f"{30 - len(clusters)} different paywalled stories merged into another"
-
-
-test_paywalled_stories_do_not_merge_on_the_shared_block = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the paywall block (60 of 110 words) gives each new story containment ~0.51 with the first one, "
-    "so it joins that cluster; the block then stays in one cluster and is never counted as boilerplate "
-    "(storage.py boilerplate counts distinct clusters, BOILERPLATE_CLUSTERS = 3): all 30 merge (run.py nearest_story)",
-)(test_paywalled_stories_do_not_merge_on_the_shared_block)
+    merged = {}
+    for site, block in enumerate(PAYWALLS):
+        stories = [own_story(number, prose(random.Random(number), 50) + "\n\n" + block) for number in range(30)]
+        copies = {number: own_story(100 + number, stories[number].text, outlet="Partner") for number in range(0, 30, 6)}
+        rows = cluster_in_order(tmp_path / f"site-{site}.db", [*stories, *copies.values()])
+        assert all(rows[copy.id][0] == rows[stories[number].id][0] for number, copy in copies.items())
+        clusters = Counter(rows[story.id][0] for story in stories)
+        merged[site] = 30 - len(clusters)
+        print(f"\npaywall block {site}: 30 different stories in {len(clusters)} clusters, ", end="")
+        print(f"largest {max(clusters.values())}")
+    assert merged == dict.fromkeys(range(len(PAYWALLS)), 0), f"stories merged into another, per block: {merged}"
 
 
 @pytest.mark.parametrize(
     "boilerplate_first",
     [
         pytest.param(False, id="boilerplate-only-story-last"),
-        pytest.param(
-            True,
-            id="boilerplate-only-story-first",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a story that is only the block, seen first, is contained in every later story "
-                "(containment is over the smaller text: 1.0) and becomes the root every footer-carrying story "
-                "joins; the block is then in one cluster and never boilerplate (run.py nearest_story, "
-                "clusters.py containment)",
-            ),
-        ),
+        pytest.param(True, id="boilerplate-only-story-first"),
     ],
 )
 def test_a_story_that_is_only_boilerplate_joins_no_cluster(tmp_path: Path, boilerplate_first: bool) -> None:
@@ -768,4 +843,5 @@ def test_the_index_keeps_only_the_window(tmp_path: Path, later: timedelta, joins
     assert (index_rows(database, old.id) > 0) is joins
     assert rows[old.id][0] == old.id
     assert rows[copy.id][0] == (old.id if joins else copy.id)
+    assert rows[copy.id][2] == (old.id if joins else None), "a pruned story was still found as the neighbour"
     assert index_rows(database, copy.id) > 0
