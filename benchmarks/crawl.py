@@ -3,9 +3,10 @@
     python benchmarks/crawl.py [--quick] [--big-db N] [--profile]
 
 The site (benchmarks/feedsite.py): 1,000 synthetic feeds of 20 items each, sized like the feeds of
-../shared/corpus (3.6 KB an item with its content, RSS and Atom about 3 to 2), of which one in a
-hundred is a teaser feed (short descriptions, no content) whose items link to the 200 article pages
-(40-85 KB of news-site HTML), so `full_text: auto` fetches and extracts them. It is served over real
+../shared/corpus (3.5 KB an item with its content, RSS and Atom about 3 to 2; 3% of the items are
+re-titled copies of another feed's story, as syndicated news is), of which one in a hundred is a
+teaser feed (short descriptions, no content) whose items link to the 200 article pages (40-85 KB of
+news-site HTML), so `full_text: auto` fetches and extracts them. It is served over real
 HTTP from 50 loopback addresses (127.0.0.2-51, one per "site", so Scrapy's per-domain slots and
 robots.txt behave as with 50 publishers) by an asyncio server in a child process: gzip, ETag and
 Last-Modified, 304 to a matching conditional GET, robots.txt 404.
@@ -20,13 +21,15 @@ to the terminal (stdout discarded). Its fetch settings are printed; concurrent_r
 Wall time is end to end (interpreter start included); peak memory is the run's maximum resident
 set as /usr/bin/time reports it (not os.wait4's: Linux carries a forked child's maximum across exec,
 so a run forked from this process, which holds the site, would count this process's memory too);
-the stage shares are the run's own `stage_seconds` (table `runs`, its summary).
+the stage shares are the run's own `stage_seconds` (table `runs`, its summary), whatever stages
+newsbot records (fetch, parse, store, cluster, match, deliver when this was written).
 
 Baselines, measured in this run: the raw fetch of the same URLs by a plain client (urllib in a
 ThreadPool of 64, gzip decoded), cold and conditional, i.e. the network floor; and a `newsbot run`
 of a single feed, i.e. the fixed cost of a run; and one small SQLite commit on this disk. Then
-PASS/FAIL against the issue's targets. About 3.5 minutes on 2 cores, two of them seeding the
-1,000,000 stories; --quick about 25 s. --profile adds a cold run under cProfile (its top functions).
+PASS/FAIL against the issue's targets. About 5 minutes on 2 cores, 3 of them seeding the 1,000,000
+stories; --quick about 35 s. --profile adds a cold run under cProfile (its top functions). Other
+processes on the machine inflate wall times: the load average is printed, and CPU seconds too.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feedsite import ITEMS_PER_FEED, Feed, Site, Stats, Writer  # noqa: E402
+from feedsite import ITEMS_PER_FEED, PLANTED, Feed, Site, Stats, Writer  # noqa: E402
 
 from newsbot.storage import Storage  # noqa: E402
 
@@ -438,18 +441,22 @@ def describe_site(results: Results, written: float) -> None:
     bodies = [site.resource(feed.url) for feed in feeds]
     articles = [site.resource(item.link) for feed in feeds if feed.teaser for item in feed.items]
     teasers = sum(feed.teaser for feed in feeds)
+    items = [item for feed in feeds for item in feed.items]
+    copies = len(items) - len({item.summary for item in items})
+    planted = sum(any(sentence in item.summary or sentence in item.content for sentence in PLANTED) for item in items)
     size = sum(len(body.body) for body in bodies)
     print(
         f"== Site: {len(feeds):,} feeds ({sum(not f.atom for f in feeds)} RSS, {sum(f.atom for f in feeds)} Atom; "
-        f"{teasers} teaser feeds → {len(articles)} article pages) on {len(site.hosts)} loopback hosts, "
-        f"written in {written:.1f}s =="
+        f"{teasers} teaser feed{'s' * (teasers != 1)} → {len(articles)} article pages) on {len(site.hosts)} "
+        f"loopback hosts, written in {written:.1f}s =="
     )
     print(
         f"Feeds: {ITEMS_PER_FEED} items each, {size / len(feeds) / ITEMS_PER_FEED / 1000:.1f} KB an item, "
         f"{size / len(feeds) / 1000:.0f} KB a feed ({sum(len(b.gzipped) for b in bodies) / len(feeds) / 1000:.0f} KB "
         f"gzipped), {size / 1e6:.0f} MB in all. Articles: "
         f"{statistics.mean(len(a.body) for a in articles) / 1000:.0f} KB on average "
-        f"({min(len(a.body) for a in articles) / 1000:.0f}-{max(len(a.body) for a in articles) / 1000:.0f} KB)."
+        f"({min(len(a.body) for a in articles) / 1000:.0f}-{max(len(a.body) for a in articles) / 1000:.0f} KB). "
+        f"{copies} items are copies of another feed's story; {planted} carry a sentence the watchlist alerts on."
     )
     changed = [feed for feed in feeds if feed.number in site.changed]
     print(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
@@ -33,6 +34,7 @@ from newsbot.normalize import to_story
 from newsbot.storage import Storage, now_utc
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -189,16 +191,27 @@ def assign_clusters(storage: Storage, now: datetime, window: timedelta) -> None:
     """Give every new story a cluster: the one of the earlier story it is a copy of, or its own."""
     since = now - window
     storage.prune_shingles(since)
-    for story in storage.unclustered_stories():
-        shingles = fingerprint(cluster_text(story))
-        if shingles is None:
-            storage.record_cluster(story.id, story.id, None, None, (), now)
-            continue
-        neighbour = nearest_story(storage, story, shingles, since)
-        cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
-        score = neighbour.containment if neighbour else None
-        note = neighbour.why_not if neighbour else ""
-        storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
+    for batch in _batches(storage.unclustered_stories()):
+        with storage.transaction():  # one commit per batch, not per story
+            for story in batch:
+                _assign_cluster(storage, story, now, since)
+
+
+def _assign_cluster(storage: Storage, story: Story, now: datetime, since: datetime) -> None:
+    shingles = fingerprint(cluster_text(story))
+    if shingles is None:
+        storage.record_cluster(story.id, story.id, None, None, (), now)
+        return
+    neighbour = nearest_story(storage, story, shingles, since)
+    cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
+    score = neighbour.containment if neighbour else None
+    note = neighbour.why_not if neighbour else ""
+    storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
+
+
+def _batches(items: list[T], size: int = 500) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def nearest_story(storage: Storage, story: Story, shingles: Fingerprint, since: datetime) -> Neighbour | None:
@@ -239,16 +252,18 @@ def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summa
     """
     now = now_utc()
     oldest = now - timedelta(days=max_age_days)
-    for story, first_seen in storage.unmatched_stories():
-        published = story.published_at or first_seen
-        matches = matcher.match_story(story)
-        if published < oldest:
-            summary.too_old += 1
-            matches = []
-        cluster = storage.cluster_id(story.id)
-        follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
-        summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
-        storage.record_matches(story, matches, now, follows)
+    for batch in _batches(storage.unmatched_stories()):
+        with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
+            for story, first_seen in batch:
+                published = story.published_at or first_seen
+                matches = matcher.match_story(story)
+                if published < oldest:
+                    summary.too_old += 1
+                    matches = []
+                cluster = storage.cluster_id(story.id)
+                follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
+                summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
+                storage.record_matches(story, matches, now, follows)
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:

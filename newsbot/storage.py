@@ -158,6 +158,15 @@ def m004_clusters(db: Database) -> None:
     db["shingle_index"].create({"hash": int, "story_id": str, "cluster_id": str, "seen_at": str})
     db["shingle_index"].create_index(["hash"])
     db["shingle_index"].create_index(["seen_at"])
+    # sqlite-utils' trigger re-indexes a story on any update; marking it clustered or matched must not.
+    db.execute("DROP TRIGGER stories_au")
+    db.execute(
+        "CREATE TRIGGER stories_au AFTER UPDATE OF title, summary, text ON stories BEGIN "
+        "INSERT INTO stories_fts (stories_fts, rowid, title, summary, text) "
+        "VALUES('delete', old.rowid, old.title, old.summary, old.text); "
+        "INSERT INTO stories_fts (rowid, title, summary, text) VALUES (new.rowid, new.title, new.summary, new.text); "
+        "END"
+    )
     db["alerts"].add_column("kind", str)
     db["alerts"].add_column("parent_id", str)
     db.execute("UPDATE alerts SET kind = 'alert'")
@@ -231,7 +240,14 @@ class Storage:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """A write transaction taken up front, so it never fails half-way on a lock upgrade."""
+        """A write transaction taken up front, so it never fails half-way on a lock upgrade.
+
+        Nested, it joins the outer one: a run groups many stories' steps into one commit (each
+        step is redone by the next run if the group is lost), while each step stays all-or-nothing.
+        """
+        if self.db.conn.in_transaction:
+            yield
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield

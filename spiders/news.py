@@ -132,6 +132,10 @@ class NewsSpider(scrapy.Spider):
             state.outcome = self._error(state, str(problem))
             yield from self._done(state)
             return
+        except Exception as problem:  # a parser's own bug must cost this source only, and say so
+            state.outcome = self._error(state, f"the feed could not be read ({type(problem).__name__}: {problem})")
+            yield from self._done(state)
+            return
         finally:
             state.parse_seconds += time.perf_counter() - started
         state.outcome = self._ok(state, response, feed_url=response.meta.get("feed_url"))
