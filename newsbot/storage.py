@@ -388,9 +388,10 @@ class Storage:
                 "WHERE id = ?",
                 [cluster, score, neighbour, note or None, story],
             )
+            seen_at = _iso(when)
             self.db.conn.executemany(
                 "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)",
-                [(value, story, cluster, _iso(when)) for value in sampled],
+                [(value, story, cluster, seen_at) for value in sampled],
             )
 
     def prune_shingles(self, before: datetime) -> None:
