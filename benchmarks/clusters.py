@@ -26,29 +26,30 @@ story's text depends only on its rank from the newest, so the window is the same
 Per store, rounds of 200 new stories, inserted unclustered as a fetch stores them: 100 copies
 (one of the five edits, the copying outlet's footer) of original stories inside the window and
 100 new stories; `newsbot.run.assign_clusters` runs over them as `newsbot run` does, and its time
-/ 200 is the cost of a new story: the median of 5 rounds as newsbot runs (synchronous FULL, a
-commit per story), then 3 rounds with synchronous = OFF on the benchmark's connection (no fsync:
-what is left is CPU and SQLite), rounds interleaved across the stores so that a drift of the disk
-hits them alike. Before the first, a read-only pass times the stages, warm (nearest_story once
-first): the fingerprint, `Storage.boilerplate`, `Storage.cluster_candidates`, then `nearest_story`
-whole, whose remainder is "verify" (reading the candidates back and comparing); with the index
-rows the boilerplate query reads. "write" is the rest of a round's cost, `record_cluster`,
-whose two writes are then also timed alone (the UPDATE and its full-text trigger; 60 index rows).
-KB written: what the process wrote (/proc/self/io wchar) to the WAL and by checkpoints. Every
-copy should join its original's cluster and no new story should be merged: the index must still
-find what it should. One more round runs in a fresh interpreter (as cron starts newsbot) for the
-peak resident memory of assign_clusters above the interpreter's own.
+/ 200 is the cost of a new story: the median of 5 rounds as newsbot runs (SQLite's default
+synchronous = FULL), then 3 rounds with synchronous = OFF set on the connection (no fsync: what is
+left is CPU and SQLite), rounds interleaved across the stores so that a drift of the disk hits
+them alike. Before the first, a read-only pass times the stages, warm (nearest_story once first):
+the fingerprint, `Storage.boilerplate`, `Storage.cluster_candidates`, then `nearest_story` whole,
+whose remainder is "verify" (reading the candidates back and comparing), with the index rows the
+boilerplate query reads; "write" is the rest of a round's cost: `record_cluster` (the story's
+UPDATE and its index rows) and the commits. KB written: what the process wrote to the WAL and by
+checkpoints (/proc/self/io wchar). Every copy should join its original's cluster and no new story
+should be merged: the index must still find what it should. One more round runs in a fresh
+interpreter (as cron starts newsbot) for the peak resident memory of assign_clusters above the
+interpreter's own.
 
 Baselines, measured in this run: a naive linear scan on the smallest store (every story of the
 window read, fingerprinted and compared with the new story: clustering without an index), and
-newsbot's two queries forced onto the seen_at index (`INDEXED BY`), a scan of every index row of
-the window, on the smallest store and the worst case: what a plan not using the hash index would
-cost. One empty commit on this disk is the floor of `record_cluster`'s commit.
+newsbot's two index queries (its own SQL, taken with sqlite3's trace callback) forced onto the
+seen_at index (`INDEXED BY`), a scan of every index row of the window, on the smallest store and
+the worst case: what a plan not using the hash index would cost. And one empty commit on this disk.
 
 The index: its rows and bytes (the table and its two indexes, SQLite's dbstat), per story in the
-window. Query plans: EXPLAIN QUERY PLAN of the queries assign_clusters runs, as newsbot leaves the
-database (no statistics) and after `ANALYZE shingle_index`. About 12 minutes on 2 cores, most of
-it seeding (~9 GB of scratch files, removed at the end); --quick about 90 s.
+window. Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
+as newsbot leaves the database (no statistics) and after `ANALYZE shingle_index`. About 11
+minutes on 2 cores, most of it seeding (~10 GB of scratch files, removed at the end); --quick
+about 90 s.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -350,7 +351,6 @@ class Store:
     rounds: list[Round] = field(default_factory=list)  # as newsbot runs: synchronous FULL
     unsynced: list[Round] = field(default_factory=list)  # the same with synchronous = OFF: no fsync at commit
     fresh: dict[str, float] = field(default_factory=dict)  # a fresh interpreter's run: seconds, peak MB
-    writes: dict[str, tuple[float, float]] = field(default_factory=dict)  # part -> (ms, KB written) per story
     window_scan: tuple[float, int] | None = None  # ms per story, stories: both queries on the seen_at index
     naive: tuple[float, int, int] | None = None  # ms per story, clustered as expected, stories tried
 
@@ -471,31 +471,34 @@ def insert_new(storage: Storage, stories: Sequence[NewStory]) -> None:
 # Measurements
 # ---------------------------------------------------------------------------------------------
 
-BOILERPLATE_SQL = (
-    "SELECT hash FROM shingle_index{hint} WHERE hash IN ({marks}) AND seen_at >= ? "
-    "GROUP BY hash HAVING count(DISTINCT cluster_id) >= ?"
-)
-CANDIDATES_SQL = (
-    "SELECT story_id, cluster_id, count(*) FROM shingle_index{hint} WHERE hash IN ({marks}) "
-    "AND seen_at >= ? GROUP BY story_id"
-)
 SCAN_HINT = " INDEXED BY idx_shingle_index_seen_at"
 
 
-def query_plans(db: sqlite3.Connection, since: datetime) -> dict[str, str]:
-    """EXPLAIN QUERY PLAN of the queries assign_clusters runs (60 hashes: a story's sample)."""
-    hashes = list(range(60))
-    marks = ",".join("?" * len(hashes))
-    queries = {
-        "boilerplate": (BOILERPLATE_SQL.format(hint="", marks=marks), [*hashes, iso(since), 3]),
-        "candidates": (CANDIDATES_SQL.format(hint="", marks=marks), [*hashes, iso(since)]),
-        "unclustered": ("SELECT * FROM stories WHERE cluster_id IS NULL ORDER BY first_seen_at, id", []),
-        "prune": ("DELETE FROM shingle_index WHERE seen_at < ?", [iso(since)]),
+def traced(storage: Storage, call: Callable[[], object]) -> list[str]:
+    """The statements a Storage method runs, parameters bound (sqlite3's trace callback): newsbot's own
+    SQL, so the plans and the forced scan below follow its code."""
+    statements: list[str] = []
+    storage.db.conn.set_trace_callback(statements.append)
+    try:
+        call()
+    finally:
+        storage.db.conn.set_trace_callback(None)
+    return [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "DELETE", "WITH"))]
+
+
+def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> dict[str, str]:
+    """EXPLAIN QUERY PLAN of the queries assign_clusters runs (`sample`: a new story's sampled shingles)."""
+    calls: dict[str, Callable[[], object]] = {
+        "boilerplate": lambda: storage.boilerplate(sample, since),
+        "candidates": lambda: storage.cluster_candidates(sample, since),
+        "unclustered": storage.unclustered_stories,
+        "prune": lambda: storage.prune_shingles(since),  # deletes nothing: the seeded rows are all in the window
     }
-    return {
-        name: "; ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", parameters))
-        for name, (sql, parameters) in queries.items()
-    }
+    plans: dict[str, str] = {}
+    for name, call in calls.items():
+        for sql in traced(storage, call)[:1]:
+            plans[name] = "; ".join(row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    return plans
 
 
 def index_size(db: sqlite3.Connection) -> dict[str, int]:
@@ -539,22 +542,26 @@ def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -
     return {**{name: seconds / len(stories) * 1000 for name, seconds in stages.items()}, "rows": rows / len(stories)}
 
 
-def window_scan(db: sqlite3.Connection, stories: Sequence[NewStory], since: datetime, budget: float) -> tuple:
-    """newsbot's two queries forced to read every index row of the window (the seen_at index): (ms/story, stories)."""
-    started = time.perf_counter()
+def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, budget: float) -> tuple:
+    """newsbot's two index queries forced onto the seen_at index (every index row of the window is read):
+    (ms per story, stories), the queries' time only."""
+    seconds = 0.0
     tried = 0
     for item in stories:
-        if time.perf_counter() - started > budget:
+        if seconds > budget:
             break
         shingles = fingerprint(cluster_text(item.stored.story))
         if shingles is None:
             continue
-        hashes = list(shingles.sampled)
-        marks = ",".join("?" * len(hashes))
-        db.execute(BOILERPLATE_SQL.format(hint=SCAN_HINT, marks=marks), [*hashes, iso(since), 3]).fetchall()
-        db.execute(CANDIDATES_SQL.format(hint=SCAN_HINT, marks=marks), [*hashes, iso(since)]).fetchall()
+        statements = traced(storage, lambda s=shingles: storage.boilerplate(s.sampled, since))
+        statements += traced(storage, lambda s=shingles: storage.cluster_candidates(s.sampled, since))
+        hinted = [sql.replace("FROM shingle_index", "FROM shingle_index" + SCAN_HINT) for sql in statements]
+        started = time.perf_counter()
+        for sql in hinted:
+            storage.db.execute(sql).fetchall()
+        seconds += time.perf_counter() - started
         tried += 1
-    return (time.perf_counter() - started) / max(tried, 1) * 1000, tried
+    return seconds / max(tried, 1) * 1000, tried
 
 
 def naive_scan(db: sqlite3.Connection, stories: Sequence[NewStory], since: datetime, settings: Settings) -> tuple:
@@ -666,10 +673,14 @@ def commit_milliseconds(database: Path, commits: int = 200) -> float:
         return (time.perf_counter() - started) / commits * 1000
 
 
-def inspect(store: Store, since: datetime) -> None:
+def inspect(store: Store, since: datetime, sample: frozenset[int]) -> None:
     """The index as seeded: its rows and bytes, and the plans of the queries on it."""
+    storage = Storage.open(store.path)
+    try:
+        store.plans = query_plans(storage, since, sample)
+    finally:
+        storage.close()
     with contextlib.closing(sqlite3.connect(store.path)) as db:
-        store.plans = query_plans(db, since)
         store.index = index_size(db)
         store.index_rows = db.execute("SELECT count(*) FROM shingle_index").fetchone()[0]
 
@@ -684,7 +695,7 @@ def first_round(
         insert_new(storage, stories)
         store.stages = stage_pass(storage, stories, since)
         if baselines:
-            store.window_scan = window_scan(storage.db.conn, stories, since, settings.naive_seconds)
+            store.window_scan = window_scan(storage, stories, since, settings.naive_seconds)
         if baselines == 1:
             store.naive = naive_scan(storage.db.conn, stories, since, settings)
     finally:
@@ -701,39 +712,14 @@ def first_round(
         storage.close()
 
 
-def write_parts(store: Store, now: datetime, stories: int = 200) -> None:
-    """record_cluster's two writes alone, each its own transaction, without fsync: what they cost and write.
-
-    The UPDATE is a no-op on cluster_id, yet the full-text trigger re-indexes the story (its trigger
-    has no column list); the index rows are 60 random hashes (a story's sample) of a throwaway story.
-    """
-    rng = random.Random(SEED)
-    with contextlib.closing(sqlite3.connect(store.path, isolation_level=None)) as db:
-        db.execute("PRAGMA synchronous = OFF")
-        ids = [row[0] for row in db.execute("SELECT id FROM stories ORDER BY rowid DESC LIMIT ?", [stories])]
-        parts = {
-            "UPDATE": lambda story: db.execute("UPDATE stories SET cluster_id = cluster_id WHERE id = ?", [story]),
-            "index rows": lambda story: db.executemany(
-                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)",
-                [(rng.getrandbits(60) * 8, f"x{story}", f"x{story}", iso(now)) for _ in range(60)],
-            ),
-        }
-        for name, write in parts.items():
-            written = written_bytes()
-            started = time.perf_counter()
-            for story in ids:
-                db.execute("BEGIN IMMEDIATE")
-                write(story)
-                db.execute("COMMIT")
-            seconds = time.perf_counter() - started
-            store.writes[name] = (seconds / len(ids) * 1000, (written_bytes() - written) / len(ids) / 1000)
-
-
-def analyze(store: Store, since: datetime) -> None:
+def analyze(store: Store, since: datetime, sample: frozenset[int]) -> None:
     """What the planner does once it has statistics (newsbot never runs ANALYZE; a user or a tool might)."""
-    with contextlib.closing(sqlite3.connect(store.path)) as db:
-        db.execute("ANALYZE shingle_index")
-        store.analyzed_plans = query_plans(db, since)
+    storage = Storage.open(store.path)
+    try:
+        storage.db.execute("ANALYZE shingle_index")
+        store.analyzed_plans = query_plans(storage, since, sample)
+    finally:
+        storage.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -765,6 +751,7 @@ def main() -> None:
         f"window; {len(rounds[0])} new stories a round ({settings.copies} copies, {settings.new} new)",
         flush=True,
     )
+    sample = next(found.sampled for item in rounds[0] if (found := fingerprint(cluster_text(item.stored.story))))
     folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-"))
     try:
         commit_ms = commit_milliseconds(folder / "commits.db")
@@ -776,7 +763,7 @@ def main() -> None:
         for number, (label, size, writer) in enumerate(jobs):
             store = Store(label, size, folder / f"store-{number}.db", writer)
             seed(store, since)
-            inspect(store, since)
+            inspect(store, since, sample)
             stores.append(store)
             print(f"seeded {label}: {store.seed_seconds:.0f}s", flush=True)
         for number, store in enumerate(stores):  # rounds interleaved: a drift of the disk hits every store alike
@@ -790,8 +777,7 @@ def main() -> None:
                     store.unsynced.append(assign(store, rounds[batch], now, synchronous="OFF"))
         for store in stores:
             store.fresh = assign_fresh(store, rounds[-1], now)
-            analyze(store, since)
-            write_parts(store, now)
+            analyze(store, since, sample)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report(stores, plain, commit_ms)
@@ -827,17 +813,11 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
             f"{store.fresh.get('peak', float('nan')):.1f} |"
         )
     print(
-        "(write: the rest, record_cluster: the UPDATE, whose full-text trigger re-indexes the story, the index rows "
-        f"and a commit; one empty commit on this disk: {commit_ms:.2f} ms. index rows read: by the boilerplate query. "
-        "no fsync: rounds with synchronous = OFF. "
-        "KB written: to the WAL and by checkpoints. fresh process: peak RSS of a round in a new interpreter above "
-        "its start)"
+        "(write: the rest of a round's cost, record_cluster's UPDATE and index rows and the commits; one empty "
+        f"commit on this disk: {commit_ms:.2f} ms. index rows read: by the boilerplate query. no fsync: rounds with "
+        "synchronous = OFF. KB written: to the WAL and by checkpoints. fresh process: peak RSS of a round in a new "
+        "interpreter above its start)"
     )
-    parts = "; ".join(
-        f"{store.label}: " + ", ".join(f"{name} {ms:.2f} ms {kb:.0f} KB" for name, (ms, kb) in store.writes.items())
-        for store in stores
-    )
-    print(f"record_cluster's writes alone, no fsync: {parts}")
     copies = sum(round_.copies for store in stores for round_ in store.every_round())
     joined = sum(round_.joined for store in stores for round_ in store.every_round())
     fresh = sum(round_.stories - round_.copies for store in stores for round_ in store.every_round())

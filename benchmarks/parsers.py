@@ -1,11 +1,11 @@
-"""Feed parsing: feedparser (newsbot.feeds.parse_feed) against the fastfeedparser fast path.
+"""Feed parsing: feedparser (newsbot.feeds.parse_feed_reference) against the fastfeedparser fast path.
 
     python benchmarks/parsers.py [--quick]
 
 Feeds: the real RSS, Atom, RDF and JSON feeds of ../shared/corpus/feeds, read in place (nothing
 is measured without the corpus). Two paths, in this process, over the same bodies:
-- feedparser: `parse_feed(body, url)`, what newsbot runs today;
-- fast path: `parse_well_formed(body, url)`, and `parse_feed` when it returns None (the path a
+- feedparser: `parse_feed_reference(body, url)`, newsbot's feedparser path alone;
+- fast path: `parse_well_formed(body, url)`, and `parse_feed_reference` when it returns None (the path a
   caller would run).
 
 Each file is parsed in batches of at least 25 ms (5 ms with --quick) and its time per parse is
@@ -32,7 +32,7 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
 from newsbot import fastfeeds  # noqa: E402
 from newsbot.fastfeeds import parse_well_formed  # noqa: E402
-from newsbot.feeds import FeedParseError, parse_feed  # noqa: E402
+from newsbot.feeds import FeedParseError, parse_feed_reference  # noqa: E402
 from newsbot.models import FeedEntry  # noqa: E402
 from newsbot.normalize import html_to_text  # noqa: E402
 
@@ -61,7 +61,7 @@ class Feed:
 
 def fast_path(body: bytes, url: str) -> list[FeedEntry]:
     entries = parse_well_formed(body, url)
-    return parse_feed(body, url) if entries is None else entries
+    return parse_feed_reference(body, url) if entries is None else entries
 
 
 def load(folder: Path) -> list[Feed]:
@@ -70,7 +70,7 @@ def load(folder: Path) -> list[Feed]:
         url = f"https://corpus.example.test/{folder.name}/{path.name}"
         body = path.read_bytes()
         try:
-            items = len(parse_feed(body, url))
+            items = len(parse_feed_reference(body, url))
         except FeedParseError:
             items = 0
         feeds.append(Feed(path.name, url, body, items, parse_well_formed(body, url) is not None))
@@ -112,8 +112,8 @@ class Timing:
 
 def measure(feeds: list[Feed], settings: Settings) -> list[Timing]:
     paths = {
-        "feedparser (parse_feed)": parse_feed,
-        "fast path (parse_well_formed, else parse_feed)": fast_path,
+        "feedparser (parse_feed_reference)": parse_feed_reference,
+        "fast path (parse_well_formed, else feedparser)": fast_path,
         "  of which the trust check (expat)": lambda body, url: fastfeeds._is_trusted_document(body),
     }
     return [
@@ -141,7 +141,7 @@ class Agreement:
 
     def add(self, feed: Feed) -> None:
         fast = parse_well_formed(feed.body, feed.url) or []
-        reference = parse_feed(feed.body, feed.url)
+        reference = parse_feed_reference(feed.body, feed.url)
         if len(fast) != len(reference):
             self.count_mismatches.append(f"{feed.name} ({len(fast)} vs {len(reference)})")
             return

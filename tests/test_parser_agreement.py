@@ -1,4 +1,4 @@
-"""newsbot.fastfeeds.parse_well_formed against newsbot.feeds.parse_feed (feedparser, the reference).
+"""newsbot.fastfeeds.parse_well_formed against newsbot.feeds.parse_feed_reference (feedparser, the reference).
 
 On the real feeds of ../shared/corpus (read in place; skipped when absent): every file the fast
 path accepts must give the same number of entries, and links, titles and dates must agree on at
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.fastfeeds import parse_well_formed
-from newsbot.feeds import FeedParseError, parse_feed
+from newsbot.feeds import FeedParseError, parse_feed_reference
 from newsbot.models import FeedEntry
 from newsbot.normalize import html_to_text
 
@@ -86,7 +86,7 @@ def agreement(corpus: Path) -> Agreement:
         body = path.read_bytes()
         fast = parse_well_formed(body, corpus_url(path))
         if fast is not None:
-            result.add(path.name, fast, parse_feed(body, corpus_url(path)))
+            result.add(path.name, fast, parse_feed_reference(body, corpus_url(path)))
     return result
 
 
@@ -127,7 +127,7 @@ def test_broken_feeds_fall_back_or_agree_on_links(corpus: Path) -> None:
         if fast is None:
             continue
         try:
-            reference = [entry.link for entry in parse_feed(body, corpus_url(path))]
+            reference = [entry.link for entry in parse_feed_reference(body, corpus_url(path))]
         except FeedParseError as error:
             reference = [f"FeedParseError: {error}"]
         if [entry.link for entry in fast] != reference:
@@ -193,4 +193,4 @@ def test_a_well_formed_feed_is_parsed_like_feedparser_parses_it() -> None:
         "<content:encoded><![CDATA[<p>Whole <b>text</b></p>]]></content:encoded></item>",
         channel=' xmlns:content="http://purl.org/rss/1.0/modules/content/"',
     )
-    assert parse_well_formed(body, FEED_URL) == parse_feed(body, FEED_URL)
+    assert parse_well_formed(body, FEED_URL) == parse_feed_reference(body, FEED_URL)
