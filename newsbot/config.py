@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from scrapy.settings import Settings as ScrapySettings
-from scrapy.spiderloader import SpiderLoader
 
 from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
@@ -137,6 +135,9 @@ def _check_spiders(settings: Settings, document: YamlDocument) -> None:
     wanted = [(index, source) for index, source in enumerate(settings.sources) if source.kind is SourceKind.SPIDER]
     if not wanted:
         return
+    from scrapy.settings import Settings as ScrapySettings  # Scrapy loads only for a config that needs it
+    from scrapy.spiderloader import SpiderLoader
+
     loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": ["spiders"]}))
     known = [name for name in loader.list() if not getattr(loader.load(name), "newsbot_builtin", False)]
     for index, source in wanted:
