@@ -118,31 +118,37 @@ class _Drain:
                     if not self._send_one(destination, alert):
                         break  # this destination is failing: the rest wait for the next run
         for alert in copies:
-            self._add_copy(alert)
+            if not self._add_copy(alert):
+                break  # Slack is failing: the other copies wait for the next run
         self._announce_failures()
         self._send_source_notices()
         return self.report
 
-    def _add_copy(self, alert: Alert) -> None:
+    def _add_copy(self, alert: Alert) -> bool:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
-        (bot token), a line on the terminal, and with a webhook only a record: no second ping."""
+        (bot token), a line on the terminal, and with a webhook only a record: no second ping.
+        False when Slack failed.
+
+        A reply a crashed run may have sent is not sent again: thread replies cannot be looked up
+        in the channel's history, and a missing "also in" line costs less than a repeated one.
+        """
         destination = self.policy.route(alert.match)
-        if self.poster.can_look_back:
-            message = alert.parent and self.outbox.sent_message(alert.parent)
-            if not message:
-                if alert.parent and self.outbox.alert_status(alert.parent) in ("pending", "sending"):
-                    return  # the first alert is not in Slack yet: the copy waits for its thread
-                self.outbox.mark_sent([alert.id], now_utc())
-                return
-            channel, ts = message
-            reply = Outgoing(
-                build_also_in(alert, unfurl_links=self.policy.unfurl_links), plain_also_in(alert), (alert.id,), ts
-            )
-            self._post(Destination(label=channel, channel=channel), reply)
-            return
-        if destination == TERMINAL:
-            self.poster.post(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
-        self.outbox.mark_sent([alert.id], now_utc())
+        if alert.in_flight_since is not None or not self.poster.can_look_back:
+            if destination == TERMINAL and alert.in_flight_since is None:
+                self.poster.post(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
+            self.outbox.mark_sent([alert.id], now_utc())
+            return True
+        message = alert.parent and self.outbox.sent_message(alert.parent)
+        if not message:
+            if alert.parent and self.outbox.alert_status(alert.parent) in ("pending", "sending"):
+                return True  # the first alert is not in Slack yet: the copy waits for its thread
+            self.outbox.mark_sent([alert.id], now_utc())
+            return True
+        channel, ts = message
+        reply = Outgoing(
+            build_also_in(alert, unfurl_links=self.policy.unfurl_links), plain_also_in(alert), (alert.id,), ts
+        )
+        return self._post(Destination(label=channel, channel=channel), reply).ok
 
     def _needs_sending(self, destination: Destination, alert: Alert) -> bool:
         """False for an alert a crashed run may already have sent, once its fate is settled."""

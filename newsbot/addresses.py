@@ -147,7 +147,11 @@ class SourceGuard:
             return  # the download reports an unknown host in its own words
 
     def _internal(self, request: Request) -> bool:
-        if request.meta.get("dont_obey_robotstxt") and urlsplit(request.url).path == "/robots.txt":
+        if (
+            request.meta.get("dont_obey_robotstxt")
+            and urlsplit(request.url).path == "/robots.txt"
+            and not request.meta.get("redirect_urls")  # a robots.txt redirected elsewhere is not exempt
+        ):
             return True  # robots.txt of a host a request was already allowed to reach
         spider: Spider | None = self.crawler.spider
         return bool(request.meta.get(INTERNAL_META, getattr(spider, INTERNAL_META, False)))

@@ -69,7 +69,7 @@ def crawl(
     if not sources:
         return
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
-    internal_hosts = [urlsplit(source.url).hostname or "" for source in sources if source.internal and source.url]
+    internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
     process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level))
     reported: set[str] = set()
     problems: list[BaseException] = []
@@ -101,6 +101,11 @@ def crawl(
             )
     if problems:
         raise problems[0]
+
+
+def _start(source: SourceRequest) -> str:
+    """Where a source starts: its URL, or the `url` a spider source is given in `spider_args`."""
+    return source.url or dict(source.spider_args).get("url", "")
 
 
 def _collect(hand_over: OnResult) -> Callable[..., None]:

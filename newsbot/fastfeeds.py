@@ -11,7 +11,7 @@ feedparser cannot read and fastfeedparser can), content text on 97.6% (feedparse
 date, fastfeedparser may guess one that feedparser would leave out ("Monday", or a guid "2019"
 read as a year): a feed with more dated entries than date elements goes to feedparser.
 
-parse_well_formed returns None, and the caller uses newsbot.feeds.parse_feed, whenever the fast
+parse_well_formed returns None, and newsbot.feeds.parse_feed falls back to feedparser, whenever the fast
 path is not to be trusted: a DOCTYPE or entity declaration; a NUL byte (UTF-16/32); a body that
 expat, feedparser's own strict parser, does not accept as well-formed UTF-8; a declared encoding
 other than UTF-8 (or ASCII, with ASCII bytes); a root other than <rss>, Atom 1.0 <feed> or

@@ -40,7 +40,7 @@ DOWNLOADER_MIDDLEWARES = {
 # Feeds only ever come over http(s): no local files, no data: URLs, no FTP or S3.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
-# Conditional GET is done per source with stored validators (see spiders/feeds.py), not with
+# Conditional GET is done per source with stored validators (see spiders/news.py), not with
 # Scrapy's HTTP cache, whose state would be a second store beside the database.
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False

@@ -94,6 +94,10 @@ class SourceConfig(Strict):
         for key, kind in _ONLY_FOR.items():
             if key in self.model_fields_set and self.kind is not kind:
                 raise ValueError(f"source '{self.name}': {key}: only applies to a {_KIND_KEYS[kind]}: source")
+        if self.kind is SourceKind.SPIDER and self.internal and "url" not in self.spider_args:
+            raise ValueError(
+                f"source '{self.name}': internal: on a spider: source needs spider_args: {{url: …}} naming its host"
+            )
         if self.kind is SourceKind.LISTING and (self.links is None) == (self.links_xpath is None):
             raise ValueError(f"source '{self.name}' (url:) needs one of links: (CSS) or links_xpath: (XPath)")
         return self

@@ -10,6 +10,7 @@ from typing import Any
 
 from newsbot.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.config import Config
+from newsbot.errors import StorageError
 from newsbot.models import Alert, Story
 from newsbot.opml import OpmlFeed
 from newsbot.storage import Storage
@@ -101,6 +102,11 @@ def reading(config: Config) -> Iterator[Storage | None]:
         yield None
         return
     storage = Storage.open(config.database, migrate=False)
+    if storage.needs_upgrade():
+        storage.close()
+        raise StorageError(
+            f"{config.database} was written by an older newsbot; `newsbot run` upgrades it (this command only reads)"
+        )
     try:
         yield storage
     finally:

@@ -122,6 +122,11 @@ def m003_source_health(db: Database) -> None:
         ("health_since", str),
     ):
         db["sources"].add_column(column, kind)
+    # Sources fetched before health existed: staleness counts from their last new story (or fetch).
+    db.execute(
+        "UPDATE sources SET first_fetch_at = last_fetch_at, last_new_story_at = "
+        "(SELECT max(seen_at) FROM story_sources WHERE story_sources.source = sources.name)"
+    )
     db["source_notices"].create(
         {
             "id": int,
@@ -238,6 +243,11 @@ class Storage:
             )
         MIGRATIONS.apply(self.db)
 
+    def needs_upgrade(self) -> bool:
+        """Whether migrations are pending (the database was written by an older newsbot)."""
+        applied = {migration.name for migration in MIGRATIONS.applied(self.db)}
+        return any(migration.name not in applied for migration in MIGRATIONS._migrations)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction taken up front, so it never fails half-way on a lock upgrade.
@@ -316,7 +326,8 @@ class Storage:
                 new += inserted
                 stored_id = story.id
                 if not inserted:  # stored before, perhaps under an id from an older canonical form
-                    stored_id = self.db.execute("SELECT id FROM stories WHERE url = ?", [story.url]).fetchone()[0]
+                    found = self.db.execute("SELECT id FROM stories WHERE url = ?", [story.url]).fetchone()
+                    stored_id = found[0] if found else story.id
                 self.db.execute(
                     "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
                     [stored_id, result.source, _iso(when)],
@@ -437,7 +448,8 @@ class Storage:
         """(alert id, rules that fired) of the alerts one watchlist queued for a cluster, oldest first."""
         rows = self.db.query(
             "SELECT alerts.id, alerts.match FROM alerts JOIN stories ON stories.id = alerts.story_id "
-            "WHERE stories.cluster_id = ? AND alerts.watchlist = ? ORDER BY alerts.created_at, alerts.id",
+            "WHERE stories.cluster_id = ? AND alerts.watchlist = ? "
+            "ORDER BY alerts.created_at, stories.first_seen_at, stories.rowid",
             [cluster, watchlist],
         )
         return [(row["id"], {hit["rule"] for hit in json.loads(row["match"])["rules"]}) for row in rows]

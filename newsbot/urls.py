@@ -49,6 +49,7 @@ WRAPPERS = {
 }
 _AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp", "_amp=true"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_ROUNDS = 5
 
 
 def is_http_url(url: str) -> bool:
@@ -62,7 +63,20 @@ def _is_tracking(parameter: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The URL that identifies a story; idempotent, and http(s) links stay http(s)."""
+    """The URL that identifies a story; idempotent, and http(s) links stay http(s).
+
+    Applied until nothing changes: decoding can reveal more to remove (`%61mp` is `amp`), and a
+    wrapper may wrap a wrapper.
+    """
+    for _ in range(MAX_ROUNDS):
+        canonical = _canonical_once(url)
+        if canonical == url:
+            break
+        url = canonical
+    return url
+
+
+def _canonical_once(url: str) -> str:
     parts = urlsplit(_unwrapped(url))
     kept = [
         parameter

@@ -146,14 +146,15 @@ class NewsSpider(scrapy.Spider):
     def parse_site(self, response: Response, **kwargs: Any) -> Iterator[Item]:
         """A home page: follow its first announced feed, which later runs fetch directly."""
         state: _Source = response.meta["source"]
-        links = feed_links(Selector(text=_text(response)), response.url) if isinstance(response, TextResponse) else []
+        links = feed_links(Selector(text=_text(response)), response.url) if _is_html(response) else []
         if not links:
             state.outcome = self._error(
                 state, 'the page announces no feed (no <link rel="alternate"> to RSS, Atom or JSON)'
             )
             yield from self._done(state)
             return
-        yield self._request(state, links[0], self.parse_feed, FEED_ACCEPT, feed_url=links[0])
+        rediscovered = response.meta.get("rediscovered", False)
+        yield self._request(state, links[0], self.parse_feed, FEED_ACCEPT, feed_url=links[0], rediscovered=rediscovered)
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Item]:
         state: _Source = response.meta["source"]
@@ -162,8 +163,11 @@ class NewsSpider(scrapy.Spider):
         if first_page and not self._changed(state, response):
             yield from self._done(state)
             return
-        if not isinstance(response, TextResponse):
-            state.outcome = self._error(state, "the listing page is not HTML")
+        if not _is_html(response):
+            if first_page:
+                state.outcome = self._error(state, "the listing page is not HTML")
+            else:  # a later page: the source keeps what its first page gave
+                state.article_errors.append(f"{response.url}: the page is not HTML")
             yield from self._done(state)
             return
         page = Selector(text=_text(response))
@@ -224,8 +228,9 @@ class NewsSpider(scrapy.Spider):
             and failure.request.url == source.feed_url  # type: ignore[attr-defined]
             and isinstance(failure.value, HttpError)
             and failure.value.response.status in GONE
-        ):  # the remembered feed is gone: look for the site's current one
-            yield self._request(state, source.url, self.parse_site, HTML_ACCEPT)
+            and not failure.request.meta.get("rediscovered")  # type: ignore[attr-defined]
+        ):  # the remembered feed is gone: look for the site's current one, once
+            yield self._request(state, source.url, self.parse_site, HTML_ACCEPT, rediscovered=True)
             return
         state.outcome = self._error(state, describe_failure(failure))
         yield from self._done(state)
@@ -265,7 +270,7 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response, **kwargs: Any) -> Iterator[Item]:
         state: _Source = response.meta["source"]
         waiting = self._waiting.pop(response.meta["article"], [])
-        if response.status != 200 or not isinstance(response, TextResponse):
+        if response.status != 200 or not _is_html(response):
             error = f"{response.url}: not an HTML page (HTTP {response.status})"
             yield from self._finish_articles(waiting, lambda entry: entry, error)
             return
@@ -398,6 +403,12 @@ def _body_hash(body: bytes) -> str:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _is_html(response: Response) -> bool:
+    """Scrapy makes a TextResponse of anything it can decode (an image/png too): the type decides."""
+    content_type = (_header(response, b"Content-Type") or "").lower()
+    return isinstance(response, TextResponse) and (not content_type or "html" in content_type or "xml" in content_type)
 
 
 def _text(response: Response) -> str:
