@@ -6,6 +6,7 @@ by another outlet, and a follow-up that adds what a rule the first report did no
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
 
@@ -156,3 +157,30 @@ def test_a_copy_seen_again_after_the_window_is_a_new_story(workspace: Workspace,
     assert result.stdout.count("[HIGH] SMS and 2FA vendors:") == 1  # the copy alerts on its own
     [(clusters,)] = rows(workspace, "SELECT count(DISTINCT cluster_id) FROM stories")
     assert clusters == 2
+
+
+def test_an_also_in_reply_a_crash_interrupted_is_not_sent_twice(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Killed after Slack took the thread reply, before newsbot recorded it: the next run does not
+    post it again (thread replies are not in the channel's history to look it up)."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    slack.hold = True
+    doomed = workspace.popen("run")
+    deadline = time.monotonic() + 30
+    while len(slack.delivered) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(slack.delivered) == 2, "Slack never received the reply"
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    slack.release()
+
+    after = workspace.newsbot("run")
+
+    assert after.returncode == 0, after.stderr
+    replies = [message for message in slack.delivered if message.get("thread_ts")]
+    assert len(replies) == 1 and "Also in Daily" in replies[0]["text"]
+    assert sorted(rows(workspace, "SELECT kind, status FROM alerts")) == [("alert", "sent"), ("also_in", "sent")]
