@@ -9,11 +9,12 @@ override its headline and date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import trafilatura
 from parsel import Selector
 
+from newsbot.dates import parse_iso
 from newsbot.normalize import html_to_text
 
 
@@ -38,7 +39,7 @@ def extract_article(html: str, url: str, title_css: str | None = None, date_css:
     if document is not None:
         text = (document.text or "").strip()
         title = (document.title or "").strip()
-        published = parse_date(document.date)
+        published = parse_iso(document.date)
     if title_css or date_css:
         page = Selector(text=html)
         if title_css:
@@ -60,17 +61,4 @@ def _selected_date(page: Selector, css: str) -> datetime | None:
         element.attrib.get("content", ""),
         _selected_text(page, css),
     ]
-    return next((moment for candidate in candidates if (moment := parse_date(candidate))), None)
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """An ISO date or date-time as aware UTC (a date alone is midnight UTC); None if unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return next((moment for candidate in candidates if (moment := parse_iso(candidate))), None)

@@ -22,9 +22,10 @@ from scrapy.spiderloader import SpiderLoader
 from twisted.python.failure import Failure
 
 from newsbot.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
-from newsbot.articles import parse_date
 from newsbot.config import FetchSettings
+from newsbot.dates import parse_iso
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
+from newsbot.urls import is_http_url
 from spiders.news import NewsSpider
 
 OnResult = Callable[[FetchResult], None]
@@ -158,11 +159,11 @@ def entry_from_item(item: Any) -> FeedEntry | None:
     if not isinstance(item, Mapping):
         return None
     link = str(item.get("url") or item.get("link") or "")
-    if not link.lower().startswith(("http://", "https://")):
+    if not is_http_url(link):
         return None
     published = item.get("published")
     if isinstance(published, str):
-        published = parse_date(published)
+        published = parse_iso(published)
     if isinstance(published, datetime) and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
     return FeedEntry(

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 from xml.parsers import expat
 
 import fastfeedparser
 
+from newsbot.dates import parse_iso
 from newsbot.models import FeedEntry
 from newsbot.urls import is_http_url
 
@@ -136,7 +137,7 @@ def _fast_entry(entry: dict[str, Any], link: str) -> FeedEntry:
         title=_text(entry.get("title")),
         summary=summary,
         content=content,
-        published=_iso_datetime(entry.get("published")),
+        published=_whole_seconds(parse_iso(entry.get("published"))),
     )
 
 
@@ -158,17 +159,9 @@ def _is_synthesised(summary: str, content: str) -> bool:
     return summary in {collapsed, text.strip()[:_SYNTHESIS_LENGTH].rstrip()}
 
 
-def _iso_datetime(value: Any) -> datetime | None:
-    """fastfeedparser gives ISO 8601 in UTC; feedparser's dates have whole seconds."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).replace(microsecond=0)
+def _whole_seconds(moment: datetime | None) -> datetime | None:
+    """fastfeedparser keeps fractions of a second; feedparser's dates, the reference, have none."""
+    return moment.replace(microsecond=0) if moment else None
 
 
 def _text(value: Any) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import feedparser
 
+from newsbot.dates import parse_iso
 from newsbot.fastfeeds import parse_well_formed
 from newsbot.models import FeedEntry
 from newsbot.urls import is_http_url
@@ -87,7 +88,7 @@ def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
         title=_text(item.get("title")),
         summary=_text(item.get("summary")),
         content=_text(item.get("content_html") or item.get("content_text")),
-        published=_iso_datetime(item.get("date_published") or item.get("date_modified")),
+        published=parse_iso(item.get("date_published") or item.get("date_modified")),
     )
 
 
@@ -154,18 +155,6 @@ def _struct_datetime(value: Any) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
-
-
-def _iso_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _text(value: Any) -> str:

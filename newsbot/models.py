@@ -64,7 +64,6 @@ class FeedEntry:
     summary: str = ""
     content: str = ""
     published: datetime | None = None
-    from_article: bool = False  # `content` is the article's text, extracted from its page
 
 
 class FetchStatus(enum.StrEnum):

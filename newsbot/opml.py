@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 from lxml import etree
@@ -73,7 +73,7 @@ def to_opml(feeds: Iterable[OpmlFeed], title: str) -> str:
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
-        f"  <head><title>{_escape(title)}</title></head>\n  <body>\n{outlines}\n  </body>\n</opml>\n"
+        f"  <head><title>{escape(title)}</title></head>\n  <body>\n{outlines}\n  </body>\n</opml>\n"
     )
 
 
@@ -149,7 +149,3 @@ def _replace_validated(path: Path, text: str) -> None:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
@@ -31,10 +30,9 @@ from newsbot.health import assess, change
 from newsbot.matching import Matcher
 from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
 from newsbot.normalize import to_story
-from newsbot.storage import Storage, now_utc
+from newsbot.storage import Storage, batched, now_utc
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -191,7 +189,7 @@ def assign_clusters(storage: Storage, now: datetime, window: timedelta) -> None:
     """Give every new story a cluster: the one of the earlier story it is a copy of, or its own."""
     since = now - window
     storage.prune_shingles(since)
-    for batch in _batches(storage.unclustered_stories()):
+    for batch in batched(storage.unclustered_stories()):
         with storage.transaction():  # one commit per batch, not per story
             for story in batch:
                 _assign_cluster(storage, story, now, since)
@@ -207,11 +205,6 @@ def _assign_cluster(storage: Storage, story: Story, now: datetime, since: dateti
     score = neighbour.containment if neighbour else None
     note = neighbour.why_not if neighbour else ""
     storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
-
-
-def _batches(items: list[T], size: int = 500) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def nearest_story(storage: Storage, story: Story, shingles: Fingerprint, since: datetime) -> Neighbour | None:
@@ -252,7 +245,7 @@ def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summa
     """
     now = now_utc()
     oldest = now - timedelta(days=max_age_days)
-    for batch in _batches(storage.unmatched_stories()):
+    for batch in batched(storage.unmatched_stories()):
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
             for story, first_seen in batch:
                 published = story.published_at or first_seen

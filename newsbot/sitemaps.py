@@ -14,7 +14,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from newsbot.articles import parse_date
+from newsbot.dates import parse_iso
 from newsbot.urls import is_http_url
 
 
@@ -66,7 +66,7 @@ def _entry(element: etree._Element) -> SitemapEntry:
         if isinstance(child.tag, str) and child.text and child.text.strip():
             fields.setdefault(etree.QName(child).localname, child.text.strip())
     element.clear()
-    published = parse_date(fields.get("publication_date")) or parse_date(fields.get("lastmod"))
+    published = parse_iso(fields.get("publication_date")) or parse_iso(fields.get("lastmod"))
     return SitemapEntry(url=fields.get("loc", ""), title=fields.get("title", ""), published=published)
 
 

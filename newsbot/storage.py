@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -36,6 +36,7 @@ from newsbot.models import (
 )
 from newsbot.urls import canonical_url
 
+T = TypeVar("T")
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 MIGRATIONS = Migrations("newsbot")
 
@@ -347,7 +348,7 @@ class Storage:
         """The sampled shingles seen in `BOILERPLATE_CLUSTERS` or more clusters since `since`."""
         wanted = list(hashes)
         found: set[int] = set()
-        for chunk in _chunks(wanted):
+        for chunk in batched(wanted):
             found |= {
                 row[0]
                 for row in self.db.execute(
@@ -362,7 +363,7 @@ class Storage:
         """(story id, cluster id, sampled shingles shared) of the stories sharing the most, since `since`."""
         wanted = list(hashes)
         shared: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(wanted):
+        for chunk in batched(wanted):
             marks = ",".join("?" * len(chunk))
             for story, cluster, count in self.db.execute(
                 f"SELECT story_id, cluster_id, count(*) FROM shingle_index WHERE hash IN ({marks}) "
@@ -376,7 +377,7 @@ class Storage:
     def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
         wanted = list(ids)
         found: dict[str, Story] = {}
-        for chunk in _chunks(wanted):
+        for chunk in batched(wanted):
             rows = self.db.query(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             found.update((row["id"], _story(row)) for row in rows)
         return found
@@ -708,8 +709,9 @@ class Storage:
         return self.db["stories"].count
 
 
-def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    """SQLite limits the number of `?` in one statement."""
+def batched(values: list[T], size: int = 500) -> Iterator[list[T]]:
+    """Slices of at most `size`: SQLite limits the `?` in one statement, and a run commits in batches
+    (itertools.batched from Python 3.12)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 

@@ -297,7 +297,6 @@ class NewsSpider(scrapy.Spider):
                 title=article.title if state.request.title_css else entry.title or article.title,
                 content=article.text,
                 published=entry.published or article.published,
-                from_article=True,
             )
 
         yield from self._finish_articles(waiting, enriched, None)

@@ -150,6 +150,16 @@ def run_newsbot(
     )
 
 
+def status_block(status: str, name: str) -> str:
+    """The lines `newsbot status` prints for one source (its line plus the indented ones after it)."""
+    lines = status.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(f"  {name}: "))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    return "\n".join(lines[start:end])
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.addresses import AddressPolicy
-from tests.conftest import Workspace
+from tests.conftest import Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 
 LOOPBACK_REFUSAL = "resolves to 127.0.0.2, a loopback address; only a source marked `internal: true` may reach"
@@ -43,16 +43,6 @@ def secret() -> Iterator[FeedServer]:
 def rows(database: Path, sql: str, *parameters: str) -> list[tuple]:
     with sqlite3.connect(database) as connection:
         return connection.execute(sql, parameters).fetchall()
-
-
-def status_block(status: str, name: str) -> str:
-    """The lines `newsbot status` prints for one source (its line plus the indented ones after it)."""
-    lines = status.splitlines()
-    start = next(index for index, line in enumerate(lines) if line.startswith(f"  {name}: "))
-    end = start + 1
-    while end < len(lines) and lines[end].startswith("    "):
-        end += 1
-    return "\n".join(lines[start:end])
 
 
 def one_item_feed(link: str, title: str) -> Route:

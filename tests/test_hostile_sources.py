@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 
 DATA = Path(__file__).resolve().parent / "data" / "hostile"
@@ -34,16 +34,6 @@ FIVE_YEARS = 5 * 365.25 * 24 * 3600
 def rows(database: Path, sql: str, *parameters: str) -> list[tuple]:
     with sqlite3.connect(database) as connection:
         return connection.execute(sql, parameters).fetchall()
-
-
-def status_block(status: str, name: str) -> str:
-    """The lines `newsbot status` prints for one source (its line plus the indented ones after it)."""
-    lines = status.splitlines()
-    start = next(index for index, line in enumerate(lines) if line.startswith(f"  {name}: "))
-    end = start + 1
-    while end < len(lines) and lines[end].startswith("    "):
-        end += 1
-    return "\n".join(lines[start:end])
 
 
 @dataclass
