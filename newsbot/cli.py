@@ -15,7 +15,7 @@ from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
 from newsbot.config import load_config
-from newsbot.errors import ConfigError, LockedError, NewsbotError, StorageError
+from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
 from newsbot.examples import run_examples
 from newsbot.explain import describe_evaluations
 from newsbot.matching import ANY_FIELD, Matcher, story_fields
@@ -57,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(arguments.command(arguments))
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
+        if isinstance(error, RunInterrupted):
+            return 128 + error.signal_number  # 143 for SIGTERM, 130 for SIGINT, as a shell reports them
         if isinstance(error, ConfigError) and arguments.command is _check:
             return ExitStatus.INVALID_CONFIG
         return int(_EXIT_FOR_ERROR.get(type(error), ExitStatus.ERROR))

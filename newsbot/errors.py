@@ -22,3 +22,12 @@ class StorageError(NewsbotError):
 
 class LockedError(NewsbotError):
     """Raised when another `newsbot run` holds the database's lock."""
+
+
+class RunInterrupted(NewsbotError):
+    """Raised when SIGTERM or SIGINT stopped a run: what was fetched is stored, undelivered alerts stay
+    pending, the lock is released. The CLI exits with 128 + the signal's number, as a shell would."""
+
+    def __init__(self, signal_number: int, message: str):
+        super().__init__(message)
+        self.signal_number = signal_number
