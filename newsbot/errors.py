@@ -24,7 +24,7 @@ class LockedError(NewsbotError):
     """Raised when another `newsbot run` holds the database's lock."""
 
 
-class RunInterrupted(NewsbotError):
+class RunInterrupted(NewsbotError):  # noqa: N818 -- reads as what happened to the run
     """Raised when SIGTERM or SIGINT stopped a run: what was fetched is stored, undelivered alerts stay
     pending, the lock is released. The CLI exits with 128 + the signal's number, as a shell would."""
 
