@@ -8,6 +8,10 @@ it), and refuses loopback, private, link-local, shared, reserved and multicast a
 host that is not an `internal: true` source's own. `SourceGuard`, a downloader middleware, refuses
 a non-http(s) URL, and a request from a public source to an internal source's host, before
 anything is sent — with a sentence the source's health report can show.
+
+An IPv6 address can carry an IPv4 one (::ffff:127.0.0.1, ::7f00:1, 64:ff9b::a9fe:a9fe, 2002:7f00:1::)
+and Python calls most of those forms global, so each is unpacked and judged by the IPv4 address it
+carries (see `_carried_ipv4`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ INTERNAL_HOSTS = "NEWSBOT_INTERNAL_HOSTS"  # Scrapy setting: hosts of `internal:
 ALLOWED_NETWORKS = "NEWSBOT_ALLOWED_NETWORKS"  # Scrapy setting: fetch.allowed_networks
 INTERNAL_META = "newsbot_internal"  # request.meta: the request is on behalf of an internal source
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_INTERNAL_ONLY = "only a source marked `internal: true` may reach such addresses"
+# Where the last 32 bits of an IPv6 address are an IPv4 address (RFC 6052's /96 layout for NAT64).
+_LAST_32_BITS = (
+    ("a NAT64 form", ipaddress.IPv6Network("64:ff9b::/96")),  # the well-known NAT64 prefix
+    ("a NAT64 form", ipaddress.IPv6Network("64:ff9b:1::/48")),  # local-use NAT64 (RFC 8215)
+    ("an IPv4-translated form", ipaddress.IPv6Network("::ffff:0:0:0/96")),  # SIIT (RFC 2765)
+    ("an IPv4-compatible form", ipaddress.IPv6Network("::/96")),  # deprecated (RFC 4291); :: and ::1 excepted
+)
+_TEREDO = "a Teredo form"
 
 
 class RefusedAddressError(DNSLookupError):
@@ -56,18 +70,57 @@ class AddressPolicy:
         except ValueError:
             return f"{host} resolved to '{address}', which is not an IP address"
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if ip.is_global and not ip.is_multicast:
+            ip = ip.ipv4_mapped  # the very same IPv4 socket: named as such
+        reason = self._reason(ip)
+        return None if reason is None else f"{host} resolves to {ip}, {reason}; {_INTERNAL_ONLY}"
+
+    def _reason(self, ip: Address) -> str | None:
+        """What `ip` is when it may not be reached ("a NAT64 form of 127.0.0.1, a loopback address"), else None."""
+        if self._allowed(ip):
             return None
-        if any(ip in network for network in self.allowed_networks):
-            return None
-        return (
-            f"{host} resolves to {ip}, a {_describe(ip)} address; only a source marked "
-            "`internal: true` may reach such addresses"
-        )
+        carried = _carried_ipv4(ip)
+        if carried is not None:
+            form, addresses = carried
+            refused = [ipv4 for ipv4 in addresses if not (_public(ipv4) or self._allowed(ipv4))]
+            if refused:
+                return f"{form} of {refused[0]}, a {_describe(refused[0])} address"
+            if form != _TEREDO:
+                return None  # e.g. NAT64 of a public address: how an IPv6-only host reaches the IPv4 internet
+        return None if _public(ip) else f"a {_describe(ip)} address"
+
+    def _allowed(self, ip: Address) -> bool:
+        return any(ip in network for network in self.allowed_networks)
 
 
-def _describe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+def _public(ip: Address) -> bool:
+    return ip.is_global and not ip.is_multicast
+
+
+def _carried_ipv4(ip: Address) -> tuple[str, tuple[ipaddress.IPv4Address, ...]] | None:
+    """How an IPv6 address carries IPv4 addresses, and which; None when it carries none.
+
+    NAT64, IPv4-translated and IPv4-compatible addresses carry one in their last 32 bits, 6to4
+    (2002::/16) the 6to4 router's in bits 16-47; a connection to any of them can end at that IPv4
+    address, so they are judged by it: a NAT64 form of a public address is allowed, of 127.0.0.1 or
+    169.254.169.254 refused. Teredo (2001::/32) carries the client's and the relay server's; it is
+    refused whatever it carries (Python counts 2001::/23 as not global), naming a non-public one
+    when there is one. Addresses inside 64:ff9b:1::/48 are read with the /96 layout, the one the
+    well-known prefix always uses; a local NAT64 that places the IPv4 elsewhere is not decoded.
+    """
+    if not isinstance(ip, ipaddress.IPv6Address) or int(ip) <= 1:  # IPv4, or :: and ::1 themselves
+        return None
+    if ip.teredo:
+        server, client = ip.teredo
+        return _TEREDO, (client, server)
+    if ip.sixtofour:
+        return "a 6to4 form", (ip.sixtofour,)
+    for form, network in _LAST_32_BITS:
+        if ip in network:
+            return form, (ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF),)
+    return None
+
+
+def _describe(ip: Address) -> str:
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:

@@ -3,12 +3,21 @@
 It runs over every character of every story, so it is built from whole-string C-level
 operations (a cheap test before each regex, NFKD, casefold, str.replace); `with_offsets` is the
 slow, per-character twin used only to place a hit in the original text for a snippet.
+
+Invisible characters are folded away: "Mitto" with a zero-width joiner, a bidi override, a tag
+character or a Hangul filler inside it looks exactly like "Mitto" to a reader, and would otherwise
+slip past every watchlist. They are removed, not made spaces: one between two words joins them,
+as the reader sees it. Removing ZWJ and ZWNJ changes how a Persian or Indic word or an emoji
+sequence is drawn, and that is still right here: only the folded copy that is matched loses them
+(terms lose them too); the stored story, the snippet and the alert keep the original characters.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+import regex
 
 # Words inside links never count ("%2Fa" in a URL is not "2FA"): a scheme, www., or a bare host
 # followed by a path ("example.com/mitto-ss7"). URLs are blanked with spaces of the same length,
@@ -20,8 +29,9 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 # Accents on Latin, Greek and Cyrillic letters (Zürich → zurich). Marks of other scripts are
-# part of their letters (Devanagari vowel signs) and stay.
-_ACCENTS = re.compile(r"[\u0300-\u036f]+")
+# part of their letters (Devanagari vowel signs) and stay. The `regex` module strips them about ten
+# times faster than `re` does over decomposed news text, which pays for the pass over ignorables.
+_ACCENTS = regex.compile(r"[\u0300-\u036f]+")
 # Typographic characters made plain before anything else, so that more stories take the ASCII
 # fast path. Hyphens and dashes separate words like a space ("SIM-swap" is "SIM swap"; the ASCII
 # "-" is replaced by str.replace, below); symbols glued to a name ("Kaleyra™", "Mitto¹") are
@@ -32,8 +42,14 @@ _SUBSTITUTES = {
     "\u00a0": " ", "\u2122": " ", "\u2120": " ", "\u00ae": " ", "\u00a9": " ",
     "\u00b9": " ", "\u00b2": " ", "\u00b3": " ",
     **{chr(code): " " for code in range(0x2070, 0x20A0)},  # superscripts and subscripts
-    "\u00ad": "", "\u200b": "",  # soft hyphen, zero-width space: invisible, inside words
 }  # fmt: skip
+# Unicode's Default_Ignorable_Code_Point: characters a renderer shows as nothing when it does not
+# support them (ZWSP, ZWJ, ZWNJ, word joiner, BOM, soft hyphen, LRM/RLM/ALM, bidi embeddings,
+# overrides and isolates, variation selectors, tag characters, Hangul fillers, U+180E, U+034F).
+# Taken from the property, not a hand list, so a character nobody thought of is covered too. The
+# `regex` module looks the property up in a table: it scans non-ASCII text about three times
+# faster than an `re` class of the same ranges would.
+_IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
 _SPACELESS_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
@@ -45,8 +61,12 @@ def blank_urls(text: str) -> str:
 
 
 def _plain_typography(text: str) -> str:
+    """Quotes, dashes and symbols made plain, invisible characters removed (all are non-ASCII).
+
+    Ignorables go first, before NFKC/NFKD: "e" + ZWJ + U+0301 then composes to "é" as a term's "é" does.
+    """
     if not text.isascii():
-        text = _SUBSTITUTE.sub(lambda found: _SUBSTITUTES[found.group()], text)
+        text = _SUBSTITUTE.sub(lambda found: _SUBSTITUTES[found.group()], _IGNORABLE.sub("", text))
     return text.replace("-", " ")
 
 
