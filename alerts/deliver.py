@@ -4,11 +4,18 @@ Guarantees, in order of the steps:
 - never lost: an alert leaves the outbox only when Slack accepted it; failures keep it pending
   (with Slack's Retry-After as its next attempt), and a destination that fails is left for the
   next run instead of being hammered;
-- never twice (bot token): an alert a crashed run was sending is looked up in the channel's
-  history by the alert id in its metadata before it is sent again; with a webhook there is no
-  way to look, so `delivery: at_least_once` resends it and `at_most_once` marks it unconfirmed;
+- never twice (bot token): an alert stays "in flight" (status 'sending', with where and when the
+  attempt went) from just before its message leaves until Slack's answer is recorded. When that
+  answer never comes — a crash, a timeout after the request was sent, a reset connection, a body
+  that is not Slack's — the message is looked up by the alert id in its metadata, in the channel's
+  history or, for a thread reply, in the thread, before anything is sent again; if Slack cannot be
+  asked, the alert waits for the next run. With a webhook there is no way to look, so an alert in
+  flight is resent under `delivery: at_least_once` and marked unconfirmed under `at_most_once`;
 - paced: at most one message per `seconds_between_messages` per destination, and more than
-  `digest_over` alerts for one destination become one digest (details in its thread);
+  `digest_over` alerts for one destination become a digest (details in its thread), split into
+  as many messages as Slack's limits need; each marks sent exactly the alerts it lists;
+- stoppable: `should_stop()` is asked before each new message; once it says yes nothing new starts
+  and everything not yet posted stays in the outbox;
 - reported: alerts undelivered for longer than `failing_after` are announced once per episode,
   as soon as Slack answers again.
 """
@@ -21,32 +28,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.format import (
-    build_also_in,
-    build_digest,
-    build_message,
-    build_notice,
-    plain_also_in,
-    plain_digest,
-    plain_text,
-)
+from alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
 from alerts.routing import TERMINAL, Destination
-from alerts.sinks import Outgoing, Poster, PostResult
+from alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 from alerts.slack import LookBackError
 from newsbot.models import Alert, AlertKind, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
+UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with delivery: at_most_once it is not sent again"
 
 
 class Outbox(Protocol):
     """The part of newsbot.storage.Storage that delivery uses."""
 
     def due_alerts(self, when: datetime) -> list[Alert]: ...
-    def start_attempt(self, alerts: Sequence[str], destination: str, when: datetime) -> None: ...
+    def start_attempt(
+        self, alerts: Sequence[str], destination: str, when: datetime, thread_ts: str | None = None
+    ) -> None: ...
     def mark_sent(
         self, alerts: Sequence[str], when: datetime, channel: str | None = None, ts: str | None = None
     ) -> None: ...
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None: ...
+    def mark_unknown(self, alerts: Sequence[str], error: str) -> None: ...
     def mark_unconfirmed(self, alert: str, note: str) -> None: ...
     def thread_of(self, story: str, destination: str) -> str | None: ...
     def undelivered(self, queued_before: datetime | None = None) -> list[dict[str, Any]]: ...
@@ -76,6 +79,7 @@ class DeliveryReport:
     digests: int = 0
     errors: list[str] = field(default_factory=list)
     slack_answered: bool = False
+    stopped: bool = False  # should_stop() ended delivery early; the rest waits in the outbox
 
 
 class Pacer:
@@ -95,47 +99,92 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+class _StoppedError(Exception):
+    """should_stop() said yes: no new message starts."""
+
+
 class _Drain:
-    def __init__(self, outbox: Outbox, poster: Poster, policy: Policy):
+    def __init__(self, outbox: Outbox, poster: Poster, policy: Policy, should_stop: Callable[[], bool] | None):
         self.outbox, self.poster, self.policy = outbox, poster, policy
+        self.should_stop = should_stop
         self.pacer = Pacer(policy.seconds_between_messages)
         self.report = DeliveryReport()
 
     def run(self) -> DeliveryReport:
+        try:
+            self._deliver_alerts()
+            self._announce_failures()
+            self._send_source_notices()
+        except _StoppedError:
+            self.report.stopped = True
+        return self.report
+
+    def _check_stop(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise _StoppedError
+
+    def _deliver_alerts(self) -> None:
         groups: dict[Destination, list[Alert]] = {}
         copies: list[Alert] = []
-        for alert in self.outbox.due_alerts(now_utc()):
+        for alert in self._settle_in_flight(self.outbox.due_alerts(now_utc())):
             if alert.kind is AlertKind.ALSO_IN:
                 copies.append(alert)
             else:
                 groups.setdefault(self.policy.route(alert.match), []).append(alert)
         for destination, alerts in groups.items():
-            to_send = [alert for alert in alerts if self._needs_sending(destination, alert)]
-            if len(to_send) > self.policy.digest_over:
-                self._send_digest(destination, to_send)
-            else:
-                for alert in to_send:
-                    if not self._send_one(destination, alert):
-                        break  # this destination is failing: the rest wait for the next run
+            if len(alerts) > self.policy.digest_over:
+                self._send_digest(destination, alerts)
+                continue
+            for alert in alerts:
+                if not self._send_one(destination, alert):
+                    break  # this destination is failing: the rest wait for the next run
         for alert in copies:
             if not self._add_copy(alert):
                 break  # Slack is failing: the other copies wait for the next run
-        self._announce_failures()
-        self._send_source_notices()
-        return self.report
+
+    def _settle_in_flight(self, due: list[Alert]) -> list[Alert]:
+        """The due alerts that need sending: an alert in flight is first looked up where its attempt
+        went; found, it is recorded as sent; not found, it is sent again; if Slack cannot be asked,
+        it stays in flight for the next run. Without a way to look (webhook), `delivery` decides."""
+        in_flight = [alert for alert in due if alert.in_flight_since is not None]
+        if not in_flight:
+            return due
+        if not self.poster.can_look_back:
+            if not self.policy.at_most_once:
+                return due
+            for alert in in_flight:
+                self.outbox.mark_unconfirmed(alert.id, UNCONFIRMED_NOTE)
+            return [alert for alert in due if alert.in_flight_since is None]
+        places: dict[tuple[str, str | None], list[Alert]] = {}
+        for alert in in_flight:
+            where = alert.in_flight_to or self.policy.route(alert.match).label
+            places.setdefault((where, alert.in_flight_thread), []).append(alert)
+        settled: set[str] = set()
+        for (where, thread), alerts in places.items():
+            self._check_stop()
+            starts = [alert.in_flight_since for alert in alerts if alert.in_flight_since]
+            try:
+                found = self.poster.find(
+                    Destination(label=where, channel=where), [a.id for a in alerts], min(starts), max(starts), thread
+                )
+            except LookBackError as error:
+                self.report.errors.append(f"{where}: {error}")
+                settled.update(alert.id for alert in alerts)  # still in flight: the next run asks again
+                continue
+            self.report.slack_answered = True
+            for alert_id, message in found.items():
+                self.outbox.mark_sent([alert_id], now_utc(), message.channel, message.ts)
+                settled.add(alert_id)
+        return [alert for alert in due if alert.id not in settled]
 
     def _add_copy(self, alert: Alert) -> bool:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
         (bot token), a line on the terminal, and with a webhook only a record: no second ping.
-        False when Slack failed.
-
-        A reply a crashed run may have sent is not sent again: thread replies cannot be looked up
-        in the channel's history, and a missing "also in" line costs less than a repeated one.
-        """
+        False when Slack failed."""
         destination = self.policy.route(alert.match)
-        if alert.in_flight_since is not None or not self.poster.can_look_back:
-            if destination == TERMINAL and alert.in_flight_since is None:
-                self.poster.post(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
+        if not self.poster.can_look_back:
+            if destination == TERMINAL:
+                self._post_untracked(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
             self.outbox.mark_sent([alert.id], now_utc())
             return True
         message = alert.parent and self.outbox.sent_message(alert.parent)
@@ -146,30 +195,13 @@ class _Drain:
             return True
         channel, ts = message
         reply = Outgoing(
-            build_also_in(alert, unfurl_links=self.policy.unfurl_links), plain_also_in(alert), (alert.id,), ts
+            build_also_in(alert, unfurl_links=self.policy.unfurl_links),
+            plain_also_in(alert),
+            (alert.id,),
+            thread_ts=ts,
+            kind=MessageKind.ALSO_IN,
         )
         return self._post(Destination(label=channel, channel=channel), reply).ok
-
-    def _needs_sending(self, destination: Destination, alert: Alert) -> bool:
-        """False for an alert a crashed run may already have sent, once its fate is settled."""
-        if alert.in_flight_since is None:
-            return True
-        if self.poster.can_look_back:
-            try:
-                found = self.poster.find(destination, alert.id, alert.in_flight_since)
-            except LookBackError as error:
-                self.report.errors.append(f"{destination.label}: {error}")
-                return False  # still 'sending': the next run asks Slack again
-            if found is None:
-                return True
-            self.outbox.mark_sent([alert.id], now_utc(), found.channel, found.ts)
-            return False
-        if self.policy.at_most_once:
-            self.outbox.mark_unconfirmed(
-                alert.id, "a crash interrupted sending it; with delivery: at_most_once it is not sent again"
-            )
-            return False
-        return True
 
     def _send_one(self, destination: Destination, alert: Alert) -> bool:
         thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None
@@ -185,37 +217,74 @@ class _Drain:
         return result.ok
 
     def _send_digest(self, destination: Destination, alerts: list[Alert]) -> None:
+        """The digest's messages in order, each marking sent the alerts it lists; then, with a bot
+        token, each alert in full in its digest message's thread (at most once: the digest already
+        delivered it, so a detail a crash interrupted is not sent again)."""
         title = f"newsbot: {len(alerts)} new alerts for {destination.label}"
-        digest = Outgoing(
-            payload=build_digest(title, alerts, unfurl_links=self.policy.unfurl_links),
-            plain=plain_digest(title, alerts),
-            alert_ids=tuple(alert.id for alert in alerts),
-        )
-        result = self._post(destination, digest)
-        if not result.ok:
-            return
-        self.report.sent += len(alerts)
-        self.report.digests += 1
-        if self.poster.can_look_back and result.ts:
-            for alert in alerts:  # details in the digest's thread; the digest already delivered them
+        by_id = {alert.id: alert for alert in alerts}
+        threads: list[tuple[str, list[Alert]]] = []
+        for part in build_digest(title, alerts, unfurl_links=self.policy.unfurl_links):
+            result = self._post(
+                destination, Outgoing(part.payload, part.plain, part.alert_ids, kind=MessageKind.DIGEST)
+            )
+            if not result.ok:
+                break  # the alerts of this and later parts stay in the outbox
+            self.report.sent += len(part.alert_ids)
+            self.report.digests += 1
+            if self.poster.can_look_back and result.ts:
+                threads.append((result.ts, [by_id[alert_id] for alert_id in part.alert_ids]))
+        for ts, listed in threads:
+            for alert in listed:
                 payload = build_message(alert, unfurl_links=self.policy.unfurl_links)
-                detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=result.ts)
-                self.pacer.wait(destination.label)
-                self.poster.post(destination, detail)
+                detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
+                if not self._post_untracked(destination, detail).ok:
+                    return  # Slack is failing: the alerts are delivered, the rest of the details skipped
 
     def _post(self, destination: Destination, message: Outgoing) -> PostResult:
-        self.outbox.start_attempt(message.alert_ids, destination.label, now_utc())
+        """Post with the attempt recorded first; an unknown outcome is looked up before it counts."""
+        self._check_stop()
         self.pacer.wait(destination.label)
+        started = now_utc()
+        self.outbox.start_attempt(message.alert_ids, destination.label, started, message.thread_ts)
         result = self.poster.post(destination, message)
+        if result.unknown:
+            result = self._look_up(destination, message, started, result)
         if result.ok:
             self.report.slack_answered = True
             self.outbox.mark_sent(message.alert_ids, now_utc(), result.channel, result.ts)
             return result
         error = result.error or "unknown error"
+        self.report.errors.append(f"{destination.label}: {error}")
+        if result.unknown:
+            self.outbox.mark_unknown(message.alert_ids, error)
+            return result
         retry_at = now_utc() + timedelta(seconds=result.retry_after) if result.retry_after else None
         self.outbox.mark_failed(message.alert_ids, error, retry_at)
-        self.report.errors.append(f"{destination.label}: {error}")
         return result
+
+    def _look_up(self, destination: Destination, message: Outgoing, started: datetime, lost: PostResult) -> PostResult:
+        """After a lost answer: the message as Slack has it, or `lost` with what happens next. Not
+        found now is not proof it never arrived (Slack may still be storing it), so it stays in
+        flight and the next run, looking again, decides."""
+        if not self.poster.can_look_back:
+            setting = (
+                "at_most_once: it is not sent again" if self.policy.at_most_once else "at_least_once: it is resent"
+            )
+            return _with_error(lost, f"{lost.error}; with delivery: {setting}")
+        try:
+            found = self.poster.find(destination, message.alert_ids, started, started, message.thread_ts)
+        except LookBackError as error:
+            return _with_error(lost, f"{lost.error}; {error}: it is looked up again next run, not resent blindly")
+        self.report.slack_answered = True
+        if found:
+            return next(iter(found.values()))
+        return _with_error(lost, f"{lost.error}; not in Slack yet: it is looked up again next run before any resend")
+
+    def _post_untracked(self, destination: Destination, message: Outgoing) -> PostResult:
+        """Messages no alert's delivery depends on (notices, digest details, terminal copies)."""
+        self._check_stop()
+        self.pacer.wait(destination.label)
+        return self.poster.post(destination, message)
 
     def _announce_failures(self) -> None:
         """One notice per episode of alerts stuck for longer than `failing_after`."""
@@ -238,7 +307,7 @@ class _Drain:
             f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than "
             f"{self.policy.failing_after} — " + "; ".join(causes) + ". They are kept and will be sent when fixed."
         )
-        result = self.poster.post(target, Outgoing(build_notice(text), text, ()))
+        result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, now_utc(), text)
 
@@ -249,8 +318,7 @@ class _Drain:
             return
         for notice in self.outbox.pending_source_notices():
             text = f"newsbot: {notice.text}"
-            self.pacer.wait(target.label)
-            result = self.poster.post(target, Outgoing(build_notice(text), text, ()))
+            result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
             if not result.ok:
                 error = result.error or "unknown error"
                 self.outbox.mark_source_notice(notice.id, None, error)
@@ -259,5 +327,12 @@ class _Drain:
             self.outbox.mark_source_notice(notice.id, now_utc())
 
 
-def deliver(outbox: Outbox, poster: Poster, policy: Policy) -> DeliveryReport:
-    return _Drain(outbox, poster, policy).run()
+def _with_error(result: PostResult, error: str) -> PostResult:
+    return PostResult(ok=False, error=error, unknown=True, retry_after=result.retry_after)
+
+
+def deliver(
+    outbox: Outbox, poster: Poster, policy: Policy, *, should_stop: Callable[[], bool] | None = None
+) -> DeliveryReport:
+    """Send what is due; `should_stop` (a signal, the run's budget) is asked before each new message."""
+    return _Drain(outbox, poster, policy, should_stop).run()

@@ -1,27 +1,44 @@
-"""`newsbot digest`: one summary message per watchlist of what was alerted in a period (daily cron)."""
+"""`newsbot digest`: a summary per watchlist of what was alerted in a period (daily cron).
+
+Built like an in-run digest (alerts.format.build_digest): every alert whole, over as many messages
+as Slack's limits need. These alerts were delivered already, so the messages carry no alert ids:
+a look-back after a crash must never mistake a summary for the delivery of an alert.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from alerts.format import build_digest, plain_digest
+from alerts.deliver import Pacer
+from alerts.format import build_digest
 from alerts.routing import Destination
-from alerts.sinks import Outgoing, Poster, PostResult
+from alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 from newsbot.models import Alert, Match
 
 
 def post_digests(
-    alerts: Sequence[Alert], poster: Poster, destination_of: Callable[[Match], Destination], period: str
+    alerts: Sequence[Alert],
+    poster: Poster,
+    destination_of: Callable[[Match], Destination],
+    period: str,
+    *,
+    seconds_between_messages: float = 1.0,
 ) -> list[tuple[str, PostResult]]:
-    """Post one digest per watchlist that alerted; returns (watchlist, result) for each."""
+    """Post one digest per watchlist that alerted; returns (watchlist, result) for each: the first
+    failure of its messages (the rest of that digest is not sent), or the last success."""
     by_watchlist: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_watchlist.setdefault(alert.match.watchlist, []).append(alert)
+    pacer = Pacer(seconds_between_messages)
     results = []
     for watchlist, listed in by_watchlist.items():
-        title = f"newsbot digest: {watchlist}, {period}"
-        message = Outgoing(build_digest(title, listed), plain_digest(title, listed), ())
-        # The watchlist's own route, without rule or severity channels: a digest is one message.
+        # The watchlist's own route, without rule or severity channels: a digest is one summary.
         destination = destination_of(Match(watchlist=watchlist, rules=()))
-        results.append((watchlist, poster.post(destination, message)))
+        result = PostResult(ok=True)
+        for part in build_digest(f"newsbot digest: {watchlist}, {period}", listed):
+            pacer.wait(destination.label)
+            result = poster.post(destination, Outgoing(part.payload, part.plain, (), kind=MessageKind.DIGEST))
+            if not result.ok:
+                break
+        results.append((watchlist, result))
     return results

@@ -2,11 +2,15 @@
 
 Everything that came from a feed is escaped (`&`, `<`, `>`), so a headline cannot ping a channel,
 mention a user or hide a link behind a misleading label; the only link is the story's own URL.
+escape() also drops Unicode bidi controls, so a headline with a right-to-left override cannot
+reorder the rest of the message; `visible()` does the same for plain_text, which is not escaped.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +20,7 @@ from newsbot.snippets import render
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
 TEXT_LIMIT = 40000
+BLOCK_LIMIT = 50
 SUMMARY_LIMIT = 600
 LABEL_LIMIT = 300
 LABEL_MINIMUM = 20
@@ -25,11 +30,19 @@ SEVERITY_EMOJI = {
     Severity.HIGH: ":red_circle:",
     Severity.CRITICAL: ":rotating_light:",
 }
+# LRM, RLM, the embeddings and overrides (LRE RLE PDF LRO RLO), the isolates (LRI RLI FSI PDI), ALM.
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+
+
+def visible(text: str) -> str:
+    """Feed text without bidi controls: what a reader sees is the order the characters are in."""
+    return BIDI_CONTROLS.sub("", text)
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters; see api.slack.com 'Escaping text'."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """The one door for feed text into mrkdwn: bidi controls dropped, then Slack's three control
+    characters escaped (api.slack.com 'Escaping text')."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -45,8 +58,9 @@ def truncate(text: str, limit: int) -> str:
 
 
 def safe_link_target(url: str) -> str:
-    """A URL that cannot end Slack's `<url|label>` early or smuggle a second link."""
-    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    """A URL that cannot end Slack's `<url|label>` early, smuggle a second link or reorder the text."""
+    target = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return BIDI_CONTROLS.sub(lambda control: "".join(f"%{byte:02X}" for byte in control[0].encode()), target)
 
 
 def slack_date(alert: Alert) -> str:
@@ -62,15 +76,27 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def story_link(url: str, title: str) -> str:
-    """`<url|title>` within one section; a URL too long to leave room for a label goes bare."""
+def story_link(url: str, title: str, room: int = SECTION_LIMIT) -> str:
+    """`<url|title>` in at most `room` characters: the label shrinks first, then goes (a bare link);
+    only a URL longer than the room itself is left out, for the title alone."""
     target = safe_link_target(url)
-    room = SECTION_LIMIT - len(target) - 3
-    if room >= LABEL_MINIMUM:
-        return f"<{target}|{escape(truncate(title, min(LABEL_LIMIT, room // 5)))}>"
-    if len(target) + 2 <= SECTION_LIMIT:
+    label_room = room - len(target) - 3
+    if label_room >= LABEL_MINIMUM:
+        return f"<{target}|{escaped_within(title, min(LABEL_LIMIT, label_room))}>"
+    if len(target) + 2 <= room:
         return f"<{target}>"
-    return escape(truncate(title, SECTION_LIMIT // 5))
+    return escaped_within(title, room)
+
+
+def escaped_within(text: str, limit: int) -> str:
+    """escape(text) in at most `limit` characters, cut before escaping (at a word boundary) so an
+    entity such as `&amp;` is never broken."""
+    if limit <= 0:
+        return ""
+    cut = visible(text)
+    while len(escaped := escape(cut)) > limit:
+        cut = truncate(cut, max(1, len(cut) - (len(escaped) - limit)))
+    return escaped
 
 
 def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
@@ -79,7 +105,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     severity = match.severity
     # plain_text: Slack shows it literally and never parses it for mentions or links, so it is not
     # escaped (escaping would show "&lt;" to the reader).
-    title = truncate(story.title, HEADER_LIMIT)
+    title = truncate(visible(story.title), HEADER_LIMIT)
     link = story_link(story.url, story.title)
     rules = ", ".join(f"{escape(hit.rule)} ({hit.severity.value})" for hit in match.rules)
     terms = ", ".join(escape(term) for term in match.terms)
@@ -155,40 +181,81 @@ def plain_also_in(alert: Alert) -> str:
     return f"  also in {alert.story.source}: {alert.story.title}\n  {alert.story.url}"
 
 
-BLOCK_LIMIT = 50
-DIGEST_LINES_PER_BLOCK = 10
+# Slack rejects a message whose blocks hold more than about 12,000 characters in all
+# (msg_blocks_too_long; slackapi/bolt-js #2509 and #2867, where 11,341 was already refused).
+DIGEST_MESSAGE_CHARS = 10_000
+SOURCE_LIMIT = 200
+FACTS_LIMIT = 1000
 
 
-def build_digest(title: str, alerts: Sequence[Alert], *, unfurl_links: bool = False) -> dict[str, Any]:
-    """One message listing many alerts (a backfill, or `newsbot digest`), within Slack's limits."""
-    lines = [
-        f"{SEVERITY_EMOJI[alert.match.severity]} {story_link(alert.story.url, alert.story.title)} — "
-        f"{escape(alert.story.source)}; {escape(', '.join(alert.match.terms))}"
-        for alert in alerts
+@dataclass(frozen=True)
+class DigestMessage:
+    """One message of a digest and the alerts it lists, each in full: posting it delivers exactly those."""
+
+    payload: dict[str, Any]
+    plain: str
+    alert_ids: tuple[str, ...]
+
+
+def build_digest(title: str, alerts: Sequence[Alert], *, unfurl_links: bool = False) -> list[DigestMessage]:
+    """Many alerts as few messages within Slack's limits, every alert whole: its link intact, its
+    source, rules and matched words. A line is never cut and nothing is left out: when the alerts do
+    not fit in one message (50 blocks, 3,000 characters a section, about 12,000 a message), the
+    digest continues in the next, whose header says which part it is."""
+    parts: list[tuple[list[Alert], list[str]]] = []
+    for alert in alerts:
+        entry = digest_entry(alert)
+        sections = _placed(parts[-1][1], entry) if parts else []
+        if not parts or len(sections) > BLOCK_LIMIT - 1 or sum(map(len, sections)) > DIGEST_MESSAGE_CHARS:
+            parts.append(([], []))
+            sections = [entry]
+        parts[-1][0].append(alert)
+        parts[-1][1][:] = sections
+    return [
+        _digest_message(title, listed, sections, f" ({number}/{len(parts)})" if len(parts) > 1 else "", unfurl_links)
+        for number, (listed, sections) in enumerate(parts, start=1)
     ]
-    room = BLOCK_LIMIT - 2
-    chunks = [lines[start : start + DIGEST_LINES_PER_BLOCK] for start in range(0, len(lines), DIGEST_LINES_PER_BLOCK)]
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": truncate(title, HEADER_LIMIT)}}
-    ]
-    blocks += [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(chunk), SECTION_LIMIT)}}
-        for chunk in chunks[:room]
-    ]
-    if len(chunks) > room:
-        hidden = len(lines) - room * DIGEST_LINES_PER_BLOCK
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {hidden} more"}]})
-    return {
-        "text": truncate(f"{escape(title)}: {len(alerts)} alerts", TEXT_LIMIT),
+
+
+def _digest_message(
+    title: str, listed: list[Alert], sections: list[str], part: str, unfurl_links: bool
+) -> DigestMessage:
+    header = truncate(visible(title), HEADER_LIMIT - len(part)) + part
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
+    payload = {
+        "text": truncate(f"{escape(title)}{part}: {len(listed)} alerts", TEXT_LIMIT),
         "blocks": blocks,
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
+    return DigestMessage(payload, plain_digest(title + part, listed), tuple(alert.id for alert in listed))
+
+
+def digest_entry(alert: Alert) -> str:
+    """One alert in a digest, at most one section long: link and source, then rules and matched words."""
+    story, match = alert.story, alert.match
+    rules = ", ".join(f"{hit.rule} ({hit.severity.value})" for hit in match.rules)
+    facts = escaped_within(f"rules: {rules}; matched: {', '.join(match.terms)}", FACTS_LIMIT)
+    source = escaped_within(story.source, SOURCE_LIMIT)
+    emoji = SEVERITY_EMOJI[match.severity]
+    room = SECTION_LIMIT - len(f"{emoji}  — {source}\n      ↳ {facts}")
+    return f"{emoji} {story_link(story.url, story.title, room)} — {source}\n      ↳ {facts}"
+
+
+def _placed(sections: list[str], entry: str) -> list[str]:
+    """The section texts with one more entry: on the last section's end if it fits, else in a new one."""
+    if sections and len(sections[-1]) + 1 + len(entry) <= SECTION_LIMIT:
+        return [*sections[:-1], sections[-1] + "\n" + entry]
+    return [*sections, entry]
 
 
 def plain_digest(title: str, alerts: Sequence[Alert]) -> str:
     lines = [f"{title}: {len(alerts)} alerts"]
-    lines += [f"  [{a.match.severity.value.upper()}] {a.story.title}  {a.story.url}" for a in alerts]
+    for alert in alerts:
+        rules = ", ".join(f"{hit.rule} ({hit.severity.value})" for hit in alert.match.rules)
+        lines.append(f"  [{alert.match.severity.value.upper()}] {alert.story.title}  {alert.story.url}")
+        lines.append(f"      {alert.story.source}; rules: {rules}; matched: {', '.join(alert.match.terms)}")
     return "\n".join(lines)
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from alerts.routing import Destination
+
+
+class MessageKind(enum.StrEnum):
+    """What a message is, in its metadata: lets a reader of the channel tell an alert from its copies."""
+
+    ALERT = "alert"  # one alert, top level or in the thread of an earlier alert about the story
+    ALSO_IN = "also_in"  # a copy of an alerted story, in the first alert's thread
+    DIGEST = "digest"  # many alerts in one message; posting it delivers them
+    DETAIL = "detail"  # one digested alert in full, in the digest's thread (already delivered)
+    NOTICE = "notice"  # newsbot's own words: delivery failing, source health
 
 
 @dataclass(frozen=True)
@@ -17,16 +29,23 @@ class Outgoing:
     plain: str
     alert_ids: tuple[str, ...]
     thread_ts: str | None = None
+    kind: MessageKind = MessageKind.ALERT
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """Read back after a crash (conversations.history) to tell whether this message went out."""
-        return {"event_type": "newsbot_alert", "event_payload": {"alert_ids": list(self.alert_ids)}}
+        """Read back after a crash or a lost answer (conversations.history, or .replies for a thread
+        reply) to tell whether this message went out. Every message newsbot posts carries it."""
+        return {"event_type": "newsbot_alert", "event_payload": {"alert_ids": list(self.alert_ids), "kind": self.kind}}
 
 
 @dataclass(frozen=True)
 class PostResult:
-    """What Slack said; `permanent` errors will not succeed until the config changes."""
+    """What Slack said; `permanent` errors will not succeed until the config changes.
+
+    `unknown`: the request may have reached Slack but no answer told whether it was taken (a timeout
+    after sending, a reset connection, a body that is not Slack's): the message must be looked up,
+    never simply sent again.
+    """
 
     ok: bool
     ts: str | None = None
@@ -34,6 +53,7 @@ class PostResult:
     error: str | None = None
     retry_after: float | None = None
     permanent: bool = False
+    unknown: bool = False
 
 
 class Poster(Protocol):
@@ -41,4 +61,14 @@ class Poster(Protocol):
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult: ...
 
-    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None: ...
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        """Where each of these alerts is in Slack, for attempts started between `since` and `until`
+        (in the thread `thread_ts` if the attempts were replies); alerts not found are absent."""
+        ...

@@ -1,21 +1,33 @@
 """Slack through slack-sdk: WebhookClient for incoming webhooks, WebClient for a bot token.
 
-slack-sdk's defaults retry connection errors only, and its rate-limit handler sleeps for whatever
-Retry-After says. Here 5xx and connection errors are retried a few times within the run, a 429 is
-waited out only up to `max_retry_after_seconds`, and anything longer leaves the alert in the
-outbox with the time Slack asked for. Secrets: slack-sdk logs a webhook URL at DEBUG, so both
-clients get a logger of their own that never logs below WARNING, and errors are redacted.
+A post has three outcomes, not two. Slack took it (`ok`); Slack or a proxy refused it (a 4xx, 429, or
+Slack's own JSON error: a definite failure, safe to retry); or nobody can say (a timeout after the
+request was sent, a reset connection, a body that is not Slack's): `unknown`, to be looked up and
+never simply resent. slack-sdk's ConnectionErrorRetryHandler resends on a reset connection, so posts
+use handlers that retry only what provably never left (a refused connection, a name that did not
+resolve), 500/503 only when Slack itself said so, and a 429 only up to `max_retry_after_seconds`
+(anything longer leaves the alert in the outbox with the time Slack asked for). Reads
+(conversations.history/replies/list) are idempotent and keep the ordinary connection retries.
+
+Secrets: slack-sdk logs a webhook URL at DEBUG and the errors it also raises at ERROR, so its logger
+is switched off (every outcome is reported here, as a sentence), and every error is redacted of
+any part of any secret (newsbot.slack_secrets.redact).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from datetime import datetime
+import socket
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime, timedelta
+from http.client import InvalidURL
 from typing import Any
+from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -26,9 +38,11 @@ from slack_sdk.webhook import WebhookClient
 
 from alerts.routing import Destination
 from alerts.sinks import Outgoing, PostResult
+from newsbot.slack_secrets import redact
 
+# Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.
 _SLACK_SDK_LOGGER = logging.getLogger("newsbot.slack_sdk")
-_SLACK_SDK_LOGGER.setLevel(logging.WARNING)
+_SLACK_SDK_LOGGER.setLevel(logging.CRITICAL + 1)
 RATE_LIMITED = 429
 # Errors that no retry will fix: the alert waits for the config (or Slack workspace) to change.
 PERMANENT_ERRORS = {
@@ -47,6 +61,73 @@ PERMANENT_ERRORS = {
     "posting_to_general_channel_denied": "only admins may post in that channel",
 }
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
+# Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
+CLOCK_MARGIN = timedelta(minutes=5)
+PAGE_SIZE = 200  # Slack recommends no more than 200 per page of history
+MAX_PAGES = 100  # 20,000 messages around one attempt: beyond that, say so rather than guess
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def slack_error_code(body: Any) -> str | None:
+    """The error code when the body is Slack's own answer (`{"ok": false, "error": "code"}` from the
+    Web API, a bare `code` from a webhook); None for anything else, such as a proxy's HTML page."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        text = body.strip()
+        if _ERROR_CODE.fullmatch(text):
+            return text
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return None
+    if isinstance(body, dict) and body.get("ok") is False:
+        code = body.get("error")
+        return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+    return None
+
+
+def never_left(error: BaseException) -> bool:
+    """True when the request provably never reached Slack: the connection was refused, the name did
+    not resolve, or the request could not even be built (a bad URL, or a header with a newline)."""
+    reason = error.reason if isinstance(error, URLError) and not isinstance(error, HTTPError) else error
+    if isinstance(reason, (ConnectionRefusedError, socket.gaierror, SlackRequestError, InvalidURL)):
+        return True
+    # Only the ValueErrors raised while building the request: a UnicodeDecodeError or JSONDecodeError
+    # comes from reading an answer, after Slack may have posted the message.
+    building = ("Invalid header", "unknown url type")
+    return isinstance(error, UnicodeEncodeError) or (type(error) is ValueError and str(error).startswith(building))
+
+
+class NeverSentRetryHandler(RetryHandler):
+    """Retries a connection that was refused or a name that did not resolve, nothing else: after a
+    timeout or a reset, Slack may already have posted the message, and a resend would double it."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if response is not None or not isinstance(error, URLError) or isinstance(error, HTTPError):
+            return False
+        return isinstance(error.reason, (ConnectionRefusedError, socket.gaierror))
+
+
+class SlackServerErrorRetryHandler(ServerErrorRetryHandler):
+    """500/503 retried only when the body is Slack's own error: a proxy's HTML error page may hide a
+    message Slack accepted behind it."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        return super()._can_retry(state=state, request=request, response=response, error=error) and (
+            slack_error_code(response.body or response.data) is not None
+        )
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -63,18 +144,17 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return retry_after is not None and retry_after <= self.max_wait_seconds
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    for name, value in dict(headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
+def post_retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
+    """For anything that posts: only retries that cannot double a message."""
+    return [
+        NeverSentRetryHandler(max_retry_count=2),
+        SlackServerErrorRetryHandler(max_retry_count=2),
+        BoundedRateLimitRetryHandler(max_retry_after_seconds),
+    ]
 
 
-def retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
+def read_retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
+    """For reads, which are safe to repeat."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
@@ -87,71 +167,132 @@ def describe_error(code: str) -> str:
     return f"Slack says {code}: {meaning}" if meaning else f"Slack says {code}"
 
 
+class Redactor:
+    """The secrets one poster may meet (its token, every webhook URL it posts to), hidden from any
+    text by newsbot.slack_secrets.redact: every run of a secret's private part (so a token pasted
+    with a line break, shown by Python as `\\n`, or a webhook's path quoted alone by urllib, is
+    hidden piece by piece) and anything shaped like a Slack secret."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()):
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    def __call__(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+
+def lost_answer(error: BaseException, redact: Redactor) -> PostResult:
+    """A post that raised instead of answering: a definite failure only if it provably never left."""
+    described = redact(f"{type(error).__name__}: {error}")
+    if never_left(error):
+        return PostResult(ok=False, error=f"could not reach Slack ({described})")
+    return PostResult(ok=False, unknown=True, error=f"could not reach Slack or lost its answer ({described})")
+
+
+def not_slacks_answer(status: int, body: str, redact: Redactor) -> PostResult:
+    """An answer that is not Slack's (a proxy's error page, a cut body): it may hide an accepted post."""
+    shown = " ".join(body.split())[:100] or "no body"
+    return PostResult(ok=False, unknown=True, error=redact(f"Slack's answer was not Slack's (HTTP {status}: {shown})"))
+
+
+def is_refusal(status: int) -> bool:
+    """4xx: the request was refused before anything was posted, whoever answered."""
+    return 400 <= status < 500
+
+
 class WebhookPoster:
-    """Incoming webhooks: one fixed channel each, no message id, so no looking back after a crash."""
+    """Incoming webhooks: one fixed channel each, no message id, so no looking back after a crash or
+    an unknown outcome (`delivery: at_least_once | at_most_once` decides what happens to those)."""
 
     can_look_back = False
 
     def __init__(self, *, timeout: float, max_retry_after_seconds: float, secrets: tuple[str, ...]):
         self._timeout = max(1, round(timeout))
         self._max_retry_after = max_retry_after_seconds
-        self._secrets = secrets
+        self._redact = Redactor(secrets)
         self._clients: dict[str, WebhookClient] = {}
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
-        url = destination.webhook_url or ""
+        url = (destination.webhook_url or "").strip()
         if url not in self._clients:
+            self._redact.add(destination.webhook_url)
             self._clients[url] = WebhookClient(
                 url,
                 timeout=self._timeout,
                 logger=_SLACK_SDK_LOGGER,
-                retry_handlers=retry_handlers(self._max_retry_after),
+                retry_handlers=post_retry_handlers(self._max_retry_after),
             )
         try:
             response = self._clients[url].send_dict(message.payload)
         except Exception as error:  # slack-sdk surfaces urllib/socket errors as they are
-            return PostResult(ok=False, error=self._redact(f"could not reach Slack ({type(error).__name__}: {error})"))
-        if response.status_code == 200 and response.body == "ok":
+            return lost_answer(error, self._redact)
+        body = (response.body or "").strip()
+        if response.status_code == 200 and body == "ok":
             return PostResult(ok=True)
-        body = (response.body or "").strip()[:200]
+        code = slack_error_code(body)
+        if code is None and not is_refusal(response.status_code):
+            return not_slacks_answer(response.status_code, body, self._redact)
         retry_after = retry_after_seconds(response.headers) if response.status_code == RATE_LIMITED else None
         return PostResult(
             ok=False,
             error=self._redact(
-                f"Slack answered HTTP {response.status_code}: {describe_error(body) if body else 'no body'}"
+                f"Slack answered HTTP {response.status_code}: {describe_error(code) if code else 'no Slack error code'}"
             ),
             retry_after=retry_after,
-            permanent=body in PERMANENT_ERRORS,
+            permanent=code in PERMANENT_ERRORS,
         )
 
-    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
-        return None
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<secret>")
-        return text
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        return {}
 
 
 class BotPoster:
-    """chat.postMessage with a bot token: any channel, threads, and metadata to look back for."""
+    """chat.postMessage with a bot token: any channel, threads, and metadata to look back for.
+
+    Two clients share the token: one posts (retries that cannot double a message), one reads.
+    """
 
     can_look_back = True
 
     def __init__(self, *, token: str, api_url: str, timeout: float, max_retry_after_seconds: float):
-        self._token = token
-        self._client = WebClient(
+        self._redact = Redactor([token])
+        token = token.strip()  # a trailing newline from a secrets file would make every header invalid
+        base_url = api_url if api_url.endswith("/") else api_url + "/"
+        seconds = max(1, round(timeout))
+        self._poster = WebClient(
             token=token,
-            base_url=api_url if api_url.endswith("/") else api_url + "/",
-            timeout=max(1, round(timeout)),
+            base_url=base_url,
+            timeout=seconds,
             logger=_SLACK_SDK_LOGGER,
-            retry_handlers=retry_handlers(max_retry_after_seconds),
+            retry_handlers=post_retry_handlers(max_retry_after_seconds),
         )
+        self._reader = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=seconds,
+            logger=_SLACK_SDK_LOGGER,
+            retry_handlers=read_retry_handlers(max_retry_after_seconds),
+        )
+        # The longest one post can take (three tries, two Retry-After waits): Slack dates a message
+        # it accepts at most this long after the attempt started.
+        self._post_window = timedelta(seconds=3 * seconds + 2 * max_retry_after_seconds + 10)
         self._channel_ids: dict[str, str] = {}
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
         try:
-            response = self._client.chat_postMessage(
+            response = self._poster.chat_postMessage(
                 channel=destination.channel or "",
                 text=message.payload["text"],
                 blocks=message.payload["blocks"],
@@ -163,30 +304,73 @@ class BotPoster:
         except SlackApiError as error:
             return self._failure(error)
         except Exception as error:
-            return PostResult(ok=False, error=self._redact(f"could not reach Slack ({type(error).__name__}: {error})"))
+            return lost_answer(error, self._redact)
         channel = str(response.get("channel") or "")
         if destination.channel:
             self._channel_ids[destination.channel] = channel
-        return PostResult(ok=True, ts=str(response.get("ts")), channel=channel)
+        ts = response.get("ts")
+        return PostResult(ok=True, ts=str(ts) if ts else None, channel=channel)
 
-    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
-        """The message carrying this alert's id in its metadata, posted since `since`, if any.
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        """The messages carrying these alerts' ids in their metadata, posted by attempts that started
+        between `since` and `until`: every page of the channel's history in that window, or of the
+        thread's replies when the attempts were replies (history does not return replies).
 
-        Raises LookBackError when Slack cannot be asked; the caller then keeps the alert pending
+        Raises LookBackError when Slack cannot be asked; the caller then keeps the alerts in flight
         rather than risk a double post.
         """
+        wanted, found = set(alert_ids), {}
         try:
             channel = self._channel_id(destination.channel or "")
-            history = self._client.conversations_history(
-                channel=channel, oldest=f"{since.timestamp() - 60:.6f}", include_all_metadata=True, limit=200
-            )
+            for message in self._messages(
+                channel, since - CLOCK_MARGIN, until + self._post_window + CLOCK_MARGIN, thread_ts
+            ):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                for alert in wanted.intersection(payload.get("alert_ids") or []) - found.keys():
+                    found[alert] = PostResult(ok=True, ts=message.get("ts"), channel=channel)
+                if len(found) == len(wanted):
+                    break
+        except LookBackError:
+            raise
         except Exception as error:
-            raise LookBackError(self._redact(f"could not check Slack's history ({error})")) from None
-        for message in history.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if alert_id in payload.get("alert_ids", []):
-                return PostResult(ok=True, ts=message.get("ts"), channel=channel)
-        return None
+            where = "thread" if thread_ts else "history"
+            raise LookBackError(
+                self._redact(f"could not check Slack's {where} ({type(error).__name__}: {error})")
+            ) from None
+        return found
+
+    def _messages(
+        self, channel: str, oldest: datetime, latest: datetime, thread_ts: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Every message in the window, page by page (`has_more` / `next_cursor`)."""
+        window = {
+            "channel": channel,
+            "oldest": f"{oldest.timestamp():.6f}",
+            "latest": f"{latest.timestamp():.6f}",
+            "inclusive": True,
+            "include_all_metadata": True,
+            "limit": PAGE_SIZE,
+        }
+        cursor = None
+        for _ in range(MAX_PAGES):
+            if thread_ts:
+                page = self._reader.conversations_replies(ts=thread_ts, cursor=cursor, **window)
+            else:
+                page = self._reader.conversations_history(cursor=cursor, **window)
+            yield from page.get("messages") or []
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more"):
+                return
+            if not cursor:
+                raise LookBackError("Slack said there were more messages but gave no cursor to read them")
+        raise LookBackError(f"more than {MAX_PAGES * PAGE_SIZE} messages to check around the attempt")
 
     def _channel_id(self, channel: str) -> str:
         """conversations.history takes ids; config may name a channel (#vendor-news)."""
@@ -196,7 +380,7 @@ class BotPoster:
             wanted = channel.lstrip("#")
             cursor = None
             while channel not in self._channel_ids:
-                page = self._client.conversations_list(cursor=cursor, limit=200, exclude_archived=True)
+                page = self._reader.conversations_list(cursor=cursor, limit=PAGE_SIZE, exclude_archived=True)
                 for found in page.get("channels", []):
                     if found.get("name") == wanted:
                         self._channel_ids[channel] = found["id"]
@@ -206,19 +390,19 @@ class BotPoster:
         return self._channel_ids[channel]
 
     def _failure(self, error: SlackApiError) -> PostResult:
-        code = str(error.response.get("error") or "unknown_error")
-        retry_after = (
-            retry_after_seconds(error.response.headers) if error.response.status_code == RATE_LIMITED else None
-        )
+        status, data = error.response.status_code, error.response.data
+        code = slack_error_code(data)
+        if code is None and not is_refusal(status):
+            # slack-sdk wraps a body that is not JSON as {"ok": false, "error": "Received a response in …"}
+            shown = data.get("error") if isinstance(data, dict) else data
+            return not_slacks_answer(status, str(shown or ""), self._redact)
+        retry_after = retry_after_seconds(error.response.headers) if status == RATE_LIMITED else None
         return PostResult(
             ok=False,
-            error=self._redact(f"{describe_error(code)} (HTTP {error.response.status_code})"),
+            error=self._redact(f"{describe_error(code or 'unknown_error')} (HTTP {status})"),
             retry_after=retry_after,
             permanent=code in PERMANENT_ERRORS,
         )
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "<token>")
 
 
 class LookBackError(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection
 from datetime import datetime
 from typing import TextIO
 
@@ -23,8 +24,15 @@ class TerminalPoster:
         print(message.plain, file=self.stream, end="\n\n", flush=True)
         return PostResult(ok=True)
 
-    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
-        return None
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        return {}
 
 
 class PayloadPrinter:
@@ -42,5 +50,12 @@ class PayloadPrinter:
         print(json.dumps(shown, indent=2, ensure_ascii=False), file=self.stream, flush=True)
         return PostResult(ok=True)
 
-    def find(self, destination: Destination, alert_id: str, since: datetime) -> PostResult | None:
-        return None
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        return {}

@@ -15,6 +15,8 @@ from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
 from newsbot.config import load_config
+from newsbot.crawl_log import hide_crawler_records
+from newsbot.database_errors import database_faults
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
 from newsbot.examples import run_examples
 from newsbot.explain import describe_evaluations
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     digest = command("digest", _digest, "post one summary per watchlist of the alerts sent recently")
     digest.add_argument("--since", type=duration, default=timedelta(hours=24), help="period: 24h (default), 7d")
+    digest.add_argument("-q", "--quiet", action="store_true", help="print nothing unless a digest could not be posted")
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
@@ -128,17 +131,22 @@ def _configure_logging(verbosity: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if verbosity == 0:  # Scrapy's own errors and tracebacks become the run's warnings (newsbot.crawl_log)
+        handler.addFilter(hide_crawler_records)
     logging.basicConfig(level=level, handlers=[handler])
 
 
 def _run(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)  # first: a config error is reported before Scrapy loads (~1 s)
     from newsbot.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
 
-    config = load_config(arguments.config)
     pipeline = dry_run if arguments.dry_run else run
-    summary = pipeline(config, *delivery(config, dry_run=arguments.dry_run))
-    if not arguments.quiet or summary.failed_sources or summary.delivery_errors:
+    with database_faults(config.database):
+        summary = pipeline(config, *delivery(config, dry_run=arguments.dry_run))
+    if not arguments.quiet:
         print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
+    elif summary.worse:
+        print(summary.describe_worse())
     return ExitStatus.OK
 
 
@@ -180,11 +188,13 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
     if arguments.url is None:
         fields = {ANY_FIELD: html_to_text(arguments.text)}
     else:
-        story = stored_story(config, arguments.url)
+        with database_faults(config.database):
+            story = stored_story(config, arguments.url)
+            cluster = story_cluster(config, story) if story else None
         if story is None:
             print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
             return ExitStatus.ERROR
-        print(f"{story.title}\n{story.url} ({story.source})\n{story_cluster(config, story)}\n")
+        print(f"{story.title}\n{story.url} ({story.source})\n{cluster}\n")
         fields = story_fields(story)
     print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
     return ExitStatus.OK
@@ -195,7 +205,9 @@ def _backtest(arguments: argparse.Namespace) -> ExitStatus:
     candidate = load_watchlist(arguments.watchlist.resolve())
     current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
     since = datetime.now(UTC) - arguments.since
-    print(backtest(candidate, current, stories_since(config, since), since).describe())
+    with database_faults(config.database):
+        stories = stories_since(config, since)
+    print(backtest(candidate, current, stories, since).describe())
     return ExitStatus.OK
 
 
@@ -210,25 +222,29 @@ def duration(text: str) -> timedelta:
 
 def _digest(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
-    alerts = sent_alerts_since(config, datetime.now(UTC) - arguments.since)
-    poster, policy = delivery(config)
-    results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
+    with database_faults(config.database):
+        alerts = sent_alerts_since(config, datetime.now(UTC) - arguments.since)
+        poster, policy = delivery(config)
+        results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
     for watchlist, result in results:
-        print(f"digest of '{watchlist}': {'posted' if result.ok else result.error}")
-    if not results:
+        if not (arguments.quiet and result.ok):
+            print(f"digest of '{watchlist}': {'posted' if result.ok else result.error}")
+    if not results and not arguments.quiet:
         print(f"no alerts were sent in the last {arguments.since}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
-    print(describe_status(config))
+    with database_faults(config.database):
+        print(describe_status(config))
     return ExitStatus.OK
 
 
 def _search(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
-    stories = search_stories(config, arguments.query, arguments.limit)
+    with database_faults(config.database):
+        stories = search_stories(config, arguments.query, arguments.limit)
     for story in stories:
         published = story.published_at.date().isoformat() if story.published_at else "undated"
         print(f"{published}  {story.source}: {story.title}\n            {story.url}")
@@ -257,7 +273,8 @@ def _sources_import(arguments: argparse.Namespace) -> ExitStatus:
 
 def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
-    feeds, left_out = exportable_feeds(config)
+    with database_faults(config.database):
+        feeds, left_out = exportable_feeds(config)
     for name, why in left_out:
         print(f"newsbot: not exported: {name}: {why}", file=sys.stderr)
     text = to_opml(feeds, f"newsbot sources ({config.path.name})")

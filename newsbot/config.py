@@ -11,9 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from newsbot.budget import DEFAULT_RUN_BUDGET_SECONDS
 from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
-from newsbot.source_config import HealthSettings, SourceConfig, parse_networks
+from newsbot.slack_secrets import KEEP_REFERENCES, ApiUrl, SlackToken, WebhookUrl, redacting, secret_values
+from newsbot.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
 from newsbot.validation import Strict, expand_environment, validate
 from newsbot.watchlists import Watchlist, load_watchlists
 from newsbot.yamlfile import YamlDocument, load_yaml
@@ -33,6 +35,10 @@ class FetchSettings(Strict):
     concurrent_requests_per_domain: int = Field(default=2, gt=0)
     obey_robots_txt: bool = True
     retry_backoff_seconds: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
+    # The whole crawl's time; then no new request starts and the run finishes (newsbot.budget).
+    run_budget_seconds: float = Field(default=DEFAULT_RUN_BUDGET_SECONDS, gt=0)
+    # Article pages fetched per source per run, newest stories first; a source's `max_articles` wins.
+    max_articles: int = Field(default=DEFAULT_MAX_ARTICLES, ge=1)
     # Private addresses every source may reach, e.g. the HTTP proxy newsbot must go through.
     allowed_networks: list[Text] = Field(default_factory=list)
 
@@ -46,9 +52,9 @@ class FetchSettings(Strict):
 class SlackConfig(Strict):
     """Either an incoming webhook (one channel) or a bot token (any channel, threads, metadata)."""
 
-    webhook_url: Text | None = None
-    token: Text | None = None
-    api_url: Text = "https://slack.com/api/"
+    webhook_url: WebhookUrl | None = None  # shapes checked without echoing them: newsbot.slack_secrets
+    token: SlackToken | None = None
+    api_url: ApiUrl = "https://slack.com/api/"
     channel: Text | None = None  # token mode: where alerts go when nothing more specific says
     severity_channels: dict[Severity, Text] = Field(default_factory=dict)
     delivery: Literal["at_least_once", "at_most_once"] = "at_least_once"  # webhook mode after a crash
@@ -59,7 +65,7 @@ class SlackConfig(Strict):
     failing_after_hours: float = Field(default=6.0, gt=0)
     unfurl_links: bool = False
     ops_channel: Text | None = None  # token mode: where source health goes (default: slack.channel)
-    ops_webhook_url: Text | None = None  # webhook mode: where source health goes (default: webhook_url)
+    ops_webhook_url: WebhookUrl | None = None  # webhook mode: where source health goes (default: webhook_url)
 
     @model_validator(mode="after")
     def _one_mode(self) -> SlackConfig:
@@ -99,23 +105,22 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     """Load newsbot.yaml and every watchlist it points to; raise ConfigError on the first problem.
 
     `require_env=False` lets `explain` run on a machine where the Slack secret is not set.
+    No message about the config shows any part of a Slack secret (see newsbot.slack_secrets).
     """
     path = path.resolve() if path.exists() else path
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
     data = expand_environment(document, document.data, (), require_env=require_env)
-    settings = validate(Settings, data, document)
-    _check_source_names(settings, document)
-    _check_spiders(settings, document)
-    base = path.parent
-    watchlist_dir = base / settings.watchlists
-    return Config(
-        path=path,
-        settings=settings,
-        database=base / settings.database,
-        watchlists=load_watchlists(watchlist_dir, where=document.where(("watchlists",)), require_env=require_env),
-    )
+    with redacting(secret_values(data)):
+        settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env})
+        _check_source_names(settings, document)
+        _check_spiders(settings, document)
+        base = path.parent
+        watchlists = load_watchlists(
+            base / settings.watchlists, where=document.where(("watchlists",)), require_env=require_env
+        )
+    return Config(path=path, settings=settings, database=base / settings.database, watchlists=watchlists)
 
 
 def _check_source_names(settings: Settings, document: YamlDocument) -> None:

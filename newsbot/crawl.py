@@ -5,6 +5,13 @@ module builds its settings from newsbot.yaml, starts the built-in spider for fee
 pages and sitemaps plus one crawler per user spider, and passes results on through a callback, so
 each source is stored while the others still download (memory stays flat however many sources).
 A Twisted reactor starts once per process, so one process does one crawl: the CLI is that process.
+
+The crawl is bounded by the run (newsbot.budget, newsbot.bounds): when the budget is spent or a
+signal arrives, no new request starts and every download in flight is cancelled, so each source
+ends at once, cut short, with what it had. Scrapy's own signal handlers are not installed (their
+first signal waits for every download in flight): newsbot.budget.stop_on_signals stands in. If
+anything still runs STOP_GRACE_SECONDS after a stop, the sources still open are handed over as
+they are and the reactor is stopped where it stands.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from scrapy.spiderloader import SpiderLoader
 from twisted.python.failure import Failure
 
 from newsbot.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
+from newsbot.bounds import BOUNDS_ATTRIBUTE, RunBounds
+from newsbot.budget import RunBudget
 from newsbot.config import FetchSettings
 from newsbot.dates import parse_iso
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
@@ -29,6 +38,9 @@ from newsbot.urls import is_http_url
 from spiders.news import NewsSpider
 
 OnResult = Callable[[FetchResult], None]
+Flush = Callable[[str], None]  # hands over, cut short for the given reason, what a spider still has open
+STOP_GRACE_SECONDS = 3.0
+MAX_DNS_TIMEOUT = 15.0
 
 
 def scrapy_settings(
@@ -41,6 +53,7 @@ def scrapy_settings(
             "USER_AGENT": fetch.user_agent,
             "DOWNLOAD_MAXSIZE": fetch.max_bytes,
             "DOWNLOAD_TIMEOUT": fetch.timeout_seconds,
+            "DNS_TIMEOUT": min(MAX_DNS_TIMEOUT, fetch.timeout_seconds),  # a name that will not resolve is a dead host
             "RETRY_TIMES": fetch.retries,
             "RETRY_BACKOFF_SECONDS": fetch.retry_backoff_seconds,
             "AUTOTHROTTLE_START_DELAY": fetch.autothrottle_start_delay,
@@ -61,19 +74,28 @@ def crawl(
     fetch: FetchSettings,
     on_result: OnResult,
     is_known: Callable[[str], bool] = lambda url: False,
-) -> None:
+    budget: RunBudget | None = None,
+) -> list[str]:
     """Fetch every source; each one's result reaches `on_result` exactly once, failures included.
 
     An exception from `on_result` (the database is full, say) stops the crawl and is raised here:
-    Scrapy would otherwise log it and carry on, and stories would be lost silently.
+    Scrapy would otherwise log it and carry on, and stories would be lost silently. Returns one
+    sentence per host given up on (newsbot.hosts) for the run's summary.
     """
+    budget = budget or RunBudget(fetch.run_budget_seconds)
     if not sources:
-        return
+        return []
+    reported: set[str] = set()
+    problems: list[BaseException] = []
+    if budget.stopped:  # stopped before the crawl began: every source waits for the next run
+        for source in sources:
+            on_result(_not_fetched(source, budget.stopped))
+        return []
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
     process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level))
-    reported: set[str] = set()
-    problems: list[BaseException] = []
+    bounds = RunBounds(budget)
+    flushes: list[Flush] = []
 
     def hand_over(result: FetchResult) -> None:
         if result.source in reported or problems:
@@ -87,21 +109,75 @@ def crawl(
 
     built_in = [source for source in sources if source.kind is not SourceKind.SPIDER]
     if built_in:
-        crawler = process.create_crawler(NewsSpider)
-        crawler.signals.connect(_collect(hand_over), signal=signals.item_scraped, weak=False)
-        process.crawl(crawler, sources=built_in, is_known=is_known)
+        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over))
     loader = SpiderLoader(process.settings)
     for source in sources:
         if source.kind is SourceKind.SPIDER:
-            _crawl_user_spider(process, loader, source, hand_over)
-    process.start()
+            flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over))
+    _run_bounded(process, budget, bounds, flushes)
     for source in sources:
         if source.source not in reported:
-            hand_over(
-                FetchResult(source.source, source.url, FetchStatus.ERROR, error="the crawl ended without a response")
-            )
+            hand_over(_not_fetched(source, budget.stopped or ""))
     if problems:
         raise problems[0]
+    return bounds.hosts.summary()
+
+
+def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush]) -> None:
+    """Run the reactor until the crawl ends; a stop (budget, signal) cancels what is in flight."""
+    from twisted.internet import reactor
+
+    def force_stop(reason: str) -> None:
+        """Something outlived the cancellation: hand over what is open, then stop where it stands."""
+        for flush in flushes:
+            flush(reason)
+        reactor.crash()  # type: ignore[attr-defined]
+        reactor.getThreadPool().stop()  # type: ignore[attr-defined]  # crash() skips the shutdown that would
+
+    def stop(reason: str) -> None:
+        bounds.cancel_in_flight()
+        reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)  # type: ignore[attr-defined]
+
+    expiry = reactor.callLater(budget.remaining(), budget.expire)  # type: ignore[attr-defined]
+    with budget.listening(lambda reason: reactor.callFromThread(stop, reason)):  # type: ignore[attr-defined]
+        process.start(install_signal_handlers=False)
+    if expiry.active():
+        expiry.cancel()
+
+
+def _not_fetched(source: SourceRequest, stopped: str) -> FetchResult:
+    """A source with no result: cut short if the run stopped (the next run fetches it), else failed."""
+    error = stopped or "the crawl ended without a response"
+    return FetchResult(source.source, source.url, FetchStatus.ERROR, error=error, cut_short=stopped or None)
+
+
+def _crawl_built_in(
+    process: CrawlerProcess,
+    sources: Sequence[SourceRequest],
+    is_known: Callable[[str], bool],
+    bounds: RunBounds,
+    hand_over: OnResult,
+) -> Flush:
+    """The built-in spider for feeds, sites, listing pages and sitemaps; what it leaves open is cut short."""
+    crawler = process.create_crawler(NewsSpider)
+    opened: list[NewsSpider] = []
+
+    def flush(reason: str) -> None:
+        for spider in opened:
+            for result in spider.unfinished_results(reason):
+                hand_over(result)
+
+    def started(spider: NewsSpider) -> None:
+        opened.append(spider)
+
+    def closed(spider: NewsSpider, reason: str) -> None:
+        flush(bounds.budget.stopped or f"the crawl ended early ({reason})")
+
+    crawler.signals.connect(_collect(hand_over), signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(started, signal=signals.spider_opened, weak=False)
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+    process.crawl(crawler, sources=sources, is_known=is_known, **{BOUNDS_ATTRIBUTE: bounds})
+    return flush
 
 
 def _start(source: SourceRequest) -> str:
@@ -118,9 +194,10 @@ def _collect(hand_over: OnResult) -> Callable[..., None]:
 
 
 def _crawl_user_spider(
-    process: CrawlerProcess, loader: SpiderLoader, source: SourceRequest, hand_over: OnResult
-) -> None:
-    """A user's spider: its items become the source's entries when it closes (see README)."""
+    process: CrawlerProcess, loader: SpiderLoader, source: SourceRequest, bounds: RunBounds, hand_over: OnResult
+) -> Flush:
+    """A user's spider: its items become the source's entries when it closes (see README); a run
+    that stopped before it closed keeps its items, cut short."""
     crawler: Crawler = process.create_crawler(loader.load(source.spider or ""))
     entries: list[FeedEntry] = []
     errors: list[str] = []
@@ -137,7 +214,13 @@ def _crawl_user_spider(
     def failed(failure: Failure, response: Any, spider: Spider) -> None:
         errors.append(f"{type(failure.value).__name__}: {failure.value}")
 
-    def closed(spider: Spider, reason: str) -> None:
+    def closed(spider: Spider | None, reason: str) -> None:
+        stopped = bounds.budget.stopped
+        if stopped:
+            status = FetchStatus.OK if entries else FetchStatus.ERROR
+            error = None if entries else stopped
+            hand_over(FetchResult(source.source, source.url, status, tuple(entries), error=error, cut_short=stopped))
+            return
         if reason != "finished" or (errors and not entries):
             error = errors[0] if errors else f"the spider stopped early ({reason})"
             hand_over(FetchResult(source.source, source.url, FetchStatus.ERROR, entries=tuple(entries), error=error))
@@ -149,7 +232,13 @@ def _crawl_user_spider(
     crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(failed, signal=signals.spider_error, weak=False)
     crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
-    process.crawl(crawler, **dict(source.spider_args), newsbot_source=source.source, **{INTERNAL_META: source.internal})
+    process.crawl(
+        crawler,
+        **dict(source.spider_args),
+        newsbot_source=source.source,
+        **{INTERNAL_META: source.internal, BOUNDS_ATTRIBUTE: bounds},
+    )
+    return lambda reason: closed(None, reason)
 
 
 def entry_from_item(item: Any) -> FeedEntry | None:

@@ -50,6 +50,7 @@ class SourceRequest:
     title_css: str | None = None
     date_css: str | None = None
     max_items: int = 50
+    max_articles: int = 30  # article pages fetched this run, newest first; the rest wait (cut short)
     max_age_days: float = 7.0
     spider: str | None = None  # kind SPIDER: the spider's name in spiders/
     spider_args: tuple[tuple[str, str], ...] = ()
@@ -88,6 +89,9 @@ class FetchResult:
     links_found: int | None = None  # story links a listing page or sitemap gave (None: a feed)
     article_errors: tuple[str, ...] = ()  # articles whose full text could not be fetched
     parse_seconds: float = 0.0
+    # Why the source did not finish (the run stopped, max_articles): what it had is stored, its
+    # validators are not, so the next run fetches it again and takes the stories left this time.
+    cut_short: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,8 @@ class Alert:
     match: Match
     also_in: tuple[str, ...] = ()  # the other outlets that carried the story or a copy of it
     in_flight_since: datetime | None = None  # a crashed run was sending it: check before resending
+    in_flight_to: str | None = None  # where that attempt went (with a bot token: the channel)
+    in_flight_thread: str | None = None  # the thread it replied in, if it was a reply: look there
     kind: AlertKind = field(default_factory=lambda: AlertKind.ALERT)
     parent: str | None = None  # the earlier alert of the story's cluster this one follows
     continues: str | None = None  # the title of the earlier story a CONTINUES alert follows up
@@ -182,6 +188,8 @@ class RunSummary:
     sources_ok: int = 0
     sources_not_modified: int = 0
     failed_sources: dict[str, str] = field(default_factory=dict)
+    cut_short: dict[str, str] = field(default_factory=dict)  # sources the next run continues, and why
+    skipped_hosts: list[str] = field(default_factory=list)  # one sentence per host given up on
     source_warnings: dict[str, str] = field(default_factory=dict)  # e.g. "selector matched 0 links"
     entries_seen: int = 0
     new_stories: int = 0
@@ -190,20 +198,30 @@ class RunSummary:
     alerts_sent: int = 0
     alerts_pending: int = 0
     delivery_errors: list[str] = field(default_factory=list)
+    crawler_warnings: list[str] = field(default_factory=list)  # Scrapy's own log lines, first line each
+    worse: list[str] = field(default_factory=list)  # what changed for the worse since the last run
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, parse, store, match, deliver
 
     def describe(self) -> str:
-        sources = self.sources_ok + self.sources_not_modified + len(self.failed_sources)
+        sources = self.sources_ok + self.sources_not_modified + len(self.failed_sources) + len(self.cut_short)
+        cut_short = f", {len(self.cut_short)} cut short" if self.cut_short else ""
         text = (
             f"{sources} sources ({self.sources_not_modified} unchanged, "
-            f"{len(self.failed_sources)} failed), {self.entries_seen} entries, "
+            f"{len(self.failed_sources)} failed{cut_short}), {self.entries_seen} entries, "
             f"{self.new_stories} new stories ({self.too_old} too old to alert), "
             f"{self.matches} matches, {self.alerts_sent} alerts sent, "
             f"{self.alerts_pending} pending, {self.seconds:.1f}s"
         )
         lines = [text]
         lines += [f"  source failed: {name}: {error}" for name, error in self.failed_sources.items()]
+        lines += [f"  source cut short: {name}: {why}" for name, why in self.cut_short.items()]
+        lines += [f"  {host}" for host in self.skipped_hosts]
         lines += [f"  source warning: {name}: {warning}" for name, warning in self.source_warnings.items()]
         lines += [f"  delivery failed: {error}" for error in self.delivery_errors]
+        lines += [f"  crawler: {warning}" for warning in self.crawler_warnings]
         return "\n".join(lines)
+
+    def describe_worse(self) -> str:
+        """For `--quiet`: only what changed for the worse, then the whole summary for context."""
+        return "\n".join([*(f"newsbot: {change}" for change in self.worse), self.describe()])

@@ -1,38 +1,59 @@
-"""One cron run: lock → crawl → store → match → outbox → deliver → summary.
+"""One cron run: lock → crawl → store → cluster → match → outbox → deliver → summary.
 
 Each step reads what the previous one committed to the database, not what it holds in memory, so
 a run that crashed anywhere is finished by the next: unstored feeds are fetched again (their
 validators were not updated), unmatched stories are matched, pending alerts are sent.
+
+The crawl stores each source as it finishes, in the main thread; clustering, matching and
+delivery run meanwhile in a thread of their own with a database connection of their own
+(newsbot.worker), so an alert never waits for a slow, unrelated source. The two connections take
+turns writing (WAL, BEGIN IMMEDIATE, a busy timeout).
+
+Bounded (newsbot.budget): the crawl stops at `fetch.run_budget_seconds`, and delivery stops
+starting messages DELIVERY_ALLOWANCE_SECONDS later; what is left waits, pending, for the next run.
+SIGTERM or SIGINT stops both at once: what was fetched is stored, alerts not yet sent stay
+pending, the lock is released and RunInterrupted (exit 143 or 130) is raised, within 10 seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
+import signal
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
+from sqlite_utils import Database
 
 from alerts.deliver import Policy, deliver
 from alerts.sinks import Poster
+from newsbot.budget import RunBudget, stop_on_signals
 from newsbot.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
 from newsbot.config import Config
 from newsbot.crawl import crawl
-from newsbot.errors import LockedError
+from newsbot.crawl_log import crawler_warnings
+from newsbot.errors import LockedError, RunInterrupted
 from newsbot.health import assess, change
 from newsbot.matching import Matcher
 from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
 from newsbot.normalize import to_story
 from newsbot.storage import Storage, batched, now_utc
+from newsbot.worker import StageWorker
 
 log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other connection's transaction
+STAGE_BATCH = 100  # stories clustered or matched per commit: short enough that a store never waits long
+DELIVERY_ALLOWANCE_SECONDS = 120.0  # after the budget: 300 + 120 s stays well inside a 10-minute cron
+INTERRUPT_GRACE_SECONDS = 5.0  # after a signal, how long a message being sent may take to settle
 
 
 @contextlib.contextmanager
@@ -52,18 +73,23 @@ def run_lock(database: Path) -> Iterator[None]:
 
 
 def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
-    """The whole pipeline under the run lock; per-source and per-alert failures are in the summary."""
-    with run_lock(config.database):
+    """The whole pipeline under the run lock; per-source and per-alert failures are in the summary.
+
+    Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
+    """
+    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    with stop_on_signals(budget), run_lock(config.database):
         storage = Storage.open(config.database)
         try:
-            return run_pipeline(config, storage, poster, policy)
+            return run_pipeline(config, config.database, storage, poster, policy, budget)
         finally:
             storage.close()
 
 
 def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
-    with tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
+    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    with stop_on_signals(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
             with (
@@ -73,44 +99,177 @@ def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
                 source.backup(target)
         storage = Storage.open(copy)
         try:
-            return run_pipeline(config, storage, poster, policy)
+            return run_pipeline(config, copy, storage, poster, policy, budget)
         finally:
             storage.close()
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_pipeline(config: Config, storage: Storage, poster: Poster, policy: Policy) -> RunSummary:
+def run_pipeline(
+    config: Config, database: Path, storage: Storage, poster: Poster, policy: Policy, budget: RunBudget | None = None
+) -> RunSummary:
+    """Crawl and store in this thread while a StageWorker clusters, matches and delivers; `database`
+    is the file `storage` has open (the worker opens its own connection to it)."""
+    budget = budget or RunBudget(config.settings.fetch.run_budget_seconds)
     started = now_utc()
     clock = time.monotonic()
     summary = RunSummary()
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
+    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    later = _LaterStages(config, database, poster, policy, budget, summary)
+    worker = StageWorker(later.run_pass, later.close)
 
     def store(result: FetchResult) -> None:
         store_started = time.monotonic()
         store_fetch(storage, result, summary)
         stages["store"] += time.monotonic() - store_started
         stages["parse"] += result.parse_seconds
+        worker.wake()
 
-    crawl(_source_requests(config, storage), config.settings.fetch, store, storage.is_known)
+    before = _LastKnown.read(storage)
+    worker.start()
+    try:
+        requests = _source_requests(config, storage)
+        with crawler_warnings() as crawler_log:
+            summary.skipped_hosts = crawl(requests, config.settings.fetch, store, storage.is_known, budget)
+        summary.crawler_warnings = crawler_log.warnings()
+    except BaseException:
+        later.abandoned = True  # the run is failing: no pass starts now
+        worker.finish()
+        worker.join(INTERRUPT_GRACE_SECONDS)
+        raise
     stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
-    record_health(config, storage, now_utc())
-    stage_started = time.monotonic()
-    assign_clusters(storage, now_utc(), timedelta(days=config.settings.cluster_window_days))
-    stages["cluster"] = time.monotonic() - stage_started
-    stage_started = time.monotonic()
-    queue_matches(storage, Matcher(config.watchlists), config.settings.max_age_days, summary)
-    stages["match"] = time.monotonic() - stage_started
-    stage_started = time.monotonic()
-    report = deliver(storage, poster, policy)
-    stages["deliver"] = time.monotonic() - stage_started
-    summary.alerts_sent = report.sent
-    summary.delivery_errors = report.errors
-    for error in report.errors:
-        log.warning("delivery failed, the alerts are kept for the next run: %s", error)
+    worker.finish()
+    _wait_for(worker, budget)
+    if worker.problem is not None:
+        raise worker.problem
     summary.alerts_pending = storage.alert_counts()["pending"]
+    summary.worse = before.worse_now(summary) + summary.worse  # the health changes came from the worker
     summary.seconds = time.monotonic() - clock
     storage.record_run(started, now_utc(), summary)
+    if budget.signal_number is not None:
+        raise RunInterrupted(budget.signal_number, _interrupted(budget, summary))
     return summary
+
+
+class _LaterStages:
+    """Health, clusters, matches and delivery over what is stored: one StageWorker pass at a time,
+    on a database connection opened (and closed) in the worker's thread."""
+
+    def __init__(
+        self, config: Config, database: Path, poster: Poster, policy: Policy, budget: RunBudget, summary: RunSummary
+    ):
+        self.config, self.database, self.poster, self.policy = config, database, poster, policy
+        self.budget, self.summary = budget, summary
+        self.matcher = Matcher(config.watchlists)
+        self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
+        self.abandoned = False
+        self._storage: Storage | None = None
+
+    def interrupted(self) -> bool:
+        return self.abandoned or self.budget.signal_number is not None
+
+    def delivery_over(self) -> bool:
+        """No new message starts: the run was interrupted, or its delivery allowance is spent."""
+        return self.interrupted() or time.monotonic() > self.delivery_deadline
+
+    def run_pass(self, final: bool) -> None:
+        if self.interrupted():
+            return
+        storage = self._open()
+        stages = self.summary.stage_seconds
+        if final:  # every source of the run is stored: their health can be judged
+            self.summary.worse += record_health(self.config, storage, now_utc())
+        started = time.monotonic()
+        window = timedelta(days=self.config.settings.cluster_window_days)
+        assign_clusters(storage, now_utc(), window, should_stop=self.interrupted)
+        stages["cluster"] += time.monotonic() - started
+        started = time.monotonic()
+        queue_matches(storage, self.matcher, self.config.settings.max_age_days, self.summary, self.interrupted)
+        stages["match"] += time.monotonic() - started
+        started = time.monotonic()
+        report = deliver(storage, self.poster, self.policy, should_stop=self.delivery_over)
+        stages["deliver"] += time.monotonic() - started
+        self.summary.alerts_sent += report.sent
+        self.summary.delivery_errors += report.errors
+        for error in report.errors:
+            log.info("delivery failed, the alerts are kept for the next run: %s", error)
+
+    def _open(self) -> Storage:
+        """A second connection to the file the run has open, checked and migrated already: opened
+        without Storage.open's checks, which read every page (seconds, on a large database)."""
+        if self._storage is None:
+            self._storage = Storage(Database(self.database))
+            self._storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return self._storage
+
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+
+
+def _wait_for(worker: StageWorker, budget: RunBudget) -> None:
+    """Until the worker's last pass is done; after a signal, only as long as a message takes to settle
+    (a message still being sent is in flight in the database: the next run looks it up)."""
+    while not worker.join(0.1):
+        if budget.interrupted_at is not None and time.monotonic() > budget.interrupted_at + INTERRUPT_GRACE_SECONDS:
+            return
+
+
+def _interrupted(budget: RunBudget, summary: RunSummary) -> str:
+    """The one sentence an interrupted run ends with."""
+    name = signal.Signals(budget.signal_number or signal.SIGTERM).name
+    cut = f" ({len(summary.cut_short)} sources cut short: the next run fetches them)" if summary.cut_short else ""
+    return (
+        f"stopped by {name}: no new work was started; {summary.new_stories} new stories are stored{cut}; "
+        f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run"
+    )
+
+
+@dataclass(frozen=True)
+class _LastKnown:
+    """What was already wrong before this run, so `--quiet` reports a problem once, when it starts:
+    cron mails whatever a job prints, and a feed that is down for a day must not mail every 10 minutes.
+    A source's own failures reach `--quiet` through its health (newsbot.health), which announces it
+    once it has failed `health.failing_after_runs` times in a row: one flaky fetch is not news.
+    """
+
+    failing_destinations: frozenset[str]
+    cut_short: frozenset[str]
+    skipped_hosts: frozenset[str]
+
+    @classmethod
+    def read(cls, storage: Storage) -> _LastKnown:
+        last_run = storage.last_run()
+        last = json.loads(last_run["summary"]) if last_run else {}
+        return cls(
+            failing_destinations=frozenset(map(_destination, last.get("delivery_errors", []))),
+            cut_short=frozenset(last.get("cut_short", {})),
+            skipped_hosts=frozenset(map(_host, last.get("skipped_hosts", []))),
+        )
+
+    def worse_now(self, summary: RunSummary) -> list[str]:
+        """This run's problems that the last run did not have."""
+        worse = [
+            f"source cut short: {name}: {why}" for name, why in summary.cut_short.items() if name not in self.cut_short
+        ]
+        worse += [line for line in summary.skipped_hosts if _host(line) not in self.skipped_hosts]
+        worse += [
+            f"delivery failed: {error}"
+            for error in summary.delivery_errors
+            if _destination(error) not in self.failing_destinations
+        ]
+        return worse
+
+
+def _destination(delivery_error: str) -> str:
+    """'#vendor-news: Slack says …' → '#vendor-news' (delivery errors name their destination first)."""
+    return delivery_error.partition(": ")[0]
+
+
+def _host(skipped_host_line: str) -> str:
+    """'host example.org skipped after …' → 'example.org'."""
+    return skipped_host_line.split(" ", 2)[1] if skipped_host_line.startswith("host ") else skipped_host_line
 
 
 def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
@@ -140,6 +299,7 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
                 title_css=source.title,
                 date_css=source.date,
                 max_items=source.max_items,
+                max_articles=source.max_articles or config.settings.fetch.max_articles,
                 max_age_days=config.settings.max_age_days,
                 spider=source.spider,
                 spider_args=tuple(source.spider_args.items()),
@@ -149,9 +309,11 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
 
 
 def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> None:
-    if result.status is FetchStatus.ERROR:
+    if result.cut_short:
+        summary.cut_short[result.source] = result.cut_short
+    elif result.status is FetchStatus.ERROR:
         summary.failed_sources[result.source] = result.error or "unknown error"
-        log.warning("source %r failed: %s", result.source, result.error)
+        log.info("source %r failed: %s", result.source, result.error)  # in the summary; -v shows it as it happens
     elif result.status is FetchStatus.NOT_MODIFIED:
         summary.sources_not_modified += 1
     else:
@@ -167,8 +329,12 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> N
     summary.new_stories += storage.record_fetch(result, stories, now_utc())
 
 
-def record_health(config: Config, storage: Storage, now: datetime) -> None:
-    """Assess every configured source; a change of health queues one notice for the ops channel."""
+def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
+    """Assess every configured source; a change of health queues one notice for the ops channel.
+
+    Returns the changes for the worse (a source newly failing, stale or finding no links).
+    """
+    worse = []
     rows = storage.fetch_state(source.name for source in config.settings.sources)
     for source in config.settings.sources:
         row = rows.get(source.name)
@@ -183,13 +349,21 @@ def record_health(config: Config, storage: Storage, now: datetime) -> None:
         )
         if announced or row.get("health_detail") != health.detail:
             storage.record_health(source.name, health.state.value, health.detail, now, notice)
+        if announced and announced.recovered_from is None:
+            worse.append(announced.text)
+    return worse
 
 
-def assign_clusters(storage: Storage, now: datetime, window: timedelta) -> None:
-    """Give every new story a cluster: the one of the earlier story it is a copy of, or its own."""
+def assign_clusters(
+    storage: Storage, now: datetime, window: timedelta, should_stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
+    `should_stop` is asked between batches (the rest waits for the next pass or run)."""
     since = now - window
     storage.prune_shingles(since)
-    for batch in batched(storage.unclustered_stories()):
+    for batch in batched(storage.unclustered_stories(), STAGE_BATCH):
+        if should_stop():
+            return
         with storage.transaction():  # one commit per batch, not per story
             for story in batch:
                 _assign_cluster(storage, story, now, since)
@@ -236,7 +410,13 @@ def cluster_text(story: Story) -> str:
     return f"{story.summary}\n{story.text}"
 
 
-def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summary: RunSummary) -> None:
+def queue_matches(
+    storage: Storage,
+    matcher: Matcher,
+    max_age_days: float,
+    summary: RunSummary,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
     """Match every unmatched story; only stories young enough get alerts queued.
 
     A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
@@ -245,7 +425,9 @@ def queue_matches(storage: Storage, matcher: Matcher, max_age_days: float, summa
     """
     now = now_utc()
     oldest = now - timedelta(days=max_age_days)
-    for batch in batched(storage.unmatched_stories()):
+    for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
+        if should_stop():
+            return
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
             for story, first_seen in batch:
                 published = story.published_at or first_seen

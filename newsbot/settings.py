@@ -32,13 +32,24 @@ REDIRECT_MAX_TIMES = 5
 # links may not reach an internal source's host: see newsbot/addresses.py.
 TWISTED_DNS_RESOLVER = "newsbot.addresses.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
+    "newsbot.bounds.BoundsGate": 10,  # first: a stopped run or a dead host costs no DNS lookup or robots.txt
     "newsbot.addresses.SourceGuard": 50,  # before robots.txt (100): a refused URL costs no request at all
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsbot.retries.BackoffRetryMiddleware": 550,
 }
 
-# Feeds only ever come over http(s): no local files, no data: URLs, no FTP or S3.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+# Feeds only ever come over http(s): no local files, no data: URLs, no FTP or S3. HTTP goes through
+# Scrapy's own handler, bounded by the run: its budget, its dead hosts (see newsbot/bounds.py).
+DOWNLOAD_HANDLERS = {
+    "http": "newsbot.bounds.BoundedDownloadHandler",
+    "https": "newsbot.bounds.BoundedDownloadHandler",
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
+}
+# newsbot.bounds cancels transfers as asyncio tasks: the asyncio reactor (Scrapy's default) is required.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # Conditional GET is done per source with stored validators (see spiders/news.py), not with
 # Scrapy's HTTP cache, whose state would be a second store beside the database.

@@ -19,6 +19,10 @@ from newsbot.models import FullText, SourceKind
 from newsbot.validation import Strict
 
 Text = Annotated[str, Field(min_length=1)]
+# Article pages per source per run (fetch.max_articles, or a source's own). A busy outlet publishes a
+# few stories per ten-minute run, so 30 leaves room to spare, while a first run or a 5,000-item feed
+# drains 30 a run, newest first, instead of holding the run for hours (see spiders/news.py).
+DEFAULT_MAX_ARTICLES = 30
 _HTTP_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
 _KIND_KEYS = {
     SourceKind.FEED: "feed",
@@ -52,6 +56,7 @@ class SourceConfig(Strict):
     title: Text | None = None  # CSS selector of the headline on an article page
     date: Text | None = None  # CSS selector of the publication date on an article page
     max_items: int = Field(default=50, ge=1, le=1000)  # url/sitemap: newest links taken per run
+    max_articles: int | None = Field(default=None, ge=1)  # article pages per run (default: fetch.max_articles)
     internal: bool = False  # only an internal source may reach private or loopback addresses
     full_text: FullText = FullText.AUTO
     stale_after_hours: float | None = Field(default=None, gt=0)

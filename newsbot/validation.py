@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from newsbot.errors import ConfigError
 from newsbot.yamlfile import YamlDocument
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class Strict(BaseModel):
@@ -25,15 +25,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def validate(model: type[BaseModel], data: Any, document: YamlDocument) -> Any:
+def validate(model: type[BaseModel], data: Any, document: YamlDocument, context: dict[str, Any] | None = None) -> Any:
+    """`model` from `data`, or a ConfigError naming `file:line` of the first problem.
+
+    `context` reaches the validators (see newsbot.slack_secrets.KEEP_REFERENCES).
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(_describe(first, model, document)) from None
 
 
 def _describe(error: Any, model: type[BaseModel], document: YamlDocument) -> str:
+    """A sentence from pydantic's own parts — location, type and message — never from `str(error)`,
+    which quotes the input value (a secret, perhaps): pydantic's `msg` does not."""
     location = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
     dotted = ".".join(str(part) for part in location) or "this file"
     kind = error["type"]
@@ -104,4 +110,4 @@ def expand_environment(document: YamlDocument, value: Any, location: tuple, *, r
             )
         return reference.group(0)
 
-    return _ENV_REFERENCE.sub(substitute, value)
+    return ENV_REFERENCE.sub(substitute, value)

@@ -16,6 +16,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
+from newsbot.slack_secrets import KEEP_REFERENCES, WebhookUrl, redacting, secret_values
 from newsbot.termindex import regex_problem
 from newsbot.validation import Strict, expand_environment, validate
 from newsbot.yamlfile import Location, YamlDocument, load_yaml
@@ -79,7 +80,7 @@ class ExamplesConfig(Strict):
 class WatchlistConfig(Strict):
     name: Text
     channel: Text | None = None  # bot token: this watchlist's channel
-    webhook_url: Text | None = None  # webhook mode: this watchlist's own webhook
+    webhook_url: WebhookUrl | None = None  # webhook mode: this watchlist's own webhook
     vendors: list[VendorConfig] = Field(default_factory=list)
     topics: dict[str, list[TopicTerm]] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(min_length=1)
@@ -121,10 +122,11 @@ def load_watchlist(path: Path, *, require_env: bool = True) -> Watchlist:
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
     data = expand_environment(document, _quoted_items_as_words(document), (), require_env=require_env)
-    config = validate(WatchlistConfig, data, document)
-    _check_names(config, document)
-    _check_rule_items(config, document)
-    _check_regexes(config, document)
+    with redacting(secret_values(data)):
+        config = validate(WatchlistConfig, data, document, {KEEP_REFERENCES: not require_env})
+        _check_names(config, document)
+        _check_rule_items(config, document)
+        _check_regexes(config, document)
     return Watchlist(
         path=path, config=config, document=document, warnings=tuple(_quoted_topic_warnings(config, document))
     )

@@ -4,10 +4,21 @@ PyYAML's defaults are traps for a watchlist: `NO` becomes False, `On` becomes Tr
 and a duplicated key silently replaces the first. Here every scalar stays the text that was typed
 (pydantic converts the few numeric or boolean settings), a duplicated key is an error, and each
 value's line is kept so that a validation error can name `file:line`.
+
+The files are trusted to be written by the team, not to be well-formed: a FIFO or a link to
+/dev/zero must not hang a cron run, and PyYAML itself bounds nothing — a 627-byte "billion laughs"
+document expands to gigabytes, a recursive alias or 1,000 levels of nesting overflow the stack.
+So a file is read only if it is a regular file of at most MAX_FILE_BYTES, and composing it stops
+at MAX_DEPTH levels and at MAX_VALUES values counted with every alias expanded. Composing is the
+right place to count: PyYAML's composer shares one node among an anchor's aliases (cheap), and the
+blow-up would happen only when that graph is walked into Python data (`_to_python`), which a
+document over the limits never reaches.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +30,11 @@ from newsbot.errors import ConfigError
 Location = tuple[str | int, ...]
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
+# PyYAML composes ~0.3 MB/s in pure Python (~90 MB of nodes per MB of YAML): 1 MiB is 10,000 sources
+# or vendors, far beyond a real file, and still parsed in a few seconds.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 50  # newsbot's deepest setting is 5 levels down
+MAX_VALUES = 100_000  # keys, values and items, each alias counted as everything it stands for
 
 
 @dataclass
@@ -43,24 +59,146 @@ class YamlDocument:
 
 
 def load_yaml(path: Path) -> YamlDocument:
-    """Parse one YAML file; raise ConfigError naming `file:line` on syntax errors and duplicates."""
+    """Parse one YAML file; raise ConfigError naming `file:line` on syntax errors, duplicates and bombs."""
+    text = read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read ({error})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
+    except _LimitError as error:
+        raise ConfigError(f"{path}:{error.line}: {error.sentence}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         problem = error.problem or error.context or "invalid YAML"
         raise ConfigError(f"{path}:{line}: this is not valid YAML: {problem}") from None
+    except yaml.reader.ReaderError as error:  # a control character; its position is in characters
+        line = text.count("\n", 0, error.position) + 1
+        raise ConfigError(
+            f"{path}:{line}: this is not valid YAML: it contains the control character #x{error.character:04x}"
+        ) from None
     document = YamlDocument(path=path, data=None)
     if node is not None:
         document.data = _to_python(node, (), document)
     return document
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a regular file of at most MAX_FILE_BYTES, or a ConfigError saying why not.
+
+    The type is checked before opening (opening a FIFO for reading blocks until a writer comes)
+    and again on the open descriptor, in case the path was swapped in between; the read itself
+    stops after the limit, so a file that grows or lies about its size cannot make it read more.
+    """
+    try:
+        _refuse_unless_regular(path, os.stat(path))
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        with os.fdopen(descriptor, "rb") as file:
+            _refuse_unless_regular(path, os.fstat(file.fileno()))
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(_too_large(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path}:{line}: the file is not UTF-8 text (byte {error.start})") from None
+
+
+_NOT_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_unless_regular(path: Path, status: os.stat_result) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _NOT_FILES if test(status.st_mode)), "not a regular file")
+        raise ConfigError(f"{path}: this is {kind}, not a file; point newsbot at a regular YAML file")
+    if status.st_size > MAX_FILE_BYTES:
+        raise ConfigError(_too_large(path))
+
+
+def _too_large(path: Path) -> str:
+    return f"{path}: the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB; newsbot refuses it"
+
+
+class _LimitError(Exception):
+    """Raised while composing when the document is too deep, too large or refers to itself."""
+
+    def __init__(self, line: int, sentence: str):
+        super().__init__(sentence)
+        self.line = line
+        self.sentence = sentence
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer counts depth and values (aliases expanded) and refuses cycles.
+
+    An anchored node's expanded size is known when it is complete (the running count after it,
+    minus the count before it), so each alias use adds its target's size without expanding it.
+    PyYAML refuses a duplicated anchor, so an anchor name identifies one node.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0
+        self._sizes: dict[str, int] = {}
+        self._open: set[str] = set()  # anchors whose node is being composed: an alias to one is a cycle
+
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:  # noqa: N803 — PyYAML's name
+        """The scanner reads a run of `[[[[` whole before the composer sees the first (and slows down
+        with the square of its length), so flow nesting is bounded here, as it is scanned."""
+        if self.flow_level >= MAX_DEPTH:
+            raise _LimitError(self.get_mark().line + 1, f"the values are nested more than {MAX_DEPTH} levels deep here")
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise _LimitError(line, f"the alias *{event.anchor} refers to the value that contains it (a loop)")
+            node = super().compose_node(parent, index)
+            self._count(self._sizes[event.anchor], line, event.anchor)
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise _LimitError(line, f"the values are nested more than {MAX_DEPTH} levels deep here")
+        self._count(1, line, None)
+        anchor = event.anchor
+        before = self._values - 1
+        if anchor is not None:
+            self._open.add(anchor)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+        if anchor is not None:
+            self._sizes[anchor] = self._values - before
+        return node
+
+    def _count(self, values: int, line: int, alias: str | None) -> None:
+        self._values += values
+        if self._values <= MAX_VALUES:
+            return
+        if alias is None:
+            raise _LimitError(line, f"this file has more than {MAX_VALUES:,} values; newsbot refuses it")
+        raise _LimitError(
+            line,
+            f"the alias *{alias} makes this file expand to more than {MAX_VALUES:,} values "
+            "(each alias counts as a copy of what it names); newsbot refuses it",
+        )
 
 
 def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> Any:

@@ -17,7 +17,11 @@ from twisted.python.failure import Failure
 
 def describe_failure(failure: Failure) -> str:
     """A sentence an operator understands, instead of a Twisted traceback."""
-    problem = failure.value
+    return describe_exception(failure.value)
+
+
+def describe_exception(problem: BaseException) -> str:
+    """The same sentence for the exception itself (as a download handler sees it)."""
     if isinstance(problem, HttpError):
         return f"the server answered HTTP {problem.response.status}"
     if isinstance(problem, IgnoreRequest):

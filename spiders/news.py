@@ -7,6 +7,13 @@ error, an article failing leaves that story with its teaser — and never stops 
 
 Unchanged sources cost nothing: a 304, or a body whose hash is the one parsed last time, ends the
 source as NOT_MODIFIED before any parsing. Articles are fetched only for links not yet stored.
+
+Bounded: at most `max_articles` article pages per source per run, for its newest stories first
+(undated ones last). A story whose article is beyond that cap, or was not fetched because the run
+stopped (its budget spent, a signal: newsbot.bounds), is not kept this run: the source's result is
+*cut short*, so its validators are not stored and the next run fetches it again, skips what was
+stored and fetches the rest. Keeping the teaser instead would alert on less text and, once stored,
+the article would never be fetched; waiting costs one cron interval for the stories past the cap.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +35,7 @@ from twisted.python.failure import Failure
 
 from newsbot.addresses import INTERNAL_META
 from newsbot.articles import extract_article
+from newsbot.bounds import CutShort
 from newsbot.feeds import FeedParseError, parse_feed
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
 from newsbot.normalize import html_to_text
@@ -61,6 +69,9 @@ class _Source:
     parse_seconds: float = 0.0
     outcome: FetchResult | None = None  # the source's own page: status, validators, error
     finished: bool = False
+    articles_requested: int = 0
+    waiting_stories: int = 0  # stories not kept this run: over max_articles, or the run stopped
+    stopped: str | None = None  # why the run stopped before this source finished
 
 
 class NewsSpider(scrapy.Spider):
@@ -77,10 +88,21 @@ class NewsSpider(scrapy.Spider):
         self.sources = tuple(sources)
         self.is_known = is_known  # canonical URL → already stored (its article is not fetched again)
         self._waiting: dict[str, list[tuple[_Source, FeedEntry]]] = {}  # article URL → entries awaiting it
+        self._states = [_Source(source) for source in self.sources]
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for source in self.sources:
-            yield self._first_request(_Source(source))
+        for state in self._states:
+            yield self._first_request(state)
+
+    def unfinished_results(self, reason: str) -> list[FetchResult]:
+        """The sources still open when the crawl had to end, cut short with what they gathered."""
+        results = []
+        for state in self._states:
+            if not state.finished:
+                state.finished = True
+                state.stopped = state.stopped or reason
+                results.append(self._result(state))
+        return results
 
     def _first_request(self, state: _Source) -> scrapy.Request:
         source = state.request
@@ -101,6 +123,7 @@ class NewsSpider(scrapy.Spider):
         *,
         conditional: bool = False,
         errback: Callable[[Failure], Iterable[Item]] | None = None,
+        priority: int = 0,
         **meta: Any,
     ) -> scrapy.Request:
         source = state.request
@@ -115,6 +138,7 @@ class NewsSpider(scrapy.Spider):
             callback=callback,
             errback=errback or self.source_failed,
             dont_filter=True,
+            priority=priority,
             meta={"source": state, INTERNAL_META: source.internal, "handle_httpstatus_list": [NOT_MODIFIED], **meta},
         )
 
@@ -139,7 +163,7 @@ class NewsSpider(scrapy.Spider):
         finally:
             state.parse_seconds += time.perf_counter() - started
         state.outcome = self._ok(state, response, feed_url=response.meta.get("feed_url"))
-        for entry in entries:
+        for entry in newest_first(first_copies(entries)):
             yield from self._take(state, entry, teaser=_is_teaser(entry))
         yield from self._done(state)
 
@@ -232,13 +256,19 @@ class NewsSpider(scrapy.Spider):
         ):  # the remembered feed is gone: look for the site's current one, once
             yield self._request(state, source.url, self.parse_site, HTML_ACCEPT, rediscovered=True)
             return
-        state.outcome = self._error(state, describe_failure(failure))
+        if isinstance(failure.value, CutShort):
+            state.stopped = str(failure.value)
+        else:
+            state.outcome = self._error(state, describe_failure(failure))
         yield from self._done(state)
 
     def page_failed(self, failure: Failure) -> Iterator[Item]:
         """A later listing page or a child sitemap: the source keeps what its first page gave."""
         state: _Source = failure.request.meta["source"]  # type: ignore[attr-defined]
-        state.article_errors.append(f"{failure.request.url}: {describe_failure(failure)}")  # type: ignore[attr-defined]
+        if isinstance(failure.value, CutShort):
+            state.stopped = str(failure.value)
+        else:
+            state.article_errors.append(f"{failure.request.url}: {describe_failure(failure)}")  # type: ignore[attr-defined]
         yield from self._done(state)
 
     # Articles ------------------------------------------------------------------------------------
@@ -258,13 +288,25 @@ class NewsSpider(scrapy.Spider):
             state.entries.append(entry)
             return
         waiting = self._waiting.get(identity)
-        state.pending += 1
         if waiting is not None:  # another source is already fetching this article
+            state.pending += 1
             waiting.append((state, entry))
             return
+        if state.articles_requested >= state.request.max_articles:
+            state.waiting_stories += 1  # the next run fetches it (the source is cut short)
+            return
+        state.articles_requested += 1
+        state.pending += 1
         self._waiting[identity] = [(state, entry)]
+        # Sources' own pages go first (priority 0), then each source's newest article, its second newest, …
         yield self._request(
-            state, entry.link, self.parse_article, HTML_ACCEPT, errback=self.article_failed, article=identity
+            state,
+            entry.link,
+            self.parse_article,
+            HTML_ACCEPT,
+            errback=self.article_failed,
+            priority=-state.articles_requested,
+            article=identity,
         )
 
     def parse_article(self, response: Response, **kwargs: Any) -> Iterator[Item]:
@@ -303,6 +345,12 @@ class NewsSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> Iterator[Item]:
         waiting = self._waiting.pop(failure.request.meta["article"], [])  # type: ignore[attr-defined]
+        if isinstance(failure.value, CutShort):  # not stored: the next run fetches the article
+            for state, _ in waiting:
+                state.stopped = str(failure.value)
+                state.waiting_stories += 1
+                yield from self._done(state)
+            return
         error = f"{failure.request.url}: {describe_failure(failure)}"  # type: ignore[attr-defined]
         yield from self._finish_articles(waiting, lambda entry: entry, error)
 
@@ -377,14 +425,50 @@ class NewsSpider(scrapy.Spider):
         if state.pending > 0 or state.finished:
             return
         state.finished = True
-        outcome = state.outcome or self._error(state, "the crawl ended without a response")
-        yield replace(
+        yield self._result(state)
+
+    def _result(self, state: _Source) -> FetchResult:
+        cut_short = _cut_short(state)
+        outcome = state.outcome or self._error(state, cut_short or "the crawl ended without a response")
+        return replace(
             outcome,
             entries=tuple(state.entries),
             links_found=state.links_found,
             article_errors=tuple(state.article_errors),
             parse_seconds=state.parse_seconds,
+            cut_short=cut_short,
         )
+
+
+def _cut_short(state: _Source) -> str | None:
+    """Why the source did not finish, and how many of its stories wait for the next run."""
+    if state.stopped is None and not state.waiting_stories:
+        return None
+    reason = state.stopped or f"it reached max_articles ({state.request.max_articles} article pages a run)"
+    if not state.waiting_stories:
+        return reason
+    waiting = f"{state.waiting_stories} stories wait" if state.waiting_stories != 1 else "1 story waits"
+    return f"{reason}; {waiting} for the next run"
+
+
+def first_copies(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
+    """The feed's entries without later copies of one link: the first copy in the feed wins."""
+    seen: set[str] = set()
+    kept = []
+    for entry in entries:
+        identity = canonical_url(entry.link) if entry.link else ""
+        if identity and identity in seen:
+            continue
+        seen.add(identity)
+        kept.append(entry)
+    return kept
+
+
+def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+    """Newest first, undated last (in the feed's order): the stories max_articles keeps come first."""
+    dated = [(entry.published, entry) for entry in entries if entry.published is not None]
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return [entry for _, entry in dated] + [entry for entry in entries if entry.published is None]
 
 
 def _is_teaser(entry: FeedEntry) -> bool:

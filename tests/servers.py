@@ -6,7 +6,10 @@ newsbot (running in a subprocess, as cron runs it) actually sent over the wire.
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,12 +157,24 @@ class FeedServer(_Base):
 
 @dataclass
 class SlackReply:
-    """One scripted answer; with `delay`, Slack answers only after the client has given up."""
+    """One scripted answer to a post (chat.postMessage or a webhook).
+
+    Plain: with `status` 200 Slack accepts the message; anything else refuses it (`body` is the
+    error code), `delay` seconds later. `misbehave` makes Slack accept the message and then:
+    "late" answer only `delay` seconds later (past the client's timeout), "garble" answer `status`
+    with `body` as it is (a proxy's HTML page, not Slack's JSON), "reset" close the connection
+    without a word (SO_LINGER 0: the client gets a reset). "drop" resets the connection *without*
+    accepting: the client cannot tell it from "reset".
+    """
 
     status: int = 200
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    misbehave: str | None = None
+
+
+GARBLED = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 class _SlackHandler(BaseHTTPRequestHandler):
@@ -182,6 +197,11 @@ class _SlackHandler(BaseHTTPRequestHandler):
             self._web_api(self.path.removeprefix("/api/"), arguments)
             return
         reply = self.owner.next_reply()
+        if reply.misbehave:
+            if reply.misbehave != "drop":
+                self.owner.accept({"channel": "webhook:" + self.path, **json.loads(body)})
+            self._misbehave(reply)
+            return
         time.sleep(reply.delay)
         if reply.status == 200:
             self.owner.accept({"channel": "webhook:" + self.path, **json.loads(body)})
@@ -193,21 +213,52 @@ class _SlackHandler(BaseHTTPRequestHandler):
             self._json(200, {"ok": False, "error": "invalid_auth"})
             return
         if method == "chat.postMessage":
-            reply = self.owner.next_reply()
-            time.sleep(reply.delay)
-            if reply.status != 200:
-                self._json(reply.status, {"ok": False, "error": reply.body}, reply.headers)
-                return
-            self._json(200, self.owner.post_message(arguments))
+            self._post_message(arguments)
             return
         if method == "conversations.history":
-            self._json(200, self.owner.history(arguments["channel"], float(arguments.get("oldest", 0))))
+            self._json(200, self.owner.history(arguments))
+            return
+        if method == "conversations.replies":
+            self._json(200, self.owner.replies(arguments))
             return
         if method == "conversations.list":
             channels = [{"id": cid, "name": name} for name, cid in self.owner.channels.items()]
             self._json(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
             return
         self._json(200, {"ok": False, "error": "unknown_method"})
+
+    def _post_message(self, arguments: dict[str, Any]) -> None:
+        reply = self.owner.next_reply()
+        if reply.misbehave:
+            answer = self.owner.post_message(arguments) if reply.misbehave != "drop" else {}
+            if answer.get("ok") is False:
+                self._json(200, answer)
+                return
+            self._misbehave(reply, {key: value for key, value in answer.items() if key != "_hold"})
+            return
+        time.sleep(reply.delay)
+        if reply.status != 200:
+            self._json(reply.status, {"ok": False, "error": reply.body}, reply.headers)
+            return
+        self._json(200, self.owner.post_message(arguments))
+
+    def _misbehave(self, reply: SlackReply, answer: dict[str, Any] | None = None) -> None:
+        """After accepting (or not, for "drop"): an answer too late, garbled, or none at all."""
+        try:
+            if reply.misbehave == "late":
+                time.sleep(reply.delay)
+                if answer is None:  # a webhook
+                    self._reply(200, b"ok", "text/plain; charset=utf-8", {})
+                else:
+                    self._json(200, answer)
+            elif reply.misbehave == "garble":
+                self._reply(reply.status, reply.body.encode(), "text/html; charset=utf-8", reply.headers)
+            else:  # reset, drop
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+        except OSError:  # the client gave up first: that was the point
+            self.close_connection = True
 
     def _json(self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         if document.get("ok") and document.pop("_hold", False):
@@ -226,11 +277,16 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
 class FakeSlack(_Base):
     """A local Slack: incoming webhooks plus the Web API methods newsbot uses (chat.postMessage,
-    conversations.history, conversations.list), with a bot token, channels, threads and metadata.
+    conversations.history, conversations.replies, conversations.list), with a bot token, channels,
+    threads and metadata. History and replies page like Slack's (`limit`, `has_more`,
+    `response_metadata.next_cursor`), honour `oldest`/`latest` (exclusive unless `inclusive`), and
+    return metadata only with `include_all_metadata`; history holds top-level messages only.
 
-    `script` answers the next posts (429, 500, slow…), then `fail_always` or success. `messages`
-    is what Slack accepted, i.e. what people would see. With `hold` set, Slack keeps a message
-    it accepted but does not answer until `release()`: the moment to kill newsbot mid-send.
+    `script` answers the next posts (429, 500, slow, or accept-then-misbehave: see SlackReply), then
+    `fail_always` or success. `messages` is what Slack accepted, i.e. what people would see. With
+    `hold` set, Slack keeps a message it accepted but does not answer until `release()`: the moment to
+    kill newsbot mid-send. `refuse_connections(seconds)` stops listening for a while (connection
+    refused), then listens again on the same port.
     """
 
     WEBHOOK_PATH = "/services/T000/B000/canary-secret-XYZ"
@@ -266,6 +322,14 @@ class FakeSlack(_Base):
         channel = self.channels.get(name, name)
         return [message for message in self.delivered if message["channel"] == channel]
 
+    def alert_ids(self) -> list[tuple[str, str]]:
+        """(alert id, message kind) for every id in the metadata of every accepted message."""
+        found = []
+        for message in self.delivered:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            found += [(alert, payload.get("kind", "")) for alert in payload.get("alert_ids") or []]
+        return found
+
     def next_reply(self) -> SlackReply:
         with self._lock:
             if self.script:
@@ -284,6 +348,24 @@ class FakeSlack(_Base):
         self.hold = False
         self._released.set()
 
+    def refuse_connections(self, seconds: float | None) -> None:
+        """Close the listening socket now (connections are refused) and listen again on the same port
+        after `seconds` (None: never)."""
+        port = self._server.server_address[1]
+        handler = self._server.RequestHandlerClass
+        self._server.shutdown()
+        self._server.server_close()
+        if seconds is None:
+            return
+
+        def listen_again() -> None:
+            time.sleep(seconds)
+            self._server = _Server((self.host, port), handler)
+            self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._thread.start()
+
+        threading.Thread(target=listen_again, daemon=True).start()
+
     def post_message(self, arguments: dict[str, Any]) -> dict[str, Any]:
         name = str(arguments.get("channel", "")).lstrip("#")
         channel = self.channels.get(name, name if name in self.channels.values() else None)
@@ -291,19 +373,88 @@ class FakeSlack(_Base):
             return {"ok": False, "error": "channel_not_found"}
         if name in self.not_in:
             return {"ok": False, "error": "not_in_channel"}
-        with self._lock:
-            self._clock = max(self._clock + 0.001, time.time())
-            ts = f"{self._clock:.6f}"
+        ts = self._next_ts()
         self.accept({**arguments, "channel": channel, "ts": ts})
         return {"ok": True, "channel": channel, "ts": ts, "_hold": True}
 
-    def history(self, channel: str, oldest: float) -> dict[str, Any]:
+    def chatter(self, name: str, count: int, thread_ts: str | None = None) -> None:
+        """`count` messages from other people in a channel or a thread (no metadata): a busy channel."""
+        channel = self.channels.get(name, name)
+        thread = {"thread_ts": thread_ts} if thread_ts else {}
+        for number in range(count):
+            self.accept({"channel": channel, "text": f"chatter {number}", "ts": self._next_ts(), **thread})
+
+    def requests_to_method(self, method: str) -> list[dict[str, Any]]:
+        """The arguments of every Web API call to `method` (query string or body)."""
+        calls = []
+        for request in self.requests:
+            url = urlsplit(request.path)
+            if url.path != f"/api/{method}":
+                continue
+            if request.body.startswith(b"{"):
+                calls.append(json.loads(request.body))
+            else:
+                calls.append(dict(parse_qsl(url.query or request.body.decode())))
+        return calls
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            self._clock = max(self._clock + 0.001, time.time())
+            return f"{self._clock:.6f}"
+
+    def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.delivered if m["channel"] == channel and m["ts"] == ts), None)
+
+    def history(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages, newest first, in the window, one page at a time."""
+        channel = arguments.get("channel", "")
         found = [
-            {"ts": message["ts"], "text": message.get("text"), "metadata": message.get("metadata")}
+            message
             for message in reversed(self.delivered)
-            if message["channel"] == channel and not message.get("thread_ts") and float(message["ts"]) >= oldest
+            if message["channel"] == channel and not message.get("thread_ts") and _in_window(message, arguments)
         ]
-        return {"ok": True, "messages": found, "has_more": False}
+        return _page(found, arguments)
+
+    def replies(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then the replies in the window, oldest first, one page at a time."""
+        channel, ts = arguments.get("channel", ""), str(arguments.get("ts", ""))
+        parent = self._find(channel, ts)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [
+            message
+            for message in self.delivered
+            if message["channel"] == channel and message.get("thread_ts") == ts and _in_window(message, arguments)
+        ]
+        return _page([parent, *thread], arguments)
+
+
+def _in_window(message: dict[str, Any], arguments: dict[str, Any]) -> bool:
+    moment = float(message["ts"])
+    oldest, latest = float(arguments.get("oldest") or 0), float(arguments.get("latest") or time.time() + 3600)
+    if str(arguments.get("inclusive", "")).lower() in ("1", "true"):
+        return oldest <= moment <= latest
+    return oldest < moment < latest
+
+
+def _page(messages: list[dict[str, Any]], arguments: dict[str, Any]) -> dict[str, Any]:
+    """One page as Slack pages: `limit` (default 100, at most 999) and an opaque cursor."""
+    limit = min(int(arguments.get("limit") or 100), 999)
+    cursor = str(arguments.get("cursor") or "")
+    start = int(base64.b64decode(cursor).decode().removeprefix("next:")) if cursor else 0
+    with_metadata = str(arguments.get("include_all_metadata", "")).lower() in ("1", "true")
+    shown = [
+        {
+            "ts": message["ts"],
+            "text": message.get("text"),
+            **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}),
+            **({"metadata": message["metadata"]} if with_metadata and message.get("metadata") else {}),
+        }
+        for message in messages[start : start + limit]
+    ]
+    has_more = start + limit < len(messages)
+    next_cursor = base64.b64encode(f"next:{start + limit}".encode()).decode() if has_more else ""
+    return {"ok": True, "messages": shown, "has_more": has_more, "response_metadata": {"next_cursor": next_cursor}}
 
 
 def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:

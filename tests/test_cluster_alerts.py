@@ -162,8 +162,8 @@ def test_a_copy_seen_again_after_the_window_is_a_new_story(workspace: Workspace,
 def test_an_also_in_reply_a_crash_interrupted_is_not_sent_twice(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
-    """Killed after Slack took the thread reply, before newsbot recorded it: the next run does not
-    post it again (thread replies are not in the channel's history to look it up)."""
+    """Killed after Slack took the thread reply, before newsbot recorded it: the next run finds it in
+    the thread (conversations.replies: the channel's history has no replies) and does not post it again."""
     workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
     workspace.use_slack_token(slack)
     workspace.newsbot("run")
@@ -183,4 +183,5 @@ def test_an_also_in_reply_a_crash_interrupted_is_not_sent_twice(
     assert after.returncode == 0, after.stderr
     replies = [message for message in slack.delivered if message.get("thread_ts")]
     assert len(replies) == 1 and "Also in Daily" in replies[0]["text"]
+    assert slack.requests_to_method("conversations.replies"), "looked up in the thread, not assumed sent"
     assert sorted(rows(workspace, "SELECT kind, status FROM alerts")) == [("alert", "sent"), ("also_in", "sent")]

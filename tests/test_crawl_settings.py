@@ -19,7 +19,14 @@ def test_defaults_are_polite_and_bounded() -> None:
 def test_only_http_downloads_are_possible() -> None:
     handlers = scrapy_settings(FetchSettings()).getdict("DOWNLOAD_HANDLERS")
 
-    assert handlers == {"file": None, "data": None, "ftp": None, "s3": None}
+    assert handlers == {
+        "http": "newsbot.bounds.BoundedDownloadHandler",  # Scrapy's own, bounded by the run
+        "https": "newsbot.bounds.BoundedDownloadHandler",
+        "file": None,
+        "data": None,
+        "ftp": None,
+        "s3": None,
+    }
 
 
 def test_fetch_section_overrides_the_defaults() -> None:

@@ -1,0 +1,89 @@
+"""Hosts that never answer, for tests of newsbot's run bounds: real sockets on 127.0.0.1.
+
+- `SilentHost` accepts every connection and never says a word (a hung web server): the client's
+  download timeout must end each request.
+- `FullBacklogHost` listens with a backlog it has filled itself and never accepts: new connections
+  are never completed (their SYNs are dropped), so the client's connect timeout must end them.
+- `refused_port()` is a port nothing listens on: connections are refused at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+
+class SilentHost:
+    """Accepts connections and holds them open without reading or writing; counts them."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def start(self) -> SilentHost:
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            with self._lock:
+                self._held.append(connection)
+
+    def stop(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for connection in self._held:
+                connection.close()
+
+
+class FullBacklogHost:
+    """Listens, never accepts, and fills its own backlog: further connection attempts hang."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        self._fillers: list[socket.socket] = []
+        for _ in range(16):  # Linux queues backlog + 1 completed connections; fill until one hangs
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.settimeout(0.3)
+            try:
+                filler.connect(self._listener.getsockname())
+            except TimeoutError:
+                filler.close()
+                break
+            self._fillers.append(filler)
+        else:
+            raise RuntimeError("the backlog never filled: this kernel does not drop SYNs on a full queue")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def stop(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._listener.close()
+
+
+def refused_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (it was just free)."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,294 @@
+"""The database, damaged or out of room: exit 4 with one sentence naming the file, and nothing lost.
+
+Faults are real: bytes overwritten in a page of a database `newsbot run` wrote, a tmpfs remounted
+read-only, a 2 MB tmpfs filled up (mounting needs root; the tests skip without it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsbot.storage import Storage
+from tests.conftest import Workspace, run_newsbot
+from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+
+VOCABULARY = [f"{stem}{number}" for stem in ("signal", "roam", "carrier", "breach", "vendor") for number in range(400)]
+
+
+def article(seed: int, words: int = 120) -> str:
+    """A text of its own for each story, so that no two are clustered together as copies."""
+    pick = random.Random(seed)
+    return " ".join(pick.choice(VOCABULARY) for _ in range(words))
+
+
+def story(number: int) -> dict[str, str]:
+    """A feed item; every third one names Mitto AG and SS7, and so alerts."""
+    mitto = number % 3 == 0
+    return {
+        "title": f"{'Mitto AG sold SS7 access to locate phones' if mitto else 'Regulator notes'} (story {number})",
+        "link": f"https://news.example.com/story-{number}",
+        "description": article(number),
+        "pubDate": recent(1 + number / 100),
+    }
+
+
+STORY_LINK = re.compile(r"https://news\.example\.com/story-\d+")
+
+
+def rows(database: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(database)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_sentence(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+# --- a damaged page, in every table and index ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def feeds() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.start()
+    server.add("/wire.xml", Route(rss([story(number) for number in range(150)])))
+    server.add("/gone.xml", Route(status=404))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory, feeds: FeedServer) -> Path:
+    """A database as `newsbot run` wrote it — stories, their full-text index, clusters, alerts, a
+    failing source — plus a notice and a health notice, so that every table has rows."""
+    workspace = Workspace(tmp_path_factory.mktemp("written"))
+    configure(workspace, feeds)
+    result = workspace.newsbot("run")
+    assert result.returncode == 0, result.stderr
+    storage = Storage.open(workspace.database)
+    storage.record_notice("digest", datetime.now(UTC), "a notice")
+    storage.record_health("Broken", "failing", "HTTP 404", datetime.now(UTC), ("failing", "Broken is failing"))
+    storage.close()
+    empty = rows(workspace.database, "SELECT name FROM dbstat GROUP BY name HAVING sum(ncell) = 0")
+    assert not empty, f"these tables or indexes have no rows to damage: {empty}"
+    return workspace.database
+
+
+def configure(workspace: Workspace, feeds: FeedServer) -> None:
+    workspace.source("Wire", feeds.url + "/wire.xml")
+    workspace.source("Broken", feeds.url + "/gone.xml")
+
+
+def fullest_pages(database: Path) -> dict[str, int]:
+    """Per table and index (sqlite_schema included), its b-tree page with the least free space."""
+    found = rows(
+        database,
+        "SELECT name, pageno FROM dbstat WHERE pagetype != 'overflow' ORDER BY name, unused, pageno",
+    )
+    pages: dict[str, int] = {}
+    for name, page in found:
+        pages.setdefault(name, page)
+    return pages
+
+
+def damage(database: Path, page: int) -> None:
+    """Overwrite 32 bytes at the page's middle cell: real rows or keys, not free space (which
+    SQLite, built with SECURE_DELETE, keeps zeroed and never reads)."""
+    page_size = rows(database, "PRAGMA page_size")[0][0]
+    with database.open("r+b") as file:
+        file.seek((page - 1) * page_size)
+        content = file.read(page_size)
+        header = 100 if page == 1 else 0  # page 1 starts with the file's header
+        cells = int.from_bytes(content[header + 3 : header + 5], "big")
+        pointers = header + (8 if content[header] in (10, 13) else 12)  # leaf pages have a shorter header
+        middle = pointers + 2 * (cells // 2)
+        file.seek((page - 1) * page_size + int.from_bytes(content[middle : middle + 2], "big"))
+        file.write(b"\xa5" * 32)
+
+
+def damaged_copy(folder: Path, written: Path, feeds: FeedServer, page: int) -> Workspace:
+    folder.mkdir(exist_ok=True)
+    workspace = Workspace(folder)
+    configure(workspace, feeds)
+    workspace.write()
+    shutil.copy(written, workspace.database)
+    damage(workspace.database, page)
+    return workspace
+
+
+def test_a_damaged_page_in_any_table_or_index_stops_a_run_with_exit_4_and_changes_nothing(
+    tmp_path: Path, written: Path, feeds: FeedServer
+) -> None:
+    pages = fullest_pages(written)
+    assert len(pages) >= 27, pages  # 13 tables, 13 indexes and the schema itself
+    workspaces = {name: damaged_copy(tmp_path / name, written, feeds, page) for name, page in sorted(pages.items())}
+    before = {name: digest(workspace.database) for name, workspace in workspaces.items()}
+    requests_before = len(feeds.requests)
+
+    def run(workspace: Workspace) -> subprocess.CompletedProcess[str]:
+        return run_newsbot("run", "--config", str(workspace.config), cwd=workspace.folder)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(workspaces, pool.map(run, workspaces.values()), strict=True))
+
+    problems = []
+    for name, result in results.items():
+        database = workspaces[name].database
+        lines = result.stderr.strip().splitlines()
+        if (
+            result.returncode != 4
+            or len(lines) != 1
+            or not lines[0].startswith(f"newsbot: the database {database} is damaged (")
+            or "restore the file from a backup" not in lines[0]
+        ):
+            problems.append(f"{name}: exit {result.returncode}: {result.stderr[-300:]}")
+        elif digest(database) != before[name]:
+            problems.append(f"{name}: the file was changed")
+    assert not problems, "\n".join(problems)
+    assert len(feeds.requests) == requests_before  # refused before fetching anything
+
+
+@pytest.mark.parametrize("command", ["status", "search"])
+@pytest.mark.parametrize("damaged_object", ["alerts", "idx_stories_url", "stories_fts_data"])
+def test_a_damaged_page_stops_status_and_search_with_exit_4(
+    tmp_path: Path, written: Path, feeds: FeedServer, command: str, damaged_object: str
+) -> None:
+    workspace = damaged_copy(tmp_path, written, feeds, fullest_pages(written)[damaged_object])
+    arguments = [command, "--config", str(workspace.config), *(["Mitto"] if command == "search" else [])]
+    result = run_newsbot(*arguments, cwd=workspace.folder)
+    assert result.returncode == 4, result.stderr
+    assert one_sentence(result.stderr).startswith(f"newsbot: the database {workspace.database} is damaged (")
+
+
+def test_text_damaged_inside_an_intact_page_is_a_sentence_when_it_is_read(
+    tmp_path: Path, written: Path, feeds: FeedServer
+) -> None:
+    """No check sees a changed byte inside a text value (SQLite keeps no checksums), but reading
+    it must still end in a sentence, not a traceback."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    workspace.write()
+    shutil.copy(written, workspace.database)
+    content = workspace.database.read_bytes()
+    where = content.index(b"the server answered HTTP 404")  # the failing source's last_error
+    with workspace.database.open("r+b") as file:
+        file.seek(where + 4)
+        file.write(b"\xff\xfe")
+    assert rows(workspace.database, "PRAGMA integrity_check") == [("ok",)]
+
+    result = run_newsbot("status", "--config", str(workspace.config), cwd=workspace.folder)
+
+    assert result.returncode == 4, result.stderr
+    sentence = one_sentence(result.stderr)
+    assert sentence.startswith(f"newsbot: the database {workspace.database} is damaged (")
+    assert "a value in the column 'last_error' is not UTF-8 text" in sentence
+
+
+# --- a read-only folder and a full disk, on real file systems -------------------------------------
+
+
+@contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=False, capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_folder_is_exit_4_with_a_sentence_and_nothing_changes(tmp_path: Path, feeds: FeedServer) -> None:
+    with tmpfs(tmp_path / "disk", "size=4m") as disk:
+        workspace = Workspace(disk)
+        configure(workspace, feeds)
+        assert workspace.newsbot("run").returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        before = digest(workspace.database)
+
+        result = run_newsbot("run", "--config", str(workspace.config), cwd=disk)
+
+        assert result.returncode == 4, result.stderr
+        sentence = one_sentence(result.stderr)
+        assert sentence.startswith(f"newsbot: cannot write the database {workspace.database}: ")
+        assert "make the folder writable" in sentence
+        assert digest(workspace.database) == before
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill the file system, then give back `leave` bytes: room to open the database, not to write."""
+    filler = disk / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(descriptor, bytes(65536))
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+    os.truncate(filler, filler.stat().st_size - leave)
+    return filler
+
+
+def test_a_full_disk_is_exit_4_the_database_intact_and_the_next_run_catches_up(
+    tmp_path: Path, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    first = [story(number) for number in (0, 3, 6)]
+    later = [story(number) for number in range(9, 129, 3)]  # 40 more that alert
+    feed = Route(rss(first))
+    feed_server.add("/wire.xml", feed)
+    with tmpfs(tmp_path / "disk", "size=2m") as disk:
+        workspace = Workspace(disk)
+        workspace.source("Wire", feed_server.url + "/wire.xml")
+        workspace.use_slack(slack, digest_over=1000, seconds_between_messages=0)
+        assert workspace.newsbot("run").returncode == 0
+        assert len(slack.delivered) == 3
+        feed.body = rss(first + later)
+        filler = fill(disk, leave=64 * 1024)
+
+        full = run_newsbot("run", "--config", str(workspace.config), environment=workspace.environment, cwd=disk)
+
+        assert full.returncode == 4, full.stderr
+        sentence = one_sentence(full.stderr)
+        assert sentence == (
+            f"newsbot: the disk holding the database {workspace.database} is full; nothing half-written was kept, "
+            "and the next run catches up once there is space"
+        )
+        assert len(feed_server.requests_to("/wire.xml")) == 2  # it failed writing what it fetched
+        assert rows(workspace.database, "PRAGMA integrity_check") == [("ok",)]
+        assert rows(workspace.database, "SELECT count(*) FROM stories") == [(3,)]
+        assert rows(workspace.database, "SELECT status, count(*) FROM alerts GROUP BY status") == [("sent", 3)]
+        assert len(slack.delivered) == 3
+
+        filler.unlink()
+        caught_up = run_newsbot("run", "--config", str(workspace.config), environment=workspace.environment, cwd=disk)
+
+        assert caught_up.returncode == 0, caught_up.stderr
+        assert rows(workspace.database, "SELECT count(*) FROM stories") == [(43,)]
+        assert rows(workspace.database, "SELECT status, count(*) FROM alerts GROUP BY status") == [("sent", 43)]
+        links = [link for message in slack.delivered for link in set(STORY_LINK.findall(json.dumps(message)))]
+        assert sorted(links) == sorted(item["link"] for item in [*first, *later])  # each exactly once

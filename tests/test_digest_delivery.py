@@ -1,0 +1,285 @@
+"""Digest truth: an alert is marked sent only if it reached Slack whole, in a digest message or its
+thread — every link intact exactly once, every rule and matched word shown, Slack's limits kept —
+for in-run digests (bot token and webhook) and `newsbot digest`. Also: no bidi control from a feed
+reaches Slack, so a headline cannot reorder the message around it."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.deliver import Policy, deliver
+from alerts.digest import post_digests
+from alerts.format import (
+    BIDI_CONTROLS,
+    BLOCK_LIMIT,
+    DIGEST_MESSAGE_CHARS,
+    HEADER_LIMIT,
+    SECTION_LIMIT,
+    TEXT_LIMIT,
+    build_also_in,
+    build_digest,
+    build_message,
+    safe_link_target,
+)
+from alerts.routing import Destination
+from alerts.slack import BotPoster, WebhookPoster
+from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
+from newsbot.storage import Storage, alert_id
+from tests.servers import FakeSlack, SlackReply
+
+NEWS = Destination(label="#vendor-news", channel="#vendor-news")
+WATCHLIST = "SMS and 2FA vendors"
+
+
+def long_story(rng: random.Random, number: int) -> Story:
+    """Titles and URLs long enough to break a naive digest, with characters Slack treats specially."""
+    path = "/".join(f"seg{rng.randint(0, 10**6)}" for _ in range(rng.randint(20, 110)))
+    title = f"Kaleyra & <partners> breach #{number}: " + " ".join(["leaked customer records"] * rng.randint(5, 25))
+    return Story(
+        id=f"story-{number}",
+        url=f"https://news.example/{number}/{path}?q={number}|x<y>",
+        title=title,
+        summary="Customer records leaked.",
+        text="",
+        source=f"Wire & Co {number % 3}",
+        published_at=datetime.now(UTC),
+    )
+
+
+def hits(number: int) -> tuple[RuleHit, ...]:
+    return (
+        RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra", "leaked", f"term-{number}")),
+        RuleHit(f"rule-{number % 7}", Severity.HIGH if number % 5 == 0 else Severity.LOW, (f"word-{number}",)),
+    )
+
+
+def alerts_by_hand(count: int, seed: int = 1) -> list[Alert]:
+    rng = random.Random(seed)
+    return [
+        Alert(id=f"alert-{number}", story=long_story(rng, number), match=Match(WATCHLIST, hits(number)))
+        for number in range(count)
+    ]
+
+
+def queue_long(storage: Storage, count: int) -> list[Story]:
+    rng = random.Random(count)
+    stories = [long_story(rng, number) for number in range(count)]
+    now = datetime.now(UTC)
+    storage.record_fetch(FetchResult("Wire", "https://news.example/feed", FetchStatus.OK), stories, now)
+    for number, story in enumerate(stories):
+        storage.record_matches(story, [Match(WATCHLIST, hits(number))], now)
+    return stories
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    opened = Storage.open(tmp_path / "newsbot.db")
+    yield opened
+    opened.close()
+
+
+def texts(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for block in blocks:
+        if "text" in block:
+            yield block["type"], block["text"]["text"]
+        for element in block.get("elements", []):
+            yield block["type"], element["text"]
+
+
+def assert_within_limits(payload: dict[str, Any]) -> None:
+    blocks = payload["blocks"]
+    assert blocks[0]["type"] == "header" and len(blocks[0]["text"]["text"]) <= HEADER_LIMIT
+    assert len(blocks) <= BLOCK_LIMIT and len(payload["text"]) <= TEXT_LIMIT
+    sections = [text for kind, text in texts(blocks) if kind == "section"]
+    assert all(len(text) <= SECTION_LIMIT for text in sections)
+    assert sum(map(len, sections)) <= DIGEST_MESSAGE_CHARS
+
+
+def links_in(blocks: list[dict[str, Any]], stories: list[Story]) -> Counter[str]:
+    """How often each story's link appears intact (`<target|label>` or `<target>`) in the blocks."""
+    everything = "\n".join(text for _, text in texts(blocks))
+    return Counter(
+        {
+            story.id: len(re.findall(re.escape(f"<{safe_link_target(story.url)}") + "[|>]", everything))
+            for story in stories
+        }
+    )
+
+
+def digest_messages(slack: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in slack.delivered if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "digest"]
+
+
+@pytest.mark.parametrize("count", [29, 300])
+def test_every_alert_is_whole_in_exactly_one_message_within_slacks_limits(count: int) -> None:
+    alerts = alerts_by_hand(count)
+    stories = [alert.story for alert in alerts]
+
+    messages = build_digest(f"newsbot: {count} new alerts for #vendor-news", alerts)
+
+    listed: list[str] = []
+    for message in messages:
+        assert_within_limits(message.payload)
+        found = links_in(message.payload["blocks"], stories)
+        assert {story for story, times in found.items() if times} == {
+            alert.story.id for alert in alerts if alert.id in message.alert_ids
+        }, "a message's metadata names exactly the alerts it shows"
+        assert set(found.values()) <= {0, 1}
+        listed += message.alert_ids
+    assert sorted(listed) == sorted(alert.id for alert in alerts), "every alert once, none left out"
+    assert len(messages) > 1 and messages[-1].payload["blocks"][0]["text"]["text"].endswith(
+        f"({len(messages)}/{len(messages)})"
+    )
+    everything = json.dumps([message.payload for message in messages])
+    for alert in alerts:  # the rules and matched words too: a webhook digest has no thread to hold them
+        for hit in alert.match.rules:
+            assert f"{hit.rule} ({hit.severity.value})" in everything
+        assert all(term in everything for term in alert.match.terms)
+
+
+def test_an_in_run_digest_marks_sent_exactly_what_slack_received(storage: Storage, slack: FakeSlack) -> None:
+    stories = queue_long(storage, 29)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+
+    report = deliver(storage, poster, Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20))
+
+    digests = digest_messages(slack)
+    in_digests = Counter(alert for m in digests for alert in m["metadata"]["event_payload"]["alert_ids"])
+    assert set(in_digests.values()) == {1} and len(in_digests) == 29
+    assert report.sent == 29 and report.digests == len(digests) >= 2
+    assert sum(links_in(m["blocks"], stories).total() for m in digests) == 29
+    assert set(links_in([b for m in digests for b in m["blocks"]], stories).values()) == {1}
+    with storage.db.conn as connection:
+        sent = dict(connection.execute("SELECT id, slack_ts FROM alerts WHERE status = 'sent'").fetchall())
+    assert sent == {alert: m["ts"] for m in digests for alert in m["metadata"]["event_payload"]["alert_ids"]}
+    details = [m for m in slack.delivered if m["metadata"]["event_payload"]["kind"] == "detail"]
+    assert len(details) == 29 and {m["thread_ts"] for m in details} == {m["ts"] for m in digests}
+
+
+def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    stories = queue_long(storage, 300)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
+    slack.script = [SlackReply(), SlackReply(), *[SlackReply(500, "internal_error")] * 3]  # the third part fails
+
+    first = deliver(storage, poster, rules)
+    arrived = {alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"]}
+    with storage.db.conn as connection:
+        sent_then = {row[0] for row in connection.execute("SELECT id FROM alerts WHERE status = 'sent'")}
+    second = deliver(storage, poster, rules)
+
+    assert first.digests == 2 and "internal_error" in first.errors[0]
+    assert sent_then == arrived and 0 < len(arrived) < 300
+    everywhere = Counter(alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"])
+    assert second.sent == 300 - len(arrived)
+    assert len(everywhere) == 300 and set(everywhere.values()) == {1}
+    assert set(links_in([b for m in digest_messages(slack) for b in m["blocks"]], stories).values()) == {1}
+    with storage.db.conn as connection:
+        assert {row[0] for row in connection.execute("SELECT DISTINCT status FROM alerts")} == {"sent"}
+
+
+def test_a_webhook_digest_carries_every_alerts_rules_and_words_over_several_messages(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    stories = queue_long(storage, 300)
+    webhook = Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(slack.webhook_url,))
+
+    report = deliver(storage, poster, Policy(route=lambda match: webhook, seconds_between_messages=0, digest_over=20))
+
+    messages = slack.delivered
+    assert len(messages) == report.digests > 1 and report.sent == 300
+    for message in messages:
+        assert_within_limits(message)
+    lines = [line for m in messages for _, text in texts(m["blocks"]) for line in text.split("\n")]
+    for number, story in enumerate(stories):  # under its link, the rules and matched words
+        [at] = [index for index, line in enumerate(lines) if f"<{safe_link_target(story.url)}|" in line]
+        facts = lines[at + 1]
+        assert f"rule-{number % 7} (" in facts and "vendor-breach (medium)" in facts
+        assert facts.endswith(f"matched: Kaleyra, leaked, term-{number}, word-{number}")
+    assert set(links_in([b for m in messages for b in m["blocks"]], stories).values()) == {1}
+    with storage.db.conn as connection:
+        assert {row[0] for row in connection.execute("SELECT DISTINCT status FROM alerts")} == {"sent"}
+
+
+def test_newsbot_digest_lists_every_alert_whole_without_claiming_to_deliver_them(slack: FakeSlack) -> None:
+    alerts = alerts_by_hand(300, seed=2)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+
+    [(watchlist, result)] = post_digests(alerts, poster, lambda match: NEWS, "the last 24h", seconds_between_messages=0)
+
+    assert watchlist == WATCHLIST and result.ok
+    assert len(slack.delivered) > 1
+    for message in slack.delivered:
+        assert_within_limits(message)
+        assert message["metadata"]["event_payload"]["alert_ids"] == []  # a summary, not a delivery
+    found = links_in([b for m in slack.delivered for b in m["blocks"]], [alert.story for alert in alerts])
+    assert set(found.values()) == {1}
+
+
+# --------------------------------------------------------------------------------------------
+# Bidi controls never reach Slack
+# --------------------------------------------------------------------------------------------
+
+BIDI = ["\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+BIDI.append("\u061c")
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+@pytest.mark.parametrize("control", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+def test_no_bidi_control_from_a_feed_reaches_slack(control: str) -> None:
+    """A headline "…\u202egnp.exe" would show as "…exe.png" and turn the rest of the line around."""
+    hostile = f"Kaleyra {control}hcaerb{control} & more"
+    story = Story(
+        id="s",
+        url=f"https://news.example/{control}evil",
+        title=hostile,
+        summary=hostile,
+        text=hostile,
+        source=f"Wire{control}",
+        published_at=datetime.now(UTC),
+    )
+    alert = Alert(
+        id="a",
+        story=story,
+        match=Match(
+            WATCHLIST, (RuleHit("vendor-breach", Severity.MEDIUM, (f"Kal{control}eyra",)),), ((hostile, True),)
+        ),
+        also_in=(f"Daily{control}",),
+    )
+    payloads = [build_message(alert), build_also_in(alert), *(m.payload for m in build_digest(hostile, [alert]))]
+
+    for payload in payloads:
+        for text in strings(payload):
+            assert not BIDI_CONTROLS.search(text), text
+    assert "Kaleyra hcaerb &amp; more" in build_message(alert)["text"]
+    assert "https://news.example/" + "".join(f"%{b:02X}" for b in control.encode()) + "evil" in json.dumps(payloads[0])
+
+
+def test_the_digest_ids_match_storage_alert_ids(storage: Storage) -> None:
+    """The ids in a digest's metadata are the outbox's ids (what a look-back after a crash searches)."""
+    stories = queue_long(storage, 3)
+    due = storage.due_alerts(datetime.now(UTC))
+    [message] = build_digest("t", due)
+    assert set(message.alert_ids) == {alert_id(story.id, WATCHLIST) for story in stories}
