@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import enum
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, ConfigError) and arguments.command is _check:
             return ExitStatus.INVALID_CONFIG
         return int(_EXIT_FOR_ERROR.get(type(error), ExitStatus.ERROR))
+    except KeyboardInterrupt:  # Ctrl-C before a run took over SIGINT (loading config, checking the database)
+        print("newsbot: stopped by SIGINT (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from lxml import etree
 from newsbot.config import load_config
 from newsbot.errors import ConfigError
 from newsbot.urls import canonical_url, is_http_url
+from newsbot.yamlfile import read_config_text
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def import_feeds(config_path: Path, feeds: Sequence[OpmlFeed], *, write: bool = 
         urls.add(canonical_url(feed.feed))
         result.added.append(OpmlFeed(name, feed.feed, feed.site))
     if result.added and write:
-        text = config_path.read_text(encoding="utf-8")
+        text = read_config_text(config_path)  # the same bounded read load_config did
         _replace_validated(config_path, _with_sources(text, result.added, config_path))
     return result
 

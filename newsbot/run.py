@@ -92,6 +92,7 @@ def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     with stop_on_signals(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
+            Storage.open(config.database, migrate=False).close()  # a damaged file is named as itself, not the copy
             with (
                 contextlib.closing(sqlite3.connect(config.database)) as source,
                 contextlib.closing(sqlite3.connect(copy)) as target,
@@ -219,7 +220,8 @@ def _wait_for(worker: StageWorker, budget: RunBudget) -> None:
 def _interrupted(budget: RunBudget, summary: RunSummary) -> str:
     """The one sentence an interrupted run ends with."""
     name = signal.Signals(budget.signal_number or signal.SIGTERM).name
-    cut = f" ({len(summary.cut_short)} sources cut short: the next run fetches them)" if summary.cut_short else ""
+    cut_short = len(summary.cut_short)
+    cut = f" ({cut_short} source{'s' * (cut_short != 1)} cut short: the next run fetches them)" if cut_short else ""
     return (
         f"stopped by {name}: no new work was started; {summary.new_stories} new stories are stored{cut}; "
         f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run"

@@ -181,6 +181,17 @@ def test_a_damaged_page_stops_status_and_search_with_exit_4(
     assert one_sentence(result.stderr).startswith(f"newsbot: the database {workspace.database} is damaged (")
 
 
+def test_a_dry_run_on_a_damaged_database_names_the_real_file_not_its_throwaway_copy(
+    tmp_path: Path, written: Path, feeds: FeedServer
+) -> None:
+    workspace = damaged_copy(tmp_path, written, feeds, fullest_pages(written)["alerts"])
+    before = digest(workspace.database)
+    result = run_newsbot("run", "--dry-run", "--config", str(workspace.config), cwd=workspace.folder)
+    assert result.returncode == 4, result.stderr
+    assert one_sentence(result.stderr).startswith(f"newsbot: the database {workspace.database} is damaged (")
+    assert digest(workspace.database) == before
+
+
 def test_text_damaged_inside_an_intact_page_is_a_sentence_when_it_is_read(
     tmp_path: Path, written: Path, feeds: FeedServer
 ) -> None:
