@@ -16,7 +16,9 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-CRAWLER_LOGGERS = ("scrapy", "twisted", "py.warnings", "filelock", "hpack")
+# Scrapy and Twisted, and the libraries that read what they fetch: trafilatura logs an ERROR for an
+# article page that is empty or not HTML, which the source's warnings already say in a sentence.
+CRAWLER_LOGGERS = ("scrapy", "twisted", "py.warnings", "filelock", "hpack", "trafilatura", "htmldate", "courlan")
 MAX_KEPT = 20  # the summary shows a few; a thousand dead links need not be a thousand lines
 
 

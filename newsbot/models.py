@@ -73,6 +73,9 @@ class FetchStatus(enum.StrEnum):
     ERROR = "error"
 
 
+CUT_BY_MAX_ARTICLES = "it reached max_articles"  # how a FetchResult.cut_short by the article cap begins
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """The outcome of fetching one source: a failure is a value, never an exception."""

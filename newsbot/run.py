@@ -18,7 +18,6 @@ pending, the lock is released and RunInterrupted (exit 143 or 130) is raised, wi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import shutil
 import signal
@@ -26,7 +25,6 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,6 +44,7 @@ from newsbot.health import assess, change
 from newsbot.matching import Matcher
 from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
 from newsbot.normalize import to_story
+from newsbot.quiet import QUIET_MEMORY, KnownProblems
 from newsbot.storage import Storage, batched, now_utc
 from newsbot.worker import StageWorker
 
@@ -127,7 +126,7 @@ def run_pipeline(
         stages["parse"] += result.parse_seconds
         worker.wake()
 
-    before = _LastKnown.read(storage)
+    known_problems = KnownProblems.from_summaries(storage.run_summaries_since(started - QUIET_MEMORY))
     worker.start()
     try:
         requests = _source_requests(config, storage)
@@ -145,7 +144,8 @@ def run_pipeline(
     if worker.problem is not None:
         raise worker.problem
     summary.alerts_pending = storage.alert_counts()["pending"]
-    summary.worse = before.worse_now(summary) + summary.worse  # the health changes came from the worker
+    summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
+    summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
     summary.seconds = time.monotonic() - clock
     storage.record_run(started, now_utc(), summary)
     if budget.signal_number is not None:
@@ -226,52 +226,6 @@ def _interrupted(budget: RunBudget, summary: RunSummary) -> str:
         f"stopped by {name}: no new work was started; {summary.new_stories} new stories are stored{cut}; "
         f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run"
     )
-
-
-@dataclass(frozen=True)
-class _LastKnown:
-    """What was already wrong before this run, so `--quiet` reports a problem once, when it starts:
-    cron mails whatever a job prints, and a feed that is down for a day must not mail every 10 minutes.
-    A source's own failures reach `--quiet` through its health (newsbot.health), which announces it
-    once it has failed `health.failing_after_runs` times in a row: one flaky fetch is not news.
-    """
-
-    failing_destinations: frozenset[str]
-    cut_short: frozenset[str]
-    skipped_hosts: frozenset[str]
-
-    @classmethod
-    def read(cls, storage: Storage) -> _LastKnown:
-        last_run = storage.last_run()
-        last = json.loads(last_run["summary"]) if last_run else {}
-        return cls(
-            failing_destinations=frozenset(map(_destination, last.get("delivery_errors", []))),
-            cut_short=frozenset(last.get("cut_short", {})),
-            skipped_hosts=frozenset(map(_host, last.get("skipped_hosts", []))),
-        )
-
-    def worse_now(self, summary: RunSummary) -> list[str]:
-        """This run's problems that the last run did not have."""
-        worse = [
-            f"source cut short: {name}: {why}" for name, why in summary.cut_short.items() if name not in self.cut_short
-        ]
-        worse += [line for line in summary.skipped_hosts if _host(line) not in self.skipped_hosts]
-        worse += [
-            f"delivery failed: {error}"
-            for error in summary.delivery_errors
-            if _destination(error) not in self.failing_destinations
-        ]
-        return worse
-
-
-def _destination(delivery_error: str) -> str:
-    """'#vendor-news: Slack says …' → '#vendor-news' (delivery errors name their destination first)."""
-    return delivery_error.partition(": ")[0]
-
-
-def _host(skipped_host_line: str) -> str:
-    """'host example.org skipped after …' → 'example.org'."""
-    return skipped_host_line.split(" ", 2)[1] if skipped_host_line.startswith("host ") else skipped_host_line
 
 
 def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:

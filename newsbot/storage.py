@@ -756,6 +756,11 @@ class Storage:
             )
         )
 
+    def run_summaries_since(self, when: datetime) -> list[dict[str, Any]]:
+        """The stored RunSummary (as its JSON object) of every run started at or after `when`."""
+        rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY id", [_iso(when)])
+        return [json.loads(summary) for (summary,) in rows]
+
     def last_run(self) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
         return rows[0] if rows else None

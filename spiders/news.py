@@ -37,7 +37,7 @@ from newsbot.addresses import INTERNAL_META
 from newsbot.articles import extract_article
 from newsbot.bounds import CutShort
 from newsbot.feeds import FeedParseError, parse_feed
-from newsbot.models import FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.models import CUT_BY_MAX_ARTICLES, FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
 from newsbot.normalize import html_to_text
 from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
@@ -444,7 +444,7 @@ def _cut_short(state: _Source) -> str | None:
     """Why the source did not finish, and how many of its stories wait for the next run."""
     if state.stopped is None and not state.waiting_stories:
         return None
-    reason = state.stopped or f"it reached max_articles ({state.request.max_articles} article pages a run)"
+    reason = state.stopped or f"{CUT_BY_MAX_ARTICLES} ({state.request.max_articles} article pages a run)"
     if not state.waiting_stories:
         return reason
     waiting = f"{state.waiting_stories} stories wait" if state.waiting_stories != 1 else "1 story waits"

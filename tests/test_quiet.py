@@ -73,3 +73,52 @@ def test_delivery_failing_is_mailed_when_it_starts_not_every_run(
     recovered = workspace.newsbot("run", "--quiet")
     assert recovered.stdout == "" and recovered.stderr == ""
     assert len(slack.delivered) == 1, "the kept alert went out once Slack answered"
+
+
+def teasers(host_url: str, names: range) -> bytes:
+    """Stories that match no watchlist, each with a teaser and its article at `host_url`."""
+    return rss(
+        [
+            {"title": f"Regulator note {number}", "link": f"{host_url}/note-{number}", "pubDate": recent()}
+            for number in names
+        ]
+    )
+
+
+def test_a_host_that_is_dead_again_later_in_the_day_is_mailed_once(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    dead = refused_url("")
+    wire = feed_server.add("/wire.xml", Route(teasers(dead, range(3))))
+    workspace.source("Wire", wire, full_text="auto")
+    first = workspace.newsbot("run", "--quiet")
+    assert f"host {dead.removeprefix('http://')} skipped after 3 failed connections" in first.stdout, first.stdout
+    feed_server.routes["/wire.xml"].body = rss([])  # no link to it this run: not skipped, not news
+    assert workspace.newsbot("run", "--quiet").stdout == ""
+    feed_server.routes["/wire.xml"].body = teasers(dead, range(3, 6))
+    again = workspace.newsbot("run", "--quiet")
+    assert again.returncode == 0 and again.stdout == "" and again.stderr == "", again.stdout
+
+
+def test_quiet_stays_silent_for_the_article_cap_and_for_pages_no_extractor_can_read(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """An article page that answers 200 with nothing in it makes trafilatura log ERRORs; a feed with
+    more new stories than max_articles is cut short. Neither is news for cron."""
+
+    def notes(numbers: range) -> bytes:
+        pages = {
+            n: feed_server.add(f"/empty-{n}", Route(b"", content_type="text/html; charset=utf-8")) for n in numbers
+        }
+        return rss([{"title": f"Regulator note {n}", "link": pages[n], "pubDate": recent(n)} for n in numbers])
+
+    wire = feed_server.add("/wire.xml", Route(notes(range(4))))
+    workspace.source("Wire", wire, full_text="auto", max_articles=2)
+    quiet = workspace.newsbot("run", "--quiet")
+    assert quiet.returncode == 0
+    assert quiet.stdout == "" and quiet.stderr == "", (quiet.stdout, quiet.stderr)
+    fetched = [n for n in range(4) if feed_server.requests_to(f"/empty-{n}")]
+    assert fetched == [0, 1], "the newest two articles, and only they, were fetched"
+    feed_server.routes["/wire.xml"].body = notes(range(4, 8))
+    loud = workspace.newsbot("run")  # the same facts are in the full summary
+    assert "source cut short: Wire: it reached max_articles" in loud.stdout, loud.stdout
