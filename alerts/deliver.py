@@ -8,16 +8,20 @@ Guarantees, in order of the steps:
   attempt went) from just before its message leaves until Slack's answer is recorded. When that
   answer never comes — a crash, a timeout after the request was sent, a reset connection, a body
   that is not Slack's — the message is looked up by the alert id in its metadata, in the channel's
-  history or, for a thread reply, in the thread, before anything is sent again; if Slack cannot be
-  asked, the alert waits for the next run. With a webhook there is no way to look, so an alert in
-  flight is resent under `delivery: at_least_once` and marked unconfirmed under `at_most_once`;
+  history or, for a thread reply, in the thread, before anything is sent again. Slack may store a
+  message after the client gave up on its answer, so a miss counts only once the poster's
+  `post_window` has passed since the attempt started: until then the alert stays in flight,
+  whichever pass or run looks (a run delivers after each batch of stored sources, and a manual run
+  may follow a crash within seconds). If Slack cannot be asked, the alert waits for a later look.
+  With a webhook there is no way to look, so an alert in flight is resent under
+  `delivery: at_least_once` (waiting would tell nothing) and marked unconfirmed under `at_most_once`;
 - paced: at most one message per `seconds_between_messages` per destination, and more than
   `digest_over` alerts for one destination become a digest (details in its thread), split into
   as many messages as Slack's limits need; each marks sent exactly the alerts it lists;
 - stoppable: `should_stop()` is asked before each new message; once it says yes nothing new starts
   and everything not yet posted stays in the outbox;
-- reported: alerts undelivered for longer than `failing_after` are announced once per episode,
-  as soon as Slack answers again.
+- reported: alerts waiting for longer than `failing_after` are announced once per episode, as soon
+  as Slack answers again (unconfirmed alerts are not waiting: `newsbot status` shows them).
 """
 
 from __future__ import annotations
@@ -30,8 +34,7 @@ from typing import Any, Protocol
 
 from alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
 from alerts.routing import TERMINAL, Destination
-from alerts.sinks import MessageKind, Outgoing, Poster, PostResult
-from alerts.slack import LookBackError
+from alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
 from newsbot.models import Alert, AlertKind, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
@@ -46,17 +49,24 @@ class Outbox(Protocol):
         self, alerts: Sequence[str], destination: str, when: datetime, thread_ts: str | None = None
     ) -> None: ...
     def mark_sent(
-        self, alerts: Sequence[str], when: datetime, channel: str | None = None, ts: str | None = None
+        self,
+        alerts: Sequence[str],
+        when: datetime,
+        channel: str | None = None,
+        ts: str | None = None,
+        *,
+        digest: bool = False,
     ) -> None: ...
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None: ...
     def mark_unknown(self, alerts: Sequence[str], error: str) -> None: ...
     def mark_unconfirmed(self, alert: str, note: str) -> None: ...
     def thread_of(self, story: str, destination: str) -> str | None: ...
-    def undelivered(self, queued_before: datetime | None = None) -> list[dict[str, Any]]: ...
+    def waiting(self, queued_before: datetime) -> list[dict[str, Any]]: ...
     def last_notice(self, kind: str) -> datetime | None: ...
     def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
     def pending_source_notices(self) -> list[SourceNotice]: ...
     def sent_message(self, alert: str) -> tuple[str, str] | None: ...
+    def known_channel(self, destination: str) -> str | None: ...
     def alert_status(self, alert: str) -> str | None: ...
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None: ...
 
@@ -76,7 +86,7 @@ class Policy:
 @dataclass
 class DeliveryReport:
     sent: int = 0
-    digests: int = 0
+    digest_messages: int = 0  # one digest may need several messages
     errors: list[str] = field(default_factory=list)
     slack_answered: bool = False
     stopped: bool = False  # should_stop() ended delivery early; the rest waits in the outbox
@@ -144,8 +154,10 @@ class _Drain:
 
     def _settle_in_flight(self, due: list[Alert]) -> list[Alert]:
         """The due alerts that need sending: an alert in flight is first looked up where its attempt
-        went; found, it is recorded as sent; not found, it is sent again; if Slack cannot be asked,
-        it stays in flight for the next run. Without a way to look (webhook), `delivery` decides."""
+        went; found, it is recorded as sent; not found, it is sent again only if its attempt started
+        more than the poster's `post_window` before the look-up (earlier, Slack may still store it:
+        it stays in flight); if Slack cannot be asked, it stays in flight for a later look. Without
+        a way to look (webhook), `delivery` decides."""
         in_flight = [alert for alert in due if alert.in_flight_since is not None]
         if not in_flight:
             return due
@@ -163,19 +175,34 @@ class _Drain:
         for (where, thread), alerts in places.items():
             self._check_stop()
             starts = [alert.in_flight_since for alert in alerts if alert.in_flight_since]
+            asked = now_utc()
             try:
                 found = self.poster.find(
-                    Destination(label=where, channel=where), [a.id for a in alerts], min(starts), max(starts), thread
+                    self._look_in(where, where), [a.id for a in alerts], min(starts), max(starts), thread
                 )
             except LookBackError as error:
                 self.report.errors.append(f"{where}: {error}")
-                settled.update(alert.id for alert in alerts)  # still in flight: the next run asks again
+                settled.update(alert.id for alert in alerts)  # still in flight: a later look asks again
                 continue
             self.report.slack_answered = True
             for alert_id, message in found.items():
-                self.outbox.mark_sent([alert_id], now_utc(), message.channel, message.ts)
+                self.outbox.mark_sent(
+                    [alert_id], now_utc(), message.channel, message.ts, digest=message.kind is MessageKind.DIGEST
+                )
                 settled.add(alert_id)
+            # Not found, but Slack may still be storing it: still in flight, not resent yet. (A stored
+            # start has whole seconds, up to one early: the window's margin covers that.)
+            settled.update(
+                alert.id
+                for alert in alerts
+                if alert.in_flight_since and alert.in_flight_since > asked - self.poster.post_window
+            )
         return [alert for alert in due if alert.id not in settled]
+
+    def _look_in(self, label: str, channel: str | None) -> Destination:
+        """Where to look for a message sent to `label`: the channel id Slack returned for it before,
+        when there is one (a private channel or a user's DM may not be found by its name)."""
+        return Destination(label=label, channel=self.outbox.known_channel(label) or channel or label)
 
     def _add_copy(self, alert: Alert) -> bool:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
@@ -230,7 +257,7 @@ class _Drain:
             if not result.ok:
                 break  # the alerts of this and later parts stay in the outbox
             self.report.sent += len(part.alert_ids)
-            self.report.digests += 1
+            self.report.digest_messages += 1
             if self.poster.can_look_back and result.ts:
                 threads.append((result.ts, [by_id[alert_id] for alert_id in part.alert_ids]))
         for ts, listed in threads:
@@ -251,7 +278,9 @@ class _Drain:
             result = self._look_up(destination, message, started, result)
         if result.ok:
             self.report.slack_answered = True
-            self.outbox.mark_sent(message.alert_ids, now_utc(), result.channel, result.ts)
+            self.outbox.mark_sent(
+                message.alert_ids, now_utc(), result.channel, result.ts, digest=message.kind is MessageKind.DIGEST
+            )
             return result
         error = result.error or "unknown error"
         self.report.errors.append(f"{destination.label}: {error}")
@@ -265,20 +294,26 @@ class _Drain:
     def _look_up(self, destination: Destination, message: Outgoing, started: datetime, lost: PostResult) -> PostResult:
         """After a lost answer: the message as Slack has it, or `lost` with what happens next. Not
         found now is not proof it never arrived (Slack may still be storing it), so it stays in
-        flight and the next run, looking again, decides."""
+        flight, and a look once the poster's `post_window` has passed decides (_settle_in_flight)."""
         if not self.poster.can_look_back:
             setting = (
                 "at_most_once: it is not sent again" if self.policy.at_most_once else "at_least_once: it is resent"
             )
             return _with_error(lost, f"{lost.error}; with delivery: {setting}")
+        where = self._look_in(destination.label, destination.channel)
         try:
-            found = self.poster.find(destination, message.alert_ids, started, started, message.thread_ts)
+            found = self.poster.find(where, message.alert_ids, started, started, message.thread_ts)
         except LookBackError as error:
-            return _with_error(lost, f"{lost.error}; {error}: it is looked up again next run, not resent blindly")
+            return _with_error(lost, f"{lost.error}; {error}: it is looked up again later, not resent blindly")
         self.report.slack_answered = True
         if found:
             return next(iter(found.values()))
-        return _with_error(lost, f"{lost.error}; not in Slack yet: it is looked up again next run before any resend")
+        window = int(self.poster.post_window.total_seconds())
+        return _with_error(
+            lost,
+            f"{lost.error}; not in Slack yet: it is looked up again, and resent only if still missing "
+            f"{window} s after it left",
+        )
 
     def _post_untracked(self, destination: Destination, message: Outgoing) -> PostResult:
         """Messages no alert's delivery depends on (notices, digest details, terminal copies)."""
@@ -291,7 +326,7 @@ class _Drain:
         target = self.policy.notices_to
         if target is None or not self.report.slack_answered:
             return
-        stuck = self.outbox.undelivered(queued_before=now_utc() - self.policy.failing_after)
+        stuck = self.outbox.waiting(queued_before=now_utc() - self.policy.failing_after)
         if not stuck:
             return
         # Stored times have whole seconds: the episode starts at a whole second too, or a notice sent

@@ -3,7 +3,8 @@
 Everything that came from a feed is escaped (`&`, `<`, `>`), so a headline cannot ping a channel,
 mention a user or hide a link behind a misleading label; the only link is the story's own URL.
 escape() also drops Unicode bidi controls, so a headline with a right-to-left override cannot
-reorder the rest of the message; `visible()` does the same for plain_text, which is not escaped.
+reorder the rest of the message; `visible()` does the same for the plain-text renderings (the
+terminal, and so the mail cron sends), which are not escaped.
 """
 
 from __future__ import annotations
@@ -59,8 +60,12 @@ def truncate(text: str, limit: int) -> str:
 
 def safe_link_target(url: str) -> str:
     """A URL that cannot end Slack's `<url|label>` early, smuggle a second link or reorder the text."""
-    target = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
-    return BIDI_CONTROLS.sub(lambda control: "".join(f"%{byte:02X}" for byte in control[0].encode()), target)
+    return plain_url(url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20"))
+
+
+def plain_url(url: str) -> str:
+    """The URL with its bidi controls percent-encoded: the same address, shown in its real order."""
+    return BIDI_CONTROLS.sub(lambda control: "".join(f"%{byte:02X}" for byte in control[0].encode()), url)
 
 
 def slack_date(alert: Alert) -> str:
@@ -152,7 +157,7 @@ def plain_text(alert: Alert) -> str:
     published = utc_text(story.published_at) if story.published_at else "unknown"
     lines = [
         f"[{match.severity.value.upper()}] {match.watchlist}: {story.title}",
-        f"  {story.url}",
+        f"  {plain_url(story.url)}",
         f"  source: {story.source}   published: {published}",
         f"  rules: {', '.join(f'{hit.rule} ({hit.severity.value})' for hit in match.rules)}",
         f"  matched: {', '.join(match.terms)}",
@@ -163,7 +168,7 @@ def plain_text(alert: Alert) -> str:
         lines.append(f"  {match.snippet_field}: {render(match.snippet)}")
     if alert.also_in:
         lines.append(f"  also in: {', '.join(alert.also_in)}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
@@ -178,7 +183,7 @@ def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
 
 
 def plain_also_in(alert: Alert) -> str:
-    return f"  also in {alert.story.source}: {alert.story.title}\n  {alert.story.url}"
+    return visible(f"  also in {alert.story.source}: {alert.story.title}\n  {plain_url(alert.story.url)}")
 
 
 # Slack rejects a message whose blocks hold more than about 12,000 characters in all
@@ -254,9 +259,9 @@ def plain_digest(title: str, alerts: Sequence[Alert]) -> str:
     lines = [f"{title}: {len(alerts)} alerts"]
     for alert in alerts:
         rules = ", ".join(f"{hit.rule} ({hit.severity.value})" for hit in alert.match.rules)
-        lines.append(f"  [{alert.match.severity.value.upper()}] {alert.story.title}  {alert.story.url}")
+        lines.append(f"  [{alert.match.severity.value.upper()}] {alert.story.title}  {plain_url(alert.story.url)}")
         lines.append(f"      {alert.story.source}; rules: {rules}; matched: {', '.join(alert.match.terms)}")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def build_notice(text: str) -> dict[str, Any]:

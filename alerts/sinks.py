@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from alerts.routing import Destination
@@ -44,7 +44,7 @@ class PostResult:
 
     `unknown`: the request may have reached Slack but no answer told whether it was taken (a timeout
     after sending, a reset connection, a body that is not Slack's): the message must be looked up,
-    never simply sent again.
+    never simply sent again. `kind`: for a message found by a look-up, what its metadata says it is.
     """
 
     ok: bool
@@ -54,10 +54,18 @@ class PostResult:
     retry_after: float | None = None
     permanent: bool = False
     unknown: bool = False
+    kind: MessageKind | None = None
+
+
+class LookBackError(Exception):
+    """Raised by Poster.find when Slack could not be asked whether a message went out."""
 
 
 class Poster(Protocol):
     can_look_back: bool  # True with a bot token: a message can be found by its metadata
+    # How long after an attempt started Slack may still store its message (every try, every wait the
+    # client allows, and a margin): a look-up that misses earlier proves nothing.
+    post_window: timedelta
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult: ...
 
@@ -70,5 +78,27 @@ class Poster(Protocol):
         thread_ts: str | None = None,
     ) -> dict[str, PostResult]:
         """Where each of these alerts is in Slack, for attempts started between `since` and `until`
-        (in the thread `thread_ts` if the attempts were replies); alerts not found are absent."""
+        (in the thread `thread_ts` if the attempts were replies); alerts not found are absent.
+
+        Raises LookBackError when Slack cannot be asked (or the poster has no way to look): the
+        caller then keeps the alerts in flight rather than risk a double post.
+        """
         ...
+
+
+class CannotLookBack:
+    """For posters with no way to find a message again (webhook, terminal, dry run): delivery asks
+    `can_look_back` and never calls find(); if something does, it is told it cannot."""
+
+    can_look_back = False
+    post_window = timedelta(0)
+
+    def find(
+        self,
+        destination: Destination,
+        alert_ids: Collection[str],
+        since: datetime,
+        until: datetime,
+        thread_ts: str | None = None,
+    ) -> dict[str, PostResult]:
+        raise LookBackError(f"{type(self).__name__} cannot look messages up")

@@ -7,7 +7,13 @@ never simply resent. slack-sdk's ConnectionErrorRetryHandler resends on a reset 
 use handlers that retry only what provably never left (a refused connection, a name that did not
 resolve), 500/503 only when Slack itself said so, and a 429 only up to `max_retry_after_seconds`
 (anything longer leaves the alert in the outbox with the time Slack asked for). Reads
-(conversations.history/replies/list) are idempotent and keep the ordinary connection retries.
+(conversations.history/replies/list/open) are idempotent and keep the ordinary connection retries.
+
+Looking a message up needs the channel's id. A configured name is resolved with conversations.list
+over public and private channels (Slack lists only public ones unless asked), a user id with
+conversations.open (its direct-message channel). Scopes: chat:write, channels:history and
+channels:read; for private channels groups:history and groups:read; for a user id im:history and
+im:write.
 
 Secrets: slack-sdk logs a webhook URL at DEBUG and the errors it also raises at ERROR, so its logger
 is switched off (every outcome is reported here, as a sentence), and every error is redacted of
@@ -37,7 +43,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from alerts.routing import Destination
-from alerts.sinks import Outgoing, PostResult
+from alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
 from newsbot.slack_secrets import redact
 
 # Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.
@@ -61,6 +67,8 @@ PERMANENT_ERRORS = {
     "posting_to_general_channel_denied": "only admins may post in that channel",
 }
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")  # chat.postMessage posts it in the user's DM with the app
+LISTED_TYPES = "public_channel,private_channel"  # conversations.list's default is public only
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
 # Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
 CLOCK_MARGIN = timedelta(minutes=5)
@@ -167,6 +175,14 @@ def describe_error(code: str) -> str:
     return f"Slack says {code}: {meaning}" if meaning else f"Slack says {code}"
 
 
+def _message_kind(value: Any) -> MessageKind | None:
+    """The kind a message's metadata names, if it is one of ours."""
+    try:
+        return MessageKind(value)
+    except ValueError:
+        return None
+
+
 class Redactor:
     """The secrets one poster may meet (its token, every webhook URL it posts to), hidden from any
     text by newsbot.slack_secrets.redact: every run of a secret's private part (so a token pasted
@@ -205,11 +221,9 @@ def is_refusal(status: int) -> bool:
     return 400 <= status < 500
 
 
-class WebhookPoster:
+class WebhookPoster(CannotLookBack):
     """Incoming webhooks: one fixed channel each, no message id, so no looking back after a crash or
     an unknown outcome (`delivery: at_least_once | at_most_once` decides what happens to those)."""
-
-    can_look_back = False
 
     def __init__(self, *, timeout: float, max_retry_after_seconds: float, secrets: tuple[str, ...]):
         self._timeout = max(1, round(timeout))
@@ -247,16 +261,6 @@ class WebhookPoster:
             permanent=code in PERMANENT_ERRORS,
         )
 
-    def find(
-        self,
-        destination: Destination,
-        alert_ids: Collection[str],
-        since: datetime,
-        until: datetime,
-        thread_ts: str | None = None,
-    ) -> dict[str, PostResult]:
-        return {}
-
 
 class BotPoster:
     """chat.postMessage with a bot token: any channel, threads, and metadata to look back for.
@@ -285,9 +289,10 @@ class BotPoster:
             logger=_SLACK_SDK_LOGGER,
             retry_handlers=read_retry_handlers(max_retry_after_seconds),
         )
-        # The longest one post can take (three tries, two Retry-After waits): Slack dates a message
-        # it accepts at most this long after the attempt started.
-        self._post_window = timedelta(seconds=3 * seconds + 2 * max_retry_after_seconds + 10)
+        # The longest one post can take (three tries, two Retry-After waits or back-offs, and a margin
+        # for Slack's own lag): Slack stores a message it accepts at most this long after the attempt
+        # started, so a look-up that misses it later than this proves it never arrived.
+        self.post_window = timedelta(seconds=3 * seconds + 2 * max_retry_after_seconds + 10)
         self._channel_ids: dict[str, str] = {}
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
@@ -330,11 +335,12 @@ class BotPoster:
         try:
             channel = self._channel_id(destination.channel or "")
             for message in self._messages(
-                channel, since - CLOCK_MARGIN, until + self._post_window + CLOCK_MARGIN, thread_ts
+                channel, since - CLOCK_MARGIN, until + self.post_window + CLOCK_MARGIN, thread_ts
             ):
                 payload = (message.get("metadata") or {}).get("event_payload") or {}
+                kind = _message_kind(payload.get("kind"))
                 for alert in wanted.intersection(payload.get("alert_ids") or []) - found.keys():
-                    found[alert] = PostResult(ok=True, ts=message.get("ts"), channel=channel)
+                    found[alert] = PostResult(ok=True, ts=message.get("ts"), channel=channel, kind=kind)
                 if len(found) == len(wanted):
                     break
         except LookBackError:
@@ -373,14 +379,20 @@ class BotPoster:
         raise LookBackError(f"more than {MAX_PAGES * PAGE_SIZE} messages to check around the attempt")
 
     def _channel_id(self, channel: str) -> str:
-        """conversations.history takes ids; config may name a channel (#vendor-news)."""
+        """conversations.history takes ids; config may name a channel (#vendor-news), public or
+        private, or a user (their DM with the app). Delivery passes the id Slack returned for the
+        destination before when there is one, so this is asked only when none is known."""
         if _CHANNEL_ID.match(channel):
             return channel
+        if channel not in self._channel_ids and _USER_ID.match(channel):
+            self._channel_ids[channel] = self._reader.conversations_open(users=channel)["channel"]["id"]
         if channel not in self._channel_ids:
             wanted = channel.lstrip("#")
             cursor = None
             while channel not in self._channel_ids:
-                page = self._reader.conversations_list(cursor=cursor, limit=PAGE_SIZE, exclude_archived=True)
+                page = self._reader.conversations_list(
+                    cursor=cursor, limit=PAGE_SIZE, exclude_archived=True, types=LISTED_TYPES
+                )
                 for found in page.get("channels", []):
                     if found.get("name") == wanted:
                         self._channel_ids[channel] = found["id"]
@@ -403,7 +415,3 @@ class BotPoster:
             retry_after=retry_after,
             permanent=code in PERMANENT_ERRORS,
         )
-
-
-class LookBackError(Exception):
-    """Raised by BotPoster.find when Slack could not be asked whether a message went out."""

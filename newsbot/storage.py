@@ -603,11 +603,24 @@ class Storage:
         return [row["source"] for row in rows]
 
     def sent_message(self, alert: str) -> tuple[str, str] | None:
-        """(channel, ts) of a delivered alert's Slack message, for replies in its thread."""
+        """(channel, thread ts) where replies about a delivered alert go: its own message's thread, or
+        the thread it is in — its parent's for a reply (Slack threads do not nest), the digest's for
+        an alert a digest delivered (where its detail is)."""
         row = self.db.execute(
-            "SELECT slack_channel, slack_ts FROM alerts WHERE id = ? AND status = 'sent'", [alert]
+            "SELECT slack_channel, coalesce(attempt_thread_ts, slack_ts) FROM alerts WHERE id = ? AND status = 'sent'",
+            [alert],
         ).fetchone()
         return (row[0], row[1]) if row and row[0] and row[1] else None
+
+    def known_channel(self, destination: str) -> str | None:
+        """The channel id Slack returned for the last alert sent to `destination` (a name, a user id):
+        where to look a message up without resolving the name (a private channel, a user's DM)."""
+        row = self.db.execute(
+            "SELECT slack_channel FROM alerts WHERE destination = ? AND status = 'sent' AND slack_channel IS NOT NULL "
+            "ORDER BY sent_at DESC LIMIT 1",
+            [destination],
+        ).fetchone()
+        return row[0] if row else None
 
     def alert_status(self, alert: str) -> str | None:
         row = self.db.execute("SELECT status FROM alerts WHERE id = ?", [alert]).fetchone()
@@ -635,13 +648,23 @@ class Storage:
             )
 
     def mark_sent(
-        self, alerts: Sequence[str], when: datetime, channel: str | None = None, ts: str | None = None
+        self,
+        alerts: Sequence[str],
+        when: datetime,
+        channel: str | None = None,
+        ts: str | None = None,
+        *,
+        digest: bool = False,
     ) -> None:
+        """`ts` is the message that delivered them. A digest is no alert's own message: its alerts
+        record it as the thread they are in too, so none becomes the thread of its story
+        (thread_of) while replies about it still find the digest (sent_message)."""
         with self.transaction():
             self.db.conn.executemany(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, last_error = NULL, next_attempt_at = NULL, "
-                "slack_channel = ?, slack_ts = ? WHERE id = ?",
-                [(_iso(when), channel, ts, alert) for alert in alerts],
+                "slack_channel = ?, slack_ts = ?, attempt_thread_ts = CASE WHEN ? THEN ? ELSE attempt_thread_ts END "
+                "WHERE id = ?",
+                [(_iso(when), channel, ts, digest, ts, alert) for alert in alerts],
             )
 
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None:
@@ -667,8 +690,9 @@ class Storage:
             self.db.execute("UPDATE alerts SET status = 'unconfirmed', last_error = ? WHERE id = ?", [note, alert])
 
     def thread_of(self, story: str, destination: str) -> str | None:
-        """The Slack ts of the first alert about this story in this channel, to reply under it: a
-        top-level message, never a reply (sent_at has whole seconds, so ts breaks a tie)."""
+        """The Slack ts of the first alert about this story in this channel that is its own top-level
+        message, to reply under it: never a reply, never a digest (its thread holds the details of
+        many stories); sent_at has whole seconds, so ts breaks a tie."""
         rows = list(
             self.db.query(
                 "SELECT slack_ts FROM alerts WHERE story_id = ? AND destination = ? AND slack_ts IS NOT NULL "
@@ -744,15 +768,24 @@ class Storage:
             counts["pending" if row["status"] == "sending" else row["status"]] += row["n"]
         return counts
 
-    def undelivered(self, queued_before: datetime | None = None) -> list[dict[str, Any]]:
-        """Alerts tried at least once and not delivered (optionally: queued before a time)."""
+    def undelivered(self) -> list[dict[str, Any]]:
+        """Alerts tried at least once and not known delivered, unconfirmed ones included (status)."""
+        return self._tried(("pending", "sending", "unconfirmed"), None)
+
+    def waiting(self, queued_before: datetime) -> list[dict[str, Any]]:
+        """Alerts tried and still waiting to be sent, queued before a time: what "delivery is failing"
+        is about. An unconfirmed alert is not waiting: nothing will send it again."""
+        return self._tried(("pending", "sending"), queued_before)
+
+    def _tried(self, statuses: tuple[str, ...], queued_before: datetime | None) -> list[dict[str, Any]]:
         return list(
             self.db.query(
                 "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
                 "alerts.created_at, alerts.status, stories.title FROM alerts "
-                "JOIN stories ON stories.id = alerts.story_id WHERE alerts.status IN ('pending', 'sending', "
-                "'unconfirmed') AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
-                [_iso(queued_before or datetime.max.replace(tzinfo=UTC))],
+                "JOIN stories ON stories.id = alerts.story_id "
+                f"WHERE alerts.status IN ({', '.join('?' * len(statuses))}) "
+                "AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
+                [*statuses, _iso(queued_before or datetime.max.replace(tzinfo=UTC))],
             )
         )
 

@@ -12,6 +12,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,7 +165,9 @@ class SlackReply:
     "late" answer only `delay` seconds later (past the client's timeout), "garble" answer `status`
     with `body` as it is (a proxy's HTML page, not Slack's JSON), "reset" close the connection
     without a word (SO_LINGER 0: the client gets a reset). "drop" resets the connection *without*
-    accepting: the client cannot tell it from "reset".
+    accepting: the client cannot tell it from "reset". "accept_late" is a slow backend: the message
+    is stored only `delay` seconds after it arrived (past the client's timeout, so a look-up made
+    when the client gives up does not find it yet), then answered if the client still listens.
     """
 
     status: int = 200
@@ -197,6 +200,11 @@ class _SlackHandler(BaseHTTPRequestHandler):
             self._web_api(self.path.removeprefix("/api/"), arguments)
             return
         reply = self.owner.next_reply()
+        if reply.misbehave == "accept_late":
+            time.sleep(reply.delay)
+            self.owner.accept({"channel": "webhook:" + self.path, **json.loads(body)})
+            self._answer_if_listening(lambda: self._reply(200, b"ok", "text/plain; charset=utf-8", {}))
+            return
         if reply.misbehave:
             if reply.misbehave != "drop":
                 self.owner.accept({"channel": "webhook:" + self.path, **json.loads(body)})
@@ -222,13 +230,21 @@ class _SlackHandler(BaseHTTPRequestHandler):
             self._json(200, self.owner.replies(arguments))
             return
         if method == "conversations.list":
-            channels = [{"id": cid, "name": name} for name, cid in self.owner.channels.items()]
-            self._json(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+            self._json(200, self.owner.list_channels(arguments))
+            return
+        if method == "conversations.open":
+            dm = self.owner.users.get(str(arguments.get("users", "")))
+            self._json(200, {"ok": True, "channel": {"id": dm}} if dm else {"ok": False, "error": "user_not_found"})
             return
         self._json(200, {"ok": False, "error": "unknown_method"})
 
     def _post_message(self, arguments: dict[str, Any]) -> None:
         reply = self.owner.next_reply()
+        if reply.misbehave == "accept_late":
+            time.sleep(reply.delay)
+            answer = self.owner.post_message(arguments)
+            self._answer_if_listening(lambda: self._json(200, answer))
+            return
         if reply.misbehave:
             answer = self.owner.post_message(arguments) if reply.misbehave != "drop" else {}
             if answer.get("ok") is False:
@@ -260,6 +276,13 @@ class _SlackHandler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up first: that was the point
             self.close_connection = True
 
+    def _answer_if_listening(self, answer: Callable[[], None]) -> None:
+        """The client may have given up (its timeout) and closed the connection: that was the point."""
+        try:
+            answer()
+        except OSError:
+            self.close_connection = True
+
     def _json(self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         if document.get("ok") and document.pop("_hold", False):
             self.owner.wait_if_held()
@@ -277,10 +300,13 @@ class _SlackHandler(BaseHTTPRequestHandler):
 
 class FakeSlack(_Base):
     """A local Slack: incoming webhooks plus the Web API methods newsbot uses (chat.postMessage,
-    conversations.history, conversations.replies, conversations.list), with a bot token, channels,
-    threads and metadata. History and replies page like Slack's (`limit`, `has_more`,
-    `response_metadata.next_cursor`), honour `oldest`/`latest` (exclusive unless `inclusive`), and
-    return metadata only with `include_all_metadata`; history holds top-level messages only.
+    conversations.history, conversations.replies, conversations.list, conversations.open), with a
+    bot token, channels (public, and `private` ones that conversations.list shows only when `types`
+    asks for private_channel, as Slack's default is public_channel), users (a post to a user id goes
+    to their DM channel), threads and metadata. History and replies page like Slack's (`limit`,
+    `has_more`, `response_metadata.next_cursor`), honour `oldest`/`latest` (exclusive unless
+    `inclusive`), and return metadata only with `include_all_metadata`; history holds top-level
+    messages only.
 
     `script` answers the next posts (429, 500, slow, or accept-then-misbehave: see SlackReply), then
     `fail_always` or success. `messages` is what Slack accepted, i.e. what people would see. With
@@ -297,7 +323,14 @@ class FakeSlack(_Base):
         self.messages: list[dict[str, Any]] = []
         self.fail_always: SlackReply | None = None
         self.token = self.TOKEN
-        self.channels = {"vendor-news": "C0VENDOR1", "sec-incidents": "C0INCIDENT", "ops": "C0OPSOPS1"}
+        self.channels = {
+            "vendor-news": "C0VENDOR1",
+            "sec-incidents": "C0INCIDENT",
+            "ops": "C0OPSOPS1",
+            "soc-private": "C0SOCPRIV1",
+        }
+        self.private = {"soc-private"}
+        self.users = {"U0ANALYST1": "D0ANALYST1"}  # user id → the DM channel a post to it lands in
         self.not_in: set[str] = set()
         self.hold = False
         self._released = threading.Event()
@@ -366,9 +399,19 @@ class FakeSlack(_Base):
 
         threading.Thread(target=listen_again, daemon=True).start()
 
+    def list_channels(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """conversations.list: one page holding every channel of the asked `types` (default public)."""
+        types = set(str(arguments.get("types") or "public_channel").split(","))
+        channels = [
+            {"id": cid, "name": name, "is_private": name in self.private}
+            for name, cid in self.channels.items()
+            if ("private_channel" if name in self.private else "public_channel") in types
+        ]
+        return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
+
     def post_message(self, arguments: dict[str, Any]) -> dict[str, Any]:
         name = str(arguments.get("channel", "")).lstrip("#")
-        channel = self.channels.get(name, name if name in self.channels.values() else None)
+        channel = self.users.get(name) or self.channels.get(name, name if name in self.channels.values() else None)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         if name in self.not_in:

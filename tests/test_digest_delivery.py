@@ -28,9 +28,13 @@ from alerts.format import (
     build_also_in,
     build_digest,
     build_message,
+    plain_also_in,
+    plain_digest,
+    plain_text,
     safe_link_target,
 )
 from alerts.routing import Destination
+from alerts.sinks import MessageKind, Outgoing
 from alerts.slack import BotPoster, WebhookPoster
 from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage import Storage, alert_id
@@ -155,7 +159,7 @@ def test_an_in_run_digest_marks_sent_exactly_what_slack_received(storage: Storag
     digests = digest_messages(slack)
     in_digests = Counter(alert for m in digests for alert in m["metadata"]["event_payload"]["alert_ids"])
     assert set(in_digests.values()) == {1} and len(in_digests) == 29
-    assert report.sent == 29 and report.digests == len(digests) >= 2
+    assert report.sent == 29 and report.digest_messages == len(digests) >= 2
     assert sum(links_in(m["blocks"], stories).total() for m in digests) == 29
     assert set(links_in([b for m in digests for b in m["blocks"]], stories).values()) == {1}
     with storage.db.conn as connection:
@@ -179,7 +183,7 @@ def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
         sent_then = {row[0] for row in connection.execute("SELECT id FROM alerts WHERE status = 'sent'")}
     second = deliver(storage, poster, rules)
 
-    assert first.digests == 2 and "internal_error" in first.errors[0]
+    assert first.digest_messages == 2 and "internal_error" in first.errors[0]
     assert sent_then == arrived and 0 < len(arrived) < 300
     everywhere = Counter(alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"])
     assert second.sent == 300 - len(arrived)
@@ -199,7 +203,7 @@ def test_a_webhook_digest_carries_every_alerts_rules_and_words_over_several_mess
     report = deliver(storage, poster, Policy(route=lambda match: webhook, seconds_between_messages=0, digest_over=20))
 
     messages = slack.delivered
-    assert len(messages) == report.digests > 1 and report.sent == 300
+    assert len(messages) == report.digest_messages > 1 and report.sent == 300
     for message in messages:
         assert_within_limits(message)
     lines = [line for m in messages for _, text in texts(m["blocks"]) for line in text.split("\n")]
@@ -226,6 +230,65 @@ def test_newsbot_digest_lists_every_alert_whole_without_claiming_to_deliver_them
         assert message["metadata"]["event_payload"]["alert_ids"] == []  # a summary, not a delivery
     found = links_in([b for m in slack.delivered for b in m["blocks"]], [alert.story for alert in alerts])
     assert set(found.values()) == {1}
+
+
+# --------------------------------------------------------------------------------------------
+# A digest is no story's thread
+# --------------------------------------------------------------------------------------------
+
+SECOND, THIRD = "Signalling", "Carrier fraud"
+
+
+def queue_also(storage: Storage, story: Story, watchlist: str, follows: str | None = None) -> str:
+    """`story` matched by another watchlist (or, with `follows`, a copy: an "also in" of that alert)."""
+    hit = RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra",))
+    storage.record_fetch(FetchResult(story.source, "https://news.example/feed", FetchStatus.OK), [story], now())
+    kinds = {watchlist: ("also_in", follows)} if follows else {}
+    storage.record_matches(story, [Match(watchlist, (hit,))], now(), kinds)
+    return alert_id(story.id, watchlist)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def digested_then_crashed(storage: Storage, poster: BotPoster) -> None:
+    """What a SIGKILL between Slack taking a digest and its record leaves: found by the next look-up."""
+    due = storage.due_alerts(now())
+    [part] = build_digest("newsbot: 3 new alerts", due)
+    storage.start_attempt(part.alert_ids, NEWS.label, now())
+    assert poster.post(NEWS, Outgoing(part.payload, part.plain, part.alert_ids, kind=MessageKind.DIGEST)).ok
+
+
+@pytest.mark.parametrize("how", ["delivered", "found after a crash"])
+def test_a_later_alert_about_a_digested_story_is_its_own_message_not_a_reply_in_the_digest(
+    storage: Storage, slack: FakeSlack, how: str
+) -> None:
+    """The digest's thread holds the details of every story it lists: a second watchlist's alert
+    about one of them is a message of its own (and the thread for the next one about that story);
+    a copy of a digested alert ("also in") goes in the digest's thread, beside the alert's detail."""
+    stories = queue_long(storage, 3)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=2)
+    if how == "delivered":
+        deliver(storage, poster, rules)
+    else:
+        digested_then_crashed(storage, poster)
+    [digest] = digest_messages(slack)
+    second = queue_also(storage, stories[0], SECOND)
+    copy = Story("copy", "https://daily.example/copy", "Kaleyra leak, again", "", "", "Daily", now())
+    also_in = queue_also(storage, copy, WATCHLIST, follows=alert_id(stories[0].id, WATCHLIST))
+
+    deliver(storage, poster, rules)
+    third = queue_also(storage, stories[0], THIRD)
+    deliver(storage, poster, rules)
+
+    by_alert = {m["metadata"]["event_payload"]["alert_ids"][0]: m for m in slack.delivered if m.get("metadata")}
+    assert len(by_alert[second]["blocks"]) > 2 and "thread_ts" not in by_alert[second], "not in the digest's thread"
+    assert by_alert[third]["thread_ts"] == by_alert[second]["ts"]
+    assert by_alert[also_in]["thread_ts"] == digest["ts"] and "Also in Daily" in by_alert[also_in]["text"]
+    with storage.db.conn as connection:
+        assert {row[0] for row in connection.execute("SELECT DISTINCT status FROM alerts")} == {"sent"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,12 +332,16 @@ def test_no_bidi_control_from_a_feed_reaches_slack(control: str) -> None:
         also_in=(f"Daily{control}",),
     )
     payloads = [build_message(alert), build_also_in(alert), *(m.payload for m in build_digest(hostile, [alert]))]
+    # The terminal's renderings too: cron mails what a run without Slack prints.
+    plain = [plain_text(alert), plain_also_in(alert), plain_digest(hostile, [alert])]
 
-    for payload in payloads:
-        for text in strings(payload):
-            assert not BIDI_CONTROLS.search(text), text
+    for text in [*(text for payload in payloads for text in strings(payload)), *plain]:
+        assert not BIDI_CONTROLS.search(text), text
     assert "Kaleyra hcaerb &amp; more" in build_message(alert)["text"]
-    assert "https://news.example/" + "".join(f"%{b:02X}" for b in control.encode()) + "evil" in json.dumps(payloads[0])
+    encoded = "https://news.example/" + "".join(f"%{b:02X}" for b in control.encode()) + "evil"
+    assert encoded in json.dumps(payloads[0])
+    assert all("Kaleyra hcaerb & more" in text and encoded in text for text in (plain[0], plain[2]))
+    assert encoded in plain[1], "the same address, its control percent-encoded, not dropped"
 
 
 def test_the_digest_ids_match_storage_alert_ids(storage: Storage) -> None:

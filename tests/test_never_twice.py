@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from alerts.deliver import Policy, deliver
 from alerts.format import build_message, plain_text
 from alerts.routing import Destination
 from alerts.sinks import Outgoing
-from alerts.slack import BotPoster, Redactor, WebhookPoster
+from alerts.slack import LISTED_TYPES, BotPoster, Redactor, WebhookPoster
 from newsbot.models import FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage import Storage, alert_id
 from tests.conftest import Workspace
@@ -84,6 +84,21 @@ def posts(slack: FakeSlack) -> int:
     return len(slack.requests_to("/api/chat.postMessage"))
 
 
+def as_if_minutes_ago(storage: Storage, minutes: float = 10) -> None:
+    """Every attempt in flight started `minutes` ago, as the next cron run sees it: long past the
+    time Slack could still store its message."""
+    when = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    with storage.transaction():
+        storage.db.execute("UPDATE alerts SET attempt_started_at = ? WHERE status = 'sending'", [when])
+
+
+def wait_until(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
 def crashed_after_posting(storage: Storage, poster: BotPoster, alert: str, thread_ts: str | None = None) -> str:
     """What a SIGKILL between Slack's answer and its record leaves: the attempt recorded, the message
     in Slack, the answer lost. Returns the message's ts."""
@@ -130,21 +145,46 @@ def test_a_message_slack_took_is_found_not_resent_when_the_answer_is_lost(
 def test_a_lost_answer_for_a_message_slack_never_took_stays_in_flight_then_goes_once(
     storage: Storage, slack: FakeSlack
 ) -> None:
-    """A reset before Slack took it looks the same from here: looked up, not found, not resent in
-    that run (Slack might still store it); the next run looks again and only then sends."""
+    """A reset before Slack took it looks the same from here: looked up, not found, not resent while
+    Slack might still store it (another pass of the run right after, too); a run after that window
+    looks again and only then sends."""
     [alert] = queue(storage, 1)
     slack.script = [SlackReply(misbehave="drop")]
 
     first = deliver(storage, bot(slack), policy())
     in_flight = rows(storage, "SELECT status, last_error FROM alerts")
-    second = deliver(storage, bot(slack), policy())
+    next_pass = deliver(storage, bot(slack), policy())
+    posts_then = posts(slack)
+    as_if_minutes_ago(storage)
+    next_run = deliver(storage, bot(slack), policy())
 
     [(status, error)] = in_flight
-    assert status == "sending" and "looked up again next run" in error
+    assert status == "sending" and "resent only if still missing 15 s after it left" in error
     assert first.sent == 0 and "could not reach Slack or lost its answer" in first.errors[0]
+    assert next_pass.sent == 0 and posts_then == 1, "resent while Slack could still be storing it"
     [message] = slack.delivered
-    assert second.sent == 1 and status_of(storage, alert) == ("sent", message["ts"])
+    assert next_run.sent == 1 and status_of(storage, alert) == ("sent", message["ts"])
     assert posts(slack) == 2
+
+
+def test_a_message_slack_stores_late_is_not_resent_by_the_next_pass(storage: Storage, slack: FakeSlack) -> None:
+    """Slack stores the message 3 s after it arrived, the client gives up after 1 s: the look-up then
+    misses it, and so does the next delivery pass of the same run a moment later. Neither resends;
+    a look after Slack stored it finds it."""
+    [alert] = queue(storage, 1)
+    slack.script = [SlackReply(misbehave="accept_late", delay=3)]
+    poster = bot(slack)
+
+    first = deliver(storage, poster, policy())
+    second = deliver(storage, poster, policy())
+    status_between = status_of(storage, alert)
+    wait_until(lambda: len(slack.delivered) == 1)
+    third = deliver(storage, poster, policy())
+
+    assert "not in Slack yet" in first.errors[0] and first.sent == second.sent == third.sent == 0
+    assert status_between == ("sending", None)
+    [message] = slack.delivered
+    assert posts(slack) == 1 and status_of(storage, alert) == ("sent", message["ts"])
 
 
 REFUSALS = {
@@ -248,8 +288,10 @@ def test_an_also_in_reply_a_crash_interrupted_is_looked_up_and_sent_if_missing(
     hit = RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra",))
     storage.record_matches(copy, [Match(FIRST, (hit,))], datetime.now(UTC), {FIRST: ("also_in", parent)})
     also_in = alert_id(copy.id, FIRST)
-    # Killed after recording the attempt, before the reply left: the look-up finds nothing, so it goes.
-    storage.start_attempt([also_in], "C0VENDOR1", datetime.now(UTC), status_of(storage, parent)[1])
+    # Killed 10 minutes ago after recording the attempt, before the reply left: the look-up finds
+    # nothing, so it goes.
+    ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
+    storage.start_attempt([also_in], "C0VENDOR1", ten_minutes_ago, status_of(storage, parent)[1])
 
     deliver(storage, poster, policy())
     deliver(storage, poster, policy())
@@ -258,6 +300,47 @@ def test_an_also_in_reply_a_crash_interrupted_is_looked_up_and_sent_if_missing(
     assert len(replies) == 1 and replies[0]["metadata"]["event_payload"] == {"alert_ids": [also_in], "kind": "also_in"}
     assert status_of(storage, also_in) == ("sent", replies[0]["ts"])
     assert slack.requests_to_method("conversations.replies"), "it was looked up before being sent"
+
+
+# --------------------------------------------------------------------------------------------
+# Private channels and users: where to look
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channel", "resolved_by"), [("#soc-private", "list"), ("U0ANALYST1", "open")])
+def test_a_lost_answer_to_a_private_channel_or_a_user_is_found(
+    storage: Storage, slack: FakeSlack, channel: str, resolved_by: str
+) -> None:
+    """The first post of a run, so no channel id is known: a private channel's name is resolved over
+    private channels too (Slack lists public ones only, unless asked), a user id by its DM."""
+    [alert] = queue(storage, 1)
+    slack.script = [SlackReply(misbehave="reset")]
+    there = Destination(label=channel, channel=channel)
+
+    report = deliver(storage, bot(slack), Policy(route=lambda match: there, seconds_between_messages=0))
+
+    [message] = slack.delivered
+    assert report.errors == [] and report.sent == 1
+    assert posts(slack) == 1 and status_of(storage, alert) == ("sent", message["ts"])
+    [call] = slack.requests_to_method(f"conversations.{resolved_by}")
+    assert call == {"users": channel} if resolved_by == "open" else call["types"] == LISTED_TYPES
+
+
+def test_a_look_up_uses_the_channel_id_slack_returned_before(storage: Storage, slack: FakeSlack) -> None:
+    """A later run (a new poster, nothing cached) looks where Slack said the destination's messages
+    went, without resolving the name at all."""
+    [first, second] = queue(storage, 2)
+    there = Destination(label="#soc-private", channel="#soc-private")
+    rules = Policy(route=lambda match: there, seconds_between_messages=0)
+    deliver(storage, bot(slack), rules, should_stop=lambda: posts(slack) == 1)
+    slack.script = [SlackReply(misbehave="reset")]
+
+    report = deliver(storage, bot(slack), rules)
+
+    assert report.errors == [] and posts(slack) == 2
+    assert [status_of(storage, alert)[0] for alert in (first, second)] == ["sent", "sent"]
+    assert slack.requests_to_method("conversations.history")
+    assert slack.requests_to_method("conversations.list") == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,6 +365,38 @@ def test_a_lost_webhook_answer_follows_the_delivery_setting(
     assert status_of(storage, alert)[0] == final and len(slack.delivered) == copies
     assert "at_most_once" in first.errors[0] if at_most_once else "at_least_once" in first.errors[0]
     assert "canary-secret" not in " ".join(first.errors)
+
+
+def queued_long_ago(storage: Storage, alert: str, hours: float) -> None:
+    """An alert queued `hours` ago and tried once."""
+    when = (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="seconds")
+    with storage.transaction():
+        storage.db.execute("UPDATE alerts SET attempts = 1, created_at = ? WHERE id = ?", [when, alert])
+
+
+def test_an_unconfirmed_alert_is_not_announced_as_failing_delivery(storage: Storage, slack: FakeSlack) -> None:
+    """An old unconfirmed alert waits for nothing (status lists it): while Slack works there is no
+    "delivery is failing" notice, and it does not date the episode of a real failure later."""
+    [old] = queue(storage, 1)
+    storage.mark_unconfirmed(old, "its outcome is unknown")
+    queued_long_ago(storage, old, hours=7)
+    webhook = Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    rules = Policy(route=lambda match: webhook, seconds_between_messages=0, at_most_once=True, notices_to=webhook)
+    poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(slack.webhook_url,))
+    queue(storage, 1, first=1)
+
+    working = deliver(storage, poster, rules)
+    notices_while_working = [m["text"] for m in slack.delivered if "delivery is failing" in m["text"]]
+    [stuck] = queue(storage, 1, first=2)  # a real failure: refused 6.5 hours ago, Slack asked to wait
+    storage.mark_failed([stuck], "Slack answered HTTP 429", datetime.now(UTC) + timedelta(hours=1))
+    queued_long_ago(storage, stuck, hours=6.5)
+    queue(storage, 1, first=3)
+    deliver(storage, poster, rules)
+
+    assert working.sent == 1 and notices_while_working == []
+    [notice] = [m["text"] for m in slack.delivered if "delivery is failing" in m["text"]]
+    assert "1 alerts have waited" in notice and "HTTP 429" in notice
+    assert storage.alert_status(old) == "unconfirmed" and len(storage.undelivered()) == 2  # status shows both
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,10 +515,10 @@ class Newsroom:
         self.daily: list[dict[str, str]] = []
         self.count = 0
 
-    def add(self, number: int) -> None:
+    def add(self, number: int, leads: tuple[tuple[str, str], ...] = LEADS) -> None:
         for _ in range(number):
             self.count += 1
-            title, lead = self.rng.choice(self.LEADS)
+            title, lead = self.rng.choice(leads)
             text = story_text(self.rng, lead)
             self.wire.append(self._item(f"{title} #{self.count}", f"https://wire.example/{self.count}", text))
             if self.rng.random() < 0.3:  # the same report, retitled and trimmed, in another outlet
@@ -432,10 +547,21 @@ def unsteady_slack(rng: random.Random) -> list[SlackReply]:
     return [rng.choices([reply for _, reply in choices], weights)[0] for _ in range(3000)]
 
 
-def kill_at_random(workspace: Workspace, slack: FakeSlack, rng: random.Random) -> None:
+def threaded_alerts(slack: FakeSlack) -> list[dict]:
+    """A second watchlist's alerts, in the thread of the first alert about their story."""
+    return [m for m in slack.delivered if m.get("thread_ts") and m["metadata"]["event_payload"]["kind"] == "alert"]
+
+
+def kill_at_random(workspace: Workspace, slack: FakeSlack, rng: random.Random, after_a_thread: bool = False) -> None:
+    """SIGKILL a run at a random moment; `after_a_thread`: once Slack took a threaded alert."""
     run = workspace.popen("run")
     before = len(slack.delivered)
-    if rng.random() < 0.75:  # within ~0.1 s of the k-th message Slack took in this run: mid-send
+    if after_a_thread:
+        deadline = time.monotonic() + 30
+        while not threaded_alerts(slack) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.1))
+    elif rng.random() < 0.75:  # within ~0.1 s of the k-th message Slack took in this run: mid-send
         wanted = before + rng.randint(1, 3)
         deadline = time.monotonic() + 8
         while len(slack.delivered) < wanted and run.poll() is None and time.monotonic() < deadline:
@@ -447,6 +573,17 @@ def kill_at_random(workspace: Workspace, slack: FakeSlack, rng: random.Random) -
     run.communicate(timeout=10)
 
 
+def wait_out_post_window(database: Path, seconds: float = 3 * 1 + 10 + 2) -> None:
+    """Until Slack can no longer be storing a message an attempt in flight sent (BotPoster's
+    post_window for a 1 s timeout and no Retry-After wait, plus a second for stored times' rounding):
+    a cron run comes minutes after a crash; this test's runs come seconds apart."""
+    with sqlite3.connect(database) as connection:
+        [(latest,)] = connection.execute("SELECT max(attempt_started_at) FROM alerts WHERE status = 'sending'")
+    if latest:
+        left = datetime.fromisoformat(latest) + timedelta(seconds=seconds) - datetime.now(UTC)
+        time.sleep(max(0.0, left.total_seconds()))
+
+
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
@@ -456,12 +593,19 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
     workspace.source("Daily", feed_server.url + "/daily.xml")
     workspace.use_slack_token(slack, digest_over=6, timeout_seconds=1, max_retry_after_seconds=0)
     newsroom = Newsroom(feed_server, seed=7)
+    # The first run meets a story both watchlists match and a steady Slack, and is killed only after
+    # the second alert went into the first one's thread: the runs after it meet threads whatever
+    # the kills' timing.
+    newsroom.add(1, leads=Newsroom.LEADS[2:])
+    slack.script = [SlackReply(), SlackReply()]
+    kill_at_random(workspace, slack, rng, after_a_thread=True)
     slack.script = unsteady_slack(rng)
 
-    for run in range(30):
+    for run in range(1, 30):
         newsroom.add(rng.choice([1, 2, 3]) if run % 7 else 9)  # every seventh run a burst: a digest
         kill_at_random(workspace, slack, rng)
     slack.script = []
+    wait_out_post_window(workspace.database)
     final = workspace.newsbot("run")
     settled = len(slack.delivered)
     idle = workspace.newsbot("run")
@@ -479,6 +623,5 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
     assert len(slack.delivered) == settled, "a run with nothing new sent something"
     # The faults this was meant to meet did happen.
     kinds = Counter(kind for _, kind in slack.alert_ids())
-    threaded = [m for m in slack.delivered if m.get("thread_ts") and m["metadata"]["event_payload"]["kind"] == "alert"]
-    assert kinds["digest"] >= 1 and kinds["also_in"] >= 1 and threaded
+    assert kinds["digest"] >= 1 and kinds["also_in"] >= 1 and threaded_alerts(slack)
     assert slack.requests_to_method("conversations.history") and slack.requests_to_method("conversations.replies")

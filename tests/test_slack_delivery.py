@@ -238,6 +238,28 @@ def test_killed_while_slack_holds_the_message(
         assert "1 unconfirmed" in status.stdout and "unconfirmed: 'Mitto AG" in status.stdout
 
 
+def test_a_slow_slack_does_not_make_a_later_pass_of_the_run_resend(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """One run, a fast and a slow source: delivery runs after the fast one and again after the slow
+    one. Slack stores the first post only 6 s after it arrived (the client gave up at 1 s), after
+    both passes looked for it: neither resends, and a run started at once after finds it."""
+    workspace.source("Fast", feed_server.add("/fast.xml", Route(rss([story(MITTO)]))))
+    workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([]), delay=8)))
+    workspace.settings["fetch"]["timeout_seconds"] = 20
+    workspace.use_slack_token(slack, timeout_seconds=1)
+    slack.script = [SlackReply(misbehave="accept_late", delay=6)]
+
+    first = workspace.newsbot("run")
+    wait_until(lambda: len(slack.delivered) == 1)
+    again = workspace.newsbot("run")
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "not in Slack yet" in first.stdout
+    assert len(slack.requests_to("/api/chat.postMessage")) == 1 and len(slack.alert_ids()) == 1
+    assert alert_rows(workspace) == [("sent", "#vendor-news")]
+
+
 def test_killed_between_two_alerts_sends_each_exactly_once(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
