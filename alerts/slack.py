@@ -275,20 +275,15 @@ class BotPoster:
         token = token.strip()  # a trailing newline from a secrets file would make every header invalid
         base_url = api_url if api_url.endswith("/") else api_url + "/"
         seconds = max(1, round(timeout))
-        self._poster = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=seconds,
-            logger=_SLACK_SDK_LOGGER,
-            retry_handlers=post_retry_handlers(max_retry_after_seconds),
-        )
-        self._reader = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=seconds,
-            logger=_SLACK_SDK_LOGGER,
-            retry_handlers=read_retry_handlers(max_retry_after_seconds),
-        )
+
+        def client(retry_handlers: list[RetryHandler]) -> WebClient:
+            """Posts and reads differ only in what they may retry (a post must never be resent blindly)."""
+            return WebClient(
+                token=token, base_url=base_url, timeout=seconds, logger=_SLACK_SDK_LOGGER, retry_handlers=retry_handlers
+            )
+
+        self._poster = client(post_retry_handlers(max_retry_after_seconds))
+        self._reader = client(read_retry_handlers(max_retry_after_seconds))
         # The longest one post can take (three tries, two Retry-After waits or back-offs, and a margin
         # for Slack's own lag): Slack stores a message it accepts at most this long after the attempt
         # started, so a look-up that misses it later than this proves it never arrived.
