@@ -74,6 +74,7 @@ class FetchStatus(enum.StrEnum):
 
 
 CUT_BY_MAX_ARTICLES = "it reached max_articles"  # how a FetchResult.cut_short by the article cap begins
+CUT_BY_SKIPPED_HOST = "an article host was skipped"  # … by a dead article host (its own line names it)
 
 
 @dataclass(frozen=True)

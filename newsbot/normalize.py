@@ -13,6 +13,11 @@ from newsbot.models import FeedEntry, Story
 from newsbot.urls import canonical_url, is_http_url
 
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
+# A story's text is matched, clustered and stored; a page of megabytes (hostile, or a site's
+# archive in one page) would slow each of those for nothing: news articles run to a few thousand
+# words, so 200,000 characters keep every real one whole.
+MAX_TEXT_CHARS = 200_000
+MAX_TITLE_CHARS = 1_000
 _WHITESPACE = re.compile(r"\s+")
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
@@ -44,17 +49,26 @@ def to_story(entry: FeedEntry, source: str) -> Story | None:
     if not is_http_url(entry.link):
         return None
     url = canonical_url(entry.link)
-    summary = html_to_text(entry.summary)
-    text = html_to_text(entry.content)
+    summary = bounded(html_to_text(entry.summary), MAX_TEXT_CHARS)
+    text = bounded(html_to_text(entry.content), MAX_TEXT_CHARS)
     return Story(
         id=story_id(url),
         url=url,
-        title=html_to_text(entry.title) or url,
+        title=bounded(html_to_text(entry.title), MAX_TITLE_CHARS) or url,
         summary=summary,
         text=text if text != summary else "",
         source=source,
         published_at=_believable(entry.published),
     )
+
+
+def bounded(text: str, limit: int) -> str:
+    """At most `limit` characters, cut before a word rather than through it."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit // 2)
+    return cut[:space] if space > 0 else cut
 
 
 def _believable(published: datetime | None) -> datetime | None:

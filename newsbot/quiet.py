@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from newsbot.models import CUT_BY_MAX_ARTICLES, RunSummary
+from newsbot.models import CUT_BY_MAX_ARTICLES, CUT_BY_SKIPPED_HOST, RunSummary
 
 QUIET_MEMORY = timedelta(hours=24)
 
@@ -45,7 +45,7 @@ class KnownProblems:
         news = [
             f"source cut short: {name}: {why}"
             for name, why in summary.cut_short.items()
-            if name not in self.cut_short and not why.startswith(CUT_BY_MAX_ARTICLES)
+            if name not in self.cut_short and not why.startswith((CUT_BY_MAX_ARTICLES, CUT_BY_SKIPPED_HOST))
         ]
         news += [line for line in summary.skipped_hosts if _host(line) not in self.skipped_hosts]
         news += [f"delivery failed: {error}" for error in summary.delivery_errors if error not in self.delivery_errors]

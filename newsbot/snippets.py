@@ -7,6 +7,7 @@ per-character pass, done only for stories that matched) so the reader sees the s
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from newsbot.termindex import Hit
@@ -63,12 +64,25 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _window(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
-    """About 2×RADIUS characters showing the most different matched words, cut at spaces."""
+    """About 2×RADIUS characters showing the most different matched words, cut at spaces.
 
-    def distinct_words(anchor: int) -> int:
-        return len({text[a:b].casefold() for a, b in spans if anchor <= a and b <= anchor + 2 * RADIUS})
-
-    anchor = max((start for start, _ in spans), key=lambda start: (distinct_words(start), -start))
+    One pass with a sliding window: a story can hold tens of thousands of hits (a page repeating a
+    vendor's name), and counting the words after every hit again took minutes for those."""
+    words = [text[start:end].casefold() for start, end in spans]
+    in_window: Counter[str] = Counter()
+    anchor, most = spans[0][0], -1
+    right = 0  # spans[left:right] are those inside the window that starts at spans[left]
+    for left, (start, _) in enumerate(spans):
+        right = max(right, left)
+        while right < len(spans) and spans[right][1] <= start + 2 * RADIUS:
+            in_window[words[right]] += 1
+            right += 1
+        if len(in_window) > most:  # the earliest of the windows with the most different words
+            anchor, most = start, len(in_window)
+        if right > left:
+            in_window[words[left]] -= 1
+            if not in_window[words[left]]:
+                del in_window[words[left]]
     start = max(0, anchor - RADIUS // 3)
     end = min(len(text), anchor + 2 * RADIUS)
     if start > 0:

@@ -9,8 +9,9 @@ Unchanged sources cost nothing: a 304, or a body whose hash is the one parsed la
 source as NOT_MODIFIED before any parsing. Articles are fetched only for links not yet stored.
 
 Bounded: at most `max_articles` article pages per source per run, for its newest stories first
-(undated ones last). A story whose article is beyond that cap, or was not fetched because the run
-stopped (its budget spent, a signal: newsbot.bounds), is not kept this run: the source's result is
+(undated ones last), and none for stories too old to alert (`max_age_days`). A story whose article is
+beyond that cap, or was not fetched because the run stopped (its budget spent, a signal:
+newsbot.bounds) or its host was skipped (newsbot.hosts), is not kept this run: the source's result is
 *cut short*, so its validators are not stored and the next run fetches it again, skips what was
 stored and fetches the rest. Keeping the teaser instead would alert on less text and, once stored,
 the article would never be fetched; waiting costs one cron interval for the stories past the cap.
@@ -34,10 +35,11 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
 from newsbot.addresses import INTERNAL_META
-from newsbot.articles import extract_article
-from newsbot.bounds import CutShort
+from newsbot.articles import MAX_PAGE_CHARS, extract_article
+from newsbot.bounds import CutShort, bounds_of
 from newsbot.feeds import FeedParseError, parse_feed
-from newsbot.models import CUT_BY_MAX_ARTICLES, FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.hosts import HostSkipped
+from newsbot.models import CUT_BY_MAX_ARTICLES, CUT_BY_SKIPPED_HOST, FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
 from newsbot.normalize import html_to_text
 from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
@@ -280,7 +282,9 @@ class NewsSpider(scrapy.Spider):
             return
         if identity:
             state.links_seen.add(identity)
-        wants_text = state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser)
+        wants_text = not _too_old(entry, state.request) and (
+            state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser)
+        )
         known = bool(identity) and self.is_known(identity)
         if known and only_new:
             return
@@ -316,9 +320,14 @@ class NewsSpider(scrapy.Spider):
             error = f"{response.url}: not an HTML page (HTTP {response.status})"
             yield from self._finish_articles(waiting, lambda entry: entry, error)
             return
+        bounds = bounds_of(self)
+        stopped = bounds and bounds.budget.stopped
+        if stopped:  # reading the page takes seconds; a stopped run does not start it
+            yield from self._wait_for_next_run(waiting, stopped)
+            return
         started = time.perf_counter()
         try:
-            html = _text(response)
+            html = _text(response)[:MAX_PAGE_CHARS]
             address = declared_url(Selector(text=html), response.url)
             article = extract_article(html, response.url, state.request.title_css, state.request.date_css)
         except Exception as problem:  # a page no extractor can read must not cost the source its result
@@ -345,14 +354,24 @@ class NewsSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> Iterator[Item]:
         waiting = self._waiting.pop(failure.request.meta["article"], [])  # type: ignore[attr-defined]
-        if isinstance(failure.value, CutShort):  # not stored: the next run fetches the article
-            for state, _ in waiting:
-                state.stopped = str(failure.value)
-                state.waiting_stories += 1
-                yield from self._done(state)
+        if isinstance(failure.value, CutShort):  # not this article's fault: not stored
+            yield from self._wait_for_next_run(waiting, str(failure.value))
+            return
+        if isinstance(failure.value, HostSkipped):
+            yield from self._wait_for_next_run(waiting, f"{CUT_BY_SKIPPED_HOST} (see its line below)")
             return
         error = f"{failure.request.url}: {describe_failure(failure)}"  # type: ignore[attr-defined]
         yield from self._finish_articles(waiting, lambda entry: entry, error)
+
+    def _wait_for_next_run(self, waiting: list[tuple[_Source, FeedEntry]], reason: str) -> Iterator[Item]:
+        """The stories are not stored, so the next run fetches their articles: a stopped run, or a
+        host skipped after failing again and again, says nothing about the article itself. (The
+        links that failed before their host was skipped keep their teaser, so a host that stays
+        dead costs a few teasers a run until every story is stored, and not one story for good.)"""
+        for state, _ in waiting:
+            state.stopped = state.stopped or reason
+            state.waiting_stories += 1
+            yield from self._done(state)
 
     def _finish_articles(
         self, waiting: list[tuple[_Source, FeedEntry]], enrich: Callable[[FeedEntry], FeedEntry], error: str | None
@@ -469,6 +488,11 @@ def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     dated = [(entry.published, entry) for entry in entries if entry.published is not None]
     dated.sort(key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in dated] + [entry for entry in entries if entry.published is None]
+
+
+def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
+    """Stored, but never alerted on (newsbot.run): its article would cost a request for nothing."""
+    return entry.published is not None and entry.published < datetime.now(UTC) - timedelta(days=source.max_age_days)
 
 
 def _is_teaser(entry: FeedEntry) -> bool:

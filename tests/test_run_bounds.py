@@ -103,9 +103,48 @@ def test_dead_article_hosts_are_skipped_after_three_failures_with_one_line_each(
         ), line
     # robots.txt and the first articles (two at a time per host): never one connection per link
     assert silent_host.connections <= 4
-    assert "100 new stories" in result.stdout  # every story kept, with its teaser
+    # the links that failed before their host was skipped keep their teaser; the others wait
+    stored = rows(workspace.database, "SELECT count(*) FROM stories")[0][0]
+    assert 4 * 3 <= stored < 100
+    assert f"{stored} new stories" in result.stdout
+    assert f"{100 - stored} stories wait for the next run" in result.stdout
     assert len([line for line in result.stdout.splitlines() if line.startswith("  source warning: Wire:")]) == 1
     assert elapsed < 20  # not skipped, 50 links timing out after 1 s, two at a time, take 25 s alone
+
+
+def test_a_host_that_stays_dead_costs_a_few_teasers_a_run_until_every_story_is_stored(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    dead = f"http://127.0.0.1:{refused_port()}"
+    items = [teaser(f"Story {n}", f"{dead}/story-{n}", n + 1) for n in range(8)]
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(items), etag='"v1"')), full_text="auto")
+
+    runs = [workspace.newsbot("run")]
+    while "stories wait for the next run" in runs[-1].stdout and len(runs) < 6:
+        runs.append(workspace.newsbot("run"))
+    last = workspace.newsbot("run")
+    stored = [int(re.search(r"(\d+) new stories", run.stdout).group(1)) for run in runs]  # type: ignore[union-attr]
+
+    assert all(run.returncode == 0 for run in [*runs, last]), [run.stderr for run in runs]
+    assert len(runs) > 1 and "stories wait for the next run" in runs[0].stdout
+    assert all(count >= 2 for count in stored)  # each run keeps the stories whose article failed (robots.txt counts)
+    assert sum(stored) == 8 and "cut short" not in runs[-1].stdout
+    assert "1 unchanged" in last.stdout  # once every story is stored, the validators are too
+    assert rows(workspace.database, "SELECT count(DISTINCT url) FROM stories") == [(8,)]
+
+
+def test_stories_too_old_to_alert_cost_no_article_request(workspace: Workspace, feed_server: FeedServer) -> None:
+    items = []
+    for name, hours in {"new": 2, "old": 24 * 10}.items():
+        feed_server.add(f"/{name}.html", article(f"Story {name}"))
+        items.append(teaser(f"Story {name}", f"{feed_server.url}/{name}.html", hours))
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss(items))), full_text="auto")
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert (requested(feed_server, "/new.html"), requested(feed_server, "/old.html")) == (1, 0)
+    assert rows(workspace.database, "SELECT count(*) FROM stories") == [(2,)]  # the old one is stored all the same
 
 
 def test_a_dead_feed_host_fails_its_sources_with_the_host_sentence(
