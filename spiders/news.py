@@ -39,7 +39,16 @@ from newsbot.articles import MAX_PAGE_CHARS, extract_article
 from newsbot.bounds import CutShort, bounds_of
 from newsbot.feeds import FeedParseError, parse_feed
 from newsbot.hosts import HostSkipped
-from newsbot.models import CUT_BY_MAX_ARTICLES, CUT_BY_SKIPPED_HOST, FeedEntry, FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.models import (
+    CUT_BY_MAX_ARTICLES,
+    CUT_BY_SKIPPED_HOST,
+    FeedEntry,
+    FetchResult,
+    FetchStatus,
+    FullText,
+    SourceKind,
+    SourceRequest,
+)
 from newsbot.normalize import html_to_text
 from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
