@@ -87,6 +87,22 @@ class RunBudget:
             self._listeners.remove(listener)
 
 
+class Terminated(BaseException):
+    """SIGTERM outside a run's own handling (loading the config, checking the database): the
+    command ends as Ctrl-C's KeyboardInterrupt ends it, with a sentence, instead of silently."""
+
+    signal_number = signal.SIGTERM
+
+
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM raises Terminated in the main thread (until a run takes it over)."""
+
+    def handle(signal_number: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handle)
+
+
 @contextlib.contextmanager
 def stop_on_signals(budget: RunBudget) -> Iterator[None]:
     """SIGTERM and SIGINT interrupt the run instead of killing it; a second one kills it at once.

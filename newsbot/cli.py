@@ -15,6 +15,7 @@ from alerts.digest import post_digests
 from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
+from newsbot.budget import Terminated
 from newsbot.config import load_config
 from newsbot.crawl_log import hide_crawler_records
 from newsbot.database_errors import database_faults
@@ -68,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C before a run took over SIGINT (loading config, checking the database)
         print("newsbot: stopped by SIGINT (Ctrl-C)", file=sys.stderr)
         return 128 + signal.SIGINT
+    except Terminated:  # SIGTERM at the same moments (newsbot.launch set it up)
+        print("newsbot: stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:

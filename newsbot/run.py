@@ -13,6 +13,7 @@ Bounded (newsbot.budget): the crawl stops at `fetch.run_budget_seconds`, and del
 starting messages DELIVERY_ALLOWANCE_SECONDS later; what is left waits, pending, for the next run.
 SIGTERM or SIGINT stops both at once: what was fetched is stored, alerts not yet sent stay
 pending, the lock is released and RunInterrupted (exit 143 or 130) is raised, within 10 seconds.
+A run that cannot stop itself in time is ended by newsbot.watchdog.
 """
 
 from __future__ import annotations
@@ -46,13 +47,19 @@ from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRe
 from newsbot.normalize import to_story
 from newsbot.quiet import QUIET_MEMORY, KnownProblems
 from newsbot.storage import Storage, batched, now_utc
+from newsbot.watchdog import Watchdog
 from newsbot.worker import StageWorker
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other connection's transaction
+LEFT_BEHIND_BUSY_TIMEOUT_MS = 2_000  # … but not for a stage the run had to leave behind
 STAGE_BATCH = 100  # stories clustered or matched per commit: short enough that a store never waits long
 DELIVERY_ALLOWANCE_SECONDS = 120.0  # after the budget: 300 + 120 s stays well inside a 10-minute cron
 INTERRUPT_GRACE_SECONDS = 5.0  # after a signal, how long a message being sent may take to settle
+SETTLE_AFTER_DELIVERY_SECONDS = 30.0  # after the delivery allowance, for the message in flight
+# The watchdog ends a run this long after its budget and delivery allowance: 300 + 120 + 60 s is
+# still under a 10-minute cron interval, and a run that ends on its own never gets near it.
+OVERRUN_SECONDS = 60.0
 
 
 @contextlib.contextmanager
@@ -77,7 +84,7 @@ def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
     """
     budget = RunBudget(config.settings.fetch.run_budget_seconds)
-    with stop_on_signals(budget), run_lock(config.database):
+    with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
         storage = Storage.open(config.database)
         try:
             return run_pipeline(config, config.database, storage, poster, policy, budget)
@@ -88,7 +95,7 @@ def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
 def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
     budget = RunBudget(config.settings.fetch.run_budget_seconds)
-    with stop_on_signals(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
+    with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
             Storage.open(config.database, migrate=False).close()  # a damaged file is named as itself, not the copy
@@ -103,6 +110,10 @@ def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
         finally:
             storage.close()
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _watchdog(budget: RunBudget) -> contextlib.AbstractContextManager[None]:
+    return Watchdog(budget, allowance=DELIVERY_ALLOWANCE_SECONDS, overrun=OVERRUN_SECONDS).watching()
 
 
 def run_pipeline(
@@ -140,16 +151,18 @@ def run_pipeline(
         raise
     stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
     worker.finish()
-    _wait_for(worker, budget)
+    if not _wait_for(worker, budget, later.delivery_deadline):
+        # It may be inside a transaction that will not end soon: the run's record must not wait
+        # for it long (the watchdog would end the process first), and is left out if it must.
+        storage.db.execute(f"PRAGMA busy_timeout = {LEFT_BEHIND_BUSY_TIMEOUT_MS}")
+        later.abandoned = True
     if worker.problem is not None:
         raise worker.problem
-    summary.alerts_pending = storage.alert_counts()["pending"]
     summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
     summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
-    summary.seconds = time.monotonic() - clock
-    storage.record_run(started, now_utc(), summary)
+    _record_run(storage, started, summary, clock)
     if budget.signal_number is not None:
-        raise RunInterrupted(budget.signal_number, _interrupted(budget, summary))
+        raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
     return summary
 
 
@@ -183,10 +196,10 @@ class _LaterStages:
             self.summary.worse += record_health(self.config, storage, now_utc())
         started = time.monotonic()
         window = timedelta(days=self.config.settings.cluster_window_days)
-        assign_clusters(storage, now_utc(), window, should_stop=self.interrupted)
+        assign_clusters(storage, now_utc(), window, should_stop=self.delivery_over)
         stages["cluster"] += time.monotonic() - started
         started = time.monotonic()
-        queue_matches(storage, self.matcher, self.config.settings.max_age_days, self.summary, self.interrupted)
+        queue_matches(storage, self.matcher, self.config.settings.max_age_days, self.summary, self.delivery_over)
         stages["match"] += time.monotonic() - started
         started = time.monotonic()
         report = deliver(storage, self.poster, self.policy, should_stop=self.delivery_over)
@@ -209,22 +222,43 @@ class _LaterStages:
             self._storage.close()
 
 
-def _wait_for(worker: StageWorker, budget: RunBudget) -> None:
-    """Until the worker's last pass is done; after a signal, only as long as a message takes to settle
-    (a message still being sent is in flight in the database: the next run looks it up)."""
+def _wait_for(worker: StageWorker, budget: RunBudget, delivery_deadline: float) -> bool:
+    """Whether the worker's last pass ended. After a signal, it is waited for only as long as a
+    message takes to settle, and past the delivery allowance only as long as one message may take:
+    a message still being sent is in flight in the database, and the next run looks it up."""
     while not worker.join(0.1):
-        if budget.interrupted_at is not None and time.monotonic() > budget.interrupted_at + INTERRUPT_GRACE_SECONDS:
-            return
+        now = time.monotonic()
+        if budget.interrupted_at is not None and now > budget.interrupted_at + INTERRUPT_GRACE_SECONDS:
+            return False
+        if now > delivery_deadline + SETTLE_AFTER_DELIVERY_SECONDS:
+            log.warning("the run's last stage was still busy after its delivery allowance; it was left behind")
+            return False
+    return True
 
 
-def _interrupted(budget: RunBudget, summary: RunSummary) -> str:
+def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock: float) -> None:
+    """The run's record, for `status` and `--quiet`; when a stage left behind holds the database,
+    the run ends without it rather than waiting (nothing else depends on it)."""
+    try:
+        summary.alerts_pending = storage.alert_counts()["pending"]
+        summary.seconds = time.monotonic() - clock
+        storage.record_run(started, now_utc(), summary)
+    except sqlite3.OperationalError as problem:
+        if "locked" not in str(problem):
+            raise
+        log.warning("the run's summary was not recorded: %s", problem)
+
+
+def _interrupted(budget: RunBudget, summary: RunSummary, unmatched: int) -> str:
     """The one sentence an interrupted run ends with."""
     name = signal.Signals(budget.signal_number or signal.SIGTERM).name
     cut_short = len(summary.cut_short)
     cut = f" ({cut_short} source{'s' * (cut_short != 1)} cut short: the next run fetches them)" if cut_short else ""
+    waits = "story waits" if unmatched == 1 else "stories wait"
+    to_match = f", and {unmatched} {waits} to be matched" if unmatched else ""
     return (
         f"stopped by {name}: no new work was started; {summary.new_stories} new stories are stored{cut}; "
-        f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run"
+        f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run{to_match}"
     )
 
 
@@ -314,14 +348,14 @@ def assign_clusters(
     storage: Storage, now: datetime, window: timedelta, should_stop: Callable[[], bool] = lambda: False
 ) -> None:
     """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
-    `should_stop` is asked between batches (the rest waits for the next pass or run)."""
+    `should_stop` is asked before each story (the rest waits for the next pass or run)."""
     since = now - window
     storage.prune_shingles(since)
     for batch in batched(storage.unclustered_stories(), STAGE_BATCH):
-        if should_stop():
-            return
         with storage.transaction():  # one commit per batch, not per story
             for story in batch:
+                if should_stop():
+                    return  # what is done is committed
                 _assign_cluster(storage, story, now, since)
 
 
@@ -382,10 +416,10 @@ def queue_matches(
     now = now_utc()
     oldest = now - timedelta(days=max_age_days)
     for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
-        if should_stop():
-            return
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
             for story, first_seen in batch:
+                if should_stop():
+                    return  # what is done is committed
                 published = story.published_at or first_seen
                 matches = matcher.match_story(story)
                 if published < oldest:

@@ -501,6 +501,9 @@ class Storage:
         rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, rowid")
         return [(_story(row), _parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
 
+    def unmatched_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
+
     def cluster_id(self, story: str) -> str | None:
         row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
         return row[0] if row else None

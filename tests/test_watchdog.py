@@ -1,0 +1,94 @@
+"""A run ends in time even when its own parts cannot stop it, and SIGTERM is a sentence from the start.
+
+Real processes, real signals: a main thread stuck the way a spider callback that never returns
+would hold it, and the `newsbot` command signalled while it is still importing.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from newsbot.watchdog import OVERRUN_EXIT_STATUS
+from tests.conftest import REPOSITORY, Workspace
+
+STUCK_RUN = textwrap.dedent(
+    """
+    import sys, time
+    from newsbot.budget import RunBudget, stop_on_signals
+    from newsbot.watchdog import Watchdog
+
+    budget = RunBudget(float(sys.argv[1]))
+    with stop_on_signals(budget), Watchdog(budget, allowance=0.5, overrun=0.5, winding_down=1.0).watching():
+        print("stuck", flush=True)
+        time.sleep(120)  # a callback that never returns: nothing of the run can move
+    """
+)
+
+
+def start_stuck_run(budget_seconds: float) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", STUCK_RUN, str(budget_seconds)],
+        cwd=REPOSITORY,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "stuck\n"
+    return process
+
+
+def test_a_stuck_run_ends_itself_past_its_budget_with_a_sentence() -> None:
+    started = time.monotonic()
+    process = start_stuck_run(budget_seconds=1)
+    _, errors = process.communicate(timeout=60)
+    took = time.monotonic() - started
+
+    assert process.returncode == OVERRUN_EXIT_STATUS, errors
+    assert errors.startswith("newsbot: the run was still going 1 s after its budget of 1 s"), errors
+    assert "the rest is fetched and sent by the next run" in errors and "Traceback" not in errors
+    assert took < 30  # not the 120 s the stuck callback would take
+
+
+@pytest.mark.parametrize(("signal_number", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stuck_run_signalled_ends_itself_soon_after(signal_number: int, exit_code: int) -> None:
+    process = start_stuck_run(budget_seconds=300)
+    process.send_signal(signal_number)
+    signalled = time.monotonic()
+    _, errors = process.communicate(timeout=60)
+    took = time.monotonic() - signalled
+
+    assert process.returncode == exit_code, errors
+    name = signal.Signals(signal_number).name
+    assert errors.startswith(f"newsbot: stopped by {name}: the run had not wound down 1 s later"), errors
+    assert took < 10
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has its own SIGTERM handler yet (the kernel's SigCgt mask says so)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        caught = next(line for line in status if line.startswith("SigCgt:")).split()[1]
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.parametrize("after_seconds", [0.0, 0.15])
+def test_sigterm_while_the_command_starts_is_a_sentence_and_exit_143(
+    workspace: Workspace, after_seconds: float
+) -> None:
+    running = workspace.popen("status")
+    deadline = time.monotonic() + 10
+    while not catches_sigterm(running.pid):  # the first thing newsbot does; then it imports for 0.5 s
+        assert time.monotonic() < deadline and running.poll() is None
+        time.sleep(0.002)
+    time.sleep(after_seconds)
+    running.send_signal(signal.SIGTERM)
+    _, errors = running.communicate(timeout=30)
+
+    assert running.returncode == 143, errors
+    assert errors.startswith("newsbot: stopped by SIGTERM"), errors
+    assert "Traceback" not in errors and len(errors.splitlines()) == 1
