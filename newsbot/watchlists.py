@@ -24,12 +24,19 @@ from newsbot.yamlfile import Location, YamlDocument, load_yaml
 VENDORS = "vendors"
 FIELDS = ("title", "summary", "text")
 
-Text = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+# Names, aliases and keywords are a few words; bounding them keeps a stray paste (or a hostile file)
+# from making every story's matching slow: one 60,000-character term took `check` 25 s.
+MAX_TERM_CHARS = 200
+MAX_PATTERN_CHARS = 1_000  # a regex, with its alternatives
+MAX_EXAMPLE_CHARS = 20_000  # an example is a story's text, or a part of it
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATTERN_CHARS, pattern=r"\S")]
+ExampleText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXAMPLE_CHARS, pattern=r"\S")]
 FieldName = Literal["title", "summary", "text"]
 
 
 class RegexTerm(Strict):
-    regex: Text
+    regex: Pattern
 
 
 class InlineWord(Strict):
@@ -73,8 +80,8 @@ class RuleConfig(Strict):
 
 
 class ExamplesConfig(Strict):
-    match: list[Text] = Field(default_factory=list)
-    no_match: list[Text] = Field(default_factory=list)
+    match: list[ExampleText] = Field(default_factory=list)
+    no_match: list[ExampleText] = Field(default_factory=list)
 
 
 class WatchlistConfig(Strict):

@@ -35,6 +35,7 @@ _NULLS = {"", "~", "null", "Null", "NULL"}
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 50  # newsbot's deepest setting is 5 levels down
 MAX_VALUES = 100_000  # keys, values and items, each alias counted as everything it stands for
+CHARS_PER_VALUE = 20  # … and long texts by their length: at most about 2 MB of text, expanded
 
 
 @dataclass
@@ -173,9 +174,9 @@ class _BoundedLoader(yaml.SafeLoader):
             return node
         if self._depth >= MAX_DEPTH:
             raise _LimitError(line, f"the values are nested more than {MAX_DEPTH} levels deep here")
-        self._count(1, line, None)
+        before = self._values
+        self._count(_weight(event), line, None)
         anchor = event.anchor
-        before = self._values - 1
         if anchor is not None:
             self._open.add(anchor)
         self._depth += 1
@@ -199,6 +200,12 @@ class _BoundedLoader(yaml.SafeLoader):
             f"the alias *{alias} makes this file expand to more than {MAX_VALUES:,} values "
             "(each alias counts as a copy of what it names); newsbot refuses it",
         )
+
+
+def _weight(event: yaml.Event) -> int:
+    """A value counts once, and a long text once more for every CHARS_PER_VALUE characters: an
+    alias of a long text repeated many times is as much work to check and match as many values."""
+    return 1 + len(event.value) // CHARS_PER_VALUE if isinstance(event, yaml.ScalarEvent) else 1
 
 
 def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> Any:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.errors import ConfigError
+from newsbot.watchlists import MAX_TERM_CHARS
 from newsbot.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
 from tests.conftest import Workspace, _environment
 
@@ -37,6 +38,8 @@ LAUGHS = "\n".join(
 LOOP = "rules: &rules\n  - name: again\n    all: *rules\n"
 DEEP_FLOW = "name: " + "[" * 1000 + "]" * 1000 + "\n"
 DEEP_BLOCK = "".join(f"{'  ' * level}level{level}:\n" for level in range(1000)) + "  " * 1000 + "bottom\n"
+ALIASED_TEXT = f'text: &t "{"Mitto sold SS7 access. " * 4_000}"\ncopies: [{", ".join(["*t"] * 1_000)}]\n'
+LONG_TERM = f'name: long\nvendors:\n  - name: "Mitto {"x" * 60_000}"\nrules:\n  - name: any\n    any: [vendors]\n'
 
 
 @dataclass
@@ -112,13 +115,20 @@ def plant(path: Path, bomb: str) -> None:
         path.write_text(TEXTS[bomb], encoding="utf-8")
 
 
-TEXTS = {"billion-laughs": LAUGHS, "recursive-alias": LOOP, "deep-flow": DEEP_FLOW, "deep-block": DEEP_BLOCK}
+TEXTS = {
+    "billion-laughs": LAUGHS,
+    "recursive-alias": LOOP,
+    "deep-flow": DEEP_FLOW,
+    "deep-block": DEEP_BLOCK,
+    "aliased-text": ALIASED_TEXT,
+}
 # What the sentence says, and the line it names where there is one.
 EXPECTED = {
     "billion-laughs": ("expand to more than 100,000 values", r":\d+: "),
     "recursive-alias": ("refers to the value that contains it", ":3: "),
     "deep-flow": (f"nested more than {MAX_DEPTH} levels deep", ":1: "),
     "deep-block": (f"nested more than {MAX_DEPTH} levels deep", f":{MAX_DEPTH}: "),
+    "aliased-text": ("the alias *t makes this file expand to more than 100,000 values", ":2: "),
     "fifo": ("named pipe (FIFO), not a file", ": "),
     "dev-zero": ("a device, not a file", ": "),
     "huge": ("larger than 1 MB", ": "),
@@ -155,6 +165,16 @@ def test_a_bomb_as_newsbot_yaml_is_refused_by_check_with_one_sentence(workspace:
     result = run_measured("check", config, workspace)
     assert_refused(result, config.resolve(), bomb, exit_code=1)  # a link is named by what it points to
     assert not workspace.database.exists()
+
+
+def test_a_term_of_sixty_thousand_characters_is_refused_by_check_at_its_line(workspace: Workspace) -> None:
+    target = workspace.watchlist("long.yaml")
+    target.write_text(LONG_TERM, encoding="utf-8")
+    result = run_measured("check", workspace.write(), workspace)
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"newsbot: {target}:3: ") and f"at most {MAX_TERM_CHARS} characters" in line, line
+    assert result.cpu_seconds < CPU_SECONDS and result.peak_mb < PEAK_MB
 
 
 # --- the limits, in-process: what is just inside still loads ------------------------------------
