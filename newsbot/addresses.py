@@ -46,6 +46,13 @@ _LAST_32_BITS = (
     ("an IPv4-compatible form", ipaddress.IPv6Network("::/96")),  # deprecated (RFC 4291); :: and ::1 excepted
 )
 _TEREDO = "a Teredo form"
+# Not public, though Python 3.11 counts them global: deprecated site-local addresses (RFC 3879),
+# which old networks still route inside, and the documentation range of RFC 9637.
+_NOT_GLOBAL = (
+    ("site-local", ipaddress.IPv6Network("fec0::/10")),
+    ("documentation", ipaddress.IPv6Network("3fff::/20")),
+)
+_CLOUD_METADATA = frozenset(map(ipaddress.ip_address, ("169.254.169.254", "fd00:ec2::254", "fe80::a9fe:a9fe")))
 
 
 class RefusedAddressError(DNSLookupError):
@@ -93,7 +100,7 @@ class AddressPolicy:
 
 
 def _public(ip: Address) -> bool:
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not ip.is_multicast and not any(ip in network for _, network in _NOT_GLOBAL)
 
 
 def _carried_ipv4(ip: Address) -> tuple[str, tuple[ipaddress.IPv4Address, ...]] | None:
@@ -121,13 +128,15 @@ def _carried_ipv4(ip: Address) -> tuple[str, tuple[ipaddress.IPv4Address, ...]] 
 
 
 def _describe(ip: Address) -> str:
+    if ip in _CLOUD_METADATA:
+        return "cloud metadata"
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
-        return "link-local (cloud metadata)"
+        return "link-local"
     if ip.is_private:
         return "private"
-    return "non-public"
+    return next((kind for kind, network in _NOT_GLOBAL if ip in network), "non-public")
 
 
 def _ip_literal(host: str) -> str | None:

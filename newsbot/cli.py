@@ -16,7 +16,7 @@ from alerts.setup import delivery
 from newsbot import __version__
 from newsbot.backtest import backtest
 from newsbot.budget import Terminated
-from newsbot.config import load_config
+from newsbot.config import Config, load_config
 from newsbot.crawl_log import hide_crawler_records
 from newsbot.database_errors import database_faults
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
@@ -171,10 +171,18 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     rules = sum(len(watchlist.config.rules) for watchlist in config.watchlists)
     print(
         f"{config.path}: OK — {len(config.settings.sources)} sources, "
-        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to "
-        f"{'Slack (incoming webhook)' if config.settings.slack else 'the terminal'}"
+        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to {_destination(config)}"
     )
     return ExitStatus.OK
+
+
+def _destination(config: Config) -> str:
+    slack = config.settings.slack
+    if slack is None:
+        return "the terminal"
+    if slack.token is not None:
+        return f"Slack (bot token; alerts with no other route to {slack.channel})"
+    return "Slack (incoming webhook)"
 
 
 def _test(arguments: argparse.Namespace) -> ExitStatus:

@@ -132,7 +132,9 @@ def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, 
         for flush in flushes:
             flush(reason)
         reactor.crash()  # type: ignore[attr-defined]
-        reactor.getThreadPool().stop()  # type: ignore[attr-defined]  # crash() skips the shutdown that would
+        # crash() skips the shutdown that would stop the thread pool (DNS lookups): stop it here,
+        # or its threads keep the process alive after the run.
+        reactor.getThreadPool().stop()  # type: ignore[attr-defined]
 
     def stop(reason: str) -> None:
         bounds.cancel_in_flight()

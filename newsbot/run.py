@@ -104,7 +104,7 @@ def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
                 contextlib.closing(sqlite3.connect(copy)) as target,
             ):
                 source.backup(target)
-        storage = Storage.open(copy)
+        storage = Storage.open(copy, checked=config.database.exists())  # the real file was checked above
         try:
             return run_pipeline(config, copy, storage, poster, policy, budget)
         finally:

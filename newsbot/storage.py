@@ -210,16 +210,18 @@ class Storage:
         self.db = db
 
     @classmethod
-    def open(cls, path: Path, *, migrate: bool = True) -> Storage:
-        """The database at `path`, checked whole before anything reads or writes it; any SQLite error
-        becomes a StorageError whose sentence names the file and what to do (newsbot.database_errors)."""
+    def open(cls, path: Path, *, migrate: bool = True, checked: bool = False) -> Storage:
+        """The database at `path`, checked whole before anything reads or writes it (unless `checked`:
+        a copy just made of a checked file); any SQLite error becomes a StorageError whose sentence
+        names the file and what to do (newsbot.database_errors)."""
         if not path.parent.is_dir():
             raise StorageError(f"cannot open the database {path}: the folder {path.parent} does not exist")
         with database_faults(path):
             db = Database(path)
             storage = cls(db)
             try:
-                storage._check_integrity(path)
+                if not checked:
+                    storage._check_integrity(path)
                 storage._check_identity(creating=migrate)
                 if migrate:
                     storage._migrate()

@@ -4,7 +4,7 @@
 local-use 64:ff9b:1::/48), 2002:7f00:1:: (6to4) and Teredo (2001::/32) all carry 127.0.0.1, and
 Python calls all but Teredo global. A hostile feed must not reach loopback, the intranet or cloud
 metadata through them; the refusal names the IPv4 address ("…, a NAT64 form of 169.254.169.254,
-a link-local (cloud metadata) address; …").
+a cloud metadata address; …").
 
 Decisions: a NAT64 or 6to4 form of a public IPv4 address is allowed — that is how an IPv6-only
 host reaches the IPv4 internet. An IPv4 network in fetch.allowed_networks also lets its carried
@@ -74,7 +74,7 @@ TARGETS = [
     ("10.1.2.3", "private"),
     ("192.168.1.1", "private"),
     ("172.16.0.1", "private"),
-    ("169.254.169.254", "link-local (cloud metadata)"),
+    ("169.254.169.254", "cloud metadata"),
     ("100.64.0.1", "non-public"),
     ("224.0.0.1", "non-public"),
 ]
@@ -123,11 +123,11 @@ def test_an_ipv6_form_of_a_non_public_ipv4_address_is_refused_naming_it(
 def test_the_issue_s_example_sentence() -> None:
     assert refusal("64:ff9b::a9fe:a9fe") == (
         "news.example.com resolves to 64:ff9b::a9fe:a9fe, a NAT64 form of 169.254.169.254, "
-        f"a link-local (cloud metadata) address; {ONLY_INTERNAL}"
+        f"a cloud metadata address; {ONLY_INTERNAL}"
     )
     assert refusal("2002:a9fe:a9fe::") == (
         "news.example.com resolves to 2002:a9fe:a9fe::, a 6to4 form of 169.254.169.254, "
-        f"a link-local (cloud metadata) address; {ONLY_INTERNAL}"
+        f"a cloud metadata address; {ONLY_INTERNAL}"
     )
     assert refusal("::7f00:1") == (
         "news.example.com resolves to ::7f00:1, an IPv4-compatible form of 127.0.0.1, "
@@ -159,7 +159,7 @@ def test_teredo_names_a_non_public_relay_server_too() -> None:
 @pytest.mark.parametrize("address", ["::1", "::", "fe80::1", "fd00::1", "2606:4700:4700::1111"])
 def test_addresses_that_carry_no_ipv4_are_judged_as_before(address: str) -> None:
     ip = ipaddress.ip_address(address)
-    kind = "loopback" if ip.is_loopback else "link-local (cloud metadata)" if ip.is_link_local else "private"
+    kind = "loopback" if ip.is_loopback else "link-local" if ip.is_link_local else "private"
     expected = None if ip.is_global else f"news.example.com resolves to {ip}, a {kind} address; {ONLY_INTERNAL}"
 
     assert refusal(address) == expected
@@ -237,7 +237,7 @@ def test_feeds_links_and_redirects_to_ipv6_forms_of_internal_addresses_are_refus
             nat64(V4("169.254.169.254")),
             "a NAT64 form",
             "169.254.169.254",
-            "link-local (cloud metadata)",
+            "cloud metadata",
         ),
     }
     for number, (name, (address, _, _, _)) in enumerate(articles.items()):
@@ -267,7 +267,7 @@ def test_feeds_links_and_redirects_to_ipv6_forms_of_internal_addresses_are_refus
     assert rows(workspace.database, "SELECT summary, text FROM stories WHERE source = 'Redirected article'") == [
         (TEASER, "")
     ]
-    assert sentence(redirected_article, "a 6to4 form", "169.254.169.254", "link-local (cloud metadata)") in (
+    assert sentence(redirected_article, "a 6to4 form", "169.254.169.254", "cloud metadata") in (
         status_block(status, "Redirected article")
     ), status
     assert "source failed: Redirected feed: " in result.stdout

@@ -57,13 +57,16 @@ REFUSED = [
     pytest.param("172.31.255.254", "private", id="172.16/12 high end"),
     pytest.param("192.168.1.1", "private", id="192.168/16"),
     pytest.param("100.64.0.1", "non-public", id="100.64/10 carrier-grade NAT"),
-    pytest.param("169.254.169.254", "link-local (cloud metadata)", id="cloud metadata"),
+    pytest.param("169.254.169.254", "cloud metadata", id="cloud metadata"),
     pytest.param("127.0.0.1", "loopback", id="127/8"),
     pytest.param("::1", "loopback", id="ipv6 loopback"),
     pytest.param("::ffff:127.0.0.1", "loopback", id="ipv4-mapped loopback"),
     pytest.param("::ffff:10.0.0.1", "private", id="ipv4-mapped private"),
-    pytest.param("fe80::1", "link-local (cloud metadata)", id="ipv6 link-local"),
+    pytest.param("fe80::1", "link-local", id="ipv6 link-local"),
     pytest.param("fd00::1", "private", id="ipv6 unique local"),
+    pytest.param("fd00:ec2::254", "cloud metadata", id="AWS IPv6 metadata"),
+    pytest.param("fec0::1", "site-local", id="deprecated ipv6 site-local"),
+    pytest.param("3fff::1", "documentation", id="ipv6 documentation (RFC 9637)"),
     pytest.param("0.0.0.0", "private", id="unspecified (Python counts 0/8 as private)"),
     pytest.param("224.0.0.1", "non-public", id="multicast"),
 ]
@@ -212,7 +215,7 @@ def test_a_dotted_internal_address_is_refused_with_the_reason(
     assert f"Secret host: 1 articles kept their teaser: {secret.url}/secret: " in result.stdout
     for name in ("Secret host", "Redirected article", "Redirected feed"):
         assert LOOPBACK_REFUSAL in status_block(status, name), status
-    assert "a link-local (cloud metadata) address" in status_block(status, "Metadata"), status
+    assert "a cloud metadata address" in status_block(status, "Metadata"), status
 
 
 def test_an_internal_source_is_fetched_and_public_links_to_its_host_are_not(

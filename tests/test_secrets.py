@@ -163,3 +163,13 @@ def test_redaction_catches_secret_shaped_text_it_was_not_told_about() -> None:
     assert_never_shown(other, cleaned)
     assert_never_shown("xoxp-9999-8888-personalTokenValue", cleaned)
     assert cleaned.startswith("posting to https://hooks.slack.com/services/<secret>")
+
+
+def test_check_in_token_mode_says_bot_token_and_the_default_channel(workspace: Workspace) -> None:
+    workspace.settings["slack"] = {"token": "${NEWSBOT_TEST_TOKEN}", "channel": "#vendor-news"}
+    workspace.environment["NEWSBOT_TEST_TOKEN"] = TOKEN
+    result = workspace.newsbot("-vv", "check")
+    assert result.returncode == 0, result.stderr
+    assert "alerts go to Slack (bot token; alerts with no other route to #vendor-news)" in result.stdout
+    assert "webhook" not in result.stdout
+    assert_never_shown(TOKEN, result.stdout, result.stderr)
