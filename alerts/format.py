@@ -33,6 +33,7 @@ SEVERITY_EMOJI = {
 }
 # LRM, RLM, the embeddings and overrides (LRE RLE PDF LRO RLO), the isolates (LRI RLI FSI PDI), ALM.
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+_PARTIAL_ENTITY = re.compile(r"&(?:amp|am|a|lt|l|gt|g)?…$")  # what truncate() can leave of an escape
 
 
 def visible(text: str) -> str:
@@ -56,6 +57,11 @@ def truncate(text: str, limit: int) -> str:
         if space > limit // 2:
             cut = cut[:space]
     return cut.rstrip() + "…"
+
+
+def truncate_escaped(text: str, limit: int) -> str:
+    """truncate() for escaped text: a cut through "&amp;" would show the reader "&am…"."""
+    return _PARTIAL_ENTITY.sub("…", truncate(text, limit))
 
 
 def safe_link_target(url: str) -> str:
@@ -130,7 +136,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
         {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
         {"type": "section", "text": {"type": "mrkdwn", "text": link}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(details), SECTION_LIMIT)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped("\n".join(details), SECTION_LIMIT)}},
     ]
     if passage:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": passage}]})
@@ -139,7 +145,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
         f"{escape(story.title)} ({', '.join(escape(term) for term in match.terms)})"
     )
     return {
-        "text": truncate(fallback, TEXT_LIMIT),
+        "text": truncate_escaped(fallback, TEXT_LIMIT),
         "blocks": blocks,
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
@@ -148,7 +154,7 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
 
 def slack_snippet(match: Match) -> str:
     """The passage around the matched words, escaped, with those words in bold."""
-    return truncate(render(match.snippet, escape), SECTION_LIMIT)
+    return truncate_escaped(render(match.snippet, escape), SECTION_LIMIT)
 
 
 def plain_text(alert: Alert) -> str:
@@ -175,8 +181,8 @@ def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     """A copy of an alerted story elsewhere: one line in the first alert's thread, no ping."""
     text = f"Also in {escape(alert.story.source)}: {story_link(alert.story.url, alert.story.title)}"
     return {
-        "text": truncate(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
-        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_LIMIT)}]}],
+        "text": truncate_escaped(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_escaped(text, SECTION_LIMIT)}]}],
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
@@ -229,7 +235,7 @@ def _digest_message(
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
     payload = {
-        "text": truncate(f"{escape(title)}{part}: {len(listed)} alerts", TEXT_LIMIT),
+        "text": truncate_escaped(f"{escape(title)}{part}: {len(listed)} alerts", TEXT_LIMIT),
         "blocks": blocks,
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,

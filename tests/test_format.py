@@ -364,3 +364,14 @@ def test_link_stays_well_formed_within_the_section_limit(path_length: int, title
     assert link.startswith(f"<{url}|")
     assert link.endswith(">")
     assert link.count("<") == 1 and link.count(">") == 1
+
+
+@pytest.mark.parametrize("shift", range(5))  # the cut lands on each character of "&amp;" in turn
+def test_a_cut_never_leaves_half_an_escape(shift: int) -> None:
+    also_in = ("x" * shift + "&" * 1_000,)  # one "word" longer than a section holds once escaped
+    payload = build_message(make_alert(also_in=also_in))
+    texts = [text for _, text in text_objects(payload) if text.endswith("…")]
+    assert texts  # the details section was cut
+    for text in texts:
+        assert not re.search(r"&(amp|am|a|lt|l|gt|g)?…$", text), text[-20:]
+        assert len(text) <= SECTION_LIMIT
