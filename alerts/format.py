@@ -182,7 +182,9 @@ def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     text = f"Also in {escape(alert.story.source)}: {story_link(alert.story.url, alert.story.title)}"
     return {
         "text": truncate_escaped(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
-        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_escaped(text, SECTION_LIMIT)}]}],
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_escaped(text, SECTION_LIMIT)}]}
+        ],
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
