@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
-from alerts.routing import TERMINAL, Destination
+from alerts.routing import TERMINAL, Destination, names_a_channel
 from alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
 from newsbot.models import Alert, AlertKind, Match, SourceNotice
 
@@ -157,21 +157,22 @@ class _Drain:
         went; found, it is recorded as sent; not found, it is sent again only if its attempt started
         more than the poster's `post_window` before the look-up (earlier, Slack may still store it:
         it stays in flight); if Slack cannot be asked, it stays in flight for a later look. Without
-        a way to look (webhook), `delivery` decides."""
+        a way to look (a webhook, now or when the attempt was made), `delivery` decides."""
         in_flight = [alert for alert in due if alert.in_flight_since is not None]
         if not in_flight:
             return due
-        if not self.poster.can_look_back:
-            if not self.policy.at_most_once:
-                return due
-            for alert in in_flight:
-                self.outbox.mark_unconfirmed(alert.id, UNCONFIRMED_NOTE)
-            return [alert for alert in due if alert.in_flight_since is None]
+        settled: set[str] = set()
+        unsearchable = {alert.id for alert in in_flight if not self._can_look_for(alert)}
+        if self.policy.at_most_once:
+            for alert_id in unsearchable:
+                self.outbox.mark_unconfirmed(alert_id, UNCONFIRMED_NOTE)
+            settled |= unsearchable
         places: dict[tuple[str, str | None], list[Alert]] = {}
         for alert in in_flight:
+            if alert.id in unsearchable:
+                continue
             where = alert.in_flight_to or self.policy.route(alert.match).label
             places.setdefault((where, alert.in_flight_thread), []).append(alert)
-        settled: set[str] = set()
         for (where, thread), alerts in places.items():
             self._check_stop()
             starts = [alert.in_flight_since for alert in alerts if alert.in_flight_since]
@@ -198,6 +199,11 @@ class _Drain:
                 if alert.in_flight_since and alert.in_flight_since > asked - self.poster.post_window
             )
         return [alert for alert in due if alert.id not in settled]
+
+    def _can_look_for(self, alert: Alert) -> bool:
+        """A bot token can look in a channel, not for what went to a webhook before the config
+        changed to a token (the attempt's label is then a webhook's)."""
+        return self.poster.can_look_back and (alert.in_flight_to is None or names_a_channel(alert.in_flight_to))
 
     def _look_in(self, label: str, channel: str | None) -> Destination:
         """Where to look for a message sent to `label`: the channel id Slack returned for it before,

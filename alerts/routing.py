@@ -30,6 +30,12 @@ class Destination:
 TERMINAL = Destination(label="the terminal")
 
 
+def names_a_channel(label: str) -> bool:
+    """Whether a label is a channel's name or id, one a bot token can look in: those never hold a
+    space, while the labels of webhooks and the terminal ("the default webhook") always do."""
+    return bool(label) and " " not in label
+
+
 def route(match: Match, slack: SlackConfig, watchlists: Mapping[str, WatchlistConfig]) -> Destination:
     watchlist = watchlists.get(match.watchlist)
     if slack.token is None:

@@ -625,3 +625,22 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
     kinds = Counter(kind for _, kind in slack.alert_ids())
     assert kinds["digest"] >= 1 and kinds["also_in"] >= 1 and threaded_alerts(slack)
     assert slack.requests_to_method("conversations.history") and slack.requests_to_method("conversations.replies")
+
+
+@pytest.mark.parametrize(("at_most_once", "final", "copies"), [(False, "sent", 1), (True, "unconfirmed", 0)])
+def test_an_alert_in_flight_to_a_webhook_follows_the_delivery_setting_after_a_switch_to_a_token(
+    storage: Storage, slack: FakeSlack, at_most_once: bool, final: str, copies: int
+) -> None:
+    """A run killed while posting to a webhook, then the config changed to a bot token: the token
+    cannot look for a webhook's message, so `delivery` decides, as it did with the webhook."""
+    [alert] = queue(storage, 1)
+    storage.start_attempt([alert], "the default webhook", datetime.now(UTC))
+    as_if_minutes_ago(storage)
+
+    report = deliver(storage, bot(slack), policy(at_most_once=at_most_once))
+    again = deliver(storage, bot(slack), policy(at_most_once=at_most_once))
+
+    assert status_of(storage, alert)[0] == final
+    assert posts(slack) == copies
+    assert not slack.requests_to("/api/conversations.history")  # no look in a channel named "the default webhook"
+    assert not any("channel" in error for error in report.errors + again.errors), report.errors
