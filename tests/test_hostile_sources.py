@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.normalize import MAX_TEXT_CHARS
 from tests.conftest import Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 
@@ -355,11 +356,13 @@ def test_invalid_bytes_are_replaced_and_the_text_kept(article_run: Outcome) -> N
     assert text.startswith("Start \ufffd") and PARAGRAPH.strip() in text  # U+FFFD: the replacement character
 
 
-def test_a_five_megabyte_page_under_max_bytes_is_read_whole(article_run: Outcome) -> None:
+def test_a_five_megabyte_page_under_max_bytes_is_read_as_far_as_the_text_bounds(article_run: Outcome) -> None:
+    """Downloaded whole (it is under max_bytes), then read to MAX_PAGE_CHARS and kept to MAX_TEXT_CHARS:
+    reading all of it held the crawl's thread for 14 s, and no news article is that long."""
     _, text = article_text(article_run, "big")
     assert len(hostile_pages()["/big"].body) > 5 * 1024 * 1024
-    assert text.startswith("0 Carrier billing reforms") and f"{BIG_PARAGRAPHS - 1} Carrier billing reforms" in text
-    assert len(text) > 5_000_000
+    assert text.startswith("0 Carrier billing reforms") and f"{BIG_PARAGRAPHS - 1} Carrier billing reforms" not in text
+    assert MAX_TEXT_CHARS - 1_000 < len(text) <= MAX_TEXT_CHARS
 
 
 def test_twenty_thousand_nested_divs_leave_the_story_with_its_teaser(article_run: Outcome) -> None:
