@@ -105,7 +105,7 @@ def test_dead_article_hosts_are_skipped_after_three_failures_with_one_line_each(
     assert silent_host.connections <= 4
     # the links that failed before their host was skipped keep their teaser; the others wait
     stored = rows(workspace.database, "SELECT count(*) FROM stories")[0][0]
-    assert 4 * 3 <= stored < 100
+    assert 4 * 2 <= stored < 100  # at least two links a host (its robots.txt may be the third failure)
     assert f"{stored} new stories" in result.stdout
     assert f"{100 - stored} stories wait for the next run" in result.stdout
     assert len([line for line in result.stdout.splitlines() if line.startswith("  source warning: Wire:")]) == 1
@@ -120,13 +120,13 @@ def test_a_host_that_stays_dead_costs_a_few_teasers_a_run_until_every_story_is_s
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(items), etag='"v1"')), full_text="auto")
 
     runs = [workspace.newsbot("run")]
-    while "stories wait for the next run" in runs[-1].stdout and len(runs) < 6:
+    while "for the next run" in runs[-1].stdout and len(runs) < 6:  # "3 stories wait …", "1 story waits …"
         runs.append(workspace.newsbot("run"))
     last = workspace.newsbot("run")
     stored = [int(re.search(r"(\d+) new stories", run.stdout).group(1)) for run in runs]  # type: ignore[union-attr]
 
     assert all(run.returncode == 0 for run in [*runs, last]), [run.stderr for run in runs]
-    assert len(runs) > 1 and "stories wait for the next run" in runs[0].stdout
+    assert len(runs) > 1 and "for the next run" in runs[0].stdout
     assert all(count >= 2 for count in stored)  # each run keeps the stories whose article failed (robots.txt counts)
     assert sum(stored) == 8 and "cut short" not in runs[-1].stdout
     assert "1 unchanged" in last.stdout  # once every story is stored, the validators are too
