@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
-from alerts.routing import TERMINAL, Destination, names_a_channel
-from alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
+from newsbot.alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
+from newsbot.alerts.routing import TERMINAL, Destination, names_a_channel
+from newsbot.alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
+
+from newsbot.errors import NewsbotError
 from newsbot.models import Alert, AlertKind, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
@@ -109,7 +111,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-class _StoppedError(Exception):
+class _StoppedError(NewsbotError):
     """should_stop() said yes: no new message starts."""
 
 

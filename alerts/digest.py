@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from alerts.deliver import Pacer
-from alerts.format import build_digest
-from alerts.routing import Destination
-from alerts.sinks import MessageKind, Outgoing, Poster, PostResult
+from newsbot.alerts.deliver import Pacer
+from newsbot.alerts.format import build_digest
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
+
 from newsbot.models import Alert, Match
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from alerts.deliver import Policy
-from alerts.routing import TERMINAL, default_destination, ops_destination, route
-from alerts.sinks import Poster
-from alerts.slack import BotPoster, WebhookPoster
-from alerts.terminal import PayloadPrinter, TerminalPoster
+from newsbot.alerts.deliver import Policy
+from newsbot.alerts.routing import TERMINAL, default_destination, ops_destination, route
+from newsbot.alerts.sinks import Poster
+from newsbot.alerts.slack import BotPoster, WebhookPoster
+from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
+
 from newsbot.config import Config
 
 

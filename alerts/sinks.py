@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from alerts.routing import Destination
+from newsbot.alerts.routing import Destination
+
+from newsbot.errors import NewsbotError
 
 
 class MessageKind(enum.StrEnum):
@@ -40,7 +42,7 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class PostResult:
-    """What Slack said; `permanent` errors will not succeed until the config changes.
+    """What Slack said about one message.
 
     `unknown`: the request may have reached Slack but no answer told whether it was taken (a timeout
     after sending, a reset connection, a body that is not Slack's): the message must be looked up,
@@ -52,12 +54,11 @@ class PostResult:
     channel: str | None = None
     error: str | None = None
     retry_after: float | None = None
-    permanent: bool = False
     unknown: bool = False
     kind: MessageKind | None = None
 
 
-class LookBackError(Exception):
+class LookBackError(NewsbotError):
     """Raised by Poster.find when Slack could not be asked whether a message went out."""
 
 

@@ -32,6 +32,8 @@ from http.client import InvalidURL
 from typing import Any
 from urllib.error import HTTPError, URLError
 
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -42,8 +44,6 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from alerts.routing import Destination
-from alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
 from newsbot.slack_secrets import redact
 
 # Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.
@@ -258,7 +258,6 @@ class WebhookPoster(CannotLookBack):
                 f"Slack answered HTTP {response.status_code}: {describe_error(code) if code else 'no Slack error code'}"
             ),
             retry_after=retry_after,
-            permanent=code in PERMANENT_ERRORS,
         )
 
 
@@ -408,5 +407,4 @@ class BotPoster:
             ok=False,
             error=self._redact(f"{describe_error(code or 'unknown_error')} (HTTP {status})"),
             retry_after=retry_after,
-            permanent=code in PERMANENT_ERRORS,
         )

@@ -6,8 +6,8 @@ import json
 import sys
 from typing import TextIO
 
-from alerts.routing import Destination
-from alerts.sinks import CannotLookBack, Outgoing, PostResult
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import CannotLookBack, Outgoing, PostResult
 
 
 class TerminalPoster(CannotLookBack):

@@ -30,6 +30,7 @@ from twisted.internet.base import ReactorBase
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from newsbot.errors import NewsbotError
 from newsbot.source_config import parse_networks
 
 INTERNAL_HOSTS = "NEWSBOT_INTERNAL_HOSTS"  # Scrapy setting: hosts of `internal: true` sources
@@ -55,7 +56,7 @@ _NOT_GLOBAL = (
 _CLOUD_METADATA = frozenset(map(ipaddress.ip_address, ("169.254.169.254", "fd00:ec2::254", "fe80::a9fe:a9fe")))
 
 
-class RefusedAddressError(DNSLookupError):
+class RefusedAddressError(DNSLookupError, NewsbotError):
     """A host resolved to an address newsbot must not reach; the message says which and why."""
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts.digest import post_digests
-from alerts.setup import delivery
 from newsbot import __version__
+from newsbot.alerts.digest import post_digests
+from newsbot.alerts.setup import delivery
 from newsbot.backtest import backtest
 from newsbot.budget import Terminated
 from newsbot.config import Config, load_config
@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 128 + error.signal_number  # 143 for SIGTERM, 130 for SIGINT, as a shell reports them
         if isinstance(error, ConfigError) and arguments.command is _check:
             return ExitStatus.INVALID_CONFIG
-        return int(_EXIT_FOR_ERROR.get(type(error), ExitStatus.ERROR))
+        return int(
+            next((status for kind, status in _EXIT_FOR_ERROR.items() if isinstance(error, kind)), ExitStatus.ERROR)
+        )
     except KeyboardInterrupt:  # Ctrl-C before a run took over SIGINT (loading config, checking the database)
         print("newsbot: stopped by SIGINT (Ctrl-C)", file=sys.stderr)
         return 128 + signal.SIGINT

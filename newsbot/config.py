@@ -16,6 +16,7 @@ from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
 from newsbot.slack_secrets import KEEP_REFERENCES, ApiUrl, SlackToken, WebhookUrl, redacting, secret_values
 from newsbot.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
+from newsbot.user_spiders import spider_modules
 from newsbot.validation import Strict, expand_environment, validate
 from newsbot.watchlists import Watchlist, load_watchlists
 from newsbot.yamlfile import YamlDocument, load_yaml
@@ -83,6 +84,7 @@ class SlackConfig(Strict):
 class Settings(Strict):
     database: Text
     watchlists: Text
+    spiders_dir: Text | None = None  # relative to this file: every Scrapy spider in it can be named by a source
     max_age_days: float = Field(default=7, gt=0)
     cluster_window_days: float = Field(default=7, gt=0)  # copies of a story this old are a new story
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -99,6 +101,7 @@ class Config:
     settings: Settings
     database: Path
     watchlists: tuple[Watchlist, ...]
+    spiders_dir: Path | None = None
 
 
 def load_config(path: Path, *, require_env: bool = True) -> Config:
@@ -115,12 +118,19 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     with redacting(secret_values(data)):
         settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env})
         _check_source_names(settings, document)
-        _check_spiders(settings, document)
         base = path.parent
+        spiders_dir = _spiders_dir(base, settings, document)
+        _check_spiders(settings, spiders_dir, document)
         watchlists = load_watchlists(
             base / settings.watchlists, where=document.where(("watchlists",)), require_env=require_env
         )
-    return Config(path=path, settings=settings, database=base / settings.database, watchlists=watchlists)
+    return Config(
+        path=path,
+        settings=settings,
+        database=base / settings.database,
+        watchlists=watchlists,
+        spiders_dir=spiders_dir,
+    )
 
 
 def _check_source_names(settings: Settings, document: YamlDocument) -> None:
@@ -135,19 +145,32 @@ def _check_source_names(settings: Settings, document: YamlDocument) -> None:
         seen.add(source.name)
 
 
-def _check_spiders(settings: Settings, document: YamlDocument) -> None:
-    """A `spider:` source must name a spider in spiders/ (imported here, as Scrapy would)."""
+def _spiders_dir(base: Path, settings: Settings, document: YamlDocument) -> Path | None:
+    if settings.spiders_dir is None:
+        return None
+    folder = (base / settings.spiders_dir).resolve()
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{document.where(('spiders_dir',))}: spiders_dir: {folder} is not a folder; "
+            "name the folder that holds your spiders' .py files (relative to this file)"
+        )
+    return folder
+
+
+def _check_spiders(settings: Settings, spiders_dir: Path | None, document: YamlDocument) -> None:
+    """A `spider:` source must name a spider newsbot can load (imported here, as Scrapy would)."""
     wanted = [(index, source) for index, source in enumerate(settings.sources) if source.kind is SourceKind.SPIDER]
     if not wanted:
         return
     from scrapy.settings import Settings as ScrapySettings  # Scrapy loads only for a config that needs it
     from scrapy.spiderloader import SpiderLoader
 
-    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": ["spiders"]}))
+    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": spider_modules(spiders_dir)}))
     known = [name for name in loader.list() if not getattr(loader.load(name), "newsbot_builtin", False)]
+    where = f"{spiders_dir} or newsbot's spiders/" if spiders_dir else "newsbot's spiders/ (see spiders_dir:)"
     for index, source in wanted:
         if source.spider not in known:
             raise ConfigError(
                 f"{document.where(('sources', index, 'spider'))}: there is no spider named "
-                f"'{source.spider}' in spiders/ (known: {', '.join(sorted(known))})"
+                f"'{source.spider}' in {where} (known: {', '.join(sorted(known)) or 'none'})"
             )

@@ -34,8 +34,9 @@ from newsbot.budget import RunBudget
 from newsbot.config import FetchSettings
 from newsbot.dates import parse_iso
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
+from newsbot.spiders.news import NewsSpider
 from newsbot.urls import is_http_url
-from spiders.news import NewsSpider
+from newsbot.user_spiders import BUILT_IN
 
 OnResult = Callable[[FetchResult], None]
 Flush = Callable[[str], None]  # hands over, cut short for the given reason, what a spider still has open
@@ -44,7 +45,10 @@ MAX_DNS_TIMEOUT = 15.0
 
 
 def scrapy_settings(
-    fetch: FetchSettings, internal_hosts: Sequence[str] = (), log_level: str = "WARNING"
+    fetch: FetchSettings,
+    internal_hosts: Sequence[str] = (),
+    log_level: str = "WARNING",
+    spider_modules: Sequence[str] = (BUILT_IN,),
 ) -> ScrapySettings:
     settings = ScrapySettings()
     settings.setmodule("newsbot.settings", priority="project")
@@ -63,6 +67,7 @@ def scrapy_settings(
             ALLOWED_NETWORKS: list(fetch.allowed_networks),
             INTERNAL_HOSTS: sorted(set(internal_hosts)),
             "LOG_LEVEL": log_level,
+            "SPIDER_MODULES": list(spider_modules),
         },
         priority="cmdline",
     )
@@ -75,6 +80,7 @@ def crawl(
     on_result: OnResult,
     is_known: Callable[[str], bool] = lambda url: False,
     budget: RunBudget | None = None,
+    spider_modules: Sequence[str] = (BUILT_IN,),
 ) -> list[str]:
     """Fetch every source; each one's result reaches `on_result` exactly once, failures included.
 
@@ -93,7 +99,7 @@ def crawl(
         return []
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
-    process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level))
+    process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules))
     bounds = RunBounds(budget)
     flushes: list[Flush] = []
 

@@ -13,17 +13,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from pathlib import Path
 from typing import ClassVar
 
 import yaml
 
-from alerts.setup import delivery
+from newsbot.alerts.setup import delivery
 from newsbot.config import load_config
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-DEMO_FEEDS = REPOSITORY / "demo" / "feeds"
-EXAMPLE_WATCHLISTS = REPOSITORY / "examples" / "watchlists"
+# The repository's demo/ and examples/, installed inside newsbot (pyproject.toml's package-dir).
+DEMO_FEEDS = Path(str(files("newsbot.demo_files") / "feeds"))
+EXAMPLE_WATCHLISTS = Path(str(files("newsbot.example_files") / "watchlists"))
 DEMO_SOURCES = {
     "Telecom Wire": "telecom-wire.xml",
     "Security Desk": "security-desk.atom",

@@ -21,6 +21,7 @@ from typing import Any
 import feedparser
 
 from newsbot.dates import parse_iso
+from newsbot.errors import NewsbotError
 from newsbot.fastfeeds import parse_well_formed
 from newsbot.models import FeedEntry
 from newsbot.urls import is_http_url
@@ -34,7 +35,7 @@ _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 
 
-class FeedParseError(ValueError):
+class FeedParseError(NewsbotError, ValueError):
     """Raised by parse_feed when a body is not a feed at all; the message is a plain sentence."""
 
 

@@ -26,7 +26,7 @@ from scrapy.exceptions import (
 from twisted.internet import error as network_errors
 
 from newsbot.addresses import RefusedAddressError
-from spiders.failures import describe_exception
+from newsbot.spiders.failures import describe_exception
 
 DEAD_AFTER = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -95,9 +95,6 @@ class Matcher:
             {vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
             for watchlist in self.watchlists
         ]
-        self._needs_words = any(rule.near for watchlist in self.watchlists for rule in watchlist.config.rules) or any(
-            vendor.near for watchlist in self.watchlists for vendor in watchlist.config.vendors
-        )
 
     def _compile(self, number: int, watchlist: Watchlist) -> None:
         config = watchlist.config
@@ -138,10 +135,6 @@ class Matcher:
             self._refs.append([])
         if ref not in self._refs[number]:
             self._refs[number].append(ref)
-
-    @property
-    def term_count(self) -> int:
-        return len(self._terms)
 
     def evaluate(self, fields: Mapping[str, str]) -> list[Evaluation]:
         """One Evaluation per watchlist, in the watchlists' order."""

@@ -182,7 +182,6 @@ class SourceNotice:
     source: str
     kind: str
     text: str
-    created_at: datetime
 
 
 @dataclass

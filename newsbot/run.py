@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
-from alerts.deliver import Policy, deliver
-from alerts.sinks import Poster
+from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.sinks import Poster
 from newsbot.budget import RunBudget, stop_on_signals
 from newsbot.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
 from newsbot.config import Config
@@ -47,6 +47,7 @@ from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRe
 from newsbot.normalize import to_story
 from newsbot.quiet import QUIET_MEMORY, KnownProblems
 from newsbot.storage import Storage, batched, now_utc
+from newsbot.user_spiders import spider_modules
 from newsbot.watchdog import Watchdog
 from newsbot.worker import StageWorker
 
@@ -142,7 +143,9 @@ def run_pipeline(
     try:
         requests = _source_requests(config, storage)
         with crawler_warnings() as crawler_log:
-            summary.skipped_hosts = crawl(requests, config.settings.fetch, store, storage.is_known, budget)
+            summary.skipped_hosts = crawl(
+                requests, config.settings.fetch, store, storage.is_known, budget, spider_modules(config.spiders_dir)
+            )
         summary.crawler_warnings = crawler_log.warnings()
     except BaseException:
         later.abandoned = True  # the run is failing: no pass starts now

@@ -5,8 +5,8 @@ scrapy.cfg) and overlays the `fetch:` section of newsbot.yaml on it.
 """
 
 BOT_NAME = "newsbot"
-SPIDER_MODULES = ["spiders"]
-NEWSPIDER_MODULE = "spiders"
+SPIDER_MODULES = ["newsbot.spiders"]
+NEWSPIDER_MODULE = "newsbot.spiders"
 
 # Polite from the first request.
 ROBOTSTXT_OBEY = True

@@ -732,12 +732,7 @@ class Storage:
 
     def pending_source_notices(self) -> list[SourceNotice]:
         rows = self.db.query("SELECT * FROM source_notices WHERE sent_at IS NULL ORDER BY id")
-        return [
-            SourceNotice(
-                row["id"], row["source"], row["kind"], row["detail"], datetime.fromisoformat(row["created_at"])
-            )
-            for row in rows
-        ]
+        return [SourceNotice(row["id"], row["source"], row["kind"], row["detail"]) for row in rows]
 
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None:
         with self.transaction():

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from newsbot.errors import ConfigError
+from newsbot.errors import ConfigError, NewsbotError
 
 Location = tuple[str | int, ...]
 
@@ -132,7 +132,7 @@ def _too_large(path: Path) -> str:
     return f"{path}: the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB; newsbot refuses it"
 
 
-class _LimitError(Exception):
+class _LimitError(NewsbotError):
     """Raised while composing when the document is too deep, too large or refers to itself."""
 
     def __init__(self, line: int, sentence: str):

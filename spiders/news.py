@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
+from newsbot.spiders.failures import describe_failure
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -53,7 +54,6 @@ from newsbot.normalize import html_to_text
 from newsbot.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
 from newsbot.urls import canonical_url
-from spiders.failures import describe_failure
 
 NOT_MODIFIED = 304
 GONE = (404, 410)

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from alerts.deliver import Policy, deliver
-from alerts.digest import post_digests
-from alerts.format import (
+from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.digest import post_digests
+from newsbot.alerts.format import (
     BIDI_CONTROLS,
     BLOCK_LIMIT,
     DIGEST_MESSAGE_CHARS,
@@ -33,9 +32,10 @@ from alerts.format import (
     plain_text,
     safe_link_target,
 )
-from alerts.routing import Destination
-from alerts.sinks import MessageKind, Outgoing
-from alerts.slack import BotPoster, WebhookPoster
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import MessageKind, Outgoing
+from newsbot.alerts.slack import BotPoster, WebhookPoster
+
 from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage import Storage, alert_id
 from tests.servers import FakeSlack, SlackReply

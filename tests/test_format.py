@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-
-from alerts.format import (
+from newsbot.alerts.format import (
     HEADER_LIMIT,
     SECTION_LIMIT,
     TEXT_LIMIT,
@@ -22,9 +21,10 @@ from alerts.format import (
     safe_link_target,
     truncate,
 )
-from alerts.routing import Destination
-from alerts.sinks import Outgoing, PostResult
-from alerts.terminal import PayloadPrinter, TerminalPoster
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import Outgoing, PostResult
+from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
+
 from newsbot.models import Alert, Match, RuleHit, Severity, Story
 
 URL = "https://example.org/2021/12/mitto-ss7?id=7"

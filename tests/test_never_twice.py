@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.format import build_message, plain_text
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import Outgoing
+from newsbot.alerts.slack import LISTED_TYPES, BotPoster, Redactor, WebhookPoster
 
-from alerts.deliver import Policy, deliver
-from alerts.format import build_message, plain_text
-from alerts.routing import Destination
-from alerts.sinks import Outgoing
-from alerts.slack import LISTED_TYPES, BotPoster, Redactor, WebhookPoster
 from newsbot.models import FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage import Storage, alert_id
 from tests.conftest import Workspace

@@ -315,7 +315,8 @@ def test_an_unknown_spider_fails_check_naming_the_line_and_the_known_spiders(wor
 
     assert result.returncode == 1
     line = line_of(workspace.config, "spider: vendor_portl")
-    assert f"{workspace.config}:{line}: there is no spider named 'vendor_portl' in spiders/" in result.stderr
+    missing = "there is no spider named 'vendor_portl' in newsbot's spiders/ (see spiders_dir:)"
+    assert f"{workspace.config}:{line}: {missing}" in result.stderr
     assert re.search(r"\(known: [^)]*\bvendor_portal\b[^)]*\)", result.stderr), result.stderr
     assert "OK" not in result.stdout
 

@@ -8,6 +8,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from newsbot.spiders.failures import describe_failure
+from newsbot.spiders.news import NewsSpider
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -22,8 +24,6 @@ from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 
 from newsbot.models import FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
-from spiders.failures import describe_failure
-from spiders.news import NewsSpider
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
 FEED_URL = "https://feeds.example.test/rss.xml"
