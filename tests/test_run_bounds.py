@@ -120,14 +120,14 @@ def test_a_host_that_stays_dead_costs_a_few_teasers_a_run_until_every_story_is_s
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(items), etag='"v1"')), full_text="auto")
 
     runs = [workspace.newsbot("run")]
-    while "for the next run" in runs[-1].stdout and len(runs) < 6:  # "3 stories wait …", "1 story waits …"
+    while "for the next run" in runs[-1].stdout and len(runs) < 10:  # "3 stories wait …", "1 story waits …"
         runs.append(workspace.newsbot("run"))
     last = workspace.newsbot("run")
     stored = [int(re.search(r"(\d+) new stories", run.stdout).group(1)) for run in runs]  # type: ignore[union-attr]
 
     assert all(run.returncode == 0 for run in [*runs, last]), [run.stderr for run in runs]
     assert len(runs) > 1 and "for the next run" in runs[0].stdout
-    assert all(count >= 2 for count in stored)  # each run keeps the stories whose article failed (robots.txt counts)
+    assert all(stored)  # each run keeps the stories whose article failed before the host was skipped
     assert sum(stored) == 8 and "cut short" not in runs[-1].stdout
     assert "1 unchanged" in last.stdout  # once every story is stored, the validators are too
     assert rows(workspace.database, "SELECT count(DISTINCT url) FROM stories") == [(8,)]
