@@ -44,7 +44,7 @@ UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with deli
 
 
 class Outbox(Protocol):
-    """The part of newsbot.storage.Storage that delivery uses."""
+    """The part of newsbot.storage.database.Storage that delivery uses."""
 
     def due_alerts(self, when: datetime) -> list[Alert]: ...
     def start_attempt(

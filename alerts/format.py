@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from newsbot.matching.snippets import render
 from newsbot.models import Alert, Match, Severity
-from newsbot.snippets import render
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from newsbot.config import SlackConfig
+from newsbot.configuration.config import SlackConfig
+from newsbot.configuration.watchlists import WatchlistConfig
 from newsbot.models import Match
-from newsbot.watchlists import WatchlistConfig
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from newsbot.alerts.sinks import Poster
 from newsbot.alerts.slack import BotPoster, WebhookPoster
 from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
 
-from newsbot.config import Config
+from newsbot.configuration.config import Config
 
 
 def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:

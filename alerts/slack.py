@@ -17,7 +17,7 @@ im:write.
 
 Secrets: slack-sdk logs a webhook URL at DEBUG and the errors it also raises at ERROR, so its logger
 is switched off (every outcome is reported here, as a sentence), and every error is redacted of
-any part of any secret (newsbot.slack_secrets.redact).
+any part of any secret (newsbot.configuration.slack_secrets.redact).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from newsbot.slack_secrets import redact
+from newsbot.configuration.slack_secrets import redact
 
 # Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.
 _SLACK_SDK_LOGGER = logging.getLogger("newsbot.slack_sdk")
@@ -185,7 +185,7 @@ def _message_kind(value: Any) -> MessageKind | None:
 
 class Redactor:
     """The secrets one poster may meet (its token, every webhook URL it posts to), hidden from any
-    text by newsbot.slack_secrets.redact: every run of a secret's private part (so a token pasted
+    text by newsbot.configuration.slack_secrets.redact: every run of a secret's private part (so a token pasted
     with a line break, shown by Python as `\\n`, or a webhook's path quoted alone by urllib, is
     hidden piece by piece) and anything shaped like a Slack secret."""
 

@@ -25,7 +25,7 @@ story's text depends only on its rank from the newest, so the window is the same
 
 Per store, rounds of 200 new stories, inserted unclustered as a fetch stores them: 100 copies
 (one of the five edits, the copying outlet's footer) of original stories inside the window and
-100 new stories; `newsbot.run.assign_clusters` runs over them as `newsbot run` does, and its time
+100 new stories; `newsbot.pipeline.run.assign_clusters` runs over them as `newsbot run` does, and its time
 / 200 is the cost of a new story: the median of 5 rounds as newsbot runs (SQLite's default
 synchronous = FULL), then 3 rounds with synchronous = OFF set on the connection (no fsync: what is
 left is CPU and SQLite), rounds interleaved across the stores so that a drift of the disk hits
@@ -84,11 +84,11 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
-from newsbot.clusters import CONTAINMENT, MIN_SAMPLED, containment, fingerprint  # noqa: E402
-from newsbot.config import Settings as NewsbotSettings  # noqa: E402
+from newsbot.clustering.clusters import CONTAINMENT, MIN_SAMPLED, containment, fingerprint  # noqa: E402
+from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import Story  # noqa: E402
-from newsbot.run import assign_clusters, cluster_text, nearest_story  # noqa: E402
-from newsbot.storage import Storage  # noqa: E402
+from newsbot.pipeline.run import assign_clusters, cluster_text, nearest_story  # noqa: E402
+from newsbot.storage.database import Storage  # noqa: E402
 
 SEED = 42
 WINDOW = timedelta(days=NewsbotSettings.model_fields["cluster_window_days"].default)
@@ -629,8 +629,8 @@ import json, sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from newsbot.run import assign_clusters
-from newsbot.storage import Storage
+from newsbot.pipeline.run import assign_clusters
+from newsbot.storage.database import Storage
 
 def status(key):
     with open("/proc/self/status") as handle:

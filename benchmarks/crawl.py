@@ -69,7 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedsite import ITEMS_PER_FEED, PLANTED, Feed, Site, Stats, Writer  # noqa: E402
 
-from newsbot.storage import Storage  # noqa: E402
+from newsbot.storage.database import Storage  # noqa: E402
 
 WATCHLIST = REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml"
 PYTHON = sys.executable
@@ -97,7 +97,7 @@ WARM_SHARE = 0.10
 PEAK_MB = 300
 BIG_DB_RATIO = 1.25  # this benchmark's reading of "grows with new items, not with the database"
 
-STAGES = {  # what each of newsbot's stage_seconds covers (newsbot/run.py)
+STAGES = {  # what each of newsbot's stage_seconds covers (newsbot/pipeline/run.py)
     "fetch": "the crawl's time not spent in parse or store (Scrapy, the network, waiting)",
     "parse": "feed parsing and article extraction (trafilatura), inside the crawl",
     "store": "to_story and the database writes, per source, inside the crawl",

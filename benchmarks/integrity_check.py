@@ -3,7 +3,7 @@
     python benchmarks/integrity_check.py [--quick]
 
 Every command opens the database with `Storage.open`, which runs `PRAGMA integrity_check` before
-anything else (a damaged page or index is refused with exit 4, see newsbot/database_errors.py).
+anything else (a damaged page or index is refused with exit 4, see newsbot/storage/database_errors.py).
 That check reads every page, so its cost grows with the file. Each store is a fresh database in
 newsbot's own schema, seeded by plain SQL with newsbot's full-text trigger on: stories of 500
 words (a generated Zipf vocabulary of 30,000 words), one source each, and an alert for one story in
@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot.storage import Storage
+from newsbot.storage.database import Storage
 
 DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 

@@ -57,10 +57,10 @@ sys.path.insert(0, str(REPOSITORY))
 CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
 from newsbot import textfold  # noqa: E402
-from newsbot.matching import Matcher  # noqa: E402
-from newsbot.termindex import Hit, Term, TermIndex  # noqa: E402
-from newsbot.textfold import fold, is_whole_word  # noqa: E402
-from newsbot.watchlists import Watchlist, WatchlistConfig  # noqa: E402
+from newsbot.configuration.watchlists import Watchlist, WatchlistConfig  # noqa: E402
+from newsbot.matching.matcher import Matcher  # noqa: E402
+from newsbot.matching.termindex import Hit, Term, TermIndex  # noqa: E402
+from newsbot.matching.textfold import fold, is_whole_word  # noqa: E402
 
 try:
     import ahocorasick  # pyahocorasick: only a comparison, not a dependency of newsbot
@@ -132,8 +132,8 @@ class Text:
 
 def corpus_items(folder: Path) -> Iterator[str]:
     """Every news item of the shared corpus as plain text: title, summary, body."""
-    from newsbot.feeds import parse_feed
-    from newsbot.normalize import html_to_text
+    from newsbot.stories.feeds import parse_feed
+    from newsbot.stories.normalize import html_to_text
 
     csv.field_size_limit(1 << 30)
     wanted = ("title", "description", "summary", "text", "body", "content")
@@ -447,15 +447,15 @@ engine, path = sys.argv[1], sys.argv[2]
 sys.path.insert(0, sys.argv[3])
 sys.path.insert(0, sys.argv[4])
 import matching as bench
-from newsbot.textfold import fold
+from newsbot.matching.textfold import fold
 data = json.load(open(path, encoding="utf-8"))
 terms = data["terms"]
 if engine == "TermIndex":
-    from newsbot.termindex import Term, TermIndex
+    from newsbot.matching.termindex import Term, TermIndex
     prepared = [Term(term) for term in terms]
     build = lambda: TermIndex(prepared)
 elif engine == "Matcher":
-    from newsbot.matching import Matcher
+    from newsbot.matching.matcher import Matcher
     watchlist = bench.make_watchlist(data["watchlist"])
     build = lambda: Matcher([watchlist])
 elif engine == "ahocorasick-rs":

@@ -1,4 +1,4 @@
-"""Feed parsing: feedparser (newsbot.feeds.parse_feed_reference) against the fastfeedparser fast path.
+"""Feed parsing: feedparser (newsbot.stories.feeds.parse_feed_reference) against the fastfeedparser fast path.
 
     python benchmarks/parsers.py [--quick]
 
@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPOSITORY))
 CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
 from newsbot import fastfeeds  # noqa: E402
-from newsbot.fastfeeds import parse_well_formed  # noqa: E402
-from newsbot.feeds import FeedParseError, parse_feed_reference  # noqa: E402
 from newsbot.models import FeedEntry  # noqa: E402
-from newsbot.normalize import html_to_text  # noqa: E402
+from newsbot.stories.fastfeeds import parse_well_formed  # noqa: E402
+from newsbot.stories.feeds import FeedParseError, parse_feed_reference  # noqa: E402
+from newsbot.stories.normalize import html_to_text  # noqa: E402
 
 FIELDS = ("link", "title", "published", "summary", "content")
 MB = 1e6

@@ -2,6 +2,6 @@
 
 import sys
 
-from newsbot.launch import main
+from newsbot.cli.launch import main
 
 sys.exit(main())

@@ -1,1 +1,1 @@
-"""Scrapy spiders: the only place newsbot fetches from the network. See newsbot/settings.py."""
+"""Scrapy spiders: the only place newsbot fetches from the network. See newsbot/sources/settings.py."""

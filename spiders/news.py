@@ -11,7 +11,7 @@ source as NOT_MODIFIED before any parsing. Articles are fetched only for links n
 Bounded: at most `max_articles` article pages per source per run, for its newest stories first
 (undated ones last), and none for stories too old to alert (`max_age_days`). A story whose article is
 beyond that cap, or was not fetched because the run stopped (its budget spent, a signal:
-newsbot.bounds) or its host was skipped (newsbot.hosts), is not kept this run: the source's result is
+newsbot.sources.bounds) or its host was skipped (newsbot.sources.hosts), is not kept this run: the source's result is
 *cut short*, so its validators are not stored and the next run fetches it again, skips what was
 stored and fetches the rest. Keeping the teaser instead would alert on less text and, once stored,
 the article would never be fetched; waiting costs one cron interval for the stories past the cap.
@@ -35,11 +35,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.python.failure import Failure
 
-from newsbot.addresses import INTERNAL_META
-from newsbot.articles import MAX_PAGE_CHARS, extract_article
-from newsbot.bounds import CutShort, bounds_of
-from newsbot.feeds import FeedParseError, parse_feed
-from newsbot.hosts import HostSkipped
 from newsbot.models import (
     CUT_BY_MAX_ARTICLES,
     CUT_BY_SKIPPED_HOST,
@@ -50,10 +45,15 @@ from newsbot.models import (
     SourceKind,
     SourceRequest,
 )
-from newsbot.normalize import html_to_text
-from newsbot.pages import declared_url, feed_links, next_page, story_links
-from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
-from newsbot.urls import canonical_url
+from newsbot.sources.addresses import INTERNAL_META
+from newsbot.sources.articles import MAX_PAGE_CHARS, extract_article
+from newsbot.sources.bounds import CutShort, bounds_of
+from newsbot.sources.hosts import HostSkipped
+from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
+from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.stories.feeds import FeedParseError, parse_feed
+from newsbot.stories.normalize import html_to_text
+from newsbot.stories.urls import canonical_url
 
 NOT_MODIFIED = 304
 GONE = (404, 410)
@@ -500,7 +500,7 @@ def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 
 def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
-    """Stored, but never alerted on (newsbot.run): its article would cost a request for nothing."""
+    """Stored, but never alerted on (newsbot.pipeline.run): its article would cost a request for nothing."""
     return entry.published is not None and entry.published < datetime.now(UTC) - timedelta(days=source.max_age_days)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.addresses import AddressPolicy
+from newsbot.sources.addresses import AddressPolicy
 from tests.conftest import Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 

@@ -43,13 +43,13 @@ from pathlib import Path
 import pytest
 import regex
 
-from newsbot.articles import extract_article
-from newsbot.clusters import CONTAINMENT, MIN_WORDS, Fingerprint, containment, fingerprint
-from newsbot.feeds import parse_feed
+from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS, Fingerprint, containment, fingerprint
 from newsbot.models import FetchResult, FetchStatus, Story
-from newsbot.normalize import story_id, to_story
-from newsbot.run import assign_clusters, cluster_text
-from newsbot.storage import Storage
+from newsbot.pipeline.run import assign_clusters, cluster_text
+from newsbot.sources.articles import extract_article
+from newsbot.storage.database import Storage
+from newsbot.stories.feeds import parse_feed
+from newsbot.stories.normalize import story_id, to_story
 
 WINDOW = timedelta(days=7)  # the default cluster_window_days
 DAY = datetime(2024, 10, 18, 5, 0, tzinfo=UTC)

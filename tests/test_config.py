@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.config import load_config
+from newsbot.configuration.config import load_config
+from newsbot.configuration.watchlists import InlineWord, load_watchlist
+from newsbot.configuration.yamlfile import load_yaml
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
-from newsbot.watchlists import InlineWord, load_watchlist
-from newsbot.yamlfile import load_yaml
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsbot.config import FetchSettings
-from newsbot.crawl import scrapy_settings
+from newsbot.configuration.config import FetchSettings
+from newsbot.sources.crawl import scrapy_settings
 
 
 def test_defaults_are_polite_and_bounded() -> None:
@@ -20,8 +20,8 @@ def test_only_http_downloads_are_possible() -> None:
     handlers = scrapy_settings(FetchSettings()).getdict("DOWNLOAD_HANDLERS")
 
     assert handlers == {
-        "http": "newsbot.bounds.BoundedDownloadHandler",  # Scrapy's own, bounded by the run
-        "https": "newsbot.bounds.BoundedDownloadHandler",
+        "http": "newsbot.sources.bounds.BoundedDownloadHandler",  # Scrapy's own, bounded by the run
+        "https": "newsbot.sources.bounds.BoundedDownloadHandler",
         "file": None,
         "data": None,
         "ftp": None,

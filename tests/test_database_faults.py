@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.storage import Storage
+from newsbot.storage.database import Storage
 from tests.conftest import Workspace, run_newsbot
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 

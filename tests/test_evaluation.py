@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from newsbot.matching import Matcher
-from newsbot.watchlists import load_watchlist
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 WATCHLIST_FILES = (

@@ -1,4 +1,4 @@
-"""newsbot.feeds.parse_feed on real bytes: our own small feeds in tests/data/feeds/, generated
+"""newsbot.stories.feeds.parse_feed on real bytes: our own small feeds in tests/data/feeds/, generated
 hostile inputs, and (when ../shared/corpus is present) real third-party feeds read in place.
 
 Tests marked "BUG" (in a comment or docstring) show correct behaviour the code does not have
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.fastfeeds import parse_well_formed
-from newsbot.feeds import FeedParseError, parse_feed
 from newsbot.models import FeedEntry
-from newsbot.normalize import to_story
+from newsbot.stories.fastfeeds import parse_well_formed
+from newsbot.stories.feeds import FeedParseError, parse_feed
+from newsbot.stories.normalize import to_story
 from tests.conftest import CORPUS, REPOSITORY
 
 DATA = Path(__file__).resolve().parent / "data" / "feeds"
@@ -424,7 +424,7 @@ def test_many_blank_lines_before_the_root_element_do_not_stall_parsing() -> None
     child process so a regression is killed instead of hanging the suite; a healthy parse takes
     milliseconds, so the 10 s bound is not a benchmark."""
     program = (
-        "import sys; from newsbot.feeds import parse_feed\n"
+        "import sys; from newsbot.stories.feeds import parse_feed\n"
         "body = b'<?xml version=\"1.0\"?>' + b'\\n' * 150_000 + sys.stdin.buffer.read()\n"
         "print(len(parse_feed(body, 'https://x.example.test/feed', None)))\n"
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.normalize import MAX_TEXT_CHARS
+from newsbot.stories.normalize import MAX_TEXT_CHARS
 from tests.conftest import Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 
@@ -240,7 +240,7 @@ def test_an_item_repeated_by_guid_link_or_tracking_parameter_is_one_story(feed_r
 
 def test_dates_in_the_future_and_unreadable_dates_are_stored_as_unknown(feed_run: Outcome) -> None:
     """A date more than a day ahead is a feed's mistake, like an unreadable one: the story is stored
-    without a date, and the age limit uses the time newsbot first saw it (newsbot/normalize.py).
+    without a date, and the age limit uses the time newsbot first saw it (newsbot/stories/normalize.py).
     """
     published = {url.rsplit("/", 1)[1]: when for url, _, _, _, when in feed_run.stories("Dates")}
     assert published == dict.fromkeys(("future", "far-future", "undated", "feb31"))

@@ -3,7 +3,7 @@
 Unicode's default-ignorable code points (ZWJ, ZWNJ, word joiner, BOM, bidi marks, embeddings,
 overrides and isolates, tag characters, Hangul fillers, variation selectors, soft hyphen, …) draw
 as nothing, so a story can carry "Mitto" that every reader sees and no watchlist term would find.
-newsbot.textfold removes them from the folded copy it matches (story text and terms alike); the
+newsbot.matching.textfold removes them from the folded copy it matches (story text and terms alike); the
 stored story, the snippet and the alert keep the original characters.
 
 Decision: an ignorable is removed, not turned into a space, so one between two words joins them
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.matching import Evaluation, Matcher
-from newsbot.snippets import render
-from newsbot.textfold import fold, plain, with_offsets
-from newsbot.watchlists import load_watchlist
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Evaluation, Matcher
+from newsbot.matching.snippets import render
+from newsbot.matching.textfold import fold, plain, with_offsets
 from tests.conftest import REPOSITORY, Workspace
 
 EXAMPLE = (REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml").read_text(encoding="utf-8")

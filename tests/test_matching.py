@@ -1,4 +1,4 @@
-"""newsbot.matching.Matcher over real watchlists loaded from YAML, no mocks.
+"""newsbot.matching.matcher.Matcher over real watchlists loaded from YAML, no mocks.
 
 Every table row states the rules that must fire for a text; an empty set means nothing fires.
 """
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.matching import Evaluation, Matcher
+from newsbot.configuration.watchlists import Watchlist, load_watchlist
+from newsbot.matching.matcher import Evaluation, Matcher
 from newsbot.models import Severity, Story
-from newsbot.watchlists import Watchlist, load_watchlist
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLE = REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml"

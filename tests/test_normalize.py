@@ -1,4 +1,4 @@
-"""newsbot.normalize: canonical URLs, story ids, HTML to text, and FeedEntry -> Story.
+"""newsbot.stories.normalize: canonical URLs, story ids, HTML to text, and FeedEntry -> Story.
 
 Tests marked "BUG" show correct behaviour the code does not have yet; they fail until it is fixed.
 """
@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from newsbot.models import FeedEntry, Story
-from newsbot.normalize import html_to_text, story_id, to_story
-from newsbot.urls import canonical_url
+from newsbot.stories.normalize import html_to_text, story_id, to_story
+from newsbot.stories.urls import canonical_url
 
 # --- canonical_url -----------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from newsbot.configuration.opml import OpmlFeed, _with_sources, read_opml, to_opml
 from newsbot.errors import ConfigError
-from newsbot.opml import OpmlFeed, _with_sources, read_opml, to_opml
 from tests.conftest import REPOSITORY, Workspace, run_newsbot
 
 EXAMPLE_OPML = REPOSITORY / "examples" / "telecom-security.opml"

@@ -8,6 +8,7 @@ folder of its own; `python -m newsbot` then runs from that folder, away from the
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -52,9 +53,11 @@ class TeamPortalSpider(scrapy.Spider):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("wheel")
+    source = folder / "source"  # a copy: building in place would leave build/ in the checkout
+    shutil.copytree(REPOSITORY, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(folder), "."],
-        cwd=REPOSITORY,
+        cwd=source,
         check=True,
         capture_output=True,
     )

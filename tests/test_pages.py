@@ -1,5 +1,6 @@
 """Unit tests of what turns pages into stories: feed and story links, next pages, sitemaps, article text,
-and a user spider's items (newsbot.pages, newsbot.sitemaps, newsbot.articles, newsbot.crawl.entry_from_item).
+and a user spider's items (newsbot.sources.pages, newsbot.sources.sitemaps, newsbot.sources.articles,
+newsbot.sources.crawl.entry_from_item).
 
 Inputs are small pages written here or in tests/data/sites, and real third-party pages from the corpus
 (read in place; skipped where the corpus is absent).
@@ -17,11 +18,11 @@ import pytest
 import scrapy
 from parsel import Selector
 
-from newsbot.articles import extract_article
-from newsbot.crawl import entry_from_item
 from newsbot.models import FeedEntry
-from newsbot.pages import declared_url, feed_links, next_page, story_links
-from newsbot.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.sources.articles import extract_article
+from newsbot.sources.crawl import entry_from_item
+from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
+from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
 
 SITES = Path(__file__).resolve().parent / "data" / "sites"
 BASE = "https://telecom-security.example/security/"

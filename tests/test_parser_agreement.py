@@ -1,9 +1,10 @@
-"""newsbot.fastfeeds.parse_well_formed against newsbot.feeds.parse_feed_reference (feedparser, the reference).
+"""newsbot.stories.fastfeeds.parse_well_formed against newsbot.stories.feeds.parse_feed_reference
+(feedparser, the reference).
 
 On the real feeds of ../shared/corpus (read in place; skipped when absent): every file the fast
 path accepts must give the same number of entries, and links, titles and dates must agree on at
 least 99% of the entries. Without the corpus: hostile bodies must be refused (None), so that
-feedparser, with newsbot.feeds' own defences, decides what they are.
+feedparser, with newsbot.stories.feeds' own defences, decides what they are.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.fastfeeds import parse_well_formed
-from newsbot.feeds import FeedParseError, parse_feed_reference
 from newsbot.models import FeedEntry
-from newsbot.normalize import html_to_text
+from newsbot.stories.fastfeeds import parse_well_formed
+from newsbot.stories.feeds import FeedParseError, parse_feed_reference
+from newsbot.stories.normalize import html_to_text
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED_URL = "https://feeds.example.test/path/feed.xml"

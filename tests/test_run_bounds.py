@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.config import FetchSettings, load_config
-from newsbot.crawl import scrapy_settings
+from newsbot.configuration.config import FetchSettings, load_config
 from newsbot.errors import ConfigError
+from newsbot.sources.crawl import scrapy_settings
 from tests.conftest import REPOSITORY, Workspace
 from tests.deadhosts import FullBacklogHost, SilentHost, refused_port
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
@@ -286,6 +286,6 @@ def test_every_request_passes_the_run_bounds_first() -> None:
     middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES_BASE"), **settings.getdict("DOWNLOADER_MIDDLEWARES")}
 
     first = min((priority, name) for name, priority in middlewares.items() if priority is not None)
-    assert first == (10, "newsbot.bounds.BoundsGate")  # before the address guard's DNS lookup and robots.txt
-    assert settings.getdict("DOWNLOAD_HANDLERS")["http"] == "newsbot.bounds.BoundedDownloadHandler"
+    assert first == (10, "newsbot.sources.bounds.BoundsGate")  # before the address guard's DNS lookup and robots.txt
+    assert settings.getdict("DOWNLOAD_HANDLERS")["http"] == "newsbot.sources.bounds.BoundedDownloadHandler"
     assert settings.getfloat("DNS_TIMEOUT") == 2  # a name that does not resolve in time is a dead host

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsbot.slack_secrets import REDACTED, private_part, redact
+from newsbot.configuration.slack_secrets import REDACTED, private_part, redact
 from tests.conftest import Workspace
 
 WEBHOOK = "https://hooks.slack.com/services/T0CANARY1/B0CANARY2/c4n4ryS3cretW3bh00kXYZ"

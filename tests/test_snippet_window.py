@@ -2,8 +2,8 @@
 
 import random
 
-from newsbot.snippets import RADIUS, _window, build_snippet
-from newsbot.termindex import Hit
+from newsbot.matching.snippets import RADIUS, _window, build_snippet
+from newsbot.matching.termindex import Hit
 
 
 def _slow_anchor(text: str, spans: list[tuple[int, int]]) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.config import load_config
+from newsbot.configuration.config import load_config
 from newsbot.errors import ConfigError
 from newsbot.models import FullText, SourceKind
 from tests.conftest import REPOSITORY

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.config import load_config
+from newsbot.configuration.config import load_config
 from newsbot.errors import ConfigError
-from newsbot.storage import MIGRATIONS, Storage
-from newsbot.urls import canonical_url
+from newsbot.storage.database import MIGRATIONS, Storage
+from newsbot.stories.urls import canonical_url
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route, recent, rss
 
@@ -137,7 +137,7 @@ def test_a_robots_txt_redirected_to_an_internal_host_is_not_exempt() -> None:
     from scrapy.exceptions import IgnoreRequest
     from scrapy.utils.test import get_crawler
 
-    from newsbot.addresses import INTERNAL_HOSTS, SourceGuard
+    from newsbot.sources.addresses import INTERNAL_HOSTS, SourceGuard
 
     guard = SourceGuard(get_crawler(settings_dict={INTERNAL_HOSTS: ["10.0.0.5"]}))
     robots = {"dont_obey_robotstxt": True}

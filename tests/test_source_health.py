@@ -1,6 +1,6 @@
 """Source health: failing, finding no links, stale — each change announced once, and recovery once.
 
-Unit tests drive newsbot.health.assess() and change() over rows shaped like the `sources` table;
+Unit tests drive newsbot.pipeline.health.assess() and change() over rows shaped like the `sources` table;
 end-to-end tests run the CLI as cron does against a local feed site and a fake Slack, and check
 where each notice went (the ops channel or webhook, the default destination, the terminal).
 """
@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from newsbot.health import Health, HealthState, assess, change
-from newsbot.source_config import HealthSettings, SourceConfig
+from newsbot.configuration.source_config import HealthSettings, SourceConfig
+from newsbot.pipeline.health import Health, HealthState, assess, change
 from tests.conftest import Workspace
 from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 

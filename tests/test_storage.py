@@ -1,4 +1,4 @@
-"""newsbot.storage on a real SQLite file: identity, migrations, atomic writes, the outbox."""
+"""newsbot.storage.database on a real SQLite file: identity, migrations, atomic writes, the outbox."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from newsbot.errors import StorageError
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
-from newsbot.normalize import to_story
-from newsbot.storage import MIGRATIONS, Storage
+from newsbot.storage.database import MIGRATIONS, Storage
+from newsbot.stories.normalize import to_story
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -1,8 +1,8 @@
 """A story's text is bounded: a page or feed entry of megabytes is stored (and matched) cut short."""
 
-from newsbot.articles import MAX_PAGE_CHARS, extract_article
 from newsbot.models import FeedEntry
-from newsbot.normalize import MAX_TEXT_CHARS, MAX_TITLE_CHARS, bounded, to_story
+from newsbot.sources.articles import MAX_PAGE_CHARS, extract_article
+from newsbot.stories.normalize import MAX_TEXT_CHARS, MAX_TITLE_CHARS, bounded, to_story
 
 PARAGRAPHS = "".join(f"<p>Paragraph {n} says Mitto sold SS7 access to locate phones.</p>" for n in range(60_000))
 

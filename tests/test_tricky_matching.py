@@ -6,7 +6,7 @@ free text that counts for every field, or a (title, summary, text) tuple), the r
 fire, and, where the case is about why, what `Evaluation.vendors`, `near_misses` or `not_fired`
 must say.
 
-Decisions documented here (they follow README and newsbot/textfold.py):
+Decisions documented here (they follow README and newsbot/matching/textfold.py):
 - Hyphens and dashes separate words like a space: `T-Mobile` matches `T-Mobile`, `T Mobile`,
   `T‑Mobile` (non-breaking hyphen) and `T–Mobile`, but not `TMobile`; the topic phrase `SIM swap`
   matches `SIM-swap`, and `none: ["tabletop exercise"]` blocks `tabletop-exercise`.
@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
+from newsbot.configuration.watchlists import Watchlist, load_watchlist
 from newsbot.errors import ConfigError
-from newsbot.matching import Evaluation, Matcher
-from newsbot.watchlists import Watchlist, load_watchlist
+from newsbot.matching.matcher import Evaluation, Matcher
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -624,8 +624,8 @@ rules:
 EVIL_SCRIPT = """\
 import sys, time
 from pathlib import Path
-from newsbot.matching import Matcher
-from newsbot.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+from newsbot.configuration.watchlists import load_watchlist
 matcher = Matcher([load_watchlist(Path(sys.argv[1]))])
 for text in ("a" * 100_000 + "!", "a" * 100_000, "x " + "a" * 99_998):
     started = time.perf_counter()

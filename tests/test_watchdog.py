@@ -14,14 +14,14 @@ import time
 
 import pytest
 
-from newsbot.watchdog import OVERRUN_EXIT_STATUS
+from newsbot.pipeline.watchdog import OVERRUN_EXIT_STATUS
 from tests.conftest import REPOSITORY, Workspace
 
 STUCK_RUN = textwrap.dedent(
     """
     import sys, time
-    from newsbot.budget import RunBudget, stop_on_signals
-    from newsbot.watchdog import Watchdog
+    from newsbot.pipeline.budget import RunBudget, stop_on_signals
+    from newsbot.pipeline.watchdog import Watchdog
 
     budget = RunBudget(float(sys.argv[1]))
     with stop_on_signals(budget), Watchdog(budget, allowance=0.5, overrun=0.5, winding_down=1.0).watching():

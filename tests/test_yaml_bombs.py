@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.configuration.watchlists import MAX_TERM_CHARS
+from newsbot.configuration.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
 from newsbot.errors import ConfigError
-from newsbot.watchlists import MAX_TERM_CHARS
-from newsbot.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
 from tests.conftest import Workspace, _environment
 
 CPU_SECONDS = 1.0  # the bound, for the whole process (it starts in about 0.5 s)

@@ -1,0 +1,309 @@
+"""The `newsbot` command: a thin layer that maps commands to the library and errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from newsbot import __version__
+from newsbot.alerts.digest import post_digests
+from newsbot.alerts.setup import delivery
+from newsbot.cli.status import (
+    describe_status,
+    exportable_feeds,
+    search_stories,
+    sent_alerts_since,
+    stored_story,
+    stories_since,
+    story_cluster,
+)
+from newsbot.configuration.config import Config, load_config
+from newsbot.configuration.opml import import_feeds, read_opml, to_opml
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
+from newsbot.matching.backtest import backtest
+from newsbot.matching.examples import run_examples
+from newsbot.matching.explain import describe_evaluations
+from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
+from newsbot.pipeline.budget import Terminated
+from newsbot.sources.crawl_log import hide_crawler_records
+from newsbot.storage.database_errors import database_faults
+from newsbot.stories.normalize import html_to_text
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    INVALID_CONFIG = 1  # `newsbot check` found a problem
+    CANNOT_RUN = 2  # bad config for any other command, or a wrong command line (argparse's code)
+    LOCKED = 3
+    DATABASE_ERROR = 4
+    ERROR = 5
+
+
+_EXIT_FOR_ERROR = {
+    ConfigError: ExitStatus.CANNOT_RUN,
+    LockedError: ExitStatus.LOCKED,
+    StorageError: ExitStatus.DATABASE_ERROR,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    _configure_logging(arguments.verbose)
+    try:
+        return int(arguments.command(arguments))
+    except NewsbotError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        if isinstance(error, RunInterrupted):
+            return 128 + error.signal_number  # 143 for SIGTERM, 130 for SIGINT, as a shell reports them
+        if isinstance(error, ConfigError) and arguments.command is _check:
+            return ExitStatus.INVALID_CONFIG
+        return int(
+            next((status for kind, status in _EXIT_FOR_ERROR.items() if isinstance(error, kind)), ExitStatus.ERROR)
+        )
+    except KeyboardInterrupt:  # Ctrl-C before a run took over SIGINT (loading config, checking the database)
+        print("newsbot: stopped by SIGINT (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Terminated:  # SIGTERM at the same moments (newsbot.cli.launch set it up)
+        print("newsbot: stopped by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Watch telecom-security news for the vendors and topics you care about."
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(command=handler)
+        sub.add_argument(
+            "--config",
+            type=Path,
+            default=Path("newsbot.yaml"),
+            help="path to newsbot.yaml (default: ./newsbot.yaml)",
+        )
+        return sub
+
+    run = command("run", _run, "crawl all sources, store new stories, match them, deliver alerts")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do everything on a throwaway copy of the database and print the Slack payloads",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="print nothing when all went well")
+    command("check", _check, "validate newsbot.yaml and the watchlists, and run the watchlists' examples")
+    command("test", _test, "run every watchlist's examples and show each result")
+    explain = command("explain", _explain, "show which rules match a text, and why others do not")
+    explain.add_argument("text", nargs="?", help="the text to test, e.g. a headline and summary")
+    explain.add_argument("--url", help="explain a stored story instead of a text")
+    backtest = command("backtest", _backtest, "try a watchlist file on the stored stories; sends nothing")
+    backtest.add_argument("watchlist", type=Path, help="a new or edited watchlist file")
+    backtest.add_argument(
+        "--since", type=duration, default=timedelta(days=90), help="how far back: 90d (default), 12h, 2w"
+    )
+    digest = command("digest", _digest, "post one summary per watchlist of the alerts sent recently")
+    digest.add_argument("--since", type=duration, default=timedelta(hours=24), help="period: 24h (default), 7d")
+    digest.add_argument("-q", "--quiet", action="store_true", help="print nothing unless a digest could not be posted")
+    command("status", _status, "per source: last fetch and result; alerts pending and sent")
+    search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
+    search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
+    search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
+    sources = command("sources", _sources_usage, "import sources from an OPML file, or export them as OPML")
+    actions = sources.add_subparsers(metavar="ACTION")
+    opml_import = actions.add_parser("import", help="add the feeds of an OPML file to newsbot.yaml's sources:")
+    opml_import.set_defaults(command=_sources_import)
+    opml_import.add_argument("opml", type=Path, help="an OPML file exported by a feed reader")
+    opml_import.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
+    opml_export = actions.add_parser("export", help="print the feed sources as OPML")
+    opml_export.set_defaults(command=_sources_export)
+    opml_export.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    for action in (opml_import, opml_export):  # `--config` also after the action; the outer default stays
+        action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
+    demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    """The level sits on the handler too: Scrapy resets the root logger's level when it starts."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if verbosity == 0:  # Scrapy's own errors and tracebacks become the run's warnings (newsbot.sources.crawl_log)
+        handler.addFilter(hide_crawler_records)
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+def _run(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)  # first: a config error is reported before Scrapy loads (~1 s)
+    from newsbot.pipeline.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
+
+    pipeline = dry_run if arguments.dry_run else run
+    with database_faults(config.database):
+        summary = pipeline(config, *delivery(config, dry_run=arguments.dry_run))
+    if not arguments.quiet:
+        print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
+    elif summary.worse:
+        print(summary.describe_worse())
+    return ExitStatus.OK
+
+
+def _check(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)
+    for watchlist in config.watchlists:
+        for warning in watchlist.warnings:
+            print(f"warning: {warning}")
+    failed = [result for result in run_examples(config.watchlists) if not result.passed]
+    for result in failed:
+        print(f"newsbot: {result.describe()}", file=sys.stderr)
+    if failed:
+        return ExitStatus.INVALID_CONFIG
+    rules = sum(len(watchlist.config.rules) for watchlist in config.watchlists)
+    print(
+        f"{config.path}: OK — {len(config.settings.sources)} sources, "
+        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to {_destination(config)}"
+    )
+    return ExitStatus.OK
+
+
+def _destination(config: Config) -> str:
+    slack = config.settings.slack
+    if slack is None:
+        return "the terminal"
+    if slack.token is not None:
+        return f"Slack (bot token; alerts with no other route to {slack.channel})"
+    return "Slack (incoming webhook)"
+
+
+def _test(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    results = run_examples(config.watchlists)
+    for result in results:
+        print(result.describe())
+    failed = sum(not result.passed for result in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return ExitStatus.INVALID_CONFIG if failed else ExitStatus.OK
+
+
+def _explain(arguments: argparse.Namespace) -> ExitStatus:
+    if (arguments.text is None) == (arguments.url is None):
+        print("newsbot explain: give either a TEXT or --url URL", file=sys.stderr)
+        return ExitStatus.CANNOT_RUN
+    config = load_config(arguments.config, require_env=False)
+    matcher = Matcher(config.watchlists)
+    if arguments.url is None:
+        fields = {ANY_FIELD: html_to_text(arguments.text)}
+    else:
+        with database_faults(config.database):
+            story = stored_story(config, arguments.url)
+            cluster = story_cluster(config, story) if story else None
+        if story is None:
+            print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
+            return ExitStatus.ERROR
+        print(f"{story.title}\n{story.url} ({story.source})\n{cluster}\n")
+        fields = story_fields(story)
+    print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
+    return ExitStatus.OK
+
+
+def _backtest(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    candidate = load_watchlist(arguments.watchlist.resolve())
+    current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
+    since = datetime.now(UTC) - arguments.since
+    with database_faults(config.database):
+        stories = stories_since(config, since)
+    print(backtest(candidate, current, stories, since).describe())
+    return ExitStatus.OK
+
+
+def duration(text: str) -> timedelta:
+    """`90d`, `12h`, `2w`, `30m` for --since."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
+    return timedelta(**{units[unit]: int(number)})
+
+
+def _digest(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config)
+    with database_faults(config.database):
+        alerts = sent_alerts_since(config, datetime.now(UTC) - arguments.since)
+        poster, policy = delivery(config)
+        results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
+    for watchlist, result in results:
+        if not (arguments.quiet and result.ok):
+            print(f"digest of '{watchlist}': {'posted' if result.ok else result.error}")
+    if not results and not arguments.quiet:
+        print(f"no alerts were sent in the last {arguments.since}: no digest")
+    return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
+
+
+def _status(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    with database_faults(config.database):
+        print(describe_status(config))
+    return ExitStatus.OK
+
+
+def _search(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    with database_faults(config.database):
+        stories = search_stories(config, arguments.query, arguments.limit)
+    for story in stories:
+        published = story.published_at.date().isoformat() if story.published_at else "undated"
+        print(f"{published}  {story.source}: {story.title}\n            {story.url}")
+    if not stories:
+        print(f"no stored story matches {arguments.query!r}")
+    return ExitStatus.OK
+
+
+def _sources_usage(arguments: argparse.Namespace) -> ExitStatus:
+    print("newsbot sources: say `import FILE.opml` or `export`", file=sys.stderr)
+    return ExitStatus.CANNOT_RUN
+
+
+def _sources_import(arguments: argparse.Namespace) -> ExitStatus:
+    feeds, unusable = read_opml(arguments.opml)
+    result = import_feeds(arguments.config, feeds, write=not arguments.dry_run)
+    verb = "would add" if arguments.dry_run else "added"
+    for feed in result.added:
+        print(f"{verb}: {feed.name} ({feed.feed})")
+    for name, why in [*result.skipped, *unusable]:
+        print(f"skipped: {name}: {why}")
+    where = "" if arguments.dry_run or not result.added else f" to {arguments.config}"
+    print(f"{len(result.added)} sources {verb}{where}, {len(result.skipped) + len(unusable)} skipped")
+    return ExitStatus.OK
+
+
+def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    with database_faults(config.database):
+        feeds, left_out = exportable_feeds(config)
+    for name, why in left_out:
+        print(f"newsbot: not exported: {name}: {why}", file=sys.stderr)
+    text = to_opml(feeds, f"newsbot sources ({config.path.name})")
+    if arguments.output:
+        arguments.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return ExitStatus.OK
+
+
+def _demo(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.demo import run_demo
+
+    return ExitStatus.OK if run_demo() else ExitStatus.ERROR

@@ -1,0 +1,19 @@
+"""The `newsbot` command's entry point, kept apart from newsbot.cli.commands so that SIGTERM is answered from
+the first instant: importing the CLI (Scrapy, pydantic, slack-sdk) takes half a second, and cron or
+systemd stopping newsbot then must still end it with a sentence and exit 143, not a silent -15."""
+
+import signal
+import sys
+
+from newsbot.pipeline.budget import Terminated, raise_on_sigterm
+
+
+def main() -> int:
+    raise_on_sigterm()
+    try:
+        from newsbot.cli.commands import main as cli_main
+    except (Terminated, KeyboardInterrupt) as stop:
+        number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+        print(f"newsbot: stopped by {signal.Signals(number).name} while starting; nothing was done", file=sys.stderr)
+        return 128 + number
+    return cli_main()

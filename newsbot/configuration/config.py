@@ -1,0 +1,183 @@
+"""Load and validate `newsbot.yaml`, with errors that name `file:line` (see newsbot.configuration.validation).
+
+The watchlists it points to are loaded by newsbot.configuration.watchlists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from newsbot.configuration.slack_secrets import (
+    KEEP_REFERENCES,
+    ApiUrl,
+    SlackToken,
+    WebhookUrl,
+    redacting,
+    secret_values,
+)
+from newsbot.configuration.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
+from newsbot.configuration.validation import Strict, expand_environment, validate
+from newsbot.configuration.watchlists import Watchlist, load_watchlists
+from newsbot.configuration.yamlfile import YamlDocument, load_yaml
+from newsbot.errors import ConfigError
+from newsbot.models import Severity, SourceKind
+from newsbot.pipeline.budget import DEFAULT_RUN_BUDGET_SECONDS
+from newsbot.sources.user_spiders import spider_modules
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class FetchSettings(Strict):
+    """Bounds on every download; Scrapy's own defaults (1 GiB, 180 s) would let one feed stall cron."""
+
+    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+    user_agent: str = "newsbot/0.1 (telecom-security news monitor; set fetch.user_agent to add a contact)"
+    autothrottle_start_delay: float = Field(default=1.0, ge=0)
+    concurrent_requests: int = Field(default=16, gt=0)
+    concurrent_requests_per_domain: int = Field(default=2, gt=0)
+    obey_robots_txt: bool = True
+    retry_backoff_seconds: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
+    # The whole crawl's time; then no new request starts and the run finishes (newsbot.pipeline.budget).
+    run_budget_seconds: float = Field(default=DEFAULT_RUN_BUDGET_SECONDS, gt=0)
+    # Article pages fetched per source per run, newest stories first; a source's `max_articles` wins.
+    max_articles: int = Field(default=DEFAULT_MAX_ARTICLES, ge=1)
+    # Private addresses every source may reach, e.g. the HTTP proxy newsbot must go through.
+    allowed_networks: list[Text] = Field(default_factory=list)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        parse_networks(values)
+        return values
+
+
+class SlackConfig(Strict):
+    """Either an incoming webhook (one channel) or a bot token (any channel, threads, metadata)."""
+
+    webhook_url: WebhookUrl | None = None  # shapes checked without echoing them: newsbot.configuration.slack_secrets
+    token: SlackToken | None = None
+    api_url: ApiUrl = "https://slack.com/api/"
+    channel: Text | None = None  # token mode: where alerts go when nothing more specific says
+    severity_channels: dict[Severity, Text] = Field(default_factory=dict)
+    delivery: Literal["at_least_once", "at_most_once"] = "at_least_once"  # webhook mode after a crash
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_retry_after_seconds: float = Field(default=30.0, ge=0)
+    seconds_between_messages: float = Field(default=1.0, ge=0)  # per channel
+    digest_over: int = Field(default=20, ge=1)
+    failing_after_hours: float = Field(default=6.0, gt=0)
+    unfurl_links: bool = False
+    ops_channel: Text | None = None  # token mode: where source health goes (default: slack.channel)
+    ops_webhook_url: WebhookUrl | None = None  # webhook mode: where source health goes (default: webhook_url)
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> SlackConfig:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError("slack needs exactly one of webhook_url: or token:")
+        if self.token is not None and self.channel is None:
+            raise ValueError("slack.token needs slack.channel: the channel for alerts with no other route")
+        if self.ops_channel is not None and self.token is None:
+            raise ValueError("slack.ops_channel needs slack.token (with a webhook, use slack.ops_webhook_url)")
+        if self.ops_webhook_url is not None and self.token is not None:
+            raise ValueError("slack.ops_webhook_url is for webhook mode (with a token, use slack.ops_channel)")
+        return self
+
+
+class Settings(Strict):
+    database: Text
+    watchlists: Text
+    spiders_dir: Text | None = None  # relative to this file: every Scrapy spider in it can be named by a source
+    max_age_days: float = Field(default=7, gt=0)
+    cluster_window_days: float = Field(default=7, gt=0)  # copies of a story this old are a new story
+    sources: list[SourceConfig] = Field(default_factory=list)
+    slack: SlackConfig | None = None
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a command needs: settings with paths made absolute, and the watchlists."""
+
+    path: Path
+    settings: Settings
+    database: Path
+    watchlists: tuple[Watchlist, ...]
+    spiders_dir: Path | None = None
+
+
+def load_config(path: Path, *, require_env: bool = True) -> Config:
+    """Load newsbot.yaml and every watchlist it points to; raise ConfigError on the first problem.
+
+    `require_env=False` lets `explain` run on a machine where the Slack secret is not set.
+    No message about the config shows any part of a Slack secret (see newsbot.configuration.slack_secrets).
+    """
+    path = path.resolve() if path.exists() else path
+    document = load_yaml(path)
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
+    data = expand_environment(document, document.data, (), require_env=require_env)
+    with redacting(secret_values(data)):
+        settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env})
+        _check_source_names(settings, document)
+        base = path.parent
+        spiders_dir = _spiders_dir(base, settings, document)
+        _check_spiders(settings, spiders_dir, document)
+        watchlists = load_watchlists(
+            base / settings.watchlists, where=document.where(("watchlists",)), require_env=require_env
+        )
+    return Config(
+        path=path,
+        settings=settings,
+        database=base / settings.database,
+        watchlists=watchlists,
+        spiders_dir=spiders_dir,
+    )
+
+
+def _check_source_names(settings: Settings, document: YamlDocument) -> None:
+    """Source names key the stored fetch state, so two sources must not share one."""
+    seen: set[str] = set()
+    for index, source in enumerate(settings.sources):
+        if source.name in seen:
+            raise ConfigError(
+                f"{document.where(('sources', index, 'name'))}: two sources are named "
+                f"'{source.name}'; names must be unique"
+            )
+        seen.add(source.name)
+
+
+def _spiders_dir(base: Path, settings: Settings, document: YamlDocument) -> Path | None:
+    if settings.spiders_dir is None:
+        return None
+    folder = (base / settings.spiders_dir).resolve()
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{document.where(('spiders_dir',))}: spiders_dir: {folder} is not a folder; "
+            "name the folder that holds your spiders' .py files (relative to this file)"
+        )
+    return folder
+
+
+def _check_spiders(settings: Settings, spiders_dir: Path | None, document: YamlDocument) -> None:
+    """A `spider:` source must name a spider newsbot can load (imported here, as Scrapy would)."""
+    wanted = [(index, source) for index, source in enumerate(settings.sources) if source.kind is SourceKind.SPIDER]
+    if not wanted:
+        return
+    from scrapy.settings import Settings as ScrapySettings  # Scrapy loads only for a config that needs it
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": spider_modules(spiders_dir)}))
+    known = [name for name in loader.list() if not getattr(loader.load(name), "newsbot_builtin", False)]
+    where = f"{spiders_dir} or newsbot's spiders/" if spiders_dir else "newsbot's spiders/ (see spiders_dir:)"
+    for index, source in wanted:
+        if source.spider not in known:
+            raise ConfigError(
+                f"{document.where(('sources', index, 'spider'))}: there is no spider named "
+                f"'{source.spider}' in {where} (known: {', '.join(sorted(known)) or 'none'})"
+            )

@@ -1,0 +1,152 @@
+"""OPML in and out: a team starts from the feed list its reader already has, and can take it back.
+
+Import edits newsbot.yaml as text — the new sources are appended to the `sources:` list in the
+file's own indentation — so the comments and layout the team wrote survive, and the result is
+validated like any config before it replaces the file. Feeds already configured (same URL) and
+non-http(s) outlines are skipped and reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+from lxml import etree
+
+from newsbot.configuration.config import load_config
+from newsbot.configuration.yamlfile import read_config_text
+from newsbot.errors import ConfigError
+from newsbot.stories.urls import canonical_url, is_http_url
+
+
+@dataclass(frozen=True)
+class OpmlFeed:
+    name: str
+    feed: str
+    site: str | None = None
+
+
+@dataclass
+class ImportResult:
+    added: list[OpmlFeed] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (outline, why)
+
+
+def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
+    """The feeds of an OPML file (nested folders flattened) and the outlines that are not usable."""
+    try:
+        body = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error})") from None
+    if b"<!ENTITY" in body:  # lxml's recovering parser expands internal entities even when told not to
+        raise ConfigError(f"{path}: the file declares XML entities, which newsbot refuses to expand")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError as error:
+        raise ConfigError(f"{path}: this is not an OPML file ({error})") from None
+    if root is None or etree.QName(root).localname.lower() != "opml":
+        raise ConfigError(f"{path}: this is not an OPML file (no <opml> root element)")
+    feeds, unusable = [], []
+    for outline in root.iter("outline"):
+        attributes = {key.lower(): value.strip() for key, value in outline.attrib.items()}
+        url = attributes.get("xmlurl")
+        if not url:
+            continue  # a folder
+        name = attributes.get("title") or attributes.get("text") or url
+        if not is_http_url(url):
+            unusable.append((name, f"'{url}' is not an http(s) feed URL"))
+            continue
+        feeds.append(OpmlFeed(name=" ".join(name.split()), feed=url, site=attributes.get("htmlurl") or None))
+    return feeds, unusable
+
+
+def to_opml(feeds: Iterable[OpmlFeed], title: str) -> str:
+    outlines = "\n".join(
+        f'    <outline type="rss" text={quoteattr(feed.name)} title={quoteattr(feed.name)} '
+        f"xmlUrl={quoteattr(feed.feed)}" + (f" htmlUrl={quoteattr(feed.site)}" if feed.site else "") + "/>"
+        for feed in feeds
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
+        f"  <head><title>{escape(title)}</title></head>\n  <body>\n{outlines}\n  </body>\n</opml>\n"
+    )
+
+
+def import_feeds(config_path: Path, feeds: Sequence[OpmlFeed], *, write: bool = True) -> ImportResult:
+    """Append the feeds not yet configured to newsbot.yaml's `sources:`; validate before replacing."""
+    config = load_config(config_path, require_env=False)
+    names = {source.name for source in config.settings.sources}
+    urls = {canonical_url(source.feed) for source in config.settings.sources if source.feed}
+    result = ImportResult()
+    for feed in feeds:
+        if canonical_url(feed.feed) in urls:
+            result.skipped.append((feed.name, "already configured"))
+            continue
+        name = _unique(feed.name, names)
+        names.add(name)
+        urls.add(canonical_url(feed.feed))
+        result.added.append(OpmlFeed(name, feed.feed, feed.site))
+    if result.added and write:
+        text = read_config_text(config_path)  # the same bounded read load_config did
+        _replace_validated(config_path, _with_sources(text, result.added, config_path))
+    return result
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name} ({number})", number + 1
+    return candidate
+
+
+def _with_sources(text: str, feeds: Sequence[OpmlFeed], path: Path) -> str:
+    """`text` with the feeds added as items of its `sources:` list, in the list's indentation."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    value = None
+    if isinstance(root, yaml.MappingNode):
+        value = next((node for key, node in root.value if key.value == "sources"), None)
+    if value is None:
+        return text + ("" if text.endswith("\n") or not text else "\n") + "sources:\n" + _items(feeds, 2)
+    if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
+        before = text[: value.end_mark.index].rstrip("\n") + "\n"  # after the last item (and its comments)
+        return before + _items(feeds, value.start_mark.column) + text[value.end_mark.index :].lstrip("\n")
+    if (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")) or (
+        isinstance(value, yaml.SequenceNode) and not value.value
+    ):
+        rest = text[value.end_mark.index :].lstrip(" ")
+        return text[: value.start_mark.index].rstrip(" ") + "\n" + _items(feeds, 2) + rest.removeprefix("\n")
+    raise ConfigError(
+        f"{path}:{value.start_mark.line + 1}: sources: is not a block list newsbot can add to; "
+        "write it as a list of `- name: …` items and import again"
+    )
+
+
+def _items(feeds: Sequence[OpmlFeed], indent: int) -> str:
+    block = yaml.safe_dump(
+        [{"name": feed.name, "feed": feed.feed} for feed in feeds],
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1000,
+    )
+    return "".join(" " * indent + line + "\n" for line in block.splitlines())
+
+
+def _replace_validated(path: Path, text: str) -> None:
+    """Write beside the config, check it loads, then swap it in: a bad import never breaks cron."""
+    handle, temporary = tempfile.mkstemp(prefix=".newsbot-import-", suffix=".yaml", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        load_config(Path(temporary), require_env=False)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

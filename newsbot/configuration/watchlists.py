@@ -1,0 +1,259 @@
+"""Watchlist files: what the team edits, validated so that a mistake fails loudly with `file:line`.
+
+A rule item written plainly (`surveillance`) names `vendors` or a topic of the watchlist, so a
+typo is an error, not a word that silently never matches; an item written in quotes
+(`"acquisition"`) or as `{word: acquisition}` is a literal word or phrase.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from newsbot.configuration.slack_secrets import KEEP_REFERENCES, WebhookUrl, redacting, secret_values
+from newsbot.configuration.validation import Strict, expand_environment, validate
+from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
+from newsbot.errors import ConfigError
+from newsbot.matching.termindex import regex_problem
+from newsbot.models import Severity
+
+VENDORS = "vendors"
+FIELDS = ("title", "summary", "text")
+
+# Names, aliases and keywords are a few words; bounding them keeps a stray paste (or a hostile file)
+# from making every story's matching slow: one 60,000-character term took `check` 25 s.
+MAX_TERM_CHARS = 200
+MAX_PATTERN_CHARS = 1_000  # a regex, with its alternatives
+MAX_EXAMPLE_CHARS = 20_000  # an example is a story's text, or a part of it
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATTERN_CHARS, pattern=r"\S")]
+ExampleText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXAMPLE_CHARS, pattern=r"\S")]
+FieldName = Literal["title", "summary", "text"]
+
+
+class RegexTerm(Strict):
+    regex: Pattern
+
+
+class InlineWord(Strict):
+    word: Text
+
+
+TopicTerm = Text | RegexTerm
+RuleItem = Text | InlineWord
+
+
+class VendorConfig(Strict):
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+    context: list[Text] = Field(default_factory=list)
+    near: int | None = Field(default=None, gt=0)
+    exclude: list[Text] = Field(default_factory=list)
+    case_sensitive: bool = False
+
+    @model_validator(mode="after")
+    def _near_needs_context(self) -> VendorConfig:
+        if self.near is not None and not self.context:
+            raise ValueError(f"vendor '{self.name}' sets near: but has no context: words to be near")
+        return self
+
+
+class RuleConfig(Strict):
+    name: Text
+    all: list[RuleItem] = Field(default_factory=list)
+    any: list[RuleItem] = Field(default_factory=list)
+    none: list[RuleItem] = Field(default_factory=list)
+    near: int | None = Field(default=None, gt=0)
+    fields: list[FieldName] = Field(default_factory=lambda: list(FIELDS), min_length=1)
+    severity: Severity = Severity.MEDIUM
+    channel: Text | None = None
+
+    @model_validator(mode="after")
+    def _has_positive_condition(self) -> RuleConfig:
+        if not self.all and not self.any:
+            raise ValueError(f"rule '{self.name}' needs an 'all:' or 'any:' list to match anything")
+        return self
+
+
+class ExamplesConfig(Strict):
+    match: list[ExampleText] = Field(default_factory=list)
+    no_match: list[ExampleText] = Field(default_factory=list)
+
+
+class WatchlistConfig(Strict):
+    name: Text
+    channel: Text | None = None  # bot token: this watchlist's channel
+    webhook_url: WebhookUrl | None = None  # webhook mode: this watchlist's own webhook
+    vendors: list[VendorConfig] = Field(default_factory=list)
+    topics: dict[str, list[TopicTerm]] = Field(default_factory=dict)
+    rules: list[RuleConfig] = Field(min_length=1)
+    examples: ExamplesConfig = Field(default_factory=ExamplesConfig)
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A validated watchlist and the file it came from (for messages and warnings)."""
+
+    path: Path
+    config: WatchlistConfig
+    document: YamlDocument | None = None  # None for a watchlist built in code
+    warnings: tuple[str, ...] = ()
+
+    def where(self, location: Location) -> str:
+        """`file:line` of a place in this watchlist's file."""
+        return self.document.where(location) if self.document else f"{self.path}:1"
+
+
+def load_watchlists(folder: Path, *, where: str, require_env: bool = True) -> tuple[Watchlist, ...]:
+    if not folder.is_dir():
+        raise ConfigError(f"{where}: the watchlist folder {folder} does not exist")
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    if not files:
+        raise ConfigError(f"{where}: the watchlist folder {folder} has no *.yaml files")
+    watchlists = tuple(load_watchlist(file, require_env=require_env) for file in files)
+    seen: dict[str, Path] = {}
+    for watchlist in watchlists:
+        name = watchlist.config.name
+        if name in seen:
+            raise ConfigError(f"{watchlist.where(('name',))}: the watchlist name '{name}' is also used by {seen[name]}")
+        seen[name] = watchlist.path
+    return watchlists
+
+
+def load_watchlist(path: Path, *, require_env: bool = True) -> Watchlist:
+    document = load_yaml(path)
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
+    data = expand_environment(document, _quoted_items_as_words(document), (), require_env=require_env)
+    with redacting(secret_values(data)):
+        config = validate(WatchlistConfig, data, document, {KEEP_REFERENCES: not require_env})
+        _check_names(config, document)
+        _check_rule_items(config, document)
+        _check_regexes(config, document)
+    return Watchlist(
+        path=path, config=config, document=document, warnings=tuple(_quoted_topic_warnings(config, document))
+    )
+
+
+def rule_items(rule: RuleConfig) -> list[tuple[str, int, RuleItem]]:
+    """(list name, position, item) for every item of a rule's all/any/none lists."""
+    return [
+        (kind, position, item) for kind in ("all", "any", "none") for position, item in enumerate(getattr(rule, kind))
+    ]
+
+
+def _quoted_items_as_words(document: YamlDocument) -> dict:
+    """`"acquisition"` in a rule list becomes `{word: acquisition}` before validation."""
+    data = dict(document.data)
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        return data
+    converted = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            converted.append(rule)
+            continue
+        with_words = dict(rule)
+        for kind in ("all", "any", "none"):
+            items = rule.get(kind)
+            if isinstance(items, list):
+                with_words[kind] = [
+                    {"word": item} if ("rules", index, kind, position) in document.quoted else item
+                    for position, item in enumerate(items)
+                ]
+        converted.append(with_words)
+    data["rules"] = converted
+    return data
+
+
+def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:
+    if VENDORS in config.topics:
+        _fail(document, ("topics", VENDORS), f"'{VENDORS}' is reserved for the vendor list; rename that topic")
+    vendor_names: dict[str, str] = {}
+    for index, vendor in enumerate(config.vendors):
+        key = vendor.name.casefold()
+        if key in vendor_names:
+            _fail(
+                document,
+                ("vendors", index, "name"),
+                f"the vendor '{vendor.name}' is listed twice (also as '{vendor_names[key]}'); "
+                "merge their aliases into one entry",
+            )
+        vendor_names[key] = vendor.name
+    rule_names: set[str] = set()
+    for index, rule in enumerate(config.rules):
+        if rule.name in rule_names:
+            _fail(
+                document,
+                ("rules", index, "name"),
+                f"two rules are named '{rule.name}'; rule names must be unique",
+            )
+        rule_names.add(rule.name)
+
+
+def _check_rule_items(config: WatchlistConfig, document: YamlDocument) -> None:
+    known = [VENDORS, *config.topics]
+    for index, rule in enumerate(config.rules):
+        for kind, position, item in rule_items(rule):
+            if isinstance(item, InlineWord) or item in config.topics:
+                continue
+            where = ("rules", index, kind, position)
+            if item == VENDORS:
+                if not config.vendors:
+                    _fail(
+                        document,
+                        where,
+                        f"rule '{rule.name}' uses '{VENDORS}' but this watchlist lists no vendors",
+                    )
+                continue
+            close = difflib.get_close_matches(item, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            _fail(
+                document,
+                where,
+                f"rule '{rule.name}' names the topic '{item}', which this watchlist does not define{hint}; "
+                f'to match the word itself, put it in quotes: "{item}"',
+            )
+
+
+def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
+    for topic, terms in config.topics.items():
+        for position, term in enumerate(terms):
+            if not isinstance(term, RegexTerm):
+                continue
+            where = ("topics", topic, position, "regex")
+            if "\b" in term.regex:
+                _fail(
+                    document,
+                    where,
+                    f"the pattern in topic '{topic}' contains a backspace: in double quotes YAML reads "
+                    "\\b as a backspace; write the pattern in single quotes ('\\bZTE\\b')",
+                )
+            problem = regex_problem(term.regex)
+            if problem:
+                _fail(
+                    document,
+                    where,
+                    f"the pattern {term.regex!r} in topic '{topic}' cannot be used: {problem}",
+                )
+
+
+def _quoted_topic_warnings(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """A quoted item that is also a topic's name is probably meant as the topic."""
+    warnings = []
+    for index, rule in enumerate(config.rules):
+        for kind, position, item in rule_items(rule):
+            if isinstance(item, InlineWord) and item.word in (VENDORS, *config.topics):
+                warnings.append(
+                    f"{document.where(('rules', index, kind, position))}: rule '{rule.name}' matches the "
+                    f"literal word '{item.word}' because it is quoted; unquote it to use the topic"
+                )
+    return warnings
+
+
+def _fail(document: YamlDocument, location: Location, sentence: str) -> None:
+    raise ConfigError(f"{document.where(location)}: {sentence}")

@@ -1,0 +1,1 @@
+"""Stories against watchlists: folding, the term automaton, rules, snippets, and the tools that explain them."""

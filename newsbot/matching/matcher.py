@@ -1,0 +1,291 @@
+"""Pure rule evaluation: which watchlist rules a story fires, with the words that fired them.
+
+All terms of all watchlists are compiled once into a TermIndex (one automaton); a story's fields
+are scanned once and the rules evaluated on the hits, so the cost follows the text and the hits,
+not the number of terms. Every decision keeps its reason, for alerts and `newsbot explain`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from newsbot.configuration.watchlists import (
+    VENDORS,
+    InlineWord,
+    RegexTerm,
+    RuleConfig,
+    RuleItem,
+    VendorConfig,
+    Watchlist,
+    rule_items,
+)
+from newsbot.matching.snippets import build_snippet
+from newsbot.matching.termindex import Hit, Term, TermIndex
+from newsbot.models import Match, RuleHit, Severity, Story
+
+ANY_FIELD = "*"  # free text given to `newsbot explain`: counts for every rule's fields
+_FIELD_PREFERENCE = ("summary", "text", ANY_FIELD, "title")
+
+
+def plural_forms(term: str) -> tuple[str, ...]:
+    """Plurals of a topic word or phrase's last word: breach → breaches, SIM swap → SIM swaps."""
+    head, _, last = term.rpartition(" ")
+    if not last.isalpha():
+        return ()
+    lower = last.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        forms = [last + "es"]
+    elif lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        forms = [last[:-1] + "ies"]
+    else:
+        forms = [last + "s"]
+    return tuple(f"{head} {form}" if head else form for form in forms)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """What a compiled term means in one watchlist."""
+
+    watchlist: int
+    kind: str  # name | alias | context | exclude | topic | word
+    owner: str  # vendor name, topic name, or the inline word itself
+    label: str  # the term as the watchlist writes it
+
+
+@dataclass
+class Evaluation:
+    """Everything one watchlist saw in one text, kept for alerts and for `newsbot explain`."""
+
+    watchlist: str
+    vendors: dict[str, list[str]] = field(default_factory=dict)
+    topics: dict[str, list[str]] = field(default_factory=dict)
+    near_misses: list[str] = field(default_factory=list)
+    fired: list[RuleHit] = field(default_factory=list)
+    not_fired: dict[str, str] = field(default_factory=dict)
+    evidence: list[Hit] = field(default_factory=list)
+
+    def match(self, fields: Mapping[str, str] | None = None) -> Match | None:
+        if not self.fired:
+            return None
+        snippet, where = build_snippet(fields or {}, self.evidence, _FIELD_PREFERENCE)
+        return Match(watchlist=self.watchlist, rules=tuple(self.fired), snippet=snippet, snippet_field=where)
+
+
+@dataclass
+class _Found:
+    """Hits of one watchlist, sorted by what they stand for."""
+
+    vendor_hits: dict[str, list[tuple[_Ref, Hit]]] = field(default_factory=lambda: defaultdict(list))
+    topic_hits: dict[tuple[str, str], list[tuple[_Ref, Hit]]] = field(default_factory=lambda: defaultdict(list))
+
+
+class Matcher:
+    """All watchlists compiled once per run; the evaluate methods are pure."""
+
+    def __init__(self, watchlists: Sequence[Watchlist]):
+        self.watchlists = tuple(watchlists)
+        self._terms: dict[Term, int] = {}
+        self._refs: list[list[_Ref]] = []
+        for number, watchlist in enumerate(self.watchlists):
+            self._compile(number, watchlist)
+        self._index = TermIndex(list(self._terms))
+        self._vendors = [
+            {vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
+            for watchlist in self.watchlists
+        ]
+
+    def _compile(self, number: int, watchlist: Watchlist) -> None:
+        config = watchlist.config
+        near_items = {_key(item) for rule in config.rules if rule.near for item in (*rule.all, *rule.any)}
+        for vendor in config.vendors:
+            sensitive = vendor.case_sensitive
+            positional = VENDORS in near_items or vendor.near is not None
+            self._add(
+                Term(vendor.name, sensitive, positional=positional), _Ref(number, "name", vendor.name, vendor.name)
+            )
+            for alias in vendor.aliases:
+                self._add(Term(alias, sensitive, positional=positional), _Ref(number, "alias", vendor.name, alias))
+            for word in vendor.context:
+                self._add(Term(word, positional=vendor.near is not None), _Ref(number, "context", vendor.name, word))
+            for phrase in vendor.exclude:
+                self._add(Term(phrase, sensitive), _Ref(number, "exclude", vendor.name, phrase))
+        for topic, terms in config.topics.items():
+            positional = topic in near_items
+            for term in terms:
+                if isinstance(term, RegexTerm):
+                    label = f"/{term.regex}/"
+                    self._add(
+                        Term(term.regex, is_regex=True, positional=positional), _Ref(number, "topic", topic, label)
+                    )
+                else:
+                    variants = plural_forms(term)
+                    self._add(Term(term, variants=variants, positional=positional), _Ref(number, "topic", topic, term))
+        for rule in config.rules:
+            for item in (*rule.all, *rule.any, *rule.none):
+                if isinstance(item, InlineWord):
+                    word = item.word
+                    term = Term(word, variants=plural_forms(word), positional=_key(item) in near_items)
+                    self._add(term, _Ref(number, "word", word, word))
+
+    def _add(self, term: Term, ref: _Ref) -> None:
+        number = self._terms.setdefault(term, len(self._terms))
+        if number == len(self._refs):
+            self._refs.append([])
+        if ref not in self._refs[number]:
+            self._refs[number].append(ref)
+
+    def evaluate(self, fields: Mapping[str, str]) -> list[Evaluation]:
+        """One Evaluation per watchlist, in the watchlists' order."""
+        found = [_Found() for _ in self.watchlists]
+        for hit in self._index.scan(fields):
+            for ref in self._refs[hit.term]:
+                bucket = found[ref.watchlist]
+                if ref.kind in ("topic", "word"):
+                    bucket.topic_hits[(ref.kind, ref.owner)].append((ref, hit))
+                else:
+                    bucket.vendor_hits[ref.owner].append((ref, hit))
+        return [
+            _evaluate(watchlist, self._vendors[number], found[number])
+            for number, watchlist in enumerate(self.watchlists)
+        ]
+
+    def evaluate_text(self, *texts: str) -> list[Evaluation]:
+        """Free text (one argument, counts for every field) or (title, summary, text)."""
+        if len(texts) == 1:
+            return self.evaluate({ANY_FIELD: texts[0]})
+        return self.evaluate(dict(zip(("title", "summary", "text"), texts, strict=False)))
+
+    def match_story(self, story: Story) -> list[Match]:
+        fields = story_fields(story)
+        return [match for evaluation in self.evaluate(fields) if (match := evaluation.match(fields))]
+
+
+def story_fields(story: Story) -> dict[str, str]:
+    return {"title": story.title, "summary": story.summary, "text": story.text}
+
+
+def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found) -> Evaluation:
+    """The watchlist's verdict; the cost follows the hits, never the number of vendors or terms."""
+    config = watchlist.config
+    evaluation = Evaluation(watchlist=config.name)
+    valid_vendor_hits: list[tuple[str, Hit]] = []  # (label for the alert, hit)
+    for vendor_name in sorted(found.vendor_hits, key=lambda name: vendors[name][0]):  # watchlist order
+        vendor = vendors[vendor_name][1]
+        valid = _valid_vendor_hits(vendor, found.vendor_hits[vendor_name], evaluation.near_misses)
+        if not valid:
+            continue
+        words = sorted({ref.label for ref, _ in valid}, key=lambda word: (word != vendor_name, word))
+        evaluation.vendors[vendor_name] = words
+        label = vendor_name if vendor_name in words else f"{vendor_name} (as {', '.join(words)})"
+        valid_vendor_hits += [(label, hit) for _, hit in valid]
+    for (kind, owner), pairs in found.topic_hits.items():
+        if kind == "topic":
+            evaluation.topics[owner] = sorted({ref.label for ref, _ in pairs})
+    for rule in config.rules:
+        _evaluate_rule(rule, valid_vendor_hits, found, evaluation)
+    evaluation.near_misses = list(dict.fromkeys(evaluation.near_misses))  # once per word, not per occurrence
+    return evaluation
+
+
+def _valid_vendor_hits(
+    vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str]
+) -> list[tuple[_Ref, Hit]]:
+    """Name and alias hits that count: not inside an excluded phrase; an alias needs context."""
+    excluded = [hit for ref, hit in pairs if ref.kind == "exclude"]
+    context = [hit for ref, hit in pairs if ref.kind == "context"]
+    valid = []
+    for ref, hit in pairs:
+        if ref.kind not in ("name", "alias"):
+            continue
+        cover = next((ex for ex in excluded if _inside(hit, ex)), None)
+        if cover is not None:
+            phrase = next(r.label for r, h in pairs if h is cover)
+            near_misses.append(f"{ref.label}: inside the excluded phrase '{phrase}' ({vendor.name})")
+        elif ref.kind == "alias" and vendor.context and not _has_context(vendor, hit, context):
+            distance = f" within {vendor.near} words" if vendor.near else ""
+            near_misses.append(
+                f"{ref.label}: no context word{distance} ({', '.join(vendor.context)}) for {vendor.name}"
+            )
+        else:
+            valid.append((ref, hit))
+    return valid
+
+
+def _inside(hit: Hit, cover: Hit) -> bool:
+    return hit.field == cover.field and hit.folded == cover.folded and cover.start <= hit.start and hit.end <= cover.end
+
+
+def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit]) -> bool:
+    if vendor.near is None:
+        return bool(context)
+    return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
+
+
+def _evaluate_rule(rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found, evaluation: Evaluation) -> None:
+    satisfied = {_key(item): _item_hits(item, rule, vendor_hits, found) for _, _, item in rule_items(rule)}
+    missing = [item for item in rule.all if not satisfied[_key(item)]]
+    present_any = [item for item in rule.any if satisfied[_key(item)]]
+    blocking = [item for item in rule.none if satisfied[_key(item)]]
+    if missing:
+        evaluation.not_fired[rule.name] = f"no {_describe(missing[0])} matched{_where(rule)}"
+        return
+    if rule.any and not present_any:
+        names = ", ".join(_key(item) for item in rule.any)
+        evaluation.not_fired[rule.name] = f"none of {names} matched{_where(rule)}"
+        return
+    if blocking:
+        words = ", ".join(dict.fromkeys(label for label, _ in satisfied[_key(blocking[0])]))
+        evaluation.not_fired[rule.name] = f"excluded by {_key(blocking[0])} ({words})"
+        return
+    used = [*rule.all, *present_any]
+    if rule.near is not None:
+        distant = _too_far(rule.near, [satisfied[_key(item)] for item in used])
+        if distant:
+            evaluation.not_fired[rule.name] = distant
+            return
+    terms = tuple(dict.fromkeys(label for item in used for label, _ in satisfied[_key(item)]))
+    evaluation.fired.append(RuleHit(rule=rule.name, severity=Severity(rule.severity), terms=terms))
+    evaluation.evidence.extend(hit for item in used for _, hit in satisfied[_key(item)])
+
+
+def _key(item: RuleItem) -> str:
+    return f'"{item.word}"' if isinstance(item, InlineWord) else item
+
+
+def _item_hits(
+    item: RuleItem, rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found
+) -> list[tuple[str, Hit]]:
+    """(label for the alert, hit) pairs that satisfy one rule item within the rule's fields."""
+    if item == VENDORS:
+        pairs = vendor_hits
+    else:
+        bucket = ("word", item.word) if isinstance(item, InlineWord) else ("topic", item)
+        pairs = sorted(((ref.label, hit) for ref, hit in found.topic_hits.get(bucket, [])), key=lambda pair: pair[0])
+    return [(label, hit) for label, hit in pairs if hit.field == ANY_FIELD or hit.field in rule.fields]
+
+
+def _too_far(near: int, groups: list[list[tuple[str, Hit]]]) -> str | None:
+    """Why the rule's terms are not within `near` words of each other, or None when they are."""
+    anchor, *others = groups
+    for other in others:
+        close = any(a.field == b.field and abs(a.word - b.word) <= near for _, a in anchor for _, b in other)
+        if not close:
+            nearest = min(
+                (abs(a.word - b.word) for _, a in anchor for _, b in other if a.field == b.field),
+                default=None,
+            )
+            apart = f"{nearest} words apart" if nearest is not None else "in different fields"
+            return f"'{anchor[0][0]}' and '{other[0][0]}' are {apart} (near: {near})"
+    return None
+
+
+def _describe(item: RuleItem) -> str:
+    if item == VENDORS:
+        return "vendor"
+    return f"word {_key(item)}" if isinstance(item, InlineWord) else f"'{item}' term"
+
+
+def _where(rule: RuleConfig) -> str:
+    return "" if len(rule.fields) == 3 else f" in {', '.join(rule.fields)}"

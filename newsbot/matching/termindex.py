@@ -1,0 +1,154 @@
+"""Every term of every watchlist in one multi-pattern automaton, scanned once per text.
+
+ahocorasick-rs (Rust Aho-Corasick) finds all overlapping occurrences of all folded terms in one
+pass, so "Mitto AG" does not hide "Mitto"; each occurrence is then checked for word boundaries.
+Case-sensitive terms also sit in that automaton in folded form, as probes: only a text where a
+probe hits is re-read unfolded and scanned by a second automaton. `{regex: …}` terms run on RE2
+(linear time: no pattern can hang a run) over the folded text, pre-filtered by one RE2 set.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import ahocorasick_rs
+import re2
+
+from newsbot.matching.textfold import fold, is_whole_word, plain
+
+_PROBE = -1  # in the folded automaton: "a case-sensitive term may be here"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word, phrase or pattern to find; `variants` are extra surface forms (plurals).
+
+    `positional` terms get word numbers in their hits, for `near:`; numbering costs a pass over
+    the text, so only terms that need it ask for it.
+    """
+
+    text: str
+    case_sensitive: bool = False
+    is_regex: bool = False
+    variants: tuple[str, ...] = ()
+    positional: bool = False
+
+
+class Hit(NamedTuple):
+    """One whole-word occurrence of a term in one field; offsets are in that field's normalised text."""
+
+    term: int
+    field: str
+    start: int
+    end: int
+    word: int  # word number within the field, or -1 for terms that are not positional
+    folded: bool  # offsets are in fold(text) when True, in plain(text) otherwise
+
+
+def regex_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return options
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why RE2 cannot run `pattern` (e.g. a backreference), or None when it can."""
+    try:
+        re2.compile(pattern, regex_options())
+    except re2.error as error:
+        return str(error.args[0].decode() if isinstance(error.args[0], bytes) else error)
+    return None
+
+
+class _Automaton:
+    """One Aho-Corasick automaton over distinct patterns, each standing for one or more terms."""
+
+    def __init__(self, patterns: Mapping[str, list[int]]):
+        self.terms = list(patterns.values())
+        self.automaton = ahocorasick_rs.AhoCorasick(list(patterns)) if patterns else None
+
+    def find(self, text: str) -> Iterable[tuple[int, int, int]]:
+        if self.automaton is None:
+            return
+        for pattern, start, end in self.automaton.find_matches_as_indexes(text, overlapping=True):
+            if is_whole_word(text, start, end):
+                for term in self.terms[pattern]:
+                    yield term, start, end
+
+
+class TermIndex:
+    """Compiled once per run; `scan` is pure and cheap per story."""
+
+    def __init__(self, terms: Sequence[Term]):
+        self.terms = tuple(terms)
+        folded: dict[str, list[int]] = defaultdict(list)
+        exact: dict[str, list[int]] = defaultdict(list)
+        self._regexes: list[tuple[int, re2._Regexp]] = []
+        for number, term in enumerate(self.terms):
+            if term.is_regex:
+                self._regexes.append((number, re2.compile(term.text, regex_options())))
+                continue
+            for surface in dict.fromkeys((term.text, *term.variants)):
+                if term.case_sensitive:
+                    key = plain(surface)
+                    if key:
+                        exact[key].append(number)
+                        if _PROBE not in folded[fold(surface)]:
+                            folded[fold(surface)].append(_PROBE)
+                elif key := fold(surface):
+                    folded[key].append(number)
+        self._positional = {number for number, term in enumerate(self.terms) if term.positional}
+        self._folded = _Automaton(folded)
+        self._exact = _Automaton(exact)
+        self._regex_set = self._build_regex_set()
+
+    def _build_regex_set(self) -> re2.Set | None:
+        if not self._regexes:
+            return None
+        regex_set = re2.Set.SearchSet(regex_options())
+        for _, compiled in self._regexes:
+            regex_set.Add(compiled.pattern)
+        regex_set.Compile()
+        return regex_set
+
+    def scan(self, fields: Mapping[str, str]) -> list[Hit]:
+        """All whole-word hits in all fields."""
+        hits: list[Hit] = []
+        for field, text in fields.items():
+            if text:
+                hits += self._scan_field(field, text)
+        return hits
+
+    def _scan_field(self, field: str, text: str) -> list[Hit]:
+        folded = fold(text)
+        found = list(self._folded.find(folded))
+        found += self._regex_hits(folded)
+        hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE))
+        if any(item[0] == _PROBE for item in found):
+            exact = plain(text)
+            hits += self._hits(field, exact, False, self._exact.find(exact))
+        return hits
+
+    def _hits(self, field: str, text: str, folded: bool, found: Iterable[tuple[int, int, int]]) -> list[Hit]:
+        """Both normalised texts are single-spaced, so a word's number is the spaces before it."""
+        return [
+            Hit(term, field, start, end, text.count(" ", 0, start) if term in self._positional else -1, folded)
+            for term, start, end in found
+        ]
+
+    def _regex_hits(self, text: str) -> list[tuple[int, int, int]]:
+        if self._regex_set is None:
+            return []
+        hits = []
+        for position in self._regex_set.Match(text) or ():  # None when nothing matched
+            term, compiled = self._regexes[position]
+            hits += [
+                (term, found.start(), found.end())
+                for found in compiled.finditer(text)
+                if found.end() > found.start() and is_whole_word(text, found.start(), found.end())
+            ]
+        return hits

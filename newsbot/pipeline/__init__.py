@@ -1,0 +1,1 @@
+"""One cron run's wiring: its budget and signals, the stage thread, the watchdog, source health, --quiet."""

@@ -1,0 +1,445 @@
+"""One cron run: lock → crawl → store → cluster → match → outbox → deliver → summary.
+
+Each step reads what the previous one committed to the database, not what it holds in memory, so
+a run that crashed anywhere is finished by the next: unstored feeds are fetched again (their
+validators were not updated), unmatched stories are matched, pending alerts are sent.
+
+The crawl stores each source as it finishes, in the main thread; clustering, matching and
+delivery run meanwhile in a thread of their own with a database connection of their own
+(newsbot.pipeline.worker), so an alert never waits for a slow, unrelated source. The two connections take
+turns writing (WAL, BEGIN IMMEDIATE, a busy timeout).
+
+Bounded (newsbot.pipeline.budget): the crawl stops at `fetch.run_budget_seconds`, and delivery stops
+starting messages DELIVERY_ALLOWANCE_SECONDS later; what is left waits, pending, for the next run.
+SIGTERM or SIGINT stops both at once: what was fetched is stored, alerts not yet sent stay
+pending, the lock is released and RunInterrupted (exit 143 or 130) is raised, within 10 seconds.
+A run that cannot stop itself in time is ended by newsbot.pipeline.watchdog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import signal
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from filelock import FileLock, Timeout
+from sqlite_utils import Database
+
+from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.sinks import Poster
+from newsbot.clustering.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
+from newsbot.configuration.config import Config
+from newsbot.errors import LockedError, RunInterrupted
+from newsbot.matching.matcher import Matcher
+from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
+from newsbot.pipeline.budget import RunBudget, stop_on_signals
+from newsbot.pipeline.health import assess, change
+from newsbot.pipeline.quiet import QUIET_MEMORY, KnownProblems
+from newsbot.pipeline.watchdog import Watchdog
+from newsbot.pipeline.worker import StageWorker
+from newsbot.sources.crawl import crawl
+from newsbot.sources.crawl_log import crawler_warnings
+from newsbot.sources.user_spiders import spider_modules
+from newsbot.storage.database import Storage, batched, now_utc
+from newsbot.stories.normalize import to_story
+
+log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other connection's transaction
+LEFT_BEHIND_BUSY_TIMEOUT_MS = 2_000  # … but not for a stage the run had to leave behind
+STAGE_BATCH = 100  # stories clustered or matched per commit: short enough that a store never waits long
+DELIVERY_ALLOWANCE_SECONDS = 120.0  # after the budget: 300 + 120 s stays well inside a 10-minute cron
+INTERRUPT_GRACE_SECONDS = 5.0  # after a signal, how long a message being sent may take to settle
+SETTLE_AFTER_DELIVERY_SECONDS = 30.0  # after the delivery allowance, for the message in flight
+# The watchdog ends a run this long after its budget and delivery allowance: 300 + 120 + 60 s is
+# still under a 10-minute cron interval, and a run that ends on its own never gets near it.
+OVERRUN_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def run_lock(database: Path) -> Iterator[None]:
+    """An OS file lock beside the database: released by the kernel even if the run is killed."""
+    lock = FileLock(f"{database}.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockedError(
+            f"another newsbot run is in progress (it holds {database}.lock); this run did nothing"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
+    """The whole pipeline under the run lock; per-source and per-alert failures are in the summary.
+
+    Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
+    """
+    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
+        storage = Storage.open(config.database)
+        try:
+            return run_pipeline(config, config.database, storage, poster, policy, budget)
+        finally:
+            storage.close()
+
+
+def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
+    """The same pipeline against a throwaway copy of the database: nothing real is changed."""
+    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
+        copy = Path(folder) / "dry-run.db"
+        if config.database.exists():
+            Storage.open(config.database, migrate=False).close()  # a damaged file is named as itself, not the copy
+            with (
+                contextlib.closing(sqlite3.connect(config.database)) as source,
+                contextlib.closing(sqlite3.connect(copy)) as target,
+            ):
+                source.backup(target)
+        storage = Storage.open(copy, checked=config.database.exists())  # the real file was checked above
+        try:
+            return run_pipeline(config, copy, storage, poster, policy, budget)
+        finally:
+            storage.close()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _watchdog(budget: RunBudget) -> contextlib.AbstractContextManager[None]:
+    return Watchdog(budget, allowance=DELIVERY_ALLOWANCE_SECONDS, overrun=OVERRUN_SECONDS).watching()
+
+
+def run_pipeline(
+    config: Config, database: Path, storage: Storage, poster: Poster, policy: Policy, budget: RunBudget | None = None
+) -> RunSummary:
+    """Crawl and store in this thread while a StageWorker clusters, matches and delivers; `database`
+    is the file `storage` has open (the worker opens its own connection to it)."""
+    budget = budget or RunBudget(config.settings.fetch.run_budget_seconds)
+    started = now_utc()
+    clock = time.monotonic()
+    summary = RunSummary()
+    stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
+    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    later = _LaterStages(config, database, poster, policy, budget, summary)
+    worker = StageWorker(later.run_pass, later.close)
+
+    def store(result: FetchResult) -> None:
+        store_started = time.monotonic()
+        store_fetch(storage, result, summary)
+        stages["store"] += time.monotonic() - store_started
+        stages["parse"] += result.parse_seconds
+        worker.wake()
+
+    known_problems = KnownProblems.from_summaries(storage.run_summaries_since(started - QUIET_MEMORY))
+    worker.start()
+    try:
+        requests = _source_requests(config, storage)
+        with crawler_warnings() as crawler_log:
+            summary.skipped_hosts = crawl(
+                requests, config.settings.fetch, store, storage.is_known, budget, spider_modules(config.spiders_dir)
+            )
+        summary.crawler_warnings = crawler_log.warnings()
+    except BaseException:
+        later.abandoned = True  # the run is failing: no pass starts now
+        worker.finish()
+        worker.join(INTERRUPT_GRACE_SECONDS)
+        raise
+    stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
+    worker.finish()
+    if not _wait_for(worker, budget, later.delivery_deadline):
+        # It may be inside a transaction that will not end soon: the run's record must not wait
+        # for it long (the watchdog would end the process first), and is left out if it must.
+        storage.db.execute(f"PRAGMA busy_timeout = {LEFT_BEHIND_BUSY_TIMEOUT_MS}")
+        later.abandoned = True
+    if worker.problem is not None:
+        raise worker.problem
+    summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
+    summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
+    _record_run(storage, started, summary, clock)
+    if budget.signal_number is not None:
+        raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
+    return summary
+
+
+class _LaterStages:
+    """Health, clusters, matches and delivery over what is stored: one StageWorker pass at a time,
+    on a database connection opened (and closed) in the worker's thread."""
+
+    def __init__(
+        self, config: Config, database: Path, poster: Poster, policy: Policy, budget: RunBudget, summary: RunSummary
+    ):
+        self.config, self.database, self.poster, self.policy = config, database, poster, policy
+        self.budget, self.summary = budget, summary
+        self.matcher = Matcher(config.watchlists)
+        self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
+        self.abandoned = False
+        self._storage: Storage | None = None
+
+    def interrupted(self) -> bool:
+        return self.abandoned or self.budget.signal_number is not None
+
+    def delivery_over(self) -> bool:
+        """No new message starts: the run was interrupted, or its delivery allowance is spent."""
+        return self.interrupted() or time.monotonic() > self.delivery_deadline
+
+    def run_pass(self, final: bool) -> None:
+        if self.interrupted():
+            return
+        storage = self._open()
+        stages = self.summary.stage_seconds
+        if final:  # every source of the run is stored: their health can be judged
+            self.summary.worse += record_health(self.config, storage, now_utc())
+        started = time.monotonic()
+        window = timedelta(days=self.config.settings.cluster_window_days)
+        assign_clusters(storage, now_utc(), window, should_stop=self.delivery_over)
+        stages["cluster"] += time.monotonic() - started
+        started = time.monotonic()
+        queue_matches(storage, self.matcher, self.config.settings.max_age_days, self.summary, self.delivery_over)
+        stages["match"] += time.monotonic() - started
+        started = time.monotonic()
+        report = deliver(storage, self.poster, self.policy, should_stop=self.delivery_over)
+        stages["deliver"] += time.monotonic() - started
+        self.summary.alerts_sent += report.sent
+        self.summary.delivery_errors += report.errors
+        for error in report.errors:
+            log.info("delivery failed, the alerts are kept for the next run: %s", error)
+
+    def _open(self) -> Storage:
+        """A second connection to the file the run has open, checked and migrated already: opened
+        without Storage.open's checks, which read every page (seconds, on a large database)."""
+        if self._storage is None:
+            self._storage = Storage(Database(self.database))
+            self._storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return self._storage
+
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+
+
+def _wait_for(worker: StageWorker, budget: RunBudget, delivery_deadline: float) -> bool:
+    """Whether the worker's last pass ended. After a signal, it is waited for only as long as a
+    message takes to settle, and past the delivery allowance only as long as one message may take:
+    a message still being sent is in flight in the database, and the next run looks it up."""
+    while not worker.join(0.1):
+        now = time.monotonic()
+        if budget.interrupted_at is not None and now > budget.interrupted_at + INTERRUPT_GRACE_SECONDS:
+            return False
+        if now > delivery_deadline + SETTLE_AFTER_DELIVERY_SECONDS:
+            log.warning("the run's last stage was still busy after its delivery allowance; it was left behind")
+            return False
+    return True
+
+
+def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock: float) -> None:
+    """The run's record, for `status` and `--quiet`; when a stage left behind holds the database,
+    the run ends without it rather than waiting (nothing else depends on it)."""
+    try:
+        summary.alerts_pending = storage.alert_counts()["pending"]
+        summary.seconds = time.monotonic() - clock
+        storage.record_run(started, now_utc(), summary)
+    except sqlite3.OperationalError as problem:
+        if "locked" not in str(problem):
+            raise
+        log.warning("the run's summary was not recorded: %s", problem)
+
+
+def _interrupted(budget: RunBudget, summary: RunSummary, unmatched: int) -> str:
+    """The one sentence an interrupted run ends with."""
+    name = signal.Signals(budget.signal_number or signal.SIGTERM).name
+    cut_short = len(summary.cut_short)
+    cut = f" ({cut_short} source{'s' * (cut_short != 1)} cut short: the next run fetches them)" if cut_short else ""
+    waits = "story waits" if unmatched == 1 else "stories wait"
+    to_match = f", and {unmatched} {waits} to be matched" if unmatched else ""
+    return (
+        f"stopped by {name}: no new work was started; {summary.new_stories} new stories are stored{cut}; "
+        f"{summary.alerts_sent} alerts were sent, {summary.alerts_pending} wait for the next run{to_match}"
+    )
+
+
+def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
+    """What to fetch, with what the last run learned — forgotten when the source's URL changed."""
+    known = storage.fetch_state(source.name for source in config.settings.sources)
+    requests = []
+    for source in config.settings.sources:
+        location = source.location or ""
+        state = known.get(source.name, {})
+        if state.get("url") != location:
+            state = {}
+        requests.append(
+            SourceRequest(
+                source=source.name,
+                kind=source.kind,
+                url=location,
+                internal=source.internal,
+                full_text=source.full_text,
+                etag=state.get("etag"),
+                last_modified=state.get("last_modified"),
+                body_hash=state.get("body_hash"),
+                feed_url=state.get("feed_url"),
+                links_css=source.links,
+                links_xpath=source.links_xpath,
+                next_page_css=source.next_page,
+                follow_pages=source.follow_pages,
+                title_css=source.title,
+                date_css=source.date,
+                max_items=source.max_items,
+                max_articles=source.max_articles or config.settings.fetch.max_articles,
+                max_age_days=config.settings.max_age_days,
+                spider=source.spider,
+                spider_args=tuple(source.spider_args.items()),
+            )
+        )
+    return requests
+
+
+def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> None:
+    if result.cut_short:
+        summary.cut_short[result.source] = result.cut_short
+    elif result.status is FetchStatus.ERROR:
+        summary.failed_sources[result.source] = result.error or "unknown error"
+        log.info("source %r failed: %s", result.source, result.error)  # in the summary; -v shows it as it happens
+    elif result.status is FetchStatus.NOT_MODIFIED:
+        summary.sources_not_modified += 1
+    else:
+        summary.sources_ok += 1
+    if result.links_found == 0 and result.status is FetchStatus.OK:
+        summary.source_warnings[result.source] = "selector matched 0 links"
+    elif result.article_errors:
+        summary.source_warnings[result.source] = (
+            f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}"
+        )
+    stories = [story for entry in result.entries if (story := to_story(entry, result.source))]
+    summary.entries_seen += len(result.entries)
+    summary.new_stories += storage.record_fetch(result, stories, now_utc())
+
+
+def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
+    """Assess every configured source; a change of health queues one notice for the ops channel.
+
+    Returns the changes for the worse (a source newly failing, stale or finding no links).
+    """
+    worse = []
+    rows = storage.fetch_state(source.name for source in config.settings.sources)
+    for source in config.settings.sources:
+        row = rows.get(source.name)
+        if row is None:
+            continue
+        health = assess(row, source, config.settings.health, now)
+        announced = change(source.name, row.get("health"), health)
+        notice = (
+            (health.state.value if announced.recovered_from is None else "recovered", announced.text)
+            if announced
+            else None
+        )
+        if announced or row.get("health_detail") != health.detail:
+            storage.record_health(source.name, health.state.value, health.detail, now, notice)
+        if announced and announced.recovered_from is None:
+            worse.append(announced.text)
+    return worse
+
+
+def assign_clusters(
+    storage: Storage, now: datetime, window: timedelta, should_stop: Callable[[], bool] = lambda: False
+) -> None:
+    """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
+    `should_stop` is asked before each story (the rest waits for the next pass or run)."""
+    since = now - window
+    storage.prune_shingles(since)
+    for batch in batched(storage.unclustered_stories(), STAGE_BATCH):
+        with storage.transaction():  # one commit per batch, not per story
+            for story in batch:
+                if should_stop():
+                    return  # what is done is committed
+                _assign_cluster(storage, story, now, since)
+
+
+def _assign_cluster(storage: Storage, story: Story, now: datetime, since: datetime) -> None:
+    shingles = fingerprint(cluster_text(story))
+    if shingles is None:
+        storage.record_cluster(story.id, story.id, None, None, (), now)
+        return
+    neighbour = nearest_story(storage, story, shingles, since)
+    cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
+    score = neighbour.containment if neighbour else None
+    note = neighbour.why_not if neighbour else ""
+    storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
+
+
+def nearest_story(storage: Storage, story: Story, shingles: Fingerprint, since: datetime) -> Neighbour | None:
+    """The stored story most like this one, and whether this one is a copy of it."""
+    boilerplate = frozenset(storage.boilerplate(shingles.sampled, since))
+    if len(shingles.sampled - boilerplate) < MIN_SAMPLED:
+        return None
+    candidates = storage.cluster_candidates(shingles.sampled - boilerplate, since)
+    stories = storage.stories_by_id(candidate for candidate, _, _ in candidates)
+    best: Neighbour | None = None
+    for candidate, cluster, _ in candidates:
+        other = fingerprint(cluster_text(stories[candidate])) if candidate in stories else None
+        if other is None:
+            continue
+        same_site = _site(story.url) == _site(stories[candidate].url)
+        score, why_not = compare(shingles, other, boilerplate, same_site=same_site)
+        neighbour = Neighbour(candidate, cluster, round(score, 3), not why_not, why_not)
+        if best is None or (neighbour.joins, neighbour.containment) > (best.joins, best.containment):
+            best = neighbour
+    return best
+
+
+def _site(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+def cluster_text(story: Story) -> str:
+    """What copies share: the summary and text (a re-titled copy keeps the body)."""
+    return f"{story.summary}\n{story.text}"
+
+
+def queue_matches(
+    storage: Storage,
+    matcher: Matcher,
+    max_age_days: float,
+    summary: RunSummary,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Match every unmatched story; only stories young enough get alerts queued.
+
+    A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
+    of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
+    continues the earlier story.
+    """
+    now = now_utc()
+    oldest = now - timedelta(days=max_age_days)
+    for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
+        with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
+            for story, first_seen in batch:
+                if should_stop():
+                    return  # what is done is committed
+                published = story.published_at or first_seen
+                matches = matcher.match_story(story)
+                if published < oldest:
+                    summary.too_old += 1
+                    matches = []
+                cluster = storage.cluster_id(story.id)
+                follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
+                summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
+                storage.record_matches(story, matches, now, follows)
+
+
+def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:
+    follows: dict[str, tuple[str, str | None]] = {}
+    for match in matches:
+        earlier = storage.cluster_alerts(cluster, match.watchlist)
+        fired_before = set().union(*(rules for _, rules in earlier))
+        new_rules = {hit.rule for hit in match.rules} - fired_before
+        parent = earlier[0][0] if earlier else None
+        follows[match.watchlist] = ("continues", parent) if new_rules else ("also_in", parent)
+    return follows

@@ -1,0 +1,71 @@
+"""An article page → its main text, headline and date, so a vendor named only in paragraph 6 is found.
+
+trafilatura does the extraction: it scored best of the maintained extractors on its benchmark
+(F1 0.909, readability-lxml 0.801, newspaper3k 0.713) and dates come from htmldate, which reads
+the page's metadata before guessing from its text. A source's own CSS selectors, when given,
+override its headline and date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import trafilatura
+from parsel import Selector
+
+from newsbot.stories.dates import parse_iso
+from newsbot.stories.normalize import MAX_TEXT_CHARS, bounded, html_to_text
+
+# trafilatura reads about 2.5 s of HTML a megabyte here (2 shared cores), in the crawl's thread,
+# where nothing else moves meanwhile: not a signal, not the budget, not another source. A page
+# longer than this is read only this far; real articles end well before it (a page heavy with
+# scripts whose text starts later keeps its feed's teaser instead).
+MAX_PAGE_CHARS = 1_500_000
+
+
+@dataclass(frozen=True)
+class Article:
+    text: str
+    title: str = ""
+    published: datetime | None = None
+
+
+def extract_article(html: str, url: str, title_css: str | None = None, date_css: str | None = None) -> Article:
+    """The page's main text (empty when there is none), with its headline and date if found."""
+    html = html[:MAX_PAGE_CHARS]
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+    )
+    text = title = ""
+    published = None
+    if document is not None:
+        text = bounded((document.text or "").strip(), MAX_TEXT_CHARS)
+        title = (document.title or "").strip()
+        published = parse_iso(document.date)
+    if title_css or date_css:
+        page = Selector(text=html)
+        if title_css:
+            title = _selected_text(page, title_css) or title
+        if date_css:
+            published = _selected_date(page, date_css) or published
+    return Article(text=text, title=title, published=published)
+
+
+def _selected_text(page: Selector, css: str) -> str:
+    return " ".join(html_to_text(part) for part in page.css(css).getall()).strip()
+
+
+def _selected_date(page: Selector, css: str) -> datetime | None:
+    """A date from the element's `datetime`/`content` attribute, or its text."""
+    element = page.css(css)
+    candidates = [
+        *element.attrib.get("datetime", "").split(),
+        element.attrib.get("content", ""),
+        _selected_text(page, css),
+    ]
+    return next((moment for candidate in candidates if (moment := parse_iso(candidate))), None)

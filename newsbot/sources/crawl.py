@@ -1,0 +1,272 @@
+"""Run every source's spider in this process and hand each FetchResult over as soon as it is complete.
+
+Scrapy owns fetching (concurrency, robots.txt, AutoThrottle, retries, size and time bounds); this
+module builds its settings from newsbot.yaml, starts the built-in spider for feeds, sites, listing
+pages and sitemaps plus one crawler per user spider, and passes results on through a callback, so
+each source is stored while the others still download (memory stays flat however many sources).
+A Twisted reactor starts once per process, so one process does one crawl: the CLI is that process.
+
+The crawl is bounded by the run (newsbot.pipeline.budget, newsbot.sources.bounds): when the budget is spent or a
+signal arrives, no new request starts and every download in flight is cancelled, so each source
+ends at once, cut short, with what it had. Scrapy's own signal handlers are not installed (their
+first signal waits for every download in flight): newsbot.pipeline.budget.stop_on_signals stands in. If
+anything still runs STOP_GRACE_SECONDS after a stop, the sources still open are handed over as
+they are and the reactor is stopped where it stands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings as ScrapySettings
+from scrapy.spiderloader import SpiderLoader
+from twisted.python.failure import Failure
+
+from newsbot.configuration.config import FetchSettings
+from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
+from newsbot.pipeline.budget import RunBudget
+from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
+from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
+from newsbot.sources.user_spiders import BUILT_IN
+from newsbot.spiders.news import NewsSpider
+from newsbot.stories.dates import parse_iso
+from newsbot.stories.urls import is_http_url
+
+OnResult = Callable[[FetchResult], None]
+Flush = Callable[[str], None]  # hands over, cut short for the given reason, what a spider still has open
+STOP_GRACE_SECONDS = 3.0
+MAX_DNS_TIMEOUT = 15.0
+
+
+def scrapy_settings(
+    fetch: FetchSettings,
+    internal_hosts: Sequence[str] = (),
+    log_level: str = "WARNING",
+    spider_modules: Sequence[str] = (BUILT_IN,),
+) -> ScrapySettings:
+    settings = ScrapySettings()
+    settings.setmodule("newsbot.sources.settings", priority="project")
+    settings.setdict(
+        {
+            "USER_AGENT": fetch.user_agent,
+            "DOWNLOAD_MAXSIZE": fetch.max_bytes,
+            "DOWNLOAD_TIMEOUT": fetch.timeout_seconds,
+            "DNS_TIMEOUT": min(MAX_DNS_TIMEOUT, fetch.timeout_seconds),  # a name that will not resolve is a dead host
+            "RETRY_TIMES": fetch.retries,
+            "RETRY_BACKOFF_SECONDS": fetch.retry_backoff_seconds,
+            "AUTOTHROTTLE_START_DELAY": fetch.autothrottle_start_delay,
+            "CONCURRENT_REQUESTS": fetch.concurrent_requests,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.concurrent_requests_per_domain,
+            "ROBOTSTXT_OBEY": fetch.obey_robots_txt,
+            ALLOWED_NETWORKS: list(fetch.allowed_networks),
+            INTERNAL_HOSTS: sorted(set(internal_hosts)),
+            "LOG_LEVEL": log_level,
+            "SPIDER_MODULES": list(spider_modules),
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def crawl(
+    sources: Sequence[SourceRequest],
+    fetch: FetchSettings,
+    on_result: OnResult,
+    is_known: Callable[[str], bool] = lambda url: False,
+    budget: RunBudget | None = None,
+    spider_modules: Sequence[str] = (BUILT_IN,),
+) -> list[str]:
+    """Fetch every source; each one's result reaches `on_result` exactly once, failures included.
+
+    An exception from `on_result` (the database is full, say) stops the crawl and is raised here:
+    Scrapy would otherwise log it and carry on, and stories would be lost silently. Returns one
+    sentence per host given up on (newsbot.sources.hosts) for the run's summary.
+    """
+    budget = budget or RunBudget(fetch.run_budget_seconds)
+    if not sources:
+        return []
+    reported: set[str] = set()
+    problems: list[BaseException] = []
+    if budget.stopped:  # stopped before the crawl began: every source waits for the next run
+        for source in sources:
+            on_result(_not_fetched(source, budget.stopped))
+        return []
+    log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
+    internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
+    process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules))
+    bounds = RunBounds(budget)
+    flushes: list[Flush] = []
+
+    def hand_over(result: FetchResult) -> None:
+        if result.source in reported or problems:
+            return
+        reported.add(result.source)
+        try:
+            on_result(result)
+        except BaseException as problem:
+            problems.append(problem)
+            process.stop()
+
+    built_in = [source for source in sources if source.kind is not SourceKind.SPIDER]
+    if built_in:
+        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over))
+    loader = SpiderLoader(process.settings)
+    for source in sources:
+        if source.kind is SourceKind.SPIDER:
+            flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over))
+    _run_bounded(process, budget, bounds, flushes)
+    for source in sources:
+        if source.source not in reported:
+            hand_over(_not_fetched(source, budget.stopped or ""))
+    if problems:
+        raise problems[0]
+    return bounds.hosts.summary()
+
+
+def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush]) -> None:
+    """Run the reactor until the crawl ends; a stop (budget, signal) cancels what is in flight."""
+    from twisted.internet import reactor
+
+    def force_stop(reason: str) -> None:
+        """Something outlived the cancellation: hand over what is open, then stop where it stands."""
+        for flush in flushes:
+            flush(reason)
+        reactor.crash()  # type: ignore[attr-defined]
+        # crash() skips the shutdown that would stop the thread pool (DNS lookups): stop it here,
+        # or its threads keep the process alive after the run.
+        reactor.getThreadPool().stop()  # type: ignore[attr-defined]
+
+    def stop(reason: str) -> None:
+        bounds.cancel_in_flight()
+        reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)  # type: ignore[attr-defined]
+
+    expiry = reactor.callLater(budget.remaining(), budget.expire)  # type: ignore[attr-defined]
+    with budget.listening(lambda reason: reactor.callFromThread(stop, reason)):  # type: ignore[attr-defined]
+        process.start(install_signal_handlers=False)
+    if expiry.active():
+        expiry.cancel()
+
+
+def _not_fetched(source: SourceRequest, stopped: str) -> FetchResult:
+    """A source with no result: cut short if the run stopped (the next run fetches it), else failed."""
+    error = stopped or "the crawl ended without a response"
+    return FetchResult(source.source, source.url, FetchStatus.ERROR, error=error, cut_short=stopped or None)
+
+
+def _crawl_built_in(
+    process: CrawlerProcess,
+    sources: Sequence[SourceRequest],
+    is_known: Callable[[str], bool],
+    bounds: RunBounds,
+    hand_over: OnResult,
+) -> Flush:
+    """The built-in spider for feeds, sites, listing pages and sitemaps; what it leaves open is cut short."""
+    crawler = process.create_crawler(NewsSpider)
+    opened: list[NewsSpider] = []
+
+    def flush(reason: str) -> None:
+        for spider in opened:
+            for result in spider.unfinished_results(reason):
+                hand_over(result)
+
+    def started(spider: NewsSpider) -> None:
+        opened.append(spider)
+
+    def closed(spider: NewsSpider, reason: str) -> None:
+        flush(bounds.budget.stopped or f"the crawl ended early ({reason})")
+
+    crawler.signals.connect(_collect(hand_over), signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(started, signal=signals.spider_opened, weak=False)
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+    process.crawl(crawler, sources=sources, is_known=is_known, **{BOUNDS_ATTRIBUTE: bounds})
+    return flush
+
+
+def _start(source: SourceRequest) -> str:
+    """Where a source starts: its URL, or the `url` a spider source is given in `spider_args`."""
+    return source.url or dict(source.spider_args).get("url", "")
+
+
+def _collect(hand_over: OnResult) -> Callable[..., None]:
+    def collect(item: object) -> None:
+        if isinstance(item, FetchResult):
+            hand_over(item)
+
+    return collect
+
+
+def _crawl_user_spider(
+    process: CrawlerProcess, loader: SpiderLoader, source: SourceRequest, bounds: RunBounds, hand_over: OnResult
+) -> Flush:
+    """A user's spider: its items become the source's entries when it closes (see README); a run
+    that stopped before it closed keeps its items, cut short."""
+    crawler: Crawler = process.create_crawler(loader.load(source.spider or ""))
+    entries: list[FeedEntry] = []
+    errors: list[str] = []
+
+    def scraped(item: Any) -> None:
+        entry = entry_from_item(item)
+        if entry is None:
+            errors.append(
+                f"an item without an http(s) url: {dict(item) if isinstance(item, Mapping) else item!r}"[:300]
+            )
+        else:
+            entries.append(entry)
+
+    def failed(failure: Failure, response: Any, spider: Spider) -> None:
+        errors.append(f"{type(failure.value).__name__}: {failure.value}")
+
+    def closed(spider: Spider | None, reason: str) -> None:
+        stopped = bounds.budget.stopped
+        if stopped:
+            status = FetchStatus.OK if entries else FetchStatus.ERROR
+            error = None if entries else stopped
+            hand_over(FetchResult(source.source, source.url, status, tuple(entries), error=error, cut_short=stopped))
+            return
+        if reason != "finished" or (errors and not entries):
+            error = errors[0] if errors else f"the spider stopped early ({reason})"
+            hand_over(FetchResult(source.source, source.url, FetchStatus.ERROR, entries=tuple(entries), error=error))
+            return
+        hand_over(
+            FetchResult(source.source, source.url, FetchStatus.OK, entries=tuple(entries), article_errors=tuple(errors))
+        )
+
+    crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(failed, signal=signals.spider_error, weak=False)
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+    process.crawl(
+        crawler,
+        **dict(source.spider_args),
+        newsbot_source=source.source,
+        **{INTERNAL_META: source.internal, BOUNDS_ATTRIBUTE: bounds},
+    )
+    return lambda reason: closed(None, reason)
+
+
+def entry_from_item(item: Any) -> FeedEntry | None:
+    """A user spider's item (dict or scrapy.Item) as an entry; `url` (or `link`) is required."""
+    if isinstance(item, FeedEntry):
+        return item
+    if not isinstance(item, Mapping):
+        return None
+    link = str(item.get("url") or item.get("link") or "")
+    if not is_http_url(link):
+        return None
+    published = item.get("published")
+    if isinstance(published, str):
+        published = parse_iso(published)
+    if isinstance(published, datetime) and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return FeedEntry(
+        link=link,
+        title=str(item.get("title") or ""),
+        summary=str(item.get("summary") or ""),
+        content=str(item.get("text") or item.get("content") or ""),
+        published=published if isinstance(published, datetime) else None,
+    )

@@ -1,0 +1,112 @@
+"""Hosts that cannot be reached are given up on for the rest of the run: one line, not one per link.
+
+With `full_text: auto` every story link is a request to its article's host. When that host is down
+(its name does not resolve, it refuses connections, or it accepts them and never answers) each
+request costs up to `fetch.timeout_seconds`, retries included: a 5,000-item feed on a dead host once
+held a run for 15 minutes. So a host whose connections fail `DEAD_AFTER` times in a row (3: one
+request and its two retries, or three different links) is skipped: every later request to it ends
+at once with the same sentence (an article keeps its teaser, a source on that host fails), and the
+run's summary says so once per host.
+
+A host is its name and, when it is not the scheme's default, its port. Any answer at all, even an
+HTTP error, proves a host alive and resets its count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from twisted.internet import error as network_errors
+
+from newsbot.sources.addresses import RefusedAddressError
+from newsbot.spiders.failures import describe_exception
+
+DEAD_AFTER = 3
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONNECTION_FAILURES = (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    network_errors.ConnectError,  # refused, TCP timeout, no route, DNS lookup
+    network_errors.TimeoutError,
+)
+
+
+class HostSkipped(IgnoreRequest):
+    """A request not made because its host failed to connect DEAD_AFTER times in a row this run."""
+
+
+@dataclass
+class _Host:
+    failures_in_a_row: int = 0
+    last_failure: str = ""
+    skipped: bool = False
+    requests_not_made: int = 0
+
+
+class DeadHosts:
+    """Connection failures per host, in a row; a host is skipped once it has DEAD_AFTER of them."""
+
+    def __init__(self) -> None:
+        self._hosts: dict[str, _Host] = {}
+
+    def answered(self, url: str) -> None:
+        host = self._hosts.get(host_of(url))
+        if host is not None and not host.skipped:
+            host.failures_in_a_row = 0
+
+    def failed(self, url: str, problem: BaseException) -> None:
+        """Count `problem` against the URL's host if it says the host could not be reached."""
+        if not is_connection_failure(problem):
+            return
+        host = self._hosts.setdefault(host_of(url), _Host())
+        if host.skipped:  # a download already in flight when the host was given up on
+            return
+        host.failures_in_a_row += 1
+        host.last_failure = describe_exception(problem)
+        if host.failures_in_a_row >= DEAD_AFTER:
+            host.skipped = True
+
+    def refusal(self, url: str) -> HostSkipped | None:
+        """The reason not to request `url` (its host is skipped), counted as a request not made."""
+        name = host_of(url)
+        host = self._hosts.get(name)
+        if host is None or not host.skipped:
+            return None
+        host.requests_not_made += 1
+        return HostSkipped(self._sentence(name, host))
+
+    def summary(self) -> list[str]:
+        """One line per skipped host, for the run's summary."""
+        lines = []
+        for name, host in self._hosts.items():
+            if host.skipped:
+                not_made = host.requests_not_made
+                lines.append(f"{self._sentence(name, host)}; {not_made} request{'s' * (not_made != 1)} not made")
+        return lines
+
+    def _sentence(self, name: str, host: _Host) -> str:
+        return f"host {name} skipped after {host.failures_in_a_row} failed connections: {host.last_failure}"
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    name = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return name
+    return name if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{name}:{port}"
+
+
+def is_connection_failure(problem: BaseException) -> bool:
+    """Could not connect, or no answer in time; an address newsbot refused to reach is not one."""
+    refused = isinstance(problem, RefusedAddressError) or isinstance(problem.__cause__, RefusedAddressError)
+    return isinstance(problem, _CONNECTION_FAILURES) and not refused

@@ -1,0 +1,73 @@
+"""HTML pages that lead to stories: a site's feed links, a listing page's story links, its next page.
+
+Only http(s) links come out, made absolute against the page's URL; which of them may be fetched
+is decided at connection time (newsbot.sources.addresses).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from newsbot.stories.normalize import html_to_text
+from newsbot.stories.urls import is_http_url
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
+DEFAULT_NEXT_PAGE = "a[rel~=next], link[rel~=next]"
+
+
+def feed_links(page: Selector, base_url: str) -> list[str]:
+    """Feeds the page announces with <link rel="alternate" type="…rss/atom/json…">, in page order."""
+    links = []
+    for link in page.css("link[href]"):
+        relations = (link.attrib.get("rel") or "").lower().split()
+        kind = (link.attrib.get("type") or "").lower().split(";")[0].strip()
+        if "alternate" in relations and kind in FEED_TYPES:
+            links.append(urljoin(base_url, link.attrib["href"].strip()))
+    return [link for link in dict.fromkeys(links) if is_http_url(link)]
+
+
+def story_links(
+    page: Selector, base_url: str, *, css: str | None = None, xpath: str | None = None
+) -> list[tuple[str, str]]:
+    """(url, link text) for each element the selector picks: an <a>, or an element holding one."""
+    chosen = page.css(css) if css else page.xpath(xpath or "")
+    found: dict[str, str] = {}
+    for element in chosen:
+        href = element.attrib.get("href") or element.css("a[href]::attr(href)").get()
+        if not href:
+            continue
+        url = urljoin(base_url, href.strip())
+        if is_http_url(url) and url not in found:
+            found[url] = html_to_text(element.get())
+    return list(found.items())
+
+
+def next_page(page: Selector, base_url: str, css: str | None = None) -> str | None:
+    href = page.css(css or DEFAULT_NEXT_PAGE).css("::attr(href)").get()
+    if not href:
+        return None
+    url = urljoin(base_url, href.strip())
+    return url if is_http_url(url) else None
+
+
+def declared_url(page: Selector, fetched_url: str) -> str:
+    """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
+    at (after redirects, e.g. out of a feed proxy). A canonical naming the site's home page is a
+    template's default, not the article's address, and is ignored."""
+    canonical = next(
+        (
+            link.attrib.get("href")
+            for link in page.css("link[rel]")
+            if "canonical" in link.attrib["rel"].lower().split()
+        ),
+        None,
+    )
+    for candidate in (canonical, page.css('meta[property="og:url"]::attr(content)').get()):
+        if not candidate:
+            continue
+        url = urljoin(fetched_url, candidate.strip())
+        if is_http_url(url) and urlsplit(url).path.strip("/"):
+            return url
+    return fetched_url

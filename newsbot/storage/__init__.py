@@ -1,0 +1,1 @@
+"""newsbot's SQLite database, and its errors as sentences."""

@@ -1,0 +1,1 @@
+"""Bytes to stories: feeds parsed, dates read, URLs made canonical, entries normalised."""

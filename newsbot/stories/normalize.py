@@ -1,0 +1,78 @@
+"""Feed entry → Story: a canonical URL as the story's identity (see newsbot.stories.urls), plain text."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from w3lib.html import remove_tags, remove_tags_with_content
+
+from newsbot.models import FeedEntry, Story
+from newsbot.stories.urls import canonical_url, is_http_url
+
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
+# A story's text is matched, clustered and stored; a page of megabytes (hostile, or a site's
+# archive in one page) would slow each of those for nothing: news articles run to a few thousand
+# words, so 200,000 characters keep every real one whole.
+MAX_TEXT_CHARS = 200_000
+MAX_TITLE_CHARS = 1_000
+_WHITESPACE = re.compile(r"\s+")
+# Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
+# <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
+_BLOCK_TAGS = re.compile(
+    r"</?(p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|thead|tbody|tfoot|tr|td|th|"
+    r"caption|section|article|header|footer|aside|nav|figure|figcaption|main|address|details|"
+    r"summary|img)\b[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def story_id(url: str) -> str:
+    """A short, stable id for a canonical URL, used as a key in the outbox and in Slack metadata."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text from feed HTML: no tags, scripts or styles, entities decoded, spaced."""
+    if "<" not in markup and "&" not in markup:
+        return _WHITESPACE.sub(" ", markup).strip()
+    markup = remove_tags_with_content(markup, which_ones=("script", "style", "noscript"))
+    markup = _BLOCK_TAGS.sub(" ", markup)
+    text = html.unescape(remove_tags(markup))
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def to_story(entry: FeedEntry, source: str) -> Story | None:
+    """A Story, or None when the entry has no http(s) link to identify it."""
+    if not is_http_url(entry.link):
+        return None
+    url = canonical_url(entry.link)
+    summary = bounded(html_to_text(entry.summary), MAX_TEXT_CHARS)
+    text = bounded(html_to_text(entry.content), MAX_TEXT_CHARS)
+    return Story(
+        id=story_id(url),
+        url=url,
+        title=bounded(html_to_text(entry.title), MAX_TITLE_CHARS) or url,
+        summary=summary,
+        text=text if text != summary else "",
+        source=source,
+        published_at=_believable(entry.published),
+    )
+
+
+def bounded(text: str, limit: int) -> str:
+    """At most `limit` characters, cut before a word rather than through it."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit // 2)
+    return cut[:space] if space > 0 else cut
+
+
+def _believable(published: datetime | None) -> datetime | None:
+    """A date more than a day ahead is a feed's mistake: the story then ages from when it was seen."""
+    if published is not None and published > datetime.now(UTC) + FUTURE_TOLERANCE:
+        return None
+    return published
