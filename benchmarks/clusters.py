@@ -87,7 +87,7 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus"
 from newsbot.clustering.clusters import CONTAINMENT, MIN_SAMPLED, containment, fingerprint  # noqa: E402
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import Story  # noqa: E402
-from newsbot.pipeline.run import assign_clusters, cluster_text, nearest_story  # noqa: E402
+from newsbot.clustering.assign import assign_clusters, cluster_text, nearest_story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
 
 SEED = 42
@@ -629,7 +629,7 @@ import json, sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from newsbot.pipeline.run import assign_clusters
+from newsbot.clustering.assign import assign_clusters
 from newsbot.storage.database import Storage
 
 def status(key):

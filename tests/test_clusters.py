@@ -43,9 +43,9 @@ from pathlib import Path
 import pytest
 import regex
 
+from newsbot.clustering.assign import assign_clusters, cluster_text
 from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS, Fingerprint, containment, fingerprint
 from newsbot.models import FetchResult, FetchStatus, Story
-from newsbot.pipeline.run import assign_clusters, cluster_text
 from newsbot.sources.articles import extract_article
 from newsbot.storage.database import Storage
 from newsbot.stories.feeds import parse_feed

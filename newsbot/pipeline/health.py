@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from newsbot.configuration.config import Config
 from newsbot.configuration.source_config import HealthSettings, SourceConfig
 from newsbot.models import SourceKind
+from newsbot.storage.database import Storage
 
 
 class HealthState(enum.StrEnum):
@@ -87,3 +89,28 @@ def _no_links(source: SourceConfig) -> str:
 def _hours(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"
+
+
+def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
+    """Assess every configured source; a change of health queues one notice for the ops channel.
+
+    Returns the changes for the worse (a source newly failing, stale or finding no links).
+    """
+    worse = []
+    rows = storage.fetch_state(source.name for source in config.settings.sources)
+    for source in config.settings.sources:
+        row = rows.get(source.name)
+        if row is None:
+            continue
+        health = assess(row, source, config.settings.health, now)
+        announced = change(source.name, row.get("health"), health)
+        notice = (
+            (health.state.value if announced.recovered_from is None else "recovered", announced.text)
+            if announced
+            else None
+        )
+        if announced or row.get("health_detail") != health.detail:
+            storage.record_health(source.name, health.state.value, health.detail, now, notice)
+        if announced and announced.recovered_from is None:
+            worse.append(announced.text)
+    return worse

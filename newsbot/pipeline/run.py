@@ -25,36 +25,35 @@ import signal
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.outbox import queue_matches
 from newsbot.alerts.sinks import Poster
-from newsbot.clustering.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
+from newsbot.clustering.assign import assign_clusters
 from newsbot.configuration.config import Config
 from newsbot.errors import LockedError, RunInterrupted
 from newsbot.matching.matcher import Matcher
-from newsbot.models import FetchResult, FetchStatus, Match, RunSummary, SourceRequest, Story
+from newsbot.models import FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
-from newsbot.pipeline.health import assess, change
+from newsbot.pipeline.health import record_health
 from newsbot.pipeline.quiet import QUIET_MEMORY, KnownProblems
 from newsbot.pipeline.watchdog import Watchdog
 from newsbot.pipeline.worker import StageWorker
 from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.user_spiders import spider_modules
-from newsbot.storage.database import Storage, batched, now_utc
+from newsbot.storage.database import Storage, now_utc
 from newsbot.stories.normalize import to_story
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for the other connection's transaction
 LEFT_BEHIND_BUSY_TIMEOUT_MS = 2_000  # … but not for a stage the run had to leave behind
-STAGE_BATCH = 100  # stories clustered or matched per commit: short enough that a store never waits long
 DELIVERY_ALLOWANCE_SECONDS = 120.0  # after the budget: 300 + 120 s stays well inside a 10-minute cron
 INTERRUPT_GRACE_SECONDS = 5.0  # after a signal, how long a message being sent may take to settle
 SETTLE_AFTER_DELIVERY_SECONDS = 30.0  # after the delivery allowance, for the message in flight
@@ -320,126 +319,3 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> N
     stories = [story for entry in result.entries if (story := to_story(entry, result.source))]
     summary.entries_seen += len(result.entries)
     summary.new_stories += storage.record_fetch(result, stories, now_utc())
-
-
-def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
-    """Assess every configured source; a change of health queues one notice for the ops channel.
-
-    Returns the changes for the worse (a source newly failing, stale or finding no links).
-    """
-    worse = []
-    rows = storage.fetch_state(source.name for source in config.settings.sources)
-    for source in config.settings.sources:
-        row = rows.get(source.name)
-        if row is None:
-            continue
-        health = assess(row, source, config.settings.health, now)
-        announced = change(source.name, row.get("health"), health)
-        notice = (
-            (health.state.value if announced.recovered_from is None else "recovered", announced.text)
-            if announced
-            else None
-        )
-        if announced or row.get("health_detail") != health.detail:
-            storage.record_health(source.name, health.state.value, health.detail, now, notice)
-        if announced and announced.recovered_from is None:
-            worse.append(announced.text)
-    return worse
-
-
-def assign_clusters(
-    storage: Storage, now: datetime, window: timedelta, should_stop: Callable[[], bool] = lambda: False
-) -> None:
-    """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
-    `should_stop` is asked before each story (the rest waits for the next pass or run)."""
-    since = now - window
-    storage.prune_shingles(since)
-    for batch in batched(storage.unclustered_stories(), STAGE_BATCH):
-        with storage.transaction():  # one commit per batch, not per story
-            for story in batch:
-                if should_stop():
-                    return  # what is done is committed
-                _assign_cluster(storage, story, now, since)
-
-
-def _assign_cluster(storage: Storage, story: Story, now: datetime, since: datetime) -> None:
-    shingles = fingerprint(cluster_text(story))
-    if shingles is None:
-        storage.record_cluster(story.id, story.id, None, None, (), now)
-        return
-    neighbour = nearest_story(storage, story, shingles, since)
-    cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
-    score = neighbour.containment if neighbour else None
-    note = neighbour.why_not if neighbour else ""
-    storage.record_cluster(story.id, cluster, score, neighbour and neighbour.story_id, shingles.sampled, now, note)
-
-
-def nearest_story(storage: Storage, story: Story, shingles: Fingerprint, since: datetime) -> Neighbour | None:
-    """The stored story most like this one, and whether this one is a copy of it."""
-    boilerplate = frozenset(storage.boilerplate(shingles.sampled, since))
-    if len(shingles.sampled - boilerplate) < MIN_SAMPLED:
-        return None
-    candidates = storage.cluster_candidates(shingles.sampled - boilerplate, since)
-    stories = storage.stories_by_id(candidate for candidate, _, _ in candidates)
-    best: Neighbour | None = None
-    for candidate, cluster, _ in candidates:
-        other = fingerprint(cluster_text(stories[candidate])) if candidate in stories else None
-        if other is None:
-            continue
-        same_site = _site(story.url) == _site(stories[candidate].url)
-        score, why_not = compare(shingles, other, boilerplate, same_site=same_site)
-        neighbour = Neighbour(candidate, cluster, round(score, 3), not why_not, why_not)
-        if best is None or (neighbour.joins, neighbour.containment) > (best.joins, best.containment):
-            best = neighbour
-    return best
-
-
-def _site(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
-
-
-def cluster_text(story: Story) -> str:
-    """What copies share: the summary and text (a re-titled copy keeps the body)."""
-    return f"{story.summary}\n{story.text}"
-
-
-def queue_matches(
-    storage: Storage,
-    matcher: Matcher,
-    max_age_days: float,
-    summary: RunSummary,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> None:
-    """Match every unmatched story; only stories young enough get alerts queued.
-
-    A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
-    of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
-    continues the earlier story.
-    """
-    now = now_utc()
-    oldest = now - timedelta(days=max_age_days)
-    for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
-        with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
-            for story, first_seen in batch:
-                if should_stop():
-                    return  # what is done is committed
-                published = story.published_at or first_seen
-                matches = matcher.match_story(story)
-                if published < oldest:
-                    summary.too_old += 1
-                    matches = []
-                cluster = storage.cluster_id(story.id)
-                follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
-                summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
-                storage.record_matches(story, matches, now, follows)
-
-
-def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:
-    follows: dict[str, tuple[str, str | None]] = {}
-    for match in matches:
-        earlier = storage.cluster_alerts(cluster, match.watchlist)
-        fired_before = set().union(*(rules for _, rules in earlier))
-        new_rules = {hit.rule for hit in match.rules} - fired_before
-        parent = earlier[0][0] if earlier else None
-        follows[match.watchlist] = ("continues", parent) if new_rules else ("also_in", parent)
-    return follows

@@ -1,0 +1,57 @@
+"""What a story's matches become in the outbox: an alert, an "also in" of an earlier alert of its
+cluster, or an alert that says it continues an earlier story; and no alert at all for a story too
+old to alert. The delivery policy that drains the outbox is newsbot.alerts.deliver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from newsbot.matching.matcher import Matcher
+from newsbot.models import Match, RunSummary
+from newsbot.storage.database import Storage, batched, now_utc
+
+STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
+
+
+def queue_matches(
+    storage: Storage,
+    matcher: Matcher,
+    max_age_days: float,
+    summary: RunSummary,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Match every unmatched story; only stories young enough get alerts queued.
+
+    A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
+    of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
+    continues the earlier story.
+    """
+    now = now_utc()
+    oldest = now - timedelta(days=max_age_days)
+    for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
+        with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
+            for story, first_seen in batch:
+                if should_stop():
+                    return  # what is done is committed
+                published = story.published_at or first_seen
+                matches = matcher.match_story(story)
+                if published < oldest:
+                    summary.too_old += 1
+                    matches = []
+                cluster = storage.cluster_id(story.id)
+                follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
+                summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
+                storage.record_matches(story, matches, now, follows)
+
+
+def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:
+    follows: dict[str, tuple[str, str | None]] = {}
+    for match in matches:
+        earlier = storage.cluster_alerts(cluster, match.watchlist)
+        fired_before = set().union(*(rules for _, rules in earlier))
+        new_rules = {hit.rule for hit in match.rules} - fired_before
+        parent = earlier[0][0] if earlier else None
+        follows[match.watchlist] = ("continues", parent) if new_rules else ("also_in", parent)
+    return follows
