@@ -84,10 +84,10 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
+from newsbot.clustering.assign import assign_clusters, cluster_text, nearest_story  # noqa: E402
 from newsbot.clustering.clusters import CONTAINMENT, MIN_SAMPLED, containment, fingerprint  # noqa: E402
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import Story  # noqa: E402
-from newsbot.clustering.assign import assign_clusters, cluster_text, nearest_story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
 
 SEED = 42
