@@ -37,7 +37,7 @@ from newsbot.alerts.routing import TERMINAL, Destination, names_a_channel
 from newsbot.alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
 
 from newsbot.errors import NewsbotError
-from newsbot.models import Alert, AlertKind, Match, SourceNotice
+from newsbot.models import Alert, AlertKind, AlertStatus, Match, SourceNotice
 
 DELIVERY_FAILING = "delivery_failing"
 UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with delivery: at_most_once it is not sent again"
@@ -224,7 +224,7 @@ class _Drain:
             return True
         message = alert.parent and self.outbox.sent_message(alert.parent)
         if not message:
-            if alert.parent and self.outbox.alert_status(alert.parent) in ("pending", "sending"):
+            if alert.parent and self.outbox.alert_status(alert.parent) in (AlertStatus.PENDING, AlertStatus.SENDING):
                 return True  # the first alert is not in Slack yet: the copy waits for its thread
             self.outbox.mark_sent([alert.id], now_utc())
             return True

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from newsbot.matching.matcher import Matcher
 from newsbot.models import Match, RunSummary
-from newsbot.storage.database import Storage, batched, now_utc
+from newsbot.storage.database import Storage
+from newsbot.storage.records import batched, now_utc
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 

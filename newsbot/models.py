@@ -168,6 +168,15 @@ class Alert:
     continues: str | None = None  # the title of the earlier story a CONTINUES alert follows up
 
 
+class AlertStatus(enum.StrEnum):
+    """An alert's place in the outbox, stored as its value (newsbot.storage.schema)."""
+
+    PENDING = "pending"  # waits to be sent, or to be retried after a failure
+    SENDING = "sending"  # in flight: an attempt started and its outcome is not recorded (looked up before a resend)
+    SENT = "sent"
+    UNCONFIRMED = "unconfirmed"  # in flight to a webhook when a run died, with `delivery: at_most_once`
+
+
 class AlertKind(enum.StrEnum):
     ALERT = "alert"
     ALSO_IN = "also_in"  # a copy with nothing new: a line in the earlier alert's thread, or nothing

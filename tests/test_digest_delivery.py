@@ -37,7 +37,8 @@ from newsbot.alerts.sinks import MessageKind, Outgoing
 from newsbot.alerts.slack import BotPoster, WebhookPoster
 
 from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
-from newsbot.storage.database import Storage, alert_id
+from newsbot.storage.database import Storage
+from newsbot.storage.records import alert_id
 from tests.servers import FakeSlack, SlackReply
 
 NEWS = Destination(label="#vendor-news", channel="#vendor-news")

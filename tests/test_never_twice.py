@@ -26,7 +26,8 @@ from newsbot.alerts.sinks import Outgoing
 from newsbot.alerts.slack import LISTED_TYPES, BotPoster, Redactor, WebhookPoster
 
 from newsbot.models import FetchResult, FetchStatus, Match, RuleHit, Severity, Story
-from newsbot.storage.database import Storage, alert_id
+from newsbot.storage.database import Storage
+from newsbot.storage.records import alert_id
 from tests.conftest import Workspace
 from tests.servers import GARBLED, FakeSlack, FeedServer, Route, SlackReply, recent, rss
 

@@ -10,7 +10,8 @@ import pytest
 
 from newsbot.configuration.config import load_config
 from newsbot.errors import ConfigError
-from newsbot.storage.database import MIGRATIONS, Storage
+from newsbot.storage.database import Storage
+from newsbot.storage.migrations import MIGRATIONS
 from newsbot.stories.urls import canonical_url
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route, recent, rss

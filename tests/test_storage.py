@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,8 +11,11 @@ import pytest
 
 from newsbot.errors import StorageError
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
-from newsbot.storage.database import MIGRATIONS, Storage
+from newsbot.storage.database import Storage
+from newsbot.storage.migrations import MIGRATIONS
+from newsbot.storage.schema import INDEXES, TABLES
 from newsbot.stories.normalize import to_story
+from tests.conftest import REPOSITORY
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -171,3 +175,37 @@ def test_an_older_database_is_migrated_and_keeps_its_alerts(tmp_path: Path) -> N
     assert "destination" in upgraded.db["alerts"].columns_dict
     assert [alert.id for alert in upgraded.due_alerts(NOW)] == ["x"]
     upgraded.close()
+
+
+def test_a_migrated_database_is_exactly_the_schema_page(tmp_path: Path) -> None:
+    """newsbot.storage.schema is where a reader learns the database; it must be what migrations build."""
+    Storage.open(tmp_path / "newsbot.db").close()
+    with sqlite3.connect(tmp_path / "newsbot.db") as connection:
+        tables = {
+            name: {column: kind for _, column, kind, *_ in connection.execute(f'PRAGMA table_info("{name}")')}
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'stories_fts%' "
+                "AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        }
+        indexes = {
+            name: (table, tuple(row[2] for row in connection.execute(f'PRAGMA index_info("{name}")')), bool(unique))
+            for name, table, unique in connection.execute(
+                "SELECT name, tbl_name, sql LIKE 'CREATE UNIQUE%' FROM sqlite_master WHERE type = 'index' "
+                "AND sql IS NOT NULL AND tbl_name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        }
+
+    assert tables == {
+        table: {column: kind for column, (kind, _) in columns.items()} for table, columns in TABLES.items()
+    }
+    assert indexes == INDEXES
+    assert all(meaning for columns in TABLES.values() for _, meaning in columns.values())
+
+
+def test_migrations_call_no_live_code() -> None:
+    """A migration does tomorrow what it did the day it was written: it imports only sqlite-utils and
+    frozen copies, never a module the rest of newsbot keeps changing."""
+    source = (REPOSITORY / "newsbot" / "storage" / "migrations.py").read_text(encoding="utf-8")
+    imported = set(re.findall(r"^from (\S+) import", source, flags=re.MULTILINE))
+    assert imported == {"__future__", "sqlite_utils", "sqlite_utils.migrations", "newsbot.storage.m004_urls"}

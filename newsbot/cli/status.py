@@ -12,7 +12,7 @@ from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
 from newsbot.configuration.opml import OpmlFeed
 from newsbot.errors import StorageError
-from newsbot.models import Alert, Story
+from newsbot.models import Alert, AlertStatus, Story
 from newsbot.storage.database import Storage
 from newsbot.stories.urls import canonical_url
 
@@ -156,7 +156,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
     for alert in storage.undelivered():
         queued = datetime.fromisoformat(alert["created_at"])
         state = "FAILING" if queued < datetime.now(UTC) - failing_after else "not delivered yet"
-        if alert["status"] == "unconfirmed":
+        if alert["status"] == AlertStatus.UNCONFIRMED:
             state = "unconfirmed"
         lines.append(
             f"  {state}: '{alert['title']}' ({alert['watchlist']}) to {alert['destination']}, "

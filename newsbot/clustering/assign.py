@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from newsbot.clustering.clusters import MIN_SAMPLED, Fingerprint, Neighbour, compare, fingerprint
 from newsbot.models import Story
-from newsbot.storage.database import Storage, batched
+from newsbot.storage.database import Storage
+from newsbot.storage.records import batched
 
 STAGE_BATCH = 100  # stories clustered per commit: short enough that a store never waits long
 

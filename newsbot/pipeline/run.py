@@ -48,7 +48,8 @@ from newsbot.pipeline.worker import StageWorker
 from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.user_spiders import spider_modules
-from newsbot.storage.database import Storage, now_utc
+from newsbot.storage.database import Storage
+from newsbot.storage.records import now_utc
 from newsbot.stories.normalize import to_story
 
 log = logging.getLogger(__name__)

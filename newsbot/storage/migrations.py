@@ -1,0 +1,164 @@
+"""The database's migrations, in order; newsbot.storage.schema shows what they add up to.
+
+A migration is history: it must do tomorrow what it did the day it was written, so it calls no
+live code (m004 brings stored URLs to the canonical form of its day with a frozen copy,
+newsbot.storage.m004_urls, not with today's newsbot.stories.urls).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from newsbot.storage.m004_urls import canonical_url
+
+MIGRATIONS = Migrations("newsbot")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    db.table("sources").create(
+        {
+            "name": str,
+            "url": str,
+            "etag": str,
+            "last_modified": str,
+            "last_fetch_at": str,
+            "last_status": str,
+            "last_error": str,
+            "consecutive_failures": int,
+        },
+        pk="name",
+    )
+    db.table("stories").create(
+        {
+            "id": str,
+            "url": str,
+            "title": str,
+            "summary": str,
+            "text": str,
+            "source": str,
+            "published_at": str,
+            "first_seen_at": str,
+            "matched_at": str,
+        },
+        pk="id",
+    )
+    db.table("stories").create_index(["url"], unique=True)
+    db.table("stories").create_index(["matched_at"])
+    db.table("stories").enable_fts(["title", "summary", "text"], create_triggers=True)
+    db.table("story_sources").create(
+        {"story_id": str, "source": str, "seen_at": str},
+        pk=("story_id", "source"),
+        foreign_keys=[("story_id", "stories", "id")],
+    )
+    db.table("alerts").create(
+        {
+            "id": str,
+            "story_id": str,
+            "watchlist": str,
+            "severity": str,
+            "match": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "next_attempt_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("story_id", "stories", "id")],
+    )
+    db.table("alerts").create_index(["story_id", "watchlist"], unique=True)
+    db.table("alerts").create_index(["status"])
+    db.table("runs").create({"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id")
+
+
+@MIGRATIONS()
+def m002_delivery_state(db: Database) -> None:
+    """Where and when each alert was (being) sent, so a crash mid-send can be checked, not guessed."""
+    for column in ("destination", "slack_channel", "slack_ts", "attempt_started_at"):
+        db.table("alerts").add_column(column, str)
+    db.table("notices").create({"id": int, "kind": str, "sent_at": str, "detail": str}, pk="id")
+
+
+@MIGRATIONS()
+def m003_source_health(db: Database) -> None:
+    """What a source's last fetch found, its health, and the health notices waiting to be sent."""
+    for column, kind in (
+        ("body_hash", str),
+        ("feed_url", str),
+        ("links_found", int),
+        ("last_warning", str),
+        ("first_fetch_at", str),
+        ("last_new_story_at", str),
+        ("health", str),
+        ("health_detail", str),
+        ("health_since", str),
+    ):
+        db.table("sources").add_column(column, kind)
+    # Sources fetched before health existed: staleness counts from their last new story (or fetch).
+    db.execute(
+        "UPDATE sources SET first_fetch_at = last_fetch_at, last_new_story_at = "
+        "(SELECT max(seen_at) FROM story_sources WHERE story_sources.source = sources.name)"
+    )
+    db.table("source_notices").create(
+        {
+            "id": int,
+            "source": str,
+            "kind": str,
+            "detail": str,
+            "created_at": str,
+            "sent_at": str,
+            "attempts": int,
+            "last_error": str,
+        },
+        pk="id",
+    )
+    db.table("source_notices").create_index(["sent_at"])
+
+
+@MIGRATIONS()
+def m004_clusters(db: Database) -> None:
+    """Clusters of copies of one story, the index of sampled shingles, and alerts that follow one.
+
+    Stored URLs are brought to today's canonical form (AMP, mobile, wrappers, ports, slashes), so
+    a copy seen again under its old address is still the same story; earlier stories are clusters
+    of one.
+    """
+    for column, kind in (
+        ("cluster_id", str),
+        ("cluster_score", float),
+        ("cluster_neighbour", str),
+        ("cluster_note", str),
+    ):
+        db.table("stories").add_column(column, kind)
+    db.execute("UPDATE stories SET cluster_id = id")
+    db.table("stories").create_index(["cluster_id"])
+    db.table("shingle_index").create({"hash": int, "story_id": str, "cluster_id": str, "seen_at": str})
+    db.table("shingle_index").create_index(["hash"])
+    db.table("shingle_index").create_index(["seen_at"])
+    # sqlite-utils' trigger re-indexes a story on any update; marking it clustered or matched must not.
+    db.execute("DROP TRIGGER stories_au")
+    db.execute(
+        "CREATE TRIGGER stories_au AFTER UPDATE OF title, summary, text ON stories BEGIN "
+        "INSERT INTO stories_fts (stories_fts, rowid, title, summary, text) "
+        "VALUES('delete', old.rowid, old.title, old.summary, old.text); "
+        "INSERT INTO stories_fts (rowid, title, summary, text) VALUES (new.rowid, new.title, new.summary, new.text); "
+        "END"
+    )
+    db.table("alerts").add_column("kind", str)
+    db.table("alerts").add_column("parent_id", str)
+    db.execute("UPDATE alerts SET kind = 'alert'")
+    taken = {row[0] for row in db.execute("SELECT url FROM stories")}
+    for story, url in list(db.execute("SELECT id, url FROM stories")):
+        canonical = canonical_url(url)
+        if canonical != url and canonical not in taken:
+            db.execute("UPDATE stories SET url = ? WHERE id = ?", [canonical, story])
+            taken.add(canonical)
+
+
+@MIGRATIONS()
+def m005_attempt_thread(db: Database) -> None:
+    """The thread an attempt replied in: a reply is found with conversations.replies, not history."""
+    db.table("alerts").add_column("attempt_thread_ts", str)

@@ -1,0 +1,173 @@
+"""The outbox: alerts due, each attempt and its outcome, threads, and newsbot's own notices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from newsbot.models import Alert, AlertKind, AlertStatus
+from newsbot.storage.base import StoreBase
+from newsbot.storage.records import (
+    alert_from_row,
+    iso,
+    parse_iso,
+)
+
+
+class OutboxStore(StoreBase):
+    def due_alerts(self, when: datetime) -> list[Alert]:
+        """Alerts to (re)send now, oldest first: pending ones whose retry time has come, and ones in
+        flight ('sending': a run crashed while sending them, or Slack's answer was lost), whose fate
+        must be looked up, where the attempt went, before anything is resent."""
+        rows = self.db.query(
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
+            "alerts.attempt_started_at, alerts.destination AS attempt_destination, alerts.attempt_thread_ts, "
+            "alerts.kind, alerts.parent_id, stories.*, "
+            "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS cluster_title FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id "
+            f"WHERE alerts.status IN ('{AlertStatus.PENDING}', '{AlertStatus.SENDING}') "
+            "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
+            "ORDER BY alerts.created_at, alerts.id",
+            [iso(when)],
+        )
+        alerts = []
+        for row in rows:
+            in_flight = parse_iso(row["attempt_started_at"]) if row["alert_status"] == AlertStatus.SENDING else None
+            attempt = {"in_flight_to": row["attempt_destination"], "in_flight_thread": row["attempt_thread_ts"]}
+            follows_earlier = row["cluster_id"] not in (None, row["id"])
+            alerts.append(
+                alert_from_row(
+                    row,
+                    also_in=tuple(self._outlets(row["id"], row["cluster_id"], row["source"])),
+                    in_flight_since=in_flight,
+                    **(attempt if in_flight else {}),
+                    kind=AlertKind(row["kind"] or AlertKind.ALERT),
+                    parent=row["parent_id"],
+                    continues=row["cluster_title"] if follows_earlier and row["kind"] == AlertKind.CONTINUES else None,
+                )
+            )
+        return alerts
+
+    def _outlets(self, story: str, cluster: str | None, own_source: str) -> list[str]:
+        """The other sources that carried this story or any copy of it, first seen first."""
+        rows = self.db.query(
+            "SELECT story_sources.source, min(story_sources.seen_at) AS first FROM story_sources "
+            "JOIN stories ON stories.id = story_sources.story_id "
+            "WHERE (stories.cluster_id = ? OR stories.id = ?) AND story_sources.source != ? "
+            "GROUP BY story_sources.source ORDER BY first, story_sources.source",
+            [cluster or story, story, own_source],
+        )
+        return [row["source"] for row in rows]
+
+    def sent_message(self, alert: str) -> tuple[str, str] | None:
+        """(channel, thread ts) where replies about a delivered alert go: its own message's thread, or
+        the thread it is in — its parent's for a reply (Slack threads do not nest), the digest's for
+        an alert a digest delivered (where its detail is)."""
+        row = self.db.execute(
+            "SELECT slack_channel, coalesce(attempt_thread_ts, slack_ts) FROM alerts WHERE id = ? AND status = ?",
+            [alert, AlertStatus.SENT],
+        ).fetchone()
+        return (row[0], row[1]) if row and row[0] and row[1] else None
+
+    def known_channel(self, destination: str) -> str | None:
+        """The channel id Slack returned for the last alert sent to `destination` (a name, a user id):
+        where to look a message up without resolving the name (a private channel, a user's DM)."""
+        row = self.db.execute(
+            f"SELECT slack_channel FROM alerts WHERE destination = ? AND status = '{AlertStatus.SENT}' "
+            "AND slack_channel IS NOT NULL "
+            "ORDER BY sent_at DESC LIMIT 1",
+            [destination],
+        ).fetchone()
+        return row[0] if row else None
+
+    def alert_status(self, alert: str) -> str | None:
+        row = self.db.execute("SELECT status FROM alerts WHERE id = ?", [alert]).fetchone()
+        return row[0] if row else None
+
+    def start_attempt(
+        self, alerts: Sequence[str], destination: str, when: datetime, thread_ts: str | None = None
+    ) -> None:
+        """Recorded before the message leaves, with where it goes (and the thread, for a reply): a
+        crash after this point is visible to the next run, which knows where to look for it."""
+        with self.transaction():
+            self.db.conn.executemany(
+                f"UPDATE alerts SET status = '{AlertStatus.SENDING}', attempts = attempts + 1, attempt_started_at = ?, "
+                "destination = ?, attempt_thread_ts = ? WHERE id = ?",
+                [(iso(when), destination, thread_ts, alert) for alert in alerts],
+            )
+
+    def mark_unknown(self, alerts: Sequence[str], error: str) -> None:
+        """An attempt whose outcome nobody knows (the answer was lost): it stays in flight, like one a
+        crash interrupted, and is looked up before anything is resent."""
+        with self.transaction():
+            self.db.conn.executemany(
+                f"UPDATE alerts SET last_error = ? WHERE id = ? AND status = '{AlertStatus.SENDING}'",
+                [(error, alert) for alert in alerts],
+            )
+
+    def mark_sent(
+        self,
+        alerts: Sequence[str],
+        when: datetime,
+        channel: str | None = None,
+        ts: str | None = None,
+        *,
+        digest: bool = False,
+    ) -> None:
+        """`ts` is the message that delivered them. A digest is no alert's own message: its alerts
+        record it as the thread they are in too, so none becomes the thread of its story
+        (thread_of) while replies about it still find the digest (sent_message)."""
+        with self.transaction():
+            self.db.conn.executemany(
+                f"UPDATE alerts SET status = '{AlertStatus.SENT}', sent_at = ?, last_error = NULL, "
+                "next_attempt_at = NULL, "
+                "slack_channel = ?, slack_ts = ?, attempt_thread_ts = CASE WHEN ? THEN ? ELSE attempt_thread_ts END "
+                "WHERE id = ?",
+                [(iso(when), channel, ts, digest, ts, alert) for alert in alerts],
+            )
+
+    def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None:
+        with self.transaction():
+            self.db.conn.executemany(
+                f"UPDATE alerts SET status = '{AlertStatus.PENDING}', last_error = ?, next_attempt_at = ? WHERE id = ?",
+                [(error, iso(retry_at), alert) for alert in alerts],
+            )
+
+    def sent_alerts_since(self, when: datetime) -> list[Alert]:
+        """Alerts delivered at or after `when`, oldest first (for the daily digest)."""
+        rows = self.db.query(
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id "
+            f"WHERE alerts.status = '{AlertStatus.SENT}' AND alerts.sent_at >= ? "
+            "ORDER BY alerts.sent_at, alerts.id",
+            [iso(when)],
+        )
+        return [alert_from_row(row) for row in rows]
+
+    def mark_unconfirmed(self, alert: str, note: str) -> None:
+        """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""
+        with self.transaction():
+            self.db.execute(
+                f"UPDATE alerts SET status = '{AlertStatus.UNCONFIRMED}', last_error = ? WHERE id = ?", [note, alert]
+            )
+
+    def thread_of(self, story: str, destination: str) -> str | None:
+        """The Slack ts of the first alert about this story in this channel that is its own top-level
+        message, to reply under it: never a reply, never a digest (its thread holds the details of
+        many stories); sent_at has whole seconds, so ts breaks a tie."""
+        rows = list(
+            self.db.query(
+                "SELECT slack_ts FROM alerts WHERE story_id = ? AND destination = ? AND slack_ts IS NOT NULL "
+                "AND attempt_thread_ts IS NULL ORDER BY sent_at, CAST(slack_ts AS REAL) LIMIT 1",
+                [story, destination],
+            )
+        )
+        return rows[0]["slack_ts"] if rows else None
+
+    def last_notice(self, kind: str) -> datetime | None:
+        rows = list(self.db.query("SELECT max(sent_at) AS sent_at FROM notices WHERE kind = ?", [kind]))
+        return parse_iso(rows[0]["sent_at"]) if rows else None
+
+    def record_notice(self, kind: str, when: datetime, detail: str) -> None:
+        with self.transaction():
+            self.db.table("notices").insert({"kind": kind, "sent_at": iso(when), "detail": detail})

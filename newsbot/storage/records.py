@@ -1,0 +1,79 @@
+"""Rows to newsbot's types and back: dates as ISO text, a match as JSON, an alert with its story.
+
+Each store (newsbot.storage.sources, .clusters, .stories, .outbox, .runs) converts with these, so
+a column's format is decided once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from newsbot.models import Alert, Match, RuleHit, Severity, Story
+
+T = TypeVar("T")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def batched(values: list[T], size: int = 500) -> Iterator[list[T]]:
+    """Slices of at most `size`: SQLite limits the `?` in one statement, and a run commits in batches
+    (itertools.batched from Python 3.12)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def alert_id(story: str, watchlist: str) -> str:
+    """Deterministic, so that re-queuing the same story for the same watchlist is a no-op."""
+    return hashlib.sha256(f"{story}\n{watchlist}".encode()).hexdigest()[:20]
+
+
+def alert_from_row(row: dict[str, Any], **delivery: Any) -> Alert:
+    """An outbox row joined with its story (`alert_id`, `watchlist`, `match`, stories.*)."""
+    match = match_from_record(row["watchlist"], json.loads(row["match"]))
+    return Alert(id=row["alert_id"], story=story_from_row(row), match=match, **delivery)
+
+
+def story_from_row(row: dict[str, Any]) -> Story:
+    return Story(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"] or "",
+        text=row["text"] or "",
+        source=row["source"],
+        published_at=parse_iso(row["published_at"]),
+    )
+
+
+def match_record(match: Match) -> dict[str, Any]:
+    return {
+        "rules": [{"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules],
+        "snippet": [[part, is_hit] for part, is_hit in match.snippet],
+        "snippet_field": match.snippet_field,
+    }
+
+
+def match_from_record(watchlist: str, record: dict[str, Any]) -> Match:
+    return Match(
+        watchlist=watchlist,
+        rules=tuple(
+            RuleHit(rule=hit["rule"], severity=Severity(hit["severity"]), terms=tuple(hit["terms"]))
+            for hit in record["rules"]
+        ),
+        snippet=tuple((part, bool(is_hit)) for part, is_hit in record["snippet"]),
+        snippet_field=record["snippet_field"],
+    )

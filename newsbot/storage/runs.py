@@ -1,0 +1,75 @@
+"""Runs: each run's summary, and the counts `status` shows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from newsbot.models import AlertStatus, RunSummary
+from newsbot.storage.base import StoreBase
+from newsbot.storage.records import (
+    iso,
+)
+
+
+class RunStore(StoreBase):
+    def record_run(self, started: datetime, finished: datetime, summary: RunSummary) -> None:
+        with self.transaction():
+            self.db.table("runs").insert(
+                {
+                    "started_at": iso(started),
+                    "finished_at": iso(finished),
+                    "summary": json.dumps(asdict(summary)),
+                }
+            )
+
+    def source_rows(self) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT sources.*, (SELECT count(*) FROM story_sources WHERE source = sources.name) "
+                "AS stories FROM sources ORDER BY name"
+            )
+        )
+
+    def alert_counts(self) -> dict[str, int]:
+        """pending (an interrupted send counts as pending), sent, unconfirmed."""
+        counts = {AlertStatus.PENDING: 0, AlertStatus.SENT: 0, AlertStatus.UNCONFIRMED: 0}
+        for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
+            status = AlertStatus(row["status"])
+            counts[AlertStatus.PENDING if status is AlertStatus.SENDING else status] += row["n"]
+        return counts
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        """Alerts tried at least once and not known delivered, unconfirmed ones included (status)."""
+        return self._tried((AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.UNCONFIRMED), None)
+
+    def waiting(self, queued_before: datetime) -> list[dict[str, Any]]:
+        """Alerts tried and still waiting to be sent, queued before a time: what "delivery is failing"
+        is about. An unconfirmed alert is not waiting: nothing will send it again."""
+        return self._tried((AlertStatus.PENDING, AlertStatus.SENDING), queued_before)
+
+    def _tried(self, statuses: tuple[str, ...], queued_before: datetime | None) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
+                "alerts.created_at, alerts.status, stories.title FROM alerts "
+                "JOIN stories ON stories.id = alerts.story_id "
+                f"WHERE alerts.status IN ({', '.join('?' * len(statuses))}) "
+                "AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
+                [*statuses, iso(queued_before or datetime.max.replace(tzinfo=UTC))],
+            )
+        )
+
+    def run_summaries_since(self, when: datetime) -> list[dict[str, Any]]:
+        """The stored RunSummary (as its JSON object) of every run started at or after `when`."""
+        rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY id", [iso(when)])
+        return [json.loads(summary) for (summary,) in rows]
+
+    def last_run(self) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
+        return rows[0] if rows else None
+
+    def story_count(self) -> int:
+        return self.db.table("stories").count

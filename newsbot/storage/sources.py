@@ -1,0 +1,125 @@
+"""Sources: what each fetch left (validators, status, health), their notices, and the stories a fetch stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from newsbot.models import FetchResult, FetchStatus, SourceNotice, Story
+from newsbot.storage.base import StoreBase
+from newsbot.storage.records import (
+    iso,
+)
+
+
+class SourceStore(StoreBase):
+    def fetch_state(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Per source, what its last fetch left: url, etag, last_modified, body_hash, feed_url."""
+        wanted = set(names)
+        return {row["name"]: row for row in self.db.table("sources").rows if row["name"] in wanted}
+
+    def is_known(self, url: str) -> bool:
+        """Whether a story with this canonical URL is stored (its article need not be fetched)."""
+        return self.db.execute("SELECT 1 FROM stories WHERE url = ?", [url]).fetchone() is not None
+
+    def record_fetch(self, result: FetchResult, stories: list[Story], when: datetime) -> int:
+        """Store a source's outcome and its stories together; return how many stories were new.
+
+        A source cut short (the run stopped, max_articles) keeps its old validators, so the next run
+        fetches it again and takes the stories left; one the run stopped before it answered changes
+        nothing at all (it did not fail: nothing is known about it).
+        """
+        new = 0
+        answered = not (result.cut_short and result.status is FetchStatus.ERROR)
+        with self.transaction():
+            previous = self.db.execute(
+                "SELECT consecutive_failures FROM sources WHERE name = ?", [result.source]
+            ).fetchone()
+            state: dict[str, Any] = {
+                "name": result.source,
+                "url": result.url,
+                "last_fetch_at": iso(when),
+                "last_status": result.status.value,
+                "last_error": result.error,
+            }
+            if previous is None:
+                state["first_fetch_at"] = iso(when)
+            if result.status is FetchStatus.ERROR:
+                state["consecutive_failures"] = ((previous and previous[0]) or 0) + 1
+            else:
+                state["consecutive_failures"] = 0
+            if result.status is FetchStatus.OK:
+                if not result.cut_short:
+                    state["etag"] = result.etag
+                    state["last_modified"] = result.last_modified
+                    state["body_hash"] = result.body_hash
+                state["feed_url"] = result.feed_url
+                state["links_found"] = result.links_found
+                state["last_warning"] = fetch_warning(result)
+            elif result.status is FetchStatus.NOT_MODIFIED:  # keep what is known; take what is new
+                known = {"etag": result.etag, "last_modified": result.last_modified, "feed_url": result.feed_url}
+                state.update({key: value for key, value in known.items() if value})
+            if answered:
+                self.db.table("sources").upsert(state, pk="name")
+            for story in stories:
+                inserted = self.db.execute(
+                    "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, "
+                    "published_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        story.id,
+                        story.url,
+                        story.title,
+                        story.summary,
+                        story.text,
+                        story.source,
+                        iso(story.published_at),
+                        iso(when),
+                    ],
+                ).rowcount
+                new += inserted
+                stored_id = story.id
+                if not inserted:  # stored before, perhaps under an id from an older canonical form
+                    found = self.db.execute("SELECT id FROM stories WHERE url = ?", [story.url]).fetchone()
+                    stored_id = found[0] if found else story.id
+                self.db.execute(
+                    "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
+                    [stored_id, result.source, iso(when)],
+                )
+            if new:
+                self.db.execute("UPDATE sources SET last_new_story_at = ? WHERE name = ?", [iso(when), result.source])
+        return new
+
+    def record_health(
+        self, source: str, state: str, detail: str, when: datetime, notice: tuple[str, str] | None
+    ) -> None:
+        """A source's health as assessed now, with the (kind, text) notice its change calls for."""
+        with self.transaction():
+            previous = self.db.execute("SELECT health FROM sources WHERE name = ?", [source]).fetchone()
+            since = {"health_since": iso(when)} if previous is None or previous[0] != state else {}
+            self.db.table("sources").update(source, {"health": state, "health_detail": detail, **since})
+            if notice is not None:
+                self.db.table("source_notices").insert(
+                    {"source": source, "kind": notice[0], "detail": notice[1], "created_at": iso(when), "attempts": 0}
+                )
+
+    def pending_source_notices(self) -> list[SourceNotice]:
+        rows = self.db.query("SELECT * FROM source_notices WHERE sent_at IS NULL ORDER BY id")
+        return [SourceNotice(row["id"], row["source"], row["kind"], row["detail"]) for row in rows]
+
+    def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE source_notices SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [iso(sent_at), error, notice],
+            )
+
+
+def fetch_warning(result: FetchResult) -> str | None:
+    """What went wrong inside a fetch that still succeeded (some articles could not be fetched, it
+    was cut short)."""
+    warnings = [f"cut short: {result.cut_short}"] if result.cut_short else []
+    if result.article_errors:
+        more = len(result.article_errors) - 1
+        warnings.append(result.article_errors[0] + (f" (and {more} more)" if more else ""))
+    return "; ".join(warnings) or None

@@ -1,0 +1,87 @@
+"""Stories: what waits to be matched, its matches queued as alerts, and lookups and search."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from newsbot.models import AlertStatus, Match, Story
+from newsbot.storage.base import StoreBase
+from newsbot.storage.records import (
+    alert_id,
+    iso,
+    match_record,
+    now_utc,
+    parse_iso,
+    story_from_row,
+)
+
+
+class StoryStore(StoreBase):
+    def unmatched_stories(self) -> list[tuple[Story, datetime]]:
+        """Stories not yet matched, with when each was first seen (for the age limit), in the order
+        they were stored: the order clusters were assigned in, so a cluster's first story comes first."""
+        rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, rowid")
+        return [(story_from_row(row), parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
+
+    def unmatched_count(self) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
+        return count
+
+    def cluster_id(self, story: str) -> str | None:
+        row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
+        return row[0] if row else None
+
+    def record_matches(
+        self,
+        story: Story,
+        matches: list[Match],
+        when: datetime,
+        follows: dict[str, tuple[str, str | None]] | None = None,
+    ) -> int:
+        """Queue one alert per matching watchlist and mark the story matched, atomically.
+
+        `follows` says, per watchlist, how the alert follows an earlier one of the story's cluster:
+        ("also_in", earlier alert) for a copy with nothing new, ("continues", earlier alert or None)
+        for a copy that matched a rule the earlier ones did not.
+        """
+        queued = 0
+        follows = follows or {}
+        with self.transaction():
+            for match in matches:
+                kind, parent = follows.get(match.watchlist, ("alert", None))
+                queued += self.db.execute(
+                    "INSERT OR IGNORE INTO alerts (id, story_id, watchlist, severity, match, status, "
+                    "attempts, created_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    [
+                        alert_id(story.id, match.watchlist),
+                        story.id,
+                        match.watchlist,
+                        match.severity.value,
+                        json.dumps(match_record(match)),
+                        AlertStatus.PENDING,
+                        iso(when),
+                        kind,
+                        parent,
+                    ],
+                ).rowcount
+            self.db.execute("UPDATE stories SET matched_at = ? WHERE id = ?", [iso(when), story.id])
+        return queued
+
+    def story_by_url(self, url: str) -> Story | None:
+        rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
+        return story_from_row(rows[0]) if rows else None
+
+    def stories_since(self, when: datetime) -> list[Story]:
+        """Stories first seen at or after `when`, oldest first (for backtests)."""
+        rows = self.db.query("SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [iso(when)])
+        return [story_from_row(row) for row in rows]
+
+    def search(self, query: str, limit: int = 20) -> list[Story]:
+        """FTS syntax (AND, OR, "phrases") when it parses; otherwise the words as typed."""
+        try:
+            rows = list(self.db.table("stories").search(query, limit=limit))
+        except sqlite3.OperationalError:
+            rows = list(self.db.table("stories").search(query, limit=limit, quote=True))
+        return [story_from_row(row) for row in rows]
