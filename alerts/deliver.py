@@ -339,13 +339,11 @@ class _Drain:
             return
         # Stored times have whole seconds: the episode starts at a whole second too, or a notice sent
         # in the same second as the episode began would look older than it and be sent again.
-        episode = (min(datetime.fromisoformat(row["created_at"]) for row in stuck) + self.policy.failing_after).replace(
-            microsecond=0
-        )
+        episode = (min(alert.created_at for alert in stuck) + self.policy.failing_after).replace(microsecond=0)
         last = self.outbox.last_notice(DELIVERY_FAILING)
         if last is not None and last >= episode:
             return
-        causes = sorted({f"{row['destination']}: {row['last_error']}" for row in stuck})
+        causes = sorted({f"{alert.destination}: {alert.last_error}" for alert in stuck})
         text = (
             f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than "
             f"{self.policy.failing_after} — " + "; ".join(causes) + ". They are kept and will be sent when fixed."

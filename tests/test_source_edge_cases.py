@@ -97,7 +97,7 @@ def test_an_upgraded_source_goes_stale_from_its_last_new_story(tmp_path: Path) -
     [row] = upgraded.source_rows()
     upgraded.close()
 
-    assert (row["first_fetch_at"], row["last_new_story_at"]) == (
+    assert (row.first_fetch_at, row.last_new_story_at) == (
         "2026-01-02T00:00:00+00:00",
         "2026-01-01T00:00:00+00:00",
     )

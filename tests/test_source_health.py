@@ -1,6 +1,6 @@
 """Source health: failing, finding no links, stale — each change announced once, and recovery once.
 
-Unit tests drive newsbot.pipeline.health.assess() and change() over rows shaped like the `sources` table;
+Unit tests drive newsbot.pipeline.health.assess() and change() over SourceState records (rows of `sources`);
 end-to-end tests run the CLI as cron does against a local feed site and a fake Slack, and check
 where each notice went (the ops channel or webhook, the default destination, the terminal).
 """
@@ -19,6 +19,7 @@ import pytest
 
 from newsbot.configuration.source_config import HealthSettings, SourceConfig
 from newsbot.pipeline.health import Health, HealthState, assess, change
+from newsbot.storage.records import SourceState
 from tests.conftest import Workspace
 from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
@@ -37,17 +38,10 @@ def ago(**span: float) -> str:
     return (NOW - timedelta(**span)).isoformat(timespec="seconds")
 
 
-def row(**fields: Any) -> dict[str, Any]:
-    """A `sources` row of a source fetched fine just now, with a story an hour ago, then `fields`."""
-    return {
-        "last_status": "ok",
-        "last_error": None,
-        "consecutive_failures": 0,
-        "links_found": None,
-        "first_fetch_at": ago(days=30),
-        "last_new_story_at": ago(hours=1),
-        **fields,
-    }
+def row(**fields: Any) -> SourceState:
+    """The state of a source fetched fine just now, with a story an hour ago, then `fields`."""
+    defaults = {"last_status": "ok", "first_fetch_at": ago(days=30), "last_new_story_at": ago(hours=1)}
+    return SourceState("Wire", **{**defaults, **fields})
 
 
 ERROR_404 = {"last_status": "error", "last_error": "the server answered HTTP 404"}

@@ -91,9 +91,9 @@ def test_validators_are_kept_from_the_last_successful_fetch_only(storage: Storag
     storage.record_fetch(fetched("Wire", FetchStatus.ERROR, error="HTTP 500"), [], NOW)
 
     state = storage.fetch_state(["Wire"])["Wire"]
-    assert (state["url"], state["etag"], state["last_modified"]) == ("https://wire.example/feed.xml", '"1"', "Mon")
+    assert (state.url, state.etag, state.last_modified) == ("https://wire.example/feed.xml", '"1"', "Mon")
     [row] = storage.source_rows()
-    assert (row["last_status"], row["last_error"], row["consecutive_failures"]) == ("error", "HTTP 500", 2)
+    assert (row.last_status, row.last_error, row.consecutive_failures) == ("error", "HTTP 500", 2)
 
 
 def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:

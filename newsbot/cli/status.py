@@ -6,7 +6,6 @@ import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
@@ -14,6 +13,7 @@ from newsbot.configuration.opml import OpmlFeed
 from newsbot.errors import StorageError
 from newsbot.models import Alert, AlertStatus, Story
 from newsbot.storage.database import Storage
+from newsbot.storage.records import SourceState, iso
 from newsbot.stories.urls import canonical_url
 
 
@@ -45,8 +45,8 @@ def exportable_feeds(config: Config) -> tuple[list[OpmlFeed], list[tuple[str, st
     for source in config.settings.sources:
         if source.feed:
             feeds.append(OpmlFeed(source.name, source.feed))
-        elif source.site and found.get(source.name, {}).get("feed_url"):
-            feeds.append(OpmlFeed(source.name, found[source.name]["feed_url"], source.site))
+        elif source.site and (feed_url := found[source.name].feed_url if source.name in found else None):
+            feeds.append(OpmlFeed(source.name, feed_url, source.site))
         elif source.site:
             left_out.append((source.name, "its feed is not known yet (run newsbot first)"))
         else:
@@ -113,26 +113,24 @@ def reading(config: Config) -> Iterator[Storage | None]:
         storage.close()
 
 
-def _source_lines(name: str, row: dict[str, Any]) -> list[str]:
+def _source_lines(name: str, state: SourceState) -> list[str]:
     """One line per source, and a second saying what is wrong when something is."""
-    result = row["last_status"].replace("_", " ")
-    if row["last_error"]:
-        result = f"error: {row['last_error']}"
-        if row["consecutive_failures"] > 1:
-            result += f" ({row['consecutive_failures']} runs in a row)"
-    found = f", feed found: {row['feed_url']}" if row.get("feed_url") else ""
-    lines = [f"  {name}: last fetch {row['last_fetch_at']}, {result}, {row['stories']} stories{found}"]
-    if row.get("health") and row["health"] != "ok":
-        lines.append(
-            f"    {row['health'].upper().replace('_', ' ')} since {row['health_since']}: {row['health_detail']}"
-        )
-    if row.get("last_warning"):
-        lines.append(f"    warning: {row['last_warning']}")
+    result = (state.last_status or "").replace("_", " ")
+    if state.last_error:
+        result = f"error: {state.last_error}"
+        if state.consecutive_failures > 1:
+            result += f" ({state.consecutive_failures} runs in a row)"
+    found = f", feed found: {state.feed_url}" if state.feed_url else ""
+    lines = [f"  {name}: last fetch {state.last_fetch_at}, {result}, {state.stories} stories{found}"]
+    if state.health and state.health != "ok":
+        lines.append(f"    {state.health.upper().replace('_', ' ')} since {state.health_since}: {state.health_detail}")
+    if state.last_warning:
+        lines.append(f"    warning: {state.last_warning}")
     return lines
 
 
 def _report(config: Config, storage: Storage) -> list[str]:
-    rows = {row["name"]: row for row in storage.source_rows()}
+    rows = {state.name: state for state in storage.source_rows()}
     lines = [f"Database: {config.database} ({storage.story_count()} stories)", "Sources:"]
     for source in config.settings.sources:
         row = rows.get(source.name)
@@ -154,13 +152,12 @@ def _report(config: Config, storage: Storage) -> list[str]:
     slack = config.settings.slack
     failing_after = timedelta(hours=slack.failing_after_hours if slack else 6)
     for alert in storage.undelivered():
-        queued = datetime.fromisoformat(alert["created_at"])
-        state = "FAILING" if queued < datetime.now(UTC) - failing_after else "not delivered yet"
-        if alert["status"] == AlertStatus.UNCONFIRMED:
+        state = "FAILING" if alert.created_at < datetime.now(UTC) - failing_after else "not delivered yet"
+        if alert.status is AlertStatus.UNCONFIRMED:
             state = "unconfirmed"
         lines.append(
-            f"  {state}: '{alert['title']}' ({alert['watchlist']}) to {alert['destination']}, "
-            f"{alert['attempts']} attempts since {alert['created_at']}; {alert['last_error']}"
+            f"  {state}: '{alert.title}' ({alert.watchlist}) to {alert.destination}, "
+            f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error}"
         )
     last = storage.last_run()
     if last:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from newsbot.configuration.config import Config
 from newsbot.configuration.source_config import HealthSettings, SourceConfig
 from newsbot.models import SourceKind
 from newsbot.storage.database import Storage
+from newsbot.storage.records import SourceState
 
 
 class HealthState(enum.StrEnum):
@@ -54,15 +54,15 @@ _WORDS = {
 }
 
 
-def assess(row: dict[str, Any], source: SourceConfig, settings: HealthSettings, now: datetime) -> Health:
-    """The health of a source from its row in the `sources` table, worst problem first."""
-    failures = row.get("consecutive_failures") or 0
+def assess(state: SourceState, source: SourceConfig, settings: HealthSettings, now: datetime) -> Health:
+    """The health of a source from what its fetches left, worst problem first."""
+    failures = state.consecutive_failures
     if failures >= settings.failing_after_runs:
-        return Health(HealthState.FAILING, f"failed {failures} runs in a row; last error: {row.get('last_error')}")
-    if row.get("links_found") == 0:  # kept from the last fetch that parsed the page, errors below FAILING aside
+        return Health(HealthState.FAILING, f"failed {failures} runs in a row; last error: {state.last_error}")
+    if state.links_found == 0:  # kept from the last fetch that parsed the page, errors below FAILING aside
         return Health(HealthState.NO_LINKS, _no_links(source))
     stale_after = timedelta(hours=source.stale_after_hours or settings.stale_after_hours)
-    last_new = row.get("last_new_story_at") or row.get("first_fetch_at")
+    last_new = state.last_new_story_at or state.first_fetch_at
     if last_new and now - datetime.fromisoformat(last_new) > stale_after:
         return Health(HealthState.STALE, f"no new story since {last_new} (stale after {_hours(stale_after)})")
     return Health(HealthState.OK)
@@ -97,19 +97,19 @@ def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
     Returns the changes for the worse (a source newly failing, stale or finding no links).
     """
     worse = []
-    rows = storage.fetch_state(source.name for source in config.settings.sources)
+    states = storage.fetch_state(source.name for source in config.settings.sources)
     for source in config.settings.sources:
-        row = rows.get(source.name)
-        if row is None:
+        state = states.get(source.name)
+        if state is None:
             continue
-        health = assess(row, source, config.settings.health, now)
-        announced = change(source.name, row.get("health"), health)
+        health = assess(state, source, config.settings.health, now)
+        announced = change(source.name, state.health, health)
         notice = (
             (health.state.value if announced.recovered_from is None else "recovered", announced.text)
             if announced
             else None
         )
-        if announced or row.get("health_detail") != health.detail:
+        if announced or state.health_detail != health.detail:
             storage.record_health(source.name, health.state.value, health.detail, now, notice)
         if announced and announced.recovered_from is None:
             worse.append(announced.text)

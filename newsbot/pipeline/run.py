@@ -49,7 +49,7 @@ from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.database import Storage
-from newsbot.storage.records import now_utc
+from newsbot.storage.records import SourceState, now_utc
 from newsbot.stories.normalize import to_story
 
 log = logging.getLogger(__name__)
@@ -271,9 +271,9 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
     requests = []
     for source in config.settings.sources:
         location = source.location or ""
-        state = known.get(source.name, {})
-        if state.get("url") != location:
-            state = {}
+        state = known.get(source.name)
+        if state is None or state.url != location:
+            state = SourceState(source.name)
         requests.append(
             SourceRequest(
                 source=source.name,
@@ -281,10 +281,10 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
                 url=location,
                 internal=source.internal,
                 full_text=source.full_text,
-                etag=state.get("etag"),
-                last_modified=state.get("last_modified"),
-                body_hash=state.get("body_hash"),
-                feed_url=state.get("feed_url"),
+                etag=state.etag,
+                last_modified=state.last_modified,
+                body_hash=state.body_hash,
+                feed_url=state.feed_url,
                 links_css=source.links,
                 links_xpath=source.links_xpath,
                 next_page_css=source.next_page,

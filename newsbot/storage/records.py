@@ -9,12 +9,56 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from newsbot.models import Alert, Match, RuleHit, Severity, Story
+from newsbot.models import Alert, AlertStatus, Match, RuleHit, Severity, Story
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What a source's fetches left (a row of `sources`, newsbot.storage.schema); times are ISO text."""
+
+    name: str
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    feed_url: str | None = None
+    last_fetch_at: str | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    links_found: int | None = None
+    last_warning: str | None = None
+    first_fetch_at: str | None = None
+    last_new_story_at: str | None = None
+    health: str | None = None
+    health_detail: str | None = None
+    health_since: str | None = None
+    stories: int = 0  # stories it carried (source_rows only)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SourceState:
+        known = {name: row[name] for name in cls.__dataclass_fields__ if row.get(name) is not None}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class TriedAlert:
+    """An alert tried at least once and not known delivered: what `status` and "delivery is failing" show."""
+
+    id: str
+    watchlist: str
+    destination: str | None
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    status: AlertStatus
+    title: str
 
 
 def now_utc() -> datetime:

@@ -10,6 +10,8 @@ from typing import Any
 from newsbot.models import AlertStatus, RunSummary
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
+    SourceState,
+    TriedAlert,
     iso,
 )
 
@@ -25,13 +27,15 @@ class RunStore(StoreBase):
                 }
             )
 
-    def source_rows(self) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
+    def source_rows(self) -> list[SourceState]:
+        """Every source's state, with how many stories it carried."""
+        return [
+            SourceState.from_row(row)
+            for row in self.db.query(
                 "SELECT sources.*, (SELECT count(*) FROM story_sources WHERE source = sources.name) "
                 "AS stories FROM sources ORDER BY name"
             )
-        )
+        ]
 
     def alert_counts(self) -> dict[str, int]:
         """pending (an interrupted send counts as pending), sent, unconfirmed."""
@@ -41,26 +45,30 @@ class RunStore(StoreBase):
             counts[AlertStatus.PENDING if status is AlertStatus.SENDING else status] += row["n"]
         return counts
 
-    def undelivered(self) -> list[dict[str, Any]]:
+    def undelivered(self) -> list[TriedAlert]:
         """Alerts tried at least once and not known delivered, unconfirmed ones included (status)."""
         return self._tried((AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.UNCONFIRMED), None)
 
-    def waiting(self, queued_before: datetime) -> list[dict[str, Any]]:
+    def waiting(self, queued_before: datetime) -> list[TriedAlert]:
         """Alerts tried and still waiting to be sent, queued before a time: what "delivery is failing"
         is about. An unconfirmed alert is not waiting: nothing will send it again."""
         return self._tried((AlertStatus.PENDING, AlertStatus.SENDING), queued_before)
 
-    def _tried(self, statuses: tuple[str, ...], queued_before: datetime | None) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
-                "alerts.created_at, alerts.status, stories.title FROM alerts "
-                "JOIN stories ON stories.id = alerts.story_id "
-                f"WHERE alerts.status IN ({', '.join('?' * len(statuses))}) "
-                "AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
-                [*statuses, iso(queued_before or datetime.max.replace(tzinfo=UTC))],
-            )
+    def _tried(self, statuses: tuple[str, ...], queued_before: datetime | None) -> list[TriedAlert]:
+        rows = self.db.query(
+            "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
+            "alerts.created_at, alerts.status, stories.title FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id "
+            f"WHERE alerts.status IN ({', '.join('?' * len(statuses))}) "
+            "AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
+            [*statuses, iso(queued_before or datetime.max.replace(tzinfo=UTC))],
         )
+        return [
+            TriedAlert(
+                **{**row, "created_at": datetime.fromisoformat(row["created_at"]), "status": AlertStatus(row["status"])}
+            )
+            for row in rows
+        ]
 
     def run_summaries_since(self, when: datetime) -> list[dict[str, Any]]:
         """The stored RunSummary (as its JSON object) of every run started at or after `when`."""

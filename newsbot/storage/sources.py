@@ -9,15 +9,18 @@ from typing import Any
 from newsbot.models import FetchResult, FetchStatus, SourceNotice, Story
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
+    SourceState,
     iso,
 )
 
 
 class SourceStore(StoreBase):
-    def fetch_state(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Per source, what its last fetch left: url, etag, last_modified, body_hash, feed_url."""
+    def fetch_state(self, names: Iterable[str]) -> dict[str, SourceState]:
+        """Per source, what its last fetch left: validators, outcome, health."""
         wanted = set(names)
-        return {row["name"]: row for row in self.db.table("sources").rows if row["name"] in wanted}
+        return {
+            row["name"]: SourceState.from_row(row) for row in self.db.table("sources").rows if row["name"] in wanted
+        }
 
     def is_known(self, url: str) -> bool:
         """Whether a story with this canonical URL is stored (its article need not be fetched)."""
