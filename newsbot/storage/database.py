@@ -44,7 +44,7 @@ MIGRATIONS = Migrations("newsbot")
 
 @MIGRATIONS()
 def m001_initial(db: Database) -> None:
-    db["sources"].create(
+    db.table("sources").create(
         {
             "name": str,
             "url": str,
@@ -57,7 +57,7 @@ def m001_initial(db: Database) -> None:
         },
         pk="name",
     )
-    db["stories"].create(
+    db.table("stories").create(
         {
             "id": str,
             "url": str,
@@ -71,15 +71,15 @@ def m001_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["stories"].create_index(["url"], unique=True)
-    db["stories"].create_index(["matched_at"])
-    db["stories"].enable_fts(["title", "summary", "text"], create_triggers=True)
-    db["story_sources"].create(
+    db.table("stories").create_index(["url"], unique=True)
+    db.table("stories").create_index(["matched_at"])
+    db.table("stories").enable_fts(["title", "summary", "text"], create_triggers=True)
+    db.table("story_sources").create(
         {"story_id": str, "source": str, "seen_at": str},
         pk=("story_id", "source"),
         foreign_keys=[("story_id", "stories", "id")],
     )
-    db["alerts"].create(
+    db.table("alerts").create(
         {
             "id": str,
             "story_id": str,
@@ -96,17 +96,17 @@ def m001_initial(db: Database) -> None:
         pk="id",
         foreign_keys=[("story_id", "stories", "id")],
     )
-    db["alerts"].create_index(["story_id", "watchlist"], unique=True)
-    db["alerts"].create_index(["status"])
-    db["runs"].create({"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id")
+    db.table("alerts").create_index(["story_id", "watchlist"], unique=True)
+    db.table("alerts").create_index(["status"])
+    db.table("runs").create({"id": int, "started_at": str, "finished_at": str, "summary": str}, pk="id")
 
 
 @MIGRATIONS()
 def m002_delivery_state(db: Database) -> None:
     """Where and when each alert was (being) sent, so a crash mid-send can be checked, not guessed."""
     for column in ("destination", "slack_channel", "slack_ts", "attempt_started_at"):
-        db["alerts"].add_column(column, str)
-    db["notices"].create({"id": int, "kind": str, "sent_at": str, "detail": str}, pk="id")
+        db.table("alerts").add_column(column, str)
+    db.table("notices").create({"id": int, "kind": str, "sent_at": str, "detail": str}, pk="id")
 
 
 @MIGRATIONS()
@@ -123,13 +123,13 @@ def m003_source_health(db: Database) -> None:
         ("health_detail", str),
         ("health_since", str),
     ):
-        db["sources"].add_column(column, kind)
+        db.table("sources").add_column(column, kind)
     # Sources fetched before health existed: staleness counts from their last new story (or fetch).
     db.execute(
         "UPDATE sources SET first_fetch_at = last_fetch_at, last_new_story_at = "
         "(SELECT max(seen_at) FROM story_sources WHERE story_sources.source = sources.name)"
     )
-    db["source_notices"].create(
+    db.table("source_notices").create(
         {
             "id": int,
             "source": str,
@@ -142,7 +142,7 @@ def m003_source_health(db: Database) -> None:
         },
         pk="id",
     )
-    db["source_notices"].create_index(["sent_at"])
+    db.table("source_notices").create_index(["sent_at"])
 
 
 @MIGRATIONS()
@@ -159,12 +159,12 @@ def m004_clusters(db: Database) -> None:
         ("cluster_neighbour", str),
         ("cluster_note", str),
     ):
-        db["stories"].add_column(column, kind)
+        db.table("stories").add_column(column, kind)
     db.execute("UPDATE stories SET cluster_id = id")
-    db["stories"].create_index(["cluster_id"])
-    db["shingle_index"].create({"hash": int, "story_id": str, "cluster_id": str, "seen_at": str})
-    db["shingle_index"].create_index(["hash"])
-    db["shingle_index"].create_index(["seen_at"])
+    db.table("stories").create_index(["cluster_id"])
+    db.table("shingle_index").create({"hash": int, "story_id": str, "cluster_id": str, "seen_at": str})
+    db.table("shingle_index").create_index(["hash"])
+    db.table("shingle_index").create_index(["seen_at"])
     # sqlite-utils' trigger re-indexes a story on any update; marking it clustered or matched must not.
     db.execute("DROP TRIGGER stories_au")
     db.execute(
@@ -174,8 +174,8 @@ def m004_clusters(db: Database) -> None:
         "INSERT INTO stories_fts (rowid, title, summary, text) VALUES (new.rowid, new.title, new.summary, new.text); "
         "END"
     )
-    db["alerts"].add_column("kind", str)
-    db["alerts"].add_column("parent_id", str)
+    db.table("alerts").add_column("kind", str)
+    db.table("alerts").add_column("parent_id", str)
     db.execute("UPDATE alerts SET kind = 'alert'")
     taken = {row[0] for row in db.execute("SELECT url FROM stories")}
     for story, url in list(db.execute("SELECT id, url FROM stories")):
@@ -188,7 +188,7 @@ def m004_clusters(db: Database) -> None:
 @MIGRATIONS()
 def m005_attempt_thread(db: Database) -> None:
     """The thread an attempt replied in: a reply is found with conversations.replies, not history."""
-    db["alerts"].add_column("attempt_thread_ts", str)
+    db.table("alerts").add_column("attempt_thread_ts", str)
 
 
 def now_utc() -> datetime:
@@ -304,7 +304,7 @@ class Storage:
     def fetch_state(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Per source, what its last fetch left: url, etag, last_modified, body_hash, feed_url."""
         wanted = set(names)
-        return {row["name"]: row for row in self.db["sources"].rows if row["name"] in wanted}
+        return {row["name"]: row for row in self.db.table("sources").rows if row["name"] in wanted}
 
     def is_known(self, url: str) -> bool:
         """Whether a story with this canonical URL is stored (its article need not be fetched)."""
@@ -348,7 +348,7 @@ class Storage:
                 known = {"etag": result.etag, "last_modified": result.last_modified, "feed_url": result.feed_url}
                 state.update({key: value for key, value in known.items() if value})
             if answered:
-                self.db["sources"].upsert(state, pk="name")
+                self.db.table("sources").upsert(state, pk="name")
             for story in stories:
                 inserted = self.db.execute(
                     "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, "
@@ -504,7 +504,8 @@ class Storage:
         return [(_story(row), _parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
 
     def unmatched_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
+        count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
+        return count
 
     def cluster_id(self, story: str) -> str | None:
         row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
@@ -557,9 +558,9 @@ class Storage:
     def search(self, query: str, limit: int = 20) -> list[Story]:
         """FTS syntax (AND, OR, "phrases") when it parses; otherwise the words as typed."""
         try:
-            rows = list(self.db["stories"].search(query, limit=limit))
+            rows = list(self.db.table("stories").search(query, limit=limit))
         except sqlite3.OperationalError:
-            rows = list(self.db["stories"].search(query, limit=limit, quote=True))
+            rows = list(self.db.table("stories").search(query, limit=limit, quote=True))
         return [_story(row) for row in rows]
 
     # Outbox ------------------------------------------------------------------------------------
@@ -713,7 +714,7 @@ class Storage:
 
     def record_notice(self, kind: str, when: datetime, detail: str) -> None:
         with self.transaction():
-            self.db["notices"].insert({"kind": kind, "sent_at": _iso(when), "detail": detail})
+            self.db.table("notices").insert({"kind": kind, "sent_at": _iso(when), "detail": detail})
 
     # Source health -------------------------------------------------------------------------------
 
@@ -724,9 +725,9 @@ class Storage:
         with self.transaction():
             previous = self.db.execute("SELECT health FROM sources WHERE name = ?", [source]).fetchone()
             since = {"health_since": _iso(when)} if previous is None or previous[0] != state else {}
-            self.db["sources"].update(source, {"health": state, "health_detail": detail, **since})
+            self.db.table("sources").update(source, {"health": state, "health_detail": detail, **since})
             if notice is not None:
-                self.db["source_notices"].insert(
+                self.db.table("source_notices").insert(
                     {"source": source, "kind": notice[0], "detail": notice[1], "created_at": _iso(when), "attempts": 0}
                 )
 
@@ -745,7 +746,7 @@ class Storage:
 
     def record_run(self, started: datetime, finished: datetime, summary: RunSummary) -> None:
         with self.transaction():
-            self.db["runs"].insert(
+            self.db.table("runs").insert(
                 {
                     "started_at": _iso(started),
                     "finished_at": _iso(finished),
@@ -799,7 +800,7 @@ class Storage:
         return rows[0] if rows else None
 
     def story_count(self) -> int:
-        return self.db["stories"].count
+        return self.db.table("stories").count
 
 
 def batched(values: list[T], size: int = 500) -> Iterator[list[T]]:
