@@ -29,7 +29,7 @@ import socket
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from http.client import InvalidURL
-from typing import Any
+from typing import Any, TypedDict
 from urllib.error import HTTPError, URLError
 
 from newsbot.alerts.routing import Destination
@@ -74,6 +74,17 @@ _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
 CLOCK_MARGIN = timedelta(minutes=5)
 PAGE_SIZE = 200  # Slack recommends no more than 200 per page of history
 MAX_PAGES = 100  # 20,000 messages around one attempt: beyond that, say so rather than guess
+
+
+class _Window(TypedDict):
+    """The arguments conversations.history and conversations.replies share, typed as slack-sdk declares them."""
+
+    channel: str
+    oldest: str
+    latest: str
+    inclusive: bool
+    include_all_metadata: bool
+    limit: int
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -325,7 +336,8 @@ class BotPoster:
         Raises LookBackError when Slack cannot be asked; the caller then keeps the alerts in flight
         rather than risk a double post.
         """
-        wanted, found = set(alert_ids), {}
+        wanted = set(alert_ids)
+        found: dict[str, PostResult] = {}
         try:
             channel = self._channel_id(destination.channel or "")
             for message in self._messages(
@@ -350,7 +362,7 @@ class BotPoster:
         self, channel: str, oldest: datetime, latest: datetime, thread_ts: str | None
     ) -> Iterator[dict[str, Any]]:
         """Every message in the window, page by page (`has_more` / `next_cursor`)."""
-        window = {
+        window: _Window = {
             "channel": channel,
             "oldest": f"{oldest.timestamp():.6f}",
             "latest": f"{latest.timestamp():.6f}",
@@ -387,7 +399,8 @@ class BotPoster:
                 page = self._reader.conversations_list(
                     cursor=cursor, limit=PAGE_SIZE, exclude_archived=True, types=LISTED_TYPES
                 )
-                for found in page.get("channels", []):
+                channels: list[dict[str, Any]] = page.get("channels", [])
+                for found in channels:
                     if found.get("name") == wanted:
                         self._channel_ids[channel] = found["id"]
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")

@@ -17,7 +17,8 @@ from twisted.python.failure import Failure
 
 def describe_failure(failure: Failure) -> str:
     """A sentence an operator understands, instead of a Twisted traceback."""
-    return describe_exception(failure.value)
+    # Twisted's inferred type for value includes None; a Failure is never made without an exception.
+    return describe_exception(failure.value)  # type: ignore[arg-type]
 
 
 def describe_exception(problem: BaseException) -> str:

@@ -254,6 +254,8 @@ class NewsSpider(scrapy.Spider):
                 yield from self._take(state, _sitemap_entry(entry), teaser=True, only_new=True)
         yield from self._done(state)
 
+    # The errbacks' `type: ignore[attr-defined]`: Scrapy attaches the request to the Failure it hands an
+    # errback (failure.request), an attribute Twisted's Failure does not declare.
     def source_failed(self, failure: Failure) -> Iterator[Item]:
         state: _Source = failure.request.meta["source"]  # type: ignore[attr-defined]
         source = state.request

@@ -500,6 +500,13 @@ def describe(items: list[Labelled]) -> str:
     return "; ".join(f"{item.kind} {item.group}: {item.story.title[:60]!r}" for item in items)
 
 
+def shingles_of(shingles: dict[str, Fingerprint | None], story: str) -> frozenset[int]:
+    """The shingles of a story compared here: it is long enough to have some."""
+    found = shingles[story]
+    assert found is not None
+    return found.shingles
+
+
 def nearest_other_group(
     labelled: list[Labelled], shingles: dict[str, Fingerprint | None], wanted: Iterable[Labelled]
 ) -> dict[str, tuple[float, str]]:
@@ -515,7 +522,8 @@ def nearest_other_group(
         assert own is not None
         shared = Counter(other for shingle in own.shingles for other in postings[shingle] if group[other] != item.group)
         scores = [
-            (count / min(len(own.shingles), len(shingles[other].shingles)), other) for other, count in shared.items()
+            (count / min(len(own.shingles), len(shingles_of(shingles, other))), other)
+            for other, count in shared.items()
         ]
         nearest[item.story.id] = max(scores, default=(0.0, ""))
     return nearest
@@ -628,7 +636,7 @@ def test_copies_join_their_original_and_no_other_story_joins_anything(corpus: Pa
     mixed = mixed_clusters(everything, clusters)
     copy_scores = {
         variant.story.id: containment(
-            shingles[variant.story.id].shingles, shingles[root[variant.group].story.id].shingles
+            shingles_of(shingles, variant.story.id), shingles_of(shingles, root[variant.group].story.id)
         )
         for variant in variants
     }

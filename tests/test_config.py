@@ -125,7 +125,8 @@ def test_relative_config_path_resolves_against_config_folder(
 def test_env_reference_expands_inside_a_longer_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSBOT_TEST_TOKEN", "abc123")
     path = write_workspace(tmp_path, CONFIG + "slack:\n  webhook_url: https://hooks.example/${NEWSBOT_TEST_TOKEN}/x\n")
-    assert load_config(path).settings.slack.webhook_url == "https://hooks.example/abc123/x"
+    slack = load_config(path).settings.slack
+    assert slack is not None and slack.webhook_url == "https://hooks.example/abc123/x"
 
 
 def test_unset_env_variable_is_error_naming_file_line_and_variable(
@@ -144,8 +145,8 @@ def test_unset_env_variable_is_left_as_written_without_require_env(
 ) -> None:
     monkeypatch.delenv("NEWSBOT_TEST_UNSET", raising=False)
     path = write_workspace(tmp_path, CONFIG + "slack:\n  webhook_url: ${NEWSBOT_TEST_UNSET}\n")
-    config = load_config(path, require_env=False)
-    assert config.settings.slack.webhook_url == "${NEWSBOT_TEST_UNSET}"
+    slack = load_config(path, require_env=False).settings.slack
+    assert slack is not None and slack.webhook_url == "${NEWSBOT_TEST_UNSET}"
 
 
 # --- errors in newsbot.yaml ---------------------------------------------------------------------

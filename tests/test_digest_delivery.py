@@ -244,7 +244,7 @@ def queue_also(storage: Storage, story: Story, watchlist: str, follows: str | No
     """`story` matched by another watchlist (or, with `follows`, a copy: an "also in" of that alert)."""
     hit = RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra",))
     storage.record_fetch(FetchResult(story.source, "https://news.example/feed", FetchStatus.OK), [story], now())
-    kinds = {watchlist: ("also_in", follows)} if follows else {}
+    kinds: dict[str, tuple[str, str | None]] = {watchlist: ("also_in", follows)} if follows else {}
     storage.record_matches(story, [Match(watchlist, (hit,))], now(), kinds)
     return alert_id(story.id, watchlist)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,8 +30,8 @@ def parse_file(name: str, content_type: str | None = None) -> list[FeedEntry]:
     return parse_feed((DATA / name).read_bytes(), FEED_URL, content_type)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def total_text(entries: list[FeedEntry]) -> int:
@@ -174,8 +174,8 @@ def test_entry_fields(
     assert entry.summary == summary
     assert entry.content == content
     assert entry.published == published
-    if published is not None:
-        assert entry.published.utcoffset().total_seconds() == 0
+    if entry.published is not None:  # equal to published, asserted above
+        assert entry.published.utcoffset() == timedelta(0)
 
 
 # --- links: guid / id fallbacks ----------------------------------------------------------------

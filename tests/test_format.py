@@ -111,7 +111,8 @@ HOSTILE_TITLES = [
 @pytest.mark.parametrize("title", HOSTILE_TITLES, ids=range(len(HOSTILE_TITLES)))
 @pytest.mark.parametrize("where", ["title", "summary", "text"])
 def test_feed_text_cannot_add_slack_syntax(title: str, where: str) -> None:
-    alert = make_alert(**{where: title, **({"summary": ""} if where == "text" else {})})
+    fields: dict[str, Any] = {where: title, **({"summary": ""} if where == "text" else {})}
+    alert = make_alert(**fields)
     payload = roundtrip(build_message(alert))
     header, *parsed_blocks = payload["blocks"]
     # The header is plain_text, which Slack shows literally and never parses for mentions or links.
@@ -170,7 +171,7 @@ HUGE_TABLE = [
 
 @pytest.mark.parametrize(("where", "value"), HUGE_TABLE, ids=[f"{row[0]}-{row[1][:8]}" for row in HUGE_TABLE])
 def test_limits_hold_for_huge_input(where: str, value: str) -> None:
-    kwargs = {"title": value, "summary": value} if where == "both" else {where: value}
+    kwargs: dict[str, Any] = {"title": value, "summary": value} if where == "both" else {where: value}
     payload = roundtrip(build_message(make_alert(**kwargs)))
     header = payload["blocks"][0]
     assert header["type"] == "header"

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from newsbot.alerts.deliver import Policy, deliver
@@ -46,8 +47,8 @@ def bot(slack: FakeSlack) -> BotPoster:
     return BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
 
 
-def policy(**options: object) -> Policy:
-    return Policy(route=lambda match: NEWS, seconds_between_messages=0, **options)  # type: ignore[arg-type]
+def policy(**options: Any) -> Policy:
+    return Policy(route=lambda match: NEWS, seconds_between_messages=0, **options)
 
 
 def queue(storage: Storage, count: int, watchlist: str = FIRST, first: int = 0) -> list[str]:

@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,16 @@ def rows(database: Path, sql: str) -> list[tuple]:
 
 
 def delivered_alert_ids(slack: FakeSlack) -> list[str]:
-    found = []
+    found: list[str] = []
     for message in slack.delivered:
         payload = (message.get("metadata") or {}).get("event_payload") or {}
         found += payload.get("alert_ids") or []
     return found
 
 
-def wait_until(condition: object, seconds: float, what: str) -> None:
+def wait_until(condition: Callable[[], object], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
 

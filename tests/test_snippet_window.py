@@ -16,7 +16,8 @@ def _slow_anchor(text: str, spans: list[tuple[int, int]]) -> int:
 
 
 def _spans(text: str, words: list[str]) -> list[tuple[int, int]]:
-    spans, position = [], 0
+    spans: list[tuple[int, int]] = []
+    position = 0
     while True:
         found = [(text.find(word, position), word) for word in words if text.find(word, position) >= 0]
         if not found:

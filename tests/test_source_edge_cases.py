@@ -85,11 +85,11 @@ def test_an_upgraded_source_goes_stale_from_its_last_new_story(tmp_path: Path) -
     old = Storage.open(database, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m003_source_health")
-    old.db["sources"].insert(
+    old.db.table("sources").insert(
         {"name": "Wire", "url": "https://w.example/f", "last_fetch_at": "2026-01-02T00:00:00+00:00"}
     )
-    old.db["stories"].insert({"id": "s1", "url": "https://w.example/1", "title": "t", "source": "Wire"})
-    old.db["story_sources"].insert({"story_id": "s1", "source": "Wire", "seen_at": "2026-01-01T00:00:00+00:00"})
+    old.db.table("stories").insert({"id": "s1", "url": "https://w.example/1", "title": "t", "source": "Wire"})
+    old.db.table("story_sources").insert({"story_id": "s1", "source": "Wire", "seen_at": "2026-01-01T00:00:00+00:00"})
     old.db.conn.commit()
     old.close()
 

@@ -147,7 +147,7 @@ def test_change(previous: str | None, current: Health, text: str | None) -> None
     if announced is not None:
         assert announced.source == "Wire" and announced.health == current
         recovered = current.state is HealthState.OK
-        assert announced.recovered_from == (HealthState(previous) if recovered else None)
+        assert announced.recovered_from == (HealthState(previous) if recovered and previous is not None else None)
 
 
 # End to end -------------------------------------------------------------------------------------

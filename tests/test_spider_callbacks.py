@@ -31,8 +31,23 @@ ETAG = '"v2-abc"'
 LAST_MODIFIED = "Tue, 08 Oct 2024 12:30:00 GMT"
 
 
-def feed_request(name: str = "Signal Lines", url: str = FEED_URL, **validators: str | None) -> SourceRequest:
-    return SourceRequest(source=name, kind=SourceKind.FEED, url=url, full_text=FullText.NEVER, **validators)
+def feed_request(
+    name: str = "Signal Lines",
+    url: str = FEED_URL,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_hash: str | None = None,
+) -> SourceRequest:
+    return SourceRequest(
+        source=name,
+        kind=SourceKind.FEED,
+        url=url,
+        full_text=FullText.NEVER,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
+    )
 
 
 def start_requests(*sources: SourceRequest) -> list[Request]:
@@ -285,6 +300,6 @@ def test_an_unknown_failure_names_its_type_and_message() -> None:
 def test_fetch_failed_yields_one_error_result_for_the_failed_feed() -> None:
     feed = feed_request(etag=ETAG, last_modified=LAST_MODIFIED)
     failure = Failure(network_errors.ConnectionRefusedError())
-    [failure.request] = start_requests(feed)  # Scrapy attaches the request like this
+    [failure.request] = start_requests(feed)  # type: ignore[attr-defined]  # Scrapy attaches the request like this
     results = list(NewsSpider().source_failed(failure))
     assert results == [FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")]

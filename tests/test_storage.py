@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,15 +28,15 @@ def story(path: str, source: str = "Wire", title: str = "Mitto and SS7") -> Stor
     return made
 
 
-def fetched(source: str, status: FetchStatus = FetchStatus.OK, **fields: object) -> FetchResult:
-    return FetchResult(source, f"https://{source.lower()}.example/feed.xml", status, **fields)  # type: ignore[arg-type]
+def fetched(source: str, status: FetchStatus = FetchStatus.OK, **fields: Any) -> FetchResult:
+    return FetchResult(source, f"https://{source.lower()}.example/feed.xml", status, **fields)
 
 
 MATCH = Match("SMS vendors", (RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG", "SS7")),))
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Storage:
+def storage(tmp_path: Path) -> Iterator[Storage]:
     opened = Storage.open(tmp_path / "newsbot.db")
     yield opened
     opened.close()
@@ -60,7 +62,7 @@ def test_someone_elses_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_database_from_a_newer_newsbot_is_refused(storage: Storage, tmp_path: Path) -> None:
-    storage.db["_sqlite_migrations"].insert(
+    storage.db.table("_sqlite_migrations").insert(
         {"migration_set": "newsbot", "name": "m999_future", "applied_at": "2030-01-01"}
     )
     storage.close()
@@ -161,7 +163,7 @@ def test_an_older_database_is_migrated_and_keeps_its_alerts(tmp_path: Path) -> N
     old = Storage.open(path, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m002_delivery_state")
-    old.db["stories"].insert({"id": story("a").id, "url": story("a").url, "title": "a", "source": "Wire"})
+    old.db.table("stories").insert({"id": story("a").id, "url": story("a").url, "title": "a", "source": "Wire"})
     old.db.execute(
         "INSERT INTO alerts (id, story_id, watchlist, severity, match, status, attempts, created_at) "
         "VALUES ('x', ?, 'SMS vendors', 'high', ?, 'pending', 0, ?)",

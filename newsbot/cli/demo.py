@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
-from typing import ClassVar
 
 import yaml
 
@@ -34,7 +33,7 @@ DEMO_SOURCES = {
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
+    extensions_map = {  # noqa: RUF012 — typeshed declares it per instance, which a ClassVar may not override
         **SimpleHTTPRequestHandler.extensions_map,
         ".atom": "application/atom+xml",
         ".json": "application/feed+json",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import final
 
 import regex
 
@@ -41,6 +42,7 @@ class Fingerprint:
     sampled: frozenset[int]  # those the index keeps: the same ones in every story
 
 
+@final  # never subclassed: mypy then knows a Neighbour is truthy (`neighbour and neighbour.story_id`)
 @dataclass(frozen=True)
 class Neighbour:
     """The closest stored story, how much of the smaller text the two share, and the verdict."""

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import escape, quoteattr
 
 import yaml
@@ -54,7 +55,9 @@ def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         raise ConfigError(f"{path}: this is not an OPML file (no <opml> root element)")
     feeds, unusable = [], []
     for outline in root.iter("outline"):
-        attributes = {key.lower(): value.strip() for key, value in outline.attrib.items()}
+        # lxml gives attribute names and values as str; lxml-stubs says str | bytes.
+        pairs = cast("list[tuple[str, str]]", outline.attrib.items())
+        attributes = {key.lower(): value.strip() for key, value in pairs}
         url = attributes.get("xmlurl")
         if not url:
             continue  # a folder

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from newsbot.configuration.yamlfile import YamlDocument
+from newsbot.configuration.yamlfile import Location, YamlDocument
 from newsbot.errors import ConfigError
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -60,7 +60,7 @@ def _describe(error: Any, model: type[BaseModel], document: YamlDocument) -> str
     return f"{document.where(location)}: {sentence}"
 
 
-def _allowed_keys(model: type[BaseModel], location: tuple) -> list[str]:
+def _allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
     """Walk the model along `location` to list the keys valid at that place."""
     current: Any = model
     for part in location:
@@ -84,7 +84,7 @@ def _model_inside(annotation: Any) -> Any:
     return None
 
 
-def expand_environment(document: YamlDocument, value: Any, location: tuple, *, require_env: bool) -> Any:
+def expand_environment(document: YamlDocument, value: Any, location: Location, *, require_env: bool) -> Any:
     """`${VAR}` in any string value becomes the environment variable's value; an unset one is an
     error naming `file:line` (or stays as written when `require_env` is False, e.g. for `explain`)."""
     if isinstance(value, dict):

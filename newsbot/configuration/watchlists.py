@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -22,7 +22,7 @@ from newsbot.matching.termindex import regex_problem
 from newsbot.models import Severity
 
 VENDORS = "vendors"
-FIELDS = ("title", "summary", "text")
+FIELDS: tuple[FieldName, ...] = ("title", "summary", "text")
 
 # Names, aliases and keywords are a few words; bounding them keeps a stray paste (or a hostile file)
 # from making every story's matching slow: one 60,000-character term took `check` 25 s.
@@ -146,7 +146,7 @@ def rule_items(rule: RuleConfig) -> list[tuple[str, int, RuleItem]]:
     ]
 
 
-def _quoted_items_as_words(document: YamlDocument) -> dict:
+def _quoted_items_as_words(document: YamlDocument) -> dict[str, Any]:
     """`"acquisition"` in a rule list becomes `{word: acquisition}` before validation."""
     data = dict(document.data)
     rules = data.get("rules")

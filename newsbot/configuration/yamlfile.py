@@ -163,13 +163,16 @@ class _BoundedLoader(yaml.SafeLoader):
             raise _LimitError(self.get_mark().line + 1, f"the values are nested more than {MAX_DEPTH} levels deep here")
         super().fetch_flow_collection_start(TokenClass)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
-        line = event.start_mark.line + 1
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # A node starts here (an alias, a scalar or a collection), and a parsed event carries its mark;
+        # types-PyYAML leaves peek_event unannotated and makes every mark optional.
+        event: yaml.NodeEvent = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1  # type: ignore[union-attr]
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open:
                 raise _LimitError(line, f"the alias *{event.anchor} refers to the value that contains it (a loop)")
             node = super().compose_node(parent, index)
+            assert event.anchor is not None  # the parser names every alias
             self._count(self._sizes[event.anchor], line, event.anchor)
             return node
         if self._depth >= MAX_DEPTH:
@@ -227,6 +230,7 @@ def _to_python(node: yaml.Node, location: Location, document: YamlDocument) -> A
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*location, index), document) for index, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)  # the composer makes only these three kinds of node
     scalar = node.value
     if node.style is None and scalar in _NULLS:
         return None

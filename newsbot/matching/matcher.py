@@ -126,8 +126,8 @@ class Matcher:
             for item in (*rule.all, *rule.any, *rule.none):
                 if isinstance(item, InlineWord):
                     word = item.word
-                    term = Term(word, variants=plural_forms(word), positional=_key(item) in near_items)
-                    self._add(term, _Ref(number, "word", word, word))
+                    word_term = Term(word, variants=plural_forms(word), positional=_key(item) in near_items)
+                    self._add(word_term, _Ref(number, "word", word, word))
 
     def _add(self, term: Term, ref: _Ref) -> None:
         number = self._terms.setdefault(term, len(self._terms))

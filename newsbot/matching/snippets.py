@@ -39,6 +39,7 @@ def build_snippet(fields: Mapping[str, str], hits: Sequence[Hit], preference: Se
 
 def _original_spans(text: str, hits: Sequence[Hit]) -> list[tuple[int, int]]:
     maps: dict[bool, list[int] | None] = {}
+    offsets: list[int] | None
     spans = []
     for hit in hits:
         if hit.folded not in maps:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import ahocorasick_rs
 import re2
@@ -87,7 +87,7 @@ class TermIndex:
         self.terms = tuple(terms)
         folded: dict[str, list[int]] = defaultdict(list)
         exact: dict[str, list[int]] = defaultdict(list)
-        self._regexes: list[tuple[int, re2._Regexp]] = []
+        self._regexes: list[tuple[int, re2._Regexp[str]]] = []
         for number, term in enumerate(self.terms):
             if term.is_regex:
                 self._regexes.append((number, re2.compile(term.text, regex_options())))
@@ -144,7 +144,8 @@ class TermIndex:
         if self._regex_set is None:
             return []
         hits = []
-        for position in self._regex_set.Match(text) or ():  # None when nothing matched
+        # None when nothing matched; google-re2-stubs 0.1.1 says Match returns bool, re2 returns the indexes
+        for position in cast("list[int] | None", self._regex_set.Match(text)) or ():
             term, compiled = self._regexes[position]
             hits += [
                 (term, found.start(), found.end())

@@ -74,7 +74,7 @@ def change(source: str, previous: str | None, current: Health) -> HealthChange |
         return None
     if current.state is not HealthState.OK:
         return HealthChange(source, current)
-    if previous in (None, HealthState.OK.value):
+    if previous is None or previous == HealthState.OK.value:
         return None
     return HealthChange(source, current, recovered_from=HealthState(previous))
 

@@ -203,7 +203,7 @@ class SourceGuard:
         from twisted.internet import reactor
 
         try:
-            await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+            await maybe_deferred_to_future(reactor.resolve(host))
         except RefusedAddressError as refused:
             raise IgnoreRequest(str(refused)) from None
         except DNSLookupError:

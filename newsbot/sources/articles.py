@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import trafilatura
 from parsel import Selector
+from trafilatura.settings import Document
 
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.normalize import MAX_TEXT_CHARS, bounded, html_to_text
@@ -34,12 +36,16 @@ class Article:
 def extract_article(html: str, url: str, title_css: str | None = None, date_css: str | None = None) -> Article:
     """The page's main text (empty when there is none), with its headline and date if found."""
     html = html[:MAX_PAGE_CHARS]
-    document = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
+    # A dict only with the deprecated as_dict=True, which trafilatura's annotation does not tell apart.
+    document = cast(
+        "Document | None",
+        trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+        ),
     )
     text = title = ""
     published = None

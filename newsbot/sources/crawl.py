@@ -132,22 +132,26 @@ def crawl(
 def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush]) -> None:
     """Run the reactor until the crawl ends; a stop (budget, signal) cancels what is in flight."""
     from twisted.internet import reactor
+    from twisted.internet.interfaces import IReactorThreads
+
+    # Twisted types the global reactor as its common interfaces, which leave out threads: adapt to them.
+    threads = IReactorThreads(reactor)
 
     def force_stop(reason: str) -> None:
         """Something outlived the cancellation: hand over what is open, then stop where it stands."""
         for flush in flushes:
             flush(reason)
-        reactor.crash()  # type: ignore[attr-defined]
+        reactor.crash()
         # crash() skips the shutdown that would stop the thread pool (DNS lookups): stop it here,
         # or its threads keep the process alive after the run.
-        reactor.getThreadPool().stop()  # type: ignore[attr-defined]
+        threads.getThreadPool().stop()
 
     def stop(reason: str) -> None:
         bounds.cancel_in_flight()
-        reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)  # type: ignore[attr-defined]
+        reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)
 
-    expiry = reactor.callLater(budget.remaining(), budget.expire)  # type: ignore[attr-defined]
-    with budget.listening(lambda reason: reactor.callFromThread(stop, reason)):  # type: ignore[attr-defined]
+    expiry = reactor.callLater(budget.remaining(), budget.expire)
+    with budget.listening(lambda reason: threads.callFromThread(stop, reason)):
         process.start(install_signal_handlers=False)
     if expiry.active():
         expiry.cancel()

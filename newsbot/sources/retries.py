@@ -10,11 +10,11 @@ ends the pause at once, and the retry is then refused like any new request (news
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 
 from newsbot.sources.bounds import bounds_of
 
@@ -23,11 +23,12 @@ BACKOFF_MAX_SECONDS = "RETRY_BACKOFF_MAX_SECONDS"
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
-    def __init__(self, settings: Any):
+    def __init__(self, settings: BaseSettings):
         super().__init__(settings)
         self.backoff = settings.getfloat(BACKOFF_SECONDS)
         self.backoff_max = settings.getfloat(BACKOFF_MAX_SECONDS)
 
+    # Scrapy awaits coroutine middleware methods (the pause needs one); the base class declares plain ones.
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         outcome = super().process_response(request, response)
         if isinstance(outcome, Request):
@@ -49,7 +50,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def _pause(self, retry: Request, retry_after: float | None) -> float:
         attempt = max(1, int(retry.meta.get("retry_times", 1)))
-        pause = self.backoff * 2 ** (attempt - 1)
+        pause: float = self.backoff * 2 ** (attempt - 1)
         if retry_after is not None:
             pause = max(pause, retry_after)
         return min(pause, self.backoff_max)

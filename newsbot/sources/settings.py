@@ -59,6 +59,6 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port during a cron run
 
 # Items are collected in-process by newsbot.sources.crawl; no feed exports.
-FEEDS = {}
+FEEDS: dict[str, dict[str, object]] = {}
 LOG_LEVEL = "WARNING"
 LOG_INSTALL_ROOT_HANDLER = False  # newsbot.cli.commands configures logging
