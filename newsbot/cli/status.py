@@ -147,8 +147,9 @@ def _report(config: Config, storage: Storage) -> list[str]:
                 f"  {cluster['size']} stories since {cluster['first_seen']}: '{cluster['title']}' — in {outlets}"
             )
     counts = storage.alert_counts()
-    unconfirmed = f", {counts['unconfirmed']} unconfirmed" if counts["unconfirmed"] else ""
-    lines.append(f"Alerts: {counts['pending']} pending, {counts['sent']} sent{unconfirmed}")
+    unconfirmed = counts[AlertStatus.UNCONFIRMED]
+    shown = f", {unconfirmed} unconfirmed" if unconfirmed else ""
+    lines.append(f"Alerts: {counts[AlertStatus.PENDING]} pending, {counts[AlertStatus.SENT]} sent{shown}")
     slack = config.settings.slack
     failing_after = timedelta(hours=slack.failing_after_hours if slack else 6)
     for alert in storage.undelivered():

@@ -39,7 +39,7 @@ from newsbot.clustering.assign import assign_clusters
 from newsbot.configuration.config import Config
 from newsbot.errors import LockedError, RunInterrupted
 from newsbot.matching.matcher import Matcher
-from newsbot.models import FetchResult, FetchStatus, RunSummary, SourceRequest
+from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
 from newsbot.pipeline.health import record_health
 from newsbot.pipeline.quiet import QUIET_MEMORY, KnownProblems
@@ -243,7 +243,7 @@ def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock:
     """The run's record, for `status` and `--quiet`; when a stage left behind holds the database,
     the run ends without it rather than waiting (nothing else depends on it)."""
     try:
-        summary.alerts_pending = storage.alert_counts()["pending"]
+        summary.alerts_pending = storage.alert_counts()[AlertStatus.PENDING]
         summary.seconds = time.monotonic() - clock
         storage.record_run(started, now_utc(), summary)
     except sqlite3.OperationalError as problem:

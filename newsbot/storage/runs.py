@@ -37,7 +37,7 @@ class RunStore(StoreBase):
             )
         ]
 
-    def alert_counts(self) -> dict[str, int]:
+    def alert_counts(self) -> dict[AlertStatus, int]:
         """pending (an interrupted send counts as pending), sent, unconfirmed."""
         counts = {AlertStatus.PENDING: 0, AlertStatus.SENT: 0, AlertStatus.UNCONFIRMED: 0}
         for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
