@@ -26,16 +26,16 @@ Guarantees, in order of the steps:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from newsbot.alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
 from newsbot.alerts.routing import TERMINAL, Destination, names_a_channel
 from newsbot.alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
 
+from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.errors import NewsbotError
 from newsbot.models import Alert, AlertKind, AlertStatus, Match, SourceNotice
 from newsbot.storage.records import TriedAlert
@@ -84,6 +84,7 @@ class Policy:
     unfurl_links: bool = False
     notices_to: Destination | None = None  # None: no notices (terminal, dry run)
     ops_to: Destination | None = None  # source health notices; None: kept in the database only
+    clock: Clock = SYSTEM_CLOCK
 
 
 @dataclass
@@ -98,18 +99,15 @@ class DeliveryReport:
 class Pacer:
     """At most one message per interval per destination (Slack allows about one per second)."""
 
-    def __init__(self, interval: float):
+    def __init__(self, interval: float, clock: Clock = SYSTEM_CLOCK):
         self.interval = interval
+        self.clock = clock
         self._last: dict[str, float] = {}
 
     def wait(self, key: str) -> None:
         if key in self._last:
-            time.sleep(max(0.0, self._last[key] + self.interval - time.monotonic()))
-        self._last[key] = time.monotonic()
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+            self.clock.sleep(max(0.0, self._last[key] + self.interval - self.clock.monotonic()))
+        self._last[key] = self.clock.monotonic()
 
 
 class _StoppedError(NewsbotError):
@@ -120,7 +118,8 @@ class _Drain:
     def __init__(self, outbox: Outbox, poster: Poster, policy: Policy, should_stop: Callable[[], bool] | None):
         self.outbox, self.poster, self.policy = outbox, poster, policy
         self.should_stop = should_stop
-        self.pacer = Pacer(policy.seconds_between_messages)
+        self.clock = policy.clock
+        self.pacer = Pacer(policy.seconds_between_messages, policy.clock)
         self.report = DeliveryReport()
 
     def run(self) -> DeliveryReport:
@@ -139,7 +138,7 @@ class _Drain:
     def _deliver_alerts(self) -> None:
         groups: dict[Destination, list[Alert]] = {}
         copies: list[Alert] = []
-        for alert in self._settle_in_flight(self.outbox.due_alerts(now_utc())):
+        for alert in self._settle_in_flight(self.outbox.due_alerts(self.clock.now())):
             if alert.kind is AlertKind.ALSO_IN:
                 copies.append(alert)
             else:
@@ -179,7 +178,7 @@ class _Drain:
         for (where, thread), alerts in places.items():
             self._check_stop()
             starts = [alert.in_flight_since for alert in alerts if alert.in_flight_since]
-            asked = now_utc()
+            asked = self.clock.now()
             try:
                 found = self.poster.find(
                     self._look_in(where, where), [a.id for a in alerts], min(starts), max(starts), thread
@@ -191,7 +190,7 @@ class _Drain:
             self.report.slack_answered = True
             for alert_id, message in found.items():
                 self.outbox.mark_sent(
-                    [alert_id], now_utc(), message.channel, message.ts, digest=message.kind is MessageKind.DIGEST
+                    [alert_id], self.clock.now(), message.channel, message.ts, digest=message.kind is MessageKind.DIGEST
                 )
                 settled.add(alert_id)
             # Not found, but Slack may still be storing it: still in flight, not resent yet. (A stored
@@ -221,13 +220,13 @@ class _Drain:
         if not self.poster.can_look_back:
             if destination == TERMINAL:
                 self._post_untracked(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
-            self.outbox.mark_sent([alert.id], now_utc())
+            self.outbox.mark_sent([alert.id], self.clock.now())
             return True
         message = alert.parent and self.outbox.sent_message(alert.parent)
         if not message:
             if alert.parent and self.outbox.alert_status(alert.parent) in (AlertStatus.PENDING, AlertStatus.SENDING):
                 return True  # the first alert is not in Slack yet: the copy waits for its thread
-            self.outbox.mark_sent([alert.id], now_utc())
+            self.outbox.mark_sent([alert.id], self.clock.now())
             return True
         channel, ts = message
         reply = Outgoing(
@@ -280,7 +279,7 @@ class _Drain:
         """Post with the attempt recorded first; an unknown outcome is looked up before it counts."""
         self._check_stop()
         self.pacer.wait(destination.label)
-        started = now_utc()
+        started = self.clock.now()
         self.outbox.start_attempt(message.alert_ids, destination.label, started, message.thread_ts)
         result = self.poster.post(destination, message)
         if result.unknown:
@@ -288,7 +287,11 @@ class _Drain:
         if result.ok:
             self.report.slack_answered = True
             self.outbox.mark_sent(
-                message.alert_ids, now_utc(), result.channel, result.ts, digest=message.kind is MessageKind.DIGEST
+                message.alert_ids,
+                self.clock.now(),
+                result.channel,
+                result.ts,
+                digest=message.kind is MessageKind.DIGEST,
             )
             return result
         error = result.error or "unknown error"
@@ -296,7 +299,7 @@ class _Drain:
         if result.unknown:
             self.outbox.mark_unknown(message.alert_ids, error)
             return result
-        retry_at = now_utc() + timedelta(seconds=result.retry_after) if result.retry_after else None
+        retry_at = self.clock.now() + timedelta(seconds=result.retry_after) if result.retry_after else None
         self.outbox.mark_failed(message.alert_ids, error, retry_at)
         return result
 
@@ -335,7 +338,7 @@ class _Drain:
         target = self.policy.notices_to
         if target is None or not self.report.slack_answered:
             return
-        stuck = self.outbox.waiting(queued_before=now_utc() - self.policy.failing_after)
+        stuck = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
         if not stuck:
             return
         # Stored times have whole seconds: the episode starts at a whole second too, or a notice sent
@@ -351,7 +354,7 @@ class _Drain:
         )
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
-            self.outbox.record_notice(DELIVERY_FAILING, now_utc(), text)
+            self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
 
     def _send_source_notices(self) -> None:
         """Source health changes, oldest first; one that fails waits (with the rest) for the next run."""
@@ -366,7 +369,7 @@ class _Drain:
                 self.outbox.mark_source_notice(notice.id, None, error)
                 self.report.errors.append(f"{target.label}: {error}")
                 return
-            self.outbox.mark_source_notice(notice.id, now_utc())
+            self.outbox.mark_source_notice(notice.id, self.clock.now())
 
 
 def _with_error(result: PostResult, error: str) -> PostResult:

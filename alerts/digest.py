@@ -14,6 +14,7 @@ from newsbot.alerts.format import build_digest
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 
+from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.models import Alert, Match
 
 
@@ -24,13 +25,14 @@ def post_digests(
     period: str,
     *,
     seconds_between_messages: float = 1.0,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[tuple[str, PostResult]]:
     """Post one digest per watchlist that alerted; returns (watchlist, result) for each: the first
     failure of its messages (the rest of that digest is not sent), or the last success."""
     by_watchlist: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_watchlist.setdefault(alert.match.watchlist, []).append(alert)
-    pacer = Pacer(seconds_between_messages)
+    pacer = Pacer(seconds_between_messages, clock)
     results = []
     for watchlist, listed in by_watchlist.items():
         # The watchlist's own route, without rule or severity channels: a digest is one summary.

@@ -6,12 +6,12 @@ old to alert. The delivery policy that drains the outbox is newsbot.alerts.deliv
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from newsbot.matching.matcher import Matcher
 from newsbot.models import Match, RunSummary
 from newsbot.storage.database import Storage
-from newsbot.storage.records import batched, now_utc
+from newsbot.storage.records import batched
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 
@@ -21,6 +21,7 @@ def queue_matches(
     matcher: Matcher,
     max_age_days: float,
     summary: RunSummary,
+    now: datetime,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Match every unmatched story; only stories young enough get alerts queued.
@@ -29,7 +30,6 @@ def queue_matches(
     of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
     continues the earlier story.
     """
-    now = now_utc()
     oldest = now - timedelta(days=max_age_days)
     for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from newsbot import __version__
@@ -23,6 +23,7 @@ from newsbot.cli.status import (
     stories_since,
     story_cluster,
 )
+from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import Config, load_config
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml
 from newsbot.configuration.watchlists import load_watchlist
@@ -222,7 +223,7 @@ def _backtest(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     candidate = load_watchlist(arguments.watchlist.resolve())
     current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
-    since = datetime.now(UTC) - arguments.since
+    since = SYSTEM_CLOCK.now() - arguments.since
     with database_faults(config.database):
         stories = stories_since(config, since)
     print(backtest(candidate, current, stories, since).describe())
@@ -241,7 +242,7 @@ def duration(text: str) -> timedelta:
 def _digest(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
     with database_faults(config.database):
-        alerts = sent_alerts_since(config, datetime.now(UTC) - arguments.since)
+        alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
         poster, policy = delivery(config)
         results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
     for watchlist, result in results:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from newsbot.clock import SYSTEM_CLOCK
 from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
 from newsbot.configuration.opml import OpmlFeed
@@ -153,7 +154,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
     slack = config.settings.slack
     failing_after = timedelta(hours=slack.failing_after_hours if slack else 6)
     for alert in storage.undelivered():
-        state = "FAILING" if alert.created_at < datetime.now(UTC) - failing_after else "not delivered yet"
+        state = "FAILING" if alert.created_at < SYSTEM_CLOCK.now() - failing_after else "not delivered yet"
         if alert.status is AlertStatus.UNCONFIRMED:
             state = "unconfirmed"
         lines.append(

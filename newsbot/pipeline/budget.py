@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import FrameType
+
+from newsbot.clock import SYSTEM_CLOCK, Clock
 
 DEFAULT_RUN_BUDGET_SECONDS = 300.0
 Listener = Callable[[str], None]
@@ -35,21 +36,22 @@ class RunBudget:
     their own loop (the crawl's is `reactor.callFromThread`), never take a lock.
     """
 
-    def __init__(self, seconds: float = DEFAULT_RUN_BUDGET_SECONDS):
+    def __init__(self, seconds: float = DEFAULT_RUN_BUDGET_SECONDS, clock: Clock = SYSTEM_CLOCK):
+        self.clock = clock
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds  # the budget counts from the run's start
+        self.deadline = self.clock.monotonic() + seconds  # the budget counts from the run's start
         self.signal_number: int | None = None
         self.interrupted_at: float | None = None
         self._reason: str | None = None
         self._listeners: list[Listener] = []
 
     def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
+        return max(0.0, self.deadline - self.clock.monotonic())
 
     @property
     def stopped(self) -> str | None:
         """Why no new work may start (a sentence), or None while it may."""
-        if self._reason is None and time.monotonic() >= self.deadline:
+        if self._reason is None and self.clock.monotonic() >= self.deadline:
             return self._spent
         return self._reason
 
@@ -65,7 +67,7 @@ class RunBudget:
         """A signal asked the run to stop; safe to call from a signal handler."""
         if self.signal_number is None:
             self.signal_number = signal_number
-            self.interrupted_at = time.monotonic()
+            self.interrupted_at = self.clock.monotonic()
         self._stop(f"the run was interrupted ({signal.Signals(signal_number).name})")
 
     def _stop(self, reason: str) -> None:

@@ -24,7 +24,6 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from sqlite_utils import Database
 from newsbot.alerts.deliver import Policy, deliver
 from newsbot.alerts.outbox import queue_matches
 from newsbot.alerts.sinks import Poster
+from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
 from newsbot.configuration.config import Config
 from newsbot.errors import LockedError, RunInterrupted
@@ -49,7 +49,7 @@ from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.database import Storage
-from newsbot.storage.records import SourceState, now_utc
+from newsbot.storage.records import SourceState
 from newsbot.stories.normalize import to_story
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
 
     Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
     """
-    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
         storage = Storage.open(config.database)
         try:
@@ -95,7 +95,7 @@ def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
 
 def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
-    budget = RunBudget(config.settings.fetch.run_budget_seconds)
+    budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
@@ -122,9 +122,10 @@ def run_pipeline(
 ) -> RunSummary:
     """Crawl and store in this thread while a StageWorker clusters, matches and delivers; `database`
     is the file `storage` has open (the worker opens its own connection to it)."""
-    budget = budget or RunBudget(config.settings.fetch.run_budget_seconds)
-    started = now_utc()
-    clock = time.monotonic()
+    clock = policy.clock
+    budget = budget or RunBudget(config.settings.fetch.run_budget_seconds, clock)
+    started = clock.now()
+    began = clock.monotonic()
     summary = RunSummary()
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
     storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -132,9 +133,9 @@ def run_pipeline(
     worker = StageWorker(later.run_pass, later.close)
 
     def store(result: FetchResult) -> None:
-        store_started = time.monotonic()
-        store_fetch(storage, result, summary)
-        stages["store"] += time.monotonic() - store_started
+        store_started = clock.monotonic()
+        store_fetch(storage, result, summary, clock.now())
+        stages["store"] += clock.monotonic() - store_started
         stages["parse"] += result.parse_seconds
         worker.wake()
 
@@ -152,7 +153,7 @@ def run_pipeline(
         worker.finish()
         worker.join(INTERRUPT_GRACE_SECONDS)
         raise
-    stages["fetch"] = time.monotonic() - clock - stages["store"] - stages["parse"]
+    stages["fetch"] = clock.monotonic() - began - stages["store"] - stages["parse"]
     worker.finish()
     if not _wait_for(worker, budget, later.delivery_deadline):
         # It may be inside a transaction that will not end soon: the run's record must not wait
@@ -163,7 +164,7 @@ def run_pipeline(
         raise worker.problem
     summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
     summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
-    _record_run(storage, started, summary, clock)
+    _record_run(storage, started, summary, clock, began)
     if budget.signal_number is not None:
         raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
     return summary
@@ -178,6 +179,7 @@ class _LaterStages:
     ):
         self.config, self.database, self.poster, self.policy = config, database, poster, policy
         self.budget, self.summary = budget, summary
+        self.clock = policy.clock
         self.matcher = Matcher(config.watchlists)
         self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
         self.abandoned = False
@@ -188,7 +190,7 @@ class _LaterStages:
 
     def delivery_over(self) -> bool:
         """No new message starts: the run was interrupted, or its delivery allowance is spent."""
-        return self.interrupted() or time.monotonic() > self.delivery_deadline
+        return self.interrupted() or self.clock.monotonic() > self.delivery_deadline
 
     def run_pass(self, final: bool) -> None:
         if self.interrupted():
@@ -196,17 +198,18 @@ class _LaterStages:
         storage = self._open()
         stages = self.summary.stage_seconds
         if final:  # every source of the run is stored: their health can be judged
-            self.summary.worse += record_health(self.config, storage, now_utc())
-        started = time.monotonic()
+            self.summary.worse += record_health(self.config, storage, self.clock.now())
+        started = self.clock.monotonic()
         window = timedelta(days=self.config.settings.cluster_window_days)
-        assign_clusters(storage, now_utc(), window, should_stop=self.delivery_over)
-        stages["cluster"] += time.monotonic() - started
-        started = time.monotonic()
-        queue_matches(storage, self.matcher, self.config.settings.max_age_days, self.summary, self.delivery_over)
-        stages["match"] += time.monotonic() - started
-        started = time.monotonic()
+        assign_clusters(storage, self.clock.now(), window, should_stop=self.delivery_over)
+        stages["cluster"] += self.clock.monotonic() - started
+        started = self.clock.monotonic()
+        max_age_days = self.config.settings.max_age_days
+        queue_matches(storage, self.matcher, max_age_days, self.summary, self.clock.now(), self.delivery_over)
+        stages["match"] += self.clock.monotonic() - started
+        started = self.clock.monotonic()
         report = deliver(storage, self.poster, self.policy, should_stop=self.delivery_over)
-        stages["deliver"] += time.monotonic() - started
+        stages["deliver"] += self.clock.monotonic() - started
         self.summary.alerts_sent += report.sent
         self.summary.delivery_errors += report.errors
         for error in report.errors:
@@ -230,7 +233,7 @@ def _wait_for(worker: StageWorker, budget: RunBudget, delivery_deadline: float) 
     message takes to settle, and past the delivery allowance only as long as one message may take:
     a message still being sent is in flight in the database, and the next run looks it up."""
     while not worker.join(0.1):
-        now = time.monotonic()
+        now = budget.clock.monotonic()
         if budget.interrupted_at is not None and now > budget.interrupted_at + INTERRUPT_GRACE_SECONDS:
             return False
         if now > delivery_deadline + SETTLE_AFTER_DELIVERY_SECONDS:
@@ -239,13 +242,13 @@ def _wait_for(worker: StageWorker, budget: RunBudget, delivery_deadline: float) 
     return True
 
 
-def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock: float) -> None:
+def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock: Clock, began: float) -> None:
     """The run's record, for `status` and `--quiet`; when a stage left behind holds the database,
     the run ends without it rather than waiting (nothing else depends on it)."""
     try:
         summary.alerts_pending = storage.alert_counts()[AlertStatus.PENDING]
-        summary.seconds = time.monotonic() - clock
-        storage.record_run(started, now_utc(), summary)
+        summary.seconds = clock.monotonic() - began
+        storage.record_run(started, clock.now(), summary)
     except sqlite3.OperationalError as problem:
         if "locked" not in str(problem):
             raise
@@ -301,7 +304,7 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
     return requests
 
 
-def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> None:
+def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary, now: datetime) -> None:
     if result.cut_short:
         summary.cut_short[result.source] = result.cut_short
     elif result.status is FetchStatus.ERROR:
@@ -319,4 +322,4 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary) -> N
         )
     stories = [story for entry in result.entries if (story := to_story(entry, result.source))]
     summary.entries_seen += len(result.entries)
-    summary.new_stories += storage.record_fetch(result, stories, now_utc())
+    summary.new_stories += storage.record_fetch(result, stories, now)

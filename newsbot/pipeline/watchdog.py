@@ -19,7 +19,6 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 
 from newsbot.pipeline.budget import RunBudget
@@ -56,17 +55,18 @@ class Watchdog:
 
     def _watch(self) -> None:
         while not self._done.wait(TICK_SECONDS):
+            now = self.budget.clock.monotonic()
             interrupted_at = self.budget.interrupted_at
-            if interrupted_at is not None and time.monotonic() > interrupted_at + self.winding_down:
+            if interrupted_at is not None and now > interrupted_at + self.winding_down:
                 name = signal.Signals(self.budget.signal_number or signal.SIGTERM).name
                 self._end(
                     f"stopped by {name}: the run had not wound down {self.winding_down:g} s later, so it ended "
                     "itself; what was stored stays, unsent alerts wait for the next run",
                     128 + (self.budget.signal_number or signal.SIGTERM),
                 )
-            if time.monotonic() > self.limit:
+            if now > self.limit:
                 self._end(
-                    f"the run was still going {time.monotonic() - self.budget.deadline:.0f} s after its budget "
+                    f"the run was still going {now - self.budget.deadline:.0f} s after its budget "
                     f"of {self.budget.seconds:g} s (fetch.run_budget_seconds) was spent (a spider or a page that "
                     "would not stop?), so it ended itself; what was stored stays, the rest is fetched and sent "
                     "by the next run",

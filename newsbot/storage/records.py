@@ -61,10 +61,6 @@ class TriedAlert:
     title: str
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 

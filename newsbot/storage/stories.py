@@ -12,8 +12,6 @@ from newsbot.storage.records import (
     alert_id,
     iso,
     match_record,
-    now_utc,
-    parse_iso,
     story_from_row,
 )
 
@@ -23,7 +21,7 @@ class StoryStore(StoreBase):
         """Stories not yet matched, with when each was first seen (for the age limit), in the order
         they were stored: the order clusters were assigned in, so a cluster's first story comes first."""
         rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, rowid")
-        return [(story_from_row(row), parse_iso(row["first_seen_at"]) or now_utc()) for row in rows]
+        return [(story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows]
 
     def unmatched_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
