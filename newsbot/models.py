@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 class SourceKind(enum.StrEnum):
@@ -23,6 +23,9 @@ class FullText(enum.StrEnum):
     AUTO = "auto"  # fetch the article when the feed gives only a teaser
     ALWAYS = "always"
     NEVER = "never"
+
+
+NO_AGE_LIMIT = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,9 @@ class SourceRequest:
     date_css: str | None = None
     max_items: int = 50
     max_articles: int = 30  # article pages fetched this run, newest first; the rest wait (cut short)
-    max_age_days: float = 7.0
+    # Stories published before this never alert (the run's clock, less max_age_days): no article is
+    # fetched for them and a sitemap lists only later ones.
+    oldest: datetime = NO_AGE_LIMIT
     spider: str | None = None  # kind SPIDER: the spider's name in spiders/
     spider_args: tuple[tuple[str, str], ...] = ()
 

@@ -9,7 +9,7 @@ Unchanged sources cost nothing: a 304, or a body whose hash is the one parsed la
 source as NOT_MODIFIED before any parsing. Articles are fetched only for links not yet stored.
 
 Bounded: at most `max_articles` article pages per source per run, for its newest stories first
-(undated ones last), and none for stories too old to alert (`max_age_days`). A story whose article is
+(undated ones last), and none for stories too old to alert (`oldest`). A story whose article is
 beyond that cap, or was not fetched because the run stopped (its budget spent, a signal:
 newsbot.sources.bounds) or its host was skipped (newsbot.sources.hosts), is not kept this run: the source's result is
 *cut short*, so its validators are not stored and the next run fetches it again, skips what was
@@ -24,7 +24,6 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -240,7 +239,7 @@ class NewsSpider(scrapy.Spider):
             state.parse_seconds += time.perf_counter() - started
         if not child:
             state.outcome = self._ok(state, response)
-        since = datetime.now(UTC) - timedelta(days=source.max_age_days)
+        since = source.oldest
         if sitemap.is_index and not child:
             for entry in newest(sitemap.entries, MAX_CHILD_SITEMAPS, since):
                 state.pending += 1
@@ -503,7 +502,7 @@ def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
     """Stored, but never alerted on (newsbot.pipeline.run): its article would cost a request for nothing."""
-    return entry.published is not None and entry.published < datetime.now(UTC) - timedelta(days=source.max_age_days)
+    return entry.published is not None and entry.published < source.oldest
 
 
 def _is_teaser(entry: FeedEntry) -> bool:

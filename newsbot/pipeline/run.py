@@ -142,7 +142,7 @@ def run_pipeline(
     known_problems = KnownProblems.from_summaries(storage.run_summaries_since(started - QUIET_MEMORY))
     worker.start()
     try:
-        requests = _source_requests(config, storage)
+        requests = _source_requests(config, storage, clock.now())
         with crawler_warnings() as crawler_log:
             summary.skipped_hosts = crawl(
                 requests, config.settings.fetch, store, storage.is_known, budget, spider_modules(config.spiders_dir)
@@ -268,7 +268,7 @@ def _interrupted(budget: RunBudget, summary: RunSummary, unmatched: int) -> str:
     )
 
 
-def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
+def _source_requests(config: Config, storage: Storage, now: datetime) -> list[SourceRequest]:
     """What to fetch, with what the last run learned — forgotten when the source's URL changed."""
     known = storage.fetch_state(source.name for source in config.settings.sources)
     requests = []
@@ -296,7 +296,7 @@ def _source_requests(config: Config, storage: Storage) -> list[SourceRequest]:
                 date_css=source.date,
                 max_items=source.max_items,
                 max_articles=source.max_articles or config.settings.fetch.max_articles,
-                max_age_days=config.settings.max_age_days,
+                oldest=now - timedelta(days=config.settings.max_age_days),
                 spider=source.spider,
                 spider_args=tuple(source.spider_args.items()),
             )
@@ -320,6 +320,6 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary, now:
         summary.source_warnings[result.source] = (
             f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}"
         )
-    stories = [story for entry in result.entries if (story := to_story(entry, result.source))]
+    stories = [story for entry in result.entries if (story := to_story(entry, result.source, now))]
     summary.entries_seen += len(result.entries)
     summary.new_stories += storage.record_fetch(result, stories, now)

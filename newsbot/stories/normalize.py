@@ -44,7 +44,7 @@ def html_to_text(markup: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def to_story(entry: FeedEntry, source: str) -> Story | None:
+def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Story | None:
     """A Story, or None when the entry has no http(s) link to identify it."""
     if not is_http_url(entry.link):
         return None
@@ -58,7 +58,7 @@ def to_story(entry: FeedEntry, source: str) -> Story | None:
         summary=summary,
         text=text if text != summary else "",
         source=source,
-        published_at=_believable(entry.published),
+        published_at=_believable(entry.published, now or datetime.now(UTC)),
     )
 
 
@@ -71,8 +71,8 @@ def bounded(text: str, limit: int) -> str:
     return cut[:space] if space > 0 else cut
 
 
-def _believable(published: datetime | None) -> datetime | None:
+def _believable(published: datetime | None, now: datetime) -> datetime | None:
     """A date more than a day ahead is a feed's mistake: the story then ages from when it was seen."""
-    if published is not None and published > datetime.now(UTC) + FUTURE_TOLERANCE:
+    if published is not None and published > now + FUTURE_TOLERANCE:
         return None
     return published
