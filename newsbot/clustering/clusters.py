@@ -2,7 +2,7 @@
 
 A wire story reaches a dozen outlets re-titled, trimmed of a promo paragraph, re-flowed, or cut to
 an excerpt. Measured on such variants against same-topic, same-day stories (the issue's study,
-and tests/test_clusters.py here), the containment of word 5-gram shingles — the share of the
+and tests/clustering/test_clusters.py here), the containment of word 5-gram shingles — the share of the
 smaller text's shingles found in the larger — at 0.5 joins every copy with no false merge, where
 MinHash-estimated Jaccard misses re-titled and excerpted copies (their sets differ in size).
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import REPOSITORY, Workspace
 from tests.servers import FeedServer, Route, recent, rss
 
-SITES = Path(__file__).resolve().parent / "data" / "sites"
+SITES = REPOSITORY / "tests" / "data" / "sites"
 HTML = "text/html; charset=utf-8"
 _DAYS_AGO = re.compile(r"\{\{days_ago:([0-9.]+)\}\}")
 # Every story of the watchlist's vendor-surveillance rule shows in the terminal as such a line.

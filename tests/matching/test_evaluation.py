@@ -4,7 +4,7 @@ tests/data/evaluation/headlines.jsonl holds stories written in our own words (se
 labelled with the rules of each example watchlist that an analyst would want to fire. Scoring is
 over (item, watchlist, rule) triples: a triple the matcher fires and the label lists is a true
 positive, one it fires that the label does not list is a false positive, and one the label lists
-that the matcher does not fire is a false negative. Run `pytest -s tests/test_evaluation.py` to see
+that the matcher does not fire is a false negative. Run `pytest -s tests/matching/test_evaluation.py` to see
 the scores and every miss.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ import yaml
 
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
+from tests.conftest import REPOSITORY
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 WATCHLIST_FILES = (
     REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml",
     REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml",

@@ -12,8 +12,9 @@ from newsbot.configuration.watchlists import InlineWord, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
+from tests.conftest import REPOSITORY
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = REPOSITORY / "examples"
 
 CONFIG = """\
 database: newsbot.db

@@ -29,8 +29,7 @@ import pytest
 from newsbot.configuration.watchlists import Watchlist, load_watchlist
 from newsbot.errors import ConfigError
 from newsbot.matching.matcher import Evaluation, Matcher
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from tests.conftest import REPOSITORY
 
 WATCHLISTS = {
     "core": """\

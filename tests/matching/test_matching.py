@@ -12,8 +12,8 @@ import pytest
 from newsbot.configuration.watchlists import Watchlist, load_watchlist
 from newsbot.matching.matcher import Evaluation, Matcher
 from newsbot.models import Severity, Story
+from tests.conftest import REPOSITORY
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLE = REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml"
 
 VS = "vendor-surveillance"

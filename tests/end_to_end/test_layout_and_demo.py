@@ -1,5 +1,5 @@
 """The newcomer's path from a checkout: Scrapy finds the spiders, and the demo works (from a wheel:
-tests/test_packaging.py)."""
+tests/end_to_end/test_packaging.py)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from newsbot.stories.feeds import FeedParseError, parse_feed
 from newsbot.stories.normalize import to_story
 from tests.conftest import CORPUS, REPOSITORY
 
-DATA = Path(__file__).resolve().parent / "data" / "feeds"
+DATA = REPOSITORY / "tests" / "data" / "feeds"
 FEED_URL = "https://feeds.example.test/path/feed.xml"
 ONE_MB = 1_000_000
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from newsbot.stories.normalize import MAX_TEXT_CHARS
-from tests.conftest import Workspace, status_block
+from tests.conftest import REPOSITORY, Workspace, status_block
 from tests.servers import FeedServer, Route, recent, rss
 
-DATA = Path(__file__).resolve().parent / "data" / "hostile"
+DATA = REPOSITORY / "tests" / "data" / "hostile"
 MAX_BYTES = 200_000
 HTML = "text/html; charset=utf-8"
 ACCENTED = "Café Müller über Straße: SMS-Betrug"

@@ -5,7 +5,6 @@ Twisted failures: no reactor, no network.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from newsbot.spiders.failures import describe_failure
@@ -24,8 +23,9 @@ from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 
 from newsbot.models import FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from tests.conftest import REPOSITORY
 
-DATA = Path(__file__).resolve().parent / "data" / "feeds"
+DATA = REPOSITORY / "tests" / "data" / "feeds"
 FEED_URL = "https://feeds.example.test/rss.xml"
 ETAG = '"v2-abc"'
 LAST_MODIFIED = "Tue, 08 Oct 2024 12:30:00 GMT"

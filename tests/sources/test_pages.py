@@ -23,8 +23,9 @@ from newsbot.sources.articles import extract_article
 from newsbot.sources.crawl import entry_from_item
 from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
+from tests.conftest import REPOSITORY
 
-SITES = Path(__file__).resolve().parent / "data" / "sites"
+SITES = REPOSITORY / "tests" / "data" / "sites"
 BASE = "https://telecom-security.example/security/"
 
 

@@ -19,8 +19,9 @@ from newsbot.models import FeedEntry
 from newsbot.stories.fastfeeds import parse_well_formed
 from newsbot.stories.feeds import FeedParseError, parse_feed_reference
 from newsbot.stories.normalize import html_to_text
+from tests.conftest import REPOSITORY
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = REPOSITORY.parent / "shared" / "corpus"
 FEED_URL = "https://feeds.example.test/path/feed.xml"
 # Observed: 40 of the 55 files in feeds/ take the fast path (the others are JSON, not UTF-8, or
 # have a blank line before their XML declaration); a margin for a changed corpus.

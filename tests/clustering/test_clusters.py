@@ -15,8 +15,8 @@ The evidence is built at test time from real articles in ../shared/corpus (never
 
 Everything goes into a real SQLite database through `Storage.record_fetch`, in first-seen order as cron runs would
 see it (originals, later their copies, negatives interleaved), and `assign_clusters` runs after each third of the
-polls. `pytest -s tests/test_clusters.py` prints the figures: recall per variant kind, false merges, and the margin
-between the containment of copies and that of negatives against their nearest neighbour.
+polls. `pytest -s tests/clustering/test_clusters.py` prints the figures: recall per variant kind, false merges,
+and the margin between the containment of copies and that of negatives against their nearest neighbour.
 
 Press releases from a wire service's template (law firms announcing a breach investigation per company) are a
 separate test, as are paywall blocks, boilerplate-only stories, too-short stories and the time window.

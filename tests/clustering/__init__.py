@@ -1,0 +1,1 @@
+"""newsbot.clustering in-process."""

@@ -1,0 +1,1 @@
+"""newsbot.configuration in-process: newsbot.yaml, sources, OPML."""

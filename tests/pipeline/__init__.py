@@ -1,0 +1,1 @@
+"""newsbot.pipeline in-process."""

@@ -1,0 +1,1 @@
+"""newsbot.storage in-process."""
