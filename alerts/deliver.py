@@ -34,7 +34,6 @@ from typing import Protocol
 from newsbot.alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
 from newsbot.alerts.routing import TERMINAL, Destination, names_a_channel
 from newsbot.alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
-
 from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.errors import NewsbotError
 from newsbot.models import Alert, AlertKind, AlertStatus, Match, SourceNotice

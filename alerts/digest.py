@@ -13,7 +13,6 @@ from newsbot.alerts.deliver import Pacer
 from newsbot.alerts.format import build_digest
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
-
 from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.models import Alert, Match
 

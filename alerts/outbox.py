@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from newsbot.matching.matcher import Matcher
-from newsbot.models import Match, RunSummary
+from newsbot.models import AlertKind, Match, RunSummary
 from newsbot.storage.database import Storage
 from newsbot.storage.records import batched
 
@@ -43,16 +43,18 @@ def queue_matches(
                     matches = []
                 cluster = storage.cluster_id(story.id)
                 follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
-                summary.matches += sum(follows.get(match.watchlist, ("alert",))[0] != "also_in" for match in matches)
+                summary.matches += sum(
+                    follows.get(match.watchlist, (AlertKind.ALERT,))[0] != AlertKind.ALSO_IN for match in matches
+                )
                 storage.record_matches(story, matches, now, follows)
 
 
-def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[str, str | None]]:
-    follows: dict[str, tuple[str, str | None]] = {}
+def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:
+    follows: dict[str, tuple[AlertKind, str | None]] = {}
     for match in matches:
         earlier = storage.cluster_alerts(cluster, match.watchlist)
         fired_before = set().union(*(rules for _, rules in earlier))
         new_rules = {hit.rule for hit in match.rules} - fired_before
         parent = earlier[0][0] if earlier else None
-        follows[match.watchlist] = ("continues", parent) if new_rules else ("also_in", parent)
+        follows[match.watchlist] = (AlertKind.CONTINUES if new_rules else AlertKind.ALSO_IN, parent)
     return follows

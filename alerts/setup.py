@@ -10,7 +10,6 @@ from newsbot.alerts.routing import TERMINAL, default_destination, ops_destinatio
 from newsbot.alerts.sinks import Poster
 from newsbot.alerts.slack import BotPoster, WebhookPoster
 from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
-
 from newsbot.configuration.config import Config
 
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from newsbot.alerts.routing import Destination
-
 from newsbot.errors import NewsbotError
 
 

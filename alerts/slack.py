@@ -32,8 +32,6 @@ from http.client import InvalidURL
 from typing import Any, TypedDict
 from urllib.error import HTTPError, URLError
 
-from newsbot.alerts.routing import Destination
-from newsbot.alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -44,6 +42,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
 from newsbot.configuration.slack_secrets import redact
 
 # Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.

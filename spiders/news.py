@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import scrapy
-from newsbot.spiders.failures import describe_failure
 from parsel import Selector
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -50,6 +49,7 @@ from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
 from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.spiders.failures import describe_failure
 from newsbot.stories.feeds import FeedParseError, parse_feed
 from newsbot.stories.normalize import html_to_text
 from newsbot.stories.urls import canonical_url

@@ -20,6 +20,22 @@ SHARED = REPOSITORY.parent / "shared"
 CORPUS = SHARED / "corpus"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The code under test must be this checkout's, all of it: newsbot.alerts and newsbot.spiders come
+    from whichever checkout the venv's editable install names, and a second checkout sharing that venv
+    would test half of another one's code without a word."""
+    import newsbot.alerts
+    import newsbot.spiders
+
+    for package in (newsbot.alerts, newsbot.spiders):
+        if not Path(package.__file__ or "").resolve().is_relative_to(REPOSITORY):
+            pytest.exit(
+                f"{package.__name__} is imported from {package.__file__}, not from {REPOSITORY}: "
+                f"run `pip install -e {REPOSITORY}` in this venv first",
+                returncode=4,
+            )
+
+
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()

@@ -12,8 +12,9 @@ def main() -> int:
     raise_on_sigterm()
     try:
         from newsbot.cli.commands import main as cli_main
-    except (Terminated, KeyboardInterrupt) as stop:
+
+        return cli_main()
+    except (Terminated, KeyboardInterrupt) as stop:  # outside the moments newsbot.cli.commands answers them
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
-        print(f"newsbot: stopped by {signal.Signals(number).name} while starting; nothing was done", file=sys.stderr)
+        print(f"newsbot: stopped by {signal.Signals(number).name}", file=sys.stderr)
         return 128 + number
-    return cli_main()

@@ -26,7 +26,7 @@ from newsbot.configuration.yamlfile import YamlDocument, load_yaml
 from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
 from newsbot.pipeline.budget import DEFAULT_RUN_BUDGET_SECONDS
-from newsbot.sources.user_spiders import spider_modules
+from newsbot.sources.user_spiders import spider_loader
 
 Text = Annotated[str, Field(min_length=1)]
 
@@ -165,14 +165,12 @@ def _spiders_dir(base: Path, settings: Settings, document: YamlDocument) -> Path
 
 
 def _check_spiders(settings: Settings, spiders_dir: Path | None, document: YamlDocument) -> None:
-    """A `spider:` source must name a spider newsbot can load (imported here, as Scrapy would)."""
+    """A `spider:` source must name a spider newsbot can load, and every module of `spiders_dir`
+    must import (imported here, as Scrapy would: a broken one would stop every run)."""
     wanted = [(index, source) for index, source in enumerate(settings.sources) if source.kind is SourceKind.SPIDER]
-    if not wanted:
+    if not wanted and spiders_dir is None:
         return
-    from scrapy.settings import Settings as ScrapySettings  # Scrapy loads only for a config that needs it
-    from scrapy.spiderloader import SpiderLoader
-
-    loader = SpiderLoader(ScrapySettings({"SPIDER_MODULES": spider_modules(spiders_dir)}))
+    loader = spider_loader(spiders_dir)
     known = [name for name in loader.list() if not getattr(loader.load(name), "newsbot_builtin", False)]
     where = f"{spiders_dir} or newsbot's spiders/" if spiders_dir else "newsbot's spiders/ (see spiders_dir:)"
     for index, source in wanted:

@@ -33,7 +33,7 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, Sour
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
-from newsbot.sources.user_spiders import BUILT_IN
+from newsbot.sources.user_spiders import BUILT_IN, shared_names_allowed
 from newsbot.spiders.news import NewsSpider
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.urls import is_http_url
@@ -99,7 +99,8 @@ def crawl(
         return []
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
-    process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules))
+    with shared_names_allowed():  # a team's spider may replace a built-in one (newsbot.sources.user_spiders)
+        process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules))
     bounds = RunBounds(budget)
     flushes: list[Flush] = []
 
@@ -116,7 +117,8 @@ def crawl(
     built_in = [source for source in sources if source.kind is not SourceKind.SPIDER]
     if built_in:
         flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over))
-    loader = SpiderLoader(process.settings)
+    with shared_names_allowed():
+        loader = SpiderLoader(process.settings)
     for source in sources:
         if source.kind is SourceKind.SPIDER:
             flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over))

@@ -5,14 +5,30 @@ sys.path, a folder named spiders/ would be whichever `spiders` is found first (P
 distribution of that name, and a run once crashed on "No module named 'spiders.news'"). Scrapy's
 SpiderLoader then lists it beside newsbot's own spiders, newsbot.spiders, which in a checkout is
 the repository's spiders/ folder: a spider dropped there needs no `spiders_dir:` at all.
+
+The folder is the team's code, so it can be broken: a module that fails to import is a ConfigError
+naming its file and line, found by `check` and before a run starts (Scrapy would raise it from
+inside the crawl and stop every source). A spider of the folder may take the name of a built-in one
+(the example vendor_portal, copied as the README says): it replaces it, without the warning Scrapy
+would print on every run, which `--quiet` would mail every ten minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import importlib.util
 import sys
+import traceback
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scrapy.spiderloader import SpiderLoader
 
 BUILT_IN = "newsbot.spiders"
 USER_SPIDERS = "newsbot_user_spiders"
@@ -24,6 +40,47 @@ def spider_modules(folder: Path | None) -> list[str]:
         return [BUILT_IN]
     _import_folder(folder)
     return [BUILT_IN, USER_SPIDERS]
+
+
+def spider_loader(folder: Path | None) -> SpiderLoader:
+    """Scrapy's SpiderLoader over newsbot's spiders and the folder's (which win a name they share)."""
+    from scrapy.settings import Settings  # Scrapy loads only for a config that needs it
+    from scrapy.spiderloader import SpiderLoader
+
+    with shared_names_allowed():
+        try:
+            return SpiderLoader(Settings({"SPIDER_MODULES": spider_modules(folder)}))
+        except Exception as problem:
+            raise ConfigError(_import_failure(problem, folder)) from None
+
+
+@contextlib.contextmanager
+def shared_names_allowed() -> Iterator[None]:
+    """Scrapy warns of two spiders sharing a name whenever it lists spiders: a team's spider taking a
+    built-in's name is allowed (the later module, the team's, wins)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="There are several spiders with the same name", category=UserWarning)
+        yield
+
+
+def _import_failure(problem: Exception, folder: Path | None) -> str:
+    """`file:line: sentence` for a spider module that cannot be imported."""
+    where = ""
+    if isinstance(problem, SyntaxError) and problem.filename:
+        where = f"{problem.filename}:{problem.lineno}: "
+    else:
+        frames = [frame for frame in traceback.extract_tb(problem.__traceback__) if _inside(frame.filename, folder)]
+        if frames:
+            where = f"{frames[-1].filename}:{frames[-1].lineno}: "
+    detail = str(problem).splitlines()[0] if str(problem) else type(problem).__name__
+    return (
+        f"{where}a spider module cannot be imported ({type(problem).__name__}: {detail}); fix it, or move it "
+        f"out of {folder or 'spiders/'}: every module there is imported on every run"
+    )
+
+
+def _inside(filename: str, folder: Path | None) -> bool:
+    return folder is not None and Path(filename).resolve().is_relative_to(folder)
 
 
 def _import_folder(folder: Path) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 
-from newsbot.models import AlertStatus, Match, Story
+from newsbot.models import AlertKind, AlertStatus, Match, Story
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
     alert_id,
@@ -36,7 +37,7 @@ class StoryStore(StoreBase):
         story: Story,
         matches: list[Match],
         when: datetime,
-        follows: dict[str, tuple[str, str | None]] | None = None,
+        follows: Mapping[str, tuple[AlertKind, str | None]] | None = None,
     ) -> int:
         """Queue one alert per matching watchlist and mark the story matched, atomically.
 
@@ -48,7 +49,7 @@ class StoryStore(StoreBase):
         follows = follows or {}
         with self.transaction():
             for match in matches:
-                kind, parent = follows.get(match.watchlist, ("alert", None))
+                kind, parent = follows.get(match.watchlist, (AlertKind.ALERT, None))
                 queued += self.db.execute(
                     "INSERT OR IGNORE INTO alerts (id, story_id, watchlist, severity, match, status, "
                     "attempts, created_at, kind, parent_id) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",

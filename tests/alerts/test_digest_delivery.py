@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from newsbot.alerts.deliver import Policy, deliver
 from newsbot.alerts.digest import post_digests
 from newsbot.alerts.format import (
@@ -35,8 +36,7 @@ from newsbot.alerts.format import (
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing
 from newsbot.alerts.slack import BotPoster, WebhookPoster
-
-from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
+from newsbot.models import Alert, AlertKind, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from tests.servers import FakeSlack, SlackReply
@@ -244,7 +244,7 @@ def queue_also(storage: Storage, story: Story, watchlist: str, follows: str | No
     """`story` matched by another watchlist (or, with `follows`, a copy: an "also in" of that alert)."""
     hit = RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra",))
     storage.record_fetch(FetchResult(story.source, "https://news.example/feed", FetchStatus.OK), [story], now())
-    kinds: dict[str, tuple[str, str | None]] = {watchlist: ("also_in", follows)} if follows else {}
+    kinds: dict[str, tuple[AlertKind, str | None]] = {watchlist: (AlertKind.ALSO_IN, follows)} if follows else {}
     storage.record_matches(story, [Match(watchlist, (hit,))], now(), kinds)
     return alert_id(story.id, watchlist)
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
 from newsbot.alerts.format import (
     HEADER_LIMIT,
     SECTION_LIMIT,
@@ -24,7 +25,6 @@ from newsbot.alerts.format import (
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import Outgoing, PostResult
 from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
-
 from newsbot.models import Alert, Match, RuleHit, Severity, Story
 
 URL = "https://example.org/2021/12/mitto-ss7?id=7"

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from newsbot.alerts.deliver import Policy, deliver
 from newsbot.alerts.format import build_message, plain_text
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import Outgoing
 from newsbot.alerts.slack import LISTED_TYPES, BotPoster, Redactor, WebhookPoster
-
-from newsbot.models import FetchResult, FetchStatus, Match, RuleHit, Severity, Story
+from newsbot.models import AlertKind, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from tests.conftest import Workspace
@@ -288,7 +288,7 @@ def test_an_also_in_reply_a_crash_interrupted_is_looked_up_and_sent_if_missing(
     copy = Story("story-copy", "https://daily.example/kaleyra", "Kaleyra data leaked", "", "", "Daily")
     storage.record_fetch(FetchResult("Daily", "https://daily.example/feed", FetchStatus.OK), [copy], datetime.now(UTC))
     hit = RuleHit("vendor-breach", Severity.MEDIUM, ("Kaleyra",))
-    storage.record_matches(copy, [Match(FIRST, (hit,))], datetime.now(UTC), {FIRST: ("also_in", parent)})
+    storage.record_matches(copy, [Match(FIRST, (hit,))], datetime.now(UTC), {FIRST: (AlertKind.ALSO_IN, parent)})
     also_in = alert_id(copy.id, FIRST)
     # Killed 10 minutes ago after recording the attempt, before the reply left: the look-up finds
     # nothing, so it goes.

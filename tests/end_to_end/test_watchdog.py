@@ -92,3 +92,29 @@ def test_sigterm_while_the_command_starts_is_a_sentence_and_exit_143(
     assert running.returncode == 143, errors
     assert errors.startswith("newsbot: stopped by SIGTERM"), errors
     assert "Traceback" not in errors and len(errors.splitlines()) == 1
+
+
+FAKE_CLOCK_RUN = textwrap.dedent(
+    """
+    import time
+    from datetime import timedelta
+    from newsbot.pipeline.budget import RunBudget
+    from newsbot.pipeline.watchdog import Watchdog
+    from tests.fakeclock import FakeClock
+
+    clock = FakeClock()
+    budget = RunBudget(1, clock)
+    with Watchdog(budget, allowance=0.5, overrun=0.5).watching():
+        clock.advance(timedelta(hours=1))  # a test's clock races ahead: the run is not late for that
+        time.sleep(1.0)
+    print("alive", flush=True)
+    """
+)
+
+
+def test_the_watchdog_keeps_real_time_whatever_clock_the_run_is_given() -> None:
+    process = subprocess.run(
+        [sys.executable, "-c", FAKE_CLOCK_RUN], cwd=REPOSITORY, capture_output=True, text=True, check=False
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout == "alive\n"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from newsbot.alerts.deliver import Pacer, Policy, deliver
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.slack import BotPoster
-
 from newsbot.models import FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.pipeline.budget import RunBudget
 from newsbot.storage.database import Storage

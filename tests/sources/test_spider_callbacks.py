@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from newsbot.spiders.failures import describe_failure
-from newsbot.spiders.news import NewsSpider
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -23,6 +21,8 @@ from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 
 from newsbot.models import FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.spiders.failures import describe_failure
+from newsbot.spiders.news import NewsSpider
 from tests.conftest import REPOSITORY
 
 DATA = REPOSITORY / "tests" / "data" / "feeds"
