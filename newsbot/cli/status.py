@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -59,30 +58,24 @@ def story_cluster(config: Config, story: Story) -> str:
     """Which cluster a stored story joined and why: its score against its nearest neighbour."""
     with reading(config) as storage:
         cluster = storage.cluster_of(story.id) if storage else None
-        neighbour = (
-            storage.stories_by_id([cluster["cluster_neighbour"]])
-            if storage and cluster and cluster["cluster_neighbour"]
-            else {}
-        )
+        neighbour = storage.stories_by_id([cluster.neighbour]) if storage and cluster and cluster.neighbour else {}
     if cluster is None:
         return "Cluster: not assigned yet (the next `newsbot run` does it)."
-    score = cluster["cluster_score"]
+    score = cluster.score
     nearest = next(iter(neighbour.values()), None)
-    others = [member for member in cluster["members"] if member["id"] != story.id]
-    if cluster["cluster_id"] == story.id:
+    others = [member for member in cluster.members if member.id != story.id]
+    if cluster.cluster_id == story.id:
         head = "Cluster: this story is the first of its cluster"
     else:
-        root = next((member for member in cluster["members"] if member["id"] == cluster["cluster_id"]), None)
-        head = f"Cluster: joined the cluster of '{root['title'] if root else cluster['cluster_id']}'"
-    lines = [f"{head} ({len({member['id'] for member in cluster['members']})} stories)."]
+        root = next((member for member in cluster.members if member.id == cluster.cluster_id), None)
+        head = f"Cluster: joined the cluster of '{root.title if root else cluster.cluster_id}'"
+    lines = [f"{head} ({len({member.id for member in cluster.members})} stories)."]
     if nearest is not None and score is not None:
-        verdict = (
-            f"not joined: {cluster['cluster_note']}" if cluster["cluster_note"] else f"at least {CONTAINMENT}: joined"
-        )
+        verdict = f"not joined: {cluster.note}" if cluster.note else f"at least {CONTAINMENT}: joined"
         lines.append(f"  nearest: '{nearest.title}' ({nearest.source}): containment {score:.2f}, {verdict}")
     elif score is None:
         lines.append(f"  no stored story shares enough of its text (or it is shorter than {MIN_WORDS} words)")
-    lines += [f"  also: {member['source']}: {member['title']} ({member['url']})" for member in others]
+    lines += [f"  also: {member.source}: {member.title} ({member.url})" for member in others]
     return "\n".join(lines)
 
 
@@ -143,10 +136,8 @@ def _report(config: Config, storage: Storage) -> list[str]:
     if clusters:
         lines.append("Clusters (copies of one story, newest first):")
         for cluster in clusters:
-            outlets = ", ".join(sorted(set((cluster["outlets"] or "").split(","))))
-            lines.append(
-                f"  {cluster['size']} stories since {cluster['first_seen']}: '{cluster['title']}' — in {outlets}"
-            )
+            outlets = ", ".join(sorted(set(cluster.outlets)))
+            lines.append(f"  {cluster.size} stories since {cluster.first_seen}: '{cluster.title}' — in {outlets}")
     counts = storage.alert_counts()
     unconfirmed = counts[AlertStatus.UNCONFIRMED]
     shown = f", {unconfirmed} unconfirmed" if unconfirmed else ""
@@ -163,9 +154,9 @@ def _report(config: Config, storage: Storage) -> list[str]:
         )
     last = storage.last_run()
     if last:
-        summary = json.loads(last["summary"])
+        summary = last.summary
         lines.append(
-            f"Last run: {last['started_at']} → {last['finished_at']}: {summary['new_stories']} new "
+            f"Last run: {last.started_at} → {last.finished_at}: {summary['new_stories']} new "
             f"stories, {summary['matches']} matches, {summary['alerts_sent']} alerts sent, "
             f"{len(summary['failed_sources'])} sources failed"
         )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
 from newsbot.models import Story
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
+    ClusterMember,
+    ClusterSummary,
+    StoryCluster,
     batched,
     iso,
     story_from_row,
@@ -90,7 +92,7 @@ class ClusterStore(StoreBase):
         with self.transaction():
             self.db.execute("DELETE FROM shingle_index WHERE seen_at < ?", [iso(before)])
 
-    def cluster_of(self, story: str) -> dict[str, Any] | None:
+    def cluster_of(self, story: str) -> StoryCluster | None:
         """A story's cluster: its root, score, nearest neighbour, members and their outlets."""
         rows = list(
             self.db.query(
@@ -108,21 +110,37 @@ class ClusterStore(StoreBase):
                 [rows[0]["cluster_id"]],
             )
         )
-        return {**rows[0], "members": members}
-
-    def clusters(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The largest recent clusters (more than one story), newest first."""
-        return list(
-            self.db.query(
-                "SELECT cluster_id, count(DISTINCT stories.id) AS size, min(first_seen_at) AS first_seen, "
-                "group_concat(DISTINCT story_sources.source) AS outlets, "
-                "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS title "
-                "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
-                "WHERE cluster_id IN (SELECT cluster_id FROM shingle_index GROUP BY cluster_id) "
-                "GROUP BY cluster_id HAVING count(DISTINCT stories.id) > 1 ORDER BY first_seen DESC LIMIT ?",
-                [limit],
-            )
+        row = rows[0]
+        return StoryCluster(
+            story_id=row["id"],
+            cluster_id=row["cluster_id"],
+            score=row["cluster_score"],
+            neighbour=row["cluster_neighbour"],
+            note=row["cluster_note"],
+            members=tuple(ClusterMember(**member) for member in members),
         )
+
+    def clusters(self, limit: int = 10) -> list[ClusterSummary]:
+        """The largest recent clusters (more than one story), newest first."""
+        rows = self.db.query(
+            "SELECT cluster_id, count(DISTINCT stories.id) AS size, min(first_seen_at) AS first_seen, "
+            "group_concat(DISTINCT story_sources.source) AS outlets, "
+            "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS title "
+            "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
+            "WHERE cluster_id IN (SELECT cluster_id FROM shingle_index GROUP BY cluster_id) "
+            "GROUP BY cluster_id HAVING count(DISTINCT stories.id) > 1 ORDER BY first_seen DESC LIMIT ?",
+            [limit],
+        )
+        return [
+            ClusterSummary(
+                row["cluster_id"],
+                row["size"],
+                row["first_seen"],
+                tuple((row["outlets"] or "").split(",")),
+                row["title"],
+            )
+            for row in rows
+        ]
 
     def cluster_alerts(self, cluster: str, watchlist: str) -> list[tuple[str, set[str]]]:
         """(alert id, rules that fired) of the alerts one watchlist queued for a cluster, oldest first."""

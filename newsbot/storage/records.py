@@ -48,6 +48,49 @@ class SourceState:
 
 
 @dataclass(frozen=True)
+class ClusterMember:
+    """One story of a cluster, once per outlet that carried it."""
+
+    id: str
+    title: str
+    url: str
+    first_seen_at: str
+    source: str
+
+
+@dataclass(frozen=True)
+class StoryCluster:
+    """Which cluster a story joined and why: its nearest stored story, their containment, the verdict."""
+
+    story_id: str
+    cluster_id: str
+    score: float | None
+    neighbour: str | None
+    note: str | None  # why it did not join its nearest story's cluster; empty when it did
+    members: tuple[ClusterMember, ...]
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """A cluster of more than one story, as `status` lists it."""
+
+    cluster_id: str
+    size: int
+    first_seen: str
+    outlets: tuple[str, ...]
+    title: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as it was recorded: when, and its RunSummary as stored (JSON)."""
+
+    started_at: str
+    finished_at: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TriedAlert:
     """An alert tried at least once and not known delivered: what `status` and "delivery is failing" show."""
 

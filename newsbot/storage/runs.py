@@ -10,6 +10,7 @@ from typing import Any
 from newsbot.models import AlertStatus, RunSummary
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
+    RunRecord,
     SourceState,
     TriedAlert,
     iso,
@@ -75,9 +76,11 @@ class RunStore(StoreBase):
         rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY id", [iso(when)])
         return [json.loads(summary) for (summary,) in rows]
 
-    def last_run(self) -> dict[str, Any] | None:
+    def last_run(self) -> RunRecord | None:
         rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
-        return rows[0] if rows else None
+        return (
+            RunRecord(rows[0]["started_at"], rows[0]["finished_at"], json.loads(rows[0]["summary"])) if rows else None
+        )
 
     def story_count(self) -> int:
         return self.db.table("stories").count

@@ -155,7 +155,7 @@ def test_runs_are_recorded(storage: Storage) -> None:
     storage.record_run(NOW, NOW + timedelta(seconds=3), RunSummary(new_stories=4))
 
     last = storage.last_run()
-    assert last is not None and '"new_stories": 4' in last["summary"]
+    assert last is not None and last.summary["new_stories"] == 4 and last.started_at == NOW.isoformat()
 
 
 def test_an_older_database_is_migrated_and_keeps_its_alerts(tmp_path: Path) -> None:
