@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import zipfile
 from collections.abc import Iterator
@@ -67,21 +68,29 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
+    """A fresh venv with the wheel pip-installed in it (not editable), as a user installs newsbot. Its
+    dependencies come from this venv's site-packages, named in a .pth file (tests never reach the
+    package registry); this venv's own .pth files, among them the editable install's finder that maps
+    newsbot to the checkout, are not read from there. Returns the new venv's site-packages."""
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    [site_packages] = (venv / "lib").glob("python3*/site-packages")
+    (site_packages / "newsbot-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target), str(wheel)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
         check=True,
         capture_output=True,
     )
-    return target
+    return site_packages
 
 
 def from_wheel(installed: Path, *arguments: str, cwd: Path | str, **variables: str) -> subprocess.CompletedProcess[str]:
-    """`python -m newsbot …` with the installed wheel first on the path, outside the repository."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
-    environment.update(PYTHONPATH=str(installed), **variables)
+    """The installed `newsbot` command, run outside the repository."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "PYTHON"))}
+    environment.update(variables)
+    newsbot = installed.parents[2] / "bin" / "newsbot"
     return subprocess.run(
-        [sys.executable, "-m", "newsbot", *arguments],
+        [str(newsbot), *arguments],
         cwd=cwd,
         env=environment,
         capture_output=True,
