@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import enum
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -32,7 +31,6 @@ from newsbot.matching.backtest import backtest
 from newsbot.matching.examples import run_examples
 from newsbot.matching.explain import describe_evaluations
 from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
-from newsbot.pipeline.budget import Terminated
 from newsbot.sources.crawl_log import hide_crawler_records
 from newsbot.storage.database_errors import database_faults
 from newsbot.stories.normalize import html_to_text
@@ -69,12 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(
             next((status for kind, status in _EXIT_FOR_ERROR.items() if isinstance(error, kind)), ExitStatus.ERROR)
         )
-    except KeyboardInterrupt:  # Ctrl-C before a run took over SIGINT (loading config, checking the database)
-        print("newsbot: stopped by SIGINT (Ctrl-C)", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except Terminated:  # SIGTERM at the same moments (newsbot.cli.launch set it up)
-        print("newsbot: stopped by SIGTERM", file=sys.stderr)
-        return 128 + signal.SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ def main() -> int:
         from newsbot.cli.commands import main as cli_main
 
         return cli_main()
-    except (Terminated, KeyboardInterrupt) as stop:  # outside the moments newsbot.cli.commands answers them
+    # Outside a run, which answers signals itself: importing, loading the config, checking the database.
+    except (Terminated, KeyboardInterrupt) as stop:
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         print(f"newsbot: stopped by {signal.Signals(number).name}", file=sys.stderr)
         return 128 + number
