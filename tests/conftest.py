@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from newsbot.storage.database import Storage
 from tests.servers import FakeSlack, FeedServer
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -34,6 +35,14 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"run `pip install -e {REPOSITORY}` in this venv first",
                 returncode=4,
             )
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    """newsbot's database in a fresh file, for in-process tests."""
+    opened = Storage.open(tmp_path / "newsbot.db")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

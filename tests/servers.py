@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -516,3 +517,16 @@ def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
 def recent(hours_ago: float = 1.0) -> str:
     """An RFC 822 date `hours_ago` before now, for items young enough to alert."""
     return formatdate(time.time() - hours_ago * 3600, usegmt=True)
+
+
+def advisories_page(title: str) -> Route:
+    """A vendor portal's advisories table (the layout spiders/vendor_portal.py reads), one row dated now."""
+    today = datetime.now(UTC).isoformat()
+    body = (
+        '<html><body><table class="advisories"><tbody>'
+        f'<tr><td class="date"><time datetime="{today}">today</time></td>'
+        f'<td class="title"><a href="/advisories/1">{title}</a></td>'
+        '<td class="summary">The SMS aggregator\'s network was used for surveillance.</td></tr>'
+        "</tbody></table></body></html>"
+    )
+    return Route(body.encode(), content_type="text/html")

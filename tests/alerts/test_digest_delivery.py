@@ -11,7 +11,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,13 +82,6 @@ def queue_long(storage: Storage, count: int) -> list[Story]:
     for number, story in enumerate(stories):
         storage.record_matches(story, [Match(WATCHLIST, hits(number))], now)
     return stories
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = Storage.open(tmp_path / "newsbot.db")
-    yield opened
-    opened.close()
 
 
 def texts(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:

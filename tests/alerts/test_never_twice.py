@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,6 @@ from tests.servers import GARBLED, FakeSlack, FeedServer, Route, SlackReply, rec
 
 NEWS = Destination(label="#vendor-news", channel="#vendor-news")
 FIRST, SECOND = "SMS and 2FA vendors", "Signalling"
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = Storage.open(tmp_path / "newsbot.db")
-    yield opened
-    opened.close()
 
 
 def bot(slack: FakeSlack) -> BotPoster:

@@ -15,20 +15,13 @@ import sysconfig
 import textwrap
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import REPOSITORY
-from tests.servers import FeedServer, Route
-
-PORTAL = """<html><body><table class="advisories"><tbody>
-<tr><td class="date"><time datetime="{today}">today</time></td>
-<td class="title"><a href="/advisories/1">Mitto AG advisory: SS7 access sold to locate phones</a></td>
-<td class="summary">The SMS aggregator's network was used for surveillance.</td></tr>
-</tbody></table></body></html>"""
+from tests.servers import FeedServer, advisories_page
 
 TEAM_SPIDER = """
 import scrapy
@@ -152,9 +145,7 @@ def test_check_works_on_the_installed_examples(installed: Path, tmp_path: Path) 
 def portal() -> Iterator[FeedServer]:
     server = FeedServer()
     server.start()
-    server.add(
-        "/advisories", Route(PORTAL.format(today=datetime.now(UTC).isoformat()).encode(), content_type="text/html")
-    )
+    server.add("/advisories", advisories_page("Mitto AG advisory: SS7 access sold to locate phones"))
     yield server
     server.stop()
 

@@ -4,23 +4,16 @@ built-in example without renaming replaces it quietly (no warning mailed by cron
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from tests.conftest import REPOSITORY, Workspace
-from tests.servers import FeedServer, Route, rss
+from tests.servers import FeedServer, Route, advisories_page, rss
 
 BROKEN = {
     "syntax": ("def parse(self\n", 1, "SyntaxError"),
     "import": ("import scrapy\nimport no_such_module_anywhere\n", 2, "ModuleNotFoundError"),
     "raises": ("import scrapy\n\nCONFIG = {}\nURL = CONFIG['url']\n", 4, "KeyError"),
 }
-PORTAL = """<html><body><table class="advisories"><tbody>
-<tr><td class="date"><time datetime="{today}">today</time></td>
-<td class="title"><a href="/advisories/1">Team portal: Mitto AG sold SS7 access to locate phones</a></td>
-<td class="summary">The SMS aggregator's network was used for surveillance.</td></tr>
-</tbody></table></body></html>"""
 
 
 @pytest.mark.parametrize("kind", list(BROKEN))
@@ -55,8 +48,7 @@ def test_a_copied_example_spider_replaces_the_built_in_one_quietly(
     copied = example.replace('"title": " ".join(', '"title": "[team] " + " ".join(')  # same name, its own output
     assert copied != example
     (folder / "vendor_portal.py").write_text(copied, encoding="utf-8")
-    page = PORTAL.format(today=datetime.now(UTC).isoformat()).encode()
-    portal = feed_server.add("/advisories", Route(page, content_type="text/html"))
+    portal = feed_server.add("/advisories", advisories_page("Team portal: Mitto AG sold SS7 access to locate phones"))
     workspace.settings["spiders_dir"] = "team-spiders"
     workspace.settings["sources"].append({"name": "Portal", "spider": "vendor_portal", "spider_args": {"url": portal}})
 

@@ -3,11 +3,7 @@ the run's budget, follow the clock they are given (tests/fakeclock.py), not the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from newsbot.alerts.deliver import Pacer, Policy, deliver
 from newsbot.alerts.routing import Destination
@@ -20,13 +16,6 @@ from tests.servers import FakeSlack
 
 NEWS = Destination(label="#vendor-news", channel="#vendor-news")
 MISSING = Destination(label="#missing", channel="#missing")
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = Storage.open(tmp_path / "newsbot.db")
-    yield opened
-    opened.close()
 
 
 def queue(storage: Storage, name: str, severity: Severity, when: datetime) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,6 @@ def fetched(source: str, status: FetchStatus = FetchStatus.OK, **fields: Any) ->
 
 
 MATCH = Match("SMS vendors", (RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG", "SS7")),))
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    opened = Storage.open(tmp_path / "newsbot.db")
-    yield opened
-    opened.close()
 
 
 def test_new_database_is_wal_and_migrated_once(tmp_path: Path) -> None:
