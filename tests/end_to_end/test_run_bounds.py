@@ -161,9 +161,14 @@ def test_a_dead_feed_host_fails_its_sources_with_the_host_sentence(
     skipped = f"host {host} skipped after 3 failed connections: the server did not answer in time"
     lines = result.stdout.splitlines()
     assert "5 failed" in result.stdout
-    assert sum(line.startswith("  source failed: Feed ") and skipped in line for line in lines) == 3
-    assert sum(line.startswith(f"  {skipped}") and line.endswith("; 3 requests not made") for line in lines) == 1
-    assert silent_host.connections <= 3  # robots.txt, then two feeds at a time (CONCURRENT_REQUESTS_PER_DOMAIN)
+    # robots.txt and two feeds fail, then the host is skipped. Under load a third feed may take the slot
+    # the first freed before the second has failed: then two requests are not made instead of three.
+    not_made = sum(line.startswith("  source failed: Feed ") and skipped in line for line in lines)
+    assert not_made in (2, 3), result.stdout
+    assert (
+        sum(line.startswith(f"  {skipped}") and line.endswith(f"; {not_made} requests not made") for line in lines) == 1
+    )
+    assert silent_host.connections <= 1 + 5 - not_made  # robots.txt and each feed that was tried, never more
 
 
 def test_the_budget_cuts_the_crawl_short_and_the_next_run_continues(
