@@ -175,6 +175,14 @@ def run_newsbot(
     )
 
 
+def line_of(path: Path, needle: str) -> int:
+    """The line of `path` where `needle` first appears: tests name lines by content, so that editing an
+    example watchlist's comments does not move what they check."""
+    text = path.read_text(encoding="utf-8")
+    assert needle in text, f"{needle!r} is not in {path}"
+    return text[: text.index(needle)].count("\n") + 1
+
+
 def status_block(status: str, name: str) -> str:
     """The lines `newsbot status` prints for one source (its line plus the indented ones after it)."""
     lines = status.splitlines()

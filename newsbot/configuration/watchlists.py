@@ -1,19 +1,18 @@
 """Watchlist files: what the team edits, validated so that a mistake fails loudly with `file:line`.
 
-A rule item written plainly (`surveillance`) names `vendors` or a topic of the watchlist, so a
-typo is an error, not a word that silently never matches; an item written in quotes
-(`"acquisition"`) or as `{word: acquisition}` is a literal word or phrase.
+A rule item names `vendors`, a topic of the watchlist, or a word to find (see
+newsbot.configuration.ruleitems for how it is told, and why a typo of a topic stays an error).
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from newsbot.configuration.ruleitems import VENDORS, resolve_rule_items
 from newsbot.configuration.slack_secrets import KEEP_REFERENCES, WebhookUrl, redacting, secret_values
 from newsbot.configuration.validation import Strict, expand_environment, validate
 from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
@@ -21,7 +20,6 @@ from newsbot.errors import ConfigError
 from newsbot.matching.termindex import regex_problem
 from newsbot.models import Severity
 
-VENDORS = "vendors"
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "text")
 
 # Names, aliases and keywords are a few words; bounding them keeps a stray paste (or a hostile file)
@@ -48,18 +46,35 @@ RuleItem = Text | InlineWord
 
 
 class VendorConfig(Strict):
+    """A supplier to watch. With `context:`, its name and every alias count only beside a context word;
+    the forms listed in `unambiguous:` (such as "MessageBird" beside the alias "Bird") count alone."""
+
     name: Text
     aliases: list[Text] = Field(default_factory=list)
     context: list[Text] = Field(default_factory=list)
     near: int | None = Field(default=None, gt=0)
+    unambiguous: list[Text] = Field(default_factory=list)
     exclude: list[Text] = Field(default_factory=list)
     case_sensitive: bool = False
 
     @model_validator(mode="after")
-    def _near_needs_context(self) -> VendorConfig:
+    def _guard_needs_context(self) -> VendorConfig:
         if self.near is not None and not self.context:
             raise ValueError(f"vendor '{self.name}' sets near: but has no context: words to be near")
+        if self.unambiguous and not self.context:
+            raise ValueError(
+                f"vendor '{self.name}' lists unambiguous: forms but has no context: words; "
+                "without context: every form already counts alone"
+            )
         return self
+
+    def forms(self) -> list[str]:
+        """Every way a story can name this vendor: name, aliases, then unambiguous forms not listed before."""
+        return list(dict.fromkeys((self.name, *self.aliases, *self.unambiguous)))
+
+    def counts_alone(self, form: str) -> bool:
+        """Whether `form` names the vendor without a context word."""
+        return not self.context or form.casefold() in {term.casefold() for term in self.unambiguous}
 
 
 class RuleConfig(Strict):
@@ -128,15 +143,14 @@ def load_watchlist(path: Path, *, require_env: bool = True) -> Watchlist:
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
-    data = expand_environment(document, _quoted_items_as_words(document), (), require_env=require_env)
+    resolved, warnings = resolve_rule_items(document)
+    data = expand_environment(document, resolved, (), require_env=require_env)
     with redacting(secret_values(data)):
         config = validate(WatchlistConfig, data, document, {KEEP_REFERENCES: not require_env})
         _check_names(config, document)
         _check_rule_items(config, document)
         _check_regexes(config, document)
-    return Watchlist(
-        path=path, config=config, document=document, warnings=tuple(_quoted_topic_warnings(config, document))
-    )
+    return Watchlist(path=path, config=config, document=document, warnings=tuple(warnings))
 
 
 def rule_items(rule: RuleConfig) -> list[tuple[str, int, RuleItem]]:
@@ -144,30 +158,6 @@ def rule_items(rule: RuleConfig) -> list[tuple[str, int, RuleItem]]:
     return [
         (kind, position, item) for kind in ("all", "any", "none") for position, item in enumerate(getattr(rule, kind))
     ]
-
-
-def _quoted_items_as_words(document: YamlDocument) -> dict[str, Any]:
-    """`"acquisition"` in a rule list becomes `{word: acquisition}` before validation."""
-    data = dict(document.data)
-    rules = data.get("rules")
-    if not isinstance(rules, list):
-        return data
-    converted = []
-    for index, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            converted.append(rule)
-            continue
-        with_words = dict(rule)
-        for kind in ("all", "any", "none"):
-            items = rule.get(kind)
-            if isinstance(items, list):
-                with_words[kind] = [
-                    {"word": item} if ("rules", index, kind, position) in document.quoted else item
-                    for position, item in enumerate(items)
-                ]
-        converted.append(with_words)
-    data["rules"] = converted
-    return data
 
 
 def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:
@@ -196,28 +186,15 @@ def _check_names(config: WatchlistConfig, document: YamlDocument) -> None:
 
 
 def _check_rule_items(config: WatchlistConfig, document: YamlDocument) -> None:
-    known = [VENDORS, *config.topics]
+    """Topic names and words were told apart before validation; `vendors` needs vendors."""
     for index, rule in enumerate(config.rules):
         for kind, position, item in rule_items(rule):
-            if isinstance(item, InlineWord) or item in config.topics:
-                continue
-            where = ("rules", index, kind, position)
-            if item == VENDORS:
-                if not config.vendors:
-                    _fail(
-                        document,
-                        where,
-                        f"rule '{rule.name}' uses '{VENDORS}' but this watchlist lists no vendors",
-                    )
-                continue
-            close = difflib.get_close_matches(item, known, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            _fail(
-                document,
-                where,
-                f"rule '{rule.name}' names the topic '{item}', which this watchlist does not define{hint}; "
-                f'to match the word itself, put it in quotes: "{item}"',
-            )
+            if item == VENDORS and not config.vendors:
+                _fail(
+                    document,
+                    ("rules", index, kind, position),
+                    f"rule '{rule.name}' uses '{VENDORS}' but this watchlist lists no vendors",
+                )
 
 
 def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
@@ -240,19 +217,6 @@ def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
                     where,
                     f"the pattern {term.regex!r} in topic '{topic}' cannot be used: {problem}",
                 )
-
-
-def _quoted_topic_warnings(config: WatchlistConfig, document: YamlDocument) -> list[str]:
-    """A quoted item that is also a topic's name is probably meant as the topic."""
-    warnings = []
-    for index, rule in enumerate(config.rules):
-        for kind, position, item in rule_items(rule):
-            if isinstance(item, InlineWord) and item.word in (VENDORS, *config.topics):
-                warnings.append(
-                    f"{document.where(('rules', index, kind, position))}: rule '{rule.name}' matches the "
-                    f"literal word '{item.word}' because it is quoted; unquote it to use the topic"
-                )
-    return warnings
 
 
 def _fail(document: YamlDocument, location: Location, sentence: str) -> None:

@@ -21,27 +21,13 @@ from newsbot.configuration.watchlists import (
     Watchlist,
     rule_items,
 )
+from newsbot.matching.plurals import plural_forms
 from newsbot.matching.snippets import build_snippet
 from newsbot.matching.termindex import Hit, Term, TermIndex
 from newsbot.models import Match, RuleHit, Severity, Story
 
 ANY_FIELD = "*"  # free text given to `newsbot explain`: counts for every rule's fields
 _FIELD_PREFERENCE = ("summary", "text", ANY_FIELD, "title")
-
-
-def plural_forms(term: str) -> tuple[str, ...]:
-    """Plurals of a topic word or phrase's last word: breach → breaches, SIM swap → SIM swaps."""
-    head, _, last = term.rpartition(" ")
-    if not last.isalpha():
-        return ()
-    lower = last.lower()
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        forms = [last + "es"]
-    elif lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
-        forms = [last[:-1] + "ies"]
-    else:
-        forms = [last + "s"]
-    return tuple(f"{head} {form}" if head else form for form in forms)
 
 
 @dataclass(frozen=True)
@@ -102,11 +88,9 @@ class Matcher:
         for vendor in config.vendors:
             sensitive = vendor.case_sensitive
             positional = VENDORS in near_items or vendor.near is not None
-            self._add(
-                Term(vendor.name, sensitive, positional=positional), _Ref(number, "name", vendor.name, vendor.name)
-            )
-            for alias in vendor.aliases:
-                self._add(Term(alias, sensitive, positional=positional), _Ref(number, "alias", vendor.name, alias))
+            for form in vendor.forms():
+                kind = "name" if form == vendor.name else "alias"
+                self._add(Term(form, sensitive, positional=positional), _Ref(number, kind, vendor.name, form))
             for word in vendor.context:
                 self._add(Term(word, positional=vendor.near is not None), _Ref(number, "context", vendor.name, word))
             for phrase in vendor.exclude:
@@ -192,7 +176,8 @@ def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfi
 def _valid_vendor_hits(
     vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str]
 ) -> list[tuple[_Ref, Hit]]:
-    """Name and alias hits that count: not inside an excluded phrase; an alias needs context."""
+    """Name and alias hits that count: not inside an excluded phrase; with `context:`, beside a context word
+    (the contract's "for an ambiguous name/alias to count"), unless the form is listed as unambiguous."""
     excluded = [hit for ref, hit in pairs if ref.kind == "exclude"]
     context = [hit for ref, hit in pairs if ref.kind == "context"]
     valid = []
@@ -203,7 +188,7 @@ def _valid_vendor_hits(
         if cover is not None:
             phrase = next(r.label for r, h in pairs if h is cover)
             near_misses.append(f"{ref.label}: inside the excluded phrase '{phrase}' ({vendor.name})")
-        elif ref.kind == "alias" and vendor.context and not _has_context(vendor, hit, context):
+        elif not vendor.counts_alone(ref.label) and not _has_context(vendor, hit, context):
             distance = f" within {vendor.near} words" if vendor.near else ""
             near_misses.append(
                 f"{ref.label}: no context word{distance} ({', '.join(vendor.context)}) for {vendor.name}"

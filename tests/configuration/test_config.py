@@ -374,13 +374,13 @@ def test_load_yaml_records_line_of_every_key_and_item(tmp_path: Path) -> None:
 
 def test_misspelt_topic_in_rule_is_an_error_with_file_line_and_suggestion(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
-    path.write_text(edit("all: [vendors, surveillance]", "all: [vendors, survelliance]"), encoding="utf-8")
+    path.write_text(edit("all: [vendors, surveillance]", "all: [vendors, surveillence]"), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_watchlist(path)
     message = str(caught.value)
     assert message.startswith(f"{path}:10: ")
-    assert "names the topic 'survelliance', which this watchlist does not define" in message
-    assert "did you mean 'surveillance'" in message and 'put it in quotes: "survelliance"' in message
+    assert "has 'surveillence', one small edit from the topic 'surveillance'" in message
+    assert "did you mean 'surveillance'" in message and 'put it in quotes: "surveillence"' in message
 
 
 @pytest.mark.parametrize("word", ["Twitter", "SIM swap", "Kaleyra", "NO"])
@@ -398,8 +398,10 @@ def test_explicit_word_mapping_is_a_literal_word(tmp_path: Path) -> None:
     assert load_watchlist(path).config.rules[1].any == [InlineWord(word="SIM swap")]
 
 
-def test_quoted_topic_name_warns_that_it_is_taken_literally(tmp_path: Path) -> None:
+def test_quoted_topic_name_is_still_the_topic(tmp_path: Path) -> None:
+    """Quotes are an accident of typing: `"surveillance"` is the topic, as `surveillance` is."""
     path = tmp_path / "w.yaml"
     path.write_text(edit("all: [vendors, surveillance]", 'all: [vendors, "surveillance"]'), encoding="utf-8")
-    (warning,) = load_watchlist(path).warnings
-    assert warning.startswith(f"{path}:10: ") and "unquote it to use the topic" in warning
+    watchlist = load_watchlist(path)
+    assert watchlist.config.rules[0].all == ["vendors", "surveillance"]
+    assert watchlist.warnings == ()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace, _environment, run_newsbot
+from tests.conftest import Workspace, _environment, line_of, run_newsbot
 
 
 @pytest.fixture
@@ -101,20 +101,22 @@ def test_check_fails_on_misspelt_topic_and_run_refuses_it(ready: Workspace) -> N
     check = ready.newsbot("check")
     run = ready.newsbot("run")
     assert check.returncode == 1
-    assert f"{watchlist}:17:" in check.stderr and "did you mean 'breach'?" in check.stderr
+    assert f"{watchlist}:{line_of(watchlist, 'braech')}:" in check.stderr and "did you mean 'breach'?" in check.stderr
     assert run.returncode == 2 and "braech" in run.stderr
     assert not ready.database.exists()
 
 
-def test_check_warns_about_quoted_topic_name_but_exits_0(ready: Workspace) -> None:
+def test_check_warns_about_a_bare_word_that_looks_like_a_topic_but_exits_0(ready: Workspace) -> None:
     watchlist = ready.folder / "watchlists" / "sms-vendors.yaml"
     watchlist.write_text(
-        watchlist.read_text(encoding="utf-8").replace("all: [vendors, breach]", 'all: [vendors, "breach"]'),
+        watchlist.read_text(encoding="utf-8").replace("all: [vendors, breach]", "all: [vendors, breached]"),
         encoding="utf-8",
     )
     result = ready.newsbot("check")
     assert result.returncode == 0, result.stderr
-    assert f"warning: {watchlist}:17:" in result.stdout and "unquote it to use the topic" in result.stdout
+    line = line_of(watchlist, "breached]")
+    assert f"warning: {watchlist}:{line}: rule 'vendor-breach' matches the word 'breached'" in result.stdout
+    assert "which looks like 'breach'" in result.stdout
 
 
 def test_check_missing_config_file_exits_1(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, line_of
 from tests.servers import FeedServer, Route, recent, rss
 
 EXAMPLES = """
@@ -31,7 +31,8 @@ def test_newsbot_test_runs_every_example(workspace: Workspace) -> None:
     result = workspace.newsbot("test")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"ok    {watchlist_file(workspace)}:21: match:" in result.stdout
+    first_match = line_of(watchlist_file(workspace), "Mitto AG sold SS7")
+    assert f"ok    {watchlist_file(workspace)}:{first_match}: match:" in result.stdout
     assert "fires vendor-surveillance" in result.stdout
     assert "2 passed, 0 failed" in result.stdout
 
@@ -45,7 +46,8 @@ def test_an_example_that_disagrees_fails_test_and_check(workspace: Workspace) ->
     assert tested.returncode == 1 and "1 passed, 1 failed" in tested.stdout
     assert "expected no match but vendor-breach fired: 'Kaleyra hacked, says report'" in tested.stdout
     assert checked.returncode == 1
-    assert f"{watchlist_file(workspace)}:23: expected no match but vendor-breach fired" in checked.stderr
+    line = line_of(watchlist_file(workspace), "Kaleyra hacked, says report")
+    assert f"{watchlist_file(workspace)}:{line}: expected no match but vendor-breach fired" in checked.stderr
 
 
 def test_a_match_example_that_fires_nothing_says_why(workspace: Workspace) -> None:
@@ -117,23 +119,23 @@ def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:
 
 
 BAD_WATCHLISTS = [
-    # (replace this, with that, line of the error, words of the sentence)
-    ("    severity: high", "    severity: high\n    sevrity: low", 16, "did you mean 'severity'?"),
-    ("all: [vendors, breach]", "all: [vendors, breeches]", 17, "names the topic 'breeches'"),
-    ("aliases: [Mitto]", 'aliases: [Mitto, ""]', 4, "aliases.1"),
+    # (replace this, with that, text on the line of the error, words of the sentence)
+    ("    severity: high", "    severity: high\n    sevrity: low", "sevrity", "did you mean 'severity'?"),
+    ("all: [vendors, breach]", "all: [vendors, braech]", "braech", "one small edit from the topic 'breach'"),
+    ("aliases: [Mitto]", 'aliases: [Mitto, ""]', '[Mitto, ""]', "aliases.1"),
     (
         "  - name: Kaleyra\n",
         "  - name: Kaleyra\n  - name: kaleyra\n",
-        9,
+        "name: kaleyra",
         "the vendor 'kaleyra' is listed twice",
     ),
-    ("breach: [breach,", "breach: [{regex: '(a)\\1'}, breach,", 11, "cannot be used: invalid escape"),
+    ("breach: [breach,", "breach: [{regex: '(a)\\1'}, breach,", "(a)", "cannot be used: invalid escape"),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "line", "words"), BAD_WATCHLISTS, ids=[row[3] for row in BAD_WATCHLISTS])
+@pytest.mark.parametrize(("old", "new", "needle", "words"), BAD_WATCHLISTS, ids=[row[3] for row in BAD_WATCHLISTS])
 def test_bad_watchlist_fails_check_and_run_changes_nothing(
-    workspace: Workspace, feed_server: FeedServer, old: str, new: str, line: int, words: str
+    workspace: Workspace, feed_server: FeedServer, old: str, new: str, needle: str, words: str
 ) -> None:
     path = watchlist_file(workspace)
     text = path.read_text(encoding="utf-8")
@@ -145,6 +147,6 @@ def test_bad_watchlist_fails_check_and_run_changes_nothing(
     ran = workspace.newsbot("run")
 
     assert checked.returncode == 1
-    assert f"{path}:{line}: " in checked.stderr and words in checked.stderr
+    assert f"{path}:{line_of(path, needle)}: " in checked.stderr and words in checked.stderr
     assert ran.returncode == 2 and words in ran.stderr
     assert feed_server.requests == [] and not workspace.database.exists()

@@ -40,6 +40,7 @@ vendors:
   - name: MessageBird
     aliases: [Bird]
     context: [SMS, messaging, CPaaS]
+    unambiguous: [MessageBird]
     exclude: ["Bird flu"]
   - name: AT&T
   - name: T-Mobile
@@ -103,6 +104,7 @@ vendors:
     aliases: [Bird]
     context: [SMS, messaging]
     near: 5
+    unambiguous: [MessageBird]
 topics:
   breach: [breach]
 rules:
@@ -134,6 +136,8 @@ topics:
   ransomware: [ransomware, LockBit]
 rules:
   - name: literal-word
+    all: [vendors, {word: ransomware}]
+  - name: quoted-topic
     all: [vendors, "ransomware"]
   - name: topic
     all: [vendors, ransomware]
@@ -555,13 +559,13 @@ TABLE: list[Row] = [
     ),
     # ---- A quoted rule word that is also a topic's name is the literal word ----------------------
     (
-        "quoted word, topic namesake",
+        "explicit word, topic namesake; quotes change nothing",
         "collision",
         "Kaleyra hit by LockBit",
-        {"topic"},
+        {"topic", "quoted-topic"},
         {"not_fired": {"literal-word": 'no word "ransomware" matched'}},
     ),
-    ("quoted word present", "collision", "Kaleyra ransomware", {"literal-word", "topic"}, {}),
+    ("explicit word present", "collision", "Kaleyra ransomware", {"literal-word", "topic", "quoted-topic"}, {}),
     # ---- {regex: …} topics --------------------------------------------------------------------
     ("regex hyphen", "regex", "a toll-fraud ring", {"fraud"}, {}),
     ("regex upper space", "regex", "TOLL FRAUD", {"fraud"}, {}),
