@@ -22,6 +22,7 @@ from newsbot.configuration.watchlists import (
     rule_items,
 )
 from newsbot.matching.plurals import plural_forms
+from newsbot.matching.roundups import Segments, roundup_segments
 from newsbot.matching.snippets import build_snippet
 from newsbot.matching.termindex import Hit, Term, TermIndex
 from newsbot.models import Match, RuleHit, Severity, Story
@@ -130,8 +131,9 @@ class Matcher:
                     bucket.topic_hits[(ref.kind, ref.owner)].append((ref, hit))
                 else:
                     bucket.vendor_hits[ref.owner].append((ref, hit))
+        segments = roundup_segments(fields)
         return [
-            _evaluate(watchlist, self._vendors[number], found[number])
+            _evaluate(watchlist, self._vendors[number], found[number], segments)
             for number, watchlist in enumerate(self.watchlists)
         ]
 
@@ -150,14 +152,20 @@ def story_fields(story: Story) -> dict[str, str]:
     return {"title": story.title, "summary": story.summary, "text": story.text}
 
 
-def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found) -> Evaluation:
-    """The watchlist's verdict; the cost follows the hits, never the number of vendors or terms."""
+def _evaluate(
+    watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found, segments: Segments | None
+) -> Evaluation:
+    """The watchlist's verdict; the cost follows the hits, never the number of vendors or terms.
+
+    `segments` cuts a roundup into its stories: then a vendor's context and a rule's items count
+    only inside one of them.
+    """
     config = watchlist.config
     evaluation = Evaluation(watchlist=config.name)
     valid_vendor_hits: list[tuple[str, Hit]] = []  # (label for the alert, hit)
     for vendor_name in sorted(found.vendor_hits, key=lambda name: vendors[name][0]):  # watchlist order
         vendor = vendors[vendor_name][1]
-        valid = _valid_vendor_hits(vendor, found.vendor_hits[vendor_name], evaluation.near_misses)
+        valid = _valid_vendor_hits(vendor, found.vendor_hits[vendor_name], evaluation.near_misses, segments)
         if not valid:
             continue
         words = sorted({ref.label for ref, _ in valid}, key=lambda word: (word != vendor_name, word))
@@ -168,13 +176,13 @@ def _evaluate(watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfi
         if kind == "topic":
             evaluation.topics[owner] = sorted({ref.label for ref, _ in pairs})
     for rule in config.rules:
-        _evaluate_rule(rule, valid_vendor_hits, found, evaluation)
+        _evaluate_rule(rule, valid_vendor_hits, found, evaluation, segments)
     evaluation.near_misses = list(dict.fromkeys(evaluation.near_misses))  # once per word, not per occurrence
     return evaluation
 
 
 def _valid_vendor_hits(
-    vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str]
+    vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str], segments: Segments | None
 ) -> list[tuple[_Ref, Hit]]:
     """Name and alias hits that count: not inside an excluded phrase; with `context:`, beside a context word
     (the contract's "for an ambiguous name/alias to count"), unless the form is listed as unambiguous."""
@@ -188,7 +196,7 @@ def _valid_vendor_hits(
         if cover is not None:
             phrase = next(r.label for r, h in pairs if h is cover)
             near_misses.append(f"{ref.label}: inside the excluded phrase '{phrase}' ({vendor.name})")
-        elif not vendor.counts_alone(ref.label) and not _has_context(vendor, hit, context):
+        elif not vendor.counts_alone(ref.label) and not _has_context(vendor, hit, context, segments):
             distance = f" within {vendor.near} words" if vendor.near else ""
             near_misses.append(
                 f"{ref.label}: no context word{distance} ({', '.join(vendor.context)}) for {vendor.name}"
@@ -202,37 +210,72 @@ def _inside(hit: Hit, cover: Hit) -> bool:
     return hit.field == cover.field and hit.folded == cover.folded and cover.start <= hit.start and hit.end <= cover.end
 
 
-def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit]) -> bool:
+def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: Segments | None) -> bool:
+    if segments is not None:
+        context = [word for word in context if segments.of(word) == segments.of(hit)]
     if vendor.near is None:
         return bool(context)
     return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
 
 
-def _evaluate_rule(rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found, evaluation: Evaluation) -> None:
+def _evaluate_rule(
+    rule: RuleConfig,
+    vendor_hits: list[tuple[str, Hit]],
+    found: _Found,
+    evaluation: Evaluation,
+    segments: Segments | None,
+) -> None:
     satisfied = {_key(item): _item_hits(item, rule, vendor_hits, found) for _, _, item in rule_items(rule)}
+    reason, used = _verdict(rule, satisfied)
+    if segments is not None:  # a roundup: an exclusion in one of its stories does not block another
+        part_reason, used, satisfied = _verdict_in_one_part(rule, satisfied, segments)
+        reason = None if part_reason is None else reason or part_reason
+    if reason is not None:
+        evaluation.not_fired[rule.name] = reason
+        return
+    terms = tuple(dict.fromkeys(label for item in used for label, _ in satisfied[_key(item)]))
+    evaluation.fired.append(RuleHit(rule=rule.name, severity=Severity(rule.severity), terms=terms))
+    evaluation.evidence.extend(hit for item in used for _, hit in satisfied[_key(item)])
+
+
+_Satisfied = dict[str, list[tuple[str, Hit]]]
+
+
+def _verdict(rule: RuleConfig, satisfied: _Satisfied) -> tuple[str | None, list[RuleItem]]:
+    """Why the rule does not fire on these hits (None when it fires), and the items that made it fire."""
     missing = [item for item in rule.all if not satisfied[_key(item)]]
     present_any = [item for item in rule.any if satisfied[_key(item)]]
     blocking = [item for item in rule.none if satisfied[_key(item)]]
     if missing:
-        evaluation.not_fired[rule.name] = f"no {_describe(missing[0])} matched{_where(rule)}"
-        return
+        return f"no {_describe(missing[0])} matched{_where(rule)}", []
     if rule.any and not present_any:
         names = ", ".join(_key(item) for item in rule.any)
-        evaluation.not_fired[rule.name] = f"none of {names} matched{_where(rule)}"
-        return
+        return f"none of {names} matched{_where(rule)}", []
     if blocking:
         words = ", ".join(dict.fromkeys(label for label, _ in satisfied[_key(blocking[0])]))
-        evaluation.not_fired[rule.name] = f"excluded by {_key(blocking[0])} ({words})"
-        return
+        return f"excluded by {_key(blocking[0])} ({words})", []
     used = [*rule.all, *present_any]
     if rule.near is not None:
         distant = _too_far(rule.near, [satisfied[_key(item)] for item in used])
         if distant:
-            evaluation.not_fired[rule.name] = distant
-            return
-    terms = tuple(dict.fromkeys(label for item in used for label, _ in satisfied[_key(item)]))
-    evaluation.fired.append(RuleHit(rule=rule.name, severity=Severity(rule.severity), terms=terms))
-    evaluation.evidence.extend(hit for item in used for _, hit in satisfied[_key(item)])
+            return distant, []
+    return None, used
+
+
+def _verdict_in_one_part(
+    rule: RuleConfig, satisfied: _Satisfied, segments: Segments
+) -> tuple[str | None, list[RuleItem], _Satisfied]:
+    """A roundup fires a rule only when one of its stories does, exclusions included."""
+    parts = dict.fromkeys(segments.of(hit) for item in (*rule.all, *rule.any) for _, hit in satisfied[_key(item)])
+    for part in parts:
+        in_part = {
+            key: [(label, hit) for label, hit in pairs if segments.of(hit) == part] for key, pairs in satisfied.items()
+        }
+        reason, used = _verdict(rule, in_part)
+        if reason is None:
+            return None, used, in_part
+    items = " and ".join(_describe(item) for item in (*rule.all, *rule.any[:1]))
+    return f"a roundup of several stories, and no one of them has a {items} together", [], satisfied
 
 
 def _key(item: RuleItem) -> str:

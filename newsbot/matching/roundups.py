@@ -1,0 +1,117 @@
+"""Roundups: one title or summary that strings several stories together, cut into its parts.
+
+"Petco Hack Exposes Millions, Temu Accused of Spyware, and Ransomware Payments Hit $4.5B" names a
+vendor in one story and a topic in another; matched as one text it alerts "Temu: hack". In a
+roundup each part is its own story, so a rule must find its vendor, its topics and the vendor's
+context word inside one part (newsbot.matching.matcher asks `Segments.of` for each hit).
+
+What makes a roundup, judged on the title, the summary and free text (never the article body,
+where commas are prose):
+- a sentence that is a list of headlines: three or more parts separated by ", " "; " or " | "
+  (a last part may start with "and"), each of three or more words starting with a capital or a
+  digit, as headlines do. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and
+  "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list;
+- or a roundup's own words ("week in review", "roundup", "in other news", "newsletter"…); then
+  two parts of two or more words already make a list.
+In a roundup story every field is cut: lists at their separators, everything at sentence ends,
+the article text included (its paragraphs are the roundup's stories, one or two sentences each).
+The cost of a wrong cut is recall inside roundups only; ordinary stories are never cut.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+
+from newsbot.matching.termindex import Hit
+from newsbot.matching.textfold import fold, plain
+
+ARTICLE_FIELD = "text"  # prose: never judged a roundup, only cut when the story is one
+_SEPARATOR = re.compile(r"[.!?;,](?= )| \|(?= )")
+_SENTENCE_END = frozenset(".!?")
+_LIST_SEPARATOR = frozenset(",;|")
+_MARKER = re.compile(  # words only roundups use: "round-up" (plain: "round up") and "weekly" are also prose
+    r"\b(?:week in review|roundup|recap|in other news|newsletter|news in brief|icymi|this week in)\b",
+    re.IGNORECASE,
+)
+_HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")
+
+
+class Segments:
+    """Which part of a roundup story a hit is in: (field, part number)."""
+
+    def __init__(self, fields: Mapping[str, str], part_ends: Mapping[str, list[int]]):
+        self._fields = fields
+        self._part_ends = part_ends  # per field: ordinals of the separators that end a part
+        self._separators: dict[tuple[str, bool], list[int]] = {}
+
+    def of(self, hit: Hit) -> tuple[str, int]:
+        ends = self._part_ends.get(hit.field)
+        if not ends:
+            return (hit.field, 0)
+        key = (hit.field, hit.folded)
+        if key not in self._separators:  # fold and plain keep every separator, so ordinals agree
+            text = normalised(self._fields[hit.field], hit.folded)
+            self._separators[key] = [found.start() for found in _SEPARATOR.finditer(text)]
+        return (hit.field, bisect.bisect_left(ends, bisect.bisect_left(self._separators[key], hit.start)))
+
+
+def roundup_segments(fields: Mapping[str, str]) -> Segments | None:
+    """The parts of a roundup story, or None for an ordinary story (one part per field)."""
+    plains = {field: plain(text) for field, text in fields.items() if text}
+    if not any(_is_roundup(text) for field, text in plains.items() if field != ARTICLE_FIELD):
+        return None
+    return Segments(fields, {field: _part_ends(text) for field, text in plains.items()})
+
+
+def normalised(text: str, folded: bool) -> str:
+    return fold(text) if folded else plain(text)
+
+
+def _is_roundup(text: str) -> bool:
+    """A roundup's own words, or a sentence that is a list of headlines."""
+    return bool(_MARKER.search(text)) or any(_is_headline_list(parts, False) for parts in _sentence_parts(text))
+
+
+def _is_headline_list(parts: list[str], marked: bool) -> bool:
+    needed, words = (2, 2) if marked else (3, 3)
+    return len(parts) >= needed and all(len(part.split()) >= words and _HEADLINE_START.match(part) for part in parts)
+
+
+def _sentence_parts(text: str) -> list[list[str]]:
+    """Each sentence of `text` as its list parts (a sentence that is no list is one part)."""
+    sentences: list[list[str]] = [[]]
+    start = 0
+    for found in _SEPARATOR.finditer(text):
+        sentences[-1].append(text[start : found.start()].strip())
+        start = found.end()
+        if found.group().strip() in _SENTENCE_END:
+            sentences.append([])
+    sentences[-1].append(text[start:].strip())
+    return [[part for part in parts if part] for parts in sentences]
+
+
+def _part_ends(text: str) -> list[int]:
+    """Ordinals (among all separators) of those that end a part: sentence ends, and list separators in
+    sentences that are headline lists."""
+    marked = bool(_MARKER.search(text))
+    ends: list[int] = []
+    pending: list[int] = []  # list separators of the current sentence
+    sentence: list[str] = []
+    start = 0
+    for ordinal, found in enumerate(_SEPARATOR.finditer(text)):
+        sentence.append(text[start : found.start()].strip())
+        start = found.end()
+        mark = found.group().strip()
+        if mark in _LIST_SEPARATOR:
+            pending.append(ordinal)
+            continue
+        if _is_headline_list([part for part in sentence if part], marked):
+            ends += pending
+        ends.append(ordinal)
+        pending, sentence = [], []
+    sentence.append(text[start:].strip())
+    if _is_headline_list([part for part in sentence if part], marked):
+        ends += pending
+    return ends

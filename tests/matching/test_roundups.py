@@ -1,0 +1,138 @@
+"""Roundups: a rule's vendor, topics, context and exclusions must come from one of its stories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Evaluation, Matcher
+from newsbot.matching.roundups import roundup_segments
+
+WATCHLIST = """\
+name: Roundups
+vendors:
+  - name: Temu
+  - name: Petco
+  - name: BICS
+    case_sensitive: true
+  - name: Orange
+    context: [operator, telecom, mobile]
+topics:
+  breach: [hack, breach, leaked]
+  spyware: [spyware]
+rules:
+  - name: vendor-breach
+    all: [vendors, breach]
+    none: [tabletop exercise]
+  - name: vendor-spyware
+    all: [vendors, spyware]
+"""
+
+PETCO = "Petco Hack Exposes Millions, Temu Accused of Spyware, and Ransomware Payments Hit $4.5B"
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    path = Path(tmp_path_factory.mktemp("roundups")) / "roundups.yaml"
+    path.write_text(WATCHLIST, encoding="utf-8")
+    return Matcher([load_watchlist(path)])
+
+
+def evaluate(matcher: Matcher, *texts: str) -> Evaluation:
+    (evaluation,) = matcher.evaluate_text(*texts)
+    return evaluation
+
+
+def fired(matcher: Matcher, *texts: str) -> set[str]:
+    return {hit.rule for hit in evaluate(matcher, *texts).fired}
+
+
+def test_the_issue_headline_pairs_each_vendor_with_its_own_topic(matcher: Matcher) -> None:
+    evaluation = evaluate(matcher, PETCO)
+    assert {(hit.rule, hit.terms) for hit in evaluation.fired} == {
+        ("vendor-breach", ("Petco", "hack")),
+        ("vendor-spyware", ("Temu", "spyware")),
+    }
+
+
+def test_a_vendor_and_a_topic_from_different_stories_do_not_fire(matcher: Matcher) -> None:
+    title = "Temu Tops App Charts Again, Petco Opens New Stores, and Retailer Hack Exposes Millions"
+    evaluation = evaluate(matcher, title)
+    assert evaluation.fired == []
+    assert evaluation.not_fired["vendor-breach"] == (
+        "a roundup of several stories, and no one of them has a vendor and 'breach' term together"
+    )
+    assert fired(matcher, title.replace("Temu Tops", "Temu Hack Tops")) == {"vendor-breach"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Temu, the shopping app, says a hack exposed millions of accounts",  # commas of prose
+        "Petco, Temu and Shein were named, and the breach exposed millions",  # one-word parts: a sentence
+        "Temu Hack: What We Know, What We Do Not, and What Comes Next",  # a list, but vendor and topic share a part
+    ],
+)
+def test_sentences_with_commas_keep_their_vendor_and_topic_together(matcher: Matcher, text: str) -> None:
+    assert fired(matcher, text) == {"vendor-breach"}
+
+
+def test_commas_of_prose_are_one_story(matcher: Matcher) -> None:
+    text = "Temu, the shopping app owned by PDD Holdings, said the hack exposed millions"
+    assert roundup_segments({"*": text}) is None
+    assert fired(matcher, text) == {"vendor-breach"}
+
+
+def test_a_roundup_marker_cuts_even_two_headlines(matcher: Matcher) -> None:
+    assert fired(matcher, "In Other News: Temu Faces Fines, Retail Hack Exposes Data") == set()
+    assert fired(matcher, "In Other News: Temu Hack Exposes Data, Retailer Faces Fines") == {"vendor-breach"}
+
+
+def test_a_roundup_title_cuts_the_summary_and_the_article_into_sentences(matcher: Matcher) -> None:
+    title = "Week in review: shopping apps, ransomware and more"
+    across = "Temu topped the charts again. Separately, a hack at a retailer exposed millions."
+    within = "Temu confirmed a hack that exposed millions. Separately, retailers had a good week."
+    assert fired(matcher, title, across, "") == set()
+    assert fired(matcher, title, "", across) == set()
+    assert fired(matcher, title, within, "") == {"vendor-breach"}
+    assert fired(matcher, title, "", within) == {"vendor-breach"}
+
+
+def test_an_ordinary_title_leaves_the_article_whole(matcher: Matcher) -> None:
+    across = "Temu topped the charts again. Separately, a hack at a retailer exposed millions."
+    assert fired(matcher, "Shopping apps had a busy week", "", across) == {"vendor-breach"}
+
+
+def test_a_context_word_from_another_story_of_a_roundup_does_not_count(matcher: Matcher) -> None:
+    title = "Orange Juice Prices Soar After Hack, Mobile Operator Cuts Jobs, and Telecom Shares Fall"
+    evaluation = evaluate(matcher, title)
+    assert evaluation.fired == [] and evaluation.vendors == {}
+    assert any(miss.startswith("Orange: no context word") for miss in evaluation.near_misses)
+    assert fired(matcher, title.replace("Mobile Operator Cuts Jobs", "Telecom Orange Hack Cuts Jobs")) == {
+        "vendor-breach"
+    }
+
+
+def test_an_exclusion_blocks_only_its_own_story(matcher: Matcher) -> None:
+    title = "Petco Hack Exposes Millions, Temu Runs Tabletop Exercise on Hack, and Shares Fall Sharply"
+    evaluation = evaluate(matcher, title)
+    assert [(hit.rule, hit.terms) for hit in evaluation.fired] == [("vendor-breach", ("Petco", "hack"))]
+    assert fired(matcher, "Petco Runs Tabletop Exercise on Hack, Markets Close Higher, Shares Fall Sharply") == set()
+
+
+def test_case_sensitive_names_and_folded_text_agree_on_the_part(matcher: Matcher) -> None:
+    """A case-sensitive hit counts offsets in plain text, the topic's in folded text; "Straße" is one
+    character longer folded ("strasse"), which must not move a hit into the next part."""
+    title = "Straße Telecom Ships New Phones, BICS Hack Exposes Roaming Data, and Prices Rise Again"
+    assert fired(matcher, title) == {"vendor-breach"}
+    moved = "Straße Telecom Hack Exposes Millions, BICS Ships New Phones, and Prices Rise Again"
+    assert fired(matcher, moved) == set()
+
+
+def test_a_story_is_cut_through_its_fields(matcher: Matcher) -> None:
+    """match_story sees title, summary and text: a roundup title cuts all three."""
+    title = "Petco Opens Stores, Temu Tops Charts, and Markets Rally Again"
+    assert fired(matcher, title, "A busy week.", "A hack exposed millions of records at a bank.") == set()
+    assert fired(matcher, title, "A busy week.", "Temu said a hack exposed millions of records.") == {"vendor-breach"}
