@@ -13,6 +13,7 @@ from pathlib import Path
 from newsbot import __version__
 from newsbot.alerts.digest import post_digests
 from newsbot.alerts.setup import delivery
+from newsbot.cli.commonwords import common_word_warnings
 from newsbot.cli.status import (
     describe_status,
     exportable_feeds,
@@ -123,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     opml_export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     for action in (opml_import, opml_export):  # `--config` also after the action; the outer default stays
         action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
+    vendors = commands.add_parser("vendors", help="add the vendors of a vendor-risk register (CSV) to a watchlist")
+    vendors.set_defaults(command=_vendors_usage)
+    vendor_actions = vendors.add_subparsers(metavar="ACTION")
+    vendor_import = vendor_actions.add_parser(
+        "import", help="add a CSV's vendors (a 'name' column; optional aliases, domain, context) to a watchlist"
+    )
+    vendor_import.set_defaults(command=_vendors_import)
+    vendor_import.add_argument("register", type=Path, help="the register as CSV (UTF-8; ',', ';' or tab)")
+    vendor_import.add_argument("--watchlist", type=Path, required=True, help="the watchlist file to add them to")
+    vendor_import.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
     demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
     demo.set_defaults(command=_demo)
     return parser
@@ -155,9 +166,9 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
 
 def _check(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
-    for watchlist in config.watchlists:
-        for warning in watchlist.warnings:
-            print(f"warning: {warning}")
+    warnings = [warning for watchlist in config.watchlists for warning in watchlist.warnings]
+    for warning in [*warnings, *common_word_warnings(config)]:
+        print(f"warning: {warning}")
     failed = [result for result in run_examples(config.watchlists) if not result.passed]
     for result in failed:
         print(f"newsbot: {result.describe()}", file=sys.stderr)
@@ -294,6 +305,17 @@ def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
     else:
         sys.stdout.write(text)
     return ExitStatus.OK
+
+
+def _vendors_usage(arguments: argparse.Namespace) -> ExitStatus:
+    print("newsbot vendors: say `import FILE.csv --watchlist FILE.yaml`", file=sys.stderr)
+    return ExitStatus.CANNOT_RUN
+
+
+def _vendors_import(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.vendors import import_vendors  # it reports with this module's ExitStatus
+
+    return import_vendors(arguments)
 
 
 def _demo(arguments: argparse.Namespace) -> ExitStatus:

@@ -77,6 +77,19 @@ class StoryStore(StoreBase):
         rows = self.db.query("SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [iso(when)])
         return [story_from_row(row) for row in rows]
 
+    def story_count(self) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM stories").fetchone()[0]
+        return count
+
+    def count_with_word(self, word: str) -> int:
+        """Stories whose title, summary or text has `word` (one word: the full-text index finds it whole,
+        case and accents folded, as the matcher does)."""
+        phrase = '"' + word.replace('"', '""') + '"'
+        count: int = self.db.execute("SELECT count(*) FROM stories_fts WHERE stories_fts MATCH ?", [phrase]).fetchone()[
+            0
+        ]
+        return count
+
     def search(self, query: str, limit: int = 20) -> list[Story]:
         """FTS syntax (AND, OR, "phrases") when it parses; otherwise the words as typed."""
         try:
