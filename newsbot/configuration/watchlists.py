@@ -69,8 +69,12 @@ class VendorConfig(Strict):
         return self
 
     def forms(self) -> list[str]:
-        """Every way a story can name this vendor: name, aliases, then unambiguous forms not listed before."""
-        return list(dict.fromkeys((self.name, *self.aliases, *self.unambiguous)))
+        """Every way a story can name this vendor: name, aliases, then unambiguous forms not listed before
+        (in any case: `unambiguous: [messagebird]` is the name MessageBird, not a second form)."""
+        forms: dict[str, str] = {}
+        for form in (self.name, *self.aliases, *self.unambiguous):
+            forms.setdefault(form.casefold(), form)
+        return list(forms.values())
 
     def counts_alone(self, form: str) -> bool:
         """Whether `form` names the vendor without a context word."""

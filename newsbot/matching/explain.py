@@ -17,6 +17,7 @@ def describe_evaluations(
         lines.append(f"Watchlist '{evaluation.watchlist}' ({watchlist.path.name})")
         vendors = "; ".join(f"{name} ({', '.join(found)})" for name, found in evaluation.vendors.items())
         lines.append(f"  vendors found: {vendors or 'none'}")
+        lines += [f"  guarded: {name}: {guard}" for name, guard in evaluation.guarded.items()]
         topics = "; ".join(f"{topic}: {', '.join(found)}" for topic, found in evaluation.topics.items())
         lines.append(f"  topics found:  {topics or 'none'}")
         lines += [f"  MATCH    {hit.rule} ({hit.severity.value}): {', '.join(hit.terms)}" for hit in evaluation.fired]

@@ -49,6 +49,7 @@ class Evaluation:
     vendors: dict[str, list[str]] = field(default_factory=dict)
     topics: dict[str, list[str]] = field(default_factory=dict)
     near_misses: list[str] = field(default_factory=list)
+    guarded: dict[str, str] = field(default_factory=dict)  # vendor found in the text → what its context: guards
     fired: list[RuleHit] = field(default_factory=list)
     not_fired: dict[str, str] = field(default_factory=dict)
     evidence: list[Hit] = field(default_factory=list)
@@ -165,6 +166,8 @@ def _evaluate(
     valid_vendor_hits: list[tuple[str, Hit]] = []  # (label for the alert, hit)
     for vendor_name in sorted(found.vendor_hits, key=lambda name: vendors[name][0]):  # watchlist order
         vendor = vendors[vendor_name][1]
+        if vendor.context and any(ref.kind in ("name", "alias") for ref, _ in found.vendor_hits[vendor_name]):
+            evaluation.guarded[vendor_name] = describe_guard(vendor)
         valid = _valid_vendor_hits(vendor, found.vendor_hits[vendor_name], evaluation.near_misses, segments)
         if not valid:
             continue
@@ -179,6 +182,19 @@ def _evaluate(
         _evaluate_rule(rule, valid_vendor_hits, found, evaluation, segments)
     evaluation.near_misses = list(dict.fromkeys(evaluation.near_misses))  # once per word, not per occurrence
     return evaluation
+
+
+def describe_guard(vendor: VendorConfig) -> str:
+    """Which of a vendor's forms need a context word, and which count alone, for `newsbot explain`."""
+    guarded = [form for form in vendor.forms() if not vendor.counts_alone(form)]
+    alone = [form for form in vendor.forms() if vendor.counts_alone(form)]
+    distance = f"within {vendor.near} words of " if vendor.near else "with "
+    sentence = f"{', '.join(guarded)} {_count(guarded)} only {distance}a context word ({', '.join(vendor.context)})"
+    return sentence + (f"; {', '.join(alone)} {_count(alone)} alone" if alone else "")
+
+
+def _count(forms: list[str]) -> str:
+    return "counts" if len(forms) == 1 else "count"
 
 
 def _valid_vendor_hits(

@@ -1,0 +1,44 @@
+"""Which vendor forms are common English words (wordfreq), and which are brands or phrases."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsbot.configuration.commonwords import common_word_zipf, unguarded_common_words
+from newsbot.configuration.watchlists import VendorConfig
+
+
+@pytest.mark.parametrize("word", ["Orange", "Bandwidth", "Three", "Sprint", "Signal", "Box", "Ring", "Bird", "orange"])
+def test_the_issue_s_common_word_vendors_are_common_words(word: str) -> None:
+    zipf = common_word_zipf(word)
+    assert zipf is not None and zipf >= 3.5
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "Google",  # as frequent in Spanish and Turkish as in English: a brand
+        "Microsoft",
+        "Vodafone",
+        "Twilio",  # rare everywhere
+        "Mitto",
+        "Kaleyra",
+        "BT",  # written as an acronym
+        "O2",
+        "Route Mobile",  # a phrase is not judged
+        "Bandwidth.com",
+    ],
+)
+def test_brands_acronyms_and_phrases_are_not(form: str) -> None:
+    assert common_word_zipf(form) is None
+
+
+def test_only_forms_that_count_alone_are_reported() -> None:
+    bare = VendorConfig(name="Orange", aliases=["Orange SA", "Signal"])
+    guarded = VendorConfig(name="Orange", aliases=["Signal"], context=["telecom"], unambiguous=["Orange Business"])
+    sensitive = VendorConfig(name="Orange", case_sensitive=True)
+    mistaken = VendorConfig(name="Orange", context=["telecom"], unambiguous=["orange"])
+    assert [form for form, _ in unguarded_common_words(bare)] == ["Orange", "Signal"]
+    assert unguarded_common_words(guarded) == []
+    assert unguarded_common_words(sensitive) == []
+    assert [form for form, _ in unguarded_common_words(mistaken)] == ["Orange"]
