@@ -1,0 +1,93 @@
+"""`newsbot tune`'s proposals: concrete edits, each backtested on the judged stories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsbot.configuration.watchlists import Watchlist, load_watchlist
+from newsbot.matching.tune import Edit, Judged, propose
+from newsbot.models import Story
+
+WATCHLIST = """\
+name: Operators
+vendors:
+  - name: Orange
+  - name: Kaleyra
+topics:
+  breach: [breach, hackers, leaked]
+rules:
+  - name: vendor-breach
+    all: [vendors, breach]
+"""
+
+
+def story(number: int, title: str, text: str = "") -> Story:
+    return Story(id=f"s{number}", url=f"https://n.example/{number}", title=title, summary="", text=text, source="Wire")
+
+
+WRONG = [
+    story(1, "Orange juice prices hit record as hackers target logistics firms"),
+    story(2, "Orange juice makers say hackers leaked recipes"),
+]
+RIGHT = [
+    story(3, "Orange, the French telecom operator, says hackers breached a customer portal"),
+    story(4, "Hackers leaked data of Orange mobile subscribers, the telecom operator said"),
+    story(5, "Kaleyra breach disclosed"),
+]
+
+
+@pytest.fixture
+def watchlist(tmp_path: Path) -> Watchlist:
+    path = tmp_path / "operators.yaml"
+    path.write_text(WATCHLIST, encoding="utf-8")
+    return load_watchlist(path)
+
+
+def by_edit(watchlist: Watchlist, unjudged: list[Story] | None = None) -> dict[Edit, tuple[int, int, int]]:
+    judged = [*(Judged(item, relevant=False) for item in WRONG), *(Judged(item, relevant=True) for item in RIGHT)]
+    return {
+        proposal.edit: (proposal.removes, proposal.loses, proposal.other_removed)
+        for proposal in propose(watchlist, judged, unjudged or [])
+    }
+
+
+def test_an_exclude_phrase_from_the_false_alarms_removes_them_and_loses_nothing(watchlist: Watchlist) -> None:
+    proposals = by_edit(watchlist)
+    assert proposals[Edit("exclude", "Orange", ("Orange juice",))] == (2, 0, 0)
+
+
+def test_context_words_come_from_what_the_relevant_alerts_share(watchlist: Watchlist) -> None:
+    proposals = by_edit(watchlist)
+    context = [edit for edit in proposals if edit.key == "context"]
+    assert context, proposals
+    (edit,) = context
+    assert {"telecom", "operator"} <= set(edit.values) and "juice" not in edit.values
+    assert proposals[edit] == (2, 0, 0)
+
+
+def test_proposals_are_ranked_by_relevant_alerts_lost_first(watchlist: Watchlist) -> None:
+    judged = [*(Judged(item, relevant=False) for item in WRONG), *(Judged(item, relevant=True) for item in RIGHT)]
+    proposals = propose(watchlist, judged)
+    losses = [proposal.loses for proposal in proposals]
+    assert losses == sorted(losses)
+    assert all(proposal.removes > 0 for proposal in proposals)
+    assert proposals[0].loses == 0
+
+
+def test_other_stored_alerts_an_edit_would_remove_are_counted(watchlist: Watchlist) -> None:
+    unjudged = [story(9, "Orange juice exporters hit by hackers again"), story(10, "Orange telecom breach")]
+    assert by_edit(watchlist, unjudged)[Edit("exclude", "Orange", ("Orange juice",))] == (2, 0, 1)
+
+
+def test_nothing_to_propose_without_a_false_alarm(watchlist: Watchlist) -> None:
+    assert propose(watchlist, [Judged(item, relevant=True) for item in RIGHT]) == []
+
+
+def test_an_edit_applies_to_a_copy_and_validates(watchlist: Watchlist) -> None:
+    edit = Edit("near", "vendor-breach", near=10)
+    changed = edit.apply(watchlist.config)
+    assert changed.rules[0].near == 10 and watchlist.config.rules[0].near is None
+    assert edit.describe() == "rule 'vendor-breach': near: 10"
+    assert Edit("exclude", "Orange", ("Orange juice",)).describe() == "vendor 'Orange': exclude: [\"Orange juice\"]"
