@@ -1,0 +1,116 @@
+"""Small edits to a watchlist file as text, so that everything else in it stays byte for byte.
+
+A round-trip YAML library re-flows the multi-line flow lists teams write (`context: [a, b,` on two
+lines becomes one line), so an edit is made where PyYAML's nodes say the value is: a word added
+before a flow list's `]`, a `- item` line after a block list's last, a `key: [value]` line after
+a mapping's last value, a number put in place of another. The caller checks the result by loading
+it (newsbot.configuration.watchlists) before it replaces the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from newsbot.errors import ConfigError
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._'&-]*$")  # one word; phrases are quoted, as teams write them
+
+
+class EditError(ConfigError):
+    """The edit cannot be made as text (the file's shape is not one newsbot writes); nothing changed."""
+
+
+def add_to_vendor_list(text: str, vendor: str, key: str, values: Sequence[str]) -> str:
+    """`values` appended to the vendor's list `key` (exclude, context, aliases…), made if missing."""
+    mapping = _item_named(text, "vendors", vendor)
+    return _add_to_list(text, mapping, key, values)
+
+
+def set_rule_value(text: str, rule: str, key: str, value: int) -> str:
+    """The rule's scalar `key` (near) set to `value`, replaced in place or added as a line."""
+    mapping = _item_named(text, "rules", rule)
+    for key_node, value_node in mapping.value:
+        if key_node.value == key:
+            if not isinstance(value_node, yaml.ScalarNode):
+                raise EditError(f"rule '{rule}': {key}: is not a single value")
+            return text[: value_node.start_mark.index] + str(value) + text[value_node.end_mark.index :]
+    return _add_line(text, mapping, f"{key}: {value}")
+
+
+def replace_checked(path: Path, text: str, check: Callable[[Path], None]) -> None:
+    """Write `text` beside `path`, let `check` load it (raising to refuse), then swap it in atomically."""
+    target = path.resolve()
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.chmod(temporary, target.stat().st_mode & 0o777)
+        check(Path(temporary))
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _item_named(text: str, section: str, name: str) -> yaml.MappingNode:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        raise EditError("the watchlist is not a mapping")
+    items = next((value for key, value in root.value if key.value == section), None)
+    if not isinstance(items, yaml.SequenceNode):
+        raise EditError(f"the watchlist has no {section}: list")
+    for item in items.value:
+        if isinstance(item, yaml.MappingNode) and any(
+            key.value == "name" and isinstance(value, yaml.ScalarNode) and value.value == name
+            for key, value in item.value
+        ):
+            if item.flow_style:
+                raise EditError(f"'{name}' is written on one line ({{name: …}}); edit it by hand")
+            return item
+    raise EditError(f"the watchlist has no entry named '{name}' in {section}:")
+
+
+def _add_to_list(text: str, mapping: yaml.MappingNode, key: str, values: Sequence[str]) -> str:
+    written = [_scalar(value) for value in values]
+    for key_node, value_node in mapping.value:
+        if key_node.value != key:
+            continue
+        if not isinstance(value_node, yaml.SequenceNode):
+            raise EditError(f"{key}: is not a list")
+        if value_node.flow_style:
+            close = value_node.end_mark.index - 1  # the `]`
+            separator = ", " if value_node.value else ""
+            return text[:close] + separator + ", ".join(written) + text[close:]
+        if not value_node.value:
+            raise EditError(f"{key}: is an empty block list")
+        last = value_node.value[-1]
+        indent = " " * (last.start_mark.column - 2)
+        lines = "".join(f"{indent}- {value}\n" for value in written)
+        at = _line_end(text, last.end_mark.index)
+        return text[:at] + lines + text[at:]
+    return _add_line(text, mapping, f"{key}: [{', '.join(written)}]")
+
+
+def _add_line(text: str, mapping: yaml.MappingNode, line: str) -> str:
+    indent = " " * mapping.value[0][0].start_mark.column
+    at = _line_end(text, mapping.value[-1][1].end_mark.index)
+    return text[:at] + f"{indent}{line}\n" + text[at:]
+
+
+def _line_end(text: str, index: int) -> int:
+    """Where the next line starts: after the value's own line, with its comment."""
+    if index > 0 and text[index - 1] == "\n":
+        return index
+    newline = text.find("\n", index)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _scalar(value: str) -> str:
+    return value if _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
