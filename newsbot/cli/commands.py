@@ -131,8 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         "import", help="add a CSV's vendors (a 'name' column; optional aliases, domain, context) to a watchlist"
     )
     vendor_import.set_defaults(command=_vendors_import)
-    vendor_import.add_argument("register", type=Path, help="the register as CSV (UTF-8; ',', ';' or tab)")
-    vendor_import.add_argument("--watchlist", type=Path, required=True, help="the watchlist file to add them to")
+    vendor_import.add_argument(
+        "register", type=Path, metavar="FILE.csv", help="the register as CSV (UTF-8; ',', ';' or tab between fields)"
+    )
+    vendor_import.add_argument(
+        "--watchlist", type=Path, required=True, metavar="FILE.yaml", help="the watchlist to add them to (or create)"
+    )
     vendor_import.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
     demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
     demo.set_defaults(command=_demo)

@@ -44,7 +44,7 @@ def set_rule_value(text: str, rule: str, key: str, value: int) -> str:
     return _add_line(text, mapping, f"{key}: {value}")
 
 
-def replace_checked(path: Path, text: str, check: Callable[[Path], None]) -> None:
+def replace_checked(path: Path, text: str, check: Callable[[Path], object]) -> None:
     """Write `text` beside `path`, let `check` load it (raising to refuse), then swap it in atomically."""
     target = path.resolve()
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

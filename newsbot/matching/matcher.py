@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from newsbot.configuration.ruleitems import VENDORS
 from newsbot.configuration.watchlists import (
-    VENDORS,
     InlineWord,
     RegexTerm,
     RuleConfig,
