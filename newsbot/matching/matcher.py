@@ -21,7 +21,7 @@ from newsbot.configuration.watchlists import (
     Watchlist,
     rule_items,
 )
-from newsbot.matching.plurals import plural_forms
+from newsbot.matching.plurals import number_forms, plural_forms
 from newsbot.matching.roundups import Segments, roundup_segments
 from newsbot.matching.snippets import build_snippet
 from newsbot.matching.termindex import Hit, Term, TermIndex
@@ -94,7 +94,8 @@ class Matcher:
                 kind = "name" if form == vendor.name else "alias"
                 self._add(Term(form, sensitive, positional=positional), _Ref(number, kind, vendor.name, form))
             for word in vendor.context:
-                self._add(Term(word, positional=vendor.near is not None), _Ref(number, "context", vendor.name, word))
+                context = Term(word, variants=number_forms(word), positional=vendor.near is not None)
+                self._add(context, _Ref(number, "context", vendor.name, word))
             for phrase in vendor.exclude:
                 self._add(Term(phrase, sensitive), _Ref(number, "exclude", vendor.name, phrase))
         for topic, terms in config.topics.items():

@@ -1,4 +1,5 @@
-"""English plurals of a watchlist word, shared by matching ("SIM swaps") and config checks ("breaches")."""
+"""English plurals (and singulars) of a watchlist word, for matching ("SIM swaps", "user" for "users") and
+config checks ("breaches")."""
 
 from __future__ import annotations
 
@@ -16,3 +17,26 @@ def plural_forms(term: str) -> tuple[str, ...]:
     else:
         forms = [last + "s"]
     return tuple(f"{head} {form}" if head else form for form in forms)
+
+
+def number_forms(term: str) -> tuple[str, ...]:
+    """The plural, and for a lower-case plural the singular: a context word stands for both ("users" finds
+    "One user reported…"). Capitalised words are names ("Paris", "Levis") and keep their "s"."""
+    head, _, last = term.rpartition(" ")
+    singular = ()
+    if (
+        last.isalpha()
+        and last.islower()
+        and len(last) > 3
+        and last.endswith("s")
+        and not last.endswith(("ss", "us", "is"))
+    ):
+        stem = (
+            last[:-3] + "y"
+            if last.endswith("ies")
+            else last[:-2]
+            if last.endswith(("ches", "shes", "xes"))
+            else last[:-1]
+        )
+        singular = (f"{head} {stem}" if head else stem,)
+    return (*plural_forms(term), *singular)

@@ -11,8 +11,8 @@ where commas are prose):
   (a last part may start with "and"), each of three or more words starting with a capital or a
   digit, as headlines do. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and
   "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list;
-- or a roundup's own words ("week in review", "roundup", "in other news", "newsletter"…); then
-  two parts of two or more words already make a list.
+- or a roundup's own words ("week in review", "roundup", "in other news", "newsletter", "digest:"…);
+  then two parts of two or more words, in any case, already make a list.
 In a roundup story every field is cut: lists at their separators, everything at sentence ends,
 the article text included (its paragraphs are the roundup's stories, one or two sentences each).
 The cost of a wrong cut is recall inside roundups only; ordinary stories are never cut.
@@ -31,8 +31,9 @@ ARTICLE_FIELD = "text"  # prose: never judged a roundup, only cut when the story
 _SEPARATOR = re.compile(r"[.!?;,](?= )| \|(?= )")
 _SENTENCE_END = frozenset(".!?")
 _LIST_SEPARATOR = frozenset(",;|")
-_MARKER = re.compile(  # words only roundups use: "round-up" (plain: "round up") and "weekly" are also prose
-    r"\b(?:week in review|roundup|recap|in other news|newsletter|news in brief|icymi|this week in)\b",
+_MARKER = re.compile(  # words only roundups use; "weekly", "digest" and "this week" are prose unless a colon follows
+    r"\b(?:week in review|roundup|recap|in other news|newsletter|news in brief|week in brief|icymi|"
+    r"this week in|also this week|(?:digest|this week|briefing|in brief)\s*:)",
     re.IGNORECASE,
 )
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")
@@ -75,8 +76,10 @@ def _is_roundup(text: str) -> bool:
 
 
 def _is_headline_list(parts: list[str], marked: bool) -> bool:
-    needed, words = (2, 2) if marked else (3, 3)
-    return len(parts) >= needed and all(len(part.split()) >= words and _HEADLINE_START.match(part) for part in parts)
+    """Headlines in a row; after a roundup's own words, any two parts of two words (sentence case too)."""
+    if marked:
+        return len(parts) >= 2 and all(len(part.split()) >= 2 for part in parts)
+    return len(parts) >= 3 and all(len(part.split()) >= 3 and _HEADLINE_START.match(part) for part in parts)
 
 
 def _sentence_parts(text: str) -> list[list[str]]:

@@ -137,7 +137,7 @@ def test_check_works_on_the_installed_examples(installed: Path, tmp_path: Path) 
     result = from_wheel(installed, "check", "--config", str(config), cwd=tmp_path, SLACK_WEBHOOK_URL=webhook)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"{config}: OK — 4 sources, 2 watchlists")
+    assert result.stdout.startswith(f"{config}: OK — 4 sources, 3 watchlists")
     assert webhook.rsplit("/", 1)[1] not in result.stdout + result.stderr
 
 

@@ -103,3 +103,27 @@ def test_unambiguous_forms_need_context_to_mean_anything(path: Path) -> None:
         load_watchlist(path)
     assert str(caught.value).startswith(f"{path}:8: ")
     assert "vendor 'Bandwidth' lists unambiguous: forms but has no context: words" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("context", "text", "counts"),
+    [
+        ("users", "Signal says one user was targeted by hackers", True),  # a plural context word finds the singular
+        ("user", "Signal says users were targeted by hackers", True),  # and a singular the plural
+        ("carriers", "Signal carrier hackers", True),
+        ("Paris", "Signal Pari hackers", False),  # a capitalised word is a name: no singular made up
+        ("SMS", "Signal SM hackers", False),
+        ("business", "Signal busines hackers", False),  # "-ss" is not a plural
+    ],
+)
+def test_context_words_stand_for_their_singular_and_plural(
+    tmp_path: Path, context: str, text: str, counts: bool
+) -> None:
+    path = tmp_path / "signal.yaml"
+    path.write_text(
+        f"name: S\nvendors:\n  - name: Signal\n    context: [{context}]\n"
+        "topics:\n  breach: [hackers]\nrules:\n  - name: r\n    all: [vendors, breach]\n",
+        encoding="utf-8",
+    )
+    (evaluation,) = Matcher([load_watchlist(path)]).evaluate_text(text)
+    assert bool(evaluation.fired) is counts

@@ -5,17 +5,20 @@ labelled with the rules of each example watchlist that an analyst would want to 
 over (item, watchlist, rule) triples: a triple the matcher fires and the label lists is a true
 positive, one it fires that the label does not list is a false positive, and one the label lists
 that the matcher does not fire is a false negative. Run `pytest -s tests/matching/test_evaluation.py` to see
-the scores and every miss.
+the scores, the scores of each part of the set (common-word vendors, roundups, invisible characters) and
+every miss.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import regex
 import yaml
 
 from newsbot.configuration.watchlists import load_watchlist
@@ -25,13 +28,19 @@ from tests.conftest import REPOSITORY
 WATCHLIST_FILES = (
     REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml",
     REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml",
+    REPOSITORY / "examples" / "watchlists" / "carriers-and-apps.yaml",
 )
 DATASET = REPOSITORY / "tests" / "data" / "evaluation" / "headlines.jsonl"
 
-MIN_PRECISION = 0.95
-MIN_RECALL = 0.95
-MIN_ITEMS = 150
-MIN_DECOYS = 60
+MIN_PRECISION = 0.99  # issue 12's target for the example watchlists
+MIN_RECALL = 1.00
+MIN_ITEMS = 300
+MIN_DECOYS = 150
+
+# Vendors whose names are everyday words (issue 12): each needs real news and decoys that use the word.
+COMMON_WORD_VENDORS = ("Orange", "Bandwidth", "Three", "Sprint", "Signal", "Box", "Ring")
+MIN_PER_KIND = 5  # positives and decoys per common-word vendor, per roundup kind, per invisible-character kind
+INVISIBLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
 
 
 def load_items() -> list[dict[str, Any]]:
@@ -50,6 +59,23 @@ def declared_rules() -> dict[str, set[str]]:
 
 def is_decoy(item: dict[str, Any]) -> bool:
     return not any(item["expect"].values())
+
+
+def uses_word(item: dict[str, Any], word: str, *, case_sensitive: bool = False) -> bool:
+    """Whether the story, as a reader sees it (invisible characters removed), has `word` as a whole word."""
+    visible = INVISIBLE.sub("", item["text"])
+    return re.search(rf"\b{word}\b", visible, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def part_of(item: dict[str, Any]) -> str:
+    """The part of the set an item tests, for the scores printed per part (the origin says which trick)."""
+    if INVISIBLE.search(item["text"]):
+        return "invisible characters"
+    if "roundup" in item["origin"]:
+        return "roundups"
+    if any(uses_word(item, word) for word in COMMON_WORD_VENDORS):
+        return "common-word vendors"
+    return "other vendors"
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +112,26 @@ def test_set_is_large_enough_with_enough_decoys() -> None:
     decoys = [item for item in items if is_decoy(item)]
     assert len(items) >= MIN_ITEMS, f"{len(items)} items"
     assert len(decoys) >= MIN_DECOYS, f"{len(decoys)} decoys"
+
+
+def test_the_set_covers_common_word_vendors_roundups_and_invisible_characters() -> None:
+    """Issue 12's cases, each with stories that must alert and stories that must not: the vendor's real news
+    and the word used as a word; roundups with vendor and topic in one story or in two; invisible
+    characters in a name, a context or topic word (must still alert), an exclude phrase, a longer word or a
+    context word a reader cannot see (must not)."""
+    items = load_items()
+    shortfalls = []
+    for word in COMMON_WORD_VENDORS:
+        positives = sum(not is_decoy(item) and uses_word(item, word, case_sensitive=True) for item in items)
+        decoys = sum(is_decoy(item) and uses_word(item, word) for item in items)
+        if min(positives, decoys) < MIN_PER_KIND:
+            shortfalls.append(f"{word}: {positives} positives, {decoys} decoys")
+    for part in ("roundups", "invisible characters"):
+        members = [item for item in items if part_of(item) == part]
+        decoys = sum(map(is_decoy, members))
+        if min(len(members) - decoys, decoys) < MIN_PER_KIND:
+            shortfalls.append(f"{part}: {len(members) - decoys} positives, {decoys} decoys")
+    assert not shortfalls, shortfalls
 
 
 def test_every_labelled_rule_exists() -> None:
@@ -137,22 +183,25 @@ class Score:
 def test_precision_and_recall(matcher: Matcher) -> None:
     total = Score()
     per_watchlist: dict[str, Score] = {}
+    per_part: dict[str, Score] = {}
     misses: list[str] = []
     for item in load_items():
         fired = fired_rules(matcher, item["text"])
         for watchlist, labelled in item["expect"].items():
             expected, got = set(labelled), fired.get(watchlist, set())
             score = per_watchlist.setdefault(watchlist, Score())
-            for tally in (total, score):
+            for tally in (total, score, per_part.setdefault(part_of(item), Score())):
                 tally.true_positives += len(expected & got)
                 tally.false_positives += len(got - expected)
                 tally.false_negatives += len(expected - got)
-            misses += [f"FP {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(got - expected)]
-            misses += [f"FN {item['id']} {watchlist} / {rule}: {item['text']}" for rule in sorted(expected - got)]
+            text = ascii(item["text"])  # invisible characters shown as escapes
+            misses += [f"FP {item['id']} {watchlist} / {rule}: {text}" for rule in sorted(got - expected)]
+            misses += [f"FN {item['id']} {watchlist} / {rule}: {text}" for rule in sorted(expected - got)]
     report = "\n".join(
         [
             total.line("all watchlists"),
             *(score.line(watchlist) for watchlist, score in per_watchlist.items()),
+            *(score.line(f"part: {part}") for part, score in sorted(per_part.items())),
             *misses,
         ]
     )
@@ -187,8 +236,9 @@ def declared_examples() -> list[tuple[str, str, bool]]:
     return examples
 
 
-def test_telecom_threats_declares_examples() -> None:
-    declared = [match for name, _, match in declared_examples() if name == "Telecom threats"]
+@pytest.mark.parametrize("watchlist", ["Telecom threats", "Carriers and apps"])
+def test_watchlist_declares_examples(watchlist: str) -> None:
+    declared = [match for name, _, match in declared_examples() if name == watchlist]
     assert declared.count(True) >= 3 and declared.count(False) >= 3
 
 
