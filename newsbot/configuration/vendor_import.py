@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from newsbot.configuration.vendor_register import (
     domain_name,
     read_register,
 )
+from newsbot.configuration.watchlist_edit import EditError, replace_checked
 from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
@@ -370,28 +370,10 @@ def _dump(data: object, key_offset: int) -> str:
 def _replace_validated(
     path: Path, text: str, current: WatchlistConfig | None, expected: Sequence[VendorConfig]
 ) -> None:
-    """Write beside the watchlist (through a symlink, beside its target), check it, then swap it in."""
-    target = path.resolve()
-    if target.exists() and not os.access(target, os.W_OK):
-        raise VendorImportError(f"{path}: the watchlist is read-only (file or file system); nothing was changed")
     try:
-        # Not *.yaml: a run loading the watchlist folder meanwhile must not see the file twice.
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise VendorImportError(
-            f"{path}: cannot write in {target.parent} ({error.strerror}); nothing was changed"
-        ) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
-        _validate(Path(temporary), path, current, expected)
-        os.replace(temporary, target)
-    except OSError as error:
-        raise VendorImportError(f"{path}: cannot be written ({error.strerror}); nothing was changed") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        replace_checked(path, text, lambda written: _validate(written, path, current, expected))
+    except EditError as error:
+        raise VendorImportError(str(error)) from None
 
 
 def _validate(written: Path, path: Path, current: WatchlistConfig | None, expected: Sequence[VendorConfig]) -> None:
@@ -407,9 +389,3 @@ def _validate(written: Path, path: Path, current: WatchlistConfig | None, expect
             f"{path}: adding the vendors as text would change what the file says elsewhere; "
             "nothing was written: add them by hand"
         )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
