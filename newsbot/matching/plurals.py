@@ -23,7 +23,7 @@ def number_forms(term: str) -> tuple[str, ...]:
     """The plural, and for a lower-case plural the singular: a context word stands for both ("users" finds
     "One user reported…"). Capitalised words are names ("Paris", "Levis") and keep their "s"."""
     head, _, last = term.rpartition(" ")
-    singular = ()
+    singular: tuple[str, ...] = ()
     if (
         last.isalpha()
         and last.islower()

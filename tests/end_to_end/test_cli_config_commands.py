@@ -161,7 +161,11 @@ def test_explain_bird_flu_is_near_miss_without_match(
 ) -> None:
     result = explain("Bird flu surveillance at poultry farms")
     assert match_lines(result.stdout) == []
-    assert "near miss: Bird: no context word (SMS, messaging, CPaaS) for MessageBird" in result.stdout
+    assert "near miss: Bird: inside the excluded phrase 'bird flu' (MessageBird)" in result.stdout
+    without_context = explain("Bird spotted near SS7 surveillance")
+    assert match_lines(without_context.stdout) == []
+    assert "near miss: Bird: no context word (SMS, messaging, CPaaS) for MessageBird" in without_context.stdout
+    assert "guarded: MessageBird: Bird counts only with a context word" in without_context.stdout
 
 
 def test_explain_longer_word_containing_vendor_alias_does_not_match(
