@@ -81,6 +81,7 @@ class Policy:
     failing_after: timedelta = timedelta(hours=6)
     at_most_once: bool = False
     unfurl_links: bool = False
+    feedback_buttons: bool = False  # alerts carry Relevant / Not relevant / Mute (a bot token and `newsbot serve`)
     notices_to: Destination | None = None  # None: no notices (terminal, dry run)
     ops_to: Destination | None = None  # source health notices; None: kept in the database only
     clock: Clock = SYSTEM_CLOCK
@@ -240,7 +241,7 @@ class _Drain:
     def _send_one(self, destination: Destination, alert: Alert) -> bool:
         thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None
         message = Outgoing(
-            payload=build_message(alert, unfurl_links=self.policy.unfurl_links),
+            payload=build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons),
             plain=plain_text(alert),
             alert_ids=(alert.id,),
             thread_ts=thread,
@@ -269,7 +270,9 @@ class _Drain:
                 threads.append((result.ts, [by_id[alert_id] for alert_id in part.alert_ids]))
         for ts, listed in threads:
             for alert in listed:
-                payload = build_message(alert, unfurl_links=self.policy.unfurl_links)
+                payload = build_message(
+                    alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons
+                )
                 detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
                 if not self._post_untracked(destination, detail).ok:
                     return  # Slack is failing: the alerts are delivered, the rest of the details skipped

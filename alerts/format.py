@@ -9,6 +9,7 @@ terminal, and so the mail cron sends), which are not escaped.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsbot.matching.snippets import render
-from newsbot.models import Alert, Match, Severity
+from newsbot.models import Alert, FeedbackAction, Match, Severity
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -110,8 +111,8 @@ def escaped_within(text: str, limit: int) -> str:
     return escaped
 
 
-def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
-    """The webhook / chat.postMessage payload for one alert."""
+def build_message(alert: Alert, *, unfurl_links: bool = False, feedback: bool = False) -> dict[str, Any]:
+    """The webhook / chat.postMessage payload for one alert; with `feedback`, its buttons (feedback_actions)."""
     story, match = alert.story, alert.match
     severity = match.severity
     # plain_text: Slack shows it literally and never parses it for mentions or links, so it is not
@@ -140,6 +141,8 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     ]
     if passage:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": passage}]})
+    if feedback:
+        blocks.append(feedback_actions(alert))
     fallback = (
         f"{SEVERITY_EMOJI[severity]} [{severity.value}] {escape(match.watchlist)}: "
         f"{escape(story.title)} ({', '.join(escape(term) for term in match.terms)})"
@@ -150,6 +153,64 @@ def build_message(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
+
+
+FEEDBACK_BLOCK = "newsbot_feedback"
+ACTION_PREFIX = "newsbot_"  # every element's action_id starts with it: `newsbot serve` listens for those
+FEEDBACK_MORE = ACTION_PREFIX + "more"  # the overflow menu
+BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button's value (an overflow option's is 150)
+
+
+def feedback_actions(alert: Alert) -> dict[str, Any]:
+    """The buttons `newsbot serve` answers: Relevant, Not relevant, Mute vendor 7 days (when the match
+    names a vendor), and an overflow menu with a 30-day mute and a mute of the story's cluster.
+
+    Only for messages posted with a bot token to a Slack app that receives interactions: a webhook's
+    message cannot call back, and a button nobody answers shows the clicker an error. Each value is
+    JSON naming the alert and the action, and on the mute button what it mutes (the watchlist and
+    vendors) when that fits Slack's 2,000 characters; an overflow option's value may hold only 150,
+    so it names the alert and action alone. The click's handler takes what to mute from the stored
+    alert, the one authority for every element alike (newsbot.alerts.interactions).
+    """
+    match = alert.match
+    elements: list[dict[str, Any]] = [
+        _button("Relevant", alert, FeedbackAction.RELEVANT),
+        _button("Not relevant", alert, FeedbackAction.NOT_RELEVANT),
+    ]
+    options = []
+    if match.vendors:
+        target = {"watchlist": match.watchlist, "vendors": list(match.vendors)}
+        elements.append(_button("Mute vendor 7 days", alert, FeedbackAction.MUTE_7D, target))
+        options.append(_option("Mute vendor 30 days", alert, FeedbackAction.MUTE_30D))
+    options.append(_option("Mute this story's cluster 7 days", alert, FeedbackAction.MUTE_CLUSTER))
+    elements.append({"type": "overflow", "action_id": FEEDBACK_MORE, "options": options})
+    return {"type": "actions", "block_id": FEEDBACK_BLOCK, "elements": elements}
+
+
+def _value(alert: Alert, action: FeedbackAction, target: dict[str, Any] | None = None) -> str:
+    bare = {"alert": alert.id, "action": action.value}
+    whole = json.dumps({**bare, **(target or {})}, separators=(",", ":"))
+    return whole if len(whole) <= BUTTON_VALUE_LIMIT else json.dumps(bare, separators=(",", ":"))
+
+
+def _button(label: str, alert: Alert, action: FeedbackAction, target: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": ACTION_PREFIX + action.value,
+        "text": {"type": "plain_text", "text": label},
+        "value": _value(alert, action, target),
+    }
+
+
+def _option(label: str, alert: Alert, action: FeedbackAction) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label}, "value": _value(alert, action)}
+
+
+def answered(blocks: Sequence[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """An alert's blocks once a click was stored: its buttons replaced by `note` (mrkdwn, escaped by
+    the caller) so everyone in the channel sees who judged it and how."""
+    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_BLOCK]
+    return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_escaped(note, SECTION_LIMIT)}]}]
 
 
 def slack_snippet(match: Match) -> str:

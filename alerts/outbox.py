@@ -1,6 +1,8 @@
 """What a story's matches become in the outbox: an alert, an "also in" of an earlier alert of its
 cluster, or an alert that says it continues an earlier story; and no alert at all for a story too
-old to alert. The delivery policy that drains the outbox is newsbot.alerts.deliver.
+old to alert. A match that a mute set from Slack covers at the run's time (its story's cluster, or
+every vendor it names, muted in its watchlist) is queued as a muted alert: kept and explained, never
+sent. The delivery policy that drains the outbox is newsbot.alerts.deliver.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime, timedelta
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertKind, Match, RunSummary
 from newsbot.storage.database import Storage
-from newsbot.storage.records import batched
+from newsbot.storage.records import alert_id, batched
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 
@@ -47,6 +49,10 @@ def queue_matches(
                     follows.get(match.watchlist, (AlertKind.ALERT,))[0] != AlertKind.ALSO_IN for match in matches
                 )
                 storage.record_matches(story, matches, now, follows)
+                for match in matches:
+                    mute = storage.mute_for(match.watchlist, match.vendors, cluster, now)
+                    if mute is not None:
+                        storage.mark_muted(alert_id(story.id, match.watchlist), mute)
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:

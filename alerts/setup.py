@@ -27,6 +27,8 @@ def delivery(config: Config, *, dry_run: bool = False) -> tuple[Poster, Policy]:
         failing_after=timedelta(hours=slack.failing_after_hours),
         at_most_once=slack.delivery == "at_most_once",
         unfurl_links=slack.unfurl_links,
+        # Buttons only where a click can reach newsbot: a bot token's message, from an app `newsbot serve` runs.
+        feedback_buttons=slack.token is not None and bool(slack.signing_secret or slack.app_token),
         notices_to=None if dry_run else default_destination(slack),
         ops_to=ops_destination(slack),
     )

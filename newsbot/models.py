@@ -70,6 +70,9 @@ class FeedEntry:
     summary: str = ""
     content: str = ""
     published: datetime | None = None
+    # The link's #fragment names this item on a page that holds many (its guid says so, see
+    # newsbot.stories.urls.fragment_names_item): part of its identity, and the page is not its text.
+    anchored: bool = False
 
 
 class FetchStatus(enum.StrEnum):
@@ -141,12 +144,15 @@ class Match:
     """Everything one watchlist found in one story; it becomes at most one alert.
 
     `snippet` is a passage of the story as (text, is_matched_word) parts, from `snippet_field`.
+    `vendors` are the watchlist's vendors (by their configured name) whose words a fired rule used:
+    what a "mute vendor" click in Slack mutes, and what decides whether a later match is muted.
     """
 
     watchlist: str
     rules: tuple[RuleHit, ...]
     snippet: tuple[tuple[str, bool], ...] = ()
     snippet_field: str = ""
+    vendors: tuple[str, ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -180,12 +186,32 @@ class AlertStatus(enum.StrEnum):
     SENDING = "sending"  # in flight: an attempt started and its outcome is not recorded (looked up before a resend)
     SENT = "sent"
     UNCONFIRMED = "unconfirmed"  # in flight to a webhook when a run died, with `delivery: at_most_once`
+    MUTED = "muted"  # suppressed by a mute from Slack (its mute_id says which): kept, searchable, never sent
 
 
 class AlertKind(enum.StrEnum):
     ALERT = "alert"
     ALSO_IN = "also_in"  # a copy with nothing new: a line in the earlier alert's thread, or nothing
     CONTINUES = "continues"  # a copy that matched a rule the earlier one did not: a new alert
+
+
+class FeedbackAction(enum.StrEnum):
+    """A click on an alert's buttons in Slack, stored as its value (table feedback)."""
+
+    RELEVANT = "relevant"
+    NOT_RELEVANT = "not_relevant"
+    MUTE_7D = "mute_7d"  # the alert's vendors, in its watchlist, for 7 days
+    MUTE_30D = "mute_30d"  # … for 30 days
+    MUTE_CLUSTER = "mute_cluster"  # the alert's story's cluster (its copies), in its watchlist, for 7 days
+
+    @property
+    def mute_days(self) -> int | None:
+        """How long the mute this click sets lasts; None for a verdict."""
+        return {"mute_7d": 7, "mute_30d": 30, "mute_cluster": 7}.get(self.value)
+
+    @property
+    def is_verdict(self) -> bool:
+        return self in (FeedbackAction.RELEVANT, FeedbackAction.NOT_RELEVANT)
 
 
 @dataclass(frozen=True)

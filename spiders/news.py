@@ -287,13 +287,16 @@ class NewsSpider(scrapy.Spider):
 
     def _take(self, state: _Source, entry: FeedEntry, *, teaser: bool, only_new: bool = False) -> Iterator[Item]:
         """Keep an entry, first fetching its article when the source wants full text and it is new."""
-        identity = canonical_url(entry.link) if entry.link else ""
+        identity = canonical_url(entry.link, keep_fragment=entry.anchored) if entry.link else ""
         if identity in state.links_seen:
             return
         if identity:
             state.links_seen.add(identity)
-        wants_text = not _too_old(entry, state.request) and (
-            state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser)
+        # An anchored item is one of many on its page: the page is not its text, nor its address.
+        wants_text = (
+            not entry.anchored
+            and not _too_old(entry, state.request)
+            and (state.request.full_text is FullText.ALWAYS or (state.request.full_text is FullText.AUTO and teaser))
         )
         known = bool(identity) and self.is_known(identity)
         if known and only_new:
@@ -485,7 +488,7 @@ def first_copies(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
     seen: set[str] = set()
     kept = []
     for entry in entries:
-        identity = canonical_url(entry.link) if entry.link else ""
+        identity = canonical_url(entry.link, keep_fragment=entry.anchored) if entry.link else ""
         if identity and identity in seen:
             continue
         seen.add(identity)

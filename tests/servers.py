@@ -7,18 +7,22 @@ newsbot (running in a subprocess, as cron runs it) actually sent over the wire.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 
@@ -218,20 +222,26 @@ class _SlackHandler(BaseHTTPRequestHandler):
         self._reply(reply.status, reply.body.encode(), "text/plain; charset=utf-8", reply.headers)
 
     def _web_api(self, method: str, arguments: dict[str, Any]) -> None:
+        if method == "apps.connections.open":  # Socket Mode: the app-level token, not the bot's
+            app_token = self.headers.get("Authorization") == f"Bearer {self.owner.APP_TOKEN}"
+            url = self.owner.socket_url if app_token else None
+            self._json(200, {"ok": True, "url": url} if url else {"ok": False, "error": "invalid_auth"})
+            return
         if self.headers.get("Authorization") != f"Bearer {self.owner.token}":
             self._json(200, {"ok": False, "error": "invalid_auth"})
             return
         if method == "chat.postMessage":
             self._post_message(arguments)
             return
-        if method == "conversations.history":
-            self._json(200, self.owner.history(arguments))
-            return
-        if method == "conversations.replies":
-            self._json(200, self.owner.replies(arguments))
-            return
-        if method == "conversations.list":
-            self._json(200, self.owner.list_channels(arguments))
+        answers = {
+            "conversations.history": self.owner.history,
+            "conversations.replies": self.owner.replies,
+            "conversations.list": self.owner.list_channels,
+            "chat.update": self.owner.update_message,
+            "auth.test": lambda _: {"ok": True, "team_id": "T0NEWSBOT", "user_id": "U0NEWSBOT", "bot_id": "B0NEWSBOT"},
+        }
+        if method in answers:
+            self._json(200, answers[method](arguments))
             return
         if method == "conversations.open":
             dm = self.owner.users.get(str(arguments.get("users", "")))
@@ -314,10 +324,16 @@ class FakeSlack(_Base):
     `hold` set, Slack keeps a message it accepted but does not answer until `release()`: the moment to
     kill newsbot mid-send. `refuse_connections(seconds)` stops listening for a while (connection
     refused), then listens again on the same port.
+
+    For `newsbot serve`: auth.test (slack-bolt checks the token with it), chat.update (each call kept
+    in `updates`, the message changed), apps.connections.open (Socket Mode, with APP_TOKEN: answers
+    `socket_url`), and `click(message, label)`, the block_actions payload Slack would send for a click
+    on one of the message's elements; send_interaction() signs and posts it.
     """
 
     WEBHOOK_PATH = "/services/T000/B000/canary-secret-XYZ"
     TOKEN = "xoxb-canary-token-XYZ"
+    APP_TOKEN = "xapp-1-A0NEWSBOT-1-canary-app-token-XYZ"
 
     def __init__(self) -> None:
         self.script: list[SlackReply] = []
@@ -332,6 +348,8 @@ class FakeSlack(_Base):
         }
         self.private = {"soc-private"}
         self.users = {"U0ANALYST1": "D0ANALYST1"}  # user id → the DM channel a post to it lands in
+        self.updates: list[dict[str, Any]] = []  # every chat.update call's arguments, in order
+        self.socket_url: str | None = None  # what apps.connections.open answers (a test's WebSocket server)
         self.not_in: set[str] = set()
         self.hold = False
         self._released = threading.Event()
@@ -421,6 +439,52 @@ class FakeSlack(_Base):
         self.accept({**arguments, "channel": channel, "ts": ts})
         return {"ok": True, "channel": channel, "ts": ts, "_hold": True}
 
+    def update_message(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """chat.update: the message at (channel, ts) takes the new text and blocks; every call is kept
+        in `updates`, in order, whether or not it found its message."""
+        with self._lock:
+            self.updates.append(dict(arguments))
+            where = (arguments.get("channel"), arguments.get("ts"))
+            found = next((m for m in self.messages if (m["channel"], m["ts"]) == where), None)
+            if found is None:
+                return {"ok": False, "error": "message_not_found"}
+            found.update({key: arguments[key] for key in ("text", "blocks") if key in arguments})
+            return {"ok": True, "channel": found["channel"], "ts": found["ts"], "text": found.get("text")}
+
+    def click(
+        self, message: dict[str, Any], label: str, user: str = "U0ANALYST1", user_name: str = "alice"
+    ) -> dict[str, Any]:
+        """The block_actions payload Slack sends when `user` clicks the element labelled `label` on
+        `message` (a button, or an option of an overflow menu), as Slack builds it."""
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+                chosen = _chosen(element, label)
+                if chosen is not None:
+                    return {
+                        "type": "block_actions",
+                        "user": {"id": user, "username": user_name, "name": user_name, "team_id": "T0NEWSBOT"},
+                        "api_app_id": "A0NEWSBOT",
+                        "token": "verification-token-unused",
+                        "container": {
+                            "type": "message",
+                            "message_ts": message["ts"],
+                            "channel_id": message["channel"],
+                            "is_ephemeral": False,
+                        },
+                        "trigger_id": "1.2.3",
+                        "team": {"id": "T0NEWSBOT", "domain": "newsbot-test"},
+                        "channel": {"id": message["channel"], "name": "vendor-news"},
+                        "message": {
+                            "type": "message",
+                            "ts": message["ts"],
+                            "text": message.get("text"),
+                            "blocks": message.get("blocks"),
+                        },
+                        "response_url": self.url + "/actions/T0NEWSBOT/1/unused",
+                        "actions": [{**chosen, "block_id": block.get("block_id"), "action_ts": f"{time.time():.6f}"}],
+                    }
+        raise AssertionError(f"no element labelled {label!r} in the message")
+
     def chatter(self, name: str, count: int, thread_ts: str | None = None) -> None:
         """`count` messages from other people in a channel or a thread (no metadata): a busy channel."""
         channel = self.channels.get(name, name)
@@ -471,6 +535,55 @@ class FakeSlack(_Base):
             if message["channel"] == channel and message.get("thread_ts") == ts and _in_window(message, arguments)
         ]
         return _page([parent, *thread], arguments)
+
+
+def _chosen(element: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """What a click on `label` reports of `element`: the button itself, or the overflow menu with its option."""
+    if element.get("type") == "button" and element["text"]["text"] == label:
+        return {key: element[key] for key in ("type", "action_id", "text", "value")}
+    for option in element.get("options") or []:
+        if option["text"]["text"] == label:
+            return {"type": element["type"], "action_id": element["action_id"], "selected_option": option}
+    return None
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    seconds: float
+
+
+def send_interaction(
+    url: str,
+    payload: dict[str, Any],
+    signing_secret: str,
+    *,
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> Answer:
+    """POST an interaction to `url` exactly as Slack does: the form field `payload` holding the JSON,
+    `X-Slack-Request-Timestamp`, and `X-Slack-Signature` = `v0=` + HMAC-SHA256 of
+    `v0:{timestamp}:{body}` with the app's signing secret (`signature` overrides it, to forge one)."""
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    sent_at = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(signing_secret.encode(), f"v0:{sent_at}:".encode() + body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(sent_at),
+            "X-Slack-Signature": signature if signature is not None else f"v0={digest}",
+        },
+    )
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Answer(response.status, response.read().decode(), time.monotonic() - started)
+    except urllib.error.HTTPError as refused:
+        return Answer(refused.code, refused.read().decode(), time.monotonic() - started)
 
 
 def _in_window(message: dict[str, Any], arguments: dict[str, Any]) -> bool:

@@ -6,7 +6,7 @@ import argparse
 import enum
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +14,9 @@ from newsbot import __version__
 from newsbot.alerts.digest import post_digests
 from newsbot.alerts.setup import delivery
 from newsbot.cli.commonwords import common_word_warnings
+from newsbot.cli.mutes import lift as lift_mute
+from newsbot.cli.mutes import list_mutes, story_mutes
+from newsbot.cli.progress import run_progress
 from newsbot.cli.status import (
     describe_status,
     exportable_feeds,
@@ -113,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
     search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
+    _browse_options(command("browse", _browse, "look at the database in a web browser (Datasette, read-only)"))
     sources = command("sources", _sources_usage, "import sources from an OPML file, or export them as OPML")
     actions = sources.add_subparsers(metavar="ACTION")
     opml_import = actions.add_parser("import", help="add the feeds of an OPML file to newsbot.yaml's sources:")
@@ -138,9 +142,24 @@ def _parser() -> argparse.ArgumentParser:
         "--watchlist", type=Path, required=True, metavar="FILE.yaml", help="the watchlist to add them to (or create)"
     )
     vendor_import.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
+    _feedback_commands(command)
     demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
     demo.set_defaults(command=_demo)
     return parser
+
+
+def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentParser]) -> None:
+    """`serve` (Slack's clicks on alerts' buttons) and `mutes` (what those clicks muted)."""
+    serve = command("serve", _serve, "receive clicks on alerts' buttons from Slack (feedback, mutes)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on over HTTP (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on over HTTP (default 3000; 0: any)")
+    mutes = command("mutes", _mutes_list, "list the active mutes set from Slack; `mutes lift ID` ends one")
+    lift = mutes.add_subparsers(metavar="ACTION").add_parser(
+        "lift", help="end a mute now (the alerts it suppressed stay muted)"
+    )
+    lift.set_defaults(command=_mutes_lift)
+    lift.add_argument("id", type=int, help="the mute's number, as `newsbot mutes` lists it")
+    lift.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -159,8 +178,12 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.pipeline.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
 
     pipeline = dry_run if arguments.dry_run else run
-    with database_faults(config.database):
-        summary = pipeline(config, *delivery(config, dry_run=arguments.dry_run))
+    configured, policy = delivery(config, dry_run=arguments.dry_run)
+    with (
+        database_faults(config.database),
+        run_progress(configured, quiet=arguments.quiet, verbose=arguments.verbose) as (poster, progress),
+    ):
+        summary = pipeline(config, poster, policy, progress)
     if not arguments.quiet:
         print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
     elif summary.worse:
@@ -183,6 +206,9 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
         f"{config.path}: OK — {len(config.settings.sources)} sources, "
         f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to {_destination(config)}"
     )
+    from newsbot.cli.serve import describe_serve  # slack-bolt, imported by serve's module, only here
+
+    print(describe_serve(config.settings.slack))
     return ExitStatus.OK
 
 
@@ -217,10 +243,13 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
         with database_faults(config.database):
             story = stored_story(config, arguments.url)
             cluster = story_cluster(config, story) if story else None
+            muted = story_mutes(config, story) if story else []
         if story is None:
             print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
             return ExitStatus.ERROR
         print(f"{story.title}\n{story.url} ({story.source})\n{cluster}\n")
+        if muted:
+            print("\n".join(muted) + "\n")
         fields = story_fields(story)
     print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
     return ExitStatus.OK
@@ -279,6 +308,26 @@ def _search(arguments: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK
 
 
+def _browse_options(browse: argparse.ArgumentParser) -> None:
+    browse.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    browse.add_argument("--port", type=port_number, default=8001, help="port to listen on (default 8001; 0: any free)")
+    browse.add_argument("--no-open", dest="open", action="store_false", help="do not open a web browser")
+
+
+def port_number(text: str) -> int:
+    """--port: getaddrinfo would take 70000 as 4464 without a word."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number (0 to 65535)")
+    return int(text)
+
+
+def _browse(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.browse import browse  # Datasette and uvicorn load only for this command
+
+    browse(arguments)
+    return ExitStatus.OK
+
+
 def _sources_usage(arguments: argparse.Namespace) -> ExitStatus:
     print("newsbot sources: say `import FILE.opml` or `export`", file=sys.stderr)
     return ExitStatus.CANNOT_RUN
@@ -320,6 +369,27 @@ def _vendors_import(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.cli.vendors import import_vendors  # it reports with this module's ExitStatus
 
     return import_vendors(arguments)
+
+
+def _serve(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.serve import serve  # slack-bolt loads only for this command
+
+    serve(arguments)
+    return ExitStatus.OK
+
+
+def _mutes_list(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    with database_faults(config.database):
+        print(list_mutes(config, SYSTEM_CLOCK.now()))
+    return ExitStatus.OK
+
+
+def _mutes_lift(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    with database_faults(config.database):
+        print(lift_mute(config, arguments.id, SYSTEM_CLOCK.now()))
+    return ExitStatus.OK
 
 
 def _demo(arguments: argparse.Namespace) -> ExitStatus:

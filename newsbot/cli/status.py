@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 
+from newsbot.alerts.deliver import DELIVERY_FAILING
+from newsbot.cli.mutes import status_lines as mute_status_lines
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
 from newsbot.configuration.opml import OpmlFeed
 from newsbot.errors import StorageError
 from newsbot.models import Alert, AlertStatus, Story
+from newsbot.pipeline.health import Health, HealthChange, HealthState
 from newsbot.storage.database import Storage
-from newsbot.storage.records import SourceState, iso
+from newsbot.storage.records import RunRecord, SourceState, TriedAlert, iso
 from newsbot.stories.urls import canonical_url
 
 
@@ -32,9 +36,12 @@ def search_stories(config: Config, query: str, limit: int) -> list[Story]:
 
 
 def stored_story(config: Config, url: str) -> Story | None:
-    """The stored story with this URL (canonicalised first, as stories are stored)."""
+    """The stored story with this URL (canonicalised first, as stories are stored): an item stored at
+    its anchor (a FeedEntry that is `anchored`) with its fragment, any other without."""
     with reading(config) as storage:
-        return storage.story_by_url(canonical_url(url)) if storage else None
+        if storage is None:
+            return None
+        return storage.story_by_url(canonical_url(url, keep_fragment=True)) or storage.story_by_url(canonical_url(url))
 
 
 def exportable_feeds(config: Config) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
@@ -125,7 +132,11 @@ def _source_lines(name: str, state: SourceState) -> list[str]:
 
 def _report(config: Config, storage: Storage) -> list[str]:
     rows = {state.name: state for state in storage.source_rows()}
-    lines = [f"Database: {config.database} ({storage.story_count()} stories)", "Sources:"]
+    lines = [
+        *_at_a_glance(config, storage),
+        f"Database: {config.database} ({storage.story_count()} stories)",
+        "Sources:",
+    ]
     for source in config.settings.sources:
         row = rows.get(source.name)
         if row is None:
@@ -142,8 +153,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
     unconfirmed = counts[AlertStatus.UNCONFIRMED]
     shown = f", {unconfirmed} unconfirmed" if unconfirmed else ""
     lines.append(f"Alerts: {counts[AlertStatus.PENDING]} pending, {counts[AlertStatus.SENT]} sent{shown}")
-    slack = config.settings.slack
-    failing_after = timedelta(hours=slack.failing_after_hours if slack else 6)
+    failing_after = _failing_after(config)
     for alert in storage.undelivered():
         state = "FAILING" if alert.created_at < SYSTEM_CLOCK.now() - failing_after else "not delivered yet"
         if alert.status is AlertStatus.UNCONFIRMED:
@@ -152,6 +162,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
             f"  {state}: '{alert.title}' ({alert.watchlist}) to {alert.destination}, "
             f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error}"
         )
+    lines += mute_status_lines(storage, SYSTEM_CLOCK.now())
     last = storage.last_run()
     if last:
         summary = last.summary
@@ -161,3 +172,128 @@ def _report(config: Config, storage: Storage) -> list[str]:
             f"{len(summary['failed_sources'])} sources failed"
         )
     return lines
+
+
+def _at_a_glance(config: Config, storage: Storage) -> list[str]:
+    """The morning look, before the details: one line of counts, then what needs a person, worst
+    first (a source that stopped working, alerts that cannot get out, a run that did not finish)."""
+    now = SYSTEM_CLOCK.now()
+    states = storage.fetch_state(source.name for source in config.settings.sources)
+    last = storage.last_run()
+    attention = [
+        *_sources_needing_attention(config, states),
+        *_alerts_needing_attention(config, storage, now),
+        *_runs_needing_attention(states, last),
+    ]
+    lines = [_summary_line(config, states, storage.alert_counts(), last, now)]
+    lines += ["Needs attention:", *(f"  - {item}" for item in attention)] if attention else ["Nothing needs attention."]
+    return [*lines, ""]
+
+
+def _summary_line(
+    config: Config,
+    states: Mapping[str, SourceState],
+    counts: Mapping[AlertStatus, int],
+    last: RunRecord | None,
+    now: datetime,
+) -> str:
+    health = Counter(
+        (states[source.name].health or HealthState.OK) if source.name in states else "unfetched"
+        for source in config.settings.sources
+    )
+    sources = (
+        f"{health[HealthState.OK]} sources ok, {health[HealthState.FAILING]} failing, {health[HealthState.STALE]} stale"
+    )
+    for key, words in ((HealthState.NO_LINKS, "finding no links"), ("unfetched", "not fetched yet")):
+        sources += f", {health[key]} {words}" if health[key] else ""
+    unconfirmed = counts[AlertStatus.UNCONFIRMED]
+    alerts = f"{counts[AlertStatus.PENDING]} alerts pending" + (f", {unconfirmed} unconfirmed" if unconfirmed else "")
+    if last is None:
+        return f"Summary: {sources}; {alerts}; no run recorded yet"
+    started = datetime.fromisoformat(last.started_at).astimezone(UTC)
+    return (
+        f"Summary: {sources}; {alerts}; last run {started:%Y-%m-%d %H:%M} UTC ({_ago(now - started)}), "
+        f"took {last.summary['seconds']:.1f} s"
+    )
+
+
+def _sources_needing_attention(config: Config, states: Mapping[str, SourceState]) -> list[str]:
+    """Sources whose health is not OK, in the words their notice used, the broken before the stale."""
+    worst_first = [HealthState.FAILING, HealthState.NO_LINKS, HealthState.STALE]
+    unwell = []
+    for source in config.settings.sources:
+        state = states.get(source.name)
+        if state and state.health and state.health != HealthState.OK:
+            health = Health(HealthState(state.health), state.health_detail or "")
+            unwell.append((HealthChange(source.name, health), state.health_since))
+    unwell.sort(key=lambda found: worst_first.index(found[0].health.state))  # stable: config order within each
+    return [f"{change.text} (since {since})" for change, since in unwell]
+
+
+def _alerts_needing_attention(config: Config, storage: Storage, now: datetime) -> list[str]:
+    """Alerts tried and not delivered: failing for longer than failing_after (with whether the
+    "delivery is failing" notice went out), unconfirmed, and still being retried."""
+    failing_after = _failing_after(config)
+    tried = storage.undelivered()
+    unconfirmed = [alert for alert in tried if alert.status is AlertStatus.UNCONFIRMED]
+    waiting = [alert for alert in tried if alert.status is not AlertStatus.UNCONFIRMED]
+    failing = [alert for alert in waiting if alert.created_at < now - failing_after]
+    retrying = [alert for alert in waiting if alert.created_at >= now - failing_after]
+    items = []
+    if failing:
+        episode = (min(alert.created_at for alert in failing) + failing_after).replace(microsecond=0)
+        notice = storage.last_notice(DELIVERY_FAILING)
+        announced = (
+            f"the 'delivery is failing' notice went out at {iso(notice)}"
+            if notice is not None and notice >= episode
+            else "no 'delivery is failing' notice has gone out yet (it goes once Slack answers again)"
+        )
+        hours = failing_after.total_seconds() / 3600
+        items.append(f"{len(failing)} alerts undelivered for more than {hours:g} h ({_causes(failing)}); {announced}")
+    if unconfirmed:
+        items.append(
+            f"{len(unconfirmed)} alerts unconfirmed: a crash or a lost answer left unknown whether Slack has them, "
+            "and delivery: at_most_once does not send them again; look in the channel"
+        )
+    if retrying:
+        items.append(f"{len(retrying)} alerts not delivered yet, tried again each run ({_causes(retrying)})")
+    return items
+
+
+def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord | None) -> list[str]:
+    """A run that left no record (killed, or ended by its watchdog), or was cut short (its budget
+    was spent, or a signal stopped it). A run that is over when its crawl is (within the budget)
+    but delivers for longer is not listed: the delivery allowance after the budget is for that."""
+    items = []
+    fetched = [datetime.fromisoformat(state.last_fetch_at) for state in states.values() if state.last_fetch_at]
+    if fetched and (last is None or max(fetched) > datetime.fromisoformat(last.finished_at)):
+        items.append(
+            f"sources were fetched at {iso(max(fetched))}, after the last recorded run: a run is under way, or one "
+            "ended without recording itself (killed, or stopped by its watchdog); the next run completes its work"
+        )
+    if last is None:
+        return items
+    cut_short: dict[str, str] = last.summary.get("cut_short") or {}
+    if cut_short:  # its budget was spent, or a signal stopped it: the reason says which
+        reasons = "; ".join(sorted(set(cut_short.values())))
+        items.append(f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run")
+    return items
+
+
+def _failing_after(config: Config) -> timedelta:
+    """How long an alert may wait before its delivery counts as failing (as alerts.deliver judges it)."""
+    slack = config.settings.slack
+    return timedelta(hours=slack.failing_after_hours if slack else 6)
+
+
+def _causes(alerts: list[TriedAlert]) -> str:
+    return "; ".join(sorted({f"{alert.destination}: {alert.last_error}" for alert in alerts}))
+
+
+def _ago(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes:.0f} min ago"
+    return f"{minutes / 60:.0f} h ago" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days ago"

@@ -14,6 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from newsbot.configuration.slack_secrets import (
     KEEP_REFERENCES,
     ApiUrl,
+    AppToken,
+    SigningSecret,
     SlackToken,
     WebhookUrl,
     redacting,
@@ -74,6 +76,8 @@ class SlackConfig(Strict):
     unfurl_links: bool = False
     ops_channel: Text | None = None  # token mode: where source health goes (default: slack.channel)
     ops_webhook_url: WebhookUrl | None = None  # webhook mode: where source health goes (default: webhook_url)
+    signing_secret: SigningSecret | None = None  # `newsbot serve` over HTTP: checks each request came from Slack
+    app_token: AppToken | None = None  # `newsbot serve` in Socket Mode (xapp-…): no public URL needed
 
     @model_validator(mode="after")
     def _one_mode(self) -> SlackConfig:
@@ -85,6 +89,11 @@ class SlackConfig(Strict):
             raise ValueError("slack.ops_channel needs slack.token (with a webhook, use slack.ops_webhook_url)")
         if self.ops_webhook_url is not None and self.token is not None:
             raise ValueError("slack.ops_webhook_url is for webhook mode (with a token, use slack.ops_channel)")
+        if (self.signing_secret is not None or self.app_token is not None) and self.token is None:
+            raise ValueError(
+                "slack.signing_secret and slack.app_token are for `newsbot serve`, which needs slack.token "
+                "(a webhook's message cannot carry buttons)"
+            )
         return self
 
 

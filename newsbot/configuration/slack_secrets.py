@@ -23,15 +23,16 @@ from pydantic import AfterValidator, ValidationInfo
 from newsbot.configuration.validation import ENV_REFERENCE
 from newsbot.errors import ConfigError
 
-SECRET_KEYS = frozenset({"webhook_url", "ops_webhook_url", "token"})
+SECRET_KEYS = frozenset({"webhook_url", "ops_webhook_url", "token", "signing_secret", "app_token"})
 KEEP_REFERENCES = "keep_env_references"  # validation context: an unset `${VAR}` may stay as written
 REDACTED = "<secret>"
 SHORTEST_SHOWN_PART = 8  # a run this long shared with a secret is removed from a message
 _TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxe.xoxb-", "xoxe.xoxp-")  # bot, user, and their rotating forms
 _TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9.-]+")
-_ANY_TOKEN_PREFIX = re.compile(r"(?:xoxe\.)?xox[a-z]-")
+_ANY_TOKEN_PREFIX = re.compile(r"(?:xoxe\.)?xox[a-z]-|xapp-")
 # Whatever the config said: a token's or a webhook's private part, found by its shape in any text.
-_SECRET_SHAPED = re.compile(r"(?:(?:xoxe\.)?xox[a-z]-|hooks\.slack(?:-gov)?\.com/services/)([A-Za-z0-9_/-]{4,})")
+_SECRET_SHAPED = re.compile(r"(?:(?:xoxe\.)?xox[a-z]-|xapp-|hooks\.slack(?:-gov)?\.com/services/)([A-Za-z0-9_/-]{4,})")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _WEBHOOK_EXAMPLE = "https://hooks.slack.com/services/T…/B…/…"
 
 
@@ -92,6 +93,24 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+def signing_secret_problem(secret: str) -> str | None:
+    """Slack's signing secret (Basic Information → App Credentials) is hexadecimal; the client secret
+    and verification token sit beside it and are easy to paste instead."""
+    problem = characters_problem(secret)
+    if problem is None and not _HEX.fullmatch(secret):
+        return "does not look like a Slack signing secret (hexadecimal, under Basic Information → App Credentials)"
+    return problem
+
+
+def app_token_problem(token: str) -> str | None:
+    problem = characters_problem(token)
+    if problem is None and not token.startswith("xapp-"):
+        return "does not look like an app-level token: it starts with xapp- (Basic Information → App-Level Tokens)"
+    if problem is None and not _TOKEN_CHARACTERS.fullmatch(token):
+        return "has characters a Slack token never has (it is letters, digits and dashes)"
+    return problem
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -121,12 +140,14 @@ def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
 
 WebhookUrl = Annotated[str, _checked(webhook_url_problem)]
 SlackToken = Annotated[str, _checked(token_problem)]
+SigningSecret = Annotated[str, _checked(signing_secret_problem)]
+AppToken = Annotated[str, _checked(app_token_problem)]
 # Not a secret, but the token travels to it: the same rules as a webhook's address.
 ApiUrl = Annotated[str, _checked(lambda url: url_problem(url, example="https://slack.com/api/"))]
 
 
 def secret_values(data: Any) -> Iterator[str]:
-    """Every string under a secret's key (webhook_url, ops_webhook_url, token) anywhere in `data`."""
+    """Every string under a secret's key (SECRET_KEYS) anywhere in `data`."""
     if isinstance(data, dict):
         for key, value in data.items():
             if key in SECRET_KEYS and isinstance(value, str):
@@ -139,7 +160,8 @@ def secret_values(data: Any) -> Iterator[str]:
 
 
 def private_part(secret: str) -> str:
-    """What must never be shown: a webhook's path (not its public host), a token after `xoxb-`."""
+    """What must never be shown: a webhook's path (not its public host), a token after `xoxb-` or `xapp-`,
+    a signing secret whole."""
     if "/" in secret:  # a URL, perhaps written without its scheme
         netloc = urlsplit(secret if "://" in secret else f"//{secret}").netloc
         return (secret.split(netloc, 1)[-1] if netloc else secret).removeprefix("/services/")

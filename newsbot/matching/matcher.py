@@ -58,7 +58,16 @@ class Evaluation:
         if not self.fired:
             return None
         snippet, where = build_snippet(fields or {}, self.evidence, _FIELD_PREFERENCE)
-        return Match(watchlist=self.watchlist, rules=tuple(self.fired), snippet=snippet, snippet_field=where)
+        used = {term for hit in self.fired for term in hit.terms}
+        vendors = tuple(name for name, words in self.vendors.items() if vendor_label(name, words) in used)
+        return Match(
+            watchlist=self.watchlist, rules=tuple(self.fired), snippet=snippet, snippet_field=where, vendors=vendors
+        )
+
+
+def vendor_label(name: str, words: list[str]) -> str:
+    """How a vendor's hits are named in a rule's terms: its name, or which of its forms matched."""
+    return name if name in words else f"{name} (as {', '.join(words)})"
 
 
 @dataclass
@@ -174,8 +183,7 @@ def _evaluate(
             continue
         words = sorted({ref.label for ref, _ in valid}, key=lambda word: (word != vendor_name, word))
         evaluation.vendors[vendor_name] = words
-        label = vendor_name if vendor_name in words else f"{vendor_name} (as {', '.join(words)})"
-        valid_vendor_hits += [(label, hit) for _, hit in valid]
+        valid_vendor_hits += [(vendor_label(vendor_name, words), hit) for _, hit in valid]
     for (kind, owner), pairs in found.topic_hits.items():
         if kind == "topic":
             evaluation.topics[owner] = sorted({ref.label for ref, _ in pairs})

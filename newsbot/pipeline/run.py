@@ -24,7 +24,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
 from newsbot.pipeline.health import record_health
+from newsbot.pipeline.progress import Progress, RunProgress, no_progress
 from newsbot.pipeline.quiet import QUIET_MEMORY, KnownProblems
 from newsbot.pipeline.watchdog import Watchdog
 from newsbot.pipeline.worker import StageWorker
@@ -79,7 +80,7 @@ def run_lock(database: Path) -> Iterator[None]:
         lock.release()
 
 
-def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
+def run(config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress) -> RunSummary:
     """The whole pipeline under the run lock; per-source and per-alert failures are in the summary.
 
     Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
@@ -88,12 +89,12 @@ def run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
     with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
         storage = Storage.open(config.database)
         try:
-            return run_pipeline(config, config.database, storage, poster, policy, budget)
+            return run_pipeline(config, config.database, storage, poster, policy, budget, progress)
         finally:
             storage.close()
 
 
-def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
+def dry_run(config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
     budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
@@ -107,7 +108,7 @@ def dry_run(config: Config, poster: Poster, policy: Policy) -> RunSummary:
                 source.backup(target)
         storage = Storage.open(copy, checked=config.database.exists())  # the real file was checked above
         try:
-            return run_pipeline(config, copy, storage, poster, policy, budget)
+            return run_pipeline(config, copy, storage, poster, policy, budget, progress)
         finally:
             storage.close()
             shutil.rmtree(folder, ignore_errors=True)
@@ -118,10 +119,17 @@ def _watchdog(budget: RunBudget) -> contextlib.AbstractContextManager[None]:
 
 
 def run_pipeline(
-    config: Config, database: Path, storage: Storage, poster: Poster, policy: Policy, budget: RunBudget | None = None
+    config: Config,
+    database: Path,
+    storage: Storage,
+    poster: Poster,
+    policy: Policy,
+    budget: RunBudget | None = None,
+    progress: Progress = no_progress,
 ) -> RunSummary:
     """Crawl and store in this thread while a StageWorker clusters, matches and delivers; `database`
-    is the file `storage` has open (the worker opens its own connection to it)."""
+    is the file `storage` has open (the worker opens its own connection to it). `progress` hears
+    the summary so far after each stored source and each pass of the worker."""
     clock = policy.clock
     budget = budget or RunBudget(config.settings.fetch.run_budget_seconds, clock)
     started = clock.now()
@@ -129,7 +137,11 @@ def run_pipeline(
     summary = RunSummary()
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
     storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    later = _LaterStages(config, database, poster, policy, budget, summary)
+
+    def report_progress() -> None:
+        progress(RunProgress.of(summary, len(config.settings.sources)))
+
+    later = _LaterStages(config, database, poster, policy, budget, summary, report_progress)
     worker = StageWorker(later.run_pass, later.close)
 
     def store(result: FetchResult) -> None:
@@ -137,10 +149,12 @@ def run_pipeline(
         store_fetch(storage, result, summary, clock.now())
         stages["store"] += clock.monotonic() - store_started
         stages["parse"] += result.parse_seconds
+        report_progress()
         worker.wake()
 
     known_problems = KnownProblems.from_summaries(storage.run_summaries_since(started - QUIET_MEMORY))
     worker.start()
+    report_progress()
     try:
         requests = _source_requests(config, storage, clock.now())
         with crawler_warnings() as crawler_log:
@@ -175,10 +189,17 @@ class _LaterStages:
     on a database connection opened (and closed) in the worker's thread."""
 
     def __init__(
-        self, config: Config, database: Path, poster: Poster, policy: Policy, budget: RunBudget, summary: RunSummary
+        self,
+        config: Config,
+        database: Path,
+        poster: Poster,
+        policy: Policy,
+        budget: RunBudget,
+        summary: RunSummary,
+        report_progress: Callable[[], None],
     ):
         self.config, self.database, self.poster, self.policy = config, database, poster, policy
-        self.budget, self.summary = budget, summary
+        self.budget, self.summary, self.report_progress = budget, summary, report_progress
         self.clock = policy.clock
         self.matcher = Matcher(config.watchlists)
         self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
@@ -207,11 +228,13 @@ class _LaterStages:
         max_age_days = self.config.settings.max_age_days
         queue_matches(storage, self.matcher, max_age_days, self.summary, self.clock.now(), self.delivery_over)
         stages["match"] += self.clock.monotonic() - started
+        self.report_progress()
         started = self.clock.monotonic()
         report = deliver(storage, self.poster, self.policy, should_stop=self.delivery_over)
         stages["deliver"] += self.clock.monotonic() - started
         self.summary.alerts_sent += report.sent
         self.summary.delivery_errors += report.errors
+        self.report_progress()
         for error in report.errors:
             log.info("delivery failed, the alerts are kept for the next run: %s", error)
 
@@ -321,5 +344,11 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary, now:
             f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}"
         )
     stories = [story for entry in result.entries if (story := to_story(entry, result.source, now))]
+    unaddressed = len(result.entries) - len(stories)  # to_story drops an entry with no http(s) link
+    if unaddressed and result.source not in summary.source_warnings:
+        items = "1 item" if unaddressed == 1 else f"{unaddressed} items"
+        summary.source_warnings[result.source] = (
+            f"{items} without an http(s) link (an opaque guid, or none): not stored"
+        )
     summary.entries_seen += len(result.entries)
     summary.new_stories += storage.record_fetch(result, stories, now)

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from newsbot.errors import StorageError
 from newsbot.storage.clusters import ClusterStore
 from newsbot.storage.database_errors import damaged, database_faults
+from newsbot.storage.feedback import FeedbackStore
 from newsbot.storage.migrations import MIGRATIONS
 from newsbot.storage.outbox import OutboxStore
 from newsbot.storage.runs import RunStore
@@ -23,7 +24,7 @@ from newsbot.storage.stories import StoryStore
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 
 
-class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore):
+class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, FeedbackStore):
     """newsbot's database. Open with `Storage.open(path)`; it migrates itself on open."""
 
     @classmethod

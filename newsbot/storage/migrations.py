@@ -162,3 +162,71 @@ def m004_clusters(db: Database) -> None:
 def m005_attempt_thread(db: Database) -> None:
     """The thread an attempt replied in: a reply is found with conversations.replies, not history."""
     db.table("alerts").add_column("attempt_thread_ts", str)
+
+
+@MIGRATIONS()
+def m006_feedback(db: Database) -> None:
+    """Clicks from Slack and the mutes they set; a match a mute suppressed is kept as a muted alert."""
+    db.table("feedback").create(
+        {"alert_id": str, "user_id": str, "user_name": str, "action": str, "clicked_at": str},
+        pk=("alert_id", "user_id", "action"),
+    )
+    db.table("mutes").create(
+        {
+            "id": int,
+            "watchlist": str,
+            "vendor": str,
+            "cluster_id": str,
+            "until": str,
+            "created_by": str,
+            "created_at": str,
+            "alert_id": str,
+            "lifted_at": str,
+            "lifted_by": str,
+        },
+        pk="id",
+    )
+    db.table("alerts").add_column("mute_id", int)
+
+
+@MIGRATIONS()
+def m007_browse_views(db: Database) -> None:
+    """`alert_list`: each alert as a person reads it in `newsbot browse` (Datasette), its match JSON taken
+    apart — rules and vendors as JSON arrays (Datasette facets them), the snippet as text with matched
+    words between asterisks as in Slack, the latest relevant/not relevant click. A view, not a query of
+    newsbot browse, because Datasette facets views and serves the file read-only (it cannot create one).
+    A later migration that drops or renames a column read here must create the view again.
+    """
+    db.execute(
+        """
+        CREATE VIEW alert_list AS
+        SELECT
+            alerts.created_at,
+            alerts.severity,
+            alerts.watchlist,
+            stories.title,
+            (SELECT group_concat(CASE WHEN json_extract(part, '$[1]') THEN '*' || json_extract(part, '$[0]') || '*'
+                                      ELSE json_extract(part, '$[0]') END, '')
+               FROM (SELECT value AS part FROM json_each(alerts.match, '$.snippet') ORDER BY key)) AS snippet,
+            (SELECT json_group_array(json_extract(value, '$.rule'))
+               FROM json_each(alerts.match, '$.rules')) AS rules,
+            (SELECT json_group_array(value) FROM json_each(alerts.match, '$.vendors')) AS vendors,
+            (SELECT group_concat(term, ', ')
+               FROM (SELECT DISTINCT terms.value AS term
+                       FROM json_each(alerts.match, '$.rules') AS hits, json_each(hits.value, '$.terms') AS terms))
+              AS matched,
+            stories.source,
+            (SELECT action FROM feedback
+              WHERE feedback.alert_id = alerts.id AND action IN ('relevant', 'not_relevant')
+              ORDER BY clicked_at DESC, feedback.rowid DESC LIMIT 1) AS feedback,
+            (SELECT user_name FROM feedback
+              WHERE feedback.alert_id = alerts.id AND action IN ('relevant', 'not_relevant')
+              ORDER BY clicked_at DESC, feedback.rowid DESC LIMIT 1) AS feedback_by,
+            alerts.status,
+            alerts.kind,
+            stories.url,
+            alerts.id AS alert_id,
+            alerts.story_id
+        FROM alerts JOIN stories ON stories.id = alerts.story_id
+        """
+    )

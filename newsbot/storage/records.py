@@ -147,6 +147,7 @@ def match_record(match: Match) -> dict[str, Any]:
         "rules": [{"rule": hit.rule, "severity": hit.severity.value, "terms": list(hit.terms)} for hit in match.rules],
         "snippet": [[part, is_hit] for part, is_hit in match.snippet],
         "snippet_field": match.snippet_field,
+        "vendors": list(match.vendors),
     }
 
 
@@ -159,4 +160,5 @@ def match_from_record(watchlist: str, record: dict[str, Any]) -> Match:
         ),
         snippet=tuple((part, bool(is_hit)) for part, is_hit in record["snippet"]),
         snippet_field=record["snippet_field"],
+        vendors=tuple(record.get("vendors", ())),  # alerts queued before vendors were recorded have none
     )

@@ -39,8 +39,8 @@ class RunStore(StoreBase):
         ]
 
     def alert_counts(self) -> dict[AlertStatus, int]:
-        """pending (an interrupted send counts as pending), sent, unconfirmed."""
-        counts = {AlertStatus.PENDING: 0, AlertStatus.SENT: 0, AlertStatus.UNCONFIRMED: 0}
+        """pending (an interrupted send counts as pending), sent, unconfirmed, muted."""
+        counts = {AlertStatus.PENDING: 0, AlertStatus.SENT: 0, AlertStatus.UNCONFIRMED: 0, AlertStatus.MUTED: 0}
         for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
             status = AlertStatus(row["status"])
             counts[AlertStatus.PENDING if status is AlertStatus.SENDING else status] += row["n"]

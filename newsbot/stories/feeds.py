@@ -12,11 +12,14 @@ would otherwise expand an entity bomb that expat refused.
 from __future__ import annotations
 
 import calendar
+import functools
+import html
 import io
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -24,7 +27,7 @@ from newsbot.errors import NewsbotError
 from newsbot.models import FeedEntry
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.fastfeeds import parse_well_formed
-from newsbot.stories.urls import is_http_url
+from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
 _ENTITY = b"<!ENTITY"
@@ -33,6 +36,7 @@ _FIRST_ELEMENT = re.compile(rb"<\w")
 _WHITESPACE_RUN = re.compile(rb"\s{2,}")
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+_ID_TEXT = re.compile(rb"<(?:[\w.-]+:)?id\b[^>]*>([^<]*)</")
 
 
 class FeedParseError(NewsbotError, ValueError):
@@ -86,6 +90,7 @@ def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
         link = item["id"]
     return FeedEntry(
         link=_text(link),
+        anchored=fragment_names_item(_text(link), _text(item.get("id"))),
         title=_text(item.get("title")),
         summary=_text(item.get("summary")),
         content=_text(item.get("content_html") or item.get("content_text")),
@@ -103,7 +108,8 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> list[Fee
         reason = parsed.get("bozo_exception")
         detail = f" ({reason})" if reason else ""
         raise FeedParseError(f"the response is not an RSS, Atom or JSON feed{detail}")
-    return [_feedparser_entry(entry) for entry in parsed.entries]
+    read_link = _AtomLinks(body, url) if parsed.version.startswith("atom") else _rss_link
+    return [_feedparser_entry(entry, read_link(entry)) for entry in parsed.entries]
 
 
 def _utf8_or_unstated(content_type: str | None) -> bool:
@@ -131,15 +137,46 @@ def _defuse(body: bytes) -> bytes:
     return body
 
 
-def _feedparser_entry(entry: Any) -> FeedEntry:
-    # With no <link>, feedparser uses the guid (resolved against the feed URL when relative, so an
-    # item is kept rather than lost); a "urn:"/"tag:" id is not a link.
+def _rss_link(entry: Any) -> str:
+    """The <link>, else the guid. feedparser resolves a guid that is a permalink (no isPermaLink, or
+    "true": RSS says it is then a URL) against the feed's address, so an item with a relative one is
+    kept; an opaque guid (isPermaLink="false") stays as written, and is a link only if it is an http(s)
+    URL. A "urn:"/"tag:" guid is never a link."""
     link = entry.get("link") or entry.get("id") or ""
-    if not is_http_url(link):
-        link = ""
+    return link if is_http_url(link) else ""
+
+
+class _AtomLinks:
+    """An Atom entry's link: its alternate page (newsbot.stories.urls.entry_address), else its id when
+    the feed wrote the id as an http(s) URL.
+
+    feedparser would take any id, and "resolve" a relative one against the feed's address: an id is
+    a name, not an address (RFC 4287 says so), and such a URL was never published. The ids written
+    as absolute URLs are read from the body, once, only for a feed with an entry that needs them.
+    """
+
+    def __init__(self, body: bytes, url: str) -> None:
+        self.body = body
+        self.url = url
+
+    def __call__(self, entry: Any) -> str:
+        links = entry.get("links") or ()
+        address = entry_address((link.get("rel"), link.get("type"), link.get("href")) for link in links)
+        if not address and entry.get("id") in self.absolute_ids:
+            address = entry["id"]
+        return address if is_http_url(address) else ""
+
+    @functools.cached_property
+    def absolute_ids(self) -> frozenset[str]:
+        written = (html.unescape(raw.decode("utf-8", "replace")).strip() for raw in _ID_TEXT.findall(self.body))
+        return frozenset(urljoin(self.url, text) for text in written if is_absolute(text))
+
+
+def _feedparser_entry(entry: Any, link: str) -> FeedEntry:
     content = entry.get("content") or []
     return FeedEntry(
         link=link,
+        anchored=fragment_names_item(link, _text(entry.get("id"))),
         title=_text(entry.get("title")),
         summary=_text(entry.get("summary")),
         content="\n".join(_text(part.get("value")) for part in content),

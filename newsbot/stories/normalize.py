@@ -48,7 +48,7 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
     """A Story, or None when the entry has no http(s) link to identify it."""
     if not is_http_url(entry.link):
         return None
-    url = canonical_url(entry.link)
+    url = canonical_url(entry.link, keep_fragment=entry.anchored)
     summary = bounded(html_to_text(entry.summary), MAX_TEXT_CHARS)
     text = bounded(html_to_text(entry.content), MAX_TEXT_CHARS)
     return Story(

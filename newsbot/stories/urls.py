@@ -5,10 +5,15 @@ AMP or mobile page, wrapped in an aggregator's redirect, with `:443` or a traili
 those is undone here, then w3lib canonicalises the rest (the form Scrapy uses for request
 fingerprints), so they are all one story. A page's own `rel=canonical` is applied when the article
 is fetched (spiders/news.py), which also joins syndicated copies that credit their original.
+
+A fragment (`#comments`, `#xtor=RSS-3`) is dropped too, except where a feed says it names an item on
+a page that holds many (fragment_names_item): there it is the only thing that tells the items apart.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -50,6 +55,11 @@ WRAPPERS = {
 _AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp", "_amp=true"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_ROUNDS = 5
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# An Atom link with no rel is "alternate", and a registered relation's name is the same relation as
+# its IANA IRI (RFC 4287, 4.2.7.2); only an alternate page is where the entry itself is read.
+_ALTERNATE = frozenset({"alternate", "http://www.iana.org/assignments/relation/alternate"})
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
 def is_http_url(url: str) -> bool:
@@ -57,26 +67,63 @@ def is_http_url(url: str) -> bool:
     return url[:8].lower().startswith(("http://", "https://"))
 
 
+def is_absolute(url: str) -> bool:
+    """A URL or URI with a scheme of its own (http:, tag:, urn:): nothing to resolve it against."""
+    return _SCHEME.match(url) is not None
+
+
+def entry_address(links: Iterable[tuple[str | None, str | None, str | None]]) -> str:
+    """The href of an Atom entry's first alternate link to a page, from its (rel, type, href) links; "" if none.
+
+    Its `license`, `enclosure`, `self`, `related` or `via` link names something else (a licence
+    every entry shares, a media file, the feed), never the story: taking one as the address would
+    merge every entry that shares it into one story. Both feed parsers' links go through here, so
+    the fast path and feedparser's name an entry alike.
+    """
+    for rel, kind, href in links:
+        relation = (rel or "alternate").strip().lower()
+        media_type = (kind or "text/html").split(";", 1)[0].strip().lower()
+        if href and href.strip() and relation in _ALTERNATE and media_type in _PAGE_TYPES:
+            return href.strip()
+    return ""
+
+
 def _is_tracking(parameter: str) -> bool:
     key = unquote_plus(parameter.split("=", 1)[0]).lower()
     return key in TRACKING_PARAMETERS or key.startswith(_TRACKING_PREFIXES)
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     """The URL that identifies a story; idempotent, and http(s) links stay http(s).
 
     Applied until nothing changes: decoding can reveal more to remove (`%61mp` is `amp`), and a
-    wrapper may wrap a wrapper.
+    wrapper may wrap a wrapper. The fragment is kept only when asked (a FeedEntry that is `anchored`).
     """
     for _ in range(MAX_ROUNDS):
-        canonical = _canonical_once(url)
+        canonical = _canonical_once(url, keep_fragment)
         if canonical == url:
             break
         url = canonical
     return url
 
 
-def _canonical_once(url: str) -> str:
+def fragment_names_item(link: str, guid: str) -> bool:
+    """Whether a feed item's link fragment is part of its identity: the link has one, and the item has
+    a guid that is not simply the address of the page.
+
+    scripting.com's day pages hold many posts, each at its own anchor, link and guid alike
+    (`…/23.html#a120634`): without the fragment they would be one story. Where the guid is the page
+    (`#xtor=RSS-3` with the page as guid), or there is no guid, nothing says the fragment is more than
+    a place on the page or a tracker, and copies of the story must meet under one address.
+    """
+    if not guid or "#" not in link or not urlsplit(link).fragment:
+        return False
+    if guid == link or not is_http_url(guid):
+        return True
+    return canonical_url(guid, keep_fragment=True) != canonical_url(link)
+
+
+def _canonical_once(url: str, keep_fragment: bool) -> str:
     parts = urlsplit(_unwrapped(url))
     kept = [
         parameter
@@ -88,7 +135,7 @@ def _canonical_once(url: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     canonical = urlunsplit(parts._replace(netloc=host, path=path, query="&".join(kept)))
-    return canonicalize_url(canonical, keep_fragments=False)
+    return canonicalize_url(canonical, keep_fragments=keep_fragment)
 
 
 def _unwrapped(url: str, depth: int = 3) -> str:

@@ -134,7 +134,7 @@ def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Stora
 
     assert waiting == [] and [a.id for a in due_again] == [alert.id]
     assert storage.due_alerts(NOW + timedelta(days=1)) == []
-    assert storage.alert_counts() == {"pending": 0, "sent": 1, "unconfirmed": 0}
+    assert storage.alert_counts() == {"pending": 0, "sent": 1, "unconfirmed": 0, "muted": 0}
 
 
 def test_stories_are_searchable(storage: Storage) -> None:

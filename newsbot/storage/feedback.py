@@ -1,0 +1,235 @@
+"""Feedback from Slack: clicks on an alert's buttons, the mutes they set, and the alerts mutes suppress.
+
+A click is keyed by (alert, user, action), so Slack retrying a request or a person clicking twice
+stores it once. A mute is a row with an end (`until`) that `newsbot mutes lift` may bring forward;
+whether it is active is decided against the time the caller passes (the run's clock), never the
+system's. A match a mute suppresses is still an alert row, with status `muted` and the mute's id:
+kept, searchable and explained, never sent. Lifting a mute changes no row it suppressed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from newsbot.models import AlertStatus, FeedbackAction
+from newsbot.storage.base import StoreBase
+from newsbot.storage.records import batched, iso, parse_iso
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click on one alert's buttons, as Slack reported it."""
+
+    alert_id: str
+    user_id: str
+    user_name: str
+    action: FeedbackAction
+    clicked_at: datetime
+
+
+@dataclass(frozen=True)
+class MuteTarget:
+    """What one mute silences in one watchlist: a vendor, or a story's cluster (its copies)."""
+
+    watchlist: str
+    vendor: str | None = None
+    cluster_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A row of `mutes`, with who set it and how many matches it has suppressed so far."""
+
+    id: int
+    target: MuteTarget
+    until: datetime
+    created_by: str
+    created_by_name: str | None
+    created_at: datetime
+    alert_id: str | None
+    lifted_at: datetime | None
+    lifted_by: str | None
+    suppressed: int
+
+    def active(self, now: datetime) -> bool:
+        return self.lifted_at is None and self.until > now
+
+    @property
+    def what(self) -> str:
+        """What it mutes: `vendor Mitto AG`, or `cluster 3f2a…` (by its first story's id)."""
+        return f"vendor {self.target.vendor}" if self.target.vendor is not None else f"cluster {self.target.cluster_id}"
+
+    @property
+    def by(self) -> str:
+        """The Slack user who set it, by name when Slack gave one."""
+        return f"@{self.created_by_name or self.created_by}"
+
+
+@dataclass(frozen=True)
+class FeedbackAlert:
+    """What a click needs to know about the alert it is on: what a mute of it would silence."""
+
+    id: str
+    watchlist: str
+    vendors: tuple[str, ...]
+    cluster_id: str | None
+    title: str
+
+
+_MUTE_COLUMNS = (
+    "SELECT mutes.*, (SELECT count(*) FROM alerts WHERE alerts.mute_id = mutes.id) AS suppressed, "
+    "(SELECT user_name FROM feedback WHERE feedback.alert_id = mutes.alert_id "
+    "AND feedback.user_id = mutes.created_by ORDER BY clicked_at LIMIT 1) AS created_by_name FROM mutes"
+)
+_ACTIVE = "mutes.lifted_at IS NULL AND mutes.until > ?"
+
+
+class FeedbackStore(StoreBase):
+    def feedback_alert(self, alert_id: str) -> FeedbackAlert | None:
+        """The stored alert a click is about; None when this database never queued it."""
+        row = self.db.execute(
+            "SELECT alerts.watchlist, alerts.match, stories.cluster_id, stories.title FROM alerts "
+            "JOIN stories ON stories.id = alerts.story_id WHERE alerts.id = ?",
+            [alert_id],
+        ).fetchone()
+        if row is None:
+            return None
+        watchlist, match, cluster, title = row
+        return FeedbackAlert(alert_id, watchlist, tuple(json.loads(match).get("vendors", ())), cluster, title)
+
+    def record_click(
+        self, click: Click, targets: Sequence[MuteTarget] = (), until: datetime | None = None
+    ) -> tuple[bool, list[Mute]]:
+        """Store a click and, the first time it is seen, the mutes it sets (each target until `until`),
+        together. Returns whether the click was new, and the active mute covering each target (an
+        earlier mute of the same target that lasts at least as long is kept instead of a second one).
+        """
+        with self.transaction():
+            new = bool(
+                self.db.execute(
+                    "INSERT OR IGNORE INTO feedback (alert_id, user_id, user_name, action, clicked_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [click.alert_id, click.user_id, click.user_name, click.action.value, iso(click.clicked_at)],
+                ).rowcount
+            )
+            covering: list[Mute] = []
+            for target in targets:
+                found = self._covering(target, click.clicked_at)
+                if new and until is not None and (found is None or found.until < until):
+                    self.db.execute(
+                        "INSERT INTO mutes (watchlist, vendor, cluster_id, until, created_by, created_at, alert_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            target.watchlist,
+                            target.vendor,
+                            target.cluster_id,
+                            iso(until),
+                            click.user_id,
+                            iso(click.clicked_at),
+                            click.alert_id,
+                        ],
+                    )
+                    found = self._covering(target, click.clicked_at)
+                if found is not None:
+                    covering.append(found)
+        return new, covering
+
+    def _covering(self, target: MuteTarget, now: datetime) -> Mute | None:
+        """The active mute of exactly this target that lasts longest."""
+        rows = self.db.query(
+            f"{_MUTE_COLUMNS} WHERE {_ACTIVE} AND watchlist = ? AND vendor IS ? AND cluster_id IS ? "
+            "ORDER BY until DESC, id LIMIT 1",
+            [iso(now), target.watchlist, target.vendor, target.cluster_id],
+        )
+        return next((_mute(row) for row in rows), None)
+
+    def mute_for(self, watchlist: str, vendors: Sequence[str], cluster_id: str | None, now: datetime) -> int | None:
+        """The id of the mute that suppresses a match at `now`: its story's cluster is muted in the
+        watchlist, or every one of its vendors is (a match naming no vendor is muted by its cluster only)."""
+        if cluster_id is not None:
+            row = self.db.execute(
+                f"SELECT id FROM mutes WHERE {_ACTIVE} AND watchlist = ? AND cluster_id = ? ORDER BY id LIMIT 1",
+                [iso(now), watchlist, cluster_id],
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+        found: list[int] = []
+        for vendor in vendors:
+            row = self.db.execute(
+                f"SELECT id FROM mutes WHERE {_ACTIVE} AND watchlist = ? AND vendor = ? ORDER BY id LIMIT 1",
+                [iso(now), watchlist, vendor],
+            ).fetchone()
+            if row is None:
+                return None
+            found.append(int(row[0]))
+        return min(found) if found else None
+
+    def mark_muted(self, alert_id: str, mute_id: int) -> None:
+        """A just-queued alert a mute suppresses: kept with the mute's id, never sent."""
+        with self.transaction():
+            self.db.execute(
+                f"UPDATE alerts SET status = '{AlertStatus.MUTED}', mute_id = ? "
+                f"WHERE id = ? AND status = '{AlertStatus.PENDING}' AND attempts = 0",
+                [mute_id, alert_id],
+            )
+
+    def mutes(self, now: datetime) -> list[Mute]:
+        """The mutes active at `now`, oldest first."""
+        return [_mute(row) for row in self.db.query(f"{_MUTE_COLUMNS} WHERE {_ACTIVE} ORDER BY id", [iso(now)])]
+
+    def mute(self, mute_id: int) -> Mute | None:
+        return next((_mute(row) for row in self.db.query(f"{_MUTE_COLUMNS} WHERE id = ?", [mute_id])), None)
+
+    def lift_mute(self, mute_id: int, when: datetime, by: str) -> bool:
+        """End a mute now; False when it was lifted before. The alerts it suppressed stay muted."""
+        with self.transaction():
+            return bool(
+                self.db.execute(
+                    "UPDATE mutes SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL",
+                    [iso(when), by, mute_id],
+                ).rowcount
+            )
+
+    def muted_alerts(self, story_id: str) -> list[tuple[str, Mute]]:
+        """(watchlist, the mute) for each of a story's matches a mute suppressed."""
+        rows = self.db.execute(
+            f"SELECT watchlist, mute_id FROM alerts WHERE story_id = ? AND status = '{AlertStatus.MUTED}' "
+            "ORDER BY watchlist",
+            [story_id],
+        ).fetchall()
+        found = [(watchlist, self.mute(mute_id)) for watchlist, mute_id in rows]
+        return [(watchlist, mute) for watchlist, mute in found if mute is not None]
+
+    def verdicts(self, alert_ids: Iterable[str] | None = None) -> dict[str, FeedbackAction]:
+        """Each alert's verdict: its latest Relevant or Not relevant click, whoever clicked."""
+        query = (
+            "SELECT alert_id, action FROM feedback WHERE action IN (?, ?) {only} ORDER BY clicked_at, rowid"
+        ).format
+        kinds = [FeedbackAction.RELEVANT.value, FeedbackAction.NOT_RELEVANT.value]
+        if alert_ids is None:
+            rows = self.db.execute(query(only=""), kinds).fetchall()
+        else:
+            rows = []
+            for chunk in batched(list(alert_ids)):
+                marks = ",".join("?" * len(chunk))
+                rows += self.db.execute(query(only=f"AND alert_id IN ({marks})"), [*kinds, *chunk]).fetchall()
+        return {alert: FeedbackAction(action) for alert, action in rows}  # in click order: the latest stays
+
+
+def _mute(row: dict[str, Any]) -> Mute:
+    return Mute(
+        id=row["id"],
+        target=MuteTarget(row["watchlist"], row["vendor"], row["cluster_id"]),
+        until=datetime.fromisoformat(row["until"]),
+        created_by=row["created_by"],
+        created_by_name=row["created_by_name"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        alert_id=row["alert_id"],
+        lifted_at=parse_iso(row["lifted_at"]),
+        lifted_by=row["lifted_by"],
+        suppressed=row["suppressed"],
+    )

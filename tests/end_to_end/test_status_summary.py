@@ -1,0 +1,204 @@
+"""`newsbot status` starts with the morning look: one line of counts, then what needs attention.
+
+Every trouble is made for real: a feed that answers 404, one that stops publishing, a Slack
+channel that does not exist, a run stopped by SIGTERM, a run SIGKILLed before it could record
+itself, a run over its budget. The detailed sections follow, as before.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import Workspace
+from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+
+MITTO = {  # vendor-surveillance: high
+    "title": "Mitto AG co-founder sold SS7 access",
+    "link": "https://news.example.com/mitto",
+    "description": "Surveillance firms used the SMS aggregator's network, a report says.",
+}
+KALEYRA = {  # vendor-breach: medium
+    "title": "Kaleyra confirms data breach",
+    "link": "https://news.example.com/kaleyra",
+    "description": "Customer records leaked, the CPaaS provider said.",
+}
+ROBOCALLS = {
+    "title": "Regulator publishes robocall rules",
+    "link": "https://news.example.com/robocalls",
+    "description": "Carriers must authenticate caller ID.",
+}
+LAST_RUN = r"last run \d{4}-\d\d-\d\d \d\d:\d\d UTC \(just now\), took \d+\.\d s"
+STALE_HOURS = 0.0006  # about 2.2 s: the first run cannot count as stale yet, the second can
+
+
+def story(base: dict[str, str]) -> dict[str, str]:
+    return {**base, "pubDate": recent()}
+
+
+def scalar(workspace: Workspace, sql: str) -> object:
+    with sqlite3.connect(workspace.database) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def stored(workspace: Workspace, source: str) -> bool:
+    """Whether a run has stored this source's fetch (the database may not be created yet)."""
+    if not workspace.database.exists():  # sqlite3.connect would create it
+        return False
+    try:
+        return scalar(workspace, f"SELECT count(*) FROM sources WHERE name = '{source}'") == 1
+    except sqlite3.OperationalError:
+        return False
+
+
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def glance(status: str) -> list[str]:
+    """The lines before the details (which start with "Database:")."""
+    lines = status.splitlines()
+    return lines[: lines.index(next(line for line in lines if line.startswith("Database: ")))]
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    held = threading.Event()
+    yield held
+    held.set()  # a failed test must not leave the server's thread waiting
+
+
+def test_the_morning_look_puts_what_is_broken_first(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    wire = feed_server.add("/wire.xml", Route(rss([story(MITTO)])))
+    workspace.source("Wire", wire)
+    workspace.source("Broken", feed_server.url + "/gone.xml")  # 404
+    workspace.source(
+        "Quiet", feed_server.add("/quiet.xml", Route(rss([story(ROBOCALLS)]))), stale_after_hours=STALE_HOURS
+    )
+    workspace.settings["health"] = {"failing_after_runs": 2}
+    # The high alert goes to a channel that does not exist; failing after about a second.
+    workspace.use_slack_token(slack, severity_channels={"high": "#missing"}, failing_after_hours=0.0003)
+
+    first = workspace.newsbot("run")
+    quiet_since = datetime.fromisoformat(
+        str(scalar(workspace, "SELECT last_new_story_at FROM sources WHERE name = 'Quiet'"))
+    )
+    time.sleep(max(0.0, (quiet_since + timedelta(hours=STALE_HOURS, seconds=0.1) - datetime.now(UTC)).total_seconds()))
+    feed_server.routes["/wire.xml"] = Route(rss([story(MITTO), story(KALEYRA)]))  # Slack answers for this one
+    second = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert [first.returncode, second.returncode, status.returncode] == [0, 0, 0], second.stderr + status.stderr
+    top = glance(status.stdout)
+    assert re.fullmatch(rf"Summary: 1 sources ok, 1 failing, 1 stale; 1 alerts pending; {LAST_RUN}", top[0]), top[0]
+    assert top[1] == "Needs attention:"
+    failing, stale, undelivered = top[2:5]
+    assert failing.startswith(
+        "  - Source 'Broken' failing: failed 2 runs in a row; last error: the server answered HTTP 404"
+    ), failing
+    assert stale.startswith("  - Source 'Quiet' stale: no new story since "), stale
+    assert undelivered.startswith("  - 1 alerts undelivered for more than 0.0003 h (#missing: "), undelivered
+    assert "channel_not_found" in undelivered
+    assert "the 'delivery is failing' notice went out at " in undelivered  # to the default channel
+    assert any("delivery is failing" in message["text"] for message in slack.in_channel("vendor-news"))
+    assert top[5:] == [""]  # nothing else: the last run finished, within its budget
+    # The details follow unchanged.
+    details = status.stdout.split("\nDatabase: ", 1)[1]
+    for section in ("Sources:", "FAILING since", "STALE since", "Alerts: 1 pending, 1 sent", "Last run: "):
+        assert section in details, section
+
+
+def test_a_healthy_install_says_so_in_two_lines(workspace: Workspace, feed_server: FeedServer) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
+    run = workspace.newsbot("run")
+    workspace.source("Added later", feed_server.add("/later.xml", Route(rss([]))))
+
+    status = workspace.newsbot("status")
+
+    assert run.returncode == 0 and status.returncode == 0, status.stderr
+    assert re.fullmatch(
+        rf"Summary: 1 sources ok, 0 failing, 0 stale, 1 not fetched yet; 0 alerts pending; {LAST_RUN}",
+        glance(status.stdout)[0],
+    ), status.stdout
+    assert glance(status.stdout)[1:] == ["Nothing needs attention.", ""]
+
+
+def test_a_run_stopped_by_sigterm_is_named_with_the_sources_it_left(
+    workspace: Workspace, feed_server: FeedServer, gate: threading.Event
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
+    workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([story(KALEYRA)]), gate=gate)))
+    workspace.settings["fetch"]["timeout_seconds"] = 60
+    running = workspace.popen("run")
+    wait_until(lambda: feed_server.requests_to("/slow.xml"), "the slow feed's request")
+    wait_until(lambda: stored(workspace, "Wire"), "the fast feed to be stored")
+    running.send_signal(signal.SIGTERM)
+    assert running.wait(timeout=30) == 143, running.communicate()
+
+    status = workspace.newsbot("status")
+
+    assert status.returncode == 0, status.stderr
+    assert (
+        "  - the last run was cut short (the run was interrupted (SIGTERM)): 1 sources wait for the next run"
+        in glance(status.stdout)
+    ), status.stdout
+
+
+def test_a_run_killed_before_it_recorded_itself_is_noticed(
+    workspace: Workspace, feed_server: FeedServer, gate: threading.Event
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
+    workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([story(KALEYRA)]))))
+    workspace.settings["fetch"]["timeout_seconds"] = 60
+    assert workspace.newsbot("run").returncode == 0
+    recorded = str(scalar(workspace, "SELECT finished_at FROM runs"))
+    time.sleep(1.1)  # stored times have whole seconds: the next fetch must be in a later one
+    feed_server.routes["/wire.xml"] = Route(rss([story(ROBOCALLS), story(MITTO)]))
+    feed_server.routes["/slow.xml"] = Route(rss([story(KALEYRA)]), gate=gate)
+    doomed = workspace.popen("run")
+    wait_until(
+        lambda: str(scalar(workspace, "SELECT last_fetch_at FROM sources WHERE name = 'Wire'")) > recorded,
+        "the second run to store the fast feed",
+    )
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    fetched = str(scalar(workspace, "SELECT last_fetch_at FROM sources WHERE name = 'Wire'"))
+
+    status = workspace.newsbot("status")
+
+    assert status.returncode == 0, status.stderr
+    assert (
+        f"  - sources were fetched at {fetched}, after the last recorded run: a run is under way, or one ended "
+        "without recording itself (killed, or stopped by its watchdog); the next run completes its work"
+    ) in glance(status.stdout), status.stdout
+
+
+def test_a_run_over_its_budget_is_named(workspace: Workspace, feed_server: FeedServer, gate: threading.Event) -> None:
+    workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([story(KALEYRA)]), gate=gate)))
+    workspace.settings["fetch"].update({"timeout_seconds": 60, "run_budget_seconds": 1})
+
+    run = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert run.returncode == 0 and status.returncode == 0, run.stderr + status.stderr
+    assert glance(status.stdout)[0].startswith(  # it never answered: nothing is known about it yet
+        "Summary: 0 sources ok, 0 failing, 0 stale, 1 not fetched yet; 0 alerts pending; last run "
+    ), status.stdout
+    assert glance(status.stdout)[1:] == [
+        "Needs attention:",
+        "  - the last run was cut short (the run's budget of 1 s (fetch.run_budget_seconds) was spent): "
+        "1 sources wait for the next run",
+        "",
+    ], status.stdout
