@@ -17,12 +17,14 @@ import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from newsbot.models import FeedbackAction
 from newsbot.storage.database import Storage
+from newsbot.storage.feedback import Click, MuteTarget
 from tests.conftest import Workspace, run_newsbot
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
@@ -81,7 +83,7 @@ def feeds() -> Iterator[FeedServer]:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory, feeds: FeedServer) -> Path:
     """A database as `newsbot run` wrote it — stories, their full-text index, clusters, alerts, a
-    failing source — plus a notice and a health notice, so that every table has rows."""
+    failing source — plus a notice, a health notice and a mute click from Slack, so that every table has rows."""
     workspace = Workspace(tmp_path_factory.mktemp("written"))
     configure(workspace, feeds)
     result = workspace.newsbot("run")
@@ -89,6 +91,9 @@ def written(tmp_path_factory: pytest.TempPathFactory, feeds: FeedServer) -> Path
     storage = Storage.open(workspace.database)
     storage.record_notice("digest", datetime.now(UTC), "a notice")
     storage.record_health("Broken", "failing", "HTTP 404", datetime.now(UTC), ("failing", "Broken is failing"))
+    alert, watchlist = rows(workspace.database, "SELECT id, watchlist FROM alerts LIMIT 1")[0]
+    click = Click(alert, "U0ANALYST1", "analyst", FeedbackAction.MUTE_7D, datetime.now(UTC))
+    storage.record_click(click, [MuteTarget(watchlist, vendor="Mitto AG")], datetime.now(UTC) + timedelta(days=7))
     storage.close()
     empty = rows(workspace.database, "SELECT name FROM dbstat GROUP BY name HAVING sum(ncell) = 0")
     assert not empty, f"these tables or indexes have no rows to damage: {empty}"
