@@ -60,10 +60,10 @@ class Segments:
 
 def roundup_segments(fields: Mapping[str, str]) -> Segments | None:
     """The parts of a roundup story, or None for an ordinary story (one part per field)."""
-    plains = {field: plain(text) for field, text in fields.items() if text}
-    if not any(_is_roundup(text) for field, text in plains.items() if field != ARTICLE_FIELD):
-        return None
-    return Segments(fields, {field: _part_ends(text) for field, text in plains.items()})
+    short = [plain(text) for field, text in fields.items() if text and field != ARTICLE_FIELD]
+    if not any(_is_roundup(text) for text in short):
+        return None  # the article, up to 200,000 characters, is read again only for a roundup
+    return Segments(fields, {field: _part_ends(plain(text)) for field, text in fields.items() if text})
 
 
 def normalised(text: str, folded: bool) -> str:
