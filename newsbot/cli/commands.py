@@ -14,6 +14,7 @@ from newsbot import __version__
 from newsbot.alerts.digest import post_digests
 from newsbot.alerts.setup import delivery
 from newsbot.cli.commonwords import common_word_warnings
+from newsbot.cli.feedback import describe_feedback, find_watchlist, tune
 from newsbot.cli.mutes import lift as lift_mute
 from newsbot.cli.mutes import list_mutes, story_mutes
 from newsbot.cli.progress import run_progress
@@ -149,7 +150,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentParser]) -> None:
-    """`serve` (Slack's clicks on alerts' buttons) and `mutes` (what those clicks muted)."""
+    """`serve` (Slack's clicks on alerts' buttons), `mutes` (what those clicks muted), and what the
+    clicks say: `feedback` (precision per rule) and `tune` (the edit that would have avoided them)."""
     serve = command("serve", _serve, "receive clicks on alerts' buttons from Slack (feedback, mutes)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on over HTTP (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on over HTTP (default 3000; 0: any)")
@@ -160,6 +162,14 @@ def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentPa
     lift.set_defaults(command=_mutes_lift)
     lift.add_argument("id", type=int, help="the mute's number, as `newsbot mutes` lists it")
     lift.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
+    feedback = command("feedback", _feedback, "per watchlist and rule: alerts sent, judged in Slack, precision so far")
+    feedback.add_argument("--since", type=duration, help="only alerts sent in this period: 30d, 12h, 2w (default: all)")
+    tune = command(
+        "tune", _tune, "propose watchlist edits that would have avoided the alerts marked Not relevant in Slack"
+    )
+    tune.add_argument("watchlist", help="the watchlist's name or file, e.g. 'SMS and 2FA vendors' or sms-vendors.yaml")
+    tune.add_argument("--since", type=duration, help="only alerts sent in this period: 90d, 2w (default: all)")
+    tune.add_argument("--apply", type=int, metavar="N", help="write proposal N into the watchlist file (comments kept)")
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -389,6 +399,22 @@ def _mutes_lift(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         print(lift_mute(config, arguments.id, SYSTEM_CLOCK.now()))
+    return ExitStatus.OK
+
+
+def _feedback(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    since = SYSTEM_CLOCK.now() - arguments.since if arguments.since else None
+    with database_faults(config.database):
+        print(describe_feedback(config, since))
+    return ExitStatus.OK
+
+
+def _tune(arguments: argparse.Namespace) -> ExitStatus:
+    config = load_config(arguments.config, require_env=False)
+    since = SYSTEM_CLOCK.now() - arguments.since if arguments.since else None
+    with database_faults(config.database):
+        print(tune(config, find_watchlist(config, arguments.watchlist), since, arguments.apply))
     return ExitStatus.OK
 
 

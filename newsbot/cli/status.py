@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from newsbot.alerts.deliver import DELIVERY_FAILING
 from newsbot.cli.mutes import status_lines as mute_status_lines
+from newsbot.cli.precision import precision_lines
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
@@ -163,6 +164,9 @@ def _report(config: Config, storage: Storage) -> list[str]:
             f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error}"
         )
     lines += mute_status_lines(storage, SYSTEM_CLOCK.now())
+    tallies = storage.tallies()
+    if tallies:
+        lines += ["Feedback from Slack (precision: marked relevant ÷ judged):", *precision_lines(config, tallies)]
     last = storage.last_run()
     if last:
         summary = last.summary

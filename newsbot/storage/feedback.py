@@ -86,6 +86,30 @@ _MUTE_COLUMNS = (
     "AND feedback.user_id = mutes.created_by ORDER BY clicked_at LIMIT 1) AS created_by_name FROM mutes"
 )
 _ACTIVE = "mutes.lifted_at IS NULL AND mutes.until > ?"
+_VERDICTS = (FeedbackAction.RELEVANT.value, FeedbackAction.NOT_RELEVANT.value)
+# Each alert's verdict: its latest Relevant or Not relevant click, whoever clicked.
+_LATEST_VERDICT = (
+    "SELECT alert_id, action FROM (SELECT alert_id, action, row_number() OVER "
+    "(PARTITION BY alert_id ORDER BY clicked_at DESC, rowid DESC) AS latest FROM feedback "
+    f"WHERE action IN {_VERDICTS}) WHERE latest = 1"
+)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the team said about the alerts sent for one watchlist, or one of its rules (`rule`)."""
+
+    watchlist: str
+    rule: str | None
+    alerts: int
+    relevant: int
+    not_relevant: int
+
+    @property
+    def precision(self) -> float | None:
+        """Relevant ÷ judged: an alert nobody clicked is neither right nor wrong yet."""
+        judged = self.relevant + self.not_relevant
+        return self.relevant / judged if judged else None
 
 
 class FeedbackStore(StoreBase):
@@ -116,6 +140,11 @@ class FeedbackStore(StoreBase):
                     [click.alert_id, click.user_id, click.user_name, click.action.value, iso(click.clicked_at)],
                 ).rowcount
             )
+            if new and click.action in _VERDICTS:  # a change of mind: Relevant, Not relevant, Relevant again
+                self.db.execute(
+                    "DELETE FROM feedback WHERE alert_id = ? AND user_id = ? AND action IN (?, ?) AND action != ?",
+                    [click.alert_id, click.user_id, *_VERDICTS, click.action.value],
+                )
             covering: list[Mute] = []
             for target in targets:
                 found = self._covering(target, click.clicked_at)
@@ -206,18 +235,32 @@ class FeedbackStore(StoreBase):
 
     def verdicts(self, alert_ids: Iterable[str] | None = None) -> dict[str, FeedbackAction]:
         """Each alert's verdict: its latest Relevant or Not relevant click, whoever clicked."""
-        query = (
-            "SELECT alert_id, action FROM feedback WHERE action IN (?, ?) {only} ORDER BY clicked_at, rowid"
-        ).format
-        kinds = [FeedbackAction.RELEVANT.value, FeedbackAction.NOT_RELEVANT.value]
         if alert_ids is None:
-            rows = self.db.execute(query(only=""), kinds).fetchall()
+            rows = self.db.execute(_LATEST_VERDICT).fetchall()
         else:
             rows = []
             for chunk in batched(list(alert_ids)):
                 marks = ",".join("?" * len(chunk))
-                rows += self.db.execute(query(only=f"AND alert_id IN ({marks})"), [*kinds, *chunk]).fetchall()
-        return {alert: FeedbackAction(action) for alert, action in rows}  # in click order: the latest stays
+                rows += self.db.execute(f"{_LATEST_VERDICT} AND alert_id IN ({marks})", chunk).fetchall()
+        return {alert: FeedbackAction(action) for alert, action in rows}
+
+    def tallies(self, since: datetime | None = None) -> list[Tally]:
+        """Per watchlist (rule None), then per rule that fired: sent alerts and their verdicts. An alert
+        two rules fired counts once for its watchlist and once for each rule."""
+        period = "AND alerts.sent_at >= ?" if since is not None else ""
+        counts = "count(*), coalesce(sum(verdict.action = ?), 0), coalesce(sum(verdict.action = ?), 0)"
+        query = (
+            f"WITH verdict AS ({_LATEST_VERDICT}) SELECT alerts.watchlist, {{rule}}, {counts} FROM alerts {{hits}}"
+            f"LEFT JOIN verdict ON verdict.alert_id = alerts.id WHERE alerts.status = '{AlertStatus.SENT}' {period} "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        ).format
+        parameters = [*_VERDICTS, *([iso(since)] if since is not None else [])]
+        watchlists = self.db.execute(query(rule="NULL", hits=""), parameters).fetchall()
+        rules = self.db.execute(
+            query(rule="json_extract(hit.value, '$.rule')", hits="JOIN json_each(alerts.match, '$.rules') AS hit "),
+            parameters,
+        ).fetchall()
+        return [Tally(*row) for row in [*watchlists, *rules]]
 
 
 def _mute(row: dict[str, Any]) -> Mute:

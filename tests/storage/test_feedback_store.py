@@ -199,3 +199,38 @@ def test_a_match_stores_the_vendors_that_counted(storage: Storage) -> None:
     assert alert.match.vendors == ("Mitto AG",)
     with sqlite3.connect(storage.db.conn.execute("PRAGMA database_list").fetchone()[2]) as reader:
         assert json.loads(reader.execute("SELECT match FROM alerts").fetchone()[0])["vendors"] == ["Mitto AG"]
+
+
+def test_a_person_who_changes_their_mind_back_has_the_last_word(storage: Storage) -> None:
+    storage.record_click(click(FeedbackAction.RELEVANT))
+    storage.record_click(click(FeedbackAction.NOT_RELEVANT, when=NOW + timedelta(minutes=1)))
+    storage.record_click(click(FeedbackAction.RELEVANT, when=NOW + timedelta(minutes=2)))
+    retried, _ = storage.record_click(click(FeedbackAction.RELEVANT, when=NOW + timedelta(minutes=2)))
+
+    assert storage.verdicts() == {"a1": FeedbackAction.RELEVANT}
+    assert retried is False
+    assert storage.db.execute("SELECT action FROM feedback").fetchall() == [("relevant",)]
+
+
+def test_tallies_count_sent_alerts_and_their_verdicts_per_watchlist_and_per_rule(storage: Storage) -> None:
+    store(storage, "s1", "Mitto AG co-founder sold SS7 access to surveillance firms")
+    store(storage, "s2", "Kaleyra says it was hacked; customer data leaked")
+    store(storage, "s3", "Mitto hit by ransomware; SS7 logs leaked")  # both rules fire
+    store(storage, "s4", "Kaleyra breach: call logs of customers exposed")
+    queue(storage, NOW)
+    ids = {story: alert for alert, story in storage.db.execute("SELECT id, story_id FROM alerts").fetchall()}
+    storage.mark_sent([ids["s1"], ids["s2"], ids["s3"]], NOW, "C0ALERTS", "1.1")  # s4 is still pending
+    storage.record_click(click(FeedbackAction.RELEVANT, alert=ids["s1"]))
+    storage.record_click(click(FeedbackAction.NOT_RELEVANT, alert=ids["s3"]))
+    storage.record_click(click(FeedbackAction.MUTE_7D, alert=ids["s2"]), [KALEYRA], NOW + timedelta(days=7))
+
+    tallies = {(tally.watchlist, tally.rule): tally for tally in storage.tallies()}
+
+    whole = tallies[(WATCHLIST, None)]
+    assert (whole.alerts, whole.relevant, whole.not_relevant, whole.precision) == (3, 1, 1, 0.5)
+    surveillance = tallies[(WATCHLIST, "vendor-surveillance")]
+    assert (surveillance.alerts, surveillance.relevant, surveillance.not_relevant) == (2, 1, 1)
+    breach = tallies[(WATCHLIST, "vendor-breach")]
+    assert (breach.alerts, breach.relevant, breach.not_relevant, breach.precision) == (2, 0, 1, 0.0)
+    assert len(tallies) == 3
+    assert storage.tallies(since=NOW + timedelta(seconds=1)) == []
