@@ -91,3 +91,14 @@ def test_an_edit_applies_to_a_copy_and_validates(watchlist: Watchlist) -> None:
     assert changed.rules[0].near == 10 and watchlist.config.rules[0].near is None
     assert edit.describe() == "rule 'vendor-breach': near: 10"
     assert Edit("exclude", "Orange", ("Orange juice",)).describe() == "vendor 'Orange': exclude: [\"Orange juice\"]"
+
+
+def test_a_nearer_rule_is_proposed_when_vendor_and_topic_are_far_apart(watchlist: Watchlist) -> None:
+    filler = " ".join(["engineers"] * 30)  # "breach" is the 31st word after "Kaleyra", in the same text
+    far = story(6, "A new office in Milan", f"Kaleyra hired {filler}. Elsewhere a hospital disclosed a breach.")
+    judged = [Judged(far, relevant=False), *(Judged(item, relevant=True) for item in RIGHT)]
+
+    nearer = {proposal.edit.near: proposal for proposal in propose(watchlist, judged) if proposal.edit.key == "near"}
+
+    assert set(nearer) == {10, 20}  # within 40 words, the false alarm stays
+    assert (nearer[10].removes, nearer[10].loses) == (1, 0)

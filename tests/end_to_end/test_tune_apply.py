@@ -1,0 +1,79 @@
+"""`newsbot tune --apply`'s writer, in process: each kind of edit lands as text in a commented,
+hand-laid-out watchlist, loads as exactly that edit, and a file that cannot take it is left alone."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from newsbot.cli.feedback import apply_proposal
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.errors import ConfigError
+from newsbot.matching.tune import Edit, Proposal
+from tests.configuration.test_vendor_import import tmpfs
+
+WATCHLIST = """\
+# Operators we buy SMS routes from (owner: vendor-risk team)
+name: Operators
+vendors:
+  - name: Orange
+    context: [telecom,    # the operator, not the fruit
+              operator]
+  - name: Kaleyra        # CPaaS
+topics:
+  breach: [breach, hackers, leaked]
+rules:
+  - name: vendor-breach
+    all: [vendors, breach]
+    near: 40   # words
+"""
+
+
+def added_lines(path: Path, edit: Edit) -> list[str]:
+    apply_proposal(load_watchlist(path), Proposal(edit, removes=1, loses=0, other_removed=0))
+    diff = difflib.ndiff(WATCHLIST.splitlines(), path.read_text(encoding="utf-8").splitlines())
+    return [line for line in diff if line[:1] in "+-"]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    written = tmp_path / "operators.yaml"
+    written.write_text(WATCHLIST, encoding="utf-8")
+    return written
+
+
+def test_an_exclude_phrase_becomes_a_new_line_under_its_vendor(path: Path) -> None:
+    assert added_lines(path, Edit("exclude", "Kaleyra", ("Kaleyra Street",))) == [
+        "+ " + '    exclude: ["Kaleyra Street"]'
+    ]
+    assert load_watchlist(path).config.vendors[1].exclude == ["Kaleyra Street"]
+
+
+def test_context_words_join_a_multi_line_list_before_its_bracket(path: Path) -> None:
+    changes = added_lines(path, Edit("context", "Orange", ("mobile", "carrier")))
+    assert changes == ["- " + "              operator]", "+ " + "              operator, mobile, carrier]"]
+    assert load_watchlist(path).config.vendors[0].context == ["telecom", "operator", "mobile", "carrier"]
+
+
+def test_a_nearer_rule_replaces_the_number_and_keeps_its_comment(path: Path) -> None:
+    assert added_lines(path, Edit("near", "vendor-breach", near=10)) == [
+        "- " + "    near: 40   # words",
+        "+ " + "    near: 10   # words",
+    ]
+
+
+def test_a_read_only_file_system_is_a_sentence_and_the_watchlist_stays_as_it_was(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk") as disk:
+        path = disk / "operators.yaml"
+        path.write_text(WATCHLIST, encoding="utf-8")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+
+        with pytest.raises(
+            ConfigError, match=r"the watchlist is read-only \(file or file system\); nothing was changed"
+        ):
+            added_lines(path, Edit("exclude", "Orange", ("Orange juice",)))
+
+        assert path.read_text(encoding="utf-8") == WATCHLIST
