@@ -1,8 +1,8 @@
 """`newsbot vendors import`: a vendor-risk register's suppliers, added to a watchlist file the team edits.
 
 The file is the team's, so what they wrote stays byte for byte: the new vendors are a block of text
-spliced in after the last vendor, in the list's own indentation. ruamel.yaml's round-trip composer
-finds where that is (it keeps the marks of every node, comments around them included) and its
+spliced in after the last vendor, in the list's own indentation. PyYAML's nodes say where that
+is (newsbot.configuration.watchlist_edit, which `tune --apply` uses too), and ruamel.yaml's
 dumper writes the block (quoting names such as "a: b" or "null" as YAML needs). Dumping the whole
 document again, as round-trip mode offers, is not byte for byte: on examples/watchlists/telecom-threats.yaml
 it joins every multi-line flow list into one line and rewrites `{regex: …}` items, 17 lines in all.
@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import StreamMark, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from newsbot.configuration.commonwords import unguarded_common_words
 from newsbot.configuration.ruleitems import VENDORS
@@ -38,7 +37,7 @@ from newsbot.configuration.vendor_register import (
     domain_name,
     read_register,
 )
-from newsbot.configuration.watchlist_edit import EditError, replace_checked
+from newsbot.configuration.watchlist_edit import EditError, after_content, replace_checked
 from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
@@ -273,10 +272,10 @@ def _with_vendors(text: str, vendors: Sequence[NewVendor], path: Path) -> tuple[
 def _insertion(text: str, path: Path) -> tuple[str, str, int, int]:
     """(text before the new items, text after them, the items' dash column, the key's offset from the dash)."""
     try:
-        root = YAML().compose(text)
-    except YAMLError as error:  # read before by PyYAML, which is laxer on a few YAML 1.1 forms
-        raise VendorImportError(f"{path}: ruamel.yaml cannot read this file to edit it ({error})") from None
-    if not isinstance(root, MappingNode) or root.flow_style:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise VendorImportError(f"{path}: cannot read this file to edit it ({error})") from None
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
         raise VendorImportError(f"{path}:1: the watchlist is not a block mapping newsbot can add vendors to")
     entry = next(((key, value) for key, value in root.value if key.value == VENDORS), None)
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -284,14 +283,14 @@ def _insertion(text: str, path: Path) -> tuple[str, str, int, int]:
         ended = text if not text or text.endswith("\n") else text + newline
         return ended + " " * root.start_mark.column + f"{VENDORS}:{newline}", "", root.start_mark.column + 2, 2
     key, value = entry
-    if isinstance(value, SequenceNode) and value.value and not value.flow_style:
+    if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
         first = value.value[0]
-        offset = first.start_mark.column - value.start_mark.column if isinstance(first, MappingNode) else 2
-        cut = _after_item(text, value.value[-1], value.start_mark.column)
+        offset = first.start_mark.column - value.start_mark.column if isinstance(first, yaml.MappingNode) else 2
+        cut = after_content(text, value.value[-1], value.start_mark.column)
         before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
         return before, text[cut:], value.start_mark.column, max(offset, 2)
-    empty_list = isinstance(value, SequenceNode) and not value.value
-    if empty_list or (isinstance(value, ScalarNode) and value.value in {"", *_EXPLICIT_NULLS}):
+    empty_list = isinstance(value, yaml.SequenceNode) and not value.value
+    if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in {"", *_EXPLICIT_NULLS}):
         if empty_list or value.value in _EXPLICIT_NULLS:  # `vendors: []` or `vendors: ~` → `vendors:`
             text = text[: value.start_mark.index].rstrip(" ") + text[value.end_mark.index :]
         lines = text.splitlines(keepends=True)
@@ -302,37 +301,6 @@ def _insertion(text: str, path: Path) -> tuple[str, str, int, int]:
         f"{path}:{value.start_mark.line + 1}: vendors: is not a block list newsbot can add to; "
         "write it as a list of `- name: …` items and import again"
     )
-
-
-def _after_item(text: str, item: Node, dash: int) -> int:
-    """The offset just after the last list item: its last line of content, and the comment lines
-    below it indented deeper than the dash (they belong to the item; shallower ones to what follows)."""
-    end = _content_end(item)
-    lines = text.splitlines(keepends=True)
-    last = end.line if end.column > 0 else end.line - 1
-    while last + 1 < len(lines):
-        following = lines[last + 1]
-        stripped = following.lstrip(" ")
-        if not (stripped.startswith("#") and len(following) - len(stripped) > dash):
-            break
-        last += 1
-    return sum(len(line) for line in lines[: last + 1])
-
-
-def _content_end(node: Node) -> StreamMark:
-    """The mark after the last thing written in `node`. A collection's own end mark lies after the
-    comments and blank lines that follow it, and an empty value's mark at the next token: both are
-    skipped in favour of the last key or value actually written."""
-    if isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
-        parts = [part for pair in node.value for part in pair] if isinstance(node, MappingNode) else node.value
-        ends = [_content_end(part) for part in parts if not _is_blank(part)]
-        return max(ends, key=lambda mark: mark.index)
-    end: StreamMark = node.end_mark
-    return end
-
-
-def _is_blank(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
 
 
 def _items(vendors: Sequence[NewVendor], key_offset: int) -> list[str]:

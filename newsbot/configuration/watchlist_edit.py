@@ -105,26 +105,55 @@ def _add_to_list(text: str, mapping: yaml.MappingNode, key: str, values: Sequenc
             return text[:close] + separator + ", ".join(written) + text[close:]
         if not value_node.value:
             raise EditError(f"{key}: is an empty block list")
-        last = value_node.value[-1]
-        indent = " " * (last.start_mark.column - 2)
-        lines = "".join(f"{indent}- {value}\n" for value in written)
-        at = _line_end(text, last.end_mark.index)
-        return text[:at] + lines + text[at:]
+        dash = value_node.value[-1].start_mark.column - 2
+        lines = [f"{' ' * dash}- {value}" for value in written]
+        return insert_lines(text, after_content(text, value_node, dash), lines)
     return _add_line(text, mapping, f"{key}: [{', '.join(written)}]")
 
 
 def _add_line(text: str, mapping: yaml.MappingNode, line: str) -> str:
-    indent = " " * mapping.value[0][0].start_mark.column
-    at = _line_end(text, mapping.value[-1][1].end_mark.index)
-    return text[:at] + f"{indent}{line}\n" + text[at:]
+    column = mapping.value[0][0].start_mark.column
+    return insert_lines(text, after_content(text, mapping, column - 1), [" " * column + line])
 
 
-def _line_end(text: str, index: int) -> int:
-    """Where the next line starts: after the value's own line, with its comment."""
-    if index > 0 and text[index - 1] == "\n":
-        return index
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1
+def insert_lines(text: str, at: int, lines: Sequence[str]) -> str:
+    """`lines` put in at offset `at` (a line's start, or the end of a file without a last newline),
+    each ended with the file's own newline."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    before = text[:at] if not at or text[:at].endswith("\n") else text[:at] + newline
+    return before + "".join(line + newline for line in lines) + text[at:]
+
+
+def after_content(text: str, node: yaml.Node, column: int) -> int:
+    """The offset just after what `node` holds: its last line of content, with that line's comment, and
+    the comment lines below it indented deeper than `column` (they belong to it; shallower ones to
+    what follows). Both `vendors import` and `tune --apply` insert lines there."""
+    end = _content_end(node)
+    lines = text.splitlines(keepends=True)
+    last = end.line if end.column > 0 else end.line - 1
+    while last + 1 < len(lines):
+        following = lines[last + 1]
+        stripped = following.lstrip(" ")
+        if not (stripped.startswith("#") and len(following) - len(stripped) > column):
+            break
+        last += 1
+    return sum(len(line) for line in lines[: last + 1])
+
+
+def _content_end(node: yaml.Node) -> yaml.Mark:
+    """The mark after the last thing written in `node`. A block collection's own end mark lies after
+    the comments and blank lines that follow it, and an empty value's mark at the next token: both
+    are skipped in favour of the last key or value actually written."""
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style:
+        parts = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        ends = [_content_end(part) for part in parts if not _is_blank(part)]
+        return max(ends, key=lambda mark: mark.index)
+    end: yaml.Mark = node.end_mark
+    return end
+
+
+def _is_blank(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value == "" and node.style is None
 
 
 def _scalar(value: str) -> str:

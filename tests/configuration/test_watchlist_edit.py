@@ -117,3 +117,39 @@ def test_replace_checked_swaps_in_only_what_the_check_accepts(tmp_path: Path) ->
     replace_checked(path, TELECOM.replace("name: Telecom threats", "name: Changed"), load_watchlist)
     assert load_watchlist(path).config.name == "Changed"
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+COMMENTED_BLOCKS = """\
+name: W
+vendors:
+  - name: Orange
+    aliases:
+      - Orange SA
+      - Orange Business   # the B2B arm
+        # (its own legal entity since 2021)
+
+  # Kaleyra joined the register in 2024
+  - name: Kaleyra
+rules:
+  - name: r
+    all: [vendors]
+"""
+
+
+def test_a_new_line_goes_after_the_vendors_own_comments_and_before_the_next_vendors() -> None:
+    excluded = add_to_vendor_list(COMMENTED_BLOCKS, "Orange", "exclude", ["Orange juice"])
+    aliased = add_to_vendor_list(COMMENTED_BLOCKS, "Orange", "aliases", ["Orange Cyberdefense"])
+
+    assert excluded.splitlines()[7:9] == ['    exclude: ["Orange juice"]', ""]
+    assert aliased.splitlines()[7:9] == ['      - "Orange Cyberdefense"', ""]
+    assert changed_lines(COMMENTED_BLOCKS, excluded) == ['+    exclude: ["Orange juice"]']
+    assert yaml.safe_load(aliased)["vendors"][0]["aliases"][-1] == "Orange Cyberdefense"
+
+
+def test_windows_line_ends_stay_windows_line_ends() -> None:
+    text = BLOCK.replace("\n", "\r\n")
+
+    edited = add_to_vendor_list(text, "Orange", "exclude", ["Orange County"])
+
+    assert edited.count("\r\n") == edited.count("\n") == text.count("\n") + 1
+    assert yaml.safe_load(edited)["vendors"][0]["exclude"] == ["Orange juice", "Orange County"]
