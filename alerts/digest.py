@@ -1,27 +1,32 @@
 """`newsbot digest`: a summary per watchlist of what was alerted in a period (daily cron).
 
-Built like an in-run digest (alerts.format.build_digest): every alert whole, over as many messages
-as Slack's limits need. These alerts were delivered already, so the messages carry no alert ids:
-a look-back after a crash must never mistake a summary for the delivery of an alert.
+Built like an in-run digest (alerts.format.build_digest): every alert whole, most severe first, over
+as many messages as Slack's limits need. A story and its copies and follow-ups (one cluster) are
+listed once. These alerts were delivered already, so the messages carry no alert ids: a look-back
+after a crash must never mistake a summary for the delivery of an alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import timedelta
 
 from newsbot.alerts.deliver import Pacer
 from newsbot.alerts.format import build_digest
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 from newsbot.clock import SYSTEM_CLOCK, Clock
-from newsbot.models import Alert, Match
+from newsbot.models import Alert, Match, RuleHit
+
+_MINUTES_A_DAY = 24 * 60
 
 
 def post_digests(
     alerts: Sequence[Alert],
     poster: Poster,
     destination_of: Callable[[Match], Destination],
-    period: str,
+    period: timedelta,
     *,
     seconds_between_messages: float = 1.0,
     clock: Clock = SYSTEM_CLOCK,
@@ -33,14 +38,54 @@ def post_digests(
         by_watchlist.setdefault(alert.match.watchlist, []).append(alert)
     pacer = Pacer(seconds_between_messages, clock)
     results = []
-    for watchlist, listed in by_watchlist.items():
+    for watchlist, sent in by_watchlist.items():
         # The watchlist's own route, without rule or severity channels: a digest is one summary.
         destination = destination_of(Match(watchlist=watchlist, rules=()))
+        listed = one_per_cluster(sent)
+        count = f"{len(listed)} alert{'s' if len(listed) > 1 else ''}"
         result = PostResult(ok=True)
-        for part in build_digest(f"newsbot digest: {watchlist}, {period}", listed):
+        for part in build_digest(f"Digest for {watchlist}: {count} in {describe_period(period)}", listed):
             pacer.wait(destination.label)
             result = poster.post(destination, Outgoing(part.payload, part.plain, (), kind=MessageKind.DIGEST))
             if not result.ok:
                 break
         results.append((watchlist, result))
     return results
+
+
+def one_per_cluster(alerts: Sequence[Alert]) -> list[Alert]:
+    """One alert per story cluster, in the order the clusters were first alerted: the most severe of
+    its alerts (the first of them on a tie), with every rule and vendor any of them matched and the
+    other outlets that carried the story as `also_in`. An alert whose cluster is not known is its own."""
+    clusters: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        clusters.setdefault(alert.cluster or alert.story.id, []).append(alert)
+    return [_merged(members) for members in clusters.values()]
+
+
+def _merged(members: list[Alert]) -> Alert:
+    lead = max(members, key=lambda alert: alert.match.severity.rank)  # max() keeps the first of equals
+    ordered = [lead, *(alert for alert in members if alert is not lead)]
+    rules: dict[str, RuleHit] = {}
+    for alert in ordered:
+        for hit in alert.match.rules:
+            rules.setdefault(hit.rule, hit)
+    vendors = tuple(dict.fromkeys(vendor for alert in ordered for vendor in alert.match.vendors))
+    outlets = [*lead.also_in, *(alert.story.source for alert in members)]
+    also_in = tuple(dict.fromkeys(outlet for outlet in outlets if outlet != lead.story.source))
+    return replace(lead, match=replace(lead.match, rules=tuple(rules.values()), vendors=vendors), also_in=also_in)
+
+
+def describe_period(period: timedelta) -> str:
+    """A `--since` as a reader says it: "the last 24 hours", "the last 7 days", "the last 30 minutes",
+    "the last hour" (whole hours up to two days, then whole days, then whole weeks from two)."""
+    minutes = int(period.total_seconds()) // 60
+    if minutes % 60:
+        amount, unit = minutes, "minute"
+    elif minutes < 2 * _MINUTES_A_DAY or minutes % _MINUTES_A_DAY:
+        amount, unit = minutes // 60, "hour"
+    elif minutes % (7 * _MINUTES_A_DAY) or minutes < 14 * _MINUTES_A_DAY:
+        amount, unit = minutes // _MINUTES_A_DAY, "day"
+    else:
+        amount, unit = minutes // (7 * _MINUTES_A_DAY), "week"
+    return f"the last {unit}" if amount == 1 else f"the last {amount} {unit}s"

@@ -3,15 +3,20 @@
 Everything that came from a feed is escaped (`&`, `<`, `>`), so a headline cannot ping a channel,
 mention a user or hide a link behind a misleading label; the only link is the story's own URL.
 escape() also drops Unicode bidi controls, so a headline with a right-to-left override cannot
-reorder the rest of the message; `visible()` does the same for the plain-text renderings (the
-terminal, and so the mail cron sends), which are not escaped.
+reorder the rest of the message, and neutralises mrkdwn's formatting characters, so a feed's
+`*bold*` or `` `code` `` shows as the text it is; `visible()` drops bidi controls from the
+plain-text renderings (the terminal, and so the mail cron sends), which are not escaped.
+
+An alert reads at a glance: its header is the severity and the vendors (or, for a rule without a
+vendor, the matched words), the line under it the story's title as its one link, then which
+matched words are the vendor's and which the topic's.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +29,8 @@ SECTION_LIMIT = 3000
 TEXT_LIMIT = 40000
 BLOCK_LIMIT = 50
 SUMMARY_LIMIT = 600
+FIELD_LIMIT = 2000  # a section field's text
+FACTS_LIMIT = 1000  # the matched words and rules of one alert
 LABEL_LIMIT = 300
 LABEL_MINIMUM = 20
 SEVERITY_EMOJI = {
@@ -32,9 +39,20 @@ SEVERITY_EMOJI = {
     Severity.HIGH: ":red_circle:",
     Severity.CRITICAL: ":rotating_light:",
 }
+# The alert's header is plain_text with emoji off (a `:word:` in a name stays text): SEVERITY_EMOJI as characters.
+SEVERITY_MARK = {Severity.LOW: "🔵", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
 # LRM, RLM, the embeddings and overrides (LRE RLE PDF LRO RLO), the isolates (LRI RLI FSI PDI), ALM.
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 _PARTIAL_ENTITY = re.compile(r"&(?:amp|am|a|lt|l|gt|g)?…$")  # what truncate() can leave of an escape
+# Slack documents an escape for `&`, `<` and `>` only; `*`, `_`, `~` and `` ` `` have none, and
+# `verbatim` keeps formatting on. A zero-width space beside one is what makes Slack format it inside a
+# word (jsx-slack's "exact mode"), so invisible characters are no way out either. Each becomes a
+# look-alike that Slack does not read (jsx-slack's <Escape> table), full-width forms included, which
+# Slack also reads. Between two letters or digits Slack never formats, so `channel_not_found` and
+# `AT*T` keep their own characters. A `>` opening a line (a quote) gets an invisible soft hyphen first.
+LOOKALIKES = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ", "＊": "﹡", "＿": "⸏", "｀": "ˋ"}
+_FORMATTING = re.compile(r"(?<=[^\W_])[*_~](?=[^\W_])|([*_~`＊＿｀])")  # group 1: one to replace
+_QUOTE = re.compile("^(?=&gt;|＞)", re.MULTILINE)
 
 
 def visible(text: str) -> str:
@@ -43,9 +61,17 @@ def visible(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """The one door for feed text into mrkdwn: bidi controls dropped, then Slack's three control
-    characters escaped (api.slack.com 'Escaping text')."""
-    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """The one door for feed text into mrkdwn: bidi controls dropped, Slack's three control
+    characters escaped (api.slack.com 'Escaping text'), its formatting characters made inert."""
+    escaped = visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    inert = _FORMATTING.sub(lambda found: LOOKALIKES[found[1]] if found[1] else found[0], escaped)
+    return _QUOTE.sub("\u00ad", inert)
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object. `verbatim`: Slack links only what newsbot wrote as a link, never a bare
+    URL, `#channel` or mention in a feed's words (it still reads `<url|label>`, `<!date^…>`, `*bold*`)."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def truncate(text: str, limit: int) -> str:
@@ -112,40 +138,46 @@ def escaped_within(text: str, limit: int) -> str:
 
 
 def build_message(alert: Alert, *, unfurl_links: bool = False, feedback: bool = False) -> dict[str, Any]:
-    """The webhook / chat.postMessage payload for one alert; with `feedback`, its buttons (feedback_actions)."""
+    """The webhook / chat.postMessage payload for one alert; with `feedback`, its buttons (feedback_actions).
+
+    Read from the top: the header says how severe and about whom, the line under it is the story's
+    title (its only appearance, as the link) and which matched words are the vendor's and which the
+    topic's; then source, time, watchlist and rules; then the passage with the matched words in bold.
+    """
     story, match = alert.story, alert.match
-    severity = match.severity
-    # plain_text: Slack shows it literally and never parses it for mentions or links, so it is not
-    # escaped (escaping would show "&lt;" to the reader).
-    title = truncate(visible(story.title), HEADER_LIMIT)
-    link = story_link(story.url, story.title)
-    rules = ", ".join(f"{escape(hit.rule)} ({hit.severity.value})" for hit in match.rules)
-    terms = ", ".join(escape(term) for term in match.terms)
+    why = truncate_escaped(why_line(match), FACTS_LIMIT)
+    link = story_link(story.url, story.title, SECTION_LIMIT - len(why) - 1)
     facts = [
         f"*Source:* {escape(story.source)}",
         f"*Published:* {slack_date(alert)}",
         f"*Watchlist:* {escape(match.watchlist)}",
-        f"*Severity:* {SEVERITY_EMOJI[severity]} {severity.value}",
+        truncate_escaped(f"*Rules:* {rules_text(match, escape)}", FIELD_LIMIT),
     ]
-    details = [f"*Rules:* {rules}", f"*Matched:* {terms}"]
+    details = []
     if alert.continues:
-        details.insert(0, f"*Continues an earlier story:* {escape(truncate(alert.continues, LABEL_LIMIT))}")
+        details.append(f"*Continues an earlier story:* {escape(truncate(alert.continues, LABEL_LIMIT))}")
     if alert.also_in:
         details.append(f"*Also in:* {escape(', '.join(alert.also_in))}")
-    passage = slack_snippet(match) or escape(truncate(story.summary or story.text, SUMMARY_LIMIT))
+    # A passage of the title would show the title twice: then the summary, without bold words.
+    snippet = slack_snippet(match) if match.snippet_field != "title" else ""
+    passage = snippet or escape(truncate(story.summary or story.text, SUMMARY_LIMIT))
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": link}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": fact} for fact in facts]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate_escaped("\n".join(details), SECTION_LIMIT)}},
+        # plain_text: Slack shows it literally and never parses it for mentions or links, so it is not
+        # escaped (escaping would show "&lt;" to the reader).
+        {"type": "header", "text": {"type": "plain_text", "text": headline(match), "emoji": False}},
+        {"type": "section", "text": mrkdwn(f"{link}\n{why}")},
+        {"type": "section", "fields": [mrkdwn(fact) for fact in facts]},
     ]
+    if details:
+        blocks.append({"type": "section", "text": mrkdwn(truncate_escaped("\n".join(details), SECTION_LIMIT))})
     if passage:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": passage}]})
+        blocks.append({"type": "context", "elements": [mrkdwn(passage)]})
     if feedback:
         blocks.append(feedback_actions(alert))
+    severity = match.severity
+    words = f" ({why_text(match, escape)})" if match.vendors else ""  # without vendors the subject is the words
     fallback = (
-        f"{SEVERITY_EMOJI[severity]} [{severity.value}] {escape(match.watchlist)}: "
-        f"{escape(story.title)} ({', '.join(escape(term) for term in match.terms)})"
+        f"{SEVERITY_EMOJI[severity]} {severity.value.upper()} · {escape(subject(match))}: {escape(story.title)}{words}"
     )
     return {
         "text": truncate_escaped(fallback, TEXT_LIMIT),
@@ -153,6 +185,50 @@ def build_message(alert: Alert, *, unfurl_links: bool = False, feedback: bool = 
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
+
+
+def headline(match: Match) -> str:
+    """The header: severity and whom the alert is about, e.g. "🔴 HIGH · Mitto AG"."""
+    severity = match.severity
+    return truncate(visible(f"{SEVERITY_MARK[severity]} {severity.value.upper()} · {subject(match)}"), HEADER_LIMIT)
+
+
+def subject(match: Match) -> str:
+    """Whom or what the alert is about: its vendors, or for a rule that names none, the matched words."""
+    return ", ".join(match.vendors or match.terms)
+
+
+def matched_words(match: Match) -> list[tuple[str, tuple[str, ...]]]:
+    """The matched words by what they stand for: [("vendor", …), ("topic", …)]. A vendor's words are
+    named as the matcher labels them (its name, or "Mitto AG (as Mitto)" when an alias matched). A
+    match naming no vendor (a topic-only rule, or an alert stored before matches named their vendors)
+    cannot tell them apart: its words are only "matched"."""
+    if not match.vendors:
+        return [("matched", match.terms)]
+    vendor_words = tuple(term for term in match.terms if _names_a_vendor(term, match.vendors))
+    topic_words = tuple(term for term in match.terms if term not in vendor_words)
+    groups = [("vendors" if len(match.vendors) > 1 else "vendor", vendor_words)]
+    return [*groups, ("topic", topic_words)] if topic_words else groups
+
+
+def _names_a_vendor(term: str, vendors: Sequence[str]) -> bool:
+    return any(term == vendor or term.startswith(f"{vendor} (as ") for vendor in vendors)
+
+
+def why_line(match: Match) -> str:
+    """The matched words for Slack, each group under its name: "*Vendor:* Mitto AG  ·  *Topic:* SS7"."""
+    return "  ·  ".join(
+        f"*{label.capitalize()}:* {', '.join(escape(word) for word in words)}" for label, words in matched_words(match)
+    )
+
+
+def why_text(match: Match, quote: Callable[[str], str] = str) -> str:
+    """The same groups as a phrase, for a digest's line and a notification: "vendor: Mitto AG; topic: SS7"."""
+    return "; ".join(f"{label}: {', '.join(quote(word) for word in words)}" for label, words in matched_words(match))
+
+
+def rules_text(match: Match, quote: Callable[[str], str] = str) -> str:
+    return ", ".join(f"{quote(hit.rule)} ({hit.severity.value})" for hit in match.rules)
 
 
 FEEDBACK_BLOCK = "newsbot_feedback"
@@ -243,9 +319,7 @@ def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]
     text = f"Also in {escape(alert.story.source)}: {story_link(alert.story.url, alert.story.title)}"
     return {
         "text": truncate_escaped(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
-        "blocks": [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_escaped(text, SECTION_LIMIT)}]}
-        ],
+        "blocks": [{"type": "context", "elements": [mrkdwn(truncate_escaped(text, SECTION_LIMIT))]}],
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
     }
@@ -259,7 +333,6 @@ def plain_also_in(alert: Alert) -> str:
 # (msg_blocks_too_long; slackapi/bolt-js #2509 and #2867, where 11,341 was already refused).
 DIGEST_MESSAGE_CHARS = 10_000
 SOURCE_LIMIT = 200
-FACTS_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -272,12 +345,13 @@ class DigestMessage:
 
 
 def build_digest(title: str, alerts: Sequence[Alert], *, unfurl_links: bool = False) -> list[DigestMessage]:
-    """Many alerts as few messages within Slack's limits, every alert whole: its link intact, its
-    source, rules and matched words. A line is never cut and nothing is left out: when the alerts do
-    not fit in one message (50 blocks, 3,000 characters a section, about 12,000 a message), the
-    digest continues in the next, whose header says which part it is."""
+    """Many alerts as few messages within Slack's limits, most severe first (in the order given
+    within a severity), every alert whole: its link intact, its source, matched words and rules. A
+    line is never cut and nothing is left out: when the alerts do not fit in one message (50 blocks,
+    3,000 characters a section, about 12,000 a message), the digest continues in the next, whose
+    header says which part it is. `title` is the header, and the notification's text."""
     parts: list[tuple[list[Alert], list[str]]] = []
-    for alert in alerts:
+    for alert in sorted(alerts, key=lambda alert: alert.match.severity.rank, reverse=True):  # a stable sort
         entry = digest_entry(alert)
         sections = _placed(parts[-1][1], entry) if parts else []
         if not parts or len(sections) > BLOCK_LIMIT - 1 or sum(map(len, sections)) > DIGEST_MESSAGE_CHARS:
@@ -296,9 +370,9 @@ def _digest_message(
 ) -> DigestMessage:
     header = truncate(visible(title), HEADER_LIMIT - len(part)) + part
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
-    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
+    blocks += [{"type": "section", "text": mrkdwn(text)} for text in sections]
     payload = {
-        "text": truncate_escaped(f"{escape(title)}{part}: {len(listed)} alerts", TEXT_LIMIT),
+        "text": truncate_escaped(f"{escape(title)}{part}", TEXT_LIMIT),
         "blocks": blocks,
         "unfurl_links": unfurl_links,
         "unfurl_media": unfurl_links,
@@ -307,11 +381,13 @@ def _digest_message(
 
 
 def digest_entry(alert: Alert) -> str:
-    """One alert in a digest, at most one section long: link and source, then rules and matched words."""
+    """One alert in a digest, at most one section long: link, source and the other outlets that carried
+    it, then its vendor and topic words and its rules."""
     story, match = alert.story, alert.match
-    rules = ", ".join(f"{hit.rule} ({hit.severity.value})" for hit in match.rules)
-    facts = escaped_within(f"rules: {rules}; matched: {', '.join(match.terms)}", FACTS_LIMIT)
+    facts = escaped_within(f"{why_text(match)}; rules: {rules_text(match)}", FACTS_LIMIT)
     source = escaped_within(story.source, SOURCE_LIMIT)
+    if alert.also_in:
+        source += f" (also in {escaped_within(', '.join(alert.also_in), SOURCE_LIMIT)})"
     emoji = SEVERITY_EMOJI[match.severity]
     room = SECTION_LIMIT - len(f"{emoji}  — {source}\n      ↳ {facts}")
     return f"{emoji} {story_link(story.url, story.title, room)} — {source}\n      ↳ {facts}"
@@ -325,11 +401,12 @@ def _placed(sections: list[str], entry: str) -> list[str]:
 
 
 def plain_digest(title: str, alerts: Sequence[Alert]) -> str:
-    lines = [f"{title}: {len(alerts)} alerts"]
+    """A digest on the terminal: the same entries, in the order given."""
+    lines = [title]
     for alert in alerts:
-        rules = ", ".join(f"{hit.rule} ({hit.severity.value})" for hit in alert.match.rules)
+        also = f" (also in {', '.join(alert.also_in)})" if alert.also_in else ""
         lines.append(f"  [{alert.match.severity.value.upper()}] {alert.story.title}  {plain_url(alert.story.url)}")
-        lines.append(f"      {alert.story.source}; rules: {rules}; matched: {', '.join(alert.match.terms)}")
+        lines.append(f"      {alert.story.source}{also}; {why_text(alert.match)}; rules: {rules_text(alert.match)}")
     return visible("\n".join(lines))
 
 
@@ -337,5 +414,5 @@ def build_notice(text: str) -> dict[str, Any]:
     """newsbot's own words (delivery failing), not feed text: still escaped, never a mention."""
     return {
         "text": escape(text),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}],
+        "blocks": [{"type": "section", "text": mrkdwn(escape(text))}],
     }

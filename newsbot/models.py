@@ -177,6 +177,7 @@ class Alert:
     kind: AlertKind = field(default_factory=lambda: AlertKind.ALERT)
     parent: str | None = None  # the earlier alert of the story's cluster this one follows
     continues: str | None = None  # the title of the earlier story a CONTINUES alert follows up
+    cluster: str | None = None  # the story's cluster (stories.cluster_id), where known: a digest lists a cluster once
 
 
 class AlertStatus(enum.StrEnum):

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import enum
 import logging
+import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from newsbot import __version__
-from newsbot.alerts.digest import post_digests
+from newsbot.alerts.digest import describe_period, post_digests
 from newsbot.alerts.setup import delivery
+from newsbot.alerts.slack_test import send_test_messages
 from newsbot.cli.commonwords import common_word_warnings
 from newsbot.cli.feedback import describe_feedback, find_watchlist, tune
 from newsbot.cli.mutes import lift as lift_mute
@@ -28,7 +32,8 @@ from newsbot.cli.status import (
     story_cluster,
 )
 from newsbot.clock import SYSTEM_CLOCK
-from newsbot.configuration.config import Config, load_config
+from newsbot.configuration.config import load_config
+from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
@@ -60,9 +65,16 @@ _EXIT_FOR_ERROR = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
+    arguments.verbose = sum(getattr(arguments, dest, 0) for dest in _VERBOSE_DESTS)
     _configure_logging(arguments.verbose)
     try:
-        return int(arguments.command(arguments))
+        status = int(arguments.command(arguments))
+        sys.stdout.flush()  # a reader gone before the last of the output shows here, not at exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise
+        return _quietly_after_reader_gone()
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         if isinstance(error, RunInterrupted):
@@ -74,17 +86,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (`newsbot explain … | head`): the
+    kernel flags the writing end with POLLERR. Any other broken pipe is a fault, not a reader's choice."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (an embedding's stdout): nothing to tell
+        return False
+
+
+def _quietly_after_reader_gone() -> int:
+    """End as a command killed by SIGPIPE would, silently: what is still buffered goes to /dev/null,
+    so that Python's own flush at exit does not print a BrokenPipeError of its own."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="Watch telecom-security news for the vendors and topics you care about."
     )
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    _verbose_option(parser, 0)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(command=handler)
+        _verbose_option(sub, 1)
         sub.add_argument(
             "--config",
             type=Path,
@@ -102,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing when all went well")
     command("check", _check, "validate newsbot.yaml and the watchlists, and run the watchlists' examples")
     command("test", _test, "run every watchlist's examples and show each result")
+    command("slack-test", _slack_test, "send a test message to every Slack channel or webhook alerts go to")
     explain = command("explain", _explain, "show which rules match a text, and why others do not")
     explain.add_argument("text", nargs="?", help="the text to test, e.g. a headline and summary")
     explain.add_argument("--url", help="explain a stored story instead of a text")
@@ -113,29 +147,73 @@ def _parser() -> argparse.ArgumentParser:
     digest = command("digest", _digest, "post one summary per watchlist of the alerts sent recently")
     digest.add_argument("--since", type=duration, default=timedelta(hours=24), help="period: 24h (default), 7d")
     digest.add_argument("-q", "--quiet", action="store_true", help="print nothing unless a digest could not be posted")
+    digest.add_argument("--dry-run", action="store_true", help="print the messages it would post; post nothing")
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
     search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
     search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
     _browse_options(command("browse", _browse, "look at the database in a web browser (Datasette, read-only)"))
+    _sources_commands(command)
+    _vendor_commands(commands)
+    _feedback_commands(command)
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole pipeline on the bundled offline sample feeds",
+        description="Run the whole pipeline on the bundled sample feeds, served on 127.0.0.1, and print the "
+        "alerts on the terminal: no config, no network and no Slack needed.",
+    )
+    demo.set_defaults(command=_demo)
+    _verbose_option(demo, 1)
+    return parser
+
+
+def _sources_commands(command: Callable[[str, object, str], argparse.ArgumentParser]) -> None:
+    """`sources import FILE.opml` and `sources export`."""
     sources = command("sources", _sources_usage, "import sources from an OPML file, or export them as OPML")
     actions = sources.add_subparsers(metavar="ACTION")
-    opml_import = actions.add_parser("import", help="add the feeds of an OPML file to newsbot.yaml's sources:")
+    opml_import = actions.add_parser(
+        "import",
+        help="add the feeds of an OPML file to newsbot.yaml's sources:",
+        description="Add the feeds of an OPML file (a feed reader's export) to sources: in newsbot.yaml. Comments "
+        "and layout are kept, feeds already configured are skipped, and the result is validated before it "
+        "replaces the file.",
+    )
     opml_import.set_defaults(command=_sources_import)
     opml_import.add_argument("opml", type=Path, help="an OPML file exported by a feed reader")
     opml_import.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
-    opml_export = actions.add_parser("export", help="print the feed sources as OPML")
+    opml_export = actions.add_parser(
+        "export",
+        help="print the feed sources as OPML",
+        description="Print the feed sources of newsbot.yaml as OPML, for a feed reader (a site: source by the "
+        "feed it was found to announce; listing pages, sitemaps and spiders have no feed to export).",
+    )
     opml_export.set_defaults(command=_sources_export)
     opml_export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     for action in (opml_import, opml_export):  # `--config` also after the action; the outer default stays
         action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
-    vendors = commands.add_parser("vendors", help="add the vendors of a vendor-risk register (CSV) to a watchlist")
+        _verbose_option(action, 2)
+
+
+def _vendor_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`vendors import FILE.csv --watchlist FILE.yaml`, which takes no `--config`: it edits a watchlist file."""
+    vendors = commands.add_parser(
+        "vendors",
+        help="add the vendors of a vendor-risk register (CSV) to a watchlist",
+        description="Add the vendors of a vendor-risk register (CSV) to a watchlist: see `newsbot vendors import -h`.",
+    )
     vendors.set_defaults(command=_vendors_usage)
+    _verbose_option(vendors, 1)
     vendor_actions = vendors.add_subparsers(metavar="ACTION")
     vendor_import = vendor_actions.add_parser(
-        "import", help="add a CSV's vendors (a 'name' column; optional aliases, domain, context) to a watchlist"
+        "import",
+        help="add a CSV's vendors (a 'name' column; optional aliases, domain, context) to a watchlist",
+        description="Add the suppliers of a vendor-risk register exported as CSV (a 'name' column; optional "
+        "aliases, domain and context columns) to a watchlist, after its last vendor, keeping its comments and "
+        "layout. Vendors it already has are skipped, names that are common words are marked for a look, and the "
+        "result is validated before it replaces the file; a watchlist that does not exist is created.",
     )
     vendor_import.set_defaults(command=_vendors_import)
+    _verbose_option(vendor_import, 2)
     vendor_import.add_argument(
         "register", type=Path, metavar="FILE.csv", help="the register as CSV (UTF-8; ',', ';' or tab between fields)"
     )
@@ -143,10 +221,22 @@ def _parser() -> argparse.ArgumentParser:
         "--watchlist", type=Path, required=True, metavar="FILE.yaml", help="the watchlist to add them to (or create)"
     )
     vendor_import.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
-    _feedback_commands(command)
-    demo = commands.add_parser("demo", help="run the whole pipeline on the bundled offline sample feeds")
-    demo.set_defaults(command=_demo)
-    return parser
+
+
+# `-v` is counted wherever it is written (`newsbot -v run`, `newsbot run -v`, `newsbot sources import -v`):
+# argparse gives each subcommand a namespace of its own, so each level counts into its own destination.
+_VERBOSE_DESTS = ("verbose", "verbose_command", "verbose_action")
+
+
+def _verbose_option(parser: argparse.ArgumentParser, level: int) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest=_VERBOSE_DESTS[level],
+        action="count",
+        default=0 if level == 0 else argparse.SUPPRESS,
+        help="more logging (-vv for debug), before or after the command",
+    )
 
 
 def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentParser]) -> None:
@@ -157,9 +247,13 @@ def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentPa
     serve.add_argument("--port", type=int, default=3000, help="port to listen on over HTTP (default 3000; 0: any)")
     mutes = command("mutes", _mutes_list, "list the active mutes set from Slack; `mutes lift ID` ends one")
     lift = mutes.add_subparsers(metavar="ACTION").add_parser(
-        "lift", help="end a mute now (the alerts it suppressed stay muted)"
+        "lift",
+        help="end a mute now (the alerts it suppressed stay muted)",
+        description="End a mute now: later matches alert again, while the alerts it suppressed stay muted "
+        "(old news is not sent late).",
     )
     lift.set_defaults(command=_mutes_lift)
+    _verbose_option(lift, 2)
     lift.add_argument("id", type=int, help="the mute's number, as `newsbot mutes` lists it")
     lift.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
     feedback = command("feedback", _feedback, "per watchlist and rule: alerts sent, judged in Slack, precision so far")
@@ -204,7 +298,7 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
 def _check(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
     warnings = [warning for watchlist in config.watchlists for warning in watchlist.warnings]
-    for warning in [*warnings, *common_word_warnings(config)]:
+    for warning in [*warnings, *ignored_routing(config), *common_word_warnings(config)]:
         print(f"warning: {warning}")
     failed = [result for result in run_examples(config.watchlists) if not result.passed]
     for result in failed:
@@ -214,21 +308,12 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     rules = sum(len(watchlist.config.rules) for watchlist in config.watchlists)
     print(
         f"{config.path}: OK — {len(config.settings.sources)} sources, "
-        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to {_destination(config)}"
+        f"{len(config.watchlists)} watchlists, {rules} rules; alerts go to {describe_delivery(config)}"
     )
     from newsbot.cli.serve import describe_serve  # slack-bolt, imported by serve's module, only here
 
     print(describe_serve(config.settings.slack))
     return ExitStatus.OK
-
-
-def _destination(config: Config) -> str:
-    slack = config.settings.slack
-    if slack is None:
-        return "the terminal"
-    if slack.token is not None:
-        return f"Slack (bot token; alerts with no other route to {slack.channel})"
-    return "Slack (incoming webhook)"
 
 
 def _test(arguments: argparse.Namespace) -> ExitStatus:
@@ -239,6 +324,12 @@ def _test(arguments: argparse.Namespace) -> ExitStatus:
     failed = sum(not result.passed for result in results)
     print(f"{len(results) - failed} passed, {failed} failed")
     return ExitStatus.INVALID_CONFIG if failed else ExitStatus.OK
+
+
+def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
+    report = send_test_messages(load_config(arguments.config))
+    print(report.describe())
+    return ExitStatus.OK if report.ok else ExitStatus.INVALID_CONFIG
 
 
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
@@ -289,13 +380,16 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
     with database_faults(config.database):
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
-        poster, policy = delivery(config)
-        results = post_digests(alerts, poster, policy.route, f"the last {arguments.since}")
+        poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
+        results = post_digests(
+            alerts, poster, policy.route, arguments.since, seconds_between_messages=policy.seconds_between_messages
+        )
+    posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
     for watchlist, result in results:
         if not (arguments.quiet and result.ok):
-            print(f"digest of '{watchlist}': {'posted' if result.ok else result.error}")
+            print(f"digest of '{watchlist}': {posted if result.ok else result.error}")
     if not results and not arguments.quiet:
-        print(f"no alerts were sent in the last {arguments.since}: no digest")
+        print(f"no alerts were sent in {describe_period(arguments.since)}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
 
 
@@ -309,7 +403,20 @@ def _status(arguments: argparse.Namespace) -> ExitStatus:
 def _search(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
-        stories = search_stories(config, arguments.query, arguments.limit)
+        stories, syntax_problem = search_stories(config, arguments.query, arguments.limit)
+    if syntax_problem and not stories:
+        print(
+            f"newsbot search: {arguments.query!r} is not SQLite full-text syntax: {syntax_problem}. Search for "
+            'words, "a phrase", or words joined by AND, OR, NOT, e.g. Mitto, "SIM swap", SS7 AND Diameter',
+            file=sys.stderr,
+        )
+        return ExitStatus.CANNOT_RUN
+    if syntax_problem:
+        print(
+            f"newsbot search: {arguments.query!r} is not SQLite full-text syntax ({syntax_problem}); "
+            "these stories have its words as typed",
+            file=sys.stderr,
+        )
     for story in stories:
         published = story.published_at.date().isoformat() if story.published_at else "undated"
         print(f"{published}  {story.source}: {story.title}\n            {story.url}")

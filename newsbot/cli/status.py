@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,10 +32,50 @@ def describe_status(config: Config) -> str:
         return "\n".join(_report(config, storage))
 
 
-def search_stories(config: Config, query: str, limit: int) -> list[Story]:
-    """Stories whose title, summary or text match an FTS query, best first."""
+def search_stories(config: Config, query: str, limit: int) -> tuple[list[Story], str | None]:
+    """Stories whose title, summary or text match an FTS query, best first, and why the query is not
+    FTS syntax when it is not (Storage.search then looks for its words as typed: `Mitto's` finds Mitto's)."""
+    problem = _fts_syntax_problem(query)
     with reading(config) as storage:
-        return storage.search(query, limit=limit) if storage else []
+        return (storage.search(query, limit=limit) if storage else []), problem
+
+
+_FTS_COLUMNS = ("title", "summary", "text")  # those of the stories' full-text index (newsbot.storage.schema)
+
+
+def _fts_syntax_problem(query: str) -> str | None:
+    """What SQLite's FTS5 parser finds wrong with `query`, in words, or None.
+
+    The parser is SQLite's own, run on an empty in-memory table with the index's columns: the only
+    judge of the syntax, and one that needs no database (nor reads the stored index).
+    """
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:
+        connection.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(_FTS_COLUMNS)})")
+        try:
+            connection.execute("SELECT rowid FROM probe WHERE probe MATCH ?", [query]).fetchall()
+        except sqlite3.OperationalError as error:
+            return _fts_error_in_words(str(error))
+    return None
+
+
+def _fts_error_in_words(message: str) -> str:
+    if message == "unterminated string":
+        return 'a double quote (") is not closed'
+    if (near := re.fullmatch(r'fts5: syntax error near "(.*)"', message, re.DOTALL)) is not None:
+        if near.group(1) == "":
+            return "it ends where a word should follow (after AND, OR, NOT, '(' or a ':')"
+        return (
+            f"it cannot be read at '{near.group(1)}' (AND, OR and NOT need a word on each side, parentheses "
+            'must pair, and punctuation belongs inside "double quotes")'
+        )
+    if (column := re.fullmatch(r"no such column: (.*)", message, re.DOTALL)) is not None:
+        return (
+            f"'{column.group(1)}' is read as a column (after ':' or '-'), and the columns are "
+            f'{", ".join(_FTS_COLUMNS)}; put a word with - or : in "double quotes"'
+        )
+    if message.startswith("unknown special query"):
+        return "'*' finishes a word's prefix (SS7*) and cannot stand alone"
+    return f"SQLite says: {message}"
 
 
 def stored_story(config: Config, url: str) -> Story | None:

@@ -23,7 +23,7 @@ from newsbot.configuration.slack_secrets import (
 )
 from newsbot.configuration.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
 from newsbot.configuration.validation import Strict, expand_environment, validate
-from newsbot.configuration.watchlists import Watchlist, load_watchlists
+from newsbot.configuration.watchlists import Watchlist, WatchlistConfig, load_watchlists
 from newsbot.configuration.yamlfile import YamlDocument, load_yaml
 from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
@@ -31,6 +31,8 @@ from newsbot.pipeline.budget import DEFAULT_RUN_BUDGET_SECONDS
 from newsbot.sources.user_spiders import spider_loader
 
 Text = Annotated[str, Field(min_length=1)]
+# A watchlist's keys pasted into newsbot.yaml are pointed to the file they belong in.
+_OTHER_FILES = [(WatchlistConfig, "a watchlist file (in the watchlists: folder)")]
 
 
 class FetchSettings(Strict):
@@ -85,6 +87,11 @@ class SlackConfig(Strict):
             raise ValueError("slack needs exactly one of webhook_url: or token:")
         if self.token is not None and self.channel is None:
             raise ValueError("slack.token needs slack.channel: the channel for alerts with no other route")
+        if self.token is None and (self.channel is not None or self.severity_channels):
+            raise ValueError(
+                "slack.channel and slack.severity_channels need slack.token: a webhook posts only to the channel "
+                "it was created for (give a watchlist a webhook_url: of its own instead)"
+            )
         if self.ops_channel is not None and self.token is None:
             raise ValueError("slack.ops_channel needs slack.token (with a webhook, use slack.ops_webhook_url)")
         if self.ops_webhook_url is not None and self.token is not None:
@@ -132,7 +139,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
     data = expand_environment(document, document.data, (), require_env=require_env)
     with redacting(secret_values(data)):
-        settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env})
+        settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env}, _OTHER_FILES)
         _check_source_names(settings, document)
         base = path.parent
         spiders_dir = _spiders_dir(base, settings, document)

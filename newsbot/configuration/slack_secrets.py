@@ -76,6 +76,8 @@ def _address_problem(parts: SplitResult, example: str) -> str | None:
 
 
 def webhook_url_problem(url: str) -> str | None:
+    if characters_problem(url) is None and _ANY_TOKEN_PREFIX.match(url):
+        return "is a Slack token, not a webhook's URL: a bot token goes in slack.token (with slack.channel)"
     problem = url_problem(url, example=_WEBHOOK_EXAMPLE)
     if problem is None and urlsplit(url).path.strip("/") == "":
         return f"has no path: a Slack webhook looks like {_WEBHOOK_EXAMPLE}"

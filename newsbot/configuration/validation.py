@@ -7,13 +7,14 @@ file the user edits, and "extra" keys get a suggestion.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from newsbot.configuration.keys import file_location, unknown_key_sentence
 from newsbot.configuration.yamlfile import Location, YamlDocument
 from newsbot.errors import ConfigError
 
@@ -26,30 +27,63 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def validate(model: type[BaseModel], data: Any, document: YamlDocument, context: dict[str, Any] | None = None) -> Any:
+def validate(
+    model: type[BaseModel],
+    data: Any,
+    document: YamlDocument,
+    context: dict[str, Any] | None = None,
+    other_files: Sequence[tuple[type[BaseModel], str]] = (),
+) -> Any:
     """`model` from `data`, or a ConfigError naming `file:line` of the first problem.
 
-    `context` reaches the validators (see newsbot.configuration.slack_secrets.KEEP_REFERENCES).
+    `context` reaches the validators (see newsbot.configuration.slack_secrets.KEEP_REFERENCES);
+    `other_files` are the models of other files (and what to call them), for a key put in the wrong file.
     """
     try:
         return model.model_validate(data, context=context)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise ConfigError(_describe(first, model, document)) from None
+        first = _first_to_report(model, error.errors())
+        raise ConfigError(_describe(first, model, document, other_files)) from None
 
 
-def _describe(error: Any, model: type[BaseModel], document: YamlDocument) -> str:
+def _first_to_report(model: type[BaseModel], errors: Sequence[Any]) -> Any:
+    """The error that says most about the first problem.
+
+    A misspelt key is two errors to pydantic when the right one is required (`watchlist:` is an
+    unknown key beside the missing `watchlists`): the unknown key says what to fix. A mapping where
+    a union allows a text or a model (`{wrod: x}` for `{word: x}`) is one error per member, the
+    text's first: the model's own errors inside it, the unknown key first, say what to fix.
+    """
+    first = errors[0]
+    location = file_location(model, first["loc"])
+    if first["type"] == "missing":
+        return next(
+            (
+                error
+                for error in errors
+                if error["type"] == "extra_forbidden" and file_location(model, error["loc"])[:-1] == location[:-1]
+            ),
+            first,
+        )
+    inside = [
+        error
+        for error in errors
+        if len(deeper := file_location(model, error["loc"])) > len(location) and deeper[: len(location)] == location
+    ]
+    ranked = sorted(inside, key=lambda error: {"extra_forbidden": 0, "missing": 1}.get(error["type"], 2))
+    return ranked[0] if ranked else first
+
+
+def _describe(
+    error: Any, model: type[BaseModel], document: YamlDocument, other_files: Sequence[tuple[type[BaseModel], str]]
+) -> str:
     """A sentence from pydantic's own parts — location, type and message — never from `str(error)`,
     which quotes the input value (a secret, perhaps): pydantic's `msg` does not."""
-    location = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    location = file_location(model, error["loc"])
     dotted = ".".join(str(part) for part in location) or "this file"
     kind = error["type"]
     if kind == "extra_forbidden":
-        key = str(location[-1])
-        allowed = _allowed_keys(model, location[:-1])
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; allowed keys: {', '.join(allowed)}"
-        sentence = f"'{key}' is not a setting newsbot knows{suggestion}"
+        sentence = unknown_key_sentence(model, location, other_files)
     elif kind == "missing":
         sentence = f"'{location[-1]}' is required but missing"
     elif kind == "enum":
@@ -58,30 +92,6 @@ def _describe(error: Any, model: type[BaseModel], document: YamlDocument) -> str
         message = str(error["msg"]).removeprefix("Value error, ")
         sentence = f"{dotted}: {message}"
     return f"{document.where(location)}: {sentence}"
-
-
-def _allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
-    """Walk the model along `location` to list the keys valid at that place."""
-    current: Any = model
-    for part in location:
-        if isinstance(part, int):
-            continue
-        field_info = current.model_fields.get(str(part)) if hasattr(current, "model_fields") else None
-        if field_info is None:
-            return []
-        current = _model_inside(field_info.annotation)
-    return list(current.model_fields) if hasattr(current, "model_fields") else []
-
-
-def _model_inside(annotation: Any) -> Any:
-    """The pydantic model in an annotation such as `list[SourceConfig]` or `SlackConfig | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()):
-        inner = _model_inside(argument)
-        if inner is not None:
-            return inner
-    return None
 
 
 def expand_environment(document: YamlDocument, value: Any, location: Location, *, require_env: bool) -> Any:

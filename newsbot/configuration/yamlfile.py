@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from newsbot.configuration.yamlerrors import describe_yaml_error
 from newsbot.errors import ConfigError, NewsbotError
 
 Location = tuple[str | int, ...]
@@ -67,10 +68,8 @@ def load_yaml(path: Path) -> YamlDocument:
     except _LimitError as error:
         raise ConfigError(f"{path}:{error.line}: {error.sentence}") from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = error.problem or error.context or "invalid YAML"
-        raise ConfigError(f"{path}:{line}: this is not valid YAML: {problem}") from None
+        line, sentence = describe_yaml_error(error, text)
+        raise ConfigError(f"{path}:{line}: this is not valid YAML: {sentence}") from None
     except yaml.reader.ReaderError as error:  # a control character; its position is in characters
         line = text.count("\n", 0, error.position) + 1
         raise ConfigError(

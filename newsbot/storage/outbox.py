@@ -134,7 +134,8 @@ class OutboxStore(StoreBase):
             )
 
     def sent_alerts_since(self, when: datetime) -> list[Alert]:
-        """Alerts delivered at or after `when`, oldest first (for the daily digest)."""
+        """Alerts delivered at or after `when`, oldest first, each with its story's cluster (for the
+        daily digest, which lists a cluster once)."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
             "JOIN stories ON stories.id = alerts.story_id "
@@ -142,7 +143,7 @@ class OutboxStore(StoreBase):
             "ORDER BY alerts.sent_at, alerts.id",
             [iso(when)],
         )
-        return [alert_from_row(row) for row in rows]
+        return [alert_from_row(row, cluster=row["cluster_id"]) for row in rows]
 
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""

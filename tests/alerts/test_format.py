@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import io
 import json
 import re
@@ -147,7 +148,7 @@ LINK_TABLE = [
 def test_story_link(url: str, target: str) -> None:
     alert = make_alert(url=url, title="Mitto & co <sold> SS7")
     payload = build_message(alert)
-    link = payload["blocks"][1]["text"]["text"]
+    link = payload["blocks"][1]["text"]["text"].split("\n")[0]  # the matched words are on the next line
     assert link == f"<{target}|Mitto &amp; co &lt;sold&gt; SS7>"
     # Exactly one link: one '<', one '|', one '>' delimiting it.
     assert (link.count("<"), link.count("|"), link.count(">")) == (1, 1, 1)
@@ -214,10 +215,14 @@ def test_truncate_cuts_at_a_word_boundary(limit: int) -> None:
 
 
 def test_header_is_truncated_at_a_word_boundary() -> None:
-    title = " ".join(["surveillance"] * 40)
-    header = build_message(make_alert(title=title))["blocks"][0]["text"]["text"]
-    assert len(header) <= HEADER_LIMIT
-    assert header.endswith("surveillance…")
+    alert = make_alert(title=" ".join(["surveillance"] * 40))
+    vendors = tuple(f"Surveillance vendor {n}" for n in range(40))
+    many = dataclasses.replace(alert.match, vendors=vendors)
+    header = build_message(dataclasses.replace(alert, match=many))["blocks"][0]["text"]["text"]
+    whole = "🔴 HIGH · " + ", ".join(vendors)
+    assert len(header) <= HEADER_LIMIT and header.endswith("…")
+    kept = header[:-1]
+    assert whole.startswith(kept) and whole[len(kept)] == " "  # the cut fell between words
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,12 +246,13 @@ def test_facts_appear() -> None:
         "A short summary.",
     ]:
         assert fact in everything, fact
+    assert payload["blocks"][0]["text"]["text"].startswith("🔴 HIGH · ")
     fields = [field["text"] for field in payload["blocks"][2]["fields"]]
     assert fields[0] == "*Source:* Telecom Security Wire"
     assert fields[2] == "*Watchlist:* SMS and 2FA vendors"
-    assert fields[3] == "*Severity:* :red_circle: high"
-    details = payload["blocks"][3]["text"]["text"]
-    assert "*Matched:* Mitto AG (as Mitto), SS7, hacked" in details  # each term once
+    assert fields[3] == "*Rules:* vendor-surveillance (high), vendor-breach (medium)"
+    words = payload["blocks"][1]["text"]["text"].split("\n")[1]
+    assert words == "*Matched:* Mitto AG (as Mitto), SS7, hacked"  # each term once; no vendors named, none told apart
     assert payload["text"].count("Mitto AG (as Mitto)") == 1
 
 
@@ -310,10 +316,10 @@ def test_summary_falls_back_to_text() -> None:
     payload = build_message(make_alert(summary="", text="Body text & details"))
     assert payload["blocks"][-1] == {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": "Body text &amp; details"}],
+        "elements": [{"type": "mrkdwn", "text": "Body text &amp; details", "verbatim": True}],
     }
     payload = build_message(make_alert(summary="", text=""))
-    assert [block["type"] for block in payload["blocks"]] == ["header", "section", "section", "section"]
+    assert [block["type"] for block in payload["blocks"]] == ["header", "section", "section"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,8 +366,9 @@ LONG_LINK_TABLE = [
 def test_link_stays_well_formed_within_the_section_limit(path_length: int, title_length: int) -> None:
     url = "https://example.org/" + "a" * path_length
     title = ("word " * title_length)[:title_length]
-    link = build_message(make_alert(url=url, title=title))["blocks"][1]["text"]["text"]
-    assert len(link) <= SECTION_LIMIT
+    section = build_message(make_alert(url=url, title=title))["blocks"][1]["text"]["text"]
+    link = section.split("\n")[0]  # the matched words are on the next line
+    assert len(section) <= SECTION_LIMIT
     assert link.startswith(f"<{url}|")
     assert link.endswith(">")
     assert link.count("<") == 1 and link.count(">") == 1

@@ -263,7 +263,7 @@ def test_dry_run_prints_payloads_and_changes_nothing(
 
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout[: result.stdout.index("\nnewsbot run")])
-    assert payload["blocks"][0]["text"]["text"].startswith("Mitto AG co-founder")
+    assert "|Mitto AG co-founder" in payload["blocks"][1]["text"]["text"]  # the title, as the link under the header
     assert slack.requests == []
     assert not workspace.database.exists()
 

@@ -1,0 +1,116 @@
+"""`newsbot slack-test`: one test message to every place alerts can go, and what Slack said about each.
+
+The first thing a user wants after pasting a webhook or a token is to know it works, rather than find
+a run's alerts waiting in the outbox with `channel_not_found`. The destinations are all those
+delivery can route to (alerts.routing): with a bot token every distinct channel that `slack.channel`,
+`slack.severity_channels`, a watchlist's or a rule's `channel:` and `slack.ops_channel` name; with
+webhooks `slack.webhook_url`, each watchlist's `webhook_url:` and `slack.ops_webhook_url`. Messages
+go through the poster a run builds (alerts.setup.delivery), so a destination that accepts the test
+accepts the run's alerts, and its errors read as a run's do, redacted of every secret.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+from newsbot.alerts.format import build_notice
+from newsbot.alerts.routing import Destination
+from newsbot.alerts.setup import delivery
+from newsbot.alerts.sinks import MessageKind, Outgoing, PostResult
+from newsbot.configuration.config import Config, SlackConfig
+
+
+@dataclass
+class Target:
+    """One destination and everything routed to it, in words (`alerts of watchlist 'X'`)."""
+
+    name: str  # the channel as configured, or which webhook it is: never the webhook's URL, a secret
+    destination: Destination
+    uses: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    result: PostResult
+
+    def describe(self) -> str:
+        verdict = "accepted" if self.result.ok else f"FAILED: {self.result.error}"
+        return f"  {self.target.name} ({'; '.join(self.target.uses)}): {verdict}"
+
+
+@dataclass(frozen=True)
+class SlackTestReport:
+    config: Config
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.result.ok for outcome in self.outcomes)
+
+    def describe(self) -> str:
+        slack = self.config.settings.slack
+        if slack is None:
+            return (
+                f"newsbot slack-test: {self.config.path} has no slack: section, so alerts go to the terminal; "
+                "nothing was sent (add slack: webhook_url: or token: to post them to Slack)"
+            )
+        mode = f"bot token, {slack.api_url}" if slack.token is not None else "incoming webhooks"
+        count = len(self.outcomes)
+        to = "1 destination" if count == 1 else f"each of {count} destinations"
+        lines = [f"newsbot slack-test: a test message to {to} ({mode})"]
+        lines += [outcome.describe() for outcome in self.outcomes]
+        accepted = sum(outcome.result.ok for outcome in self.outcomes)
+        consequence = "" if self.ok else ": alerts routed to a FAILED one wait in the outbox until it is fixed"
+        lines.append(f"{accepted} of {count} accepted{consequence}")
+        return "\n".join(lines)
+
+
+def send_test_messages(config: Config) -> SlackTestReport:
+    """Post one test message to every destination and return what Slack said about each; nothing is
+    sent without a slack: section (alerts go to the terminal, which needs no test)."""
+    slack = config.settings.slack
+    if slack is None:
+        return SlackTestReport(config, ())
+    poster, _ = delivery(config)
+    outcomes = []
+    for target in destinations(config, slack):
+        text = (
+            f"A test message from `newsbot slack-test` on {socket.gethostname()}. "
+            f"newsbot posts here: {'; '.join(target.uses)}."
+        )
+        message = Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE)
+        outcomes.append(Outcome(target, poster.post(target.destination, message)))
+    return SlackTestReport(config, tuple(outcomes))
+
+
+def destinations(config: Config, slack: SlackConfig) -> list[Target]:
+    """Every distinct destination delivery can route to, in the order routing reads the config."""
+    targets: dict[str, Target] = {}
+
+    def channel(name: str | None, use: str) -> None:
+        if name:  # `#vendor-news` and `vendor-news` are one channel to chat.postMessage
+            targets.setdefault(name.lstrip("#"), Target(name, Destination(label=name, channel=name))).uses.append(use)
+
+    def webhook(url: str | None, name: str, use: str) -> None:
+        if url:
+            destination = Destination(label=name, webhook_url=url)
+            targets.setdefault(url.strip(), Target(name, destination)).uses.append(use)
+
+    if slack.token is not None:
+        channel(slack.channel, "alerts with no other route, newsbot's notices")
+        for severity, name in slack.severity_channels.items():
+            channel(name, f"{severity} alerts")
+        for watchlist in config.watchlists:
+            channel(watchlist.config.channel, f"alerts of watchlist '{watchlist.config.name}'")
+            for rule in watchlist.config.rules:
+                channel(rule.channel, f"alerts of rule '{rule.name}' ({watchlist.config.name})")
+        channel(slack.ops_channel, "source health notices")
+    else:
+        webhook(slack.webhook_url, "the default webhook", "alerts with no other route, newsbot's notices")
+        for watchlist in config.watchlists:
+            name = watchlist.config.name
+            webhook(watchlist.config.webhook_url, f"the webhook of watchlist '{name}'", f"alerts of watchlist '{name}'")
+        webhook(slack.ops_webhook_url, "the ops webhook", "source health notices")
+    return list(targets.values())

@@ -1,0 +1,1 @@
+"""newsbot.cli in-process: the command line, `check`'s report and `search`."""
