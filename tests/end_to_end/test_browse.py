@@ -29,13 +29,9 @@ from newsbot.matching.snippets import render
 from newsbot.storage.database import Storage
 from newsbot.storage.records import match_from_record
 from tests.conftest import Workspace
+from tests.feed_items import MITTO_SS7 as MITTO
 from tests.servers import FeedServer, Route, recent, rss
 
-MITTO = {
-    "title": "Mitto AG co-founder sold SS7 access to locate phones",
-    "link": "https://news.example.com/mitto-ss7",
-    "description": "The SMS aggregator's network was used for surveillance, a report says.",
-}
 KALEYRA = {
     "title": "Kaleyra confirms breach of customer data",
     "link": "https://news.example.com/kaleyra-breach",

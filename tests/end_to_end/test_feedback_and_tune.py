@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from tests.conftest import Workspace
-from tests.end_to_end.test_serve import MITTO, serving, story, wait_until, with_feedback
+from tests.end_to_end.test_serve import serving, story, wait_until, with_feedback
+from tests.feed_items import MITTO
 from tests.servers import FakeSlack, FeedServer, Route, rss
 
 KALEYRA = {

@@ -16,8 +16,9 @@ from newsbot.pipeline.run import run
 from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import FOLLOW_UP, WIRE
-from tests.end_to_end.test_serve import MITTO, SIGNING_SECRET, alerted, rows, serving, story, wait_until, with_feedback
+from tests.end_to_end.test_serve import SIGNING_SECRET, alerted, rows, serving, story, wait_until, with_feedback
 from tests.fakeclock import FakeClock
+from tests.feed_items import KALEYRA, MITTO
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
 MITTO_AGAIN = {
@@ -29,11 +30,6 @@ MITTO_LATER = {
     "title": "Mitto AG surveillance inquiry widens",
     "link": "https://news.example.com/mitto-inquiry",
     "description": "Prosecutors asked carriers for call logs.",
-}
-KALEYRA = {
-    "title": "Kaleyra confirms data breach",
-    "link": "https://news.example.com/kaleyra",
-    "description": "Customer records leaked, the CPaaS provider said.",
 }
 
 

@@ -9,13 +9,8 @@ from __future__ import annotations
 import socket
 
 from tests.conftest import Workspace
+from tests.feed_items import MITTO_SS7 as MITTO
 from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
-
-MITTO = {
-    "title": "Mitto AG co-founder sold SS7 access to locate phones",
-    "link": "https://news.example.com/mitto-ss7",
-    "description": "The SMS aggregator's network was used for surveillance.",
-}
 
 
 def refused_url(path: str) -> str:

@@ -21,14 +21,10 @@ from newsbot.errors import ConfigError
 from newsbot.sources.crawl import scrapy_settings
 from tests.conftest import REPOSITORY, Workspace
 from tests.deadhosts import FullBacklogHost, SilentHost, refused_port
+from tests.feed_items import MITTO_SS7 as MITTO
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
 HTML = "text/html; charset=utf-8"
-MITTO = {
-    "title": "Mitto AG co-founder sold SS7 access to locate phones",
-    "link": "https://news.example.com/mitto-ss7",
-    "description": "The SMS aggregator's network was used for surveillance, a report says.",
-}
 
 
 def rows(database: Path, sql: str) -> list[tuple]:

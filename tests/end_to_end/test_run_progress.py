@@ -30,14 +30,9 @@ from newsbot.cli.progress import ERASE_TO_END_OF_LINE, TerminalProgress, progres
 from newsbot.models import RunSummary
 from newsbot.pipeline.progress import RunProgress, no_progress
 from tests.conftest import REPOSITORY, Workspace
+from tests.feed_items import MITTO_SS7
 from tests.servers import FeedServer, Route, recent, rss
 
-MITTO = {
-    "title": "Mitto AG co-founder sold SS7 access to locate phones",
-    "link": "https://news.example.com/mitto-ss7",
-    "description": "The SMS aggregator's network was used for surveillance, a report says.",
-    "pubDate": recent(),
-}
 ROBOCALLS = {
     "title": "Regulator publishes robocall rules",
     "link": "https://news.example.com/robocalls",
@@ -134,7 +129,7 @@ def sources_done(frame: str) -> int:
 def feeds(feed_server: FeedServer) -> Iterator[tuple[FeedServer, threading.Event]]:
     """Three feeds; the third answers only when the test opens its gate. One item alerts."""
     gate = threading.Event()
-    feed_server.add("/wire.xml", Route(rss([MITTO])))
+    feed_server.add("/wire.xml", Route(rss([{**MITTO_SS7, "pubDate": recent()}])))
     feed_server.add("/desk.xml", Route(rss([ROBOCALLS])))
     feed_server.add("/slow.xml", Route(rss([NUMBERING]), gate=gate))
     yield feed_server, gate

@@ -26,14 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.conftest import Workspace
+from tests.feed_items import MITTO
 from tests.servers import Answer, FakeSlack, FeedServer, Route, recent, rss, send_interaction
 
 SIGNING_SECRET = "5f0c6e1d2a9b8c7d6e5f4a3b2c1d0e9f"
-MITTO = {
-    "title": "Mitto AG co-founder sold SS7 access",
-    "link": "https://news.example.com/mitto",
-    "description": "Surveillance firms used the SMS aggregator's network, a report says.",
-}
 
 
 def story(base: dict[str, str], number: int | None = None) -> dict[str, str]:

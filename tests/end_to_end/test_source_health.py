@@ -21,6 +21,7 @@ from newsbot.configuration.source_config import HealthSettings, SourceConfig
 from newsbot.pipeline.health import Health, HealthState, assess, change
 from newsbot.storage.records import SourceState
 from tests.conftest import Workspace
+from tests.feed_items import MITTO
 from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -152,11 +153,6 @@ def test_change(previous: str | None, current: Health, text: str | None) -> None
 
 # End to end -------------------------------------------------------------------------------------
 
-MITTO = {  # matches the example watchlist: an alert
-    "title": "Mitto AG co-founder sold SS7 access",
-    "link": "https://news.example.com/mitto",
-    "description": "Surveillance firms used the SMS aggregator's network, a report says.",
-}
 OPS_WEBHOOK_PATH = "/services/T000/B000/ops-canary"
 DEFAULT_WEBHOOK = "webhook:" + FakeSlack.WEBHOOK_PATH
 OPS_WEBHOOK = "webhook:" + OPS_WEBHOOK_PATH

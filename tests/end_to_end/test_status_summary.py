@@ -18,18 +18,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Workspace
+from tests.feed_items import KALEYRA, MITTO
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
-MITTO = {  # vendor-surveillance: high
-    "title": "Mitto AG co-founder sold SS7 access",
-    "link": "https://news.example.com/mitto",
-    "description": "Surveillance firms used the SMS aggregator's network, a report says.",
-}
-KALEYRA = {  # vendor-breach: medium
-    "title": "Kaleyra confirms data breach",
-    "link": "https://news.example.com/kaleyra",
-    "description": "Customer records leaked, the CPaaS provider said.",
-}
 ROBOCALLS = {
     "title": "Regulator publishes robocall rules",
     "link": "https://news.example.com/robocalls",
