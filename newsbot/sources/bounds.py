@@ -5,7 +5,10 @@ attribute `newsbot_bounds`; where a spider has none (a callback tested on its ow
 do nothing. Two Scrapy components apply it:
 
 - `BoundsGate`, the first downloader middleware, refuses a request once the run has stopped or
-  its host is skipped, before any DNS lookup or robots.txt fetch is spent on it;
+  its host is skipped (or its name did not resolve), before any DNS lookup or robots.txt fetch is
+  spent on it; `BoundsGateAfterRobots` asks again just after robots.txt, for the requests that
+  waited there while their host's robots.txt failed: otherwise each would then wait its turn in
+  the host's download queue (AutoThrottle's delay, a second or more apiece) only to be refused;
 - `BoundedDownloadHandler`, Scrapy's HTTP/1.1 handler for http and https, checks again when the
   transfer starts (a request may have waited for its host meanwhile), tells DeadHosts how the
   connection went, and keeps every transfer in flight so that a stop cancels them all at once: the
@@ -52,7 +55,7 @@ class RunBounds:
         self.hosts = DeadHosts()
         self._in_flight: set[asyncio.Future[Any]] = set()
 
-    def refusal(self, url: str) -> IgnoreRequest | None:
+    def refusal(self, url: str) -> Exception | None:
         """Why a request for `url` must not start now, or None."""
         reason = self.budget.stopped
         if reason is not None:
@@ -103,6 +106,10 @@ class BoundsGate:
         refusal = bounds and bounds.refusal(request.url)
         if refusal:
             raise refusal
+
+
+class BoundsGateAfterRobots(BoundsGate):
+    """The same gate again, just after RobotsTxtMiddleware (100): see the module's docstring."""
 
 
 class BoundedDownloadHandler(HTTP11DownloadHandler):

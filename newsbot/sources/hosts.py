@@ -8,6 +8,14 @@ request and its two retries, or three different links) is skipped: every later r
 at once with the same sentence (an article keeps its teaser, a source on that host fails), and the
 run's summary says so once per host.
 
+A name that does not resolve is not looked up again in the same run, nor retried
+(newsbot.sources.retries): within minutes it will not resolve either, and each lookup, retry pause
+and turn in the host's download queue cost seconds (offline, the example config took 12 s to fail).
+Every later request to that host fails at once with the same answer (`NameNotResolvedError`), at the
+first downloader middleware that sees it (newsbot.sources.bounds), and counts as a failed connection
+as a real lookup would: the host is skipped after DEAD_AFTER just the same, so the links that failed
+first keep their teaser and a host that stays unresolvable does not hold its stories back for good.
+
 A host is its name and, when it is not the scheme's default, its port. Any answer at all, even an
 HTTP error, proves a host alive and resets its count.
 """
@@ -30,11 +38,16 @@ from newsbot.spiders.failures import describe_exception
 
 DEAD_AFTER = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_NAME_NOT_RESOLVED = (
+    CannotResolveHostError,  # how Scrapy's handler reports Twisted's DNSLookupError
+    network_errors.DNSLookupError,  # no such name, or no answer within DNS_TIMEOUT
+    network_errors.UnknownHostError,
+)
 _CONNECTION_FAILURES = (
-    CannotResolveHostError,
+    *_NAME_NOT_RESOLVED,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
-    network_errors.ConnectError,  # refused, TCP timeout, no route, DNS lookup
+    network_errors.ConnectError,  # refused, TCP timeout, no route
     network_errors.TimeoutError,
 )
 
@@ -43,10 +56,17 @@ class HostSkipped(IgnoreRequest):
     """A request not made because its host failed to connect DEAD_AFTER times in a row this run."""
 
 
+class NameNotResolvedError(CannotResolveHostError):
+    """A request not made because its host's name did not resolve earlier in this run. Not an
+    IgnoreRequest: like the lookup it stands for, it is the request's own failure (an article keeps
+    its teaser)."""
+
+
 @dataclass
 class _Host:
     failures_in_a_row: int = 0
     last_failure: str = ""
+    unresolved: bool = False  # its name did not resolve this run: it is not looked up again
     skipped: bool = False
     requests_not_made: int = 0
 
@@ -61,6 +81,7 @@ class DeadHosts:
         host = self._hosts.get(host_of(url))
         if host is not None and not host.skipped:
             host.failures_in_a_row = 0
+            host.unresolved = False  # a download in flight since before the failed lookup got through
 
     def failed(self, url: str, problem: BaseException) -> None:
         """Count `problem` against the URL's host if it says the host could not be reached."""
@@ -69,19 +90,29 @@ class DeadHosts:
         host = self._hosts.setdefault(host_of(url), _Host())
         if host.skipped:  # a download already in flight when the host was given up on
             return
-        host.failures_in_a_row += 1
-        host.last_failure = describe_exception(problem)
-        if host.failures_in_a_row >= DEAD_AFTER:
-            host.skipped = True
+        host.unresolved = host.unresolved or isinstance(problem, _NAME_NOT_RESOLVED)
+        self._count_failure(host, problem)
 
-    def refusal(self, url: str) -> HostSkipped | None:
-        """The reason not to request `url` (its host is skipped), counted as a request not made."""
+    def refusal(self, url: str) -> HostSkipped | NameNotResolvedError | None:
+        """Why `url` is not requested: its host is skipped (counted as a request not made), or its name
+        did not resolve this run (counted as a failed connection, as the lookup would have been)."""
         name = host_of(url)
         host = self._hosts.get(name)
-        if host is None or not host.skipped:
+        if host is None:
             return None
-        host.requests_not_made += 1
-        return HostSkipped(self._sentence(name, host))
+        if host.skipped:
+            host.requests_not_made += 1
+            return HostSkipped(self._sentence(name, host))
+        if host.unresolved:
+            unresolved = NameNotResolvedError(f"{name} did not resolve earlier in this run; not looked up again")
+            self._count_failure(host, unresolved)
+            return unresolved
+        return None
+
+    def is_unreachable(self, url: str) -> bool:
+        """The URL's host is skipped, or its name did not resolve: a request to it would fail at once."""
+        host = self._hosts.get(host_of(url))
+        return host is not None and (host.skipped or host.unresolved)
 
     def summary(self) -> list[str]:
         """One line per skipped host, for the run's summary."""
@@ -91,6 +122,11 @@ class DeadHosts:
                 not_made = host.requests_not_made
                 lines.append(f"{self._sentence(name, host)}; {not_made} request{'s' * (not_made != 1)} not made")
         return lines
+
+    def _count_failure(self, host: _Host, problem: BaseException) -> None:
+        host.failures_in_a_row += 1
+        host.last_failure = describe_exception(problem)
+        host.skipped = host.failures_in_a_row >= DEAD_AFTER
 
     def _sentence(self, name: str, host: _Host) -> str:
         return f"host {name} skipped after {host.failures_in_a_row} failed connections: {host.last_failure}"

@@ -5,6 +5,9 @@ waits `RETRY_BACKOFF_SECONDS * 2**(n-1)`, or the server's Retry-After when it as
 never more than `RETRY_BACKOFF_MAX_SECONDS`, so one source cannot hold a cron run for long. Only
 that request waits; the others go on downloading. A run that stops (its budget spent, a signal)
 ends the pause at once, and the retry is then refused like any new request (newsbot.sources.bounds).
+
+A request whose host is skipped, or whose host name did not resolve (newsbot.sources.hosts), is not
+retried at all: the retry would only fail at once, after its pause.
 """
 
 from __future__ import annotations
@@ -30,16 +33,24 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     # Scrapy awaits coroutine middleware methods (the pause needs one); the base class declares plain ones.
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if self._unreachable(request):
+            return response
         outcome = super().process_response(request, response)
         if isinstance(outcome, Request):
             await self._wait(self._pause(outcome, _retry_after(response)))
         return outcome
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        if self._unreachable(request):
+            return None
         outcome = super().process_exception(request, exception)
         if isinstance(outcome, Request):
             await self._wait(self._pause(outcome, None))
         return outcome
+
+    def _unreachable(self, request: Request) -> bool:
+        bounds = bounds_of(self.crawler.spider)
+        return bounds is not None and bounds.hosts.is_unreachable(request.url)
 
     async def _wait(self, seconds: float) -> None:
         bounds = bounds_of(self.crawler.spider)

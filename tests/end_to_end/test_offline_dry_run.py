@@ -66,12 +66,6 @@ def test_hosts_that_do_not_resolve_fail_each_source_in_one_line(tmp_path: Path) 
     assert_one_line_per_failed_source(config, result.stdout, result.stderr, "the host name could not be resolved")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs newsbot/sources (not this change): a DNS failure is retried with 2 s + 4 s of backoff on "
-    "robots.txt, and each request queued behind it waits its host's 1 s AutoThrottle delay before being "
-    "refused; measured 12-14 s",
-)
 def test_without_network_the_example_config_finishes_in_a_few_seconds(tmp_path: Path) -> None:
     config = example_config(tmp_path, "https://news.example.invalid/")
     started = time.monotonic()
