@@ -5,8 +5,9 @@ With `full_text: auto` every story link is a request to its article's host. When
 request costs up to `fetch.timeout_seconds`, retries included: a 5,000-item feed on a dead host once
 held a run for 15 minutes. So a host whose connections fail `DEAD_AFTER` times in a row (3: one
 request and its two retries, or three different links) is skipped: every later request to it ends
-at once with the same sentence (an article keeps its teaser, a source on that host fails), and the
-run's summary says so once per host.
+at once with the same sentence (a source on that host fails; a story whose article is refused so
+waits for the next run, while those whose own requests failed keep their teaser), and the run's
+summary says so once per host.
 
 A name that does not resolve is not looked up again in the same run, nor retried
 (newsbot.sources.retries): within minutes it will not resolve either, and each lookup, retry pause
