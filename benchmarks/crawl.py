@@ -1,4 +1,4 @@
-"""A whole `newsbot run`, cold and warm, over 1,000 local feeds: feeds/s, items/s, peak memory, stages.
+"""A whole `newsbot run`, cold and warm, over 1,000 local feeds, beside lemon24/reader: feeds/s, CPU, memory, stages.
 
     python benchmarks/crawl.py [--quick] [--big-db N] [--profile]
 
@@ -13,9 +13,14 @@ Last-Modified, 304 to a matching conditional GET, robots.txt 404.
 
 newsbot runs as cron runs it, `python -m newsbot run --config …` in a subprocess (a fresh reactor
 each run), with the telecom-threats watchlist (a few stories carry a sentence that alerts) and alerts
-to the terminal (stdout discarded). Its fetch settings are printed; concurrent_requests is 64.
+to the terminal (stdout to a file). Its fetch settings are newsbot's defaults (AutoThrottle from a 1 s
+start delay, 2 requests at a time per host, robots.txt obeyed), except two, printed with the results:
+concurrent_requests is raised to 64 (default 16) for the 50 hosts, and allowed_networks lets it reach
+the loopback "publishers".
 - cold: an empty database; every feed is new.
 - warm: the same database a run later: 95% of the feeds answer 304, the rest have 1-2 new items.
+- one host: 200 feeds on a single loopback host (a feed service, or Google News queries) with every
+  fetch setting at newsbot's default, cold and then warm, when every feed answers 304.
 - database size: a cold run of 100 more feeds against an empty database and against one holding
   1,000,000 stored stories (20,000 with --quick), seeded here by SQL into newsbot's own schema.
 Wall time is end to end (interpreter start included); peak memory is the run's maximum resident
@@ -24,11 +29,20 @@ so a run forked from this process, which holds the site, would count this proces
 the stage shares are the run's own `stage_seconds` (table `runs`, its summary), whatever stages
 newsbot records (fetch, parse, store, cluster, match, deliver when this was written).
 
+The peer, measured in the same run over the same feeds: lemon24/reader (pinned in requirements.txt),
+which fetches, parses and stores feeds into SQLite, run by benchmarks/reader_update.py in a child
+process as a user's cron job would run it (`add_feed`, then `update_feeds(scheduled=False)`, with as
+many download workers as newsbot's concurrent_requests), cold after newsbot's cold run and warm after
+newsbot's warm run, on a database of its own. newsbot ÷ reader is printed for feeds/s (above 1:
+newsbot is faster) and CPU seconds a feed (below 1: newsbot uses less). reader does less: no
+robots.txt, no per-host pacing, no article pages, clustering or matching. CPU seconds are each child's
+own (os.wait4: it and what it waited for), so they count the same work for both.
+
 Baselines, measured in this run: the raw fetch of the same URLs by a plain client (urllib in a
 ThreadPool of 64, gzip decoded), cold and conditional, i.e. the network floor; and a `newsbot run`
 of a single feed, i.e. the fixed cost of a run; and one small SQLite commit on this disk. Then
-PASS/FAIL against the issue's targets. About 5 minutes on 2 cores, 3 of them seeding the 1,000,000
-stories; --quick about 35 s. --profile adds a cold run under cProfile (its top functions). Other
+PASS/FAIL against the issue's targets. About 7 minutes on 2 cores, 3 of them seeding the 1,000,000
+stories; --quick about 90 s. --profile adds a cold run under cProfile (its top functions). Other
 processes on the machine inflate wall times: the load average is printed, and CPU seconds too.
 """
 
@@ -38,8 +52,8 @@ import argparse
 import contextlib
 import gzip
 import hashlib
+import importlib.metadata
 import json
-import math
 import os
 import platform
 import pstats
@@ -69,9 +83,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedsite import ITEMS_PER_FEED, PLANTED, Feed, Site, Stats, Writer  # noqa: E402
 
+from newsbot.configuration.config import FetchSettings  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
 
 WATCHLIST = REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml"
+READER_UPDATE = REPOSITORY / "benchmarks" / "reader_update.py"
 PYTHON = sys.executable
 TIME = Path("/usr/bin/time")
 BIG_FEEDS = 100  # feeds of one database-size comparison
@@ -85,7 +101,8 @@ class Settings:
     big_db: int
     big_repeats: int  # database-size comparisons, each on 100 feeds of its own
     hosts: int = 50
-    concurrent_requests: int = 64
+    concurrent_requests: int = 64  # raised from newsbot's default (16) for the 50 hosts; reader's workers too
+    one_host_feeds: int = 200
 
 
 FULL = Settings(feeds=1_000, articles=200, big_db=1_000_000, big_repeats=3)
@@ -96,6 +113,9 @@ COLD_FEEDS_PER_SECOND = 100
 WARM_SHARE = 0.10
 PEAK_MB = 300
 BIG_DB_RATIO = 1.25  # this benchmark's reading of "grows with new items, not with the database"
+READER_COLD_RATIO = 2.0  # newsbot's feeds/s ÷ reader's, cold
+READER_WARM_RATIO = 1.5  # the same, warm
+ONE_HOST_WARM_SECONDS = 15.0  # 200 unchanged feeds on one host, default settings
 
 STAGES = {  # what each of newsbot's stage_seconds covers (newsbot/pipeline/run.py)
     "fetch": "the crawl's time not spent in parse or store (Scrapy, the network, waiting)",
@@ -108,8 +128,51 @@ STAGES = {  # what each of newsbot's stage_seconds covers (newsbot/pipeline/run.
 
 
 # ---------------------------------------------------------------------------------------------
-# Running newsbot
+# Running newsbot and reader
 # ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    """What a measured child process cost, and what it printed."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+    stdout: str
+
+
+def run_child(command: list[str], folder: Path, name: str) -> Child:
+    """Run `command` in `folder`: wall time, CPU seconds (os.wait4) and peak RSS of that process alone.
+
+    The child is started through /usr/bin/time, which is forked from this small process, so the
+    maximum RSS it reports is the child's own; CPU seconds from os.wait4 count /usr/bin/time and
+    what it waited for, i.e. the child.
+    """
+    peak_file = folder / f"{name}.maxrss"
+    if TIME.exists():
+        command = [str(TIME), "-f", "%M", "-o", str(peak_file), *command]
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    environment = {key: value for key, value in environment.items() if not key.startswith("SLACK_")}
+    stdout, stderr = folder / f"{name}.stdout", folder / f"{name}.stderr"
+    with stdout.open("wb") as output, stderr.open("wb") as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=folder, env=environment, stdout=output, stderr=errors)
+        watchdog = threading.Timer(RUN_LIMIT_SECONDS, os.kill, (process.pid, signal.SIGKILL))
+        watchdog.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        watchdog.cancel()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{name} exited with {code}:\n{stderr.read_text()[-3000:]}")
+    peak_kb = int(peak_file.read_text().split()[-1]) if TIME.exists() else usage.ru_maxrss
+    return Child(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, stdout.read_text(encoding="utf-8"))
+
+
+def served_during(site: Site, before: Stats) -> Stats:
+    after = site.stats()
+    return Stats(**{key: value - getattr(before, key) for key, value in after.__dict__.items()})
 
 
 @dataclass
@@ -132,23 +195,28 @@ class Run:
 
 
 class Workspace:
-    """A folder with newsbot.yaml, the watchlist and the database, like /etc/newsbot on a server."""
+    """A folder with newsbot.yaml, the watchlist and the database, like /etc/newsbot on a server.
+
+    Every fetch setting is newsbot's default but `allowed_networks` (the "publishers" are loopback
+    addresses) and, when given, `concurrent_requests`.
+    """
 
     def __init__(
-        self, folder: Path, feeds: Sequence[Feed], settings: Settings, hosts: int, database: Path | None = None
+        self,
+        folder: Path,
+        feeds: Sequence[Feed],
+        concurrent_requests: int | None = None,
+        database: Path | None = None,
     ):
         self.folder = folder
+        self.feeds = len(feeds)
         self.database = database or folder / "newsbot.db"
         self.config = folder / "newsbot.yaml"
         (folder / "watchlists").mkdir(parents=True)
         shutil.copy(WATCHLIST, folder / "watchlists")
-        self.fetch = {
-            "allowed_networks": ["127.0.0.0/8"],  # the "publishers" are loopback addresses
-            "autothrottle_start_delay": 0,
-            "concurrent_requests": settings.concurrent_requests,
-            # Enough slots per host that the 50 hosts can fill the global limit: newsbot's default 2.
-            "concurrent_requests_per_domain": max(2, math.ceil(settings.concurrent_requests / hosts)),
-        }
+        self.fetch: dict[str, object] = {"allowed_networks": ["127.0.0.0/8"]}
+        if concurrent_requests is not None:
+            self.fetch["concurrent_requests"] = concurrent_requests
         config = {
             "database": str(self.database),
             "watchlists": "watchlists/",
@@ -159,40 +227,52 @@ class Workspace:
         self.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
     def run(self, name: str, site: Site, *, profile: Path | None = None) -> Run:
-        """`newsbot run` in a subprocess; wall time, CPU and peak RSS of that process alone."""
+        """`newsbot run` in a subprocess, measured by run_child; its summary from the database."""
         before = site.stats()
         command = [PYTHON, "-m", "newsbot", "run", "--config", str(self.config)]
         if profile is not None:
             command = [PYTHON, "-m", "cProfile", "-o", str(profile), *command[1:]]
-        peak_file = self.folder / f"{name}.maxrss"
-        if TIME.exists():  # its child is forked from a small process: its maximum RSS is newsbot's own
-            command = [str(TIME), "-f", "%M", "-o", str(peak_file), *command]
-        environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-        environment = {key: value for key, value in environment.items() if not key.startswith("SLACK_")}
-        stderr = self.folder / f"{name}.stderr"
-        with stderr.open("wb") as errors:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                command, cwd=self.folder, env=environment, stdout=subprocess.DEVNULL, stderr=errors
-            )
-            watchdog = threading.Timer(RUN_LIMIT_SECONDS, os.kill, (process.pid, signal.SIGKILL))
-            watchdog.start()
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
-            watchdog.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        after = site.stats()
-        if process.returncode != 0:
-            sys.exit(f"newsbot run ({name}) exited with {process.returncode}:\n{stderr.read_text()[-3000:]}")
+        child = run_child(command, self.folder, name)
+        served = served_during(site, before)
         with contextlib.closing(sqlite3.connect(self.database)) as db:
             summary = json.loads(db.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])
         if summary["failed_sources"]:
             first = next(iter(summary["failed_sources"].items()))
             print(f"warning: {name}: {len(summary['failed_sources'])} sources failed, e.g. {first[0]}: {first[1]}")
-        served = Stats(**{key: value - getattr(before, key) for key, value in after.__dict__.items()})
-        feeds = len(yaml.safe_load(self.config.read_text(encoding="utf-8"))["sources"])
-        peak_kb = int(peak_file.read_text().split()[-1]) if TIME.exists() else usage.ru_maxrss
-        return Run(name, feeds, wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, summary, served)
+        return Run(name, self.feeds, child.wall, child.cpu, child.peak_mb, summary, served)
+
+
+@dataclass
+class PeerRun:
+    name: str
+    feeds: int
+    wall: float
+    cpu: float
+    peak_mb: float
+    entries: int  # stored in reader's database after the run
+    server: Stats
+
+
+class Peer:
+    """lemon24/reader over the same feeds, with a database of its own (benchmarks/reader_update.py)."""
+
+    def __init__(self, folder: Path, feeds: Sequence[Feed], workers: int):
+        self.folder = folder
+        self.feeds = len(feeds)
+        self.workers = workers
+        folder.mkdir(parents=True)
+        self.urls = folder / "feeds.txt"
+        self.urls.write_text("".join(f"{feed.url}\n" for feed in feeds), encoding="utf-8")
+
+    def run(self, name: str, site: Site) -> PeerRun:
+        before = site.stats()
+        command = [PYTHON, str(READER_UPDATE), str(self.folder / "reader.db"), str(self.urls), str(self.workers)]
+        child = run_child(command, self.folder, name)
+        served = served_during(site, before)
+        summary = json.loads(child.stdout)
+        if summary["broken"]:
+            print(f"warning: {name}: reader could not update {summary['broken']} feeds")
+        return PeerRun(name, self.feeds, child.wall, child.cpu, child.peak_mb, summary["entries"], served)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +422,7 @@ def seed(database: Path, stories: int) -> Seeded:
 class Results:
     settings: Settings
     site: Site
-    workspace_fetch: dict = field(default_factory=dict)
+    reader_version: str
     baselines: dict[str, Fetched] = field(default_factory=dict)
     floor: Run | None = None
     commit_ms: float = 0.0
@@ -351,6 +431,8 @@ class Results:
     warm: Run | None = None
     seeded: Seeded | None = None
     pairs: list[tuple[Run, Run]] = field(default_factory=list)
+    one_host: list[Run] = field(default_factory=list)  # cold, warm
+    beside_reader: list[tuple[str, Run, PeerRun]] = field(default_factory=list)  # (case, newsbot's run, reader's)
 
 
 def main() -> None:
@@ -362,6 +444,10 @@ def main() -> None:
     settings = QUICK if arguments.quick else FULL
     if arguments.big_db is not None:
         settings = Settings(settings.feeds, settings.articles, arguments.big_db, settings.big_repeats)
+    try:
+        reader_version = importlib.metadata.version("reader")
+    except importlib.metadata.PackageNotFoundError:
+        sys.exit("lemon24/reader, the peer measured beside newsbot, is not installed: pip install -r requirements.txt")
 
     started = time.perf_counter()
     total = settings.feeds + BIG_FEEDS * settings.big_repeats
@@ -370,7 +456,7 @@ def main() -> None:
     written = time.perf_counter() - started
     site.start()
     folder = Path(tempfile.mkdtemp(prefix="newsbot-crawl-bench-"))
-    results = Results(settings, site)
+    results = Results(settings, site, reader_version)
     try:
         describe_site(results, written)
         measure(results, folder, profile=arguments.profile)
@@ -387,22 +473,17 @@ def measure(results: Results, folder: Path, *, profile: bool) -> None:
     articles = [item.link for feed in main_feeds if feed.teaser for item in feed.items]
 
     before = os.getloadavg()[0]
+    print(f"Load average (1 min) at the start: {before:.2f} on {os.cpu_count()} CPUs.")
+    print(settings_sentence(results))
     site.phase("cold")
     results.baselines["cold"] = raw_fetch([feed.url for feed in main_feeds] + articles)
     results.commit_ms = commit_milliseconds(folder / "commits.db")
-    floor = Workspace(folder / "floor", main_feeds[1:2], settings, len(site.hosts))
-    results.workspace_fetch = floor.fetch
+    floor = Workspace(folder / "floor", main_feeds[1:2], settings.concurrent_requests)
     results.floor = floor.run("one feed", site)
     print(f"measured: a run of one feed, {results.floor.wall:.1f}s")
 
-    crawl = Workspace(folder / "crawl", main_feeds, settings, len(site.hosts))
-    results.cold = crawl.run("cold", site)
-    print(f"measured: cold run, {results.cold.wall:.1f}s")
-    site.phase("warm")
-    etags = {feed.url: site.resource(feed.url, "cold").etag for feed in main_feeds}
-    results.baselines["warm"] = raw_fetch([feed.url for feed in main_feeds], etags)
-    results.warm = crawl.run("warm", site)
-    print(f"measured: warm run, {results.warm.wall:.1f}s")
+    measure_cold_and_warm(results, folder, main_feeds)
+    measure_one_host(results, folder)
 
     site.phase("cold")
     big = folder / "big"
@@ -412,8 +493,8 @@ def measure(results: Results, folder: Path, *, profile: bool) -> None:
     for repeat in range(settings.big_repeats):
         first = settings.feeds + repeat * BIG_FEEDS
         feeds = site.feeds[first : first + BIG_FEEDS]
-        empty = Workspace(folder / f"empty-{repeat}", feeds, settings, len(site.hosts))
-        large = Workspace(folder / f"large-{repeat}", feeds, settings, len(site.hosts), big / "newsbot.db")
+        empty = Workspace(folder / f"empty-{repeat}", feeds, settings.concurrent_requests)
+        large = Workspace(folder / f"large-{repeat}", feeds, settings.concurrent_requests, big / "newsbot.db")
         if repeat % 2 == 0:  # alternate which goes first, so neither always pays for the other's writes
             pair = empty.run(f"empty {repeat + 1}", site), large.run(f"large {repeat + 1}", site)
         else:
@@ -425,7 +506,7 @@ def measure(results: Results, folder: Path, *, profile: bool) -> None:
 
     if profile:
         site.phase("cold")
-        profiled = Workspace(folder / "profiled", main_feeds, settings, len(site.hosts))
+        profiled = Workspace(folder / "profiled", main_feeds, settings.concurrent_requests)
         output = folder / "cold.prof"
         run = profiled.run("profiled", site, profile=output)
         print(f"\n== cProfile of a cold run ({run.wall:.1f}s under the profiler), top 25 by own time ==")
@@ -433,6 +514,66 @@ def measure(results: Results, folder: Path, *, profile: bool) -> None:
         stats.sort_stats("tottime").print_stats(25)
         print("== the same, by cumulative time ==")
         stats.sort_stats("cumulative").print_stats(30)
+
+
+def measure_cold_and_warm(results: Results, folder: Path, feeds: Sequence[Feed]) -> None:
+    """newsbot cold, reader cold, then the warm phase: the raw conditional fetch, newsbot warm, reader warm."""
+    site, concurrency = results.site, results.settings.concurrent_requests
+    crawl = Workspace(folder / "crawl", feeds, concurrency)
+    peer = Peer(folder / "reader", feeds, concurrency)
+    results.cold = crawl.run("cold", site)
+    print(f"measured: cold run, {results.cold.wall:.1f}s")
+    reader_cold = peer.run("reader cold", site)
+    print(f"measured: reader, cold, {reader_cold.wall:.1f}s")
+    site.phase("warm")
+    etags = {feed.url: site.resource(feed.url, "cold").etag for feed in feeds}
+    results.baselines["warm"] = raw_fetch([feed.url for feed in feeds], etags)
+    results.warm = crawl.run("warm", site)
+    print(f"measured: warm run, {results.warm.wall:.1f}s")
+    reader_warm = peer.run("reader warm", site)
+    print(f"measured: reader, warm, {reader_warm.wall:.1f}s")
+    hosts = f"{len(feeds):,} feeds on {len(site.hosts)} hosts"
+    results.beside_reader += [
+        (f"cold, {hosts}", results.cold, reader_cold),
+        (f"warm, {hosts}", results.warm, reader_warm),
+    ]
+
+
+def measure_one_host(results: Results, folder: Path) -> None:
+    """Feeds of one host (a feed service, Google News queries), every fetch setting newsbot's default:
+    cold, then warm with every feed unchanged (304). reader runs beside it with as many workers as
+    newsbot's default concurrent_requests."""
+    count = results.settings.one_host_feeds
+    site = Site(count, teaser_every=count, hosts=1, changed_among=count, changed_share=0.0).start()
+    try:
+        workspace = Workspace(folder / "one-host", site.feeds)
+        peer = Peer(folder / "one-host-reader", site.feeds, FetchSettings().concurrent_requests)
+        runs = []
+        for phase in ("cold", "warm"):
+            site.phase(phase)
+            run = workspace.run(f"one host {phase}", site)
+            print(f"measured: {count} feeds on one host, {phase}, {run.wall:.1f}s")
+            reader = peer.run(f"reader one host {phase}", site)
+            print(f"measured: reader, {count} feeds on one host, {phase}, {reader.wall:.1f}s")
+            results.beside_reader.append((f"{phase}, {count} feeds on one host, defaults", run, reader))
+            runs.append(run)
+        results.one_host = runs
+    finally:
+        site.stop()
+
+
+def settings_sentence(results: Results) -> str:
+    defaults, settings = FetchSettings(), results.settings
+    return (
+        f"newsbot settings: its defaults (autothrottle_start_delay {defaults.autothrottle_start_delay:g} s, "
+        f"concurrent_requests_per_domain {defaults.concurrent_requests_per_domain}, obey_robots_txt "
+        f"{str(defaults.obey_robots_txt).lower()}), except concurrent_requests raised to "
+        f"{settings.concurrent_requests} (default {defaults.concurrent_requests}) for the {settings.hosts} hosts "
+        f"(the one-host case keeps {defaults.concurrent_requests}) and allowed_networks 127.0.0.0/8 (the "
+        "publishers are loopback addresses); full_text: auto; watchlist "
+        f"{WATCHLIST.name}; alerts to the terminal. reader {results.reader_version}: update_feeds(scheduled=False, "
+        f"workers=newsbot's concurrent_requests)."
+    )
 
 
 def describe_site(results: Results, written: float) -> None:
@@ -474,9 +615,8 @@ def describe_site(results: Results, written: float) -> None:
 def report(results: Results) -> None:
     settings, cold, warm, floor = results.settings, results.cold, results.warm, results.floor
     assert cold and warm and floor and results.seeded
-    fetch = ", ".join(f"{key} {value}" for key, value in results.workspace_fetch.items())
     print()
-    print(f"newsbot settings: {fetch}; full_text: auto; watchlist {WATCHLIST.name}; alerts to the terminal.")
+    print(settings_sentence(results))
 
     print()
     print("== Baselines, in this run ==")
@@ -508,7 +648,7 @@ def report(results: Results) -> None:
         "304 | articles | peak MB | CPU s | CPU ÷ wall | server CPU s |"
     )
     print("| --- " + "| ---: " * 15 + "|")
-    runs = [floor, cold, warm] + [run for pair in results.pairs for run in pair]
+    runs = [floor, cold, warm, *results.one_host] + [run for pair in results.pairs for run in pair]
     for run in runs:
         summary = run.summary
         print(
@@ -528,6 +668,8 @@ def report(results: Results) -> None:
         f"Warm ÷ cold: {warm.wall / cold.wall:.3f} end to end, {warm.seconds / cold.seconds:.3f} in-run; "
         f"the fixed cost of a run (one feed) is {floor.wall:.2f}s, {floor.wall / cold.wall:.0%} of the cold run."
     )
+
+    report_beside_reader(results)
 
     print()
     print("== Where the time goes: share of wall time ==")
@@ -586,6 +728,31 @@ def report(results: Results) -> None:
     targets(results)
 
 
+def report_beside_reader(results: Results) -> None:
+    print()
+    print(f"== newsbot beside lemon24/reader {results.reader_version}, same feeds, same sitting ==")
+    print(
+        "| case | feeds | wall s: newsbot / reader | feeds/s: newsbot / reader | newsbot ÷ reader feeds/s | "
+        "CPU ms a feed: newsbot / reader | newsbot ÷ reader CPU a feed | peak MB: newsbot / reader | "
+        "requests: newsbot / reader | 304: newsbot / reader |"
+    )
+    print("| --- " + "| ---: " * 9 + "|")
+    for case, ours, theirs in results.beside_reader:
+        print(
+            f"| {case} | {ours.feeds:,} | {ours.wall:.2f} / {theirs.wall:.2f} | "
+            f"{ours.feeds / ours.wall:,.0f} / {theirs.feeds / theirs.wall:,.0f} | {theirs.wall / ours.wall:.2f}× | "
+            f"{ours.cpu / ours.feeds * 1000:.1f} / {theirs.cpu / theirs.feeds * 1000:.1f} | "
+            f"{ours.cpu / theirs.cpu:.2f}× | {ours.peak_mb:.0f} / {theirs.peak_mb:.0f} | "
+            f"{ours.server.requests:,} / {theirs.server.requests:,} | "
+            f"{ours.server.not_modified:,} / {theirs.server.not_modified:,} |"
+        )
+    print(
+        "\nBoth end to end, interpreter start included, each a child process of its own. newsbot also fetches "
+        "robots.txt and the teaser feeds' article pages, paces each host (AutoThrottle, two requests at a time), "
+        "clusters and matches; reader fetches and parses the feeds and stores their entries."
+    )
+
+
 def big_ratio(results: Results) -> tuple[float, float]:
     """Median ratios large ÷ empty database, of wall time and of CPU time."""
     pairs = results.pairs
@@ -599,6 +766,9 @@ def targets(results: Results) -> None:
     cold, warm = results.cold, results.warm
     assert cold and warm
     peak = max(run.peak_mb for run in (cold, warm, *(run for pair in results.pairs for run in pair)))
+    (_, _, reader_cold), (_, _, reader_warm) = results.beside_reader[:2]
+    cold_ratio, warm_ratio = reader_cold.wall / cold.wall, reader_warm.wall / warm.wall
+    one_host_warm = results.one_host[1]
     rate = cold.feeds / cold.wall
     ratio, cpu_ratio = big_ratio(results)
     checks = [
@@ -614,6 +784,21 @@ def targets(results: Results) -> None:
          ratio <= BIG_DB_RATIO,
          f"{ratio:.2f}× wall, {cpu_ratio:.2f}× CPU (medians of {len(results.pairs)}; the threshold is this "
          "benchmark's, not the issue's)"),
+        (f"cold ≥ {READER_COLD_RATIO:g}× reader's feeds/s", cold_ratio >= READER_COLD_RATIO,
+         f"{cold_ratio:.2f}× ({cold.feeds / cold.wall:,.0f} against {reader_cold.feeds / reader_cold.wall:,.0f} "
+         "feeds/s)"),
+        (f"warm ≥ {READER_WARM_RATIO:g}× reader's feeds/s", warm_ratio >= READER_WARM_RATIO,
+         f"{warm_ratio:.2f}× ({warm.feeds / warm.wall:,.0f} against {reader_warm.feeds / reader_warm.wall:,.0f} "
+         "feeds/s)"),
+        ("CPU a feed ≤ reader's, cold", cold.cpu <= reader_cold.cpu,
+         f"{cold.cpu / reader_cold.cpu:.2f}× ({cold.cpu / cold.feeds * 1000:.1f} against "
+         f"{reader_cold.cpu / reader_cold.feeds * 1000:.1f} ms)"),
+        ("CPU a feed ≤ reader's, warm", warm.cpu <= reader_warm.cpu,
+         f"{warm.cpu / reader_warm.cpu:.2f}× ({warm.cpu / warm.feeds * 1000:.1f} against "
+         f"{reader_warm.cpu / reader_warm.feeds * 1000:.1f} ms)"),
+        (f"{one_host_warm.feeds} unchanged feeds on one host, default settings: warm ≤ {ONE_HOST_WARM_SECONDS:g} s",
+         one_host_warm.wall <= ONE_HOST_WARM_SECONDS,
+         f"{one_host_warm.wall:.1f} s end to end, {one_host_warm.server.not_modified} answered 304"),
     ]  # fmt: skip
     print()
     print("== Targets ==")
