@@ -578,6 +578,7 @@ def wait_out_post_window(database: Path, seconds: float = 3 * 1 + 10 + 2) -> Non
         time.sleep(max(0.0, left.total_seconds()))
 
 
+@pytest.mark.timeout(360)  # 31 runs as subprocesses, each killed or ended: about 65 s on an idle machine
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
