@@ -1,6 +1,6 @@
 """Story clusters: what clustering a new story costs against stores of 10k, 100k and 1M stories, and the index.
 
-    python benchmarks/clusters.py [--quick]
+    python benchmarks/clusters.py [--quick] [--cold]
 
 Stores of 10,000, 100,000 and 1,000,000 stories (1,000, 10,000 and 100,000 with --quick), each a
 fresh database in newsbot's own schema (`Storage.open` runs the migrations), seeded by plain SQL,
@@ -9,7 +9,7 @@ has the full-text index a deployment of that size has. One story every 63 s (1,0
 years; every 630 s with --quick): the 7-day window (newsbot's default `cluster_window_days`)
 holds the same 9,600 newest stories (960) in every store, and a larger store only has a longer
 history, which is the question: does history cost anything? For the stories inside the window,
-shingle_index holds their sampled shingles (`fingerprint(...).sampled`, as `record_cluster`
+shingle_index holds their sampled shingles (`fingerprint(...).sampled`, as `record_clusters`
 writes them), seen when they were. Then the worst case: 100,000 stories (10,000), all inside the
 window.
 
@@ -23,39 +23,53 @@ syndicated copy of an earlier one (re-titled, trimmed of a paragraph, cut to an 
 new lede, or re-flowed into one paragraph under an "Updated" line) stored in its cluster. A
 story's text depends only on its rank from the newest, so the window is the same in every store.
 
-Per store, rounds of 200 new stories, inserted unclustered as a fetch stores them: 100 copies
-(one of the five edits, the copying outlet's footer) of original stories inside the window and
-100 new stories; `newsbot.pipeline.run.assign_clusters` runs over them as `newsbot run` does, and its time
-/ 200 is the cost of a new story: the median of 5 rounds as newsbot runs (SQLite's default
-synchronous = FULL), then 3 rounds with synchronous = OFF set on the connection (no fsync: what is
-left is CPU and SQLite), rounds interleaved across the stores so that a drift of the disk hits
-them alike. Before the first, a read-only pass times the stages, warm (nearest_story once first):
-the fingerprint, `Storage.boilerplate`, `Storage.cluster_candidates`, then `nearest_story` whole,
-whose remainder is "verify" (reading the candidates back and comparing), with the index rows the
-boilerplate query reads; "write" is the rest of a round's cost: `record_cluster` (the story's
-UPDATE and its index rows) and the commits. KB written: what the process wrote to the WAL and by
-checkpoints (/proc/self/io wchar). Every copy should join its original's cluster and no new story
-should be merged: the index must still find what it should. One more round runs in a fresh
-interpreter (as cron starts newsbot) for the peak resident memory of assign_clusters above the
-interpreter's own.
+Per store, rounds of 200 new stories, inserted unclustered as a fetch stores them: 100 copies (one
+of the five edits, the copying outlet's footer) of original stories inside the window and 100 new
+stories; `newsbot.clustering.assign.assign_clusters` runs over them as `newsbot run` does (one
+batch), and its time / 200 is the cost of a new story: the median of 5 rounds as newsbot runs
+(SQLite's default synchronous = FULL), then 3 rounds with synchronous = OFF set on the connection
+(no fsync: what is left is CPU and SQLite), rounds interleaved across the stores so that a drift of
+the disk hits them alike. Before the first, a read-only pass times the stages, warm (decide_batch
+once first): the fingerprints, the batch's index read (`Storage.window_shingles`), then
+`decide_batch` whole, whose remainder is "decide" (boilerplate and candidates from the batch's index
+in memory, reading the candidates back and comparing), with the index rows the read returned;
+"write" is the rest of a round's cost: `record_clusters` (the stories' UPDATEs and their index rows)
+and the commit. KB written: what the process wrote to the WAL and by checkpoints (/proc/self/io
+wchar). Every copy should join its original's cluster and no new story should be merged: the index
+must still find what it should. One more round runs in a fresh interpreter (as cron starts newsbot)
+for the peak resident memory of assign_clusters above the interpreter's own.
 
 Baselines, measured in this run: a naive linear scan on the smallest store (every story of the
 window read, fingerprinted and compared with the new story: clustering without an index), and
-newsbot's two index queries (its own SQL, taken with sqlite3's trace callback) forced onto the
-seen_at index (`INDEXED BY`), a scan of every index row of the window, on the smallest store and
-the worst case: what a plan not using the hash index would cost. And one empty commit on this disk.
+newsbot's index read for one story (its own SQL, taken with sqlite3's trace callback) forced onto
+the seen_at index (`INDEXED BY`), a scan of every index row of the window, against the same read on
+the hash index, on the smallest store and the worst case: what a plan not using the hash index would
+cost. And one empty commit on this disk.
 
 The index: its rows and bytes (the table and its two indexes, SQLite's dbstat), per story in the
 window. Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
 as newsbot leaves the database (no statistics) and after `ANALYZE shingle_index`. About 11
 minutes on 2 cores, most of it seeding (~10 GB of scratch files, removed at the end); --quick
 about 90 s.
+
+--cold instead measures a cold run (the first run, or a large OPML import), where every story is
+new and inside the window, so the window grows with the run: 2,000, 20,000 and 100,000 new stories
+(a run of 100, 1,000 and 5,000 feeds; --quick: the first two), each into an empty database, stored
+by `Storage.record_fetch` 20 a feed on one connection and clustered by `assign_clusters` on a second
+one after every 2,000 (the run's stage worker clusters what is stored after each settle), as
+`newsbot run` does. Per size: store and cluster time per story (the whole run's, and per pass:
+first / median / last), this thread's CPU time, what was written, and whether every copy joined its
+original (one story in five is a copy of one of the 2,000 before it; a few copies of short stories
+are too edited to be copies by newsbot's measure, the same ones whatever the run's size) and no
+original was merged. And once, the calls into sqlite3 and the statements SQLite runs to store a
+feed of 20 new stories. About 8 minutes; --quick about 90 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import csv
 import gc
 import hashlib
@@ -84,10 +98,12 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 CORPUS = REPOSITORY.parent / "shared" / "corpus"
 
-from newsbot.clustering.assign import assign_clusters, cluster_text, nearest_story  # noqa: E402
-from newsbot.clustering.clusters import CONTAINMENT, MIN_SAMPLED, containment, fingerprint  # noqa: E402
+from sqlite_utils import Database  # noqa: E402
+
+from newsbot.clustering.assign import assign_clusters, cluster_text, decide_batch  # noqa: E402
+from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint  # noqa: E402
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
-from newsbot.models import Story  # noqa: E402
+from newsbot.models import FetchResult, FetchStatus, Story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
 
 SEED = 42
@@ -104,6 +120,7 @@ COPY_SHARE = 0.2  # of stored stories are copies of an earlier one
 BAG_BITS = 16  # words are drawn from a bag of 65,536, filled by their frequency in news
 INDEX_NAMES = ("shingle_index", "idx_shingle_index_hash", "idx_shingle_index_seen_at")
 MB = 1e6
+COLD_FLAT = 1.25  # --cold: a story of the largest run may cost this much more than one of the smallest
 
 
 @dataclass(frozen=True)
@@ -351,7 +368,7 @@ class Store:
     rounds: list[Round] = field(default_factory=list)  # as newsbot runs: synchronous FULL
     unsynced: list[Round] = field(default_factory=list)  # the same with synchronous = OFF: no fsync at commit
     fresh: dict[str, float] = field(default_factory=dict)  # a fresh interpreter's run: seconds, peak MB
-    window_scan: tuple[float, int] | None = None  # ms per story, stories: both queries on the seen_at index
+    window_scan: tuple[float, float, int] | None = None  # ms per story on the seen_at index, on the hash index, stories
     naive: tuple[float, int, int] | None = None  # ms per story, clustered as expected, stories tried
 
     @property
@@ -489,15 +506,15 @@ def traced(storage: Storage, call: Callable[[], object]) -> list[str]:
 def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> dict[str, str]:
     """EXPLAIN QUERY PLAN of the queries assign_clusters runs (`sample`: a new story's sampled shingles)."""
     calls: dict[str, Callable[[], object]] = {
-        "boilerplate": lambda: storage.boilerplate(sample, since),
-        "candidates": lambda: storage.cluster_candidates(sample, since),
-        "unclustered": storage.unclustered_stories,
+        "window": lambda: storage.window_shingles(sample, since),  # clusters per shingle, then the rows
+        "unclustered": storage.unclustered_ids,
         "prune": lambda: storage.prune_shingles(since),  # deletes nothing: the seeded rows are all in the window
     }
     plans: dict[str, str] = {}
     for name, call in calls.items():
-        for sql in traced(storage, call)[:1]:
-            plans[name] = "; ".join(row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        for number, sql in enumerate(traced(storage, call)):
+            plan = "; ".join(row[3] for row in storage.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            plans[f"{name} {number + 1}" if number or name == "window" else name] = plan
     return plans
 
 
@@ -510,58 +527,55 @@ def index_size(db: sqlite3.Connection) -> dict[str, int]:
 
 
 def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -> dict[str, float]:
-    """assign_clusters's reading stages timed one by one (ms per story), warm (nearest_story runs once
-    first, as the fetch that stored the stories would have warmed the cache): the fingerprint, the two
-    index queries, then nearest_story whole; "verify" (reading the candidates back, fingerprinting and
-    comparing them) is nearest_story less the two queries, which it runs. "rows" is the number of index
-    rows the boilerplate query reads (every row of each of the story's sampled shingles in the window)."""
-    stages = dict.fromkeys(("fingerprint", "boilerplate", "candidates", "verify"), 0.0)
-    rows = 0
-    for item in stories:
-        started = time.perf_counter()
-        shingles = fingerprint(cluster_text(item.stored.story))
-        fingerprinted = time.perf_counter()
-        stages["fingerprint"] += fingerprinted - started
-        if shingles is None:
-            continue
-        nearest_story(storage, item.stored.story, shingles, since)
-        fingerprinted = time.perf_counter()
-        boilerplate = storage.boilerplate(shingles.sampled, since)
-        found = time.perf_counter()
-        sampled = shingles.sampled - boilerplate
-        if len(sampled) >= MIN_SAMPLED:
-            storage.cluster_candidates(sampled, since)
-        listed = time.perf_counter()
-        nearest_story(storage, item.stored.story, shingles, since)
-        stages["boilerplate"] += found - fingerprinted
-        stages["candidates"] += listed - found
-        stages["verify"] += time.perf_counter() - listed - (listed - fingerprinted)
-        marks = ",".join("?" * len(shingles.sampled))
-        count = f"SELECT count(*) FROM shingle_index WHERE hash IN ({marks}) AND seen_at >= ?"
-        rows += storage.db.execute(count, [*shingles.sampled, iso(since)]).fetchone()[0]
+    """assign_clusters's reading stages timed one by one (ms per story), warm (decide_batch runs once
+    first, as the fetch that stored the stories would have warmed the cache): the fingerprints, the
+    window's index read for the batch (`Storage.window_shingles`), then decide_batch whole, whose
+    remainder is "decide" (boilerplate and candidates from the batch's index in memory, reading the
+    candidates back, fingerprinting and comparing them). "rows" is the number of index rows that read
+    returned, per story."""
+    batch = [item.stored.story for item in stories]
+    decide_batch(storage, batch, since)
+    started = time.perf_counter()
+    fingerprints = [fingerprint(cluster_text(story)) for story in batch]
+    fingerprinted = time.perf_counter()
+    window = storage.window_shingles({value for found in fingerprints if found for value in found.sampled}, since)
+    read = time.perf_counter()
+    decide_batch(storage, batch, since)
+    decided = time.perf_counter()
+    stages = {
+        "fingerprint": fingerprinted - started,
+        "index read": read - fingerprinted,
+        "decide": (decided - read) - (read - started),
+    }
+    rows = sum(len(found) for found in window.rows.values())
     return {**{name: seconds / len(stories) * 1000 for name, seconds in stages.items()}, "rows": rows / len(stories)}
 
 
 def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, budget: float) -> tuple:
-    """newsbot's two index queries forced onto the seen_at index (every index row of the window is read):
-    (ms per story, stories), the queries' time only."""
-    seconds = 0.0
+    """newsbot's index reads for one story at a time, forced onto the seen_at index (every index row
+    of the window is read) and as newsbot runs them, on the hash index: (ms per story on the seen_at
+    index, ms per story on the hash index, stories), the queries' time only."""
+    scan = indexed = 0.0
     tried = 0
     for item in stories:
-        if seconds > budget:
+        if scan > budget:
             break
         shingles = fingerprint(cluster_text(item.stored.story))
         if shingles is None:
             continue
-        statements = traced(storage, lambda s=shingles: storage.boilerplate(s.sampled, since))
-        statements += traced(storage, lambda s=shingles: storage.cluster_candidates(s.sampled, since))
+        statements = traced(storage, lambda s=shingles: storage.window_shingles(s.sampled, since))
         hinted = [sql.replace("FROM shingle_index", "FROM shingle_index" + SCAN_HINT) for sql in statements]
-        started = time.perf_counter()
-        for sql in hinted:
-            storage.db.execute(sql).fetchall()
-        seconds += time.perf_counter() - started
+        indexed += run_statements(storage, statements)
+        scan += run_statements(storage, hinted)
         tried += 1
-    return seconds / max(tried, 1) * 1000, tried
+    return scan / max(tried, 1) * 1000, indexed / max(tried, 1) * 1000, tried
+
+
+def run_statements(storage: Storage, statements: Sequence[str]) -> float:
+    started = time.perf_counter()
+    for sql in statements:
+        storage.db.execute(sql).fetchall()
+    return time.perf_counter() - started
 
 
 def naive_scan(db: sqlite3.Connection, stories: Sequence[NewStory], since: datetime, settings: Settings) -> tuple:
@@ -629,6 +643,8 @@ import json, sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
+from sqlite_utils import Database  # noqa: E402
+
 from newsbot.clustering.assign import assign_clusters
 from newsbot.storage.database import Storage
 
@@ -723,6 +739,197 @@ def analyze(store: Store, since: datetime, sample: frozenset[int]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# A cold run (--cold): every story new, stored feed by feed into an empty database
+# ---------------------------------------------------------------------------------------------
+
+COLD_SIZES = (2_000, 20_000, 100_000)  # the stories of a cold run of 100, 1,000 and 5,000 feeds
+COLD_QUICK_SIZES = (2_000, 20_000)
+FEED_ITEMS = 20
+# Stories stored between two passes of assign_clusters: about the feeds a crawl stores while the
+# run's stage worker settles (newsbot.pipeline.worker, 5 s) and clusters the previous ones.
+COLD_PASS = 2_000
+COLD_MAX_OFFSET = 2_000  # a copy follows its original by at most this many stories, whatever the run's size
+COUNTED_FEEDS = 20  # feeds stored under the profiler and SQLite's trace, for the calls and statements per feed
+
+
+@dataclass
+class ColdPass:
+    stories: int
+    seconds: float
+    cpu_seconds: float  # this thread's: Python and SQLite both run in it
+    written: int  # bytes passed to write() (/proc/self/io wchar): WAL and checkpoints
+
+    @property
+    def ms_per_story(self) -> float:
+        return self.seconds / self.stories * 1000
+
+
+@dataclass
+class ColdRun:
+    stories: int
+    store_seconds: float = 0.0
+    store_cpu_seconds: float = 0.0
+    passes: list[ColdPass] = field(default_factory=list)
+    copies: int = 0
+    joined: int = 0  # copies in their original's cluster
+    merged: int = 0  # originals in some other story's cluster
+
+    @property
+    def cluster_ms(self) -> float:
+        """The whole run's clustering time per story."""
+        return sum(each.seconds for each in self.passes) / self.stories * 1000
+
+    @property
+    def cluster_cpu_ms(self) -> float:
+        return sum(each.cpu_seconds for each in self.passes) / self.stories * 1000
+
+
+def cold_feeds(newsroom: Newsroom, size: int, start: datetime) -> Iterator[tuple[FetchResult, list[Story], datetime]]:
+    """The run's feeds in the order a crawl stores them, oldest story first, one feed a second; made as
+    they are stored, so 100,000 stories never sit in memory at once."""
+    ranks = range(size - 1, -1, -1)
+    for number, first in enumerate(range(0, size, FEED_ITEMS)):
+        stories = [newsroom.stored(rank, size).story for rank in ranks[first : first + FEED_ITEMS]]
+        feed = f"Feed {number}"
+        yield (
+            FetchResult(feed, f"https://feeds.example.net/{number}.xml", FetchStatus.OK),
+            stories,
+            start + timedelta(seconds=number),
+        )
+
+
+def cold_run(words: Vocabulary, size: int, folder: Path, now: datetime) -> ColdRun:
+    """`size` new stories stored feed by feed by one connection and clustered every COLD_PASS stories
+    by a second one, as `newsbot run`'s crawl and stage worker do, into an empty database."""
+    newsroom = Newsroom(words, timedelta(seconds=1), now, COLD_MAX_OFFSET)
+    path = folder / f"cold-{size}.db"
+    store, worker = Storage.open(path), None
+    run = ColdRun(size)
+    try:
+        worker = Storage(Database(path))
+        worker.db.execute("PRAGMA busy_timeout = 30000")
+        unclustered = 0
+        for result, stories, when in cold_feeds(newsroom, size, now - timedelta(days=2)):
+            started, cpu = time.perf_counter(), time.thread_time()
+            store.record_fetch(result, stories, when)
+            run.store_seconds += time.perf_counter() - started
+            run.store_cpu_seconds += time.thread_time() - cpu
+            unclustered += len(stories)
+            if unclustered >= COLD_PASS or stories[-1].id == newsroom.id_of(0):
+                gc.collect()
+                written, started, cpu = written_bytes(), time.perf_counter(), time.thread_time()
+                assign_clusters(worker, when + timedelta(seconds=1), WINDOW)
+                seconds, cpu_seconds = time.perf_counter() - started, time.thread_time() - cpu
+                run.passes.append(ColdPass(unclustered, seconds, cpu_seconds, written_bytes() - written))
+                unclustered = 0
+        clusters = dict(worker.db.execute("SELECT id, cluster_id FROM stories").fetchall())
+    finally:
+        store.close()
+        if worker is not None:
+            worker.close()
+    for rank in range(size):
+        root = newsroom.root(rank, size)
+        if root == rank:
+            run.merged += clusters[newsroom.id_of(rank)] != newsroom.id_of(rank)
+        else:
+            run.copies += 1
+            run.joined += clusters[newsroom.id_of(rank)] == newsroom.id_of(root)
+    return run
+
+
+def statements_per_feed(words: Vocabulary, folder: Path, now: datetime) -> tuple[float, float]:
+    """(calls into sqlite3 from Python: execute, executemany…, statements SQLite ran: its trace, the
+    full-text index's triggers left out) per stored feed of FEED_ITEMS new stories."""
+    newsroom = Newsroom(words, timedelta(seconds=1), now, COLD_MAX_OFFSET)
+    storage = Storage.open(folder / "counted.db")
+    statements: list[str] = []
+    profiler = cProfile.Profile()
+    try:
+        feeds = itertools.islice(cold_feeds(newsroom, COUNTED_FEEDS * FEED_ITEMS, now), COUNTED_FEEDS)
+        storage.db.conn.set_trace_callback(statements.append)
+        for result, stories, when in feeds:
+            profiler.runcall(storage.record_fetch, result, stories, when)
+    finally:
+        storage.db.conn.set_trace_callback(None)
+        storage.close()
+    calls = sum(
+        entry.callcount
+        for entry in profiler.getstats()
+        if isinstance(entry.code, str) and "of 'sqlite3." in entry.code and "execute" in entry.code
+    )
+    ran = sum(not sql.startswith("--") for sql in statements)  # "--": a statement of a trigger
+    return calls / COUNTED_FEEDS, ran / COUNTED_FEEDS
+
+
+def cold_main(sizes: Sequence[int]) -> None:
+    started = time.perf_counter()
+    now = datetime.now(UTC).replace(microsecond=0)
+    words = vocabulary()
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+    print(f"text: {words.source}; load average {os.getloadavg()[0]:.2f}", flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-cold-"))
+    runs = []
+    try:
+        calls, ran = statements_per_feed(words, folder, now)
+        for size in sizes:
+            runs.append(cold_run(words, size, folder, now))
+            print(f"measured: a cold run of {size:,} stories, {time.perf_counter() - started:.0f}s", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    cold_report(runs, calls, ran)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}; total runtime {time.perf_counter() - started:.0f}s")
+
+
+def cold_report(runs: list[ColdRun], calls: float, ran: float) -> None:
+    base = runs[0]
+    print()
+    print(
+        f"== A cold run: new stories stored {FEED_ITEMS} a feed into an empty database, assign_clusters after every "
+        f"{COLD_PASS:,} (ms per story; passes: first / median / last) =="
+    )
+    print(
+        "| stories | feeds | store ms/story | cluster ms/story | ÷ smallest | cluster CPU ms/story | ÷ smallest | "
+        "passes | KB written/story | copies joined | originals merged |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+    for run in runs:
+        per_pass = [each.ms_per_story for each in run.passes]
+        written = sum(each.written for each in run.passes) / run.stories / 1000
+        print(
+            f"| {run.stories:,} | {run.stories // FEED_ITEMS:,} | {run.store_seconds / run.stories * 1000:.2f} | "
+            f"{run.cluster_ms:.2f} | {run.cluster_ms / base.cluster_ms:.2f}× | {run.cluster_cpu_ms:.2f} | "
+            f"{run.cluster_cpu_ms / base.cluster_cpu_ms:.2f}× | {per_pass[0]:.2f} / "
+            f"{statistics.median(per_pass):.2f} / {per_pass[-1]:.2f} | {written:.0f} | "
+            f"{run.joined:,}/{run.copies:,} | {run.merged}/{run.stories - run.copies:,} |"
+        )
+    print(
+        f"storing a feed of {FEED_ITEMS} new stories (record_fetch): {calls:.0f} calls into sqlite3 from Python "
+        f"(execute, executemany), {ran:.0f} statements run by SQLite (each row of an executemany counts; the "
+        "full-text index's triggers do not)"
+    )
+    largest = runs[-1]
+    print()
+    print("== Targets ==")
+    for name, ratio in (
+        ("time", largest.cluster_ms / base.cluster_ms),
+        ("CPU", largest.cluster_cpu_ms / base.cluster_cpu_ms),
+    ):
+        verdict = "PASS" if ratio <= COLD_FLAT else "FAIL"
+        print(
+            f"{verdict}  clustering a story of a {largest.stories:,}-story cold run ≤ {COLD_FLAT}× one of a "
+            f"{base.stories:,}-story run ({name}): {ratio:.2f}×"
+        )
+    copies = sum(run.copies for run in runs)
+    joined = sum(run.joined for run in runs)
+    merged = sum(run.merged for run in runs)
+    print(f"{'PASS' if joined == copies else 'FAIL'}  every copy joins its original's cluster: {joined}/{copies}")
+    print(f"{'PASS' if merged == 0 else 'FAIL'}  no original is merged: {merged}")
+
+
+# ---------------------------------------------------------------------------------------------
 # The benchmark
 # ---------------------------------------------------------------------------------------------
 
@@ -730,7 +937,12 @@ def analyze(store: Store, since: datetime, sample: frozenset[int]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stores of 1k, 10k and 100k stories")
-    settings = QUICK if parser.parse_args().quick else FULL
+    parser.add_argument("--cold", action="store_true", help="cold runs of 2k, 20k and 100k new stories instead")
+    arguments = parser.parse_args()
+    if arguments.cold:
+        cold_main(COLD_QUICK_SIZES if arguments.quick else COLD_SIZES)
+        return
+    settings = QUICK if arguments.quick else FULL
     started = time.perf_counter()
     now = datetime.now(UTC).replace(microsecond=0)
     since = now - WINDOW
@@ -796,10 +1008,10 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
         f"(no fsync: of {UNSYNCED_ROUNDS}); stages: ms, a read-only pass =="
     )
     print(
-        "| stories | in window | ms/story | rounds | ÷ smallest | no fsync | ÷ smallest | fingerprint | boilerplate | "
-        "candidates | verify | write | index rows read | KB written | fresh process MB |"
+        "| stories | in window | ms/story | rounds | ÷ smallest | no fsync | ÷ smallest | fingerprint | index read | "
+        "decide | write | index rows read | KB written | fresh process MB |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for store in stores:
         stages = store.stages
         write = store.per_story_ms - sum(ms for name, ms in stages.items() if name != "rows")
@@ -808,13 +1020,13 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
             f"| {store.label} | {store.in_window:,} | {store.per_story_ms:.2f} | {store.spread} | "
             f"{store.per_story_ms / base.per_story_ms:.2f}× | {store.unsynced_ms:.2f} | "
             f"{store.unsynced_ms / base.unsynced_ms:.2f}× | {stages['fingerprint']:.2f} | "
-            f"{stages['boilerplate']:.2f} | {stages['candidates']:.2f} | {stages['verify']:.2f} | {write:.2f} | "
+            f"{stages['index read']:.2f} | {stages['decide']:.2f} | {write:.2f} | "
             f"{stages['rows']:,.0f} | {written:.0f} | "
             f"{store.fresh.get('peak', float('nan')):.1f} |"
         )
     print(
-        "(write: the rest of a round's cost, record_cluster's UPDATE and index rows and the commits; one empty "
-        f"commit on this disk: {commit_ms:.2f} ms. index rows read: by the boilerplate query. no fsync: rounds with "
+        "(write: the rest of a round's cost, record_clusters's UPDATEs and index rows and the commits; one empty "
+        f"commit on this disk: {commit_ms:.2f} ms. index rows read: returned by the index read. no fsync: rounds with "
         "synchronous = OFF. KB written: to the WAL and by checkpoints. fresh process: peak RSS of a round in a new "
         "interpreter above its start)"
     )
@@ -855,10 +1067,9 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
         )
     for store in stores:
         if store.window_scan:
-            scan_ms, tried = store.window_scan
-            queries = store.stages["boilerplate"] + store.stages["candidates"]
+            scan_ms, queries, tried = store.window_scan
             print(
-                f"{store.label}: the two queries on the seen_at index (every row of the window, {tried} stories) "
+                f"{store.label}: a story's index read on the seen_at index (every row of the window, {tried} stories) "
                 f"{scan_ms:.1f} ms/story, on the hash index {queries:.2f} ms: {scan_ms / queries:,.0f}×"
             )
     print()

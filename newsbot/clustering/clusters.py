@@ -18,6 +18,8 @@ seen across several clusters ("Subscribe to read…") is left out of the sampled
 from __future__ import annotations
 
 import zlib
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import final
@@ -41,6 +43,12 @@ class Fingerprint:
     lead: frozenset[int]  # the shingles of the text's first third
     sampled: frozenset[int]  # those the index keeps: the same ones in every story
 
+    @classmethod
+    def of(cls, shingles: Sequence[int]) -> Fingerprint:
+        """The fingerprint of a text's shingle hashes in order (`shingle_hashes`)."""
+        unique = frozenset(shingles)
+        return cls(unique, frozenset(shingles[: max(1, len(shingles) // 3)]), sampled(unique))
+
 
 @final  # never subclassed: mypy then knows a Neighbour is truthy (`neighbour and neighbour.story_id`)
 @dataclass(frozen=True)
@@ -56,16 +64,23 @@ class Neighbour:
 
 def fingerprint(text: str) -> Fingerprint | None:
     """The story's shingles, or None when it is too short to tell copies from coincidences."""
+    shingles = shingle_hashes(text)
+    return Fingerprint.of(shingles) if shingles is not None else None
+
+
+def shingle_hashes(text: str) -> array[int] | None:
+    """The hashes of the text's shingles in order, repeats kept (the lead is the first third), or None
+    when it is too short. Four bytes a shingle: a batch of thousands of new stories is held as these,
+    ~2 KB a story, and made a Fingerprint (~64 KB) only when it is compared."""
     words = [word.encode("utf-8") for word in _WORD.findall(text.casefold())]
     if len(words) < MIN_WORDS:
         return None
-    shingles = _shingles(words)
-    unique = frozenset(shingles)
-    return Fingerprint(
-        unique,
-        frozenset(shingles[: max(1, len(shingles) // 3)]),
-        frozenset(shingle for shingle in unique if shingle % SAMPLE_EVERY == 0),
-    )
+    return array("I", _shingles(words))
+
+
+def sampled(shingles: Iterable[int]) -> frozenset[int]:
+    """The shingles the index keeps: those whose hash is 0 modulo `SAMPLE_EVERY`."""
+    return frozenset(shingle for shingle in shingles if shingle % SAMPLE_EVERY == 0)
 
 
 def _shingles(words: list[bytes]) -> list[int]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
 from newsbot.models import Story
@@ -19,41 +21,67 @@ from newsbot.storage.records import (
 )
 
 
+@dataclass(frozen=True)
+class ClusterAssignment:
+    """A story's cluster and why (`note`: why it did not join its nearest neighbour), with the sampled
+    shingles the stories after it look it up by."""
+
+    story: str
+    cluster: str
+    score: float | None
+    neighbour: str | None
+    note: str
+    sampled: frozenset[int]
+
+
+@dataclass
+class WindowShingles:
+    """What the window's index holds for some sampled shingles: those already in `BOILERPLATE_CLUSTERS`
+    or more clusters, and for every other one found, its (story, cluster) rows."""
+
+    boilerplate: set[int] = field(default_factory=set)
+    rows: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+
 class ClusterStore(StoreBase):
-    def unclustered_stories(self) -> list[Story]:
-        """Stories not yet given a cluster, oldest first (so the first copy seen is the root)."""
-        rows = self.db.query("SELECT * FROM stories WHERE cluster_id IS NULL ORDER BY first_seen_at, rowid")
-        return [story_from_row(row) for row in rows]
+    def unclustered_ids(self) -> list[str]:
+        """Stories not yet given a cluster, oldest first (so the first copy seen is the root); ids only,
+        so that a cold run's thousands of new stories are read a batch at a time."""
+        rows = self.db.execute("SELECT id FROM stories WHERE cluster_id IS NULL ORDER BY first_seen_at, rowid")
+        return [row[0] for row in rows]
 
-    def boilerplate(self, hashes: Iterable[int], since: datetime) -> set[int]:
-        """The sampled shingles seen in `BOILERPLATE_CLUSTERS` or more clusters since `since`."""
-        wanted = list(hashes)
-        found: set[int] = set()
-        for chunk in batched(wanted):
-            found |= {
-                row[0]
-                for row in self.db.execute(
-                    f"SELECT hash FROM shingle_index WHERE hash IN ({','.join('?' * len(chunk))}) AND seen_at >= ? "
-                    "GROUP BY hash HAVING count(DISTINCT cluster_id) >= ?",
-                    [*chunk, iso(since), BOILERPLATE_CLUSTERS],
-                )
-            }
+    def window_shingles(self, hashes: Collection[int], since: datetime) -> WindowShingles:
+        """For a batch's sampled shingles, in two reads of the hash index whatever the batch's size, each
+        in hash order (the index's pages are then visited in order: half the time of a random order).
+        Most of a new story's shingles are in no other story: one probe each says so.
+
+        A shingle is counted in at most `BOILERPLATE_CLUSTERS` clusters (DISTINCT … LIMIT): a footer's
+        shingle found in thousands of the window's stories costs a few rows, not thousands (a GROUP BY
+        would read them all, and a story would cost more the fuller the window). Only the rest, in
+        fewer clusters, are read whole.
+        """
+        found = WindowShingles()
+        counted = self.db.execute(
+            "SELECT value, (SELECT count(*) FROM (SELECT DISTINCT cluster_id FROM shingle_index "
+            "WHERE hash = value AND seen_at >= :since LIMIT :enough)) FROM json_each(:hashes) "
+            "WHERE EXISTS (SELECT 1 FROM shingle_index WHERE hash = value AND seen_at >= :since)",
+            {"since": iso(since), "enough": BOILERPLATE_CLUSTERS, "hashes": json.dumps(sorted(hashes))},
+        )
+        shared = []
+        for value, clusters in counted:
+            if clusters >= BOILERPLATE_CLUSTERS:
+                found.boilerplate.add(value)
+            else:
+                shared.append(value)
+        if shared:
+            rows = self.db.execute(
+                "SELECT hash, story_id, cluster_id FROM shingle_index "
+                "WHERE hash IN (SELECT value FROM json_each(?)) AND seen_at >= ?",
+                [json.dumps(shared), iso(since)],  # in hash order, as json_each gave them
+            )
+            for value, story, cluster in rows:
+                found.rows.setdefault(value, []).append((story, cluster))
         return found
-
-    def cluster_candidates(self, hashes: Iterable[int], since: datetime, limit: int = 5) -> list[tuple[str, str, int]]:
-        """(story id, cluster id, sampled shingles shared) of the stories sharing the most, since `since`."""
-        wanted = list(hashes)
-        shared: dict[tuple[str, str], int] = {}
-        for chunk in batched(wanted):
-            marks = ",".join("?" * len(chunk))
-            for story, cluster, count in self.db.execute(
-                f"SELECT story_id, cluster_id, count(*) FROM shingle_index WHERE hash IN ({marks}) "
-                "AND seen_at >= ? GROUP BY story_id",
-                [*chunk, iso(since)],
-            ):
-                shared[(story, cluster)] = shared.get((story, cluster), 0) + count
-        best = sorted(shared.items(), key=lambda item: (-item[1], item[0][0]))[:limit]
-        return [(story, cluster, count) for (story, cluster), count in best]
 
     def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
         wanted = list(ids)
@@ -63,28 +91,26 @@ class ClusterStore(StoreBase):
             found.update((row["id"], story_from_row(row)) for row in rows)
         return found
 
-    def record_cluster(
-        self,
-        story: str,
-        cluster: str,
-        score: float | None,
-        neighbour: str | None,
-        sampled: Iterable[int],
-        when: datetime,
-        note: str = "",
-    ) -> None:
-        """The story's cluster and why (`note`: why it did not join its nearest neighbour), and its
-        sampled shingles for the stories after it, atomically."""
+    def record_clusters(self, assignments: Iterable[ClusterAssignment], when: datetime) -> None:
+        """A batch of stories' clusters and their index rows, atomically, in two statements.
+
+        The rows go in sorted by hash: each page of the hash index is then written once per batch,
+        however many of the batch's rows it takes, rather than once for each of them.
+        """
+        decided = list(assignments)
+        if not decided:
+            return
+        seen_at = iso(when)
+        rows = [(value, each.story, each.cluster, seen_at) for each in decided for value in each.sampled]
+        rows.sort(key=itemgetter(0))
         with self.transaction():
-            self.db.execute(
+            self.db.conn.executemany(
                 "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ? "
                 "WHERE id = ?",
-                [cluster, score, neighbour, note or None, story],
+                [(each.cluster, each.score, each.neighbour, each.note or None, each.story) for each in decided],
             )
-            seen_at = iso(when)
             self.db.conn.executemany(
-                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)",
-                [(value, story, cluster, seen_at) for value in sampled],
+                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)", rows
             )
 
     def prune_shingles(self, before: datetime) -> None:

@@ -12,6 +12,7 @@ from newsbot.storage.records import (
     SourceState,
     iso,
 )
+from newsbot.storage.stories import insert_stories
 
 
 class SourceStore(StoreBase):
@@ -33,7 +34,6 @@ class SourceStore(StoreBase):
         fetches it again and takes the stories left; one the run stopped before it answered changes
         nothing at all (it did not fail: nothing is known about it).
         """
-        new = 0
         answered = not (result.cut_short and result.status is FetchStatus.ERROR)
         with self.transaction():
             previous = self.db.execute(
@@ -65,30 +65,7 @@ class SourceStore(StoreBase):
                 state.update({key: value for key, value in known.items() if value})
             if answered:
                 self.db.table("sources").upsert(state, pk="name")
-            for story in stories:
-                inserted = self.db.execute(
-                    "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, "
-                    "published_at, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        story.id,
-                        story.url,
-                        story.title,
-                        story.summary,
-                        story.text,
-                        story.source,
-                        iso(story.published_at),
-                        iso(when),
-                    ],
-                ).rowcount
-                new += inserted
-                stored_id = story.id
-                if not inserted:  # stored before, perhaps under an id from an older canonical form
-                    found = self.db.execute("SELECT id FROM stories WHERE url = ?", [story.url]).fetchone()
-                    stored_id = found[0] if found else story.id
-                self.db.execute(
-                    "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
-                    [stored_id, result.source, iso(when)],
-                )
+            new = insert_stories(self.db, result.source, stories, when)
             if new:
                 self.db.execute("UPDATE sources SET last_new_story_at = ? WHERE name = ?", [iso(when), result.source])
         return new

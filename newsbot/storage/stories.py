@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+
+from sqlite_utils import Database
 
 from newsbot.models import AlertKind, AlertStatus, Match, Story
 from newsbot.storage.base import StoreBase
@@ -15,6 +17,48 @@ from newsbot.storage.records import (
     match_record,
     story_from_row,
 )
+
+
+def insert_stories(db: Database, source: str, stories: Sequence[Story], when: datetime) -> int:
+    """A fetch's stories, each stored once and remembering every source that carried it; how many were
+    new. Three statements whatever the number of stories, inside the caller's transaction (a source's
+    stories are stored with its validators, newsbot.storage.sources).
+
+    A story stored before is found by its URL, not its id: it may have been stored under the id of an
+    older canonical form of its address (migration m004 kept the ids).
+    """
+    if not stories:
+        return 0  # a 304 or an empty feed: no statement at all
+    seen_at = iso(when)
+    stored = dict(
+        db.execute(
+            "SELECT url, id FROM stories WHERE url IN (SELECT value FROM json_each(?))",
+            [json.dumps([story.url for story in stories])],
+        ).fetchall()
+    )
+    fresh = [story for story in stories if story.url not in stored]
+    new: int = db.conn.executemany(
+        "INSERT OR IGNORE INTO stories (id, url, title, summary, text, source, published_at, first_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                story.id,
+                story.url,
+                story.title,
+                story.summary,
+                story.text,
+                story.source,
+                iso(story.published_at),
+                seen_at,
+            )
+            for story in fresh
+        ],
+    ).rowcount
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
+        [(stored.get(story.url, story.id), source, seen_at) for story in stories],
+    )
+    return new
 
 
 class StoryStore(StoreBase):
