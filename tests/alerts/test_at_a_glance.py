@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from newsbot.alerts.deliver import Policy, deliver
+from newsbot.alerts.deliver import deliver
 from newsbot.alerts.format import build_message, escape, plain_text, safe_link_target
-from newsbot.alerts.setup import delivery
-from newsbot.configuration.config import load_config
 from newsbot.models import Alert, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
+from tests.alerts.test_slack_buttons import configured
 from tests.conftest import Workspace
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
@@ -41,7 +40,6 @@ MITTO_MATCH = Match(
     snippet_field="summary",
     vendors=("Mitto AG",),
 )
-SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
 
 
 def mrkdwn_objects(value: Any) -> Iterator[dict[str, Any]]:
@@ -71,21 +69,6 @@ def shown(message: dict[str, Any]) -> list[str]:
 def queue(storage: Storage, story: Story, *matches: Match) -> None:
     storage.record_fetch(FetchResult(story.source, "https://wire.example/feed", FetchStatus.OK), [story], STORY_TIME)
     storage.record_matches(story, list(matches), STORY_TIME)
-
-
-def configured(workspace: Workspace, slack: FakeSlack, mode: str) -> tuple[Any, Policy]:
-    """The poster and policy newsbot builds from a newsbot.yaml in `mode`, as `newsbot run` does."""
-    if mode == "webhook":
-        workspace.settings["slack"] = {"webhook_url": slack.webhook_url, "seconds_between_messages": 0}
-    else:
-        workspace.settings["slack"] = {
-            "token": slack.token,
-            "api_url": slack.api_url,
-            "channel": "#vendor-news",
-            "seconds_between_messages": 0,
-            **({"signing_secret": SIGNING_SECRET} if mode == "token and serve" else {}),
-        }
-    return delivery(load_config(workspace.write()))
 
 
 # --------------------------------------------------------------------------------------------
