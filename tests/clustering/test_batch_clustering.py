@@ -96,6 +96,7 @@ def stored_then_clustered(database: Path, polls: list[list[Story]], batch_size: 
         storage.close()
 
 
+@pytest.mark.timeout(480)  # four passes over 2,373 real stories, one of them a story at a time
 def test_a_batch_gives_the_clusters_one_story_at_a_time_gave_on_the_cluster_test_set(
     corpus: Path, memory_folder: Path
 ) -> None:
