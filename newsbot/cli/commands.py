@@ -16,9 +16,6 @@ from pathlib import Path
 from newsbot import __version__
 from newsbot.alerts.digest import describe_period, post_digests
 from newsbot.alerts.setup import delivery
-from newsbot.alerts.slack_test import send_test_messages
-from newsbot.cli.commonwords import common_word_warnings
-from newsbot.cli.feedback import describe_feedback, find_watchlist, tune
 from newsbot.cli.mutes import lift as lift_mute
 from newsbot.cli.mutes import list_mutes, story_mutes
 from newsbot.cli.progress import run_progress
@@ -297,6 +294,8 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
 
 def _check(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
+    from newsbot.cli.commonwords import common_word_warnings  # wordfreq: 0.2 s, after the config is known good
+
     warnings = [warning for watchlist in config.watchlists for warning in watchlist.warnings]
     for warning in [*warnings, *ignored_routing(config), *common_word_warnings(config)]:
         print(f"warning: {warning}")
@@ -327,6 +326,8 @@ def _test(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.alerts.slack_test import send_test_messages  # loaded only for this command: `check` starts fast
+
     report = send_test_messages(load_config(arguments.config))
     print(report.describe())
     return ExitStatus.OK if report.ok else ExitStatus.INVALID_CONFIG
@@ -513,6 +514,8 @@ def _feedback(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     since = SYSTEM_CLOCK.now() - arguments.since if arguments.since else None
     with database_faults(config.database):
+        from newsbot.cli.feedback import describe_feedback  # the matcher and wordfreq load only when needed
+
         print(describe_feedback(config, since))
     return ExitStatus.OK
 
@@ -521,6 +524,8 @@ def _tune(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config, require_env=False)
     since = SYSTEM_CLOCK.now() - arguments.since if arguments.since else None
     with database_faults(config.database):
+        from newsbot.cli.feedback import find_watchlist, tune  # the matcher and wordfreq load only when needed
+
         print(tune(config, find_watchlist(config, arguments.watchlist), since, arguments.apply))
     return ExitStatus.OK
 
