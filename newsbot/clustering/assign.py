@@ -36,7 +36,8 @@ from newsbot.storage.records import batched
 # Stories decided and written together. Every batch's rows land on most pages of the window's hash
 # index (their hashes are random), so a batch costs about one write of the index whatever its size:
 # the larger the batch, the less a story pays for it (a cold run of 20,000 stories: 2.4 ms a story
-# in batches of 500, 1.9 in batches of 2,000). Held in memory meanwhile: ~25 KB a story.
+# in batches of 500, 1.9 in batches of 2,000). Held in memory meanwhile: ~25 KB a story at the peak,
+# its text included (~50 MB for 2,000).
 BATCH = 2_000
 
 
@@ -65,20 +66,22 @@ def assign_clusters(
 
 @dataclass(frozen=True)
 class _Batch:
-    """A batch's stories with their shingle hashes (None: too short to cluster) and sampled shingles."""
+    """A batch's stories and their shingle hashes (None: too short to cluster), 4 bytes a shingle: a
+    story's sets (~64 KB) are made only while it is decided or compared."""
 
     stories: dict[str, Story]
     hashes: dict[str, array[int] | None]
-    sampled: dict[str, frozenset[int]]
 
     @classmethod
     def of(cls, stories: list[Story]) -> _Batch:
-        hashes = {story.id: shingle_hashes(cluster_text(story)) for story in stories}
         return cls(
             {story.id: story for story in stories},
-            hashes,
-            {story: sampled(found) for story, found in hashes.items() if found is not None},
+            {story.id: shingle_hashes(cluster_text(story)) for story in stories},
         )
+
+    def sampled(self, story: str) -> frozenset[int]:
+        found = self.hashes[story]
+        return sampled(found) if found is not None else frozenset()
 
     def fingerprint(self, story: str) -> Fingerprint | None:
         found = self.hashes[story]
@@ -91,26 +94,26 @@ def decide_batch(
     """The clusters of a batch of new stories, in order, each seeing the window and the ones before
     it; stops early (a shorter list) when `should_stop` says so. Reads the database, never writes."""
     batch = _Batch.of(stories)
-    index = WindowIndex(storage.window_shingles(frozenset().union(*batch.sampled.values()), since))
+    index = WindowIndex(storage.window_shingles(set().union(*map(batch.sampled, batch.stories)), since))
     decided = []
     for story in stories:
         if should_stop():
             break
-        assignment = _assignment(storage, index, batch, story)
-        index.add(story.id, assignment.cluster, assignment.sampled)
+        own = batch.sampled(story.id)
+        assignment = _assignment(storage, index, batch, story, own)
+        index.add(story.id, assignment.cluster, own)
         decided.append(assignment)
     return decided
 
 
-def _assignment(storage: Storage, index: WindowIndex, batch: _Batch, story: Story) -> ClusterAssignment:
-    own = batch.sampled.get(story.id)
-    if own is None:
-        return ClusterAssignment(story.id, story.id, None, None, "", frozenset())
-    neighbour = nearest_story(storage, index, batch, story, own)
+def _assignment(
+    storage: Storage, index: WindowIndex, batch: _Batch, story: Story, own: frozenset[int]
+) -> ClusterAssignment:
+    neighbour = nearest_story(storage, index, batch, story, own) if own else None
     cluster = neighbour.cluster_id if neighbour and neighbour.joins else story.id
     score = neighbour.containment if neighbour else None
     note = neighbour.why_not if neighbour else ""
-    return ClusterAssignment(story.id, cluster, score, neighbour and neighbour.story_id, note, own)
+    return ClusterAssignment(story.id, cluster, score, neighbour and neighbour.story_id, note, array("I", own))
 
 
 def nearest_story(

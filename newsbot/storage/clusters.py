@@ -6,7 +6,6 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
 from newsbot.models import Story
@@ -31,7 +30,7 @@ class ClusterAssignment:
     score: float | None
     neighbour: str | None
     note: str
-    sampled: frozenset[int]
+    sampled: Collection[int]
 
 
 @dataclass
@@ -101,8 +100,12 @@ class ClusterStore(StoreBase):
         if not decided:
             return
         seen_at = iso(when)
-        rows = [(value, each.story, each.cluster, seen_at) for each in decided for value in each.sampled]
-        rows.sort(key=itemgetter(0))
+        # Sorted as one int a row, the hash above the assignment's number: a third of the memory of
+        # sorting the rows themselves (a batch of 2,000 stories has 240,000).
+        bits = len(decided).bit_length()
+        order = sorted(value << bits | number for number, each in enumerate(decided) for value in each.sampled)
+        mask = (1 << bits) - 1
+        rows = ((key >> bits, decided[key & mask].story, decided[key & mask].cluster, seen_at) for key in order)
         with self.transaction():
             self.db.conn.executemany(
                 "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ? "
