@@ -15,7 +15,7 @@ from newsbot.storage.records import (
     ClusterSummary,
     StoryCluster,
     batched,
-    iso,
+    seconds,
     story_from_row,
 )
 
@@ -50,21 +50,22 @@ class ClusterStore(StoreBase):
         return [row[0] for row in rows]
 
     def window_shingles(self, hashes: Collection[int], since: datetime) -> WindowShingles:
-        """For a batch's sampled shingles, in two reads of the hash index whatever the batch's size, each
-        in hash order (the index's pages are then visited in order: half the time of a random order).
+        """For a batch's sampled shingles, in two reads of the index whatever the batch's size, each in
+        hash order (the index's pages are then visited in order: half the time of a random order).
         Most of a new story's shingles are in no other story: one probe each says so.
 
         A shingle is counted in at most `BOILERPLATE_CLUSTERS` clusters (DISTINCT … LIMIT): a footer's
         shingle found in thousands of the window's stories costs a few rows, not thousands (a GROUP BY
         would read them all, and a story would cost more the fuller the window). Only the rest, in
-        fewer clusters, are read whole.
+        fewer clusters, are read whole, their stories and clusters named by id.
         """
         found = WindowShingles()
+        since_seconds = seconds(since)
         counted = self.db.execute(
-            "SELECT value, (SELECT count(*) FROM (SELECT DISTINCT cluster_id FROM shingle_index "
-            "WHERE hash = value AND seen_at >= :since LIMIT :enough)) FROM json_each(:hashes) "
-            "WHERE EXISTS (SELECT 1 FROM shingle_index WHERE hash = value AND seen_at >= :since)",
-            {"since": iso(since), "enough": BOILERPLATE_CLUSTERS, "hashes": json.dumps(sorted(hashes))},
+            "SELECT value, (SELECT count(*) FROM (SELECT DISTINCT cluster FROM shingle_index "
+            "WHERE hash = value AND seen >= :since LIMIT :enough)) FROM json_each(:hashes) "
+            "WHERE EXISTS (SELECT 1 FROM shingle_index WHERE hash = value AND seen >= :since)",
+            {"since": since_seconds, "enough": BOILERPLATE_CLUSTERS, "hashes": json.dumps(sorted(hashes))},
         )
         shared = []
         for value, clusters in counted:
@@ -74,9 +75,11 @@ class ClusterStore(StoreBase):
                 shared.append(value)
         if shared:
             rows = self.db.execute(
-                "SELECT hash, story_id, cluster_id FROM shingle_index "
-                "WHERE hash IN (SELECT value FROM json_each(?)) AND seen_at >= ?",
-                [json.dumps(shared), iso(since)],  # in hash order, as json_each gave them
+                "SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index "
+                "JOIN stories AS story ON story.rowid = shingle_index.story "
+                "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
+                "WHERE shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
+                [json.dumps(shared), since_seconds],  # in hash order, as json_each gave them
             )
             for value, story, cluster in rows:
                 found.rows.setdefault(value, []).append((story, cluster))
@@ -91,35 +94,47 @@ class ClusterStore(StoreBase):
         return found
 
     def record_clusters(self, assignments: Iterable[ClusterAssignment], when: datetime) -> None:
-        """A batch of stories' clusters and their index rows, atomically, in two statements.
+        """A batch of stories' clusters and their index rows, atomically.
 
-        The rows go in sorted by hash: each page of the hash index is then written once per batch,
-        however many of the batch's rows it takes, rather than once for each of them.
+        The index names a story and its cluster by the stories table's rowid (stable: stories are never
+        deleted, and no migration rebuilds the table without rebuilding this index). The rows go in
+        sorted by hash: each page of the index is then written once per batch, however many of the
+        batch's rows it takes, rather than once for each of them.
         """
         decided = list(assignments)
         if not decided:
             return
-        seen_at = iso(when)
-        # Sorted as one int a row, the hash above the assignment's number: a third of the memory of
-        # sorting the rows themselves (a batch of 2,000 stories has 240,000).
-        bits = len(decided).bit_length()
-        order = sorted(value << bits | number for number, each in enumerate(decided) for value in each.sampled)
-        mask = (1 << bits) - 1
-        rows = ((key >> bits, decided[key & mask].story, decided[key & mask].cluster, seen_at) for key in order)
+        seen = seconds(when)
+        named = {each.story for each in decided} | {each.cluster for each in decided}
         with self.transaction():
             self.db.conn.executemany(
                 "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ? "
                 "WHERE id = ?",
                 [(each.cluster, each.score, each.neighbour, each.note or None, each.story) for each in decided],
             )
+            rowids = dict(
+                self.db.execute(
+                    "SELECT id, rowid FROM stories WHERE id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(list(named))],
+                )
+            )
+            # Sorted as one int a row, the hash above the assignment's number: a third of the memory of
+            # sorting the rows themselves (a batch of 2,000 stories has 240,000).
+            bits = len(decided).bit_length()
+            order = sorted(value << bits | number for number, each in enumerate(decided) for value in each.sampled)
+            mask = (1 << bits) - 1
             self.db.conn.executemany(
-                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO shingle_index (hash, story, cluster, seen) VALUES (?, ?, ?, ?)",
+                (
+                    (key >> bits, rowids[decided[key & mask].story], rowids[decided[key & mask].cluster], seen)
+                    for key in order
+                ),
             )
 
     def prune_shingles(self, before: datetime) -> None:
         """Stories older than the window are never joined again: their index rows can go."""
         with self.transaction():
-            self.db.execute("DELETE FROM shingle_index WHERE seen_at < ?", [iso(before)])
+            self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(before)])
 
     def cluster_of(self, story: str) -> StoryCluster | None:
         """A story's cluster: its root, score, nearest neighbour, members and their outlets."""
@@ -156,7 +171,7 @@ class ClusterStore(StoreBase):
             "group_concat(DISTINCT story_sources.source) AS outlets, "
             "(SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS title "
             "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
-            "WHERE cluster_id IN (SELECT cluster_id FROM shingle_index GROUP BY cluster_id) "
+            "WHERE cluster_id IN (SELECT id FROM stories WHERE rowid IN (SELECT cluster FROM shingle_index)) "
             "GROUP BY cluster_id HAVING count(DISTINCT stories.id) > 1 ORDER BY first_seen DESC LIMIT ?",
             [limit],
         )

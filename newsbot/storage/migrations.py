@@ -230,3 +230,28 @@ def m007_browse_views(db: Database) -> None:
         FROM alerts JOIN stories ON stories.id = alerts.story_id
         """
     )
+
+
+@MIGRATIONS()
+def m008_compact_shingle_index(db: Database) -> None:
+    """The cluster window's index in integers: a story and its cluster by the stories table's rowid,
+    the time as Unix seconds, the hash and story as the primary key of a WITHOUT ROWID table.
+
+    Its rows were ~140 bytes with their two indexes (two 20-character ids and an ISO time each, and
+    the hash index beside the table); a cold run of 20,000 stories wrote 220 MB of index for 80 MB of
+    stories, and every run's integrity check read it all. Rows now take about 30 bytes. Rows whose
+    story is gone are dropped (such a story can no longer be a neighbour).
+    """
+    db.execute(
+        "CREATE TABLE shingle_index_compact (hash INTEGER NOT NULL, story INTEGER NOT NULL, "
+        "cluster INTEGER NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (hash, story)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO shingle_index_compact (hash, story, cluster, seen) "
+        "SELECT shingle_index.hash, story.rowid, cluster.rowid, CAST(strftime('%s', shingle_index.seen_at) AS INTEGER) "
+        "FROM shingle_index JOIN stories AS story ON story.id = shingle_index.story_id "
+        "JOIN stories AS cluster ON cluster.id = shingle_index.cluster_id ORDER BY 1, 2"
+    )
+    db.execute("DROP TABLE shingle_index")
+    db.execute("ALTER TABLE shingle_index_compact RENAME TO shingle_index")
+    db.execute("CREATE INDEX idx_shingle_index_seen ON shingle_index (seen)")

@@ -48,11 +48,11 @@ TABLES: dict[str, Columns] = {
         "source": ("TEXT", "a source that carried it (part of the primary key)"),
         "seen_at": ("TEXT", "ISO time that source carried it first"),
     },
-    "shingle_index": {
+    "shingle_index": {  # WITHOUT ROWID, primary key (hash, story)
         "hash": ("INTEGER", "a sampled shingle's hash"),
-        "story_id": ("TEXT", "a story within the cluster window that has it"),
-        "cluster_id": ("TEXT", "that story's cluster"),
-        "seen_at": ("TEXT", "ISO time; rows older than the window are pruned"),
+        "story": ("INTEGER", "the rowid in stories of a story within the cluster window that has it"),
+        "cluster": ("INTEGER", "the rowid in stories of that story's cluster (its first story)"),
+        "seen": ("INTEGER", "Unix seconds it was clustered; rows older than the window are pruned"),
     },
     "alerts": {
         "id": ("TEXT", "sha256 of story id and watchlist, 20 hex digits (primary key)"),
@@ -122,8 +122,7 @@ INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {  # name → (table, co
     "idx_stories_url": ("stories", ("url",), True),
     "idx_stories_matched_at": ("stories", ("matched_at",), False),
     "idx_stories_cluster_id": ("stories", ("cluster_id",), False),
-    "idx_shingle_index_hash": ("shingle_index", ("hash",), False),
-    "idx_shingle_index_seen_at": ("shingle_index", ("seen_at",), False),
+    "idx_shingle_index_seen": ("shingle_index", ("seen",), False),
     "idx_alerts_status": ("alerts", ("status",), False),
     "idx_alerts_story_id_watchlist": ("alerts", ("story_id", "watchlist"), True),
     "idx_source_notices_sent_at": ("source_notices", ("sent_at",), False),

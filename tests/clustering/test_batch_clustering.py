@@ -78,7 +78,13 @@ def decisions(database: Path) -> dict[str, Decision]:
 def index(database: Path) -> Counter[tuple[int, str, str]]:
     """The index's rows, as a multiset: a row written twice counts twice."""
     with sqlite3.connect(database) as connection:
-        return Counter(connection.execute("SELECT hash, story_id, cluster_id FROM shingle_index"))
+        return Counter(
+            connection.execute(
+                "SELECT hash, story.id, cluster.id FROM shingle_index "
+                "JOIN stories AS story ON story.rowid = shingle_index.story "
+                "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster"
+            )
+        )
 
 
 def stored_then_clustered(database: Path, polls: list[list[Story]], batch_size: int | None) -> None:

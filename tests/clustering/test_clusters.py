@@ -485,7 +485,11 @@ def cluster_rows(database: Path) -> dict[str, tuple[str, float | None, str | Non
 
 def index_rows(database: Path, story: str) -> int:
     with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT count(*) FROM shingle_index WHERE story_id = ?", [story]).fetchone()[0]
+        return connection.execute(
+            "SELECT count(*) FROM shingle_index JOIN stories ON stories.rowid = shingle_index.story "
+            "WHERE stories.id = ?",
+            [story],
+        ).fetchone()[0]
 
 
 def mixed_clusters(labelled: Iterable[Labelled], clusters: dict[str, str]) -> dict[str, list[Labelled]]:
