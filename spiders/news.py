@@ -509,7 +509,8 @@ def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
 
 
 def _is_teaser(entry: FeedEntry) -> bool:
-    return len(html_to_text(entry.content or entry.summary)) < TEASER_CHARS
+    markup = entry.content or entry.summary
+    return len(markup) < TEASER_CHARS or len(html_to_text(markup)) < TEASER_CHARS  # text ≤ its markup
 
 
 def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:

@@ -40,6 +40,10 @@ from newsbot.storage.records import batched
 # its text included (~50 MB for 2,000).
 BATCH = 2_000
 
+# Decides a batch of stored stories (by id) against the window since a time, reading the database:
+# decide_here in the calling thread, or newsbot.clustering.deciding's second process.
+Decide = Callable[[Storage, list[str], datetime, Callable[[], bool]], list[ClusterAssignment]]
+
 
 def assign_clusters(
     storage: Storage,
@@ -47,6 +51,7 @@ def assign_clusters(
     window: timedelta,
     should_stop: Callable[[], bool] = lambda: False,
     batch_size: int = BATCH,
+    decide: Decide | None = None,
 ) -> None:
     """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
     `should_stop` is asked before each story (what is decided is written; the rest waits for the
@@ -56,12 +61,18 @@ def assign_clusters(
     for ids in batched(storage.unclustered_ids(), batch_size):
         if should_stop():
             return
-        stored = storage.stories_by_id(ids)
-        batch = [stored[story] for story in ids if story in stored]
-        decided = decide_batch(storage, batch, since, should_stop)
+        decided = (decide or decide_here)(storage, ids, since, should_stop)
         storage.record_clusters(decided, now)
-        if len(decided) < len(batch):
+        if len(decided) < len(ids):
             return
+
+
+def decide_here(
+    storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool]
+) -> list[ClusterAssignment]:
+    """A batch decided in this thread, on this connection."""
+    stored = storage.stories_by_id(ids)
+    return decide_batch(storage, [stored[story] for story in ids if story in stored], since, should_stop)
 
 
 @dataclass(frozen=True)

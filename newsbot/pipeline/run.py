@@ -36,6 +36,7 @@ from newsbot.alerts.outbox import queue_matches
 from newsbot.alerts.sinks import Poster
 from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.deciding import DecidingProcess
 from newsbot.configuration.config import Config
 from newsbot.errors import LockedError, RunInterrupted
 from newsbot.matching.matcher import Matcher
@@ -205,6 +206,7 @@ class _LaterStages:
         self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
         self.abandoned = False
         self._storage: Storage | None = None
+        self._deciding = DecidingProcess(database)  # a cold run's clustering, on the second core
 
     def interrupted(self) -> bool:
         return self.abandoned or self.budget.signal_number is not None
@@ -222,7 +224,7 @@ class _LaterStages:
             self.summary.worse += record_health(self.config, storage, self.clock.now())
         started = self.clock.monotonic()
         window = timedelta(days=self.config.settings.cluster_window_days)
-        assign_clusters(storage, self.clock.now(), window, should_stop=self.delivery_over)
+        assign_clusters(storage, self.clock.now(), window, should_stop=self.delivery_over, decide=self._deciding)
         stages["cluster"] += self.clock.monotonic() - started
         started = self.clock.monotonic()
         max_age_days = self.config.settings.max_age_days
@@ -247,6 +249,7 @@ class _LaterStages:
         return self._storage
 
     def close(self) -> None:
+        self._deciding.close()
         if self._storage is not None:
             self._storage.close()
 

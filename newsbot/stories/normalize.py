@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -18,6 +19,7 @@ FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
 # words, so 200,000 characters keep every real one whole.
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
+CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
 _WHITESPACE = re.compile(r"\s+")
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
@@ -35,13 +37,28 @@ def story_id(url: str) -> str:
 
 
 def html_to_text(markup: str) -> str:
-    """Readable plain text from feed HTML: no tags, scripts or styles, entities decoded, spaced."""
+    """Readable plain text from feed HTML: no tags, scripts or styles, entities decoded, spaced.
+
+    Never longer than the markup (tags go, entities shrink, spaces collapse): a caller asking only
+    whether the text is short may compare the markup's length first. A feed item's content is made
+    text twice (is it a teaser? then its story), so markup up to `CACHED_MARKUP_CHARS` is cached
+    for as many items as a large feed has.
+    """
+    if len(markup) > CACHED_MARKUP_CHARS:
+        return _html_to_text(markup)
+    return _cached_html_to_text(markup)
+
+
+def _html_to_text(markup: str) -> str:
     if "<" not in markup and "&" not in markup:
         return _WHITESPACE.sub(" ", markup).strip()
     markup = remove_tags_with_content(markup, which_ones=("script", "style", "noscript"))
     markup = _BLOCK_TAGS.sub(" ", markup)
     text = html.unescape(remove_tags(markup))
     return _WHITESPACE.sub(" ", text).strip()
+
+
+_cached_html_to_text = functools.lru_cache(maxsize=1024)(_html_to_text)
 
 
 def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Story | None:

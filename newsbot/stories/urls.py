@@ -12,6 +12,7 @@ a page that holds many (fragment_names_item): there it is the only thing that te
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlsplit, urlunsplit
@@ -93,11 +94,14 @@ def _is_tracking(parameter: str) -> bool:
     return key in TRACKING_PARAMETERS or key.startswith(_TRACKING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     """The URL that identifies a story; idempotent, and http(s) links stay http(s).
 
     Applied until nothing changes: decoding can reveal more to remove (`%61mp` is `amp`), and a
     wrapper may wrap a wrapper. The fragment is kept only when asked (a FeedEntry that is `anchored`).
+    Cached: a story's link is made canonical four or five times between its feed and its row (finding
+    copies in the feed, the item's identity, the story), and each costs two parses and a rebuild.
     """
     for _ in range(MAX_ROUNDS):
         canonical = _canonical_once(url, keep_fragment)

@@ -1,0 +1,135 @@
+"""A second process that decides the clusters of large batches, so that a cold run uses both cores.
+
+Deciding a batch (shingling each story, reading the window's index, comparing candidates) is pure
+Python: in the run's process it holds the interpreter lock the crawl needs to fetch, parse and store,
+and a cold run of 1,000 feeds kept one core of two busy. This process reads the batch's stories from
+the database (committed by then: the run stores a source before the stage thread sees it) and sends
+back its decisions; the stage thread writes them, so every write stays on the run's own connection
+and a kill at any point leaves what `assign_clusters` would leave.
+
+It is a plain child (`python -m newsbot.clustering.deciding DATABASE`) speaking pickle over its
+stdin and stdout, not multiprocessing: its only handle on the parent is that pipe, so a parent
+killed by SIGKILL leaves it reading end-of-file and it exits, where a multiprocessing worker can be
+left waiting. It shares the run's process group: cron's or systemd's stop reaches it too. Small
+batches (a warm run's few new stories) are decided in the calling thread: starting the process costs
+about 0.3 s of CPU. If the process cannot start or dies, the batch is decided in the thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from newsbot.clustering.assign import decide_here
+from newsbot.storage.clusters import ClusterAssignment
+from newsbot.storage.database import Storage
+
+log = logging.getLogger(__name__)
+
+PROCESS_FROM = 300  # stories in a batch from which deciding it in the second process pays
+POLL_SECONDS = 0.1  # how often a wait for the process asks whether the run must stop
+
+
+class DecidingProcess:
+    """Decides batches of at least `smallest` stories in the child process (started on the first),
+    smaller ones in the calling thread. Call `close()` when the run's stages are done."""
+
+    def __init__(self, database: Path, smallest: int = PROCESS_FROM):
+        self._database = database
+        self._smallest = smallest
+        self._child: subprocess.Popen[bytes] | None = None
+        self._failed = False  # the process could not start or died: every batch is decided here
+
+    def __call__(
+        self, storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool]
+    ) -> list[ClusterAssignment]:
+        if len(ids) < self._smallest or self._failed:
+            return decide_here(storage, ids, since, should_stop)
+        try:
+            return self._decide_there(ids, since, should_stop)
+        except (OSError, EOFError, pickle.UnpicklingError) as problem:
+            log.warning("the clustering process failed (%s); clustering continues in the run's process", problem)
+            self._failed = True
+            self.close()
+            return decide_here(storage, ids, since, should_stop)
+
+    def _decide_there(
+        self, ids: list[str], since: datetime, should_stop: Callable[[], bool]
+    ) -> list[ClusterAssignment]:
+        child = self._started()
+        assert child.stdin is not None and child.stdout is not None
+        pickle.dump((ids, since), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        child.stdin.flush()
+        while not select.select([child.stdout], [], [], POLL_SECONDS)[0]:
+            if should_stop():  # nothing of this batch is written: the next pass or run decides it again
+                self.close()
+                return []
+        outcome, value = pickle.load(child.stdout)
+        if outcome == "error":
+            raise value
+        decided: list[ClusterAssignment] = value
+        return decided
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._child is None:
+            package_root = str(Path(__file__).resolve().parent.parent.parent)
+            path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "newsbot.clustering.deciding", str(self._database)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        return self._child
+
+    def close(self) -> None:
+        """Ends the process: it stops at once if it is deciding (its batch is simply not written)."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        child.kill()
+        child.wait()
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
+    """The child's loop: a batch's (ids, since) in, its decisions out, until the parent's end closes."""
+    storage = Storage.open(database, migrate=False, checked=True)  # the run checked and migrated it
+    try:
+        while True:
+            try:
+                ids, since = pickle.load(requests)
+            except EOFError:
+                return
+            try:
+                answer: tuple[str, object] = ("ok", decide_here(storage, ids, since, lambda: False))
+            except Exception as problem:
+                answer = ("error", problem)
+            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+            answers.flush()
+    finally:
+        storage.close()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the answers
+    with contextlib.suppress(BrokenPipeError):  # the parent is gone
+        serve(Path(sys.argv[1]), sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Large batches are decided in a second process (newsbot.clustering.deciding): the same clusters and
+index as in the run's own thread, and no process left behind when the run stops, is killed, or the
+second process dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.deciding import DecidingProcess
+from newsbot.storage.database import Storage
+from tests.clustering.test_batch_clustering import (
+    NOW,
+    decisions,
+    index,
+    made_up_stories,
+    stored_then_clustered,
+)
+from tests.clustering.test_clusters import (
+    DAY,
+    WINDOW,
+    Labelled,
+    first_seen_polls,
+    load_negatives,
+    load_originals,
+    negative_story,
+    original_story,
+    store_poll,
+    variant_stories,
+)
+from tests.conftest import REPOSITORY
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of a process, from /proc."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def stored_polls(database: Path, polls: list[list]) -> Storage:
+    storage = Storage.open(database)
+    for number, stories in enumerate(polls):
+        store_poll(storage, stories, DAY + number * timedelta(minutes=10))  # as stored_then_clustered
+    return storage
+
+
+@pytest.mark.parametrize("batch_size", [7, 500])
+def test_the_process_decides_what_the_thread_decides(tmp_path: Path, batch_size: int) -> None:
+    polls = [[story] for story in made_up_stories()]
+    for name, decide in (("thread", None), ("process", DecidingProcess(tmp_path / "process.db", smallest=1))):
+        storage = stored_polls(tmp_path / f"{name}.db", polls)
+        try:
+            assign_clusters(storage, NOW, WINDOW, batch_size=batch_size, decide=decide)
+        finally:
+            if decide is not None:
+                decide.close()
+            storage.close()
+
+    assert decisions(tmp_path / "process.db") == decisions(tmp_path / "thread.db")
+    assert index(tmp_path / "process.db") == index(tmp_path / "thread.db")
+    assert sum(cluster != story for story, (cluster, *_) in decisions(tmp_path / "process.db").items()) == 15
+    assert not children(os.getpid()), "close() leaves no process behind"
+
+
+@pytest.mark.timeout(300)
+def test_the_cluster_test_set_decided_in_the_process_is_the_one_by_one_clustering(corpus: Path, tmp_path: Path) -> None:
+    groups = [
+        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
+        for original in load_originals(corpus)
+    ]
+    pool = load_negatives(corpus)
+    negatives = [Labelled(negative_story(item), f"negative:{item.key}", "negative") for item in pool.news]
+    polls = first_seen_polls(groups, negatives)
+    stored_then_clustered(tmp_path / "one.db", polls, 1)
+    storage = stored_polls(tmp_path / "process.db", polls)
+    deciding = DecidingProcess(tmp_path / "process.db", smallest=1)
+    try:
+        assign_clusters(storage, NOW, WINDOW, batch_size=500, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert decisions(tmp_path / "process.db") == decisions(tmp_path / "one.db")
+    assert index(tmp_path / "process.db") == index(tmp_path / "one.db")
+
+
+def test_a_stop_ends_the_process_and_the_next_pass_finishes(tmp_path: Path) -> None:
+    """Asked to stop while the process decides: nothing of that batch is written, the process is gone,
+    and a later pass decides everything as if nothing had happened."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 500)
+    storage = stored_polls(tmp_path / "stopped.db", polls)
+    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1)
+    try:
+        assign_clusters(storage, NOW, WINDOW, should_stop=iter([False, False, True]).__next__, decide=deciding)
+        assert not children(os.getpid())
+        assert all(cluster is None for cluster, *_ in decisions(tmp_path / "stopped.db").values())
+        assign_clusters(storage, NOW, WINDOW, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert decisions(tmp_path / "stopped.db") == decisions(tmp_path / "thread.db")
+
+
+def test_a_process_that_dies_leaves_its_batch_to_the_thread(tmp_path: Path) -> None:
+    """The second process killed (the OOM killer, say) while it decides: the batch is decided in the
+    run's thread instead, with the same result, and no later batch tries the process again."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 64)
+    storage = stored_polls(tmp_path / "killed.db", polls)
+    deciding = DecidingProcess(tmp_path / "killed.db", smallest=1)
+    killed: list[int] = []
+
+    def kill_the_process() -> bool:
+        if not killed:
+            for child in children(os.getpid()):
+                os.kill(child, signal.SIGKILL)
+                killed.append(child)
+        return False
+
+    try:
+        assign_clusters(storage, NOW, WINDOW, should_stop=kill_the_process, batch_size=64, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert len(killed) == 1
+    assert decisions(tmp_path / "killed.db") == decisions(tmp_path / "thread.db")
+    assert index(tmp_path / "killed.db") == index(tmp_path / "thread.db")
+
+
+DECIDE_IN_A_CHILD = """
+import sys, time
+from datetime import datetime, timedelta
+from pathlib import Path
+from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.deciding import DecidingProcess
+from newsbot.storage.database import Storage
+
+database = Path(sys.argv[1])
+storage = Storage.open(database)
+deciding = DecidingProcess(database, smallest=1)
+
+def announce() -> bool:
+    print("deciding", flush=True)
+    time.sleep(0.05)
+    return False
+
+assign_clusters(storage, datetime.fromisoformat(sys.argv[2]), timedelta(days=7), announce, decide=deciding)
+"""
+
+
+def test_a_run_killed_by_sigkill_leaves_no_clustering_process(tmp_path: Path) -> None:
+    """The run's process killed while its second process decides: the second process reads the end of
+    its pipe and exits by itself (nothing else would ever end it)."""
+    polls = [[story] for story in made_up_stories()]
+    stored_polls(tmp_path / "newsbot.db", polls).close()
+    run = subprocess.Popen(
+        [sys.executable, "-c", DECIDE_IN_A_CHILD, str(tmp_path / "newsbot.db"), NOW.isoformat()],
+        cwd=REPOSITORY,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    deciding: set[int] = set()
+    for _ in range(200):  # asked before the batch, then every 0.15 s while the process decides it
+        assert run.stdout.readline() == "deciding\n"
+        deciding = children(run.pid)
+        if deciding:
+            break
+    assert len(deciding) == 1
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    child = deciding.pop()
+
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{child}").exists() and _state(child) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists() or _state(child) == "Z", "the clustering process outlived its run"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
