@@ -49,6 +49,7 @@ from newsbot.pipeline.watchdog import Watchdog
 from newsbot.pipeline.worker import StageWorker
 from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
+from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.database import Storage
 from newsbot.storage.records import SourceState
@@ -154,14 +155,22 @@ def run_pipeline(
         worker.wake()
 
     known_problems = KnownProblems.from_summaries(storage.run_summaries_since(started - QUIET_MEMORY))
+    paces = storage.remembered_paces(since=started - PACE_MEMORY)  # each host starts at the pace it ended with
     worker.start()
     report_progress()
     try:
         requests = _source_requests(config, storage, clock.now())
         with crawler_warnings() as crawler_log:
-            summary.skipped_hosts = crawl(
-                requests, config.settings.fetch, store, storage.is_known, budget, spider_modules(config.spiders_dir)
+            crawled = crawl(
+                requests,
+                config.settings.fetch,
+                store,
+                storage.is_known,
+                budget,
+                spider_modules(config.spiders_dir),
+                paces,
             )
+        summary.skipped_hosts = crawled.skipped_hosts
         summary.crawler_warnings = crawler_log.warnings()
     except BaseException:
         later.abandoned = True  # the run is failing: no pass starts now
@@ -179,7 +188,7 @@ def run_pipeline(
         raise worker.problem
     summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
     summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
-    _record_run(storage, started, summary, clock, began)
+    _record_run(storage, started, summary, clock, began, crawled.paces)
     if budget.signal_number is not None:
         raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
     return summary
@@ -268,13 +277,19 @@ def _wait_for(worker: StageWorker, budget: RunBudget, delivery_deadline: float) 
     return True
 
 
-def _record_run(storage: Storage, started: datetime, summary: RunSummary, clock: Clock, began: float) -> None:
-    """The run's record, for `status` and `--quiet`; when a stage left behind holds the database,
-    the run ends without it rather than waiting (nothing else depends on it)."""
+def _record_run(
+    storage: Storage, started: datetime, summary: RunSummary, clock: Clock, began: float, paces: dict[str, float]
+) -> None:
+    """The run's record, for `status` and `--quiet`, and the hosts' paces the next run starts from;
+    when a stage left behind holds the database, the run ends without them rather than waiting
+    (nothing else depends on them: the next run starts from the older paces)."""
     try:
         summary.alerts_pending = storage.alert_counts()[AlertStatus.PENDING]
         summary.seconds = clock.monotonic() - began
-        storage.record_run(started, clock.now(), summary)
+        finished = clock.now()
+        with storage.transaction():
+            storage.record_run(started, finished, summary)
+            storage.remember_paces(paces, finished, forget_before=finished - PACE_MEMORY)
     except sqlite3.OperationalError as problem:
         if "locked" not in str(problem):
             raise

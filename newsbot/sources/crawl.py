@@ -12,12 +12,16 @@ ends at once, cut short, with what it had. Scrapy's own signal handlers are not 
 first signal waits for every download in flight): newsbot.pipeline.budget.stop_on_signals stands in. If
 anything still runs STOP_GRACE_SECONDS after a stop, the sources still open are handed over as
 they are and the reactor is stopped where it stands.
+
+Each host's pace is remembered between runs (newsbot.sources.throttle): the crawl is given the paces
+the last runs learned, starts each remembered host there, and returns the paces it ends with.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +37,7 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, Sour
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
+from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, shared_names_allowed
 from newsbot.spiders.news import NewsSpider
 from newsbot.stories.dates import parse_iso
@@ -44,12 +49,23 @@ STOP_GRACE_SECONDS = 3.0
 MAX_DNS_TIMEOUT = 15.0
 
 
+@dataclass(frozen=True)
+class CrawlEnd:
+    """What a crawl leaves for the run besides each source's FetchResult."""
+
+    skipped_hosts: list[str] = field(default_factory=list)  # one sentence per host given up on (newsbot.sources.hosts)
+    paces: dict[str, float] = field(default_factory=dict)  # each download slot that answered → its final delay
+
+
 def scrapy_settings(
     fetch: FetchSettings,
     internal_hosts: Sequence[str] = (),
     log_level: str = "WARNING",
     spider_modules: Sequence[str] = (BUILT_IN,),
+    paces: Mapping[str, float] | None = None,
 ) -> ScrapySettings:
+    """newsbot.sources.settings with newsbot.yaml's `fetch:` over it; each host in `paces` (download
+    slot → delay, what earlier runs learned) starts at its pace rather than the start delay."""
     settings = ScrapySettings()
     settings.setmodule("newsbot.sources.settings", priority="project")
     settings.setdict(
@@ -71,6 +87,8 @@ def scrapy_settings(
         },
         priority="cmdline",
     )
+    # At project priority: a user spider's own DOWNLOAD_SLOTS (custom_settings) replaces it.
+    settings.set("DOWNLOAD_SLOTS", starting_slots(settings, paces or {}), priority="project")
     return settings
 
 
@@ -81,28 +99,31 @@ def crawl(
     is_known: Callable[[str], bool] = lambda url: False,
     budget: RunBudget | None = None,
     spider_modules: Sequence[str] = (BUILT_IN,),
-) -> list[str]:
+    paces: Mapping[str, float] | None = None,
+) -> CrawlEnd:
     """Fetch every source; each one's result reaches `on_result` exactly once, failures included.
 
     An exception from `on_result` (the database is full, say) stops the crawl and is raised here:
-    Scrapy would otherwise log it and carry on, and stories would be lost silently. Returns one
-    sentence per host given up on (newsbot.sources.hosts) for the run's summary.
+    Scrapy would otherwise log it and carry on, and stories would be lost silently. Each host in
+    `paces` starts at its remembered delay. Returns one sentence per host given up on
+    (newsbot.sources.hosts) for the run's summary, and the pace each host that answered ended with.
     """
     budget = budget or RunBudget(fetch.run_budget_seconds)
     if not sources:
-        return []
+        return CrawlEnd()
     reported: set[str] = set()
     problems: list[BaseException] = []
     if budget.stopped:  # stopped before the crawl began: every source waits for the next run
         for source in sources:
             on_result(_not_fetched(source, budget.stopped))
-        return []
+        return CrawlEnd()
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
     with shared_names_allowed():  # a team's spider may replace a built-in one (newsbot.sources.user_spiders)
-        process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules))
+        process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules, paces))
     bounds = RunBounds(budget)
     flushes: list[Flush] = []
+    throttles: list[PollingThrottle] = []
 
     def hand_over(result: FetchResult) -> None:
         if result.source in reported or problems:
@@ -116,19 +137,31 @@ def crawl(
 
     built_in = [source for source in sources if source.kind is not SourceKind.SPIDER]
     if built_in:
-        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over))
+        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over, throttles))
     with shared_names_allowed():
         loader = SpiderLoader(process.settings)
     for source in sources:
         if source.kind is SourceKind.SPIDER:
-            flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over))
+            flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over, throttles))
     _run_bounded(process, budget, bounds, flushes)
     for source in sources:
         if source.source not in reported:
             hand_over(_not_fetched(source, budget.stopped or ""))
     if problems:
         raise problems[0]
-    return bounds.hosts.summary()
+    return CrawlEnd(bounds.hosts.summary(), final_paces(throttles))
+
+
+def _keep_throttle(crawler: Crawler, throttles: list[PollingThrottle]) -> None:
+    """Once the crawler's extensions exist (when its spider opens), keep its PollingThrottle, whose
+    paces outlive the crawler: a crawl the reactor had to crash still hands them over."""
+
+    def opened(spider: Spider) -> None:
+        throttle = crawler.get_extension(PollingThrottle)
+        if throttle is not None:  # None without AutoThrottle: nothing is learned
+            throttles.append(throttle)
+
+    crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
 
 
 def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush]) -> None:
@@ -171,9 +204,11 @@ def _crawl_built_in(
     is_known: Callable[[str], bool],
     bounds: RunBounds,
     hand_over: OnResult,
+    throttles: list[PollingThrottle],
 ) -> Flush:
     """The built-in spider for feeds, sites, listing pages and sitemaps; what it leaves open is cut short."""
     crawler = process.create_crawler(NewsSpider)
+    _keep_throttle(crawler, throttles)
     opened: list[NewsSpider] = []
 
     def flush(reason: str) -> None:
@@ -208,11 +243,17 @@ def _collect(hand_over: OnResult) -> Callable[..., None]:
 
 
 def _crawl_user_spider(
-    process: CrawlerProcess, loader: SpiderLoader, source: SourceRequest, bounds: RunBounds, hand_over: OnResult
+    process: CrawlerProcess,
+    loader: SpiderLoader,
+    source: SourceRequest,
+    bounds: RunBounds,
+    hand_over: OnResult,
+    throttles: list[PollingThrottle],
 ) -> Flush:
     """A user's spider: its items become the source's entries when it closes (see README); a run
     that stopped before it closed keeps its items, cut short."""
     crawler: Crawler = process.create_crawler(loader.load(source.spider or ""))
+    _keep_throttle(crawler, throttles)
     entries: list[FeedEntry] = []
     errors: list[str] = []
 

@@ -19,6 +19,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # AutoThrottle for feed polling: an unchanged feed's 304 paces its host as a 200 does, instead of
 # holding it at the start delay (see newsbot/sources/throttle.py). A 304 lowers a host's delay to no
 # less than 25 ms: at most 40 conditional GETs a second to a host that answers them in a millisecond.
+# A host answered within the last 7 days starts at the delay it ended that run with, not at the start
+# delay (never below 25 ms nor above the max delay): newsbot.sources.crawl sets DOWNLOAD_SLOTS for it.
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "newsbot.sources.throttle.PollingThrottle": 0,

@@ -15,22 +15,38 @@ NOT_MODIFIED_MIN_DELAY (25 ms in newsbot.sources.settings: about 40 conditional 
 to a host that answers them in a millisecond), and never raises a delay that the host's 200s brought
 below it. Scrapy decides the rest as before: every other status, the start and maximum delays,
 CONCURRENT_REQUESTS_PER_DOMAIN (at most that many requests in flight to a host) and robots.txt.
+
+A host's pace is remembered between runs. Each run would otherwise start every host at the start
+delay again and spend about two seconds per host halving its way down to the pace the last run
+had already learned: a warm run of 1,000 feeds on 50 hosts spent 6 s fetching where a plain client
+needs 0.9 s. `PollingThrottle.paces` holds each download slot's delay after its last answer; the
+run stores them (newsbot.storage.pacing) and the next crawl starts each remembered slot there
+through Scrapy's own per-slot setting, DOWNLOAD_SLOTS (`starting_slots`), bounded as AutoThrottle
+bounds any delay and never below NOT_MODIFIED_MIN_DELAY. A slow host is remembered slow; a pace
+older than PACE_MEMORY is forgotten (the host may have changed since); AutoThrottle adapts from
+there as it always does. Only while AutoThrottle is on: without it a host's delay is DOWNLOAD_DELAY,
+nothing is learned and nothing remembered applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from scrapy.extensions.throttle import AutoThrottle
 
 if TYPE_CHECKING:
+    from scrapy import Request, Spider
     from scrapy.core.downloader import Slot
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
 
 NOT_MODIFIED_MIN_DELAY = "NEWSBOT_NOT_MODIFIED_MIN_DELAY"  # Scrapy setting: seconds, the floor a 304 may lower to
 NOT_MODIFIED = 304
 OK = 200
+PACE_MEMORY = timedelta(days=7)  # a host's pace older than this is forgotten: the host may have changed since
 
 
 class PollingThrottle(AutoThrottle):
@@ -39,6 +55,13 @@ class PollingThrottle(AutoThrottle):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.not_modified_min_delay = crawler.settings.getfloat(NOT_MODIFIED_MIN_DELAY)
+        self.paces: dict[str, float] = {}  # each download slot that answered → its delay after its last answer
+
+    def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        super()._response_downloaded(response, request, spider)
+        key, slot = self._get_slot(request, spider)
+        if key is not None and slot is not None:
+            self.paces[key] = slot.delay
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
         if response.status != NOT_MODIFIED:
@@ -48,3 +71,28 @@ class PollingThrottle(AutoThrottle):
         super()._adjust_delay(slot, latency, response.replace(status=OK))
         if slot.delay < before:
             slot.delay = max(slot.delay, min(before, self.not_modified_min_delay))
+
+
+def starting_slots(settings: BaseSettings, paces: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """DOWNLOAD_SLOTS entries that start each remembered download slot at its remembered delay.
+
+    Bounded as AutoThrottle bounds every delay it sets (DOWNLOAD_DELAY, AUTOTHROTTLE_MAX_DELAY) and
+    never below NOT_MODIFIED_MIN_DELAY: a pace that 200s brought lower within a run is not where a
+    whole run starts. A pace above AUTOTHROTTLE_START_DELAY is kept: a slow host starts slow. None
+    without AutoThrottle, whose delay is DOWNLOAD_DELAY for every host.
+    """
+    if not settings.getbool("AUTOTHROTTLE_ENABLED"):
+        return {}
+    lowest = max(settings.getfloat("DOWNLOAD_DELAY"), settings.getfloat(NOT_MODIFIED_MIN_DELAY))
+    highest = settings.getfloat("AUTOTHROTTLE_MAX_DELAY")
+    return {slot: {"delay": min(max(lowest, delay), highest)} for slot, delay in paces.items()}
+
+
+def final_paces(throttles: Iterable[PollingThrottle]) -> dict[str, float]:
+    """Each slot's delay after its last answer, over every crawler of a run; a host that two
+    crawlers paced keeps the slower of their delays."""
+    paces: dict[str, float] = {}
+    for throttle in throttles:
+        for slot, delay in throttle.paces.items():
+            paces[slot] = max(delay, paces.get(slot, delay))
+    return paces

@@ -17,6 +17,7 @@ from newsbot.storage.database_errors import damaged, database_faults
 from newsbot.storage.feedback import FeedbackStore
 from newsbot.storage.migrations import MIGRATIONS
 from newsbot.storage.outbox import OutboxStore
+from newsbot.storage.pacing import PacingStore
 from newsbot.storage.runs import RunStore
 from newsbot.storage.sources import SourceStore
 from newsbot.storage.stories import StoryStore
@@ -24,7 +25,7 @@ from newsbot.storage.stories import StoryStore
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 
 
-class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, FeedbackStore):
+class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, FeedbackStore, PacingStore):
     """newsbot's database. Open with `Storage.open(path)`; it migrates itself on open."""
 
     @classmethod

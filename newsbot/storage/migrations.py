@@ -255,3 +255,10 @@ def m008_compact_shingle_index(db: Database) -> None:
     db.execute("DROP TABLE shingle_index")
     db.execute("ALTER TABLE shingle_index_compact RENAME TO shingle_index")
     db.execute("CREATE INDEX idx_shingle_index_seen ON shingle_index (seen)")
+
+
+@MIGRATIONS()
+def m009_host_pacing(db: Database) -> None:
+    """Each host's pace, remembered between runs (newsbot.sources.throttle): the delay between
+    requests its download slot ended a run with, and when, so the next run starts it there."""
+    db.table("host_pacing").create({"slot": str, "delay": float, "recorded_at": str}, pk="slot")

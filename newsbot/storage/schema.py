@@ -116,6 +116,11 @@ TABLES: dict[str, Columns] = {
         "finished_at": ("TEXT", "ISO time"),
         "summary": ("TEXT", "JSON: the run's RunSummary"),
     },
+    "host_pacing": {
+        "slot": ("TEXT", "a host's Scrapy download slot, its name (primary key)"),
+        "delay": ("REAL", "seconds between its requests when it last answered: where the next run starts it"),
+        "recorded_at": ("TEXT", "ISO time of the run that learned it; older than 7 days: forgotten"),
+    },
 }
 
 INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {  # name → (table, columns, unique)
