@@ -34,15 +34,16 @@ def queue_matches(
     """
     oldest = now - timedelta(days=max_age_days)
     for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
+        # Matched before the batch's transaction: a source being stored meanwhile waits only for the writes.
+        matched = []
+        for story, first_seen in batch:
+            if should_stop():
+                break  # what is matched is recorded
+            matched.append((story, [] if (story.published_at or first_seen) < oldest else matcher.match_story(story)))
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
-            for story, first_seen in batch:
-                if should_stop():
-                    return  # what is done is committed
-                published = story.published_at or first_seen
-                matches = matcher.match_story(story)
-                if published < oldest:
+            for (story, first_seen), (_, matches) in zip(batch, matched, strict=False):
+                if (story.published_at or first_seen) < oldest:
                     summary.too_old += 1
-                    matches = []
                 cluster = storage.cluster_id(story.id)
                 follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
                 summary.matches += sum(
@@ -53,6 +54,8 @@ def queue_matches(
                     mute = storage.mute_for(match.watchlist, match.vendors, cluster, now)
                     if mute is not None:
                         storage.mark_muted(alert_id(story.id, match.watchlist), mute)
+        if len(matched) < len(batch):
+            return
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:

@@ -9,8 +9,9 @@ has the full-text index a deployment of that size has. One story every 63 s (1,0
 years; every 630 s with --quick): the 7-day window (newsbot's default `cluster_window_days`)
 holds the same 9,600 newest stories (960) in every store, and a larger store only has a longer
 history, which is the question: does history cost anything? For the stories inside the window,
-shingle_index holds their sampled shingles (`fingerprint(...).sampled`, as `record_clusters`
-writes them), seen when they were. Then the worst case: 100,000 stories (10,000), all inside the
+shingle_index holds their sampled shingles (`fingerprint(...).sampled`) as `record_clusters` writes
+them: a row names its story and its cluster's root story by their rowids in stories, and is seen
+(Unix seconds) when its story was. Then the worst case: 100,000 stories (10,000), all inside the
 window.
 
 Text: 300-600 words a story as news is written (a one- or two-sentence lede, then paragraphs of
@@ -41,12 +42,13 @@ for the peak resident memory of assign_clusters above the interpreter's own.
 
 Baselines, measured in this run: a naive linear scan on the smallest store (every story of the
 window read, fingerprinted and compared with the new story: clustering without an index), and
-a story's index rows read by one scan of the window's rows on the seen_at index (`INDEXED BY`)
-against newsbot's read of them on the hash index, on the smallest store and the worst case: what a
-plan not using the hash index would cost. And one empty commit on this disk.
+a story's index rows read by one scan of the window's rows on the seen index (`INDEXED BY`)
+against newsbot's read of them by hash, on the smallest store and the worst case: what a plan not
+using the hash would cost. And one empty commit on this disk.
 
-The index: its rows and bytes (the table and its two indexes, SQLite's dbstat), per story in the
-window. Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
+The index: its rows and bytes (SQLite's dbstat), per row and per story in the window: the table,
+which is itself the hash index (WITHOUT ROWID, its primary key (hash, story)), and its one index,
+on seen. Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
 as newsbot leaves the database (no statistics) and after `ANALYZE shingle_index`. About 11
 minutes on 2 cores, most of it seeding (~10 GB of scratch files, removed at the end); --quick
 about 90 s.
@@ -61,8 +63,9 @@ first / median / last), this thread's CPU time, what was written, and whether ev
 story (one story in five is a copy of one of the 2,000 before it; joining the cluster of its
 original, or of another copy of it that is nearer, counts; one copy in 200 is on its original's own
 site, where newsbot joins only near-identical pages, and most stay apart) and no original was
-merged. And once, the calls into sqlite3 and the statements SQLite runs to store a feed of 20 new
-stories. About 8 minutes; --quick about 90 s.
+merged, and the index's bytes per story at the end (dbstat, as above). And once, the calls into
+sqlite3 and the statements SQLite runs to store a feed of 20 new stories. About 8 minutes; --quick
+about 90 s.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint  #
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import FetchResult, FetchStatus, Story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
+from newsbot.storage.records import seconds as unix_seconds  # noqa: E402
 
 SEED = 42
 WINDOW = timedelta(days=NewsbotSettings.model_fields["cluster_window_days"].default)
@@ -119,7 +123,7 @@ STOCK_SHARE = 0.02  # of sentences (~22 a story): about one story in three has o
 FOOTER_SHARE = 0.6  # of an outlet's stories end with its footer
 COPY_SHARE = 0.2  # of stored stories are copies of an earlier one
 BAG_BITS = 16  # words are drawn from a bag of 65,536, filled by their frequency in news
-INDEX_NAMES = ("shingle_index", "idx_shingle_index_hash", "idx_shingle_index_seen_at")
+INDEX_NAMES = ("shingle_index", "idx_shingle_index_seen")  # the table (keyed by hash, story), its index on seen
 MB = 1e6
 COLD_FLAT = 1.25  # --cold: a story of the largest run may cost this much more than one of the smallest
 
@@ -139,7 +143,7 @@ QUICK = Settings((1_000, 10_000, 100_000), 10_000, 100, 100, 5, 5.0)
 
 
 def iso(moment: datetime) -> str:
-    """As newsbot writes times (storage._iso): the window's `seen_at >= ?` compares these strings."""
+    """As newsbot writes the stories' times (records.iso); its window's index keeps Unix seconds."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -369,7 +373,7 @@ class Store:
     rounds: list[Round] = field(default_factory=list)  # as newsbot runs: synchronous FULL
     unsynced: list[Round] = field(default_factory=list)  # the same with synchronous = OFF: no fsync at commit
     fresh: dict[str, float] = field(default_factory=dict)  # a fresh interpreter's run: seconds, peak MB
-    window_scan: tuple[float, float, int] | None = None  # ms per story on the seen_at index, on the hash index, stories
+    window_scan: tuple[float, float, int] | None = None  # ms per story on the seen index, by hash, stories
     naive: tuple[float, int, int] | None = None  # ms per story, clustered as expected, stories tried
 
     @property
@@ -395,7 +399,9 @@ class Store:
 
 
 def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
-    """The store's stories oldest first, and the window's sampled shingles, by SQL in newsbot's schema."""
+    """The store's stories oldest first, and the window's sampled shingles, by SQL in newsbot's schema:
+    the index rows `record_clusters` would write (story and cluster by rowid, seen in Unix seconds),
+    sorted by hash as it sorts them."""
     newsroom = store.newsroom
     Storage.open(store.path).close()  # newsbot's own migrations create the schema
     with contextlib.closing(sqlite3.connect(store.path, isolation_level=None)) as db:
@@ -408,15 +414,14 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
             started = time.perf_counter()
             batch = [newsroom.stored(rank, store.size) for rank in range(last - 1, max(last - SEED_BATCH, 0) - 1, -1)]
             generated = time.perf_counter()
-            shingles: list[tuple[int, str, str, str]] = []
+            shingles: list[tuple[int, str, str, int]] = []  # (hash, story id, cluster id, seen)
             for stored in batch:
                 if stored.story.published_at and stored.story.published_at >= since:
                     store.in_window += 1
                     found = fingerprint(cluster_text(stored.story))
                     cluster = newsroom.id_of(stored.root)
-                    shingles += [
-                        (value, stored.id, cluster, stored.row[7]) for value in (found.sampled if found else ())
-                    ]
+                    seen = unix_seconds(stored.story.published_at)
+                    shingles += [(value, stored.id, cluster, seen) for value in (found.sampled if found else ())]
             fingerprinted = time.perf_counter()
             db.execute("BEGIN")
             db.executemany(
@@ -424,8 +429,16 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
                 "cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*stored.row, newsroom.id_of(stored.root)) for stored in batch],
             )
+            named = {story for _, story, _, _ in shingles} | {cluster for _, _, cluster, _ in shingles}
+            rowids = dict(  # a root older than this batch was stored by an earlier one
+                db.execute(
+                    "SELECT id, rowid FROM stories WHERE id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(list(named))],
+                )
+            )
             db.executemany(
-                "INSERT INTO shingle_index (hash, story_id, cluster_id, seen_at) VALUES (?, ?, ?, ?)", shingles
+                "INSERT OR IGNORE INTO shingle_index (hash, story, cluster, seen) VALUES (?, ?, ?, ?)",
+                sorted((value, rowids[story], rowids[cluster], seen) for value, story, cluster, seen in shingles),
             )
             db.execute("COMMIT")
             store.generate_seconds += generated - started
@@ -489,7 +502,7 @@ def insert_new(storage: Storage, stories: Sequence[NewStory]) -> None:
 # Measurements
 # ---------------------------------------------------------------------------------------------
 
-SCAN_HINT = " INDEXED BY idx_shingle_index_seen_at"
+SCAN_HINT = " INDEXED BY idx_shingle_index_seen"
 
 
 def traced(storage: Storage, call: Callable[[], object]) -> list[str]:
@@ -520,7 +533,8 @@ def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> di
 
 
 def index_size(db: sqlite3.Connection) -> dict[str, int]:
-    """Bytes of the pages of shingle_index and of each of its indexes (SQLite's dbstat table)."""
+    """Bytes of the pages of shingle_index (WITHOUT ROWID: the table is the hash index) and of its index
+    on seen (SQLite's dbstat table)."""
     return {
         name: db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?", [name]).fetchone()[0]
         for name in INDEX_NAMES
@@ -553,9 +567,10 @@ def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -
 
 
 def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, budget: float) -> tuple:
-    """A story's index rows read without the hash index: one scan of the window's rows on the seen_at
-    index (`INDEXED BY`), every row of the window read once, against newsbot's read of the same story
-    on the hash index (`Storage.window_shingles`): (ms per story scanning, ms per story newsbot's way,
+    """A story's index rows read without the hash: one scan of the window's rows on the seen index
+    (`INDEXED BY`), every row of the window read once, their stories and clusters named by id as
+    newsbot's second read names them, against newsbot's read of the same story by hash, the table's
+    primary key (`Storage.window_shingles`): (ms per story scanning, ms per story newsbot's way,
     stories), the reads' time only."""
     scan = indexed = 0.0
     tried = 0
@@ -569,9 +584,11 @@ def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, 
         storage.window_shingles(shingles.sampled, since)
         read = time.perf_counter()
         storage.db.execute(
-            f"SELECT hash, story_id, cluster_id FROM shingle_index{SCAN_HINT} "
-            "WHERE hash IN (SELECT value FROM json_each(?)) AND seen_at >= ?",
-            [json.dumps(sorted(shingles.sampled)), iso(since)],
+            f"SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index{SCAN_HINT} "
+            "JOIN stories AS story ON story.rowid = shingle_index.story "
+            "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
+            "WHERE shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
+            [json.dumps(sorted(shingles.sampled)), unix_seconds(since)],
         ).fetchall()
         scan += time.perf_counter() - read
         indexed += read - started
@@ -776,6 +793,7 @@ class ColdRun:
     same_site: int = 0  # copies on their original's own site
     same_site_apart: int = 0  # of those, kept apart (two pages of one site must be near-identical)
     merged: int = 0  # originals in some other story's cluster
+    index_bytes: int = 0  # shingle_index and its index at the end of the run (dbstat)
 
     @property
     def cluster_ms(self) -> float:
@@ -826,6 +844,7 @@ def cold_run(words: Vocabulary, size: int, folder: Path, now: datetime) -> ColdR
                 run.passes.append(ColdPass(unclustered, seconds, cpu_seconds, written_bytes() - written))
                 unclustered = 0
         clusters = dict(worker.db.execute("SELECT id, cluster_id FROM stories").fetchall())
+        run.index_bytes = sum(index_size(worker.db.conn).values())
     finally:
         store.close()
         if worker is not None:
@@ -908,9 +927,9 @@ def cold_report(runs: list[ColdRun], calls: float, ran: float) -> None:
     )
     print(
         "| stories | feeds | store ms/story | cluster ms/story | ÷ smallest | cluster CPU ms/story | ÷ smallest | "
-        "passes | KB written/story | copies joined | same-site copies apart | originals merged |"
+        "passes | KB written/story | index bytes/story | copies joined | same-site copies apart | originals merged |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for run in runs:
         per_pass = [each.ms_per_story for each in run.passes]
         written = sum(each.written for each in run.passes) / run.stories / 1000
@@ -919,7 +938,8 @@ def cold_report(runs: list[ColdRun], calls: float, ran: float) -> None:
             f"{run.cluster_ms:.2f} | {run.cluster_ms / base.cluster_ms:.2f}× | {run.cluster_cpu_ms:.2f} | "
             f"{run.cluster_cpu_ms / base.cluster_cpu_ms:.2f}× | {per_pass[0]:.2f} / "
             f"{statistics.median(per_pass):.2f} / {per_pass[-1]:.2f} | {written:.0f} | "
-            f"{run.joined:,}/{run.copies:,} | {run.same_site_apart}/{run.same_site} | "
+            f"{run.index_bytes / run.stories:,.0f} | {run.joined:,}/{run.copies:,} | "
+            f"{run.same_site_apart}/{run.same_site} | "
             f"{run.merged}/{run.stories - run.copies - run.same_site:,} |"
         )
     print(
@@ -1060,13 +1080,17 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
     )
     print()
     print("== Index: shingle_index, as seeded (dbstat) ==")
-    print("| stories | rows | rows/story | table MB | hash index MB | seen_at index MB | KB/story | database MB |")
+    print(
+        "| stories | rows | rows/story | table = (hash, story) key MB | seen index MB | bytes/row | KB/story | "
+        "database MB |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for store in stores:
-        table, by_hash, by_time = (store.index[name] / MB for name in INDEX_NAMES)
+        table, by_time = (store.index[name] / MB for name in INDEX_NAMES)
+        index_bytes = sum(store.index.values())
         print(
             f"| {store.label} | {store.index_rows:,} | {store.index_rows / store.in_window:.1f} | {table:.1f} | "
-            f"{by_hash:.1f} | {by_time:.1f} | {sum(store.index.values()) / store.in_window / 1000:.1f} | "
+            f"{by_time:.1f} | {index_bytes / store.index_rows:.1f} | {index_bytes / store.in_window / 1000:.1f} | "
             f"{store.megabytes:,.0f} |"
         )
     seeding = "; ".join(
@@ -1088,8 +1112,8 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
         if store.window_scan:
             scan_ms, queries, tried = store.window_scan
             print(
-                f"{store.label}: a story's index rows read by a scan of the window (seen_at index, {tried} stories) "
-                f"{scan_ms:.1f} ms/story; newsbot's read on the hash index {queries:.2f} ms: {scan_ms / queries:,.0f}×"
+                f"{store.label}: a story's index rows read by a scan of the window (seen index, {tried} stories) "
+                f"{scan_ms:.1f} ms/story; newsbot's read by hash {queries:.2f} ms: {scan_ms / queries:,.0f}×"
             )
     print()
     print("== Query plans (EXPLAIN QUERY PLAN), as newsbot leaves the database ==")

@@ -139,6 +139,12 @@ def run_pipeline(
     summary = RunSummary()
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
     storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # This connection stores what was fetched: a source's stories with its new validators, each source
+    # one commit. Without an fsync each (WAL, synchronous NORMAL: a commit is durable once the next
+    # checkpoint or FULL commit syncs), a power cut may lose the last sources stored, and the next run
+    # fetches them again; a crash of the process loses nothing. Alerts and their state are written by the
+    # stage worker's connection, which keeps SQLite's FULL: a sent alert is never forgotten.
+    storage.db.execute("PRAGMA synchronous = NORMAL")
 
     def report_progress() -> None:
         progress(RunProgress.of(summary, len(config.settings.sources)))

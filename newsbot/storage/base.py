@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 from sqlite_utils import Database
@@ -10,6 +11,14 @@ from sqlite_utils import Database
 
 class StoreBase:
     """The connection the stores work on; newsbot.storage.database.Storage opens and checks it."""
+
+    # One write transaction at a time in this process, whatever the connection. A run writes from two
+    # threads, each on its own connection (the crawl stores sources; the stage worker clusters, matches
+    # and delivers). Left to SQLite, the one that finds the database locked sleeps in its busy handler,
+    # in steps of up to 100 ms, and retries: a cold run's crawl spent a third of its time asleep there.
+    # Waiting here instead, it writes the moment the other commits. Other processes (`newsbot serve`,
+    # a second run) still meet SQLite's lock and busy timeout.
+    _writing = threading.RLock()
 
     def __init__(self, db: Database):
         self.db = db
@@ -24,10 +33,11 @@ class StoreBase:
         if self.db.conn.in_transaction:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            self.db.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) rolls back too
-        except BaseException:
-            self.db.rollback()
-            raise
+        with self._writing:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.db.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) rolls back too
+            except BaseException:
+                self.db.rollback()
+                raise
