@@ -110,14 +110,8 @@ def test_a_batch_gives_the_clusters_one_story_at_a_time_gave_on_the_cluster_test
     press releases written from one template: one pass in batches of 500, one batch, and a pass after
     each third of the polls (batches of the default size) decide each story as the one-by-one path
     does; every copy joins its original and no two stories merge."""
-    groups = [
-        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
-        for original in load_originals(corpus)
-    ]
-    pool = load_negatives(corpus)
-    negatives = [Labelled(negative_story(item), f"negative:{item.key}", "negative") for item in pool.news]
-    polls = first_seen_polls(groups, negatives)
-    polls[-1] += [negative_story(release) for release in pool.releases]  # boilerplate from real text
+    groups, negatives, polls = cluster_test_set(corpus)
+    polls[-1] += [negative_story(release) for release in load_negatives(corpus).releases]  # boilerplate, real text
     runs = {"one": 1, "batches of 500": 500, "one batch": 100_000, "polls": None}
     for name, batch_size in runs.items():
         stored_then_clustered(memory_folder / f"{name}.db", polls, batch_size)
@@ -139,6 +133,20 @@ def test_a_batch_gives_the_clusters_one_story_at_a_time_gave_on_the_cluster_test
     print(f"\ncopies joined {joined}/{len(variants)}, false merges {len(mixed_clusters(everything, clusters))}")
     assert joined == len(variants)
     assert not mixed_clusters(everything, clusters)
+
+
+def cluster_test_set(
+    corpus: Path,
+) -> tuple[list[tuple[Labelled, list[Labelled]]], list[Labelled], list[list[Story]]]:
+    """The originals with their variants, the negatives, and all of them as the polls that first saw them."""
+    groups = [
+        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
+        for original in load_originals(corpus)
+    ]
+    negatives = [
+        Labelled(negative_story(item), f"negative:{item.key}", "negative") for item in load_negatives(corpus).news
+    ]
+    return groups, negatives, first_seen_polls(groups, negatives)
 
 
 def made_up_stories() -> list[Story]:

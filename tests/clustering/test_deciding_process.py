@@ -19,6 +19,7 @@ from newsbot.clustering.deciding import DecidingProcess
 from newsbot.storage.database import Storage
 from tests.clustering.test_batch_clustering import (
     NOW,
+    cluster_test_set,
     decisions,
     index,
     made_up_stories,
@@ -27,14 +28,7 @@ from tests.clustering.test_batch_clustering import (
 from tests.clustering.test_clusters import (
     DAY,
     WINDOW,
-    Labelled,
-    first_seen_polls,
-    load_negatives,
-    load_originals,
-    negative_story,
-    original_story,
     store_poll,
-    variant_stories,
 )
 from tests.conftest import REPOSITORY
 
@@ -74,13 +68,7 @@ def test_the_process_decides_what_the_thread_decides(tmp_path: Path, batch_size:
 
 @pytest.mark.timeout(300)
 def test_the_cluster_test_set_decided_in_the_process_is_the_one_by_one_clustering(corpus: Path, tmp_path: Path) -> None:
-    groups = [
-        (Labelled(original_story(original), original.key, "original"), variant_stories(original))
-        for original in load_originals(corpus)
-    ]
-    pool = load_negatives(corpus)
-    negatives = [Labelled(negative_story(item), f"negative:{item.key}", "negative") for item in pool.news]
-    polls = first_seen_polls(groups, negatives)
+    _, _, polls = cluster_test_set(corpus)
     stored_then_clustered(tmp_path / "one.db", polls, 1)
     storage = stored_polls(tmp_path / "process.db", polls)
     deciding = DecidingProcess(tmp_path / "process.db", smallest=1)
