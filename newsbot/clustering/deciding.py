@@ -58,9 +58,11 @@ class DecidingProcess:
         try:
             return self._decide_there(ids, since, should_stop)
         except (OSError, EOFError, pickle.UnpicklingError) as problem:
-            log.warning("the clustering process failed (%s); clustering continues in the run's process", problem)
             self._failed = True
             self.close()
+            if should_stop():  # a stop of the whole group (systemctl stop) ended the child too: not a failure
+                return []
+            log.warning("the clustering process failed (%s); clustering continues in the run's process", problem)
             return decide_here(storage, ids, since, should_stop)
 
     def _decide_there(

@@ -63,9 +63,13 @@ def insert_stories(db: Database, source: str, stories: Sequence[Story], when: da
 
 class StoryStore(StoreBase):
     def unmatched_stories(self) -> list[tuple[Story, datetime]]:
-        """Stories not yet matched, with when each was first seen (for the age limit), in the order
-        they were stored: the order clusters were assigned in, so a cluster's first story comes first."""
-        rows = self.db.query("SELECT * FROM stories WHERE matched_at IS NULL ORDER BY first_seen_at, rowid")
+        """Stories clustered and not yet matched, with when each was first seen (for the age limit), in
+        the order they were stored: the order clusters were assigned in, so a cluster's first story
+        comes first. A story stored after the pass's clustering waits for the next pass: matched before
+        its cluster is known, a copy would alert on its own instead of joining its original's alert."""
+        rows = self.db.query(
+            "SELECT * FROM stories WHERE matched_at IS NULL AND cluster_id IS NOT NULL ORDER BY first_seen_at, rowid"
+        )
         return [(story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows]
 
     def unmatched_count(self) -> int:

@@ -111,6 +111,8 @@ def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:
 def test_matching_queues_one_alert_per_watchlist_and_is_idempotent(storage: Storage) -> None:
     item = story("a")
     storage.record_fetch(fetched("Wire"), [item], NOW)
+    assert storage.unmatched_stories() == [], "a story waits for its cluster before it is matched"
+    storage.db.execute("UPDATE stories SET cluster_id = id")  # what clustering does
     [(unmatched, first_seen)] = storage.unmatched_stories()
 
     storage.record_matches(unmatched, [MATCH], NOW)
