@@ -14,20 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from newsbot import __version__
-from newsbot.alerts.digest import describe_period, post_digests
 from newsbot.alerts.setup import delivery
-from newsbot.cli.mutes import lift as lift_mute
-from newsbot.cli.mutes import list_mutes, story_mutes
 from newsbot.cli.progress import run_progress
-from newsbot.cli.status import (
-    describe_status,
-    exportable_feeds,
-    search_stories,
-    sent_alerts_since,
-    stored_story,
-    stories_since,
-    story_cluster,
-)
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import load_config
 from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
@@ -334,6 +322,9 @@ def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.mutes import story_mutes  # loaded here, not for `check`
+    from newsbot.cli.status import stored_story, story_cluster
+
     if (arguments.text is None) == (arguments.url is None):
         print("newsbot explain: give either a TEXT or --url URL", file=sys.stderr)
         return ExitStatus.CANNOT_RUN
@@ -358,6 +349,8 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _backtest(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.status import stories_since  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     candidate = load_watchlist(arguments.watchlist.resolve())
     current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
@@ -378,6 +371,9 @@ def duration(text: str) -> timedelta:
 
 
 def _digest(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.alerts.digest import describe_period, post_digests  # loaded here, not for `check`
+    from newsbot.cli.status import sent_alerts_since
+
     config = load_config(arguments.config)
     with database_faults(config.database):
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
@@ -395,6 +391,8 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.status import describe_status  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         print(describe_status(config))
@@ -402,6 +400,8 @@ def _status(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _search(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.status import search_stories  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         stories, syntax_problem = search_stories(config, arguments.query, arguments.limit)
@@ -465,6 +465,8 @@ def _sources_import(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.status import exportable_feeds  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         feeds, left_out = exportable_feeds(config)
@@ -497,6 +499,8 @@ def _serve(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _mutes_list(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.mutes import list_mutes  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         print(list_mutes(config, SYSTEM_CLOCK.now()))
@@ -504,6 +508,8 @@ def _mutes_list(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _mutes_lift(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.cli.mutes import lift as lift_mute  # loaded here, not for `check`
+
     config = load_config(arguments.config, require_env=False)
     with database_faults(config.database):
         print(lift_mute(config, arguments.id, SYSTEM_CLOCK.now()))

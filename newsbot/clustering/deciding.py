@@ -9,10 +9,11 @@ and a kill at any point leaves what `assign_clusters` would leave.
 
 It is a plain child (`python -m newsbot.clustering.deciding DATABASE`) speaking pickle over its
 stdin and stdout, not multiprocessing: its only handle on the parent is that pipe, so a parent
-killed by SIGKILL leaves it reading end-of-file and it exits, where a multiprocessing worker can be
-left waiting. It shares the run's process group: cron's or systemd's stop reaches it too. Small
-batches (a warm run's few new stories) are decided in the calling thread: starting the process costs
-about 0.3 s of CPU. If the process cannot start or dies, the batch is decided in the thread.
+killed by SIGKILL leaves it at end-of-file (or, mid-batch, with its answer meeting a closed pipe
+when the batch is decided) and it exits, where a multiprocessing worker can be left waiting. It
+shares the run's process group: cron's or systemd's stop reaches it too. Small batches (a warm
+run's few new stories) are decided in the calling thread: starting the process costs about 0.3 s
+of CPU. If the process cannot start or dies, the batch is decided in the thread.
 """
 
 from __future__ import annotations
