@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 
@@ -33,7 +34,12 @@ class StoreBase:
         if self.db.conn.in_transaction:
             yield
             return
-        with self._writing:
+        # As long as SQLite itself would wait (the connection's busy timeout), then as SQLite would fail:
+        # a run that left a stage behind in a transaction records itself without waiting on it for ever.
+        waits_ms = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        if not self._writing.acquire(timeout=waits_ms / 1000):
+            raise sqlite3.OperationalError("database is locked (another thread of this process is writing)")
+        try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -41,3 +47,5 @@ class StoreBase:
             except BaseException:
                 self.db.rollback()
                 raise
+        finally:
+            self._writing.release()
