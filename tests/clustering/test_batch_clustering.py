@@ -12,17 +12,13 @@ finishes it with the same clusters and no index row twice.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,20 +48,6 @@ from tests.conftest import REPOSITORY
 
 NOW = DAY + timedelta(hours=12)
 Decision = tuple[str, float | None, str | None, str | None]  # cluster, score, neighbour, note
-
-
-@pytest.fixture
-def memory_folder(tmp_path: Path) -> Iterator[Path]:
-    """A folder in memory (tmpfs) when the machine has one: the one-by-one path commits every story."""
-    memory = Path("/dev/shm")
-    if not (memory.is_dir() and os.access(memory, os.W_OK)):
-        yield tmp_path
-        return
-    folder = Path(tempfile.mkdtemp(prefix="newsbot-batches-", dir=memory))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def decisions(database: Path) -> dict[str, Decision]:
@@ -104,7 +86,7 @@ def stored_then_clustered(database: Path, polls: list[list[Story]], batch_size: 
 
 @pytest.mark.timeout(480)  # four passes over 2,373 real stories, one of them a story at a time
 def test_a_batch_gives_the_clusters_one_story_at_a_time_gave_on_the_cluster_test_set(
-    corpus: Path, memory_folder: Path
+    corpus: Path, fast_folder: Path
 ) -> None:
     """The real articles, their 318 syndicated copies and 2,002 hard negatives, with the wire-service
     press releases written from one template: one pass in batches of 500, one batch, and a pass after
@@ -114,15 +96,15 @@ def test_a_batch_gives_the_clusters_one_story_at_a_time_gave_on_the_cluster_test
     polls[-1] += [negative_story(release) for release in load_negatives(corpus).releases]  # boilerplate, real text
     runs = {"one": 1, "batches of 500": 500, "one batch": 100_000, "polls": None}
     for name, batch_size in runs.items():
-        stored_then_clustered(memory_folder / f"{name}.db", polls, batch_size)
+        stored_then_clustered(fast_folder / f"{name}.db", polls, batch_size)
 
-    one_by_one = decisions(memory_folder / "one.db")
+    one_by_one = decisions(fast_folder / "one.db")
     assert len(one_by_one) == sum(len(poll) for poll in polls) > 2_300
     for name in list(runs)[1:]:
-        found = decisions(memory_folder / f"{name}.db")
+        found = decisions(fast_folder / f"{name}.db")
         differ = {story: (one_by_one[story], found[story]) for story in one_by_one if found[story] != one_by_one[story]}
         assert not differ, f"{name}: {len(differ)} stories decided otherwise, e.g. {list(differ.items())[:3]}"
-        assert index(memory_folder / f"{name}.db") == index(memory_folder / "one.db")
+        assert index(fast_folder / f"{name}.db") == index(fast_folder / "one.db")
 
     clusters = {story: decision[0] for story, decision in one_by_one.items()}
     variants = [variant for _, copies in groups for variant in copies]

@@ -27,15 +27,12 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import os
 import random
 import re
-import shutil
 import sqlite3
 import statistics
-import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -536,24 +533,6 @@ def nearest_other_group(
 # --------------------------------------------------------------------------------------------
 # The evaluation on real articles.
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fast_folder(tmp_path: Path) -> Iterator[Path]:
-    """A folder in memory (tmpfs) when the machine has one, for a database of thousands of stories.
-
-    Every story's cluster is its own committed transaction; on disk their fsyncs cost more time than everything
-    under test. The database is the same SQLite file, in WAL mode, either way.
-    """
-    memory = Path("/dev/shm")
-    if not (memory.is_dir() and os.access(memory, os.W_OK)):
-        yield tmp_path
-        return
-    folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-", dir=memory))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def first_seen_polls(groups: list[tuple[Labelled, list[Labelled]]], negatives: list[Labelled]) -> list[list[Story]]:
