@@ -509,8 +509,7 @@ def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
 
 
 def _is_teaser(entry: FeedEntry) -> bool:
-    markup = entry.content or entry.summary
-    return len(markup) < TEASER_CHARS or len(html_to_text(markup)) < TEASER_CHARS  # text ≤ its markup
+    return len(html_to_text(entry.content or entry.summary)) < TEASER_CHARS
 
 
 def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:

@@ -39,10 +39,8 @@ def story_id(url: str) -> str:
 def html_to_text(markup: str) -> str:
     """Readable plain text from feed HTML: no tags, scripts or styles, entities decoded, spaced.
 
-    Never longer than the markup (tags go, entities shrink, spaces collapse): a caller asking only
-    whether the text is short may compare the markup's length first. A feed item's content is made
-    text twice (is it a teaser? then its story), so markup up to `CACHED_MARKUP_CHARS` is cached
-    for as many items as a large feed has.
+    A feed item's content is made text twice (is it a teaser? then its story), so markup up to
+    `CACHED_MARKUP_CHARS` is cached for as many items as a large feed has.
     """
     if len(markup) > CACHED_MARKUP_CHARS:
         return _html_to_text(markup)
