@@ -26,6 +26,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 PROCESS_FROM = 300  # stories in a batch from which deciding it in the second process pays
 POLL_SECONDS = 0.1  # how often a wait for the process asks whether the run must stop
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})  # what cron, systemd or a terminal send
+STOP_GRACE_SECONDS = 2.0  # how long a child ended by one of them waits for the run to see the same stop
 
 
 class DecidingProcess:
@@ -60,10 +63,13 @@ class DecidingProcess:
             return self._decide_there(ids, since, should_stop)
         except (OSError, EOFError, pickle.UnpicklingError) as problem:
             self._failed = True
-            self.close()
-            if should_stop():  # a stop of the whole group (systemctl stop) ended the child too: not a failure
+            exit_status = self._ended(wait_seconds=1.0)
+            if stopped_with_the_run(exit_status, should_stop):
                 return []
-            log.warning("the clustering process failed (%s); clustering continues in the run's process", problem)
+            log.warning(
+                "the clustering process failed (%s); clustering continues in the run's process",
+                f"ended by signal {-exit_status}" if exit_status and exit_status < 0 else problem,
+            )
             return decide_here(storage, ids, since, should_stop)
 
     def _decide_there(
@@ -97,14 +103,41 @@ class DecidingProcess:
 
     def close(self) -> None:
         """Ends the process: it stops at once if it is deciding (its batch is simply not written)."""
+        self._ended(wait_seconds=0)
+
+    def _ended(self, wait_seconds: float) -> int | None:
+        """Reaps the process, killing it if it has not exited within `wait_seconds`, and returns its
+        exit status (negative: the signal that ended it). A process whose answer broke off is waited
+        for, so that the status is the one it died of, not the kill."""
         child, self._child = self._child, None
         if child is None:
-            return
-        child.kill()
-        child.wait()
+            return None
+        try:
+            child.wait(timeout=wait_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
         for pipe in (child.stdin, child.stdout):
             if pipe is not None:
                 pipe.close()
+        return child.returncode
+
+
+def stopped_with_the_run(exit_status: int | None, should_stop: Callable[[], bool]) -> bool:
+    """Whether the process ended because the run is being stopped, which is no failure to report.
+
+    A stop of the whole group (`systemctl stop`, cron's kill of the job) ends the process at the same
+    moment as it reaches the run, and this thread can read the broken answer before the run's main
+    thread has run its signal handler: a process ended by a stop signal is given a moment for the run
+    to see the stop too. One ended by anything else (the OOM killer's SIGKILL) is a failure at once."""
+    if exit_status is None or -exit_status not in STOP_SIGNALS:
+        return should_stop()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while not should_stop():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS / 10)
+    return True
 
 
 def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
