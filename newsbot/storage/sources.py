@@ -64,7 +64,13 @@ class SourceStore(StoreBase):
                 known = {"etag": result.etag, "last_modified": result.last_modified, "feed_url": result.feed_url}
                 state.update({key: value for key, value in known.items() if value})
             if answered:
-                self.db.table("sources").upsert(state, pk="name")
+                # One statement, not sqlite-utils' upsert: that reads the table's columns first, on
+                # every call, and a warm run of 1,000 feeds stores 950 answers of 304.
+                self.db.execute(
+                    f"INSERT INTO sources ({', '.join(state)}) VALUES ({', '.join('?' * len(state))}) "
+                    f"ON CONFLICT (name) DO UPDATE SET {', '.join(f'{key} = excluded.{key}' for key in state)}",
+                    list(state.values()),
+                )
             new = insert_stories(self.db, result.source, stories, when)
             if new:
                 self.db.execute("UPDATE sources SET last_new_story_at = ? WHERE name = ?", [iso(when), result.source])

@@ -133,12 +133,14 @@ def damage(database: Path, page: int) -> None:
 
 
 def damaged_copy(folder: Path, written: Path, feeds: FeedServer, page: int) -> Workspace:
+    """A workspace with a copy of `written`, its `page` damaged (none: 0)."""
     folder.mkdir(exist_ok=True)
     workspace = Workspace(folder)
     configure(workspace, feeds)
     workspace.write()
     shutil.copy(written, workspace.database)
-    damage(workspace.database, page)
+    if page:
+        damage(workspace.database, page)
     return workspace
 
 
@@ -172,6 +174,74 @@ def test_a_damaged_page_in_any_table_or_index_stops_a_run_with_exit_4_and_change
             problems.append(f"{name}: the file was changed")
     assert not problems, "\n".join(problems)
     assert len(feeds.requests) == requests_before  # refused before fetching anything
+
+
+def made_stale(database: Path, index: str, change: str) -> None:
+    """Rows changed behind an index's back, every page still well formed: the index's schema entry is
+    taken out while `change` runs, then put back, so SQLite does not keep the index up to date."""
+    with closing(sqlite3.connect(database)) as connection:
+        entry = connection.execute(
+            "SELECT type, name, tbl_name, rootpage, sql FROM sqlite_schema WHERE name = ?", [index]
+        ).fetchone()
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute("DELETE FROM sqlite_schema WHERE name = ?", [index])
+        connection.commit()
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute(change).rowcount > 0
+        connection.commit()
+    with closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute("INSERT INTO sqlite_schema VALUES (?, ?, ?, ?, ?)", entry)
+        connection.commit()
+    assert rows(database, "PRAGMA quick_check") == [("ok",)], "quick_check alone does not see a stale index"
+    assert rows(database, "PRAGMA integrity_check") != [("ok",)]
+
+
+FIRST_ROW = "WHERE rowid = (SELECT min(rowid) FROM {})"
+
+
+@pytest.mark.parametrize(
+    ("index", "change"),
+    [
+        ("idx_alerts_story_id_watchlist", "UPDATE alerts SET watchlist = 'renamed' " + FIRST_ROW.format("alerts")),
+        ("idx_stories_url", "UPDATE stories SET url = url || '?copy' " + FIRST_ROW.format("stories")),
+        ("idx_alerts_status", "UPDATE alerts SET status = 'pending' " + FIRST_ROW.format("alerts")),
+    ],
+)
+def test_an_index_that_disagrees_with_its_table_stops_a_run_with_exit_4(
+    tmp_path: Path, written: Path, feeds: FeedServer, index: str, change: str
+) -> None:
+    """No page is damaged, so only comparing the index with its rows finds it: a stale index of alerts
+    could send one twice or hide a pending one from the outbox for ever, a stale index of addresses
+    let a story in twice."""
+    workspace = damaged_copy(tmp_path, written, feeds, page=0)
+    made_stale(workspace.database, index, change)
+    before = digest(workspace.database)
+    requests_before = len(feeds.requests)
+
+    result = run_newsbot("run", "--config", str(workspace.config), cwd=workspace.folder)
+
+    assert result.returncode == 4, result.stderr
+    assert one_sentence(result.stderr).startswith(f"newsbot: the database {workspace.database} is damaged (")
+    assert digest(workspace.database) == before
+    assert len(feeds.requests) == requests_before
+
+
+def test_the_shingle_index_by_time_is_the_one_index_not_compared_at_start(
+    tmp_path: Path, written: Path, feeds: FeedServer
+) -> None:
+    """The deliberate exception (newsbot.storage.database.UNCOMPARED): the shingle index's index by time
+    only steers pruning, every read filters by time on the rows, and comparing it was two thirds of
+    the check. Stale, it leaves the run's work as it would be: the run succeeds, and the window's rows
+    are still pruned by their own time."""
+    workspace = damaged_copy(tmp_path, written, feeds, page=0)
+    made_stale(workspace.database, "idx_shingle_index_seen", "UPDATE shingle_index SET seen = seen - 86400")
+
+    result = run_newsbot("run", "--config", str(workspace.config), cwd=workspace.folder)
+
+    assert result.returncode == 0, result.stderr
+    assert "damaged" not in result.stderr
+    assert rows(workspace.database, "SELECT count(*) FROM shingle_index")[0][0] > 0
 
 
 @pytest.mark.parametrize("command", ["status", "search"])
