@@ -28,6 +28,7 @@ from newsbot.matching.explain import describe_evaluations
 from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
 from newsbot.sources.crawl_log import hide_crawler_records
 from newsbot.storage.database_errors import database_faults
+from newsbot.storage.integrity import EarlyCheck
 from newsbot.stories.normalize import html_to_text
 
 
@@ -264,15 +265,16 @@ def _configure_logging(verbosity: int) -> None:
 
 def _run(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)  # first: a config error is reported before Scrapy loads (~1 s)
-    from newsbot.pipeline.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
+    with EarlyCheck(config.database) as early:  # the database is read on the other core while Scrapy loads
+        from newsbot.pipeline.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
 
-    pipeline = dry_run if arguments.dry_run else run
-    configured, policy = delivery(config, dry_run=arguments.dry_run)
-    with (
-        database_faults(config.database),
-        run_progress(configured, quiet=arguments.quiet, verbose=arguments.verbose) as (poster, progress),
-    ):
-        summary = pipeline(config, poster, policy, progress)
+        pipeline = dry_run if arguments.dry_run else run
+        configured, policy = delivery(config, dry_run=arguments.dry_run)
+        with (
+            database_faults(config.database),
+            run_progress(configured, quiet=arguments.quiet, verbose=arguments.verbose) as (poster, progress),
+        ):
+            summary = pipeline(config, poster, policy, progress, early)
     if not arguments.quiet:
         print(f"newsbot run{' (dry run)' if arguments.dry_run else ''}: {summary.describe()}")
     elif summary.worse:

@@ -52,6 +52,7 @@ from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.database import Storage
+from newsbot.storage.integrity import EarlyCheck
 from newsbot.storage.records import SourceState
 from newsbot.stories.normalize import to_story
 
@@ -82,27 +83,33 @@ def run_lock(database: Path) -> Iterator[None]:
         lock.release()
 
 
-def run(config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress) -> RunSummary:
+def run(
+    config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress, early: EarlyCheck | None = None
+) -> RunSummary:
     """The whole pipeline under the run lock; per-source and per-alert failures are in the summary.
+    `early`: the database's check, begun while this module loaded.
 
     Raises RunInterrupted when SIGTERM or SIGINT stopped it (the lock is released by then).
     """
     budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
-        storage = Storage.open(config.database)
+        storage = Storage.open(config.database, checked=early or False)
         try:
             return run_pipeline(config, config.database, storage, poster, policy, budget, progress)
         finally:
             storage.close()
 
 
-def dry_run(config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress) -> RunSummary:
+def dry_run(
+    config: Config, poster: Poster, policy: Policy, progress: Progress = no_progress, early: EarlyCheck | None = None
+) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
     budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
-            Storage.open(config.database, migrate=False).close()  # a damaged file is named as itself, not the copy
+            # a damaged file is named as itself, not the copy
+            Storage.open(config.database, migrate=False, checked=early or False).close()
             with (
                 contextlib.closing(sqlite3.connect(config.database)) as source,
                 contextlib.closing(sqlite3.connect(copy)) as target,
