@@ -118,6 +118,8 @@ class ClusterStore(StoreBase):
                     [json.dumps(list(named))],
                 )
             )
+            stories = [rowids[each.story] for each in decided]
+            clusters = [rowids[each.cluster] for each in decided]
             # Sorted as one int a row, the hash above the assignment's number: a third of the memory of
             # sorting the rows themselves (a batch of 2,000 stories has 240,000).
             bits = len(decided).bit_length()
@@ -125,10 +127,7 @@ class ClusterStore(StoreBase):
             mask = (1 << bits) - 1
             self.db.conn.executemany(
                 "INSERT OR IGNORE INTO shingle_index (hash, story, cluster, seen) VALUES (?, ?, ?, ?)",
-                (
-                    (key >> bits, rowids[decided[key & mask].story], rowids[decided[key & mask].cluster], seen)
-                    for key in order
-                ),
+                ((key >> bits, stories[key & mask], clusters[key & mask], seen) for key in order),
             )
 
     def prune_shingles(self, before: datetime) -> None:
