@@ -1,18 +1,18 @@
 """The database's check before a command reads or writes it, and the same check begun early in a thread.
 
 A damaged page fails a run half-way, and a damaged index can let a story in twice or an alert be
-sent twice without any error at all, so every command that opens the database checks it first.
+sent twice without any error at all, so every command that opens the database runs `PRAGMA
+integrity_check` first: every page is read and every index compared with its table. `quick_check`
+skips that comparison, and missed a damaged index of alerts that integrity_check found.
 
-Every page of every table and index is read (`PRAGMA quick_check`), and every index but one is
-compared with its table (`PRAGMA integrity_check(table)`): quick_check alone skips that comparison,
-and missed a damaged index of alerts that integrity_check found. The exception is the shingle
-index's index by time (`UNCOMPARED`): it only tells `prune_shingles` which rows have left the
-window, and every read of the index filters by time on the rows themselves, so a mismatch cannot
-change a cluster or an alert. It is as large as the index it indexes, and comparing the two was two
-thirds of the check: a 20,000-story cold run's file (180 MB) is checked in 0.9 s instead of 1.9 s,
-on every run after it. FTS5's own 'integrity-check' is not run: a damaged full-text index only
-misleads `search`, and the pages of its tables are read like any others. The cost grows with the
-file (benchmarks/integrity_check.py).
+Tried and measured: quick_check over the file, then `integrity_check(table)` for each table but the
+shingle index (whose index by time only steers pruning). It halved the check of a 20,000-story cold
+run's file (1.9 s → 0.9 s), but a table checked by name is walked a second time, and a long-running
+database is mostly its stories table: a run against 1,000,000 stories (5.7 GB) spent about 30 s
+before its crawl, where the whole-file check had cost 19-25 s. A check by table also skips the
+freelist and the page accounting. FTS5's own
+'integrity-check' is not run: a damaged full-text index only misleads `search`, and the pages of
+its tables are read like any others. The cost grows with the file (benchmarks/integrity_check.py).
 
 `newsbot run` begins the check in a thread before it imports Scrapy, Twisted and trafilatura
 (0.8-1.1 s of one core): SQLite reads the pages without the interpreter lock, on the other core.
@@ -26,27 +26,14 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-UNCOMPARED = frozenset({"shingle_index"})  # tables whose indexes the check does not compare with their rows
-
 
 def first_damage(connection: sqlite3.Connection) -> str | None:
     """What SQLite found wrong first in the file (at most 200 characters), or None."""
-    found = [row[0] for row in connection.execute("PRAGMA quick_check(1)")]
-    for table in _compared_tables(connection) if found == ["ok"] else ():
-        quoted = '"' + table.replace('"', '""') + '"'  # not sqlite_utils': `newsbot check` does not load it
-        found = [row[0] for row in connection.execute(f"PRAGMA integrity_check({quoted})")]
-        if found != ["ok"]:
-            break
+    found = [row[0] for row in connection.execute("PRAGMA integrity_check(1)")]
     if found == ["ok"]:
         return None
     lines = [line for line in "\n".join(found).splitlines() if not line.startswith("***")]
     return str((lines or found)[0])[:200]
-
-
-def _compared_tables(connection: sqlite3.Connection) -> list[str]:
-    """The tables with an index to compare with their rows."""
-    rows = connection.execute("SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'index' ORDER BY tbl_name")
-    return [row[0] for row in rows if row[0] not in UNCOMPARED]
 
 
 class EarlyCheck:

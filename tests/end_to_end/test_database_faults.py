@@ -227,23 +227,6 @@ def test_an_index_that_disagrees_with_its_table_stops_a_run_with_exit_4(
     assert len(feeds.requests) == requests_before
 
 
-def test_the_shingle_index_by_time_is_the_one_index_not_compared_at_start(
-    tmp_path: Path, written: Path, feeds: FeedServer
-) -> None:
-    """The deliberate exception (newsbot.storage.database.UNCOMPARED): the shingle index's index by time
-    only steers pruning, every read filters by time on the rows, and comparing it was two thirds of
-    the check. Stale, it leaves the run's work as it would be: the run succeeds, and the window's rows
-    are still pruned by their own time."""
-    workspace = damaged_copy(tmp_path, written, feeds, page=0)
-    made_stale(workspace.database, "idx_shingle_index_seen", "UPDATE shingle_index SET seen = seen - 86400")
-
-    result = run_newsbot("run", "--config", str(workspace.config), cwd=workspace.folder)
-
-    assert result.returncode == 0, result.stderr
-    assert "damaged" not in result.stderr
-    assert rows(workspace.database, "SELECT count(*) FROM shingle_index")[0][0] > 0
-
-
 @pytest.mark.parametrize("command", ["status", "search"])
 @pytest.mark.parametrize("damaged_object", ["alerts", "idx_stories_url", "stories_fts_data"])
 def test_a_damaged_page_stops_status_and_search_with_exit_4(
