@@ -149,10 +149,12 @@ def test_a_process_ended_by_the_runs_own_stop_is_no_failure(tmp_path: Path, capl
     terminated_at: list[float] = []
 
     def stop_reaching_the_run_late() -> bool:
+        """Asked before the batch (no process yet), then while waiting for its answer."""
         if not terminated_at:
             for child in children(os.getpid()):
                 os.kill(child, signal.SIGTERM)
-            terminated_at.append(time.monotonic())
+                terminated_at.append(time.monotonic())
+            return False
         return time.monotonic() - terminated_at[0] > 0.5
 
     try:
@@ -161,6 +163,7 @@ def test_a_process_ended_by_the_runs_own_stop_is_no_failure(tmp_path: Path, capl
         deciding.close()
         storage.close()
 
+    assert len(terminated_at) == 1, "the process was ended by SIGTERM while it decided"
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert all(cluster is None for cluster, *_ in decisions(tmp_path / "stopped.db").values())
     assert not children(os.getpid())
