@@ -43,11 +43,16 @@ def large(path: Path) -> Path:
     return path
 
 
-def test_a_healthy_file_is_checked_early_and_opened_without_a_second_check(tmp_path: Path) -> None:
+def test_open_takes_the_early_verdict_and_does_not_check_a_second_time(tmp_path: Path) -> None:
+    """A page damaged after the early check passed is not seen by this open (the check is not run
+    twice), and is by the next command's."""
     path = stored(tmp_path / "newsbot.db")
     with EarlyCheck(path) as early:
         assert early.outcome() == (True, None)
+        damage(path, fullest_pages(path)["runs"])
         Storage.open(path, checked=early).close()
+    with pytest.raises(StorageError, match="is damaged"):
+        Storage.open(path)
 
 
 def test_a_damaged_page_found_early_is_the_same_sentence_as_found_in_line(tmp_path: Path) -> None:
