@@ -93,7 +93,7 @@ def run(
     """
     budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
     with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
-        storage = Storage.open(config.database, checked=early or False)
+        storage = Storage.open(config.database, early=early)
         try:
             return run_pipeline(config, config.database, storage, poster, policy, budget, progress)
         finally:
@@ -109,7 +109,7 @@ def dry_run(
         copy = Path(folder) / "dry-run.db"
         if config.database.exists():
             # a damaged file is named as itself, not the copy
-            Storage.open(config.database, migrate=False, checked=early or False).close()
+            Storage.open(config.database, migrate=False, early=early).close()
             with (
                 contextlib.closing(sqlite3.connect(config.database)) as source,
                 contextlib.closing(sqlite3.connect(copy)) as target,

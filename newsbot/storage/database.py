@@ -30,19 +30,21 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
     """newsbot's database. Open with `Storage.open(path)`; it migrates itself on open."""
 
     @classmethod
-    def open(cls, path: Path, *, migrate: bool = True, checked: bool | EarlyCheck = False) -> Storage:
+    def open(
+        cls, path: Path, *, migrate: bool = True, checked: bool = False, early: EarlyCheck | None = None
+    ) -> Storage:
         """The database at `path`, checked whole before anything reads or writes it (unless `checked`:
-        a copy just made of a checked file; an EarlyCheck: the verdict of the check begun on it before);
-        any SQLite error becomes a StorageError whose sentence names the file and what to do
-        (newsbot.storage.database_errors)."""
+        a copy just made of a checked file; `early`: the check begun on it before, whose verdict is
+        taken if it could read the file); any SQLite error becomes a StorageError whose sentence names
+        the file and what to do (newsbot.storage.database_errors)."""
         if not path.parent.is_dir():
             raise StorageError(f"cannot open the database {path}: the folder {path.parent} does not exist")
         with database_faults(path):
             db = Database(path)
             storage = cls(db)
             try:
-                if checked is not True:
-                    storage._check_integrity(path, checked if isinstance(checked, EarlyCheck) else None)
+                if not checked:
+                    storage._check_integrity(path, early)
                 storage._check_identity(creating=migrate)
                 if migrate:
                     storage._migrate()

@@ -42,6 +42,14 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def signalled_children(signal_number: signal.Signals) -> list[int]:
+    """Sends a signal to this process's children (the clustering process); returns whom it reached."""
+    reached = sorted(children(os.getpid()))
+    for child in reached:
+        os.kill(child, signal_number)
+    return reached
+
+
 def stored_polls(database: Path, polls: list[list]) -> Storage:
     storage = Storage.open(database)
     for number, stories in enumerate(polls):
@@ -117,9 +125,7 @@ def test_a_process_that_dies_leaves_its_batch_to_the_thread(
 
     def kill_the_process() -> bool:
         if not killed:
-            for child in children(os.getpid()):
-                os.kill(child, killed_by)
-                killed.append(child)
+            killed.extend(signalled_children(killed_by))
         return False
 
     try:
@@ -151,8 +157,7 @@ def test_a_process_ended_by_the_runs_own_stop_is_no_failure(tmp_path: Path, capl
     def stop_reaching_the_run_late() -> bool:
         """Asked before the batch (no process yet), then while waiting for its answer."""
         if not terminated_at:
-            for child in children(os.getpid()):
-                os.kill(child, signal.SIGTERM)
+            if signalled_children(signal.SIGTERM):
                 terminated_at.append(time.monotonic())
             return False
         return time.monotonic() - terminated_at[0] > 0.5

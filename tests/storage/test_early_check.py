@@ -50,7 +50,7 @@ def test_open_takes_the_early_verdict_and_does_not_check_a_second_time(tmp_path:
     with EarlyCheck(path) as early:
         assert early.outcome() == (True, None)
         damage(path, fullest_pages(path)["runs"])
-        Storage.open(path, checked=early).close()
+        Storage.open(path, early=early).close()
     with pytest.raises(StorageError, match="is damaged"):
         Storage.open(path)
 
@@ -64,7 +64,7 @@ def test_a_damaged_page_found_early_is_the_same_sentence_as_found_in_line(tmp_pa
     with EarlyCheck(path) as early:
         checked, found = early.outcome()
         with pytest.raises(StorageError) as from_early:
-            Storage.open(path, checked=early)
+            Storage.open(path, early=early)
 
     assert checked
     assert found is not None
@@ -78,7 +78,7 @@ def test_a_missing_file_is_left_to_open_and_nothing_is_created(tmp_path: Path) -
         assert early.outcome() == (False, None)
     assert list(tmp_path.iterdir()) == []
     with EarlyCheck(path) as early:
-        Storage.open(path, checked=early).close()  # a first run creates it as before
+        Storage.open(path, early=early).close()  # a first run creates it as before
     assert path.exists()
 
 
@@ -88,7 +88,7 @@ def test_a_file_that_is_no_database_is_explained_by_open_as_before(tmp_path: Pat
     with EarlyCheck(path) as early:
         assert early.outcome() == (False, None)
         with pytest.raises(StorageError, match=f"the database {path}"):
-            Storage.open(path, checked=early)
+            Storage.open(path, early=early)
 
 
 def test_a_verdict_on_another_file_is_not_taken(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_a_verdict_on_another_file_is_not_taken(tmp_path: Path) -> None:
     damaged = stored(tmp_path / "damaged.db")
     damage(damaged, fullest_pages(damaged)["runs"])
     with EarlyCheck(healthy) as early, pytest.raises(StorageError, match="is damaged"):
-        Storage.open(damaged, checked=early)
+        Storage.open(damaged, early=early)
 
 
 @pytest.mark.parametrize("after_seconds", [0.0, 0.2])
