@@ -63,7 +63,7 @@ class SourceRequest:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item as the feed gave it: HTML still in it, link not yet canonical."""
+    """One item as the feed gave it: HTML still in it, link not yet canonical — unless `plain`."""
 
     link: str
     title: str = ""
@@ -73,6 +73,11 @@ class FeedEntry:
     # The link's #fragment names this item on a page that holds many (its guid says so, see
     # newsbot.stories.urls.fragment_names_item): part of its identity, and the page is not its text.
     anchored: bool = False
+    # Read where the feed was (newsbot.stories.normalize.plain_entry, in the reading process): title,
+    # summary and content are plain text already and `canonical` is the link's identity, so that the
+    # run's own process, which stores the entry, does not make them again.
+    plain: bool = False
+    canonical: str = ""
 
 
 class FetchStatus(enum.StrEnum):

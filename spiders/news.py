@@ -22,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -44,19 +46,17 @@ from newsbot.models import (
     SourceRequest,
 )
 from newsbot.sources.addresses import INTERNAL_META
-from newsbot.sources.articles import MAX_PAGE_CHARS, extract_article
 from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
-from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
+from newsbot.sources.pages import feed_links, next_page, story_links
+from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
+from newsbot.sources.reading_process import READ_THERE_FROM, ReadingProcess
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
 from newsbot.spiders.failures import describe_failure
-from newsbot.stories.feeds import FeedParseError, parse_feed
-from newsbot.stories.normalize import html_to_text
-from newsbot.stories.urls import canonical_url
+from newsbot.stories.normalize import entry_identity, plain_entry
 
 NOT_MODIFIED = 304
 GONE = (404, 410)
-TEASER_CHARS = 1000  # full_text: auto fetches the article when the feed's text is shorter
 MAX_CHILD_SITEMAPS = 5
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -99,13 +99,23 @@ class NewsSpider(scrapy.Spider):
         self.is_known = is_known  # canonical URL → already stored (its article is not fetched again)
         self._waiting: dict[str, list[tuple[_Source, FeedEntry]]] = {}  # article URL → entries awaiting it
         self._states = [_Source(source) for source in self.sources]
+        self.reading = ReadingProcess()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.reading.close, signal=signals.spider_closed)
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if len(self.sources) >= READ_THERE_FROM:
+            self.reading.start()
         for state in self._states:
             yield self._first_request(state)
 
     def unfinished_results(self, reason: str) -> list[FetchResult]:
         """The sources still open when the crawl had to end, cut short with what they gathered."""
+        self.reading.close()
         results = []
         for state in self._states:
             if not state.finished:
@@ -128,7 +138,7 @@ class NewsSpider(scrapy.Spider):
         self,
         state: _Source,
         url: str,
-        callback: Callable[..., Iterable[Item]],
+        callback: Callable[..., Iterable[Item] | AsyncIterator[Item]],
         accept: str,
         *,
         conditional: bool = False,
@@ -154,28 +164,23 @@ class NewsSpider(scrapy.Spider):
 
     # The source's own page -----------------------------------------------------------------------
 
-    def parse_feed(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+    async def parse_feed(self, response: Response, **kwargs: Any) -> AsyncIterator[Item]:
         state: _Source = response.meta["source"]
-        if not self._changed(state, response):
-            yield from self._done(state)
+        if self._changed(state, response):
+            read = await self.reading.read(read_feed, response.body, response.url, _header(response, b"Content-Type"))
+            for item in self._feed_read(state, response, read):
+                yield item
+        for item in self._done(state):
+            yield item
+
+    def _feed_read(self, state: _Source, response: Response, read: FeedRead) -> Iterator[Item]:
+        state.parse_seconds += read.seconds
+        if read.error is not None:
+            state.outcome = self._error(state, read.error)
             return
-        started = time.perf_counter()
-        try:
-            entries = parse_feed(response.body, response.url, _header(response, b"Content-Type"))
-        except FeedParseError as problem:
-            state.outcome = self._error(state, str(problem))
-            yield from self._done(state)
-            return
-        except Exception as problem:  # a parser's own bug must cost this source only, and say so
-            state.outcome = self._error(state, f"the feed could not be read ({type(problem).__name__}: {problem})")
-            yield from self._done(state)
-            return
-        finally:
-            state.parse_seconds += time.perf_counter() - started
         state.outcome = self._ok(state, response, feed_url=response.meta.get("feed_url"))
-        for entry in newest_first(first_copies(entries)):
-            yield from self._take(state, entry, teaser=_is_teaser(entry))
-        yield from self._done(state)
+        for entry in read.entries:
+            yield from self._take(state, entry, teaser=is_teaser(entry))
 
     def parse_site(self, response: Response, **kwargs: Any) -> Iterator[Item]:
         """A home page: follow its first announced feed, which later runs fetch directly."""
@@ -287,7 +292,7 @@ class NewsSpider(scrapy.Spider):
 
     def _take(self, state: _Source, entry: FeedEntry, *, teaser: bool, only_new: bool = False) -> Iterator[Item]:
         """Keep an entry, first fetching its article when the source wants full text and it is new."""
-        identity = canonical_url(entry.link, keep_fragment=entry.anchored) if entry.link else ""
+        identity = entry_identity(entry)
         if identity in state.links_seen:
             return
         if identity:
@@ -326,44 +331,43 @@ class NewsSpider(scrapy.Spider):
             article=identity,
         )
 
-    def parse_article(self, response: Response, **kwargs: Any) -> Iterator[Item]:
+    async def parse_article(self, response: Response, **kwargs: Any) -> AsyncIterator[Item]:
         state: _Source = response.meta["source"]
         waiting = self._waiting.pop(response.meta["article"], [])
         if response.status != 200 or not _is_html(response):
             error = f"{response.url}: not an HTML page (HTTP {response.status})"
-            yield from self._finish_articles(waiting, lambda entry: entry, error)
+            for item in self._finish_articles(waiting, lambda entry: entry, error):
+                yield item
             return
         bounds = bounds_of(self)
         stopped = bounds and bounds.budget.stopped
         if stopped:  # reading the page takes seconds; a stopped run does not start it
-            yield from self._wait_for_next_run(waiting, stopped)
+            for item in self._wait_for_next_run(waiting, stopped):
+                yield item
             return
-        started = time.perf_counter()
-        try:
-            html = _text(response)[:MAX_PAGE_CHARS]
-            address = declared_url(Selector(text=html), response.url)
-            article = extract_article(html, response.url, state.request.title_css, state.request.date_css)
-        except Exception as problem:  # a page no extractor can read must not cost the source its result
-            error = f"{response.url}: the article could not be read ({type(problem).__name__}: {problem})"
-            yield from self._finish_articles(waiting, lambda entry: entry, error)
+        source = state.request
+        read = await self.reading.read(read_article, _text(response), response.url, source.title_css, source.date_css)
+        state.parse_seconds += read.seconds
+        if read.error is not None:
+            for item in self._finish_articles(waiting, lambda entry: entry, read.error):
+                yield item
             return
-        finally:
-            state.parse_seconds += time.perf_counter() - started
 
         def enriched(entry: FeedEntry) -> FeedEntry:
-            entry = replace(entry, link=address)  # the page's own canonical address: its copies join it
-            if len(article.text) <= len(html_to_text(entry.content or entry.summary)):  # e.g. a page of links
-                return replace(
-                    entry, title=entry.title or article.title, published=entry.published or article.published
-                )
+            # The page's own canonical address: its copies join it. A listing's or a sitemap's entry
+            # is made plain here: only a feed's were read in the reading process.
+            entry = replace(plain_entry(entry), link=read.address, canonical=read.canonical)
+            if len(read.text) <= len(text_of(entry)):  # e.g. a page of links
+                return replace(entry, title=entry.title or read.title, published=entry.published or read.published)
             return replace(
                 entry,
-                title=article.title if state.request.title_css else entry.title or article.title,
-                content=article.text,
-                published=entry.published or article.published,
+                title=read.title if source.title_css else entry.title or read.title,
+                content=read.text,
+                published=entry.published or read.published,
             )
 
-        yield from self._finish_articles(waiting, enriched, None)
+        for item in self._finish_articles(waiting, enriched, None):
+            yield item
 
     def article_failed(self, failure: Failure) -> Iterator[Item]:
         waiting = self._waiting.pop(failure.request.meta["article"], [])  # type: ignore[attr-defined]
@@ -483,33 +487,9 @@ def _cut_short(state: _Source) -> str | None:
     return f"{reason}; {waiting} for the next run"
 
 
-def first_copies(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
-    """The feed's entries without later copies of one link: the first copy in the feed wins."""
-    seen: set[str] = set()
-    kept = []
-    for entry in entries:
-        identity = canonical_url(entry.link, keep_fragment=entry.anchored) if entry.link else ""
-        if identity and identity in seen:
-            continue
-        seen.add(identity)
-        kept.append(entry)
-    return kept
-
-
-def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
-    """Newest first, undated last (in the feed's order): the stories max_articles keeps come first."""
-    dated = [(entry.published, entry) for entry in entries if entry.published is not None]
-    dated.sort(key=lambda pair: pair[0], reverse=True)
-    return [entry for _, entry in dated] + [entry for entry in entries if entry.published is None]
-
-
 def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
     """Stored, but never alerted on (newsbot.pipeline.run): its article would cost a request for nothing."""
     return entry.published is not None and entry.published < source.oldest
-
-
-def _is_teaser(entry: FeedEntry) -> bool:
-    return len(html_to_text(entry.content or entry.summary)) < TEASER_CHARS
 
 
 def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:

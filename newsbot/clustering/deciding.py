@@ -7,20 +7,17 @@ the database (committed by then: the run stores a source before the stage thread
 back its decisions; the stage thread writes them, so every write stays on the run's own connection
 and a kill at any point leaves what `assign_clusters` would leave.
 
-It is a plain child (`python -m newsbot.clustering.deciding DATABASE`) speaking pickle over its
-stdin and stdout, not multiprocessing: its only handle on the parent is that pipe, so a parent
-killed by SIGKILL leaves it at end-of-file (or, mid-batch, with its answer meeting a closed pipe
-when the batch is decided) and it exits, where a multiprocessing worker can be left waiting. It
-shares the run's process group: cron's or systemd's stop reaches it too. Small batches (a warm
-run's few new stories) are decided in the calling thread: starting the process costs about 0.3 s
-of CPU. If the process cannot start or dies, the batch is decided in the thread.
+It is a plain child (`python -m newsbot.clustering.deciding DATABASE`, newsbot.child_process)
+speaking pickle over its stdin and stdout: a parent killed by SIGKILL leaves it at end-of-file (or,
+mid-batch, with its answer meeting a closed pipe when the batch is decided) and it exits. Small
+batches (a warm run's few new stories) are decided in the calling thread: starting the process
+costs about 0.3 s of CPU. If the process cannot start or dies, the batch is decided in the thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import pickle
 import select
 import signal
@@ -32,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from newsbot.child_process import answers_pipe, start_module
 from newsbot.clustering.assign import decide_here
 from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
@@ -91,14 +89,7 @@ class DecidingProcess:
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._child is None:
-            package_root = str(Path(__file__).resolve().parent.parent.parent)
-            path = os.pathsep.join(filter(None, (package_root, os.environ.get("PYTHONPATH"))))
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "newsbot.clustering.deciding", str(self._database)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": path},
-            )
+            self._child = start_module("newsbot.clustering.deciding", str(self._database))
         return self._child
 
     def close(self) -> None:
@@ -161,10 +152,8 @@ def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the answers
     with contextlib.suppress(BrokenPipeError):  # the parent is gone
-        serve(Path(sys.argv[1]), sys.stdin.buffer, answers)
+        serve(Path(sys.argv[1]), sys.stdin.buffer, answers_pipe())
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ from trafilatura.settings import Document
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.normalize import MAX_TEXT_CHARS, bounded, html_to_text
 
-# trafilatura reads about 2.5 s of HTML a megabyte here (2 shared cores), in the crawl's thread,
-# where nothing else moves meanwhile: not a signal, not the budget, not another source. A page
-# longer than this is read only this far; real articles end well before it (a page heavy with
-# scripts whose text starts later keeps its feed's teaser instead).
+# trafilatura reads about 2.5 s of HTML a megabyte here (2 shared cores), in the reading process
+# (newsbot.sources.reading_process) or, when that is busy or gone, in the crawl's thread, where
+# nothing else moves meanwhile: not a signal, not the budget, not another source. A page longer than
+# this is read only this far; real articles end well before it (a page heavy with scripts whose
+# text starts later keeps its feed's teaser instead).
 MAX_PAGE_CHARS = 1_500_000
 
 

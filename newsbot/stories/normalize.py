@@ -6,6 +6,7 @@ import functools
 import hashlib
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from w3lib.html import remove_tags, remove_tags_with_content
@@ -59,22 +60,49 @@ def _html_to_text(markup: str) -> str:
 _cached_html_to_text = functools.lru_cache(maxsize=1024)(_html_to_text)
 
 
+def plain_entry(entry: FeedEntry) -> FeedEntry:
+    """The entry with plain text for HTML and its link's identity beside it: what `to_story` would
+    make of them, made where the entry is read."""
+    if entry.plain:
+        return entry
+    return replace(
+        entry,
+        title=html_to_text(entry.title),
+        summary=html_to_text(entry.summary),
+        content=html_to_text(entry.content),
+        plain=True,
+        canonical=entry_identity(entry),
+    )
+
+
+def entry_identity(entry: FeedEntry) -> str:
+    """The entry's link in its canonical form (its story's identity), or "" when it has none."""
+    if entry.plain:
+        return entry.canonical
+    return canonical_url(entry.link, keep_fragment=entry.anchored) if entry.link else ""
+
+
 def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Story | None:
     """A Story, or None when the entry has no http(s) link to identify it."""
     if not is_http_url(entry.link):
         return None
-    url = canonical_url(entry.link, keep_fragment=entry.anchored)
-    summary = bounded(html_to_text(entry.summary), MAX_TEXT_CHARS)
-    text = bounded(html_to_text(entry.content), MAX_TEXT_CHARS)
+    url = entry.canonical or canonical_url(entry.link, keep_fragment=entry.anchored)
+    as_text = _as_is if entry.plain else html_to_text
+    summary = bounded(as_text(entry.summary), MAX_TEXT_CHARS)
+    text = bounded(as_text(entry.content), MAX_TEXT_CHARS)
     return Story(
         id=story_id(url),
         url=url,
-        title=bounded(html_to_text(entry.title), MAX_TITLE_CHARS) or url,
+        title=bounded(as_text(entry.title), MAX_TITLE_CHARS) or url,
         summary=summary,
         text=text if text != summary else "",
         source=source,
         published_at=_believable(entry.published, now or datetime.now(UTC)),
     )
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def bounded(text: str, limit: int) -> str:

@@ -70,7 +70,10 @@ def respond(
 
 
 def only_result(response: Response) -> FetchResult:
-    results = list(NewsSpider().parse_feed(response))
+    async def collect() -> list[object]:
+        return [item async for item in NewsSpider().parse_feed(response)]
+
+    results = asyncio.run(collect())
     assert len(results) == 1
     assert isinstance(results[0], FetchResult)
     return results[0]

@@ -1,0 +1,35 @@
+"""Starting one of newsbot's own modules as a child process that speaks pickle over its pipes.
+
+A plain child, not multiprocessing: its only handle on the parent is its stdin, so a parent killed
+by SIGKILL leaves it at end-of-file and it exits, where a multiprocessing worker can be left
+waiting. It shares the run's process group: cron's or systemd's stop reaches it too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m module args…` with this newsbot importable, its stdin and stdout piped to us."""
+    path = os.pathsep.join(filter(None, (PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+
+
+def answers_pipe() -> BinaryIO:
+    """In the child: its stdout as the pipe its answers go to; a stray print goes to stderr instead,
+    where it cannot corrupt them."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return answers
