@@ -50,7 +50,7 @@ from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
 from newsbot.sources.pages import feed_links, next_page, story_links
 from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
-from newsbot.sources.reading_process import READ_THERE_FROM, ReadingProcess
+from newsbot.sources.reading_process import READ_THERE_FROM, ReadingProcess, ReadingStoppedError
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
 from newsbot.spiders.failures import describe_failure
 from newsbot.stories.normalize import entry_identity, plain_entry
@@ -99,13 +99,17 @@ class NewsSpider(scrapy.Spider):
         self.is_known = is_known  # canonical URL → already stored (its article is not fetched again)
         self._waiting: dict[str, list[tuple[_Source, FeedEntry]]] = {}  # article URL → entries awaiting it
         self._states = [_Source(source) for source in self.sources]
-        self.reading = ReadingProcess()
+        self.reading = ReadingProcess(stopping=self._stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.reading.close, signal=signals.spider_closed)
         return spider
+
+    def _stopped(self) -> str | None:
+        bounds = bounds_of(self)
+        return bounds.budget.stopped if bounds else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if len(self.sources) >= READ_THERE_FROM:
@@ -167,9 +171,15 @@ class NewsSpider(scrapy.Spider):
     async def parse_feed(self, response: Response, **kwargs: Any) -> AsyncIterator[Item]:
         state: _Source = response.meta["source"]
         if self._changed(state, response):
-            read = await self.reading.read(read_feed, response.body, response.url, _header(response, b"Content-Type"))
-            for item in self._feed_read(state, response, read):
-                yield item
+            try:
+                read = await self.reading.read(
+                    read_feed, response.body, response.url, _header(response, b"Content-Type")
+                )
+            except ReadingStoppedError as stopped:  # the next run fetches the source again
+                state.stopped = state.stopped or str(stopped)
+            else:
+                for item in self._feed_read(state, response, read):
+                    yield item
         for item in self._done(state):
             yield item
 
@@ -339,14 +349,19 @@ class NewsSpider(scrapy.Spider):
             for item in self._finish_articles(waiting, lambda entry: entry, error):
                 yield item
             return
-        bounds = bounds_of(self)
-        stopped = bounds and bounds.budget.stopped
-        if stopped:  # reading the page takes seconds; a stopped run does not start it
+        if stopped := self._stopped():  # reading the page takes seconds; a stopped run does not start it
             for item in self._wait_for_next_run(waiting, stopped):
                 yield item
             return
         source = state.request
-        read = await self.reading.read(read_article, _text(response), response.url, source.title_css, source.date_css)
+        try:
+            read = await self.reading.read(
+                read_article, _text(response), response.url, source.title_css, source.date_css
+            )
+        except ReadingStoppedError as stopped:
+            for item in self._wait_for_next_run(waiting, str(stopped)):
+                yield item
+            return
         state.parse_seconds += read.seconds
         if read.error is not None:
             for item in self._finish_articles(waiting, lambda entry: entry, read.error):

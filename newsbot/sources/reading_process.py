@@ -6,11 +6,12 @@ storing, clustering and matching need, and for as long as it reads a page the re
 nothing else (not a download, not the budget). Here a large crawl sends each body to this process
 and awaits the answer; the reactor goes on meanwhile.
 
-The spider never waits for the process to be there: a read is done in the crawl's own thread while
-the process is starting (its imports take about half a second), when `MAX_QUEUED` reads already
-wait for it (so both cores read when the process is the slower), and for the rest of the crawl
-once the process has died. A small crawl (fewer than `READ_THERE_FROM` sources: the demo, most
-tests) never starts it.
+Reads wait for the process while it starts (its imports take about a second) and while it reads
+the ones before them: the crawl's thread is the run's scarcest. A read is done in that thread only
+when `MAX_QUEUED` reads already wait (the process is far behind), and for the rest of the crawl
+once the process has died, unless the run is stopping: then the read is abandoned (ReadingStoppedError)
+and its source waits for the next run, as any source the stop cut short. A small crawl (fewer than
+`READ_THERE_FROM` sources: the demo, most tests) never starts the process.
 
 The child (`python -m newsbot.sources.reading_process`, newsbot.child_process) ignores Ctrl-C like
 the run's other child and exits when its stdin closes. What trafilatura and its helpers log there
@@ -20,7 +21,9 @@ comes back with each answer and is logged here, where the run collects it as its
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import fcntl
 import logging
 import pickle
 import queue
@@ -38,30 +41,38 @@ from newsbot.sources.reading import read_article, read_feed
 log = logging.getLogger(__name__)
 
 READ_THERE_FROM = 50  # sources in a crawl from which starting the process pays
-MAX_QUEUED = 4  # reads waiting for the process beyond which the next one is done in the crawl's thread
+# Reads waiting for the process beyond which the next one is done in the crawl's thread. With 16,
+# a cold crawl of 1,000 feeds still read 300 pages in its own thread, whose time is the run's
+# scarcest; a read waiting costs only memory (the response is held until it is read anyway).
+MAX_QUEUED = 64
+PIPE_BYTES = 1024 * 1024
 READY = b"r"  # the child's first byte: its imports are done
 READERS: tuple[Callable[..., Any], ...] = (read_feed, read_article)
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP})  # the group's stop: no failure to report
 Answer = TypeVar("Answer")
 LoggedLine = tuple[str, int, str]  # logger's name, level, message
+Request = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class ReadingStoppedError(Exception):
+    """The process died with the run, which is stopping: the read is not done; `str()` says why."""
 
 
 class ReadingProcess:
     """Runs readers in the child once it is ready, in the calling thread otherwise. `start()` once
     the crawl is known to be large; `close()` when it ends (the child is killed, not waited for)."""
 
-    def __init__(self, max_queued: int = MAX_QUEUED) -> None:
+    def __init__(self, max_queued: int = MAX_QUEUED, stopping: Callable[[], str | None] = lambda: None) -> None:
         self._max_queued = max_queued
+        self._stopping = stopping  # why the run is stopping, if it is
         self._child: subprocess.Popen[bytes] | None = None
-        self._requests: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._ready = False  # set by the pipe's thread once the child said so
+        self._requests: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
+        self._sent: collections.deque[Future[Any]] = collections.deque()  # in the order the child answers
         self._gone = False  # the child died or was closed: every read is done here
-        self._queue_lock = threading.Lock()  # a read is queued before the child is gone, or not at all
+        self._lock = threading.Lock()  # a read is sent before the child is gone, or not at all
         self._queued = 0
-        self._thread: threading.Thread | None = None  # the pipe's: it ends when the child does
-        self.reads_there = 0  # how many reads the child answered (the run's stage figures, and tests)
+        self._threads: list[threading.Thread] = []
+        self.reads_there = 0  # how many reads the child answered (the run's log, and tests)
 
     def start(self) -> None:
         try:
@@ -70,24 +81,34 @@ class ReadingProcess:
             log.warning("the reading process could not start (%s); the crawl reads in its own thread", problem)
             self._gone = True
             return
-        # A daemon thread: a run that must end does not wait for a read in progress.
-        self._thread = threading.Thread(target=self._pipe, args=(self._child,), name="newsbot-reading", daemon=True)
-        self._thread.start()
+        _widen(self._child)
+        # One thread sends, one receives, so the child always has the next read waiting. Daemons: a
+        # run that must end does not wait for a read in progress.
+        self._threads = [
+            threading.Thread(target=work, args=(self._child,), name=f"newsbot-reading-{name}", daemon=True)
+            for name, work in (("send", self._send), ("receive", self._receive))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def read(self, reader: Callable[..., Answer], *args: Any) -> Answer:
-        """`reader(*args)`'s answer, from the child if it is ready and not too far behind."""
-        if not self._ready or self._queued >= self._max_queued:
+        """`reader(*args)`'s answer, from the child unless it is far behind or gone.
+
+        Raises ReadingStoppedError when the child died while the run is stopping."""
+        if self._child is None or self._queued >= self._max_queued:
             return reader(*args)
         answered: Future[Any] = Future()
-        with self._queue_lock:
-            if self._gone:
-                return reader(*args)
-            self._requests.put((answered, reader, args))
+        with self._lock:
+            gone = self._gone
+            if not gone:
+                self._requests.put((answered, reader, args))
+        if gone:
+            return self._read_here(reader, args)
         self._queued += 1
         try:
             answer, logged = await asyncio.wrap_future(answered)
         except (OSError, EOFError, pickle.UnpicklingError):  # the child is gone: this read is done here
-            return reader(*args)
+            return self._read_here(reader, args)
         finally:
             self._queued -= 1
         for name, level, message in logged:
@@ -96,63 +117,96 @@ class ReadingProcess:
         result: Answer = answer
         return result
 
+    def _read_here(self, reader: Callable[..., Answer], args: tuple[Any, ...]) -> Answer:
+        """A read the dead child left: done here, unless the run is stopping and has no time for it."""
+        if stopped := self._stopping():
+            raise ReadingStoppedError(stopped)
+        return reader(*args)
+
     def close(self) -> None:
         """Ends the child at once; reads still queued are done by their callers."""
-        with self._queue_lock:
+        with self._lock:
             if self._gone:
                 return
             self._gone = True
             self._requests.put(None)
         if self._child is not None:
             log.info("the reading process read %d feeds and pages", self.reads_there)
-        if self._child is not None:
             with contextlib.suppress(ProcessLookupError):
                 self._child.kill()
 
-    def _pipe(self, child: subprocess.Popen[bytes]) -> None:
-        """The pipe's own thread: waits for the child to be ready, then sends it one read at a time."""
-        assert child.stdin is not None and child.stdout is not None
+    def join(self, timeout: float) -> None:
+        """Until both pipe threads have ended (after `close()` or the child's death)."""
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _send(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdin is not None
+        while (request := self._requests.get()) is not None:
+            answered, reader, args = request
+            with self._lock:
+                if self._gone:
+                    answered.set_exception(EOFError("the reading process ended"))
+                    return
+                self._sent.append(answered)
+            try:
+                pickle.dump((reader, args), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                child.stdin.flush()
+            except OSError:  # the child is gone: the receiving thread finds its end and fails what was sent
+                return
+
+    def _receive(self, child: subprocess.Popen[bytes]) -> None:
+        assert child.stdout is not None
         try:
-            self._ready = child.stdout.read(len(READY)) == READY
-            while self._ready:
-                request = self._requests.get()
-                if request is None:
-                    break
-                answered, reader, args = request
-                try:
-                    pickle.dump((reader, args), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                    child.stdin.flush()
-                    answered.set_result(pickle.load(child.stdout))
-                except (OSError, EOFError, pickle.UnpicklingError) as problem:
-                    answered.set_exception(problem)
-                    break
+            if child.stdout.read(len(READY)) != READY:
+                return
+            while True:
+                answer = pickle.load(child.stdout)
+                with self._lock:
+                    answered = self._sent.popleft()
+                answered.set_result(answer)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass
         finally:
             self._ended(child)
 
     def _ended(self, child: subprocess.Popen[bytes]) -> None:
-        """The child is gone (or going): every read from now on is done here; queued ones fail over."""
-        with self._queue_lock:
+        """The child is gone (or going): every read from now on is done here; those sent or queued fail over."""
+        with self._lock:
             was_closed = self._gone
             self._gone = True
+            unanswered = list(self._sent)
+            self._sent.clear()
+            while True:
+                try:
+                    request = self._requests.get_nowait()
+                except queue.Empty:
+                    break
+                if request is not None:
+                    unanswered.append(request[0])
+            self._requests.put(None)  # the sending thread ends
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         status = child.wait()
-        for pipe in (child.stdin, child.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        while True:  # what was queued behind the failure: its callers read it themselves
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                break
-            if request is not None:
-                request[0].set_exception(EOFError("the reading process ended"))
+        for answered in unanswered:
+            answered.set_exception(EOFError("the reading process ended"))
         if not was_closed and -status not in STOP_SIGNALS:
             log.warning(
                 "the reading process ended (%s); the crawl reads in its own thread",
                 f"signal {-status}" if status < 0 else f"exit status {status}",
             )
+
+
+def _widen(child: subprocess.Popen[bytes]) -> None:
+    """Pipes of a megabyte rather than 64 KiB: a feed or page crosses in one write, and each answer
+    costs the receiving thread fewer turns at the interpreter lock. Linux only; elsewhere, or past
+    the system's pipe-max-size, the pipes stay as they are."""
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+        return
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:

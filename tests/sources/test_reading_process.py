@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.sources.reading import ArticleRead, FeedRead, read_article, read_feed
-from newsbot.sources.reading_process import ReadingProcess
+from newsbot.sources.reading_process import ReadingProcess, ReadingStoppedError
 from tests.conftest import REPOSITORY
 
 FEEDS = REPOSITORY / "tests" / "data" / "feeds"
@@ -28,14 +28,6 @@ SITES = REPOSITORY / "tests" / "data" / "sites"
 
 def without_time(read: FeedRead | ArticleRead) -> FeedRead | ArticleRead:
     return replace(read, seconds=0.0)
-
-
-def ready(process: ReadingProcess, seconds: float = 30.0) -> None:
-    """Until the child has said it is ready: its reads are done here before that."""
-    deadline = time.monotonic() + seconds
-    while not process._ready:
-        assert time.monotonic() < deadline, "the reading process never became ready"
-        time.sleep(0.01)
 
 
 def child_of(process: ReadingProcess) -> subprocess.Popen[bytes]:
@@ -47,7 +39,6 @@ def child_of(process: ReadingProcess) -> subprocess.Popen[bytes]:
 def reading() -> Iterator[ReadingProcess]:
     process = ReadingProcess()
     process.start()
-    ready(process)
     yield process
     process.close()
 
@@ -79,7 +70,9 @@ def test_every_feed_and_page_reads_there_exactly_as_here(reading: ReadingProcess
     assert any(isinstance(there, ArticleRead) and there.text for there, _ in pairs)
 
 
-def test_a_process_not_started_or_not_yet_ready_costs_nothing_but_is_not_used() -> None:
+def test_a_process_never_started_is_not_used_and_one_starting_is_waited_for() -> None:
+    """A small crawl never starts the process; a large one's first reads wait for it to be ready
+    (a second of imports) rather than take the crawl's own thread."""
     body = (FEEDS / "rss20.xml").read_bytes()
     never_started = ReadingProcess()
     read = asyncio.run(never_started.read(read_feed, body, "https://feeds.example.test/rss", None))
@@ -87,9 +80,8 @@ def test_a_process_not_started_or_not_yet_ready_costs_nothing_but_is_not_used() 
     starting = ReadingProcess()
     starting.start()
     try:
-        # The child is still importing (half a second at least): the read does not wait for it.
         read = asyncio.run(starting.read(read_feed, body, "https://feeds.example.test/rss", None))
-        assert read.entries and starting.reads_there == 0
+        assert read.entries and starting.reads_there == 1
     finally:
         starting.close()
     assert child_of(starting).wait(timeout=10) is not None
@@ -98,7 +90,6 @@ def test_a_process_not_started_or_not_yet_ready_costs_nothing_but_is_not_used() 
 def test_reads_beyond_those_queued_for_the_process_are_done_here() -> None:
     process = ReadingProcess(max_queued=1)
     process.start()
-    ready(process)
     bodies = [(FEEDS / name).read_bytes() for name in ("rss20.xml", "atom10.xml", "rss10.rdf")]
     try:
 
@@ -112,6 +103,23 @@ def test_reads_beyond_those_queued_for_the_process_are_done_here() -> None:
     assert process.reads_there == 1  # the first waited for the child; the other two were read here
     assert [without_time(read) for read in reads] == [
         without_time(read_feed(body, "https://f.example.test/", None)) for body in bodies
+    ]
+
+
+def test_reads_sent_together_are_each_answered_to_their_own_caller(reading: ReadingProcess) -> None:
+    """The child is sent the next read before it has answered the last: the answers come back in
+    order, and each reaches the read that asked for it."""
+    feeds = [path for path in FEED_FILES if path.suffix in (".xml", ".rdf", ".json")]
+    urls = [f"https://feeds.example.test/{number}/{path.name}" for number, path in enumerate(feeds)]
+
+    async def together() -> list[FeedRead]:
+        reads = (reading.read(read_feed, path.read_bytes(), url, None) for path, url in zip(feeds, urls, strict=True))
+        return list(await asyncio.gather(*reads))
+
+    reads = asyncio.run(together())
+    assert reading.reads_there == len(feeds) > 5
+    assert [without_time(read) for read in reads] == [
+        without_time(read_feed(path.read_bytes(), url, None)) for path, url in zip(feeds, urls, strict=True)
     ]
 
 
@@ -149,8 +157,7 @@ def test_a_child_that_dies_costs_no_read_and_a_kill_is_reported(
 
     with caplog.at_level(logging.WARNING, logger="newsbot.sources.reading_process"):
         reads = asyncio.run(reads_across_the_death())
-        assert reading._thread is not None
-        reading._thread.join(timeout=10)  # it logs once it has reaped the child
+        reading.join(timeout=10)  # it logs once it has reaped the child
     assert [without_time(read) for read in reads] == [expected] * 4
     assert child_of(reading).poll() == -ending
     warnings = [record.getMessage() for record in caplog.records if record.name == "newsbot.sources.reading_process"]
@@ -174,12 +181,31 @@ def test_ctrl_c_to_the_group_leaves_the_child_reading() -> None:
     child that died of it would print a traceback and cost the reads in flight."""
     process = ReadingProcess()
     process.start()
-    ready(process)
+    body = (FEEDS / "rss20.xml").read_bytes()
     try:
+        asyncio.run(process.read(read_feed, body, "https://feeds.example.test/rss", None))  # it is ready
         os.kill(child_of(process).pid, signal.SIGINT)
-        body = (FEEDS / "rss20.xml").read_bytes()
         read = asyncio.run(process.read(read_feed, body, "https://feeds.example.test/rss", None))
-        assert read.entries and process.reads_there == 1
+        assert read.entries and process.reads_there == 2
+        assert child_of(process).poll() is None
+    finally:
+        process.close()
+
+
+def test_a_child_that_dies_with_a_stopping_run_leaves_its_reads_undone() -> None:
+    """The run is stopping (its budget, a signal): reading in the crawl's thread now would hold the
+    stop up, so the read is abandoned with the run's reason, and its source waits for the next run."""
+    reason: list[str] = []
+    process = ReadingProcess(stopping=lambda: reason[0] if reason else None)
+    process.start()
+    body = (FEEDS / "rss20.xml").read_bytes()
+    try:
+        asyncio.run(process.read(read_feed, body, "https://feeds.example.test/rss", None))  # it is ready
+        reason.append("stopped by SIGTERM")
+        os.kill(child_of(process).pid, signal.SIGTERM)
+        process.join(timeout=10)
+        with pytest.raises(ReadingStoppedError, match=r"^stopped by SIGTERM$"):
+            asyncio.run(process.read(read_feed, body, "https://feeds.example.test/rss", None))
     finally:
         process.close()
 
