@@ -184,7 +184,7 @@ class NewsSpider(scrapy.Spider):
             yield item
 
     def _feed_read(self, state: _Source, response: Response, read: FeedRead) -> Iterator[Item]:
-        state.parse_seconds += read.seconds
+        state.parse_seconds += 0.0 if read.read_there else read.seconds  # the crawl's own time
         if read.error is not None:
             state.outcome = self._error(state, read.error)
             return
@@ -362,7 +362,7 @@ class NewsSpider(scrapy.Spider):
             for item in self._wait_for_next_run(waiting, str(stopped)):
                 yield item
             return
-        state.parse_seconds += read.seconds
+        state.parse_seconds += 0.0 if read.read_there else read.seconds  # the crawl's own time
         if read.error is not None:
             for item in self._finish_articles(waiting, lambda entry: entry, read.error):
                 yield item

@@ -30,7 +30,8 @@ class FeedRead:
 
     entries: tuple[FeedEntry, ...] = ()
     error: str | None = None
-    seconds: float = 0.0  # the reading itself, wherever it ran (not the wait for the process)
+    seconds: float = 0.0  # the reading itself (not the wait for the process)
+    read_there: bool = False  # in the reading process: its seconds were not the crawl's
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ArticleRead:
     published: datetime | None = None
     error: str | None = None
     seconds: float = 0.0
+    read_there: bool = False
 
 
 def read_feed(body: bytes, url: str, content_type: str | None) -> FeedRead:

@@ -33,6 +33,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
 from newsbot.child_process import answers_pipe, start_module
@@ -226,7 +227,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         if reader not in READERS:
             raise ValueError(f"not a reader: {reader!r}")
         logged.clear()
-        answer = reader(*args)
+        answer = replace(reader(*args), read_there=True)
         pickle.dump((answer, list(logged)), answers, protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
 
