@@ -7,15 +7,39 @@ sent. The delivery policy that drains the outbox is newsbot.alerts.deliver.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from newsbot.matching.matcher import Matcher
-from newsbot.models import AlertKind, Match, RunSummary
+from newsbot.models import AlertKind, Match, RunSummary, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id, batched
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
+
+
+class MatchedAhead:
+    """Stories matched before their turn, while the clustering process decides their batch: the
+    stage thread would otherwise only wait for it, and then match them after, one core idle.
+
+    A story's matches depend on its text and the watchlists alone, never on its cluster, so they
+    can be found before it is clustered; what they become in the outbox (alert, "also in") waits
+    for the cluster, in `queue_matches`, which takes them from here."""
+
+    def __init__(self, matcher: Matcher, stories: Callable[[list[str]], Iterable[Story]]):
+        self._matcher = matcher
+        self._stories = stories  # the stories of some ids, read on the calling thread's connection
+        self._found: dict[str, list[Match]] = {}
+
+    def while_deciding(self, ids: list[str]) -> Iterator[None]:
+        """Matches the batch's stories, yielding after each."""
+        for story in self._stories(ids):
+            self._found[story.id] = self._matcher.match_story(story)
+            yield
+
+    def matches(self, story: Story) -> list[Match]:
+        found = self._found.pop(story.id, None)
+        return found if found is not None else self._matcher.match_story(story)
 
 
 def queue_matches(
@@ -25,13 +49,15 @@ def queue_matches(
     summary: RunSummary,
     now: datetime,
     should_stop: Callable[[], bool] = lambda: False,
+    ahead: MatchedAhead | None = None,
 ) -> None:
     """Match every unmatched story; only stories young enough get alerts queued.
 
     A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
     of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
-    continues the earlier story.
+    continues the earlier story. A story `ahead` matched already is not matched again.
     """
+    matches_of = ahead.matches if ahead else matcher.match_story
     oldest = now - timedelta(days=max_age_days)
     for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
         # Matched before the batch's transaction: a source being stored meanwhile waits only for the writes.
@@ -39,7 +65,7 @@ def queue_matches(
         for story, first_seen in batch:
             if should_stop():
                 break  # what is matched is recorded
-            matched.append((story, [] if (story.published_at or first_seen) < oldest else matcher.match_story(story)))
+            matched.append((story, [] if (story.published_at or first_seen) < oldest else matches_of(story)))
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
             for (story, first_seen), (_, matches) in zip(batch, matched, strict=False):
                 if (story.published_at or first_seen) < oldest:

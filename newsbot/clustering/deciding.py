@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -40,15 +40,20 @@ PROCESS_FROM = 300  # stories in a batch from which deciding it in the second pr
 POLL_SECONDS = 0.1  # how often a wait for the process asks whether the run must stop
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})  # what cron, systemd or a terminal send
 STOP_GRACE_SECONDS = 2.0  # how long a child ended by one of them waits for the run to see the same stop
+Meanwhile = Callable[[list[str]], Iterator[object]]
+_DONE = object()  # a Meanwhile's steps are over
 
 
 class DecidingProcess:
     """Decides batches of at least `smallest` stories in the child process (started on the first),
     smaller ones in the calling thread. Call `close()` when the run's stages are done."""
 
-    def __init__(self, database: Path, smallest: int = PROCESS_FROM):
+    def __init__(self, database: Path, smallest: int = PROCESS_FROM, meanwhile: Meanwhile | None = None):
         self._database = database
         self._smallest = smallest
+        # Work for this thread while the process decides a batch: given the batch's ids, it yields
+        # after each small step (the run matches the batch's stories; newsbot.alerts.outbox.MatchedAhead).
+        self._meanwhile = meanwhile
         self._child: subprocess.Popen[bytes] | None = None
         self._failed = False  # the process could not start or died: every batch is decided here
 
@@ -77,10 +82,13 @@ class DecidingProcess:
         assert child.stdin is not None and child.stdout is not None
         pickle.dump((ids, since), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.flush()
-        while not select.select([child.stdout], [], [], POLL_SECONDS)[0]:
+        steps = self._meanwhile(ids) if self._meanwhile else None
+        while not select.select([child.stdout], [], [], POLL_SECONDS if steps is None else 0)[0]:
             if should_stop():  # nothing of this batch is written: the next pass or run decides it again
                 self.close()
                 return []
+            if steps is not None and next(steps, _DONE) is _DONE:
+                steps = None
         outcome, value = pickle.load(child.stdout)
         if outcome == "error":
             raise value

@@ -32,7 +32,7 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from newsbot.alerts.deliver import Policy, deliver
-from newsbot.alerts.outbox import queue_matches
+from newsbot.alerts.outbox import MatchedAhead, queue_matches
 from newsbot.alerts.sinks import Poster
 from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
@@ -228,7 +228,9 @@ class _LaterStages:
         self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
         self.abandoned = False
         self._storage: Storage | None = None
-        self._deciding = DecidingProcess(database)  # a cold run's clustering, on the second core
+        # Matches found while the second process clusters their batch, for queue_matches to take.
+        self._ahead = MatchedAhead(self.matcher, lambda ids: self._open().stories_by_id(ids).values())
+        self._deciding = DecidingProcess(database, meanwhile=self._ahead.while_deciding)  # on the second core
 
     def interrupted(self) -> bool:
         return self.abandoned or self.budget.signal_number is not None
@@ -250,7 +252,9 @@ class _LaterStages:
         stages["cluster"] += self.clock.monotonic() - started
         started = self.clock.monotonic()
         max_age_days = self.config.settings.max_age_days
-        queue_matches(storage, self.matcher, max_age_days, self.summary, self.clock.now(), self.delivery_over)
+        queue_matches(
+            storage, self.matcher, max_age_days, self.summary, self.clock.now(), self.delivery_over, self._ahead
+        )
         stages["match"] += self.clock.monotonic() - started
         self.report_progress()
         started = self.clock.monotonic()

@@ -2,11 +2,14 @@
 
 The crawl holds the main thread (Twisted's reactor) and stores each source as it finishes; waiting
 for the whole crawl before delivering would let one slow source hold every other source's alerts.
-So this thread is woken after each stored source and runs a pass over what is stored. It waits
-`SETTLE_SECONDS` after a wake-up first, so the sources that finish together (the usual case: most
-feeds answer within a second or two) make one pass: copies of a story from several outlets still
-become one alert with its "also in" outlets, and many alerts for one channel still one digest. A
-slow source never holds an alert back by more than those seconds.
+So this thread is woken after each stored source and runs a pass over what is stored. It starts
+a pass `SETTLE_SECONDS` after the first wake-up since its last pass began, so the sources that
+finish together (the usual case: most feeds answer within a second or two) make one pass: copies
+of a story from several outlets still become one alert with its "also in" outlets, and many alerts
+for one channel still one digest. A slow source never holds an alert back by more than those
+seconds. A wake-up that came during a pass longer than that (a cold run's thousands of stories)
+has settled by the pass's end: the next pass starts at once, where waiting again left this thread,
+the run's slowest stage, idle.
 
 One thread does every pass, one at a time, so stories are clustered and matched in the order they
 were stored and the outbox drains in order, as when the stages ran after the crawl; the last pass
@@ -17,6 +20,7 @@ need not wait for it (the alert it was sending is in flight in the database, loo
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 SETTLE_SECONDS = 5.0
@@ -33,6 +37,7 @@ class StageWorker:
         self._cleanup = cleanup
         self._settle_seconds = settle_seconds
         self._woken = threading.Event()
+        self._woken_at = 0.0  # the first wake-up since the last pass began (time.monotonic)
         self._crawl_over = threading.Event()
         self._thread = threading.Thread(target=self._run, name="newsbot-stages", daemon=True)
         self.problem: BaseException | None = None  # what stopped the thread, re-raised by the run
@@ -41,6 +46,8 @@ class StageWorker:
         self._thread.start()
 
     def wake(self) -> None:
+        if not self._woken.is_set():
+            self._woken_at = time.monotonic()
         self._woken.set()
 
     def finish(self) -> None:
@@ -57,7 +64,8 @@ class StageWorker:
         try:
             while True:
                 self._woken.wait()
-                self._crawl_over.wait(self._settle_seconds)  # let the sources finishing together arrive
+                settled_at = self._woken_at + self._settle_seconds
+                self._crawl_over.wait(max(0.0, settled_at - time.monotonic()))  # the sources finishing together
                 self._woken.clear()
                 final = self._crawl_over.is_set()
                 self._work(final)

@@ -10,13 +10,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from newsbot.alerts.outbox import MatchedAhead, queue_matches
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+from newsbot.models import Match, RunSummary, Story
 from newsbot.storage.database import Storage
 from tests.clustering.test_batch_clustering import (
     NOW,
@@ -89,6 +95,48 @@ def test_the_cluster_test_set_decided_in_the_process_is_the_one_by_one_clusterin
 
     assert decisions(tmp_path / "process.db") == decisions(tmp_path / "one.db")
     assert index(tmp_path / "process.db") == index(tmp_path / "one.db")
+
+
+class CountingMatcher(Matcher):
+    """The example watchlist's matcher, counting how often each story is matched."""
+
+    def __init__(self) -> None:
+        super().__init__([load_watchlist(REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml")])
+        self.calls: Counter[str] = Counter()
+
+    def match_story(self, story: Story) -> list[Match]:
+        self.calls[story.id] += 1
+        return super().match_story(story)
+
+
+def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path) -> None:
+    """What the stage thread would only wait through: each story is matched once, during the wait,
+    and the outbox is the one a plain match after clustering gives."""
+    lead = "The SMS aggregator Mitto AG sold access to the SS7 signalling network to locate phones."
+    stories = [
+        replace(story, summary=lead) if number % 5 == 0 else story for number, story in enumerate(made_up_stories())
+    ]
+    polls = [[story] for story in stories]
+    outboxes = []
+    for name, ahead_of_time in (("after", False), ("ahead", True)):
+        storage = stored_polls(tmp_path / f"{name}.db", polls)
+        matcher = CountingMatcher()
+        ahead = MatchedAhead(matcher, lambda ids, storage=storage: storage.stories_by_id(ids).values())
+        deciding = DecidingProcess(
+            tmp_path / f"{name}.db", smallest=1, meanwhile=ahead.while_deciding if ahead_of_time else None
+        )
+        try:
+            assign_clusters(storage, NOW, WINDOW, batch_size=500, decide=deciding)
+            matched_while_deciding = sum(matcher.calls.values())
+            queue_matches(storage, matcher, 10_000, RunSummary(), NOW, ahead=ahead)
+            outboxes.append(sorted((row["id"], row["kind"], row["parent_id"]) for row in storage.db["alerts"].rows))
+        finally:
+            deciding.close()
+            storage.close()
+        stories = len(polls)
+        assert sorted(matcher.calls.values()) == [1] * stories, "a story matched twice, or never"
+        assert matched_while_deciding == (stories if ahead_of_time else 0)
+    assert outboxes[0] == outboxes[1] and outboxes[0], "the test set alerts on nothing"
 
 
 def test_a_stop_ends_the_process_and_the_next_pass_finishes(tmp_path: Path) -> None:
@@ -178,8 +226,12 @@ DECIDE_IN_A_CHILD = """
 import sys, time
 from datetime import datetime, timedelta
 from pathlib import Path
+from newsbot.alerts.outbox import MatchedAhead, queue_matches
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+from newsbot.models import Match, RunSummary, Story
 from newsbot.storage.database import Storage
 
 database = Path(sys.argv[1])
