@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,10 @@ class CountingMatcher(Matcher):
         return super().match_story(story)
 
 
+def stories_of(storage: Storage, ids: list[str]) -> Iterable[Story]:
+    return storage.stories_by_id(ids).values()
+
+
 def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path) -> None:
     """What the stage thread would only wait through: each story is matched once, during the wait,
     and the outbox is the one a plain match after clustering gives."""
@@ -121,7 +127,7 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
     for name, ahead_of_time in (("after", False), ("ahead", True)):
         storage = stored_polls(tmp_path / f"{name}.db", polls)
         matcher = CountingMatcher()
-        ahead = MatchedAhead(matcher, lambda ids, storage=storage: storage.stories_by_id(ids).values())
+        ahead = MatchedAhead(matcher, partial(stories_of, storage))
         deciding = DecidingProcess(
             tmp_path / f"{name}.db", smallest=1, meanwhile=ahead.while_deciding if ahead_of_time else None
         )
@@ -133,9 +139,8 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
         finally:
             deciding.close()
             storage.close()
-        stories = len(polls)
-        assert sorted(matcher.calls.values()) == [1] * stories, "a story matched twice, or never"
-        assert matched_while_deciding == (stories if ahead_of_time else 0)
+        assert sorted(matcher.calls.values()) == [1] * len(stories), "a story matched twice, or never"
+        assert matched_while_deciding == (len(stories) if ahead_of_time else 0)
     assert outboxes[0] == outboxes[1] and outboxes[0], "the test set alerts on nothing"
 
 
