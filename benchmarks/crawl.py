@@ -25,7 +25,9 @@ the loopback "publishers".
   1,000,000 stored stories (20,000 with --quick), seeded here by SQL into newsbot's own schema.
 Wall time is end to end (interpreter start included); peak memory is the run's maximum resident
 set as /usr/bin/time reports it (not os.wait4's: Linux carries a forked child's maximum across exec,
-so a run forked from this process, which holds the site, would count this process's memory too);
+so a run forked from this process, which holds the site, would count this process's memory too),
+or, when larger, the largest sum of the resident sets of the run and its child processes (newsbot's
+reading and clustering processes), sampled every 0.1 s;
 the stage shares are the run's own `stage_seconds` (table `runs`, its summary), whatever stages
 newsbot records (fetch, parse, store, cluster, match, deliver when this was written).
 
@@ -161,14 +163,63 @@ def run_child(command: list[str], folder: Path, name: str) -> Child:
         process = subprocess.Popen(command, cwd=folder, env=environment, stdout=output, stderr=errors)
         watchdog = threading.Timer(RUN_LIMIT_SECONDS, os.kill, (process.pid, signal.SIGKILL))
         watchdog.start()
+        tree = TreeMemory(process.pid)
+        tree.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         watchdog.cancel()
+        tree.stop()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{name} exited with {code}:\n{stderr.read_text()[-3000:]}")
     peak_kb = int(peak_file.read_text().split()[-1]) if TIME.exists() else usage.ru_maxrss
+    peak_kb = max(peak_kb, tree.peak_kb)
     return Child(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, stdout.read_text(encoding="utf-8"))
+
+
+class TreeMemory:
+    """The largest sum of resident sets of a process and its descendants, sampled in a thread: a run
+    that reads and clusters in child processes uses their memory too."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_kb = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stopped.wait(0.1):
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in _descendants(self.pid)))
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process and every process below it, from /proc (each of its threads may have started some)."""
+    found, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                waiting += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((line for line in status.splitlines() if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1])
 
 
 def served_during(site: Site, before: Stats) -> Stats:
@@ -663,7 +714,8 @@ def report(results: Results) -> None:
         "lock to recording the run). items seen: entries of the feeds parsed (a 304 has none). requests and "
         "304: what the server answered during the run (robots.txt included); server CPU: the server "
         "process's, during the run. peak MB: the run's maximum resident set in MiB, "
-        + ("from /usr/bin/time." if TIME.exists() else "from os.wait4 (no /usr/bin/time: may count this process's).")
+        + ("from /usr/bin/time" if TIME.exists() else "from os.wait4 (no /usr/bin/time: may count this process's)")
+        + ", or the largest sum of the run's and its child processes' (sampled every 0.1 s) when larger."
     )
     print(
         f"Warm ÷ cold: {warm.wall / cold.wall:.3f} end to end, {warm.seconds / cold.seconds:.3f} in-run; "
