@@ -50,7 +50,7 @@ from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
 from newsbot.sources.pages import feed_links, next_page, story_links
 from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
-from newsbot.sources.reading_process import READ_THERE_FROM, ReadingProcess, ReadingStoppedError
+from newsbot.sources.reading_process import START_AFTER_READS, ReadingProcess, ReadingStoppedError
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
 from newsbot.spiders.failures import describe_failure
 from newsbot.stories.normalize import entry_identity, plain_entry
@@ -99,7 +99,7 @@ class NewsSpider(scrapy.Spider):
         self.is_known = is_known  # canonical URL → already stored (its article is not fetched again)
         self._waiting: dict[str, list[tuple[_Source, FeedEntry]]] = {}  # article URL → entries awaiting it
         self._states = [_Source(source) for source in self.sources]
-        self.reading = ReadingProcess(stopping=self._stopped)
+        self.reading = ReadingProcess(stopping=self._stopped, start_after=START_AFTER_READS)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -112,8 +112,6 @@ class NewsSpider(scrapy.Spider):
         return bounds.budget.stopped if bounds else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if len(self.sources) >= READ_THERE_FROM:
-            self.reading.start()
         for state in self._states:
             yield self._first_request(state)
 

@@ -10,8 +10,9 @@ Reads wait for the process while it starts (its imports take about a second) and
 the ones before them: the crawl's thread is the run's scarcest. A read is done in that thread only
 when `MAX_QUEUED` reads already wait (the process is far behind), and for the rest of the crawl
 once the process has died, unless the run is stopping: then the read is abandoned (ReadingStoppedError)
-and its source waits for the next run, as any source the stop cut short. A small crawl (fewer than
-`READ_THERE_FROM` sources: the demo, most tests) never starts the process.
+and its source waits for the next run, as any source the stop cut short. The process starts once
+the crawl has read `START_AFTER_READS` feeds and pages itself: a small crawl (the demo, most
+tests) and a warm run's few changed feeds never pay for its start (about 1.5 s of CPU).
 
 The child (`python -m newsbot.sources.reading_process`, newsbot.child_process) ignores Ctrl-C like
 the run's other child and exits when its stdin closes. What trafilatura and its helpers log there
@@ -41,7 +42,7 @@ from newsbot.sources.reading import read_article, read_feed
 
 log = logging.getLogger(__name__)
 
-READ_THERE_FROM = 50  # sources in a crawl from which starting the process pays
+START_AFTER_READS = 100  # reads done in the crawl's thread after which starting the process pays
 # Reads waiting for the process beyond which the next one is done in the crawl's thread. With 16,
 # a cold crawl of 1,000 feeds still read 300 pages in its own thread, whose time is the run's
 # scarcest; a read waiting costs only memory (the response is held until it is read anyway).
@@ -60,11 +61,19 @@ class ReadingStoppedError(Exception):
 
 
 class ReadingProcess:
-    """Runs readers in the child once it is ready, in the calling thread otherwise. `start()` once
-    the crawl is known to be large; `close()` when it ends (the child is killed, not waited for)."""
+    """Runs readers in the child once it is started, in the calling thread otherwise. The child is
+    started by `start()`, or by the read that follows `start_after` reads done here; `close()` when
+    the crawl ends (the child is killed, not waited for)."""
 
-    def __init__(self, max_queued: int = MAX_QUEUED, stopping: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        max_queued: int = MAX_QUEUED,
+        stopping: Callable[[], str | None] = lambda: None,
+        start_after: int | None = None,
+    ) -> None:
         self._max_queued = max_queued
+        self._start_after = start_after
+        self._reads_here = 0
         self._stopping = stopping  # why the run is stopping, if it is
         self._child: subprocess.Popen[bytes] | None = None
         self._requests: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
@@ -96,7 +105,11 @@ class ReadingProcess:
         """`reader(*args)`'s answer, from the child unless it is far behind or gone.
 
         Raises ReadingStoppedError when the child died while the run is stopping."""
+        starting_pays = self._start_after is not None and self._reads_here >= self._start_after
+        if self._child is None and not self._gone and starting_pays:
+            self.start()
         if self._child is None or self._queued >= self._max_queued:
+            self._reads_here += 1
             return reader(*args)
         answered: Future[Any] = Future()
         with self._lock:

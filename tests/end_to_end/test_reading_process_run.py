@@ -1,6 +1,7 @@
 """The reading process (newsbot.sources.reading_process) in a real `newsbot run`, as cron starts it.
 
-A crawl of 60 local feeds (enough for the run to start the process) whose items are teasers: each
+A crawl of 60 local feeds whose items are teasers (the ungated half alone is more reads than the
+run does itself before it starts the process): each
 story's text comes from its article page, extracted by trafilatura in the child, and half the feeds
 answer only when the test opens a gate, so the child can be found in /proc and killed or stopped
 while the crawl still needs it. Whatever happens, every story must be stored with the text a read
@@ -20,15 +21,16 @@ from pathlib import Path
 import pytest
 
 from newsbot.sources.reading import read_article
-from newsbot.sources.reading_process import READ_THERE_FROM
+from newsbot.sources.reading_process import START_AFTER_READS
 from newsbot.stories.urls import canonical_url
 from tests.conftest import Workspace
 from tests.end_to_end.test_second_process import children, ended, rows, started, wait_until
 from tests.servers import FeedServer, Route, recent, rss
 
-FEEDS = READ_THERE_FROM + 10
+FEEDS = 60
 GATED_FROM = FEEDS // 2  # feeds from this one on answer when the test opens the gate
 ITEMS = 3
+assert GATED_FROM * (1 + ITEMS) > START_AFTER_READS, "the process must start before the gate opens"
 READING = b"newsbot.sources.reading_process"
 HTML = "text/html; charset=utf-8"
 
@@ -62,6 +64,8 @@ def configure(workspace: Workspace, server: FeedServer, gate: threading.Event) -
             f"Carrier {feed}", server.add(f"/feed-{feed}.xml", route), full_text="auto", max_articles=ITEMS
         )
     workspace.settings["fetch"]["timeout_seconds"] = 60  # a gated feed waits for the test, not for a timeout
+    # Every feed and page is on one host: the gated feeds must not hold every slot the others need.
+    workspace.settings["fetch"].update({"concurrent_requests": 128, "concurrent_requests_per_domain": 128})
     return pages
 
 

@@ -89,6 +89,19 @@ def test_a_process_never_started_is_not_used_and_one_starting_is_waited_for() ->
     assert child_of(starting).wait(timeout=10) is not None
 
 
+def test_the_process_starts_once_the_crawl_has_read_enough_itself() -> None:
+    """A warm run's few changed feeds never pay for the process's start; a cold run's many do."""
+    body = (FEEDS / "rss20.xml").read_bytes()
+    process = ReadingProcess(start_after=3)
+    try:
+        reads = [asyncio.run(process.read(read_feed, body, "https://feeds.example.test/rss", None)) for _ in range(5)]
+        assert process._child is not None and process._child.poll() is None
+    finally:
+        process.close()
+    assert process.reads_there == 2  # the three before it started were read here
+    assert len({without_time(read) for read in reads}) == 1
+
+
 def test_reads_beyond_those_queued_for_the_process_are_done_here() -> None:
     process = ReadingProcess(max_queued=1)
     process.start()
