@@ -8,12 +8,16 @@ waiting. It shares the run's process group: cron's or systemd's stop reaches it 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import BinaryIO
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# What cron, systemd or a terminal send the whole group: a child ended by one of them stopped with
+# the run, which is no failure of the child's to report.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 
 
 def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:

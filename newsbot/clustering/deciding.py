@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from newsbot.child_process import answers_pipe, start_module
+from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
 from newsbot.clustering.assign import decide_here
 from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PROCESS_FROM = 300  # stories in a batch from which deciding it in the second process pays
 POLL_SECONDS = 0.1  # how often a wait for the process asks whether the run must stop
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})  # what cron, systemd or a terminal send
 STOP_GRACE_SECONDS = 2.0  # how long a child ended by one of them waits for the run to see the same stop
 Meanwhile = Callable[[list[str]], Iterator[object]]
 _DONE = object()  # a Meanwhile's steps are over

@@ -58,7 +58,7 @@ def read_feed(body: bytes, url: str, content_type: str | None) -> FeedRead:
     except Exception as problem:  # a parser's own bug must cost this source only, and say so
         error = f"the feed could not be read ({type(problem).__name__}: {problem})"
         return FeedRead(error=error, seconds=time.perf_counter() - started)
-    kept = tuple(newest_first([plain_entry(entry) for entry in first_copies(entries)]))
+    kept = tuple(newest_first(first_copies(plain_entry(entry) for entry in entries)))
     return FeedRead(kept, seconds=time.perf_counter() - started)
 
 
@@ -84,7 +84,7 @@ def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 def read_article(html: str, url: str, title_css: str | None, date_css: str | None) -> ArticleRead:
     # trafilatura and its helpers take half a second of CPU to import: the run's own process loads
-    # them only when it has a page to read itself, which a warm run with the reading process rarely does.
+    # them only when it has a page to read itself, which a warm run's few new items rarely need.
     from newsbot.sources.articles import MAX_PAGE_CHARS, extract_article
 
     started = time.perf_counter()
@@ -110,5 +110,6 @@ def is_teaser(entry: FeedEntry) -> bool:
 
 
 def text_of(entry: FeedEntry) -> str:
-    """The entry's own text as plain text: its content, else its summary."""
-    return (entry.content or entry.summary) if entry.plain else html_to_text(entry.content or entry.summary)
+    """A plain entry's own text (every entry the spider measures was made plain): its content, else
+    its summary."""
+    return entry.content or entry.summary

@@ -37,7 +37,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
-from newsbot.child_process import answers_pipe, start_module
+from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
 from newsbot.sources.reading import read_article, read_feed
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ MAX_QUEUED = 64
 PIPE_BYTES = 1024 * 1024
 READY = b"r"  # the child's first byte: its imports are done
 READERS: tuple[Callable[..., Any], ...] = (read_feed, read_article)
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP})  # the group's stop: no failure to report
 Answer = TypeVar("Answer")
 LoggedLine = tuple[str, int, str]  # logger's name, level, message
 Request = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]

@@ -86,7 +86,7 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
     """A Story, or None when the entry has no http(s) link to identify it."""
     if not is_http_url(entry.link):
         return None
-    url = entry.canonical or canonical_url(entry.link, keep_fragment=entry.anchored)
+    url = entry_identity(entry)
     as_text = _as_is if entry.plain else html_to_text
     summary = bounded(as_text(entry.summary), MAX_TEXT_CHARS)
     text = bounded(as_text(entry.content), MAX_TEXT_CHARS)
