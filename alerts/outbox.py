@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertKind, Match, RunSummary, Story
 from newsbot.storage.database import Storage
-from newsbot.storage.records import alert_id, batched
+from newsbot.storage.records import alert_id
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 
@@ -59,7 +60,8 @@ def queue_matches(
     """
     matches_of = ahead.matches if ahead else matcher.match_story
     oldest = now - timedelta(days=max_age_days)
-    for batch in batched(storage.unmatched_stories(), STAGE_BATCH):
+    waiting = storage.unmatched_stories(STAGE_BATCH)
+    while batch := list(islice(waiting, STAGE_BATCH)):
         # Matched before the batch's transaction: a source being stored meanwhile waits only for the writes.
         matched = []
         for story, first_seen in batch:

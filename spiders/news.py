@@ -474,7 +474,12 @@ class NewsSpider(scrapy.Spider):
         if state.pending > 0 or state.finished:
             return
         state.finished = True
-        yield self._result(state)
+        result = self._result(state)
+        # Its entries are the result's now, stored and let go by the pipeline; kept here too, every
+        # source's stories would stay in memory until the crawl ends (~70 MB for 20,000).
+        state.entries.clear()
+        state.links_seen.clear()
+        yield result
 
     def _result(self, state: _Source) -> FetchResult:
         cut_short = _cut_short(state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -13,6 +13,7 @@ from newsbot.models import AlertKind, AlertStatus, Match, Story
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
     alert_id,
+    batched,
     iso,
     match_record,
     story_from_row,
@@ -62,15 +63,27 @@ def insert_stories(db: Database, source: str, stories: Sequence[Story], when: da
 
 
 class StoryStore(StoreBase):
-    def unmatched_stories(self) -> list[tuple[Story, datetime]]:
+    def unmatched_stories(self, batch: int = 100) -> Iterator[tuple[Story, datetime]]:
         """Stories clustered and not yet matched, with when each was first seen (for the age limit), in
         the order they were stored: the order clusters were assigned in, so a cluster's first story
         comes first. A story stored after the pass's clustering waits for the next pass: matched before
-        its cluster is known, a copy would alert on its own instead of joining its original's alert."""
-        rows = self.db.query(
-            "SELECT * FROM stories WHERE matched_at IS NULL AND cluster_id IS NOT NULL ORDER BY first_seen_at, rowid"
-        )
-        return [(story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows]
+        its cluster is known, a copy would alert on its own instead of joining its original's alert.
+
+        Read `batch` stories at a time: a cold run's thousands of waiting stories are held as rowids,
+        not as their texts (tens of MB)."""
+        rowids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT rowid FROM stories WHERE matched_at IS NULL AND cluster_id IS NOT NULL "
+                "ORDER BY first_seen_at, rowid"
+            )
+        ]
+        for chunk in batched(rowids, batch):
+            rows = self.db.query(
+                "SELECT * FROM stories WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY first_seen_at, rowid",
+                [json.dumps(chunk)],
+            )
+            yield from ((story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows)
 
     def unmatched_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]

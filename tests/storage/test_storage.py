@@ -108,10 +108,25 @@ def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:
     assert storage.story_count() == 0
 
 
+def test_waiting_stories_are_read_a_batch_at_a_time_in_stored_order(storage: Storage) -> None:
+    for hour, path in enumerate("edcba"):  # stored in this order, an hour apart
+        storage.record_fetch(fetched("Wire"), [story(path)], NOW + timedelta(hours=hour))
+    storage.db.execute("UPDATE stories SET cluster_id = id")
+    waiting = storage.unmatched_stories(batch=2)
+
+    first = next(waiting)
+    storage.record_matches(first[0], [], NOW)  # matched between batches, as queue_matches does
+    rest = list(waiting)
+
+    assert [item.url.rsplit("/", 1)[1] for item, _ in [first, *rest]] == list("edcba")
+    assert [seen for _, seen in rest] == [NOW + timedelta(hours=hour) for hour in range(1, 5)]
+    assert [item.url for item, _ in storage.unmatched_stories()] == [item.url for item, _ in rest]
+
+
 def test_matching_queues_one_alert_per_watchlist_and_is_idempotent(storage: Storage) -> None:
     item = story("a")
     storage.record_fetch(fetched("Wire"), [item], NOW)
-    assert storage.unmatched_stories() == [], "a story waits for its cluster before it is matched"
+    assert list(storage.unmatched_stories()) == [], "a story waits for its cluster before it is matched"
     storage.db.execute("UPDATE stories SET cluster_id = id")  # what clustering does
     [(unmatched, first_seen)] = storage.unmatched_stories()
 
@@ -119,7 +134,7 @@ def test_matching_queues_one_alert_per_watchlist_and_is_idempotent(storage: Stor
     requeued = storage.record_matches(unmatched, [MATCH], NOW)
 
     assert first_seen == NOW and requeued == 0
-    assert storage.unmatched_stories() == []
+    assert list(storage.unmatched_stories()) == []
     [alert] = storage.due_alerts(NOW)
     assert alert.story == item and alert.match == MATCH
 
