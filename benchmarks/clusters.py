@@ -42,13 +42,13 @@ for the peak resident memory of assign_clusters above the interpreter's own.
 
 Baselines, measured in this run: a naive linear scan on the smallest store (every story of the
 window read, fingerprinted and compared with the new story: clustering without an index), and
-a story's index rows read by one scan of the window's rows on the seen index (`INDEXED BY`)
+a story's index rows read by one scan of the window's rows (the hash kept out of the plan: `+hash`)
 against newsbot's read of them by hash, on the smallest store and the worst case: what a plan not
 using the hash would cost. And one empty commit on this disk.
 
 The index: its rows and bytes (SQLite's dbstat), per row and per story in the window: the table,
-which is itself the hash index (WITHOUT ROWID, its primary key (hash, story)), and its one index,
-on seen. Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
+which is itself the hash index (WITHOUT ROWID, its primary key (hash, story)), with no other index
+(migration m010). Query plans: EXPLAIN QUERY PLAN of the statements assign_clusters's Storage methods run,
 as newsbot leaves the database (no statistics) and after `ANALYZE shingle_index`. About 11
 minutes on 2 cores, most of it seeding (~10 GB of scratch files, removed at the end); --quick
 about 90 s.
@@ -123,7 +123,6 @@ STOCK_SHARE = 0.02  # of sentences (~22 a story): about one story in three has o
 FOOTER_SHARE = 0.6  # of an outlet's stories end with its footer
 COPY_SHARE = 0.2  # of stored stories are copies of an earlier one
 BAG_BITS = 16  # words are drawn from a bag of 65,536, filled by their frequency in news
-INDEX_NAMES = ("shingle_index", "idx_shingle_index_seen")  # the table (keyed by hash, story), its index on seen
 MB = 1e6
 COLD_FLAT = 1.25  # --cold: a story of the largest run may cost this much more than one of the smallest
 
@@ -373,7 +372,7 @@ class Store:
     rounds: list[Round] = field(default_factory=list)  # as newsbot runs: synchronous FULL
     unsynced: list[Round] = field(default_factory=list)  # the same with synchronous = OFF: no fsync at commit
     fresh: dict[str, float] = field(default_factory=dict)  # a fresh interpreter's run: seconds, peak MB
-    window_scan: tuple[float, float, int] | None = None  # ms per story on the seen index, by hash, stories
+    window_scan: tuple[float, float, int] | None = None  # ms per story scanning the window, by hash, stories
     naive: tuple[float, int, int] | None = None  # ms per story, clustered as expected, stories tried
 
     @property
@@ -502,8 +501,6 @@ def insert_new(storage: Storage, stories: Sequence[NewStory]) -> None:
 # Measurements
 # ---------------------------------------------------------------------------------------------
 
-SCAN_HINT = " INDEXED BY idx_shingle_index_seen"
-
 
 def traced(storage: Storage, call: Callable[[], object]) -> list[str]:
     """The statements a Storage method runs, parameters bound (sqlite3's trace callback): newsbot's own
@@ -533,12 +530,9 @@ def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> di
 
 
 def index_size(db: sqlite3.Connection) -> dict[str, int]:
-    """Bytes of the pages of shingle_index (WITHOUT ROWID: the table is the hash index) and of its index
-    on seen (SQLite's dbstat table)."""
-    return {
-        name: db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?", [name]).fetchone()[0]
-        for name in INDEX_NAMES
-    }
+    """Bytes of the pages of shingle_index (WITHOUT ROWID: the table is the hash index; SQLite's dbstat table)."""
+    found: int = db.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = 'shingle_index'").fetchone()[0]
+    return {"shingle_index": found}
 
 
 def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -> dict[str, float]:
@@ -567,8 +561,8 @@ def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -
 
 
 def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, budget: float) -> tuple:
-    """A story's index rows read without the hash: one scan of the window's rows on the seen index
-    (`INDEXED BY`), every row of the window read once, their stories and clusters named by id as
+    """A story's index rows read without the hash: one scan of the window's rows (`+hash` keeps the
+    primary key out of the plan), every row of the window read once, their stories and clusters named by id as
     newsbot's second read names them, against newsbot's read of the same story by hash, the table's
     primary key (`Storage.window_shingles`): (ms per story scanning, ms per story newsbot's way,
     stories), the reads' time only."""
@@ -584,10 +578,10 @@ def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, 
         storage.window_shingles(shingles.sampled, since)
         read = time.perf_counter()
         storage.db.execute(
-            f"SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index{SCAN_HINT} "
+            "SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index "
             "JOIN stories AS story ON story.rowid = shingle_index.story "
             "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
-            "WHERE shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
+            "WHERE +shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
             [json.dumps(sorted(shingles.sampled)), unix_seconds(since)],
         ).fetchall()
         scan += time.perf_counter() - read
@@ -839,7 +833,8 @@ def cold_run(words: Vocabulary, size: int, folder: Path, now: datetime) -> ColdR
             if unclustered >= COLD_PASS or stories[-1].id == newsroom.id_of(0):
                 gc.collect()
                 written, started, cpu = written_bytes(), time.perf_counter(), time.thread_time()
-                assign_clusters(worker, when + timedelta(seconds=1), WINDOW)
+                # Pruned in the first pass only, as newsbot run does (a scan of the window's rows).
+                assign_clusters(worker, when + timedelta(seconds=1), WINDOW, prune=not run.passes)
                 seconds, cpu_seconds = time.perf_counter() - started, time.thread_time() - cpu
                 run.passes.append(ColdPass(unclustered, seconds, cpu_seconds, written_bytes() - written))
                 unclustered = 0
@@ -1080,18 +1075,14 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
     )
     print()
     print("== Index: shingle_index, as seeded (dbstat) ==")
-    print(
-        "| stories | rows | rows/story | table = (hash, story) key MB | seen index MB | bytes/row | KB/story | "
-        "database MB |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| stories | rows | rows/story | table = (hash, story) key MB | bytes/row | KB/story | database MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for store in stores:
-        table, by_time = (store.index[name] / MB for name in INDEX_NAMES)
         index_bytes = sum(store.index.values())
         print(
-            f"| {store.label} | {store.index_rows:,} | {store.index_rows / store.in_window:.1f} | {table:.1f} | "
-            f"{by_time:.1f} | {index_bytes / store.index_rows:.1f} | {index_bytes / store.in_window / 1000:.1f} | "
-            f"{store.megabytes:,.0f} |"
+            f"| {store.label} | {store.index_rows:,} | {store.index_rows / store.in_window:.1f} | "
+            f"{index_bytes / MB:.1f} | {index_bytes / store.index_rows:.1f} | "
+            f"{index_bytes / store.in_window / 1000:.1f} | {store.megabytes:,.0f} |"
         )
     seeding = "; ".join(
         f"{store.label}: {store.seed_seconds:.0f}s (text {store.generate_seconds:.0f}, fingerprints "
@@ -1112,7 +1103,7 @@ def report(stores: list[Store], plain: Store, commit_ms: float) -> None:
         if store.window_scan:
             scan_ms, queries, tried = store.window_scan
             print(
-                f"{store.label}: a story's index rows read by a scan of the window (seen index, {tried} stories) "
+                f"{store.label}: a story's index rows read by a scan of the window ({tried} stories) "
                 f"{scan_ms:.1f} ms/story; newsbot's read by hash {queries:.2f} ms: {scan_ms / queries:,.0f}×"
             )
     print()

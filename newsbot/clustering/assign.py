@@ -52,12 +52,15 @@ def assign_clusters(
     should_stop: Callable[[], bool] = lambda: False,
     batch_size: int = BATCH,
     decide: Decide | None = None,
+    prune: bool = True,
 ) -> None:
     """Give every new story a cluster: the one of the earlier story it is a copy of, or its own.
     `should_stop` is asked before each story (what is decided is written; the rest waits for the
-    next pass or run)."""
+    next pass or run). `prune`: first drop the index rows older than the window, a scan of the
+    window's rows that a run does in its first pass only (later passes find them too old anyway)."""
     since = now - window
-    storage.prune_shingles(since)
+    if prune:
+        storage.prune_shingles(since)
     for ids in batched(storage.unclustered_ids(), batch_size):
         if should_stop():
             return

@@ -228,6 +228,7 @@ class _LaterStages:
         self.delivery_deadline = budget.deadline + DELIVERY_ALLOWANCE_SECONDS
         self.abandoned = False
         self._storage: Storage | None = None
+        self._pruned = False  # the cluster window's old index rows: dropped in the run's first pass
         # Matches found while the second process clusters their batch, for queue_matches to take.
         self._ahead = MatchedAhead(self.matcher, lambda ids: self._open().stories_by_id(ids).values())
         self._deciding = DecidingProcess(database, meanwhile=self._ahead.while_deciding)  # on the second core
@@ -248,7 +249,15 @@ class _LaterStages:
             self.summary.worse += record_health(self.config, storage, self.clock.now())
         started = self.clock.monotonic()
         window = timedelta(days=self.config.settings.cluster_window_days)
-        assign_clusters(storage, self.clock.now(), window, should_stop=self.delivery_over, decide=self._deciding)
+        assign_clusters(
+            storage,
+            self.clock.now(),
+            window,
+            should_stop=self.delivery_over,
+            decide=self._deciding,
+            prune=not self._pruned,
+        )
+        self._pruned = True
         stages["cluster"] += self.clock.monotonic() - started
         started = self.clock.monotonic()
         max_age_days = self.config.settings.max_age_days

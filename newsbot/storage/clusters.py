@@ -131,7 +131,8 @@ class ClusterStore(StoreBase):
             )
 
     def prune_shingles(self, before: datetime) -> None:
-        """Stories older than the window are never joined again: their index rows can go."""
+        """Stories older than the window are never joined again: their index rows can go. A scan of
+        the window's rows (no index by time: see migration m010), so a run prunes once."""
         with self.transaction():
             self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(before)])
 

@@ -127,7 +127,6 @@ INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {  # name → (table, co
     "idx_stories_url": ("stories", ("url",), True),
     "idx_stories_matched_at": ("stories", ("matched_at",), False),
     "idx_stories_cluster_id": ("stories", ("cluster_id",), False),
-    "idx_shingle_index_seen": ("shingle_index", ("seen",), False),
     "idx_alerts_status": ("alerts", ("status",), False),
     "idx_alerts_story_id_watchlist": ("alerts", ("story_id", "watchlist"), True),
     "idx_source_notices_sent_at": ("source_notices", ("sent_at",), False),

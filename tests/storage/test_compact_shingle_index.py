@@ -70,3 +70,27 @@ def test_the_window_is_pruned_by_time(tmp_path: Path) -> None:
         storage.close()
 
     assert remaining == {rowid[recent.id]}
+
+
+def test_a_pass_that_does_not_prune_still_never_joins_a_story_older_than_the_window(tmp_path: Path) -> None:
+    """A run prunes in its first pass only (a scan of the window's rows since m010): the rows a later
+    pass leaves are too old to be found, and the next pruning pass drops them."""
+    text = prose(random.Random(5), 250)
+    old, copy = own_story(1, text, outlet="Wire"), own_story(2, text, outlet="Herald")
+    storage = Storage.open(tmp_path / "newsbot.db")
+    try:
+        store_poll(storage, [old], DAY)
+        assign_clusters(storage, DAY, WINDOW)
+        store_poll(storage, [copy], DAY + WINDOW + timedelta(hours=1))
+        assign_clusters(storage, DAY + WINDOW + timedelta(hours=2), WINDOW, prune=False)
+        rowid = dict(storage.db.execute("SELECT id, rowid FROM stories"))
+        kept = {row[0] for row in storage.db.execute("SELECT DISTINCT story FROM shingle_index")}
+        cluster = storage.cluster_of(copy.id)
+        assign_clusters(storage, DAY + WINDOW + timedelta(hours=3), WINDOW)
+        pruned = {row[0] for row in storage.db.execute("SELECT DISTINCT story FROM shingle_index")}
+    finally:
+        storage.close()
+
+    assert kept == {rowid[old.id], rowid[copy.id]}, "a pass that does not prune leaves the old rows"
+    assert cluster is not None and cluster.cluster_id == copy.id, "a story older than the window was joined"
+    assert pruned == {rowid[copy.id]}
