@@ -79,9 +79,15 @@ class StoryStore(StoreBase):
             )
         ]
         for chunk in batched(rowids, batch):
-            rows = self.db.query(
-                "SELECT * FROM stories WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY first_seen_at, rowid",
-                [json.dumps(chunk)],
+            # Read whole before the first is yielded: a SELECT left half-read keeps its snapshot open,
+            # and the caller's next write on this connection would then fail at once ("database is
+            # locked") if another connection had committed meanwhile.
+            rows = list(
+                self.db.query(
+                    "SELECT * FROM stories WHERE rowid IN (SELECT value FROM json_each(?)) "
+                    "ORDER BY first_seen_at, rowid",
+                    [json.dumps(chunk)],
+                )
             )
             yield from ((story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows)
 

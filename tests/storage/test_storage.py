@@ -109,13 +109,20 @@ def test_a_failed_write_leaves_nothing_half_done(storage: Storage) -> None:
 
 
 def test_waiting_stories_are_read_a_batch_at_a_time_in_stored_order(storage: Storage) -> None:
+    """Read in batches, in stored order; a write half-way through a batch does not find the
+    connection stuck in the batch's read while another connection has committed."""
     for hour, path in enumerate("edcba"):  # stored in this order, an hour apart
         storage.record_fetch(fetched("Wire"), [story(path)], NOW + timedelta(hours=hour))
     storage.db.execute("UPDATE stories SET cluster_id = id")
     waiting = storage.unmatched_stories(batch=2)
 
     first = next(waiting)
-    storage.record_matches(first[0], [], NOW)  # matched between batches, as queue_matches does
+    crawl = Storage.open(Path(storage.db.conn.execute("PRAGMA database_list").fetchone()[2]))
+    try:
+        crawl.record_fetch(fetched("Herald"), [story("f", source="Herald")], NOW)  # a store commits meanwhile
+    finally:
+        crawl.close()
+    storage.record_matches(first[0], [], NOW)  # matched mid-batch, as queue_matches may when told to stop
     rest = list(waiting)
 
     assert [item.url.rsplit("/", 1)[1] for item, _ in [first, *rest]] == list("edcba")
