@@ -3,6 +3,12 @@
 A plain child, not multiprocessing: its only handle on the parent is its stdin, so a parent killed
 by SIGKILL leaves it at end-of-file and it exits, where a multiprocessing worker can be left
 waiting. It shares the run's process group: cron's or systemd's stop reaches it too.
+
+It ignores SIGINT from before its interpreter starts: a terminal's Ctrl-C reaches the whole group,
+and the run stops its children itself. Ignored in the child's own code, the signal still killed it
+while it imported (a few hundred milliseconds), with a KeyboardInterrupt traceback on the terminal.
+A shell's `trap '' INT` sets the disposition and `exec` keeps it, and Python leaves an ignored
+SIGINT ignored; subprocess has no option for it that is safe in a process with threads.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
     """`python -m module args…` with this newsbot importable, its stdin and stdout piped to us."""
     path = os.pathsep.join(filter(None, (PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))
     return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
+        ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"', sys.executable, "-m", module, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": path},

@@ -20,7 +20,6 @@ import contextlib
 import logging
 import pickle
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -158,7 +157,6 @@ def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     with contextlib.suppress(BrokenPipeError):  # the parent is gone
         serve(Path(sys.argv[1]), sys.stdin.buffer, answers_pipe())
 

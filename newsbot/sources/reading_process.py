@@ -28,7 +28,6 @@ import fcntl
 import logging
 import pickle
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -254,7 +253,6 @@ class _Collecting(logging.Handler):
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the run stops the crawl
     with contextlib.suppress(BrokenPipeError):  # the parent is gone
         serve(sys.stdin.buffer, answers_pipe())
 

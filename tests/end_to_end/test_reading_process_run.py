@@ -69,11 +69,18 @@ def configure(workspace: Workspace, server: FeedServer, gate: threading.Event) -
     return pages
 
 
+def is_reading(pid: int) -> bool:
+    try:
+        return READING in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:  # a child that ended between the listing and this read
+        return False
+
+
 def reading_child(run_pid: int) -> int:
     found: list[int] = []
 
     def appeared() -> bool:
-        found.extend(child for child in children(run_pid) if READING in Path(f"/proc/{child}/cmdline").read_bytes())
+        found.extend(child for child in children(run_pid) if is_reading(child))
         return bool(found)
 
     wait_until(appeared, 60, "the run's reading process")
