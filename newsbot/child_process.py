@@ -8,7 +8,8 @@ It ignores SIGINT from before its interpreter starts: a terminal's Ctrl-C reache
 and the run stops its children itself. Ignored in the child's own code, the signal still killed it
 while it imported (a few hundred milliseconds), with a KeyboardInterrupt traceback on the terminal.
 A shell's `trap '' INT` sets the disposition and `exec` keeps it, and Python leaves an ignored
-SIGINT ignored; subprocess has no option for it that is safe in a process with threads.
+SIGINT ignored; subprocess has no option for it that is safe in a process with threads. An image
+without /bin/sh (distroless) starts the child directly rather than not at all.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # What cron, systemd or a terminal send the whole group: a child ended by one of them stopped with
 # the run, which is no failure of the child's to report.
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
+SHELL = "/bin/sh"
 
 
 def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
     """`python -m module args…` with this newsbot importable, its stdin and stdout piped to us."""
     path = os.pathsep.join(filter(None, (PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))
+    ignoring_ctrl_c = [SHELL, "-c", 'trap "" INT; exec "$0" "$@"'] if os.path.exists(SHELL) else []
     return subprocess.Popen(
-        ["/bin/sh", "-c", 'trap "" INT; exec "$0" "$@"', sys.executable, "-m", module, *args],
+        [*ignoring_ctrl_c, sys.executable, "-m", module, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": path},
