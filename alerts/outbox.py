@@ -27,15 +27,25 @@ class MatchedAhead:
     can be found before it is clustered; what they become in the outbox (alert, "also in") waits
     for the cluster, in `queue_matches`, which takes them from here."""
 
-    def __init__(self, matcher: Matcher, stories: Callable[[list[str]], Iterable[Story]]):
+    def __init__(
+        self,
+        matcher: Matcher,
+        stories: Callable[[list[str]], Iterable[Story]],
+        oldest: Callable[[], datetime],
+    ):
         self._matcher = matcher
         self._stories = stories  # the stories of some ids, read on the calling thread's connection
+        self._oldest = oldest  # a story published before it gets no alert: queue_matches never matches it
         self._found: dict[str, list[Match]] = {}
 
     def while_deciding(self, ids: list[str]) -> Iterator[None]:
-        """Matches the batch's stories, yielding after each."""
+        """Matches the batch's stories, yielding after each; not those published too long ago to
+        alert (most of a cold run's, whose feeds reach back weeks): queue_matches would never take
+        their matches."""
+        oldest = self._oldest()
         for story in self._stories(ids):
-            self._found[story.id] = self._matcher.match_story(story)
+            if story.published_at is None or story.published_at >= oldest:
+                self._found[story.id] = self._matcher.match_story(story)
             yield
 
     def matches(self, story: Story) -> list[Match]:

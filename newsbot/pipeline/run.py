@@ -230,7 +230,11 @@ class _LaterStages:
         self._storage: Storage | None = None
         self._pruned = False  # the cluster window's old index rows: dropped in the run's first pass
         # Matches found while the second process clusters their batch, for queue_matches to take.
-        self._ahead = MatchedAhead(self.matcher, lambda ids: self._open().stories_by_id(ids).values())
+        self._ahead = MatchedAhead(
+            self.matcher,
+            lambda ids: self._open().stories_by_id(ids).values(),
+            oldest=lambda: self.clock.now() - timedelta(days=config.settings.max_age_days),
+        )
         self._deciding = DecidingProcess(database, meanwhile=self._ahead.while_deciding)  # on the second core
 
     def interrupted(self) -> bool:

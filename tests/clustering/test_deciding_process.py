@@ -127,7 +127,7 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
     for name, ahead_of_time in (("after", False), ("ahead", True)):
         storage = stored_polls(tmp_path / f"{name}.db", polls)
         matcher = CountingMatcher()
-        ahead = MatchedAhead(matcher, partial(stories_of, storage))
+        ahead = MatchedAhead(matcher, partial(stories_of, storage), oldest=lambda: NOW - timedelta(days=10_000))
         deciding = DecidingProcess(
             tmp_path / f"{name}.db", smallest=1, meanwhile=ahead.while_deciding if ahead_of_time else None
         )
@@ -142,6 +142,35 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
         assert sorted(matcher.calls.values()) == [1] * len(stories), "a story matched twice, or never"
         assert matched_while_deciding == (len(stories) if ahead_of_time else 0)
     assert outboxes[0] == outboxes[1] and outboxes[0], "the test set alerts on nothing"
+
+
+def test_stories_too_old_to_alert_are_not_matched_while_the_process_decides(tmp_path: Path) -> None:
+    """A cold run's feeds reach back weeks: a story published before the age limit gets no alert, and
+    queue_matches never matches it, so matching it during the wait would be work thrown away."""
+    lead = "The SMS aggregator Mitto AG sold access to the SS7 signalling network to locate phones."
+    stories = [
+        replace(story, summary=lead, published_at=NOW - timedelta(days=30 if number % 2 else 0, hours=1))
+        for number, story in enumerate(made_up_stories())
+    ]
+    old = {story.id for number, story in enumerate(stories) if number % 2}
+    storage = stored_polls(tmp_path / "newsbot.db", [[story] for story in stories])
+    matcher = CountingMatcher()
+    ahead = MatchedAhead(matcher, partial(stories_of, storage), oldest=lambda: NOW - timedelta(days=2))
+    deciding = DecidingProcess(tmp_path / "newsbot.db", smallest=1, meanwhile=ahead.while_deciding)
+    try:
+        assign_clusters(storage, NOW, WINDOW, batch_size=500, decide=deciding)
+        matched_while_deciding = set(matcher.calls)
+        summary = RunSummary()
+        queue_matches(storage, matcher, 2, summary, NOW, ahead=ahead)
+        alerted = {row["story_id"] for row in storage.db["alerts"].rows}
+    finally:
+        deciding.close()
+        storage.close()
+
+    young = {story.id for story in stories} - old
+    assert matched_while_deciding == young, "a story too old to alert was matched while the process decided"
+    assert sorted(matcher.calls.values()) == [1] * len(young)
+    assert summary.too_old == len(old) and alerted and not alerted & old
 
 
 def test_a_stop_ends_the_process_and_the_next_pass_finishes(tmp_path: Path) -> None:
