@@ -19,6 +19,12 @@ from newsbot.storage.records import alert_id
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 
 
+def too_old_to_alert(published: datetime, now: datetime, max_age_days: float) -> bool:
+    """A story published this long ago is no news to a security team: it gets no alert, so its
+    matches are not worth finding (an undated story counts from when it was first seen)."""
+    return published < now - timedelta(days=max_age_days)
+
+
 class MatchedAhead:
     """Stories matched before their turn, while the clustering process decides their batch: the
     stage thread would otherwise only wait for it, and then match them after, one core idle.
@@ -31,20 +37,22 @@ class MatchedAhead:
         self,
         matcher: Matcher,
         stories: Callable[[list[str]], Iterable[Story]],
-        oldest: Callable[[], datetime],
+        now: Callable[[], datetime],
+        max_age_days: float,
     ):
         self._matcher = matcher
         self._stories = stories  # the stories of some ids, read on the calling thread's connection
-        self._oldest = oldest  # a story published before it gets no alert: queue_matches never matches it
+        self._now, self._max_age_days = now, max_age_days
         self._found: dict[str, list[Match]] = {}
 
     def while_deciding(self, ids: list[str]) -> Iterator[None]:
         """Matches the batch's stories, yielding after each; not those published too long ago to
         alert (most of a cold run's, whose feeds reach back weeks): queue_matches would never take
         their matches."""
-        oldest = self._oldest()
+        now = self._now()
         for story in self._stories(ids):
-            if story.published_at is None or story.published_at >= oldest:
+            # Undated, it was first seen in this run: young enough.
+            if story.published_at is None or not too_old_to_alert(story.published_at, now, self._max_age_days):
                 self._found[story.id] = self._matcher.match_story(story)
             yield
 
@@ -69,7 +77,6 @@ def queue_matches(
     continues the earlier story. A story `ahead` matched already is not matched again.
     """
     matches_of = ahead.matches if ahead else matcher.match_story
-    oldest = now - timedelta(days=max_age_days)
     waiting = storage.unmatched_stories(STAGE_BATCH)
     while batch := list(islice(waiting, STAGE_BATCH)):
         # Matched before the batch's transaction: a source being stored meanwhile waits only for the writes.
@@ -77,11 +84,11 @@ def queue_matches(
         for story, first_seen in batch:
             if should_stop():
                 break  # what is matched is recorded
-            matched.append((story, [] if (story.published_at or first_seen) < oldest else matches_of(story)))
+            too_old = too_old_to_alert(story.published_at or first_seen, now, max_age_days)
+            matched.append((story, too_old, [] if too_old else matches_of(story)))
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
-            for (story, first_seen), (_, matches) in zip(batch, matched, strict=False):
-                if (story.published_at or first_seen) < oldest:
-                    summary.too_old += 1
+            for story, too_old, matches in matched:
+                summary.too_old += too_old
                 cluster = storage.cluster_id(story.id)
                 follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
                 summary.matches += sum(

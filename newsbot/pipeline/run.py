@@ -233,7 +233,8 @@ class _LaterStages:
         self._ahead = MatchedAhead(
             self.matcher,
             lambda ids: self._open().stories_by_id(ids).values(),
-            oldest=lambda: self.clock.now() - timedelta(days=config.settings.max_age_days),
+            now=self.clock.now,
+            max_age_days=config.settings.max_age_days,
         )
         self._deciding = DecidingProcess(database, meanwhile=self._ahead.while_deciding)  # on the second core
 
