@@ -8,8 +8,9 @@ not the number of terms. Every decision keeps its reason, for alerts and `newsbo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache, partial
 
 from newsbot.configuration.ruleitems import VENDORS
 from newsbot.configuration.watchlists import (
@@ -68,6 +69,9 @@ class Evaluation:
 def vendor_label(name: str, words: list[str]) -> str:
     """How a vendor's hits are named in a rule's terms: its name, or which of its forms matched."""
     return name if name in words else f"{name} (as {', '.join(words)})"
+
+
+SegmentsOf = Callable[[], Segments | None]  # a story's roundup parts, found when first asked
 
 
 @dataclass
@@ -142,7 +146,7 @@ class Matcher:
                     bucket.topic_hits[(ref.kind, ref.owner)].append((ref, hit))
                 else:
                     bucket.vendor_hits[ref.owner].append((ref, hit))
-        segments = roundup_segments(fields)
+        segments = cache(partial(roundup_segments, fields))  # read only where a hit needs it: most stories have none
         return [
             _evaluate(watchlist, self._vendors[number], found[number], segments)
             for number, watchlist in enumerate(self.watchlists)
@@ -164,12 +168,13 @@ def story_fields(story: Story) -> dict[str, str]:
 
 
 def _evaluate(
-    watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found, segments: Segments | None
+    watchlist: Watchlist, vendors: Mapping[str, tuple[int, VendorConfig]], found: _Found, segments: SegmentsOf
 ) -> Evaluation:
     """The watchlist's verdict; the cost follows the hits, never the number of vendors or terms.
 
-    `segments` cuts a roundup into its stories: then a vendor's context and a rule's items count
-    only inside one of them.
+    `segments` gives the parts of a roundup (None for an ordinary story): then a vendor's context and
+    a rule's items count only inside one of them. It is asked only where a hit needs it, since
+    finding a roundup reads every sentence.
     """
     config = watchlist.config
     evaluation = Evaluation(watchlist=config.name)
@@ -207,7 +212,7 @@ def _count(forms: list[str]) -> str:
 
 
 def _valid_vendor_hits(
-    vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str], segments: Segments | None
+    vendor: VendorConfig, pairs: list[tuple[_Ref, Hit]], near_misses: list[str], segments: SegmentsOf
 ) -> list[tuple[_Ref, Hit]]:
     """Name and alias hits that count: not inside an excluded phrase; with `context:`, beside a context word
     (the contract's "for an ambiguous name/alias to count"), unless the form is listed as unambiguous."""
@@ -235,9 +240,9 @@ def _inside(hit: Hit, cover: Hit) -> bool:
     return hit.field == cover.field and hit.folded == cover.folded and cover.start <= hit.start and hit.end <= cover.end
 
 
-def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: Segments | None) -> bool:
-    if segments is not None:
-        context = [word for word in context if segments.of(word) == segments.of(hit)]
+def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: SegmentsOf) -> bool:
+    if (parts := segments()) is not None:
+        context = [word for word in context if parts.of(word) == parts.of(hit)]
     if vendor.near is None:
         return bool(context)
     return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
@@ -248,12 +253,18 @@ def _evaluate_rule(
     vendor_hits: list[tuple[str, Hit]],
     found: _Found,
     evaluation: Evaluation,
-    segments: Segments | None,
+    segments: SegmentsOf,
 ) -> None:
+    # Most stories lack one of a rule's `all` items or every `any` item: that is said before the
+    # other items' hits are gathered (a roundup's parts have fewer hits, never more: the same reason).
+    refused = _refused_outright(rule, vendor_hits, found)
+    if refused is not None:
+        evaluation.not_fired[rule.name] = refused
+        return
     satisfied = {_key(item): _item_hits(item, rule, vendor_hits, found) for _, _, item in rule_items(rule)}
     reason, used = _verdict(rule, satisfied)
-    if segments is not None:  # a roundup: an exclusion in one of its stories does not block another
-        part_reason, used, satisfied = _verdict_in_one_part(rule, satisfied, segments)
+    if (parts := segments()) is not None:  # a roundup: an exclusion in one of its stories does not block another
+        part_reason, used, satisfied = _verdict_in_one_part(rule, satisfied, parts)
         reason = None if part_reason is None else reason or part_reason
     if reason is not None:
         evaluation.not_fired[rule.name] = reason
@@ -266,16 +277,25 @@ def _evaluate_rule(
 _Satisfied = dict[str, list[tuple[str, Hit]]]
 
 
+def _refused_outright(rule: RuleConfig, vendor_hits: list[tuple[str, Hit]], found: _Found) -> str | None:
+    """_verdict's reason when an `all` item or every `any` item has no hit at all, else None."""
+    for item in rule.all:
+        if not _item_hits(item, rule, vendor_hits, found):
+            return _missing(rule, item)
+    if rule.any and not any(_item_hits(item, rule, vendor_hits, found) for item in rule.any):
+        return _none_of_any(rule)
+    return None
+
+
 def _verdict(rule: RuleConfig, satisfied: _Satisfied) -> tuple[str | None, list[RuleItem]]:
     """Why the rule does not fire on these hits (None when it fires), and the items that made it fire."""
     missing = [item for item in rule.all if not satisfied[_key(item)]]
     present_any = [item for item in rule.any if satisfied[_key(item)]]
     blocking = [item for item in rule.none if satisfied[_key(item)]]
     if missing:
-        return f"no {_describe(missing[0])} matched{_where(rule)}", []
+        return _missing(rule, missing[0]), []
     if rule.any and not present_any:
-        names = ", ".join(_key(item) for item in rule.any)
-        return f"none of {names} matched{_where(rule)}", []
+        return _none_of_any(rule), []
     if blocking:
         words = ", ".join(dict.fromkeys(label for label, _ in satisfied[_key(blocking[0])]))
         return f"excluded by {_key(blocking[0])} ({words})", []
@@ -301,6 +321,14 @@ def _verdict_in_one_part(
             return None, used, in_part
     items = " and ".join(_describe(item) for item in (*rule.all, *rule.any[:1]))
     return f"a roundup of several stories, and no one of them has a {items} together", [], satisfied
+
+
+def _missing(rule: RuleConfig, item: RuleItem) -> str:
+    return f"no {_describe(item)} matched{_where(rule)}"
+
+
+def _none_of_any(rule: RuleConfig) -> str:
+    return f"none of {', '.join(_key(item) for item in rule.any)} matched{_where(rule)}"
 
 
 def _key(item: RuleItem) -> str:

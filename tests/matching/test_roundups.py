@@ -136,3 +136,14 @@ def test_a_story_is_cut_through_its_fields(matcher: Matcher) -> None:
     title = "Petco Opens Stores, Temu Tops Charts, and Markets Rally Again"
     assert fired(matcher, title, "A busy week.", "A hack exposed millions of records at a bank.") == set()
     assert fired(matcher, title, "A busy week.", "Temu said a hack exposed millions of records.") == {"vendor-breach"}
+
+
+def test_a_roundup_missing_a_rule_item_everywhere_gets_the_plain_reason(matcher: Matcher) -> None:
+    """A rule refused before its items' hits are gathered (an item with no hit at all, roundup or
+    not) says what an ordinary story says, not the roundup's reason."""
+    roundup = "Temu Tops App Charts Again, Petco Opens New Stores, and Retailer Hack Exposes Millions"
+    ordinary = "Temu tops the app charts again"
+    for text in (roundup, ordinary):
+        evaluation = evaluate(matcher, text)
+        assert evaluation.not_fired["vendor-spyware"] == "no 'spyware' term matched"
+    assert evaluate(matcher, "Retailer hack exposes millions").not_fired["vendor-breach"] == "no vendor matched"
