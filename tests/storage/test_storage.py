@@ -227,3 +227,22 @@ def test_migrations_call_no_live_code() -> None:
     source = (REPOSITORY / "newsbot" / "storage" / "migrations.py").read_text(encoding="utf-8")
     imported = set(re.findall(r"^from (\S+) import", source, flags=re.MULTILINE))
     assert imported == {"__future__", "sqlite_utils", "sqlite_utils.migrations", "newsbot.storage.m004_urls"}
+
+
+def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit(storage: Storage) -> None:
+    """m011: FTS5 merges 16 segments a level, not 4, so many small commits (a source each, a segment
+    each) leave more segments than FTS5's default would; a story of any of them is still found."""
+    (automerge,) = storage.db.execute("SELECT v FROM stories_fts_config WHERE k = 'automerge'").fetchone()
+    assert automerge == 16
+    default = sqlite3.connect(":memory:", isolation_level=None)
+    default.execute("CREATE VIRTUAL TABLE stories_fts USING fts5(title)")
+    for number in range(100):
+        title = f"Outage number{number}"
+        storage.record_fetch(fetched(f"Wire{number}"), [story(f"s{number}", title=title)], NOW)
+        default.execute("BEGIN")
+        default.execute("INSERT INTO stories_fts (title) VALUES (?)", [title])
+        default.execute("COMMIT")
+    segments = "SELECT count(DISTINCT segid) FROM stories_fts_idx"
+    assert storage.db.execute(segments).fetchone()[0] > default.execute(segments).fetchone()[0]
+    for number in (0, 50, 99):
+        assert [found.title for found in storage.search(f"number{number}")] == [f"Outage number{number}"]
