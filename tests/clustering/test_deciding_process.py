@@ -179,10 +179,11 @@ def test_a_stop_ends_the_process_and_the_next_pass_finishes(tmp_path: Path) -> N
     polls = [[story] for story in made_up_stories()]
     stored_then_clustered(tmp_path / "thread.db", polls, 500)
     storage = stored_polls(tmp_path / "stopped.db", polls)
-    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1)
+    # With work to do meanwhile, the wait for the answer asks whether to stop at once, without a
+    # 0.1 s poll first: the stop comes while the process just started is still importing (~0.16 s).
+    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1, meanwhile=lambda ids: iter([None]))
     try:
-        # Not asked before the batch; asked (and stopped) at the first wait for the process's answer,
-        # 0.1 s after the batch went out: the process is still importing what it needs (~0.16 s).
+        # Asked before the batch (go on), then at the first look for the process's answer (stop).
         assign_clusters(storage, NOW, WINDOW, should_stop=iter([False, True]).__next__, decide=deciding)
         assert not children(os.getpid())
         assert all(cluster is None for cluster, *_ in decisions(tmp_path / "stopped.db").values())
