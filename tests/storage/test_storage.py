@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -234,15 +235,15 @@ def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit
     each) leave more segments than FTS5's default would; a story of any of them is still found."""
     (automerge,) = storage.db.execute("SELECT v FROM stories_fts_config WHERE k = 'automerge'").fetchone()
     assert automerge == 16
-    default = sqlite3.connect(":memory:", isolation_level=None)
-    default.execute("CREATE VIRTUAL TABLE stories_fts USING fts5(title)")
-    for number in range(100):
-        title = f"Outage number{number}"
-        storage.record_fetch(fetched(f"Wire{number}"), [story(f"s{number}", title=title)], NOW)
-        default.execute("BEGIN")
-        default.execute("INSERT INTO stories_fts (title) VALUES (?)", [title])
-        default.execute("COMMIT")
     segments = "SELECT count(DISTINCT segid) FROM stories_fts_idx"
-    assert storage.db.execute(segments).fetchone()[0] > default.execute(segments).fetchone()[0]
+    with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as default:
+        default.execute("CREATE VIRTUAL TABLE stories_fts USING fts5(title)")
+        for number in range(100):
+            title = f"Outage number{number}"
+            storage.record_fetch(fetched(f"Wire{number}"), [story(f"s{number}", title=title)], NOW)
+            default.execute("BEGIN")
+            default.execute("INSERT INTO stories_fts (title) VALUES (?)", [title])
+            default.execute("COMMIT")
+        assert storage.db.execute(segments).fetchone()[0] > default.execute(segments).fetchone()[0]
     for number in (0, 50, 99):
         assert [found.title for found in storage.search(f"number{number}")] == [f"Outage number{number}"]
