@@ -5,15 +5,16 @@ cluster's first story is always its first in the database.
 A pass takes the new stories a batch at a time: it reads what the window's index holds for the
 whole batch's shingles at once, decides each story in order against that and the batch's stories
 before it (newsbot.clustering.window), then writes the batch's clusters and index rows in one
-transaction. Deciding holds no lock, so a source being stored meanwhile does not wait for it, and
-the cost of a story hardly grows with the window: a story of a cold run of 100,000 stories costs
-about what one of 2,000 does (benchmarks/clusters.py --cold).
+transaction. Deciding holds no lock, so a source being stored meanwhile does not wait for it.
+A batch may be decided while the one before it is still being written (newsbot.clustering.deciding
+sends it ahead): it is then given that batch's decisions, and sees the index as it will be.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -40,9 +41,12 @@ from newsbot.storage.records import batched
 # its text included (~50 MB for 2,000).
 BATCH = 2_000
 
-# Decides a batch of stored stories (by id) against the window since a time, reading the database:
-# decide_here in the calling thread, or newsbot.clustering.deciding's second process.
-Decide = Callable[[Storage, list[str], datetime, Callable[[], bool]], list[ClusterAssignment]]
+# Decides batches of stored stories (by id) against the window since a time, reading the database,
+# and yields each batch with its decisions, which the caller writes before it asks for the next:
+# decide_each in the calling thread, or newsbot.clustering.deciding's second process.
+Decide = Callable[
+    [Storage, Iterator[list[str]], datetime, Callable[[], bool]], Generator[tuple[list[str], list[ClusterAssignment]]]
+]
 
 
 def assign_clusters(
@@ -61,21 +65,34 @@ def assign_clusters(
     since = now - window
     if prune:
         storage.prune_shingles(since)
-    for ids in batched(storage.unclustered_ids(), batch_size):
+    batches = batched(storage.unclustered_ids(), batch_size)
+    with closing((decide or decide_each)(storage, batches, since, should_stop)) as decided_batches:
+        for ids, decided in decided_batches:
+            storage.record_clusters(decided, now)
+            if len(decided) < len(ids):
+                return
+
+
+def decide_each(
+    storage: Storage, batches: Iterator[list[str]], since: datetime, should_stop: Callable[[], bool]
+) -> Generator[tuple[list[str], list[ClusterAssignment]]]:
+    """Each batch decided in this thread once the one before it is written."""
+    for ids in batches:
         if should_stop():
             return
-        decided = (decide or decide_here)(storage, ids, since, should_stop)
-        storage.record_clusters(decided, now)
-        if len(decided) < len(ids):
-            return
+        yield ids, decide_here(storage, ids, since, should_stop)
 
 
 def decide_here(
-    storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool]
+    storage: Storage,
+    ids: list[str],
+    since: datetime,
+    should_stop: Callable[[], bool],
+    unwritten: Sequence[ClusterAssignment] = (),
 ) -> list[ClusterAssignment]:
-    """A batch decided in this thread, on this connection."""
+    """A batch decided in this thread, on this connection (`unwritten`: see decide_batch)."""
     stored = storage.stories_by_id(ids)
-    return decide_batch(storage, [stored[story] for story in ids if story in stored], since, should_stop)
+    return decide_batch(storage, [stored[story] for story in ids if story in stored], since, should_stop, unwritten)
 
 
 @dataclass(frozen=True)
@@ -103,12 +120,18 @@ class _Batch:
 
 
 def decide_batch(
-    storage: Storage, stories: list[Story], since: datetime, should_stop: Callable[[], bool] = lambda: False
+    storage: Storage,
+    stories: list[Story],
+    since: datetime,
+    should_stop: Callable[[], bool] = lambda: False,
+    unwritten: Sequence[ClusterAssignment] = (),
 ) -> list[ClusterAssignment]:
     """The clusters of a batch of new stories, in order, each seeing the window and the ones before
-    it; stops early (a shorter list) when `should_stop` says so. Reads the database, never writes."""
+    it; stops early (a shorter list) when `should_stop` says so. Reads the database, never writes.
+    `unwritten`: the batch before, decided but perhaps not yet written, seen as if it were."""
     batch = _Batch.of(stories)
-    index = WindowIndex(storage.window_shingles(set().union(*map(batch.sampled, batch.stories)), since))
+    wanted = set().union(*map(batch.sampled, batch.stories))
+    index = WindowIndex(storage.window_shingles(wanted, since), unwritten, wanted)
     decided = []
     for story in stories:
         if should_stop():

@@ -5,7 +5,10 @@ Python: in the run's process it holds the interpreter lock the crawl needs to fe
 and a cold run of 1,000 feeds kept one core of two busy. This process reads the batch's stories from
 the database (committed by then: the run stores a source before the stage thread sees it) and sends
 back its decisions; the stage thread writes them, so every write stays on the run's own connection
-and a kill at any point leaves what `assign_clusters` would leave.
+and a kill at any point leaves what `assign_clusters` would leave. While the thread writes one batch
+the process decides the next, told that its last answer may not be written yet: it adds that answer
+to what it reads of the window's index (newsbot.clustering.window), and an answer decided so is
+thrown away, the process with it, if the write before it fails or the run stops.
 
 It is a plain child (`python -m newsbot.clustering.deciding DATABASE`, newsbot.child_process)
 speaking pickle over its stdin and stdout: a parent killed by SIGKILL leaves it at end-of-file (or,
@@ -23,7 +26,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -56,30 +59,68 @@ class DecidingProcess:
         self._failed = False  # the process could not start or died: every batch is decided here
 
     def __call__(
-        self, storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool]
-    ) -> list[ClusterAssignment]:
-        if len(ids) < self._smallest or self._failed:
-            return decide_here(storage, ids, since, should_stop)
+        self, storage: Storage, batches: Iterator[list[str]], since: datetime, should_stop: Callable[[], bool]
+    ) -> Generator[tuple[list[str], list[ClusterAssignment]]]:
+        """Each batch with its decisions (newsbot.clustering.assign.Decide). A batch the process
+        decided is followed at once by the next, sent ahead with word that the one before is not
+        written yet: the process decides it while this thread writes, instead of idling meanwhile."""
+        in_flight = False  # a batch is sent ahead: its answer counts on one this thread has not written
         try:
-            return self._decide_there(ids, since, should_stop)
+            ids = next(batches, None)
+            while ids is not None:
+                if should_stop():
+                    return
+                following = next(batches, None)
+                decided, there = self._decided(storage, ids, since, should_stop, sent=in_flight)
+                in_flight = (
+                    there and following is not None and len(decided) == len(ids) and self._sent_ahead(following, since)
+                )
+                yield ids, decided
+                ids = following
+        finally:
+            if in_flight:  # the caller stopped, or failed to write: that answer must never be written
+                self.close()
+
+    def _decided(
+        self, storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool], sent: bool
+    ) -> tuple[list[ClusterAssignment], bool]:
+        """The batch's decisions, and whether the process made them."""
+        if not sent and (len(ids) < self._smallest or self._failed):
+            return decide_here(storage, ids, since, should_stop), False
+        try:
+            if not sent:
+                self._send(ids, since, previous_unwritten=False)
+            return self._answer(ids, should_stop), True
         except (OSError, EOFError, pickle.UnpicklingError) as problem:
             self._failed = True
             exit_status = self._ended(wait_seconds=1.0)
             if stopped_with_the_run(exit_status, should_stop):
-                return []
+                return [], False
             log.warning(
                 "the clustering process failed (%s); clustering continues in the run's process",
                 f"ended by signal {-exit_status}" if exit_status and exit_status < 0 else problem,
             )
-            return decide_here(storage, ids, since, should_stop)
+            return decide_here(storage, ids, since, should_stop), False
 
-    def _decide_there(
-        self, ids: list[str], since: datetime, should_stop: Callable[[], bool]
-    ) -> list[ClusterAssignment]:
+    def _sent_ahead(self, ids: list[str], since: datetime) -> bool:
+        if len(ids) < self._smallest or self._failed:
+            return False
+        # A process that died here is found when its answer is read: by then the batch before is
+        # written, and this one can be decided in the thread.
+        with contextlib.suppress(OSError):
+            self._send(ids, since, previous_unwritten=True)
+        return True
+
+    def _send(self, ids: list[str], since: datetime, previous_unwritten: bool) -> None:
         child = self._started()
-        assert child.stdin is not None and child.stdout is not None
-        pickle.dump((ids, since), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        assert child.stdin is not None
+        pickle.dump((ids, since, previous_unwritten), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.flush()
+
+    def _answer(self, ids: list[str], should_stop: Callable[[], bool]) -> list[ClusterAssignment]:
+        """Waits for the process's decisions on `ids`, matching them meanwhile."""
+        child = self._child
+        assert child is not None and child.stdout is not None
         steps = self._meanwhile(ids) if self._meanwhile else None
         while not select.select([child.stdout], [], [], POLL_SECONDS if steps is None else 0)[0]:
             if should_stop():  # nothing of this batch is written: the next pass or run decides it again
@@ -138,17 +179,21 @@ def stopped_with_the_run(exit_status: int | None, should_stop: Callable[[], bool
 
 
 def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
-    """The child's loop: a batch's (ids, since) in, its decisions out, until the parent's end closes."""
+    """The child's loop: a batch's (ids, since, whether its last answer is still being written) in,
+    its decisions out, until the parent's end closes."""
     storage = Storage.open(database, migrate=False, checked=True)  # the run checked and migrated it
+    previous: list[ClusterAssignment] = []  # the last answer sent
     try:
         while True:
             try:
-                ids, since = pickle.load(requests)
+                ids, since, previous_unwritten = pickle.load(requests)
             except EOFError:
                 return
             try:
-                answer: tuple[str, object] = ("ok", decide_here(storage, ids, since, lambda: False))
+                previous = decide_here(storage, ids, since, lambda: False, previous if previous_unwritten else ())
+                answer: tuple[str, object] = ("ok", previous)
             except Exception as problem:
+                previous = []
                 answer = ("error", problem)
             pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
             answers.flush()

@@ -8,10 +8,10 @@ database instead of three statements a story.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Set
+from collections.abc import Iterable, Set
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
-from newsbot.storage.clusters import WindowShingles
+from newsbot.storage.clusters import ClusterAssignment, WindowShingles
 
 CANDIDATES = 5  # stories compared in full with each new one: those sharing the most sampled shingles
 
@@ -19,11 +19,24 @@ Row = tuple[str, str]  # (story, cluster)
 
 
 class WindowIndex:
-    def __init__(self, stored: WindowShingles):
+    def __init__(
+        self, stored: WindowShingles, unwritten: Iterable[ClusterAssignment] = (), wanted: Set[int] = frozenset()
+    ):
+        """`unwritten`: decisions whose index rows the database may not hold yet, or may (a write
+        racing the read): their rows among the `wanted` shingles are added where they are missing,
+        so the index is the one the database holds once they are written, either way. Each shingle
+        they touch is counted again: a write landing between window_shingles's two reads leaves a
+        shingle counted without its rows but read with them."""
         self._boilerplate = set(stored.boilerplate)
         # A shingle's rows as a tuple: most shingles have one row, and one tuple can then be shared by
         # all of a new story's shingles (dict.fromkeys), rather than a list made for each.
         self._rows: dict[int, tuple[Row, ...]] = {value: tuple(rows) for value, rows in stored.rows.items()}
+        for decided in unwritten:
+            row = (decided.story, decided.cluster)
+            for value in decided.sampled:
+                if value in wanted and value not in self._boilerplate:
+                    held = self._rows.get(value, ())
+                    self._grow(value, held if row in held else (*held, row))
 
     def boilerplate(self, sampled: Set[int]) -> frozenset[int]:
         """The shingles seen in `BOILERPLATE_CLUSTERS` or more clusters of the window."""
@@ -46,9 +59,11 @@ class WindowIndex:
         seen = sampled & rows.keys()
         rows.update(dict.fromkeys(sampled - seen - self._boilerplate, (row,)))
         for value in seen:
-            grown = (*rows[value], row)
-            if len({cluster for _, cluster in grown}) >= BOILERPLATE_CLUSTERS:
-                self._boilerplate.add(value)
-                del rows[value]
-            else:
-                rows[value] = grown
+            self._grow(value, (*rows[value], row))
+
+    def _grow(self, value: int, rows: tuple[Row, ...]) -> None:
+        if len({cluster for _, cluster in rows}) >= BOILERPLATE_CLUSTERS:
+            self._boilerplate.add(value)
+            self._rows.pop(value, None)
+        else:
+            self._rows[value] = rows

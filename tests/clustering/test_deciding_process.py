@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,15 +21,19 @@ from pathlib import Path
 import pytest
 
 from newsbot.alerts.outbox import MatchedAhead, queue_matches
-from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.assign import assign_clusters, decide_here
 from newsbot.clustering.deciding import DecidingProcess
+from newsbot.clustering.window import WindowIndex
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
 from newsbot.models import Match, RunSummary, Story
+from newsbot.storage.clusters import ClusterAssignment, WindowShingles
 from newsbot.storage.database import Storage
+from newsbot.storage.records import batched
 from tests.clustering.test_batch_clustering import (
     NOW,
     cluster_test_set,
+    clustered_count,
     decisions,
     index,
     made_up_stories,
@@ -318,3 +323,102 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+def decided_ahead(database: Path, polls: list[list[Story]], batch_size: int, written_first: bool) -> None:
+    """Batches decided as the process decides one sent ahead: given the batch before's decisions, and
+    that batch written after the read (`written_first`: before it, the other side of the race)."""
+    storage = stored_polls(database, polls)
+    try:
+        previous: list[ClusterAssignment] = []
+        for ids in batched(storage.unclustered_ids(), batch_size):
+            if written_first:
+                storage.record_clusters(previous, NOW)
+            decided = decide_here(storage, ids, NOW - WINDOW, lambda: False, previous)
+            if not written_first:
+                storage.record_clusters(previous, NOW)
+            previous = decided
+        storage.record_clusters(previous, NOW)
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("batch_size", [2, 7, 64])
+def test_a_batch_decided_before_the_one_before_is_written_sees_it_all_the_same(tmp_path: Path, batch_size: int) -> None:
+    """The process decides batch N+1 while batch N is written: whether its read comes before the write
+    or after it, it sees the index a batch at a time after N gives, boilerplate found across the two
+    included (the paywall blocks become boilerplate within a few batches)."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "one.db", polls, 1)
+    for written_first in (False, True):
+        decided_ahead(tmp_path / f"{written_first}.db", polls, batch_size, written_first)
+        assert decisions(tmp_path / f"{written_first}.db") == decisions(tmp_path / "one.db")
+        assert index(tmp_path / f"{written_first}.db") == index(tmp_path / "one.db")
+
+
+def test_a_batch_sent_ahead_of_a_write_that_fails_is_never_written(tmp_path: Path) -> None:
+    """The write of batch 3 fails (a trigger aborts it, as a full disk would) while batch 4 is being
+    decided on the strength of it: the error reaches the run, the process deciding batch 4 is ended
+    and nothing of it written, and the next pass finishes as one pass in the thread would."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 7)
+    storage = stored_polls(tmp_path / "failed.db", polls)
+    third = storage.unclustered_ids()[14]
+    storage.db.execute(
+        "CREATE TRIGGER injected_failure BEFORE UPDATE OF cluster_id ON stories "
+        f"WHEN NEW.id = '{third}' BEGIN SELECT RAISE(ABORT, 'injected write failure'); END"
+    )
+    deciding = DecidingProcess(tmp_path / "failed.db", smallest=1)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="injected write failure"):
+            assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
+        assert not children(os.getpid()), "the process deciding the batch sent ahead outlived the failure"
+        assert clustered_count(tmp_path / "failed.db") == 14
+        storage.db.execute("DROP TRIGGER injected_failure")
+        assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert decisions(tmp_path / "failed.db") == decisions(tmp_path / "thread.db")
+    assert index(tmp_path / "failed.db") == index(tmp_path / "thread.db")
+
+
+def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_it(tmp_path: Path) -> None:
+    """Asked to stop once batch 1 is written, while batch 2 is being decided in the process: batch 2
+    is not written, the process is gone, and the next pass finishes as one pass in the thread would."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 7)
+    storage = stored_polls(tmp_path / "stopped.db", polls)
+    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1)
+    try:
+        assign_clusters(
+            storage,
+            NOW,
+            WINDOW,
+            should_stop=lambda: clustered_count(tmp_path / "stopped.db") > 0,
+            batch_size=7,
+            decide=deciding,
+        )
+        assert not children(os.getpid())
+        assert clustered_count(tmp_path / "stopped.db") == 7
+        assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert decisions(tmp_path / "stopped.db") == decisions(tmp_path / "thread.db")
+    assert index(tmp_path / "stopped.db") == index(tmp_path / "thread.db")
+
+
+def test_a_write_landing_between_the_two_reads_of_the_index_still_makes_boilerplate() -> None:
+    """window_shingles counts a shingle's clusters, then reads its rows: batch N's write can land
+    between the two. Counted in two clusters, read with N's row as a third, given N as unwritten: it
+    is boilerplate, as it is when the write lands before both reads (counted in three)."""
+    decided = ClusterAssignment("n", "n", None, None, "", [8, 12])
+    straddled = WindowShingles(rows={8: [("a", "a"), ("b", "b"), ("n", "n")], 12: [("n", "n")]})
+    after_both = WindowShingles(boilerplate={8}, rows={12: [("n", "n")]})
+    for stored in (straddled, after_both):
+        window = WindowIndex(stored, [decided], {8, 12, 16})
+        assert window.boilerplate({8, 12, 16}) == {8}
+        assert window.candidates({12, 16}) == [("n", "n", 1)]
