@@ -1,7 +1,8 @@
 """The database as the migrations leave it, in one place: every table, column and index, and what
 each holds. tests/storage/test_storage.py checks that a freshly migrated database is exactly this, so the
 page cannot drift from newsbot.storage.migrations. (The full-text index, stories_fts, is
-sqlite-utils' FTS5 table over stories' title, summary and text, kept current by triggers.)
+sqlite-utils' FTS5 table over stories' title, summary and text; a story enters it when it is
+clustered, migration m012.)
 """
 
 from __future__ import annotations

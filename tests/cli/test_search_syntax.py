@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from newsbot.cli.commands import main
+from newsbot.clustering.assign import assign_clusters
 from newsbot.models import FeedEntry, FetchResult, FetchStatus
 from newsbot.storage.database import Storage
 from newsbot.stories.normalize import to_story
@@ -47,6 +48,7 @@ def search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Search:
     stories = [story for entry in entries if (story := to_story(entry, "Wire"))]
     storage = Storage.open(tmp_path / "newsbot.db")
     storage.record_fetch(FetchResult("Wire", "https://wire.example/feed.xml", FetchStatus.OK), stories, NOW)
+    assign_clusters(storage, NOW, timedelta(days=7))  # a story is searchable once clustered (m012)
     storage.close()
 
     def run(query: str) -> Result:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from newsbot.clustering.assign import assign_clusters
 from newsbot.errors import StorageError
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
 from newsbot.storage.database import Storage
@@ -162,10 +163,58 @@ def test_outbox_retries_wait_for_their_time_and_sent_alerts_leave(storage: Stora
     assert storage.alert_counts() == {"pending": 0, "sent": 1, "unconfirmed": 0, "muted": 0}
 
 
-def test_stories_are_searchable(storage: Storage) -> None:
+def test_stories_are_searchable_once_clustered(storage: Storage) -> None:
+    """m012: a story enters the full-text index with its cluster, a batch at a time, not when stored."""
     storage.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
+    assert storage.search("SS7") == []
+
+    assign_clusters(storage, NOW, timedelta(days=7))
 
     assert [found.title for found in storage.search("SS7")] == ["SS7 abuse"]
+    assert storage.count_with_word("outage") == 1
+
+
+def fts_is_sound(storage: Storage) -> None:
+    """FTS5's own check of its index, and that it holds exactly the clustered stories."""
+    storage.db.execute("INSERT INTO stories_fts (stories_fts) VALUES ('integrity-check')")
+    indexed = {row[0] for row in storage.db.execute("SELECT id FROM stories_fts_docsize")}  # one row a document
+    clustered = {row[0] for row in storage.db.execute("SELECT rowid FROM stories WHERE cluster_id IS NOT NULL")}
+    assert indexed == clustered
+
+
+def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustered(tmp_path: Path) -> None:
+    """A database from before m012 has every stored story indexed, clustered or not (the insert trigger).
+    Migrated, the index holds the clustered ones only, each once, and the others join it when
+    clustered; an edit of a story's text reaches the index only when the story is in it (FTS5's
+    'delete' of what was never indexed would damage it)."""
+    path = tmp_path / "old.db"
+    old = Storage.open(path, migrate=False)
+    old._check_identity(creating=True)
+    MIGRATIONS.apply(old.db, stop_before="m012_full_text_index_written_with_clusters")
+    old.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
+    old.db.execute("UPDATE stories SET cluster_id = id WHERE id = ?", [story("a").id])
+    old.db.conn.commit()
+    assert old.count_with_word("SS7") == 1, "the old trigger indexed the unclustered story"
+    old.close()
+
+    upgraded = Storage.open(path)
+    try:
+        fts_is_sound(upgraded)
+        assert [found.title for found in upgraded.search("outage")] == ["Kaleyra outage"]
+        assert upgraded.search("SS7") == []
+        with upgraded.transaction():
+            upgraded.db.execute("UPDATE stories SET title = 'SS7 and Diameter abuse' WHERE id = ?", [story("b").id])
+            upgraded.db.execute("UPDATE stories SET title = 'Kaleyra outage ends' WHERE id = ?", [story("a").id])
+        fts_is_sound(upgraded)
+
+        assign_clusters(upgraded, NOW, timedelta(days=7))
+
+        fts_is_sound(upgraded)
+        assert [found.title for found in upgraded.search("Diameter")] == ["SS7 and Diameter abuse"]
+        assert [found.title for found in upgraded.search("ends")] == ["Kaleyra outage ends"]
+        assert upgraded.count_with_word("SS7") == 1
+    finally:
+        upgraded.close()
 
 
 def test_runs_are_recorded(storage: Storage) -> None:
@@ -231,7 +280,7 @@ def test_migrations_call_no_live_code() -> None:
 
 
 def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit(storage: Storage) -> None:
-    """m011: FTS5 merges 16 segments a level, not 4, so many small commits (a source each, a segment
+    """m011: FTS5 merges 16 segments a level, not 4, so many small commits (a pass each, a segment
     each) leave more segments than FTS5's default would; a story of any of them is still found."""
     (automerge,) = storage.db.execute("SELECT v FROM stories_fts_config WHERE k = 'automerge'").fetchone()
     assert automerge == 16
@@ -241,6 +290,7 @@ def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit
         for number in range(100):
             title = f"Outage number{number}"
             storage.record_fetch(fetched(f"Wire{number}"), [story(f"s{number}", title=title)], NOW)
+            assign_clusters(storage, NOW, timedelta(days=7))
             default.execute("BEGIN")
             default.execute("INSERT INTO stories_fts (title) VALUES (?)", [title])
             default.execute("COMMIT")
