@@ -63,6 +63,12 @@ def signalled_children(signal_number: signal.Signals) -> list[int]:
     return reached
 
 
+def assert_clustered_alike(database: Path, reference: Path) -> None:
+    """Every story's cluster and why, and the window's index rows, are those of `reference`."""
+    assert decisions(database) == decisions(reference)
+    assert index(database) == index(reference)
+
+
 def stored_polls(database: Path, polls: list[list]) -> Storage:
     storage = Storage.open(database)
     for number, stories in enumerate(polls):
@@ -82,8 +88,7 @@ def test_the_process_decides_what_the_thread_decides(tmp_path: Path, batch_size:
                 decide.close()
             storage.close()
 
-    assert decisions(tmp_path / "process.db") == decisions(tmp_path / "thread.db")
-    assert index(tmp_path / "process.db") == index(tmp_path / "thread.db")
+    assert_clustered_alike(tmp_path / "process.db", tmp_path / "thread.db")
     assert sum(cluster != story for story, (cluster, *_) in decisions(tmp_path / "process.db").items()) == 15
     assert not children(os.getpid()), "close() leaves no process behind"
 
@@ -100,8 +105,7 @@ def test_the_cluster_test_set_decided_in_the_process_is_the_one_by_one_clusterin
         deciding.close()
         storage.close()
 
-    assert decisions(tmp_path / "process.db") == decisions(tmp_path / "one.db")
-    assert index(tmp_path / "process.db") == index(tmp_path / "one.db")
+    assert_clustered_alike(tmp_path / "process.db", tmp_path / "one.db")
 
 
 class CountingMatcher(Matcher):
@@ -225,8 +229,7 @@ def test_a_process_that_dies_leaves_its_batch_to_the_thread(
         storage.close()
 
     assert len(killed) == 1
-    assert decisions(tmp_path / "killed.db") == decisions(tmp_path / "thread.db")
-    assert index(tmp_path / "killed.db") == index(tmp_path / "thread.db")
+    assert_clustered_alike(tmp_path / "killed.db", tmp_path / "thread.db")
     failures = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert failures == [
         f"the clustering process failed (ended by signal {killed_by.value}); clustering continues in the run's process"
@@ -352,8 +355,7 @@ def test_a_batch_decided_before_the_one_before_is_written_sees_it_all_the_same(t
     stored_then_clustered(tmp_path / "one.db", polls, 1)
     for written_first in (False, True):
         decided_ahead(tmp_path / f"{written_first}.db", polls, batch_size, written_first)
-        assert decisions(tmp_path / f"{written_first}.db") == decisions(tmp_path / "one.db")
-        assert index(tmp_path / f"{written_first}.db") == index(tmp_path / "one.db")
+        assert_clustered_alike(tmp_path / f"{written_first}.db", tmp_path / "one.db")
 
 
 def test_a_batch_sent_ahead_of_a_write_that_fails_is_never_written(tmp_path: Path) -> None:
@@ -380,8 +382,7 @@ def test_a_batch_sent_ahead_of_a_write_that_fails_is_never_written(tmp_path: Pat
         deciding.close()
         storage.close()
 
-    assert decisions(tmp_path / "failed.db") == decisions(tmp_path / "thread.db")
-    assert index(tmp_path / "failed.db") == index(tmp_path / "thread.db")
+    assert_clustered_alike(tmp_path / "failed.db", tmp_path / "thread.db")
 
 
 def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_it(tmp_path: Path) -> None:
@@ -407,8 +408,7 @@ def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_i
         deciding.close()
         storage.close()
 
-    assert decisions(tmp_path / "stopped.db") == decisions(tmp_path / "thread.db")
-    assert index(tmp_path / "stopped.db") == index(tmp_path / "thread.db")
+    assert_clustered_alike(tmp_path / "stopped.db", tmp_path / "thread.db")
 
 
 def test_a_write_landing_between_the_two_reads_of_the_index_still_makes_boilerplate() -> None:
