@@ -55,7 +55,8 @@ PAGES: dict[str, Page] = {
     ),
     "stories": Page(
         "Stories",
-        "Every story stored, once per canonical URL. The search box searches titles, summaries and texts.",
+        "Every story stored, once per canonical URL. The search box searches titles, summaries and texts "
+        "of the stories clustered (a run clusters what it stores).",
         facets=("source",),
         sort_desc="first_seen_at",
         label_column="title",

@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("-q", "--quiet", action="store_true", help="print nothing unless a digest could not be posted")
     digest.add_argument("--dry-run", action="store_true", help="print the messages it would post; post nothing")
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
-    search = command("search", _search, "full-text search of the stored stories (SQLite FTS syntax)")
+    search = command("search", _search, "full-text search of the stories a run has clustered (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
     search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
     _browse_options(command("browse", _browse, "look at the database in a web browser (Datasette, read-only)"))

@@ -157,7 +157,10 @@ class DecidingProcess:
             child.wait()
         for pipe in (child.stdin, child.stdout):
             if pipe is not None:
-                pipe.close()
+                # A request the process died before reading is still buffered: closing flushes it
+                # into a pipe with no reader, which must not turn the fallback into a failure.
+                with contextlib.suppress(OSError):
+                    pipe.close()
         return child.returncode
 
 

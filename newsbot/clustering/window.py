@@ -2,7 +2,8 @@
 batch's sampled shingles when the batch began, and the batch's own stories, each added as soon as
 its cluster is decided. Each story so sees every story before it, exactly as when every story was
 committed before the next was looked up, but the batch costs two reads and one write of the
-database instead of three statements a story.
+database instead of three statements a story. A batch decided while the one before it is still
+being written is given that batch's decisions too (`unwritten`), and sees them as written.
 """
 
 from __future__ import annotations

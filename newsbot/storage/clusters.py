@@ -115,9 +115,10 @@ class ClusterStore(StoreBase):
                 )
             )
             stories = [rowids[each.story] for each in decided]
-            self.db.execute(  # before they are marked clustered: a story clustered already is indexed
+            self.db.execute(  # FTS5 keeps one docsize row a document: a story indexed already is not again
                 "INSERT INTO stories_fts (rowid, title, summary, text) SELECT rowid, title, summary, text "
-                "FROM stories WHERE rowid IN (SELECT value FROM json_each(?)) AND cluster_id IS NULL",
+                "FROM stories WHERE rowid IN (SELECT value FROM json_each(?)) "
+                "AND rowid NOT IN (SELECT id FROM stories_fts_docsize)",
                 [json.dumps(stories)],
             )
             self.db.conn.executemany(

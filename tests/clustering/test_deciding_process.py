@@ -236,6 +236,38 @@ def test_a_process_that_dies_leaves_its_batch_to_the_thread(
     ]
 
 
+def test_a_process_that_died_between_passes_leaves_the_next_batch_to_the_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The process killed while it waits for the next pass (the OOM killer, say): the next batch's
+    request meets a pipe with no reader, and stays buffered to be flushed again when the pipe is
+    closed. The batch is decided in the thread all the same, and the failure is logged once."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 64)
+    storage = stored_polls(tmp_path / "killed.db", polls[:64])
+    deciding = DecidingProcess(tmp_path / "killed.db", smallest=1)
+    try:
+        assign_clusters(storage, NOW, WINDOW, batch_size=64, decide=deciding)
+        (process,) = signalled_children(signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while _state(process) != "Z":  # dead, and not yet reaped: the run has not looked
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for number, stories in enumerate(polls[64:], start=64):
+            store_poll(storage, stories, DAY + number * timedelta(minutes=10))
+        assign_clusters(storage, NOW, WINDOW, batch_size=64, decide=deciding)
+    finally:
+        deciding.close()
+        storage.close()
+
+    assert_clustered_alike(tmp_path / "killed.db", tmp_path / "thread.db")
+    failures = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert failures == [
+        f"the clustering process failed (ended by signal {signal.SIGKILL.value}); "
+        "clustering continues in the run's process"
+    ]
+
+
 def test_a_process_ended_by_the_runs_own_stop_is_no_failure(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """`systemctl stop` signals the whole group: the process dies of it at once, and the thread reading
     its broken answer can get there before the run's main thread has run its own handler (CI saw the

@@ -182,6 +182,27 @@ def fts_is_sound(storage: Storage) -> None:
     assert indexed == clustered
 
 
+def test_the_full_text_index_holds_each_clustered_story_once_whatever_happens_to_it(storage: Storage) -> None:
+    """A story deleted or edited before it is indexed leaves the index alone (FTS5's 'delete' of what
+    was never indexed damages it), and a story clustered again (its cluster cleared, as a reset
+    does) is not indexed twice: FTS5's check of the index against the stories table passes."""
+    stories = [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse"), story("c", title="Diameter")]
+    storage.record_fetch(fetched("Wire"), stories, NOW)
+    with storage.transaction():
+        storage.db.execute("DELETE FROM story_sources WHERE story_id = ?", [story("c").id])
+        storage.db.execute("DELETE FROM stories WHERE id = ?", [story("c").id])
+        storage.db.execute("UPDATE stories SET title = 'SS7 and Diameter abuse' WHERE id = ?", [story("b").id])
+    assign_clusters(storage, NOW, timedelta(days=7))
+    with storage.transaction():
+        storage.db.execute("UPDATE stories SET cluster_id = NULL")
+        storage.db.execute("DELETE FROM shingle_index")
+    assign_clusters(storage, NOW, timedelta(days=7))
+
+    storage.db.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('integrity-check', 1)")
+    assert [found.title for found in storage.search("Diameter")] == ["SS7 and Diameter abuse"]
+    assert storage.count_with_word("outage") == 1
+
+
 def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustered(tmp_path: Path) -> None:
     """A database from before m012 has every stored story indexed, clustered or not (the insert trigger).
     Migrated, the index holds the clustered ones only, each once, and the others join it when
@@ -210,6 +231,7 @@ def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustere
         assign_clusters(upgraded, NOW, timedelta(days=7))
 
         fts_is_sound(upgraded)
+        upgraded.db.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('integrity-check', 1)")
         assert [found.title for found in upgraded.search("Diameter")] == ["SS7 and Diameter abuse"]
         assert [found.title for found in upgraded.search("ends")] == ["Kaleyra outage ends"]
         assert upgraded.count_with_word("SS7") == 1
