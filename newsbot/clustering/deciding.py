@@ -85,7 +85,7 @@ class DecidingProcess:
         self, storage: Storage, ids: list[str], since: datetime, should_stop: Callable[[], bool], sent: bool
     ) -> tuple[list[ClusterAssignment], bool]:
         """The batch's decisions, and whether the process made them."""
-        if not sent and (len(ids) < self._smallest or self._failed):
+        if not sent and not self._takes(ids):
             return decide_here(storage, ids, since, should_stop), False
         try:
             if not sent:
@@ -102,8 +102,12 @@ class DecidingProcess:
             )
             return decide_here(storage, ids, since, should_stop), False
 
+    def _takes(self, ids: list[str]) -> bool:
+        """Whether the process decides this batch: large enough to pay, and the process alive."""
+        return len(ids) >= self._smallest and not self._failed
+
     def _sent_ahead(self, ids: list[str], since: datetime) -> bool:
-        if len(ids) < self._smallest or self._failed:
+        if not self._takes(ids):
             return False
         # A process that died here is found when its answer is read: by then the batch before is
         # written, and this one can be decided in the thread.
