@@ -21,7 +21,6 @@ FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
-_WHITESPACE = re.compile(r"\s+")
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
 _BLOCK_TAGS = re.compile(
@@ -50,11 +49,17 @@ def html_to_text(markup: str) -> str:
 
 def _html_to_text(markup: str) -> str:
     if "<" not in markup and "&" not in markup:
-        return _WHITESPACE.sub(" ", markup).strip()
+        return _single_spaced(markup)
     markup = remove_tags_with_content(markup, which_ones=("script", "style", "noscript"))
     markup = _BLOCK_TAGS.sub(" ", markup)
     text = html.unescape(remove_tags(markup))
-    return _WHITESPACE.sub(" ", text).strip()
+    return _single_spaced(text)
+
+
+def _single_spaced(text: str) -> str:
+    """Runs of whitespace as one space, none at the ends: str.split's whitespace is re's \\s, and
+    splitting a 3,000-character article took 14 µs where substituting each run took 69."""
+    return " ".join(text.split())
 
 
 _cached_html_to_text = functools.lru_cache(maxsize=1024)(_html_to_text)

@@ -5,6 +5,8 @@ Tests marked "BUG" show correct behaviour the code does not have yet; they fail 
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -351,3 +353,13 @@ def test_to_story_keeps_published(published: datetime | None) -> None:
     story = to_story(FeedEntry(link="https://news.example.test/a", published=published), "W")
     assert story is not None
     assert story.published_at == published
+
+
+@pytest.mark.parametrize("markup", ["{a}{space}{space}{b}", "<p>{a}</p>{space}<p>{space}{b}&amp;</p>"])
+def test_every_unicode_whitespace_is_one_space_and_none_at_the_ends(markup: str) -> None:
+    spaces = [chr(code) for code in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(code))]
+    assert {"\t", "\n", "\x0b", "\x1c", "\x85", "\xa0", "\u2003", "\u3000"} <= set(spaces)
+    for space in spaces:
+        text = html_to_text(space + markup.format(a="Mitto", b="SS7", space=space) + space)
+        assert text in ("Mitto SS7", "Mitto SS7&"), (hex(ord(space)), text)
+    assert html_to_text("Mitto\u200bSS7") == "Mitto\u200bSS7"  # a zero-width space is no whitespace
