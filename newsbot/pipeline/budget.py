@@ -96,15 +96,6 @@ class Terminated(BaseException):
     signal_number = signal.SIGTERM
 
 
-def raise_on_sigterm() -> None:
-    """From now on SIGTERM raises Terminated in the main thread (until a run takes it over)."""
-
-    def handle(signal_number: int, frame: FrameType | None) -> None:
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, handle)
-
-
 @contextlib.contextmanager
 def stop_on_signals(budget: RunBudget) -> Iterator[None]:
     """SIGTERM and SIGINT interrupt the run instead of killing it; a second one kills it at once.

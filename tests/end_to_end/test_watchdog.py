@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -125,8 +126,9 @@ def seconds_to_finish(running: subprocess.Popen[str]) -> float:
 
 
 def test_sigterm_at_any_moment_of_the_command_is_a_sentence_and_exit_143_or_its_own_end(workspace: Workspace) -> None:
-    """Forty moments spread over the command's whole life: each ends it with the sentence, or, once it
-    has printed, lets it finish (Python tearing down restored the default action there: exit -15)."""
+    """Forty moments spread over the command's whole life, its lazy imports included: each ends it
+    with the sentence and 143 (whatever it had printed by then), or lets it finish. Raised inside an
+    import, the signal was rewrapped into a traceback or swallowed; during Python's teardown it was -15."""
     start_seconds = min(seconds_to_finish(started_status(workspace)) for _ in range(3))
     for step in range(40):
         running = started_status(workspace)
@@ -134,8 +136,47 @@ def test_sigterm_at_any_moment_of_the_command_is_a_sentence_and_exit_143_or_its_
         running.send_signal(signal.SIGTERM)
         output, errors = running.communicate(timeout=30)
         ended_first = running.returncode == 0 and output.startswith("No run yet") and not errors
-        stopped = (running.returncode, output, errors) == (143, "", "newsbot: stopped by SIGTERM\n")
+        stopped = running.returncode == 143 and errors == "newsbot: stopped by SIGTERM\n"
         assert ended_first or stopped, (step, start_seconds, running.returncode, output, errors)
+
+
+SIGNALLED = textwrap.dedent(
+    """
+    import signal, sys
+    from newsbot.cli.launch import _raise_unless_importing
+    from newsbot.pipeline.budget import Terminated
+
+    signal.signal(signal.SIGTERM, _raise_unless_importing)
+    signal.signal(signal.SIGINT, _raise_unless_importing)
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.raise_signal(number)  # outside an import: the command's own code unwinds
+        except (Terminated, KeyboardInterrupt) as stop:
+            print(type(stop).__name__, flush=True)
+    sys.path.insert(0, sys.argv[1])
+    try:
+        import signals_itself  # signalled while it is imported: the process ends there and then
+    except BaseException as stop:
+        print("raised", type(stop).__name__, flush=True)
+    print("carried on", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_inside_an_import_ends_the_process_there_and_outside_one_raises(
+    tmp_path: Path, signal_number: int
+) -> None:
+    name = signal.Signals(signal_number).name
+    (tmp_path / "signals_itself.py").write_text(
+        f"import signal\nsignal.raise_signal(signal.{name})\nprint('imported on', flush=True)\n", encoding="utf-8"
+    )
+    ended = subprocess.run(
+        [sys.executable, "-c", SIGNALLED, str(tmp_path)], cwd=REPOSITORY, capture_output=True, text=True, check=False
+    )
+
+    assert ended.stdout == "Terminated\nKeyboardInterrupt\n"
+    assert (ended.returncode, ended.stderr) == (128 + signal_number, f"newsbot: stopped by {name}\n")
 
 
 FAKE_CLOCK_RUN = textwrap.dedent(
