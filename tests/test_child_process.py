@@ -10,13 +10,23 @@ import pytest
 from newsbot.child_process import start_module
 
 
+def ignores_sigint(pid: int) -> bool:
+    """Whether the process ignores SIGINT yet (the kernel's SigIgn mask says so)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        ignored = next(line for line in status if line.startswith("SigIgn:")).split()[1]
+    return bool(int(ignored, 16) & (1 << (signal.SIGINT - 1)))
+
+
 def test_ctrl_c_while_a_child_is_still_importing_neither_kills_it_nor_prints_a_traceback(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A terminal's Ctrl-C reaches every process of the group, a child still importing too; the run
     stops its children itself."""
     child = start_module("tests.child_that_imports_slowly")
-    time.sleep(0.3)  # well inside its second of importing
+    deadline = time.monotonic() + 10
+    while not ignores_sigint(child.pid):  # set before the child's interpreter starts its second of importing
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.002)
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=30)
 

@@ -276,7 +276,9 @@ def test_a_process_ended_by_the_runs_own_stop_is_no_failure(tmp_path: Path, capl
     batch is not decided in the thread."""
     polls = [[story] for story in made_up_stories()]
     storage = stored_polls(tmp_path / "stopped.db", polls)
-    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1)
+    # With work to do meanwhile, the wait asks at once whether to stop, while the process is still
+    # importing: after a 0.1 s poll, a fast machine's process had already answered, and was never signalled.
+    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1, meanwhile=lambda ids: iter([None]))
     terminated_at: list[float] = []
 
     def stop_reaching_the_run_late() -> bool:
@@ -313,7 +315,8 @@ from newsbot.storage.database import Storage
 
 database = Path(sys.argv[1])
 storage = Storage.open(database)
-deciding = DecidingProcess(database, smallest=1)
+# Work to do meanwhile: the wait announces itself at once, while the process is still importing.
+deciding = DecidingProcess(database, smallest=1, meanwhile=lambda ids: iter([None]))
 
 def announce() -> bool:
     print("deciding", flush=True)
@@ -337,7 +340,7 @@ def test_a_run_killed_by_sigkill_leaves_no_clustering_process(tmp_path: Path) ->
     )
     assert run.stdout is not None
     deciding: set[int] = set()
-    for _ in range(200):  # asked before the batch, then every 0.15 s while the process decides it
+    for _ in range(200):  # asked before the batch, at once when the process starts, then every 0.15 s
         assert run.stdout.readline() == "deciding\n"
         deciding = children(run.pid)
         if deciding:

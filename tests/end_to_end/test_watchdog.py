@@ -6,6 +6,7 @@ would hold it, and the `newsbot` command signalled while it is still importing.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def test_a_stuck_run_ends_itself_past_its_budget_with_a_sentence() -> None:
     took = time.monotonic() - started
 
     assert process.returncode == OVERRUN_EXIT_STATUS, errors
-    assert errors.startswith("newsbot: the run was still going 1 s after its budget of 1 s"), errors
+    # "1 s" when the watchdog's ticks keep time; a loaded machine can wake it a second late
+    assert re.match(r"newsbot: the run was still going \d+ s after its budget of 1 s", errors), errors
     assert "the rest is fetched and sent by the next run" in errors and "Traceback" not in errors
     assert took < 30  # not the 120 s the stuck callback would take
 
@@ -191,7 +193,7 @@ FAKE_CLOCK_RUN = textwrap.dedent(
     budget = RunBudget(1, clock)
     with Watchdog(budget, allowance=0.5, overrun=0.5).watching():
         clock.advance(timedelta(hours=1))  # a test's clock races ahead: the run is not late for that
-        time.sleep(1.0)
+        time.sleep(0.6)  # two ticks of the watchdog, 1.4 s inside its real-time limit
     print("alive", flush=True)
     """
 )
