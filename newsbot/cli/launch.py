@@ -7,49 +7,65 @@ in the main thread, so that what the command holds is put away as the exception 
 inside an import, where an exception is not the command's to handle: importlib's lock callbacks
 swallow it, pydantic's schema builder turns it into a SchemaError and dataclasses into a RuntimeError
 (a SIGTERM 0.15 s in let `newsbot status` finish and exit 0; one in `status`'s own lazy import of
-sqlite-utils ended in a traceback). There, and before the command is imported at all, nothing is
-open yet: the process ends on the spot with the same sentence and status.
+sqlite-utils ended in a traceback). There, before the command is imported at all, and at a second
+signal, the process ends on the spot with the same sentence and status. A signal the process was
+started ignoring (a background job of a script) stays ignored.
 """
 
+import atexit
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from newsbot.pipeline.budget import Terminated
 
+Handler = Callable[[int, FrameType | None], None]
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def main() -> int:
-    for number in STOP_SIGNALS:
-        signal.signal(number, _end_at_once)
+    answered = [number for number in STOP_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
+    _handle(answered, _end_at_once)
+    atexit.register(_handle, answered, signal.SIG_IGN)  # registered first, run last: see _finished
     from newsbot.cli.commands import main as cli_main
 
     try:
-        for number in STOP_SIGNALS:
-            signal.signal(number, _raise_unless_importing)
-        return cli_main()
+        _handle(answered, _raise_once_unless_importing(answered))
+        status = cli_main()
     except (Terminated, KeyboardInterrupt) as stop:
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         print(_sentence(number), file=sys.stderr)
-        return 128 + number
-    finally:
-        # The command is done: what is left is Python tearing down, for some 50 ms with the default
-        # action back in place (a SIGTERM there was a silent -15 for a command that had finished).
-        for number in STOP_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
+        status = 128 + number
+    _finished(answered, status)
+    return status
+
+
+def _handle(numbers: Sequence[int], handler: Handler | signal.Handlers) -> None:
+    for number in numbers:
+        signal.signal(number, handler)
+
+
+def _raise_once_unless_importing(answered: Sequence[int]) -> Handler:
+    def handle(signal_number: int, frame: FrameType | None) -> None:
+        _handle(answered, _end_at_once)  # a second signal, while the first unwinds: at once
+        if _importing(frame):
+            _end_at_once(signal_number, frame)
+        raise Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
+
+    return handle
 
 
 def _end_at_once(signal_number: int, frame: FrameType | None) -> None:
-    os.write(2, f"{_sentence(signal_number)}\n".encode())
+    """What was printed stays (cron's stdout is a pipe, buffered), then the sentence, then the status."""
+    with contextlib.suppress(Exception):  # a write the signal interrupted, a stdout gone
+        sys.stdout.flush()
+        sys.stderr.flush()
+    with contextlib.suppress(OSError):  # stderr closed (`2>&-`): the status still says it
+        os.write(2, f"{_sentence(signal_number)}\n".encode())
     os._exit(128 + signal_number)
-
-
-def _raise_unless_importing(signal_number: int, frame: FrameType | None) -> None:
-    if _importing(frame):
-        _end_at_once(signal_number, frame)
-    raise Terminated if signal_number == signal.SIGTERM else KeyboardInterrupt
 
 
 def _importing(frame: FrameType | None) -> bool:
@@ -58,6 +74,21 @@ def _importing(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def _finished(answered: Sequence[int], status: int) -> None:
+    """The command is done: a stop signal now ends the process with the command's own status. Python
+    still joins threads and runs exit handlers, which a signal must be able to cut short; after them
+    it tears its modules down for some 50 ms with the default action back in place (a SIGTERM there
+    was a silent -15 for a command that had finished), so the last exit handler ignores the signals."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+    def end_with_the_commands_status(signal_number: int, frame: FrameType | None) -> None:
+        os._exit(status)
+
+    _handle(answered, end_with_the_commands_status)
 
 
 def _sentence(signal_number: int) -> str:

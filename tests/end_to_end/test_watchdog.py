@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.pipeline.watchdog import OVERRUN_EXIT_STATUS
-from tests.conftest import REPOSITORY, Workspace
+from tests.conftest import REPOSITORY, Workspace, _environment
 
 STUCK_RUN = textwrap.dedent(
     """
@@ -79,9 +79,9 @@ def catches_sigterm(pid: int) -> bool:
     return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
 
 
-def started_status(workspace: Workspace) -> subprocess.Popen[str]:
-    """`newsbot status` as soon as it has its own SIGTERM handler: the first thing it does, before imports."""
-    running = workspace.popen("status")
+def started(workspace: Workspace, command: str = "status") -> subprocess.Popen[str]:
+    """`newsbot COMMAND` as soon as it has its own SIGTERM handler: the first thing it does, before imports."""
+    running = workspace.popen(command)
     deadline = time.monotonic() + 10
     while not catches_sigterm(running.pid):
         assert time.monotonic() < deadline and running.poll() is None
@@ -100,25 +100,27 @@ def assert_signal_is_a_sentence_and_its_exit_status(
 
 
 def test_sigterm_the_moment_the_command_can_catch_it_is_a_sentence_and_exit_143(workspace: Workspace) -> None:
-    assert_signal_is_a_sentence_and_its_exit_status(started_status(workspace))
+    assert_signal_is_a_sentence_and_its_exit_status(started(workspace))
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_while_the_command_imports_is_a_sentence_and_its_exit_status(
     workspace: Workspace, signal_number: int
 ) -> None:
-    # Importing takes about 0.3 s here, less on a faster machine: a signal that would come after a
-    # quick machine's exit waits half as long on the next try, until it lands while the command runs.
-    # Raised as an exception in there, it was swallowed or rewrapped by the import it interrupted.
+    # Importing takes about 0.3 s here, less on a faster machine: a signal that came after a quick
+    # machine's command had ended waits half as long on the next try, until it lands while the command
+    # runs. Raised as an exception in there, it was swallowed or rewrapped by the import it interrupted.
     for after_seconds in (0.15, 0.06, 0.025, 0.01):
-        running = started_status(workspace)
+        running = started(workspace)
         time.sleep(after_seconds)
-        if running.poll() is None:
-            break
-        running.communicate(timeout=30)
-    else:
-        pytest.fail("newsbot status ended within 10 ms of catching SIGTERM every time; nothing was signalled")
-    assert_signal_is_a_sentence_and_its_exit_status(running, signal_number)
+        running.send_signal(signal_number)
+        output, errors = running.communicate(timeout=30)
+        if running.returncode == 0 and output.startswith("No run yet") and not errors:
+            continue  # it had ended before the signal
+        assert running.returncode == 128 + signal_number, errors
+        assert errors == f"newsbot: stopped by {signal.Signals(signal_number).name}\n"
+        return
+    pytest.fail("newsbot status ended within 10 ms of catching SIGTERM every time; nothing was signalled")
 
 
 def seconds_to_finish(running: subprocess.Popen[str]) -> float:
@@ -127,34 +129,81 @@ def seconds_to_finish(running: subprocess.Popen[str]) -> float:
     return time.monotonic() - started
 
 
-def test_sigterm_at_any_moment_of_the_command_is_a_sentence_and_exit_143_or_its_own_end(workspace: Workspace) -> None:
-    """Forty moments spread over the command's whole life, its lazy imports included: each ends it
+@pytest.mark.parametrize(("command", "its_output"), [("status", "No run yet"), ("check", "/")])
+def test_sigterm_at_any_moment_of_the_command_is_a_sentence_and_exit_143_or_its_own_end(
+    workspace: Workspace, command: str, its_output: str
+) -> None:
+    """Thirty moments spread over the command's whole life, its lazy imports included: each ends it
     with the sentence and 143 (whatever it had printed by then), or lets it finish. Raised inside an
-    import, the signal was rewrapped into a traceback or swallowed; during Python's teardown it was -15."""
-    start_seconds = min(seconds_to_finish(started_status(workspace)) for _ in range(3))
-    for step in range(40):
-        running = started_status(workspace)
-        time.sleep(start_seconds * 1.1 * step / 40)
+    import, the signal was rewrapped into a traceback or swallowed; during Python's teardown it was -15.
+    `check` spends longer in its own code after the imports, where the signal unwinds it."""
+    start_seconds = min(seconds_to_finish(started(workspace, command)) for _ in range(3))
+    for step in range(30):
+        running = started(workspace, command)
+        time.sleep(start_seconds * 1.1 * step / 30)
         running.send_signal(signal.SIGTERM)
         output, errors = running.communicate(timeout=30)
-        ended_first = running.returncode == 0 and output.startswith("No run yet") and not errors
+        ended_first = running.returncode == 0 and output.startswith(its_output) and not errors
         stopped = running.returncode == 143 and errors == "newsbot: stopped by SIGTERM\n"
         assert ended_first or stopped, (step, start_seconds, running.returncode, output, errors)
+
+
+def started_by_sh(workspace: Workspace, script: str) -> subprocess.Popen[str]:
+    """`newsbot status` exec'd by `sh -c SCRIPT` (a script ending in `exec "$0" "$@"`), once it catches SIGTERM."""
+    workspace.write()
+    command = [sys.executable, "-m", "newsbot", "status", "--config", str(workspace.config)]
+    running = subprocess.Popen(
+        ["sh", "-c", script, *command],
+        cwd=workspace.folder,
+        env=_environment(workspace.environment),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while not catches_sigterm(running.pid):
+        assert time.monotonic() < deadline and running.poll() is None
+        time.sleep(0.002)
+    return running
+
+
+def test_a_signal_the_command_was_started_ignoring_stays_ignored(workspace: Workspace) -> None:
+    """A script's background job starts with SIGINT ignored: a Ctrl-C meant for the script's terminal
+    does not stop the job's newsbot (its SIGTERM still would)."""
+    running = started_by_sh(workspace, 'trap "" INT; exec "$0" "$@"')
+    running.send_signal(signal.SIGINT)
+    output, errors = running.communicate(timeout=30)
+
+    assert (running.returncode, errors) == (0, "")
+    assert output.startswith("No run yet")
+
+
+def test_sigterm_with_stderr_closed_still_ends_with_143(workspace: Workspace) -> None:
+    running = started_by_sh(workspace, 'exec "$0" "$@" 2>&-')
+    running.send_signal(signal.SIGTERM)  # while it imports: the sentence cannot be written, the status says it
+    running.communicate(timeout=30)
+
+    assert running.returncode == 143
 
 
 SIGNALLED = textwrap.dedent(
     """
     import signal, sys
-    from newsbot.cli.launch import _raise_unless_importing
+    from newsbot.cli.launch import _raise_once_unless_importing
     from newsbot.pipeline.budget import Terminated
 
-    signal.signal(signal.SIGTERM, _raise_unless_importing)
-    signal.signal(signal.SIGINT, _raise_unless_importing)
-    for number in (signal.SIGTERM, signal.SIGINT):
+    STOPS = [signal.SIGTERM, signal.SIGINT]
+    for number in STOPS:
+        for each in STOPS:
+            signal.signal(each, _raise_once_unless_importing(STOPS))
         try:
             signal.raise_signal(number)  # outside an import: the command's own code unwinds
         except (Terminated, KeyboardInterrupt) as stop:
             print(type(stop).__name__, flush=True)
+    if sys.argv[2] == "twice":  # a second signal while the first unwinds: the process ends there
+        signal.raise_signal(int(sys.argv[3]))
+    for each in STOPS:
+        signal.signal(each, _raise_once_unless_importing(STOPS))
     sys.path.insert(0, sys.argv[1])
     try:
         import signals_itself  # signalled while it is imported: the process ends there and then
@@ -166,15 +215,20 @@ SIGNALLED = textwrap.dedent(
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
-def test_a_stop_signal_inside_an_import_ends_the_process_there_and_outside_one_raises(
-    tmp_path: Path, signal_number: int
+@pytest.mark.parametrize("where", ["import", "twice"])
+def test_a_stop_signal_inside_an_import_or_a_second_one_ends_the_process_there_and_a_first_one_raises(
+    tmp_path: Path, signal_number: int, where: str
 ) -> None:
     name = signal.Signals(signal_number).name
     (tmp_path / "signals_itself.py").write_text(
         f"import signal\nsignal.raise_signal(signal.{name})\nprint('imported on', flush=True)\n", encoding="utf-8"
     )
     ended = subprocess.run(
-        [sys.executable, "-c", SIGNALLED, str(tmp_path)], cwd=REPOSITORY, capture_output=True, text=True, check=False
+        [sys.executable, "-c", SIGNALLED, str(tmp_path), where, str(signal_number)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert ended.stdout == "Terminated\nKeyboardInterrupt\n"
