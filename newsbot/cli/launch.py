@@ -60,9 +60,7 @@ def _raise_once_unless_importing(answered: Sequence[int]) -> Handler:
 
 def _end_at_once(signal_number: int, frame: FrameType | None) -> None:
     """What was printed stays (cron's stdout is a pipe, buffered), then the sentence, then the status."""
-    with contextlib.suppress(Exception):  # a write the signal interrupted, a stdout gone
-        sys.stdout.flush()
-        sys.stderr.flush()
+    _flush_what_was_printed()
     with contextlib.suppress(OSError):  # stderr closed (`2>&-`): the status still says it
         os.write(2, f"{_sentence(signal_number)}\n".encode())
     os._exit(128 + signal_number)
@@ -81,14 +79,18 @@ def _finished(answered: Sequence[int], status: int) -> None:
     still joins threads and runs exit handlers, which a signal must be able to cut short; after them
     it tears its modules down for some 50 ms with the default action back in place (a SIGTERM there
     was a silent -15 for a command that had finished), so the last exit handler ignores the signals."""
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
+    _flush_what_was_printed()
 
     def end_with_the_commands_status(signal_number: int, frame: FrameType | None) -> None:
         os._exit(status)
 
     _handle(answered, end_with_the_commands_status)
+
+
+def _flush_what_was_printed() -> None:
+    with contextlib.suppress(Exception):  # a write the signal interrupted, a stdout gone
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 def _sentence(signal_number: int) -> str:

@@ -79,14 +79,17 @@ def catches_sigterm(pid: int) -> bool:
     return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
 
 
-def started(workspace: Workspace, command: str = "status") -> subprocess.Popen[str]:
-    """`newsbot COMMAND` as soon as it has its own SIGTERM handler: the first thing it does, before imports."""
-    running = workspace.popen(command)
+def once_it_catches_sigterm(running: subprocess.Popen[str]) -> subprocess.Popen[str]:
+    """The process, once it has its own SIGTERM handler: the first thing `newsbot` does, before imports."""
     deadline = time.monotonic() + 10
     while not catches_sigterm(running.pid):
         assert time.monotonic() < deadline and running.poll() is None
         time.sleep(0.002)
     return running
+
+
+def started(workspace: Workspace, command: str = "status") -> subprocess.Popen[str]:
+    return once_it_catches_sigterm(workspace.popen(command))
 
 
 def assert_signal_is_a_sentence_and_its_exit_status(
@@ -160,11 +163,7 @@ def started_by_sh(workspace: Workspace, script: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 10
-    while not catches_sigterm(running.pid):
-        assert time.monotonic() < deadline and running.poll() is None
-        time.sleep(0.002)
-    return running
+    return once_it_catches_sigterm(running)
 
 
 def test_a_signal_the_command_was_started_ignoring_stays_ignored(workspace: Workspace) -> None:
