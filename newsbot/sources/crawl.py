@@ -38,7 +38,7 @@ from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
-from newsbot.sources.user_spiders import BUILT_IN, shared_names_allowed
+from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
 from newsbot.spiders.news import NewsSpider
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.urls import is_http_url
@@ -253,6 +253,7 @@ def _crawl_user_spider(
     """A user's spider: its items become the source's entries when it closes (see README); a run
     that stopped before it closed keeps its items, cut short."""
     crawler: Crawler = process.create_crawler(loader.load(source.spider or ""))
+    keep_newsbot_components(crawler.settings)  # its custom_settings replaced newsbot's components
     _keep_throttle(crawler, throttles)
     entries: list[FeedEntry] = []
     errors: list[str] = []

@@ -11,6 +11,11 @@ naming its file and line, found by `check` and before a run starts (Scrapy would
 inside the crawl and stop every source). A spider of the folder may take the name of a built-in one
 (the example vendor_portal, copied as the README says): it replaces it, without the warning Scrapy
 would print on every run, which `--quiet` would mail every ten minutes.
+
+A spider may bring its own middlewares, extensions and download handlers in `custom_settings`, as
+Scrapy's docs show; Scrapy would then put them *in place of* newsbot's, dropping the address guard,
+the run's bounds, the back-off retries and the polling throttle, and letting file:// back in. They
+are added to newsbot's instead, and newsbot's own entries win (`keep_newsbot_components`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsbot.errors import ConfigError
 
 if TYPE_CHECKING:
+    from scrapy.settings import Settings
     from scrapy.spiderloader import SpiderLoader
 
 BUILT_IN = "newsbot.spiders"
@@ -61,6 +67,18 @@ def shared_names_allowed() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There are several spiders with the same name", category=UserWarning)
         yield
+
+
+def keep_newsbot_components(settings: Settings) -> None:
+    """Put newsbot's own components back into a team spider's crawler settings, over what the spider
+    set: its other components stay. Applied to the crawler's copy, before the crawl freezes it. A
+    component the spider names by its class rather than its path is the same one to Scrapy, which
+    keeps the later of the two: newsbot's."""
+    from newsbot.sources import settings as newsbot_settings
+
+    for name in ("DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "DOWNLOAD_HANDLERS"):
+        ours: dict[str, Any] = getattr(newsbot_settings, name)
+        settings.set(name, {**settings.getdict(name), **ours}, priority=settings.getpriority(name) or 0)
 
 
 def _import_failure(problem: Exception, folder: Path | None) -> str:

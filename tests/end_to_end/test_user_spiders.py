@@ -4,6 +4,8 @@ built-in example without renaming replaces it quietly (no warning mailed by cron
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from tests.conftest import REPOSITORY, Workspace
@@ -59,3 +61,86 @@ def test_a_copied_example_spider_replaces_the_built_in_one_quietly(
     assert "[team] Team portal: Mitto AG sold SS7 access" in first.stdout  # the team's copy ran
     assert first.stderr == "" and second.stderr == ""  # no "several spiders with the same name" every run
     assert second.stdout == ""
+
+
+# A team spider that brings its own components the way Scrapy's docs show, by `custom_settings`:
+# Scrapy then *replaces* newsbot's DOWNLOADER_MIDDLEWARES, EXTENSIONS and DOWNLOAD_HANDLERS with its
+# own (by path or by class), which would drop the address guard, the run's bounds, the back-off retries and the polling
+# throttle, and bring file:// back. It records what its crawler was built with, as a story.
+COMPONENTS_SPIDER = '''
+import scrapy
+from scrapy.extensions.throttle import AutoThrottle
+
+
+class TeamHeader:
+    """The team's own middleware: it must run beside newsbot's."""
+
+    def process_request(self, request):
+        request.headers["X-Team"] = "yes"
+
+
+class ComponentsSpider(scrapy.Spider):
+    name = "components"
+    custom_settings = {
+        "DOWNLOADER_MIDDLEWARES": {
+            "newsbot_user_spiders.components.TeamHeader": 543,
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": 550,
+        },
+        "EXTENSIONS": {AutoThrottle: 0},  # a class is a component as its path is
+        "DOWNLOAD_HANDLERS": {"file": "scrapy.core.downloader.handlers.file.FileDownloadHandler"},
+    }
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse)
+        yield scrapy.Request(self.internal, callback=self.reached, cb_kwargs={"what": "internal"})
+        yield scrapy.Request(self.local_file, callback=self.reached, cb_kwargs={"what": "file"})
+
+    def parse(self, response):
+        built = self.crawler.engine.downloader.middleware.middlewares + self.crawler.extensions.middlewares
+        yield {
+            "url": response.url,
+            "title": "components",
+            "text": " ".join(sorted(type(component).__name__ for component in built)),
+        }
+
+    def reached(self, response, what):
+        yield {"url": f"https://team.example/{what}", "title": f"reached {what}", "text": response.text}
+'''
+
+
+def test_a_team_spiders_own_components_are_added_to_newsbots_guards_not_put_in_their_place(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    folder = workspace.folder / "team-spiders"
+    folder.mkdir()
+    (folder / "components.py").write_text(COMPONENTS_SPIDER, encoding="utf-8")
+    secret = workspace.folder / "secret.txt"
+    secret.write_text("a local secret", encoding="utf-8")
+    intranet = FeedServer(host="127.0.0.2")
+    try:
+        internal = intranet.add("/internal", Route(b"an intranet page", content_type="text/plain"))
+        intranet.start()
+        page = feed_server.add("/portal", Route(b"<html><body>portal</body></html>", content_type="text/html"))
+        workspace.settings["spiders_dir"] = "team-spiders"
+        workspace.settings["sources"].append(
+            {
+                "name": "Team portal",
+                "spider": "components",
+                "spider_args": {"url": page, "internal": internal, "local_file": secret.as_uri()},
+            }
+        )
+
+        run = workspace.newsbot("run", "--quiet")
+
+        assert run.returncode == 0 and run.stderr == "", run.stderr  # no warning for cron to mail each run
+        assert [request.headers.get("x-team") for request in feed_server.requests_to("/portal")] == ["yes"]
+        assert not intranet.requests_to("/internal")  # the address guard stayed
+    finally:
+        intranet.stop()
+    with sqlite3.connect(workspace.database) as db:
+        stories = dict(db.execute("SELECT title, text FROM stories").fetchall())
+    assert set(stories) == {"components"}, stories  # neither the intranet page nor the local file was read
+    built = set(stories["components"].split())
+    assert {"BoundsGate", "SourceGuard", "BoundsGateAfterRobots", "BackoffRetryMiddleware", "TeamHeader"} <= built
+    assert "PollingThrottle" in built and "AutoThrottle" not in built
+    assert "RetryMiddleware" not in built
