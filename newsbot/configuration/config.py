@@ -20,6 +20,7 @@ from newsbot.configuration.slack_secrets import (
     WebhookUrl,
     redacting,
     secret_values,
+    secret_variables,
 )
 from newsbot.configuration.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
 from newsbot.configuration.validation import Strict, expand_environment, validate
@@ -137,6 +138,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping of settings (database:, sources:, …)")
+    secrets = secret_variables(document, document.data)
     data = expand_environment(document, document.data, (), require_env=require_env)
     with redacting(secret_values(data)):
         settings = validate(Settings, data, document, {KEEP_REFERENCES: not require_env}, _OTHER_FILES)
@@ -145,7 +147,10 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         spiders_dir = _spiders_dir(base, settings, document)
         _check_spiders(settings, spiders_dir, document)
         watchlists = load_watchlists(
-            base / settings.watchlists, where=document.where(("watchlists",)), require_env=require_env
+            base / settings.watchlists,
+            where=document.where(("watchlists",)),
+            require_env=require_env,
+            config_secrets=secrets,
         )
     return Config(
         path=path,

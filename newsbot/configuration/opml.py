@@ -20,9 +20,14 @@ import yaml
 from lxml import etree
 
 from newsbot.configuration.config import load_config
+from newsbot.configuration.validation import ENV_REFERENCE
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.stories.urls import canonical_url, is_http_url
+
+# newsbot.yaml expands `${VAR}` in every value: an outline's `${AWS_SECRET_ACCESS_KEY}` would send the
+# variable of cron's environment to the feed's host on every run.
+REFERENCE_REFUSED = "it holds a ${VARIABLE}, which newsbot.yaml would fill from the environment"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         name = attributes.get("title") or attributes.get("text") or url
         if not is_http_url(url):
             unusable.append((name, f"'{url}' is not an http(s) feed URL"))
+            continue
+        if any(ENV_REFERENCE.search(value) for value in (url, name, attributes.get("htmlurl", ""))):
+            unusable.append((name, REFERENCE_REFUSED))
             continue
         feeds.append(OpmlFeed(name=" ".join(name.split()), feed=url, site=attributes.get("htmlurl") or None))
     return feeds, unusable

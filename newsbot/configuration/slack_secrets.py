@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, urlsplit
 from pydantic import AfterValidator, ValidationInfo
 
 from newsbot.configuration.validation import ENV_REFERENCE
+from newsbot.configuration.yamlfile import Location, YamlDocument
 from newsbot.errors import ConfigError
 
 SECRET_KEYS = frozenset({"webhook_url", "ops_webhook_url", "token", "signing_secret", "app_token"})
@@ -159,6 +160,36 @@ def secret_values(data: Any) -> Iterator[str]:
     elif isinstance(data, list):
         for item in data:
             yield from secret_values(item)
+
+
+def secret_variables(document: YamlDocument, data: Any, also: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The environment variables the secret keys name, with `also` (a config's, for its watchlists);
+    a ConfigError if any other value names one of them. A feed URL or a source's name holding
+    `${SLACK_WEBHOOK_URL}` (an OPML file can carry one) would send the secret to the feed's host on
+    every run and print it in the run's summary: a secret's variable is for its Slack setting only."""
+    names = also | {name for value in secret_values(data) for name in ENV_REFERENCE.findall(value)}
+    for location, value in _other_strings(data, ()):
+        used = next((name for name in ENV_REFERENCE.findall(value) if name in names), None)
+        if used is not None:
+            raise ConfigError(
+                f"{document.where(location)}: {'.'.join(map(str, location))} uses ${{{used}}}, the variable "
+                "of a Slack secret; a secret is expanded only where it is set (webhook_url, token, …), "
+                "never in a URL or a name that newsbot fetches or prints"
+            )
+    return names
+
+
+def _other_strings(data: Any, location: Location) -> Iterator[tuple[Location, str]]:
+    """Every string in `data` with where it is, but those under a secret's key."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key not in SECRET_KEYS:
+                yield from _other_strings(value, (*location, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _other_strings(item, (*location, index))
+    elif isinstance(data, str):
+        yield location, data
 
 
 def private_part(secret: str) -> str:

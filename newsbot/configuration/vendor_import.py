@@ -30,6 +30,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from newsbot.configuration.commonwords import unguarded_common_words
 from newsbot.configuration.ruleitems import VENDORS
+from newsbot.configuration.validation import ENV_REFERENCE
 from newsbot.configuration.vendor_register import (
     Register,
     VendorImportError,
@@ -157,6 +158,11 @@ def plan_import(register: Register, existing: Sequence[VendorConfig]) -> ImportP
         where = register.where(row.line)
         if not row.name:
             plan.skipped.append((where, "the name cell is empty"))
+            continue
+        if any(ENV_REFERENCE.search(cell) for cell in (row.name, *row.aliases, row.domain, *row.context)):
+            # A watchlist expands `${VAR}` in every value: `explain` would print cron's secret as a vendor.
+            why = "a cell holds a ${VARIABLE}, which the watchlist would fill from the environment"
+            plan.skipped.append((f"{where} {row.name}", why))
             continue
         domain = domain_name(row.domain) if row.domain else None
         if row.domain and domain is None:

@@ -13,7 +13,13 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from newsbot.configuration.ruleitems import VENDORS, resolve_rule_items
-from newsbot.configuration.slack_secrets import KEEP_REFERENCES, WebhookUrl, redacting, secret_values
+from newsbot.configuration.slack_secrets import (
+    KEEP_REFERENCES,
+    WebhookUrl,
+    redacting,
+    secret_values,
+    secret_variables,
+)
 from newsbot.configuration.validation import Strict, expand_environment, validate
 from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
 from newsbot.errors import ConfigError
@@ -127,13 +133,15 @@ class Watchlist:
         return self.document.where(location) if self.document else f"{self.path}:1"
 
 
-def load_watchlists(folder: Path, *, where: str, require_env: bool = True) -> tuple[Watchlist, ...]:
+def load_watchlists(
+    folder: Path, *, where: str, require_env: bool = True, config_secrets: frozenset[str] = frozenset()
+) -> tuple[Watchlist, ...]:
     if not folder.is_dir():
         raise ConfigError(f"{where}: the watchlist folder {folder} does not exist")
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
         raise ConfigError(f"{where}: the watchlist folder {folder} has no *.yaml files")
-    watchlists = tuple(load_watchlist(file, require_env=require_env) for file in files)
+    watchlists = tuple(load_watchlist(file, require_env=require_env, config_secrets=config_secrets) for file in files)
     seen: dict[str, Path] = {}
     for watchlist in watchlists:
         name = watchlist.config.name
@@ -143,11 +151,14 @@ def load_watchlists(folder: Path, *, where: str, require_env: bool = True) -> tu
     return watchlists
 
 
-def load_watchlist(path: Path, *, require_env: bool = True) -> Watchlist:
+def load_watchlist(path: Path, *, require_env: bool = True, config_secrets: frozenset[str] = frozenset()) -> Watchlist:
+    """One watchlist file; `config_secrets`: the config's Slack secrets' variables, which no value
+    here may name but a secret's own (newsbot.configuration.slack_secrets.secret_variables)."""
     document = load_yaml(path)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path}:1: a watchlist must be a mapping with name:, vendors:, topics:, rules:")
     resolved, warnings = resolve_rule_items(document)
+    secret_variables(document, resolved, config_secrets)
     data = expand_environment(document, resolved, (), require_env=require_env)
     with redacting(secret_values(data)):
         config = validate(WatchlistConfig, data, document, {KEEP_REFERENCES: not require_env})
