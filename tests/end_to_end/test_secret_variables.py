@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import FakeSlack, Workspace, run_newsbot
-from tests.servers import FeedServer, Route, rss
+from tests.conftest import Workspace, run_newsbot
+from tests.servers import FakeSlack, FeedServer, Route, rss
 
 SECRET_WEBHOOK = "/services/T0CANARY1/B0CANARY2/c4n4ryS3cretW3bh00kXYZ"
 
