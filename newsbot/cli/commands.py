@@ -19,7 +19,7 @@ from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import load_config
 from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
-from newsbot.configuration.opml import import_feeds, read_opml, to_opml
+from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_export
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
 from newsbot.matching.backtest import backtest
@@ -476,7 +476,7 @@ def _sources_export(arguments: argparse.Namespace) -> ExitStatus:
         print(f"newsbot: not exported: {name}: {why}", file=sys.stderr)
     text = to_opml(feeds, f"newsbot sources ({config.path.name})")
     if arguments.output:
-        arguments.output.write_text(text, encoding="utf-8")
+        write_export(arguments.output, text)
     else:
         sys.stdout.write(text)
     return ExitStatus.OK

@@ -15,8 +15,10 @@ from pathlib import Path
 from newsbot.cli.precision import precision_lines
 from newsbot.cli.status import reading
 from newsbot.configuration.config import Config
-from newsbot.configuration.watchlist_edit import add_to_vendor_list, replace_checked, set_rule_value
+from newsbot.configuration.replace import replace_checked
+from newsbot.configuration.watchlist_edit import add_to_vendor_list, set_rule_value
 from newsbot.configuration.watchlists import Watchlist, load_watchlist
+from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.matching.tune import Judged, Proposal, propose
 from newsbot.models import Alert, FeedbackAction
@@ -93,7 +95,7 @@ def apply_proposal(watchlist: Watchlist, proposal: Proposal) -> None:
     """The edit written as text (comments and layout kept), checked to load as exactly that edit
     before it replaces the file; ${VARIABLES} are compared as written."""
     edit = proposal.edit
-    text = watchlist.path.read_text(encoding="utf-8")
+    text = read_config_text(watchlist.path)  # as it is: CRLF line ends stay CRLF
     if edit.key == "near" and edit.near is not None:
         changed = set_rule_value(text, edit.target, "near", edit.near)
     else:
@@ -104,4 +106,4 @@ def apply_proposal(watchlist: Watchlist, proposal: Proposal) -> None:
         if load_watchlist(written, require_env=False).config != expected:
             raise ConfigError(f"{watchlist.path}: the edit as text would change more than {edit.describe()}")
 
-    replace_checked(watchlist.path, changed, says_the_edit)
+    replace_checked(watchlist.path, changed, says_the_edit, what="the watchlist")

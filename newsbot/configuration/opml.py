@@ -8,8 +8,6 @@ non-http(s) outlines are skipped and reported, never silently dropped.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,9 @@ import yaml
 from lxml import etree
 
 from newsbot.configuration.config import load_config
+from newsbot.configuration.replace import replace_checked
 from newsbot.configuration.validation import ENV_REFERENCE
+from newsbot.configuration.watchlist_edit import after_content
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.stories.urls import canonical_url, is_http_url
@@ -89,6 +89,25 @@ def to_opml(feeds: Iterable[OpmlFeed], title: str) -> str:
     )
 
 
+def write_export(path: Path, text: str) -> None:
+    """The export written to `path`, whole or not at all, and only over an earlier OPML file:
+    `--output newsbot.yaml` (or the database) once replaced the config with OPML, and exited 0."""
+    if path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: is not a regular file; name a file for the export")
+        try:
+            with path.open("rb") as existing:
+                head = existing.read(1024)
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot be read ({error.strerror}); nothing was written") from None
+        if b"<opml" not in head.lower():
+            raise ConfigError(
+                f"{path}: exists and is not an OPML file; nothing was written (name a new file, or "
+                "remove this one first)"
+            )
+    replace_checked(path, text, lambda written: None, what="the export")
+
+
 def import_feeds(config_path: Path, feeds: Sequence[OpmlFeed], *, write: bool = True) -> ImportResult:
     """Append the feeds not yet configured to newsbot.yaml's `sources:`; validate before replacing."""
     config = load_config(config_path, require_env=False)
@@ -117,28 +136,37 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _with_sources(text: str, feeds: Sequence[OpmlFeed], path: Path) -> str:
-    """`text` with the feeds added as items of its `sources:` list, in the list's indentation."""
+    """`text` with the feeds added as items of its `sources:` list, in the list's indentation and the
+    file's own line ends: after the last item's content (a comment below the list heads what follows
+    it), or below the key of an empty list (whose comment stays on the key's line)."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    value = None
+    newline = "\r\n" if "\r\n" in text else "\n"
+    entry = None
     if isinstance(root, yaml.MappingNode):
-        value = next((node for key, node in root.value if key.value == "sources"), None)
-    if value is None:
-        return text + ("" if text.endswith("\n") or not text else "\n") + "sources:\n" + _items(feeds, 2)
+        entry = next(((key, node) for key, node in root.value if key.value == "sources"), None)
+    if entry is None:
+        ended = text if not text or text.endswith("\n") else text + newline
+        return ended + "sources:" + newline + _items(feeds, 2, newline)
+    key, value = entry
     if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-        before = text[: value.end_mark.index].rstrip("\n") + "\n"  # after the last item (and its comments)
-        return before + _items(feeds, value.start_mark.column) + text[value.end_mark.index :].lstrip("\n")
-    if (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")) or (
-        isinstance(value, yaml.SequenceNode) and not value.value
-    ):
-        rest = text[value.end_mark.index :].lstrip(" ")
-        return text[: value.start_mark.index].rstrip(" ") + "\n" + _items(feeds, 2) + rest.removeprefix("\n")
+        cut = after_content(text, value.value[-1], value.start_mark.column)
+        before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
+        return before + _items(feeds, value.start_mark.column, newline) + text[cut:]
+    empty_list = isinstance(value, yaml.SequenceNode) and not value.value
+    if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")):
+        if empty_list or value.value:  # `sources: []` or `sources: ~` → `sources:`
+            text = text[: value.start_mark.index].rstrip(" ") + text[value.end_mark.index :]
+        lines = text.splitlines(keepends=True)
+        cut = sum(len(line) for line in lines[: key.start_mark.line + 1])
+        before = text[:cut] if text[:cut].endswith("\n") else text[:cut] + newline
+        return before + _items(feeds, key.start_mark.column + 2, newline) + text[cut:]
     raise ConfigError(
         f"{path}:{value.start_mark.line + 1}: sources: is not a block list newsbot can add to; "
         "write it as a list of `- name: …` items and import again"
     )
 
 
-def _items(feeds: Sequence[OpmlFeed], indent: int) -> str:
+def _items(feeds: Sequence[OpmlFeed], indent: int, newline: str) -> str:
     block = yaml.safe_dump(
         [{"name": feed.name, "feed": feed.feed} for feed in feeds],
         sort_keys=False,
@@ -146,18 +174,19 @@ def _items(feeds: Sequence[OpmlFeed], indent: int) -> str:
         default_flow_style=False,
         width=1000,
     )
-    return "".join(" " * indent + line + "\n" for line in block.splitlines())
+    return "".join(" " * indent + line + newline for line in block.splitlines())
 
 
 def _replace_validated(path: Path, text: str) -> None:
-    """Write beside the config, check it loads, then swap it in: a bad import never breaks cron."""
-    handle, temporary = tempfile.mkstemp(prefix=".newsbot-import-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o777)
-        load_config(Path(temporary), require_env=False)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    """Written beside the config, checked to load, then swapped in: a bad import never breaks cron.
+    A problem is told at the config's own path, as the file would be after the import."""
+
+    def loads(written: Path) -> None:
+        try:
+            load_config(written, require_env=False)
+        except ConfigError as error:
+            raise ConfigError(
+                f"{str(error).replace(str(written), f'{path} (after the import)')}\nnothing was written to {path}"
+            ) from None
+
+    replace_checked(path, text, loads, what="the config")

@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from newsbot.configuration.commonwords import unguarded_common_words
+from newsbot.configuration.replace import ReplaceError, replace_checked
 from newsbot.configuration.ruleitems import VENDORS
 from newsbot.configuration.validation import ENV_REFERENCE
 from newsbot.configuration.vendor_register import (
@@ -38,7 +39,7 @@ from newsbot.configuration.vendor_register import (
     domain_name,
     read_register,
 )
-from newsbot.configuration.watchlist_edit import EditError, after_content, replace_checked
+from newsbot.configuration.watchlist_edit import after_content
 from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
@@ -345,8 +346,8 @@ def _replace_validated(
     path: Path, text: str, current: WatchlistConfig | None, expected: Sequence[VendorConfig]
 ) -> None:
     try:
-        replace_checked(path, text, lambda written: _validate(written, path, current, expected))
-    except EditError as error:
+        replace_checked(path, text, lambda written: _validate(written, path, current, expected), what="the watchlist")
+    except ReplaceError as error:
         raise VendorImportError(str(error)) from None
 
 

@@ -10,11 +10,8 @@ it (newsbot.configuration.watchlists) before it replaces the file.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import yaml
 
@@ -42,36 +39,6 @@ def set_rule_value(text: str, rule: str, key: str, value: int) -> str:
                 raise EditError(f"rule '{rule}': {key}: is not a single value")
             return text[: value_node.start_mark.index] + str(value) + text[value_node.end_mark.index :]
     return _add_line(text, mapping, f"{key}: {value}")
-
-
-def replace_checked(path: Path, text: str, check: Callable[[Path], object]) -> None:
-    """Write `text` beside `path` (through a symlink, beside its target), let `check` load it (raising to
-    refuse), then swap it in atomically; any failure leaves the file as it was and says why (EditError)."""
-    target = path.resolve()
-    if target.exists() and not os.access(target, os.W_OK):
-        raise EditError(f"{path}: the watchlist is read-only (file or file system); nothing was changed")
-    try:
-        # Not *.yaml: a run loading the watchlist folder meanwhile must not see the file twice.
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise EditError(f"{path}: cannot write in {target.parent} ({error.strerror}); nothing was changed") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
-        check(Path(temporary))
-        os.replace(temporary, target)
-    except OSError as error:
-        raise EditError(f"{path}: cannot be written ({error.strerror}); nothing was changed") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _item_named(text: str, section: str, name: str) -> yaml.MappingNode:

@@ -141,7 +141,7 @@ def _context_words(vendor: VendorConfig, wrong: Sequence[Story], right: Sequence
     taken = {term.casefold() for term in (*vendor.forms(), *vendor.context)}
     shared = [
         word
-        for word, count in counts.most_common()
+        for word, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # ties: by word, not hash order
         if count * 2 >= len(right) and word not in taken and wordfreq.zipf_frequency(word, "en") < SPECIFIC_ZIPF
     ]
     return tuple(shared[:MAX_CONTEXT_WORDS])

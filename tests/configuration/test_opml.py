@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import yaml
 
 from newsbot.configuration.opml import OpmlFeed, _with_sources, read_opml, to_opml
 from newsbot.errors import ConfigError
+from newsbot.storage.database import Storage
+from tests.configuration.test_vendor_import import remount_read_only, tmpfs
 from tests.conftest import REPOSITORY, Workspace, run_newsbot
 
 EXAMPLE_OPML = REPOSITORY / "examples" / "telecom-security.opml"
@@ -195,3 +199,129 @@ def test_real_reader_exports_from_the_corpus_read_cleanly(corpus: Path) -> None:
         assert all(feed.name and feed.feed.lower().startswith(("http://", "https://")) for feed in feeds)
     assert counts["rsparser__SubsNoTitleAttributes.opml"] > 50  # names come from `text` when `title` is absent
     assert counts["plenaryapp__Cyber-security.opml"] == 21
+
+
+def test_a_comment_below_the_list_still_heads_what_follows_it() -> None:
+    config = "sources:\n  - name: One\n    feed: https://one.example/f\n\n# Slack settings below\nslack: {}\n"
+    text = _with_sources(config, [OpmlFeed("Two", "https://two.example/f")], Path("newsbot.yaml"))
+    assert text.endswith("    feed: https://two.example/f\n\n# Slack settings below\nslack: {}\n"), text
+
+
+def test_an_empty_lists_comment_stays_on_its_line() -> None:
+    text = _with_sources("sources: []  # none yet\n", [OpmlFeed("Two", "https://two.example/f")], Path("newsbot.yaml"))
+    assert text.startswith("sources:  # none yet\n  - name: Two\n"), text
+
+
+def test_a_crlf_config_keeps_its_line_ends(workspace: Workspace, reader_export: Path) -> None:
+    workspace.source("Signal Lines", "https://signal.example/feed.xml")
+    workspace.write()
+    workspace.config.write_bytes(workspace.config.read_bytes().replace(b"\n", b"\r\n"))
+
+    result = import_sources(workspace, reader_export)
+
+    assert result.returncode == 0, result.stderr
+    written = workspace.config.read_bytes()
+    assert b"Carrier Watch" in written and written.count(b"\n") == written.count(b"\r\n")
+
+
+def test_the_config_keeps_its_owner_mode_and_symlink(workspace: Workspace, reader_export: Path) -> None:
+    """newsbot runs as a service user (uid 10001 in the Docker image); an import from a root shell
+    must leave the config that user's, and a config reached through a link is edited where it lives."""
+    workspace.write()
+    real = workspace.folder / "etc" / "newsbot.yaml"
+    real.parent.mkdir()
+    text = workspace.config.read_text(encoding="utf-8")
+    real.write_text(text.replace("newsbot.db", "../newsbot.db").replace("watchlists/", "../watchlists/"))
+    workspace.config.unlink()
+    workspace.config.symlink_to(real)
+    os.chown(real, 10001, 10001)
+    real.chmod(0o640)
+
+    result = import_sources(workspace, reader_export)
+
+    assert result.returncode == 0, result.stderr
+    assert workspace.config.is_symlink() and "Carrier Watch" in real.read_text(encoding="utf-8")
+    written = real.stat()
+    assert (written.st_uid, written.st_gid, stat.S_IMODE(written.st_mode)) == (10001, 10001, 0o640)
+    assert [path.name for path in real.parent.iterdir()] == ["newsbot.yaml"]  # no temporary file left
+
+
+def test_a_read_only_config_is_a_sentence_and_stays_as_it_was(workspace: Workspace, reader_export: Path) -> None:
+    workspace.write()
+    with tmpfs(workspace.folder / "ro") as disk:
+        config = disk / "newsbot.yaml"
+        text = workspace.config.read_text(encoding="utf-8")
+        config.write_text(text.replace("watchlists/", f"{workspace.folder}/watchlists/"), encoding="utf-8")
+        before = config.read_text(encoding="utf-8")
+        remount_read_only(disk)
+
+        result = run_newsbot("sources", "import", str(reader_export), "--config", str(config), cwd=workspace.folder)
+
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr == (
+            f"newsbot: {config}: the config is read-only (file or file system); nothing was changed\n"
+        )
+        assert config.read_text(encoding="utf-8") == before
+
+
+def test_an_import_the_config_would_refuse_names_the_config_not_a_temporary_file(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.write()
+    before = workspace.config.read_text(encoding="utf-8")
+    opml = tmp_path / "one.opml"
+    opml.write_text('<opml><body><outline text="No host" xmlUrl="https:///feed"/></body></opml>', encoding="utf-8")
+
+    result = import_sources(workspace, opml)
+
+    assert result.returncode == 2, result.stdout
+    assert ".newsbot" not in result.stderr and ".tmp" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"newsbot: {workspace.config} (after the import):"), result.stderr
+    assert result.stderr.endswith(f"nothing was written to {workspace.config}\n")
+    assert workspace.config.read_text(encoding="utf-8") == before
+
+
+def export_to(workspace: Workspace, output: Path | str) -> subprocess.CompletedProcess[str]:
+    return run_newsbot(
+        "sources", "export", "--output", str(output), "--config", str(workspace.config), cwd=workspace.folder
+    )
+
+
+def test_an_export_replaces_an_earlier_export_but_never_the_config_a_watchlist_or_the_database(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.source("Signal Lines", "https://signal.example/feed.xml")
+    workspace.write()
+    Storage.open(workspace.database).close()
+    earlier = tmp_path / "sources.opml"
+    earlier.write_text(to_opml([OpmlFeed("Old", "https://old.example/f")], "old"), encoding="utf-8")
+    watchlist = workspace.watchlist()
+    kept = {path: path.read_bytes() for path in (workspace.config, watchlist, workspace.database)}
+
+    refused = {path: export_to(workspace, path) for path in kept}
+    again = export_to(workspace, earlier)
+
+    for path, result in refused.items():
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"newsbot: {path}: exists and is not an OPML file; nothing was written" in result.stderr
+        assert path.read_bytes() == kept[path]
+    assert again.returncode == 0, again.stderr
+    assert read_opml(earlier)[0] == [OpmlFeed("Signal Lines", "https://signal.example/feed.xml")]
+
+
+@pytest.mark.parametrize(
+    ("output", "sentence"),
+    [
+        ("watchlists", "is not a regular file; name a file for the export"),
+        ("/dev/full", "is not a regular file; name a file for the export"),
+        ("no-such-folder/sources.opml", "cannot write in"),
+    ],
+)
+def test_an_export_that_cannot_be_written_is_a_sentence(workspace: Workspace, output: str, sentence: str) -> None:
+    workspace.write()
+    target = output if output.startswith("/") else str(workspace.folder / output)
+
+    result = export_to(workspace, target)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"newsbot: {target}: ") and sentence in result.stderr, result.stderr

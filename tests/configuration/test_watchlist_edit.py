@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newsbot.configuration.watchlist_edit import EditError, add_to_vendor_list, replace_checked, set_rule_value
+from newsbot.configuration.replace import replace_checked
+from newsbot.configuration.watchlist_edit import EditError, add_to_vendor_list, set_rule_value
 from newsbot.configuration.watchlists import load_watchlist
 
 TELECOM = """\

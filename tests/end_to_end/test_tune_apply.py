@@ -77,3 +77,18 @@ def test_a_read_only_file_system_is_a_sentence_and_the_watchlist_stays_as_it_was
             added_lines(path, Edit("exclude", "Orange", ("Orange juice",)))
 
         assert path.read_text(encoding="utf-8") == WATCHLIST
+
+
+@pytest.mark.parametrize(
+    "edit", [Edit("exclude", "Kaleyra", ("Kaleyra Street",)), Edit("near", "vendor-breach", near=10)]
+)
+def test_a_crlf_watchlist_keeps_its_line_ends_and_only_the_edited_line_changes(tmp_path: Path, edit: Edit) -> None:
+    path = tmp_path / "operators.yaml"
+    path.write_bytes(WATCHLIST.replace("\n", "\r\n").encode())
+
+    apply_proposal(load_watchlist(path), Proposal(edit, removes=1, loses=0, other_removed=0))
+
+    written = path.read_bytes()
+    assert written.count(b"\n") == written.count(b"\r\n"), "every line still ends in CRLF"
+    before, after = WATCHLIST.replace("\n", "\r\n").split("\r\n"), written.decode().split("\r\n")
+    assert len([line for line in difflib.ndiff(before, after) if line[:1] in "+-"]) <= 2
