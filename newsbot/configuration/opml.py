@@ -20,7 +20,7 @@ from lxml import etree
 from newsbot.configuration.config import load_config
 from newsbot.configuration.replace import replace_checked
 from newsbot.configuration.validation import ENV_REFERENCE
-from newsbot.configuration.watchlist_edit import after_content
+from newsbot.configuration.watchlist_edit import after_content, dash_column
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.stories.urls import canonical_url, is_http_url
@@ -149,9 +149,10 @@ def _with_sources(text: str, feeds: Sequence[OpmlFeed], path: Path) -> str:
         return ended + "sources:" + newline + _items(feeds, 2, newline)
     key, value = entry
     if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-        cut = after_content(text, value.value[-1], value.start_mark.column)
+        column = dash_column(text, value)
+        cut = after_content(text, value.value[-1], column)
         before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
-        return before + _items(feeds, value.start_mark.column, newline) + text[cut:]
+        return before + _items(feeds, column, newline) + text[cut:]
     empty_list = isinstance(value, yaml.SequenceNode) and not value.value
     if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")):
         if empty_list or value.value:  # `sources: []` or `sources: ~` → `sources:`

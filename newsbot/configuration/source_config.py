@@ -7,7 +7,6 @@ so `links:` on a feed source or `follow_pages:` on a sitemap is caught by `newsb
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated
 
 from cssselect import SelectorError
@@ -17,13 +16,13 @@ from pydantic import Field, field_validator, model_validator
 
 from newsbot.configuration.validation import Strict
 from newsbot.models import FullText, SourceKind
+from newsbot.stories.urls import http_url_problem
 
 Text = Annotated[str, Field(min_length=1)]
 # Article pages per source per run (fetch.max_articles, or a source's own). A busy outlet publishes a
 # few stories per ten-minute run, so 30 leaves room to spare, while a first run or a 5,000-item feed
 # drains 30 a run, newest first, instead of holding the run for hours (see spiders/news.py).
 DEFAULT_MAX_ARTICLES = 30
-_HTTP_URL = re.compile(r"https?://[^/\s]+", re.IGNORECASE)
 _KIND_KEYS = {
     SourceKind.FEED: "feed",
     SourceKind.SITE: "site",
@@ -65,8 +64,9 @@ class SourceConfig(Strict):
     @field_validator("feed", "site", "url", "sitemap")
     @classmethod
     def _http_only(cls, url: str | None) -> str | None:
-        if url is not None and not _HTTP_URL.match(url):
-            raise ValueError(f"'{url}' is not an http:// or https:// address")
+        problem = None if url is None else http_url_problem(url)
+        if problem is not None:
+            raise ValueError(f"'{url}' {problem}")
         return url
 
     @field_validator("links", "next_page", "title", "date")
@@ -99,10 +99,13 @@ class SourceConfig(Strict):
         for key, kind in _ONLY_FOR.items():
             if key in self.model_fields_set and self.kind is not kind:
                 raise ValueError(f"source '{self.name}': {key}: only applies to a {_KIND_KEYS[kind]}: source")
-        if self.kind is SourceKind.SPIDER and self.internal and "url" not in self.spider_args:
-            raise ValueError(
-                f"source '{self.name}': internal: on a spider: source needs spider_args: {{url: …}} naming its host"
-            )
+        if self.kind is SourceKind.SPIDER and self.internal:
+            if "url" not in self.spider_args:
+                raise ValueError(
+                    f"source '{self.name}': internal: on a spider: source needs spider_args: {{url: …}} naming its host"
+                )
+            if (problem := http_url_problem(self.spider_args["url"])) is not None:
+                raise ValueError(f"source '{self.name}': spider_args: url: '{self.spider_args['url']}' {problem}")
         if self.kind is SourceKind.LISTING and (self.links is None) == (self.links_xpath is None):
             raise ValueError(f"source '{self.name}' (url:) needs one of links: (CSS) or links_xpath: (XPath)")
         return self

@@ -39,7 +39,7 @@ from newsbot.configuration.vendor_register import (
     domain_name,
     read_register,
 )
-from newsbot.configuration.watchlist_edit import after_content
+from newsbot.configuration.watchlist_edit import after_content, dash_column
 from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
@@ -292,10 +292,11 @@ def _insertion(text: str, path: Path) -> tuple[str, str, int, int]:
     key, value = entry
     if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
         first = value.value[0]
-        offset = first.start_mark.column - value.start_mark.column if isinstance(first, yaml.MappingNode) else 2
-        cut = after_content(text, value.value[-1], value.start_mark.column)
+        column = dash_column(text, value)
+        offset = first.start_mark.column - column if isinstance(first, yaml.MappingNode) else 2
+        cut = after_content(text, value.value[-1], column)
         before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
-        return before, text[cut:], value.start_mark.column, max(offset, 2)
+        return before, text[cut:], column, max(offset, 2)
     empty_list = isinstance(value, yaml.SequenceNode) and not value.value
     if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in {"", *_EXPLICIT_NULLS}):
         if empty_list or value.value in _EXPLICIT_NULLS:  # `vendors: []` or `vendors: ~` → `vendors:`

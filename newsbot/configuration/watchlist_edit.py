@@ -83,6 +83,15 @@ def _add_line(text: str, mapping: yaml.MappingNode, line: str) -> str:
     return insert_lines(text, after_content(text, mapping, column - 1), [" " * column + line])
 
 
+def dash_column(text: str, sequence: yaml.SequenceNode) -> int:
+    """The column of a non-empty block list's `-`. The list's own start mark is at its anchor or tag when
+    it has one (`sources: &listed`), which once put new items at that column: invalid YAML."""
+    first = sequence.value[0]
+    line = text.splitlines()[first.start_mark.line]
+    dash = line.rfind("-", 0, first.start_mark.column)
+    return dash if dash >= 0 else sequence.start_mark.column
+
+
 def insert_lines(text: str, at: int, lines: Sequence[str]) -> str:
     """`lines` put in at offset `at` (a line's start, or the end of a file without a last newline),
     each ended with the file's own newline."""

@@ -306,15 +306,23 @@ def entry_from_item(item: Any) -> FeedEntry | None:
     link = str(item.get("url") or item.get("link") or "")
     if not is_http_url(link):
         return None
-    published = item.get("published")
-    if isinstance(published, str):
-        published = parse_iso(published)
-    if isinstance(published, datetime) and published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)
     return FeedEntry(
         link=link,
         title=str(item.get("title") or ""),
         summary=str(item.get("summary") or ""),
         content=str(item.get("text") or item.get("content") or ""),
-        published=published if isinstance(published, datetime) else None,
+        published=_published(item.get("published")),
     )
+
+
+def _published(value: object) -> datetime | None:
+    """An item's `published` (ISO text or a datetime) as aware UTC; None if there is no such moment
+    (year 9999 at UTC-14 is past the last one UTC can hold)."""
+    if isinstance(value, str):
+        return parse_iso(value)
+    if not isinstance(value, datetime):
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        return None

@@ -6,12 +6,12 @@ is decided at connection time (newsbot.sources.addresses).
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
 from newsbot.stories.normalize import html_to_text
-from newsbot.stories.urls import is_http_url
+from newsbot.stories.urls import is_http_url, joined
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
 DEFAULT_NEXT_PAGE = "a[rel~=next], link[rel~=next]"
@@ -24,7 +24,7 @@ def feed_links(page: Selector, base_url: str) -> list[str]:
         relations = (link.attrib.get("rel") or "").lower().split()
         kind = (link.attrib.get("type") or "").lower().split(";")[0].strip()
         if "alternate" in relations and kind in FEED_TYPES:
-            links.append(urljoin(base_url, link.attrib["href"].strip()))
+            links.append(joined(base_url, link.attrib["href"].strip()))
     return [link for link in dict.fromkeys(links) if is_http_url(link)]
 
 
@@ -38,7 +38,7 @@ def story_links(
         href = element.attrib.get("href") or element.css("a[href]::attr(href)").get()
         if not href:
             continue
-        url = urljoin(base_url, href.strip())
+        url = joined(base_url, href.strip())
         if is_http_url(url) and url not in found:
             found[url] = html_to_text(element.get())
     return list(found.items())
@@ -48,7 +48,7 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
     href = page.css(css or DEFAULT_NEXT_PAGE).css("::attr(href)").get()
     if not href:
         return None
-    url = urljoin(base_url, href.strip())
+    url = joined(base_url, href.strip())
     return url if is_http_url(url) else None
 
 
@@ -67,7 +67,7 @@ def declared_url(page: Selector, fetched_url: str) -> str:
     for candidate in (canonical, page.css('meta[property="og:url"]::attr(content)').get()):
         if not candidate:
             continue
-        url = urljoin(fetched_url, candidate.strip())
+        url = joined(fetched_url, candidate.strip())
         if is_http_url(url) and urlsplit(url).path.strip("/"):
             return url
     return fetched_url

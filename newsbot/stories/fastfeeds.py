@@ -38,14 +38,13 @@ import html
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 from xml.parsers import expat
 
 import fastfeedparser
 
 from newsbot.models import FeedEntry
 from newsbot.stories.dates import parse_iso
-from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url
+from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url, joined
 
 _ATOM_ROOT = "http://www.w3.org/2005/Atom feed"
 _FEED_ROOTS = frozenset({"rss", _ATOM_ROOT, "http://www.w3.org/1999/02/22-rdf-syntax-ns# RDF"})
@@ -223,10 +222,7 @@ def _anchored(root: str, body: bytes, entries: list[dict[str, Any]], links: list
 def _resolve(link: str, url: str) -> str:
     if not link:
         return ""
-    try:
-        resolved = urljoin(url, link)
-    except ValueError:  # e.g. a malformed IPv6 host; feedparser drops it too
-        return ""
+    resolved = joined(url, link)
     return resolved if is_http_url(resolved) else ""
 
 

@@ -19,7 +19,6 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
@@ -27,7 +26,7 @@ from newsbot.errors import NewsbotError
 from newsbot.models import FeedEntry
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.fastfeeds import parse_well_formed
-from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url
+from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url, joined
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
 _ENTITY = b"<!ENTITY"
@@ -85,12 +84,13 @@ def _parse_json_feed(body: bytes) -> list[FeedEntry]:
 
 
 def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
-    link = item.get("url") or item.get("external_url") or ""
+    link = _text(item.get("url") or item.get("external_url"))
     if not link and is_http_url(str(item.get("id", ""))):
         link = item["id"]
+    link = link if is_http_url(link) else ""
     return FeedEntry(
-        link=_text(link),
-        anchored=fragment_names_item(_text(link), _text(item.get("id"))),
+        link=link,
+        anchored=fragment_names_item(link, _text(item.get("id"))),
         title=_text(item.get("title")),
         summary=_text(item.get("summary")),
         content=_text(item.get("content_html") or item.get("content_text")),
@@ -169,7 +169,7 @@ class _AtomLinks:
     @functools.cached_property
     def absolute_ids(self) -> frozenset[str]:
         written = (html.unescape(raw.decode("utf-8", "replace")).strip() for raw in _ID_TEXT.findall(self.body))
-        return frozenset(urljoin(self.url, text) for text in written if is_absolute(text))
+        return frozenset(joined(self.url, text) for text in written if is_absolute(text))
 
 
 def _feedparser_entry(entry: Any, link: str) -> FeedEntry:

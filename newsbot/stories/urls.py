@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -63,9 +63,37 @@ _ALTERNATE = frozenset({"alternate", "http://www.iana.org/assignments/relation/a
 _PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
+def joined(base: str, link: str) -> str:
+    """`link` resolved against `base`, or "" when either cannot be parsed (an unclosed `[` in a host
+    makes urljoin raise): a link that leads nowhere, which every caller then skips as not http(s)."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return ""
+
+
 def is_http_url(url: str) -> bool:
-    """Only http(s) links become stories (URL schemes are case-insensitive)."""
-    return url[:8].lower().startswith(("http://", "https://"))
+    """Only http(s) links that can be fetched become stories (see http_url_problem)."""
+    return http_url_problem(url) is None
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s) address newsbot can fetch, or None. URL schemes are case-insensitive.
+    A link is read from a page or a feed someone else writes: an unclosed `[` or a port past 65535
+    makes every URL parser raise, and one such link once ended its whole source (or, in a team
+    spider's item, the whole run); here it is a link like any other that leads nowhere."""
+    if not url[:8].lower().startswith(("http://", "https://")):
+        return "is not an http:// or https:// address"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 — raises for a port that is not one
+    except ValueError as error:
+        return f"is not a URL that can be fetched ({error})"
+    if not parts.hostname:
+        return "has no host"
+    if any(character.isspace() or not character.isprintable() for character in parts.netloc):
+        return "has a space or an invisible character in its host"
+    return None
 
 
 def is_absolute(url: str) -> bool:

@@ -213,6 +213,12 @@ def test_importing_twice_changes_nothing_the_second_time(
             "        aliases: [Mitto]\nrules:\n    -   name: r\n        any: [vendors]\n",
             id="deep indents",
         ),
+        pytest.param(
+            "name: W\nvendors: &listed\n  - name: A\nrules:\n  - name: r\n    any: [vendors]\n",
+            "name: W\nvendors: &listed\n  - name: A\n  - name: Mitto AG\n    aliases: [Mitto]\nrules:\n"
+            "  - name: r\n    any: [vendors]\n",
+            id="an anchor on the list (its start mark is the anchor's)",
+        ),
     ],
 )
 def test_new_vendors_land_in_the_list_whatever_its_layout(
