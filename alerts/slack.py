@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import random
 import re
 import socket
+import time
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from http.client import InvalidURL
@@ -70,6 +73,8 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")  # chat.postMessage posts it in the user's DM with the app
 LISTED_TYPES = "public_channel,private_channel"  # conversations.list's default is public only
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
+# The longest a 429's Retry-After holds an alert back: the next cron run asks again.
+MAX_RETRY_AFTER = timedelta(hours=1)
 # Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
 CLOCK_MARGIN = timedelta(minutes=5)
 PAGE_SIZE = 200  # Slack recommends no more than 200 per page of history
@@ -88,13 +93,17 @@ class _Window(TypedDict):
 
 
 def retry_after_seconds(headers: Any) -> float | None:
+    """A 429's Retry-After in seconds, at most MAX_RETRY_AFTER; None when there is none that means a
+    wait (`inf`, `nan`, a negative number, a date): `inf` once crashed the run when the retry time was
+    computed, and `1e12` went past the last date Python can hold."""
     for name, value in dict(headers or {}).items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
             try:
-                return float(raw)
+                seconds = float(raw)
             except (TypeError, ValueError):
                 return None
+            return min(seconds, MAX_RETRY_AFTER.total_seconds()) if math.isfinite(seconds) and seconds >= 0 else None
     return None
 
 
@@ -118,10 +127,14 @@ def slack_error_code(body: Any) -> str | None:
 
 
 def never_left(error: BaseException) -> bool:
-    """True when the request provably never reached Slack: the connection was refused, the name did
-    not resolve, or the request could not even be built (a bad URL, or a header with a newline)."""
-    reason = error.reason if isinstance(error, URLError) and not isinstance(error, HTTPError) else error
-    if isinstance(reason, (ConnectionRefusedError, socket.gaierror, SlackRequestError, InvalidURL)):
+    """True when the request provably never reached Slack whole: the request could not even be built (a
+    bad URL, or a header with a newline), or it failed while being sent. urllib wraps in a URLError
+    only what fails while it connects, shakes hands (TLS) and writes the request — a refused or timed
+    out connection, a name that did not resolve, a certificate it refused — and lets an error reading
+    the answer through as it is (a timeout, a reset): only then may Slack have posted the message."""
+    if isinstance(error, URLError) and not isinstance(error, HTTPError):
+        return True
+    if isinstance(error, (SlackRequestError, InvalidURL)):
         return True
     # Only the ValueErrors raised while building the request: a UnicodeDecodeError or JSONDecodeError
     # comes from reading an answer, after Slack may have posted the message.
@@ -161,6 +174,13 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
             return False
         retry_after = retry_after_seconds(response.headers)
         return retry_after is not None and retry_after <= self.max_wait_seconds
+
+    def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> None:
+        """The wait Slack asked for, read as a number of seconds: slack-sdk's own reads it with int(),
+        which raised on `0.5` and left a post that Slack had refused looking as if it might have landed."""
+        state.next_attempt_requested = True
+        time.sleep((retry_after_seconds(response.headers) or 0.0) + random.random())
+        state.increment_current_attempt()
 
 
 def post_retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:

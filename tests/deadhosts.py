@@ -5,13 +5,18 @@
 - `FullBacklogHost` listens with a backlog it has filled itself and never accepts: new connections
   are never completed (their SYNs are dropped), so the client's connect timeout must end them.
 - `refused_port()` is a port nothing listens on: connections are refused at once.
+- `UntrustedTlsHost` speaks TLS with a certificate the client refuses: nothing is ever sent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
+import ssl
 import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 class SilentHost:
@@ -87,3 +92,63 @@ def refused_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class UntrustedTlsHost:
+    """Speaks TLS with a self-signed certificate no client trusts (an intercepting proxy, a broken CA
+    bundle): the client ends the handshake before a byte of its request is sent. Counts handshakes
+    that succeeded, which must stay 0."""
+
+    def __init__(self, folder: Path) -> None:
+        certificate, key = _self_signed(folder)
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(certificate, key)
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.handshakes = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            with contextlib.suppress(OSError), self._context.wrap_socket(connection, server_side=True) as secured:
+                self.handshakes += 1
+                secured.recv(1)
+
+    def stop(self) -> None:
+        self._listener.close()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509  # Scrapy's own dependency
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = folder / "untrusted.pem", folder / "untrusted.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return certificate_path, key_path

@@ -29,6 +29,7 @@ from newsbot.models import AlertKind, FetchResult, FetchStatus, Match, RuleHit, 
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from tests.conftest import Workspace
+from tests.deadhosts import FullBacklogHost, UntrustedTlsHost
 from tests.servers import GARBLED, FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
 NEWS = Destination(label="#vendor-news", channel="#vendor-news")
@@ -639,3 +640,82 @@ def test_an_alert_in_flight_to_a_webhook_follows_the_delivery_setting_after_a_sw
     assert posts(slack) == copies
     assert not slack.requests_to("/api/conversations.history")  # no look in a channel named "the default webhook"
     assert not any("channel" in error for error in report.errors + again.errors), report.errors
+
+
+# --------------------------------------------------------------------------------------------
+# A post that provably never reached Slack is a plain failure, even for a webhook at_most_once
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unreachable", ["a connection that never completes", "a certificate refused"])
+def test_a_webhook_post_that_never_left_waits_for_the_next_run_even_at_most_once(
+    storage: Storage, slack: FakeSlack, tmp_path: Path, unreachable: str
+) -> None:
+    """at_most_once never resends what may have landed; these never left (urllib failed while it
+    connected or shook hands, before writing a byte), so they are not "may have landed"."""
+    alerts = queue(storage, 2)
+    host = FullBacklogHost() if unreachable.startswith("a connection") else UntrustedTlsHost(tmp_path)
+    try:
+        down = Destination(label="the default webhook", webhook_url=host.url + FakeSlack.WEBHOOK_PATH)
+        poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(down.webhook_url,))
+        failed = deliver(
+            storage, poster, Policy(route=lambda match: down, seconds_between_messages=0, at_most_once=True)
+        )
+    finally:
+        host.stop()
+    up = Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(slack.webhook_url,))
+    later = deliver(storage, poster, Policy(route=lambda match: up, seconds_between_messages=0, at_most_once=True))
+
+    assert failed.sent == 0 and "could not reach Slack (URLError" in failed.errors[0], failed.errors
+    assert "it is not sent again" not in " ".join(failed.errors)
+    assert later.sent == 2 and [status_of(storage, alert)[0] for alert in alerts] == ["sent", "sent"]
+    assert len(slack.delivered) == 2
+    assert getattr(host, "handshakes", 0) == 0
+
+
+@pytest.mark.parametrize("webhook", [False, True], ids=["token", "webhook"])
+@pytest.mark.parametrize(
+    ("retry_after", "waits_at_most"),
+    [("-5", None), ("inf", None), ("nan", None), ("soon", None), ("1e12", timedelta(hours=1))],
+)
+def test_a_429_whose_retry_after_means_no_wait_or_too_long_a_one_keeps_the_alert_pending(
+    storage: Storage, slack: FakeSlack, webhook: bool, retry_after: str, waits_at_most: timedelta | None
+) -> None:
+    """A 429 says Slack did not post: the alert stays pending, however odd the header (`inf` once
+    ended the run with a traceback, `-5` made slack-sdk's own handler raise and the post look lost)."""
+    [alert] = queue(storage, 1)
+    slack.script = [SlackReply(429, "ratelimited", headers={"Retry-After": retry_after})]
+    poster, rules = (webhook_poster(slack), webhook_policy(slack)) if webhook else (bot(slack), policy())
+
+    report = deliver(storage, poster, rules)
+
+    [(status, next_attempt)] = rows(storage, f"SELECT status, next_attempt_at FROM alerts WHERE id = '{alert}'")
+    assert report.sent == 0 and status == "pending" and len(slack.delivered) == 0, report.errors
+    if waits_at_most is None:
+        assert next_attempt is None
+    else:
+        wait = datetime.fromisoformat(next_attempt) - datetime.now(UTC)
+        assert waits_at_most - timedelta(minutes=1) < wait <= waits_at_most
+
+
+@pytest.mark.parametrize("webhook", [False, True], ids=["token", "webhook"])
+def test_a_fractional_retry_after_is_waited_for_and_the_post_retried_in_the_run(
+    storage: Storage, slack: FakeSlack, webhook: bool
+) -> None:
+    [alert] = queue(storage, 1)
+    slack.script = [SlackReply(429, "ratelimited", headers={"Retry-After": "0.5"})]
+    poster, rules = (webhook_poster(slack), webhook_policy(slack)) if webhook else (bot(slack), policy())
+
+    report = deliver(storage, poster, rules)
+
+    assert report.sent == 1 and status_of(storage, alert)[0] == "sent" and len(slack.delivered) == 1, report.errors
+
+
+def webhook_poster(slack: FakeSlack) -> WebhookPoster:
+    return WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(slack.webhook_url,))
+
+
+def webhook_policy(slack: FakeSlack) -> Policy:
+    webhook = Destination(label="the default webhook", webhook_url=slack.webhook_url)
+    return Policy(route=lambda match: webhook, seconds_between_messages=0, at_most_once=True)
