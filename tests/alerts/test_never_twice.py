@@ -656,8 +656,9 @@ def test_a_webhook_post_that_never_left_waits_for_the_next_run_even_at_most_once
     alerts = queue(storage, 2)
     host = FullBacklogHost() if unreachable.startswith("a connection") else UntrustedTlsHost(tmp_path)
     try:
-        down = Destination(label="the default webhook", webhook_url=host.url + FakeSlack.WEBHOOK_PATH)
-        poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(down.webhook_url,))
+        url = host.url + FakeSlack.WEBHOOK_PATH
+        down = Destination(label="the default webhook", webhook_url=url)
+        poster = WebhookPoster(timeout=1, max_retry_after_seconds=1, secrets=(url,))
         failed = deliver(
             storage, poster, Policy(route=lambda match: down, seconds_between_messages=0, at_most_once=True)
         )
