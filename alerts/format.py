@@ -2,10 +2,11 @@
 
 Everything that came from a feed is escaped (`&`, `<`, `>`), so a headline cannot ping a channel,
 mention a user or hide a link behind a misleading label; the only link is the story's own URL.
-escape() also drops Unicode bidi controls, so a headline with a right-to-left override cannot
-reorder the rest of the message, and neutralises mrkdwn's formatting characters, so a feed's
-`*bold*` or `` `code` `` shows as the text it is; `visible()` drops bidi controls from the
-plain-text renderings (the terminal, and so the mail cron sends), which are not escaped.
+escape() also drops control characters (HIDDEN_CONTROLS), so a headline with a right-to-left
+override cannot reorder the rest of the message nor an escape sequence recolour a terminal, and
+neutralises mrkdwn's formatting characters, so a feed's `*bold*` or `` `code` `` shows as the text
+it is; `visible()` drops those controls from the plain-text renderings (the terminal, and so the
+mail cron sends), which are not escaped.
 
 An alert reads at a glance: its header is the severity and the vendors (or, for a rule without a
 vendor, the matched words), the line under it the story's title as its one link, then which
@@ -41,8 +42,11 @@ SEVERITY_EMOJI = {
 }
 # The alert's header is plain_text with emoji off (a `:word:` in a name stays text): SEVERITY_EMOJI as characters.
 SEVERITY_MARK = {Severity.LOW: "🔵", Severity.MEDIUM: "🟠", Severity.HIGH: "🔴", Severity.CRITICAL: "🚨"}
-# LRM, RLM, the embeddings and overrides (LRE RLE PDF LRO RLO), the isolates (LRI RLI FSI PDI), ALM.
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+# What feed text may not carry to a reader: the C0 and C1 control characters but tab and line feed,
+# and DEL (an escape sequence in a headline recolours the terminal cron's mail is read in, or
+# retitles its window), and the bidi controls: LRM, RLM, the embeddings and overrides (LRE RLE PDF
+# LRO RLO), the isolates (LRI RLI FSI PDI), ALM.
+HIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 _PARTIAL_ENTITY = re.compile(r"&(?:amp|am|a|lt|l|gt|g)?…$")  # what truncate() can leave of an escape
 # Slack documents an escape for `&`, `<` and `>` only; `*`, `_`, `~` and `` ` `` have none, and
 # `verbatim` keeps formatting on. A zero-width space beside one is what makes Slack format it inside a
@@ -56,8 +60,8 @@ _QUOTE = re.compile("^(?=&gt;|＞)", re.MULTILINE)
 
 
 def visible(text: str) -> str:
-    """Feed text without bidi controls: what a reader sees is the order the characters are in."""
-    return BIDI_CONTROLS.sub("", text)
+    """Feed text without control characters: what a reader sees is what is there, in the order it is in."""
+    return HIDDEN_CONTROLS.sub("", text)
 
 
 def escape(text: str) -> str:
@@ -97,8 +101,8 @@ def safe_link_target(url: str) -> str:
 
 
 def plain_url(url: str) -> str:
-    """The URL with its bidi controls percent-encoded: the same address, shown in its real order."""
-    return BIDI_CONTROLS.sub(lambda control: "".join(f"%{byte:02X}" for byte in control[0].encode()), url)
+    """The URL with its control characters percent-encoded: the same address, shown as it is."""
+    return HIDDEN_CONTROLS.sub(lambda control: "".join(f"%{byte:02X}" for byte in control[0].encode()), url)
 
 
 def slack_date(alert: Alert) -> str:

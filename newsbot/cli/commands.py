@@ -402,6 +402,7 @@ def _status(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _search(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.alerts.format import plain_url, visible  # a stored title is a feed's text
     from newsbot.cli.status import search_stories  # loaded here, not for `check`
 
     config = load_config(arguments.config, require_env=False)
@@ -422,7 +423,7 @@ def _search(arguments: argparse.Namespace) -> ExitStatus:
         )
     for story in stories:
         published = story.published_at.date().isoformat() if story.published_at else "undated"
-        print(f"{published}  {story.source}: {story.title}\n            {story.url}")
+        print(visible(f"{published}  {story.source}: {story.title}\n            {plain_url(story.url)}"))
     if not stories:
         print(f"no stored story matches {arguments.query!r}")
     return ExitStatus.OK

@@ -18,10 +18,10 @@ import pytest
 from newsbot.alerts.deliver import Policy, deliver
 from newsbot.alerts.digest import post_digests
 from newsbot.alerts.format import (
-    BIDI_CONTROLS,
     BLOCK_LIMIT,
     DIGEST_MESSAGE_CHARS,
     HEADER_LIMIT,
+    HIDDEN_CONTROLS,
     SECTION_LIMIT,
     TEXT_LIMIT,
     build_also_in,
@@ -305,9 +305,14 @@ def strings(value: Any) -> Iterator[str]:
             yield from strings(item)
 
 
-@pytest.mark.parametrize("control", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
-def test_no_bidi_control_from_a_feed_reaches_slack(control: str) -> None:
-    """A headline "…\u202egnp.exe" would show as "…exe.png" and turn the rest of the line around."""
+# ESC (a terminal's escape sequences), BEL, NUL, CR, DEL and CSI, the C1 form of ESC [.
+TERMINAL = ["\x1b", "\x07", "\x00", "\r", "\x7f", "\x9b"]
+
+
+@pytest.mark.parametrize("control", BIDI + TERMINAL, ids=[f"U+{ord(c):04X}" for c in BIDI + TERMINAL])
+def test_no_control_character_from_a_feed_reaches_slack_or_the_terminal(control: str) -> None:
+    """A headline "…\u202egnp.exe" would show as "…exe.png" and turn the rest of the line around, and
+    "\x1b]0;pwned\x07" would retitle the window of whoever reads cron's mail in a terminal."""
     hostile = f"Kaleyra {control}hcaerb{control} & more"
     story = Story(
         id="s",
@@ -331,7 +336,7 @@ def test_no_bidi_control_from_a_feed_reaches_slack(control: str) -> None:
     plain = [plain_text(alert), plain_also_in(alert), plain_digest(hostile, [alert])]
 
     for text in [*(text for payload in payloads for text in strings(payload)), *plain]:
-        assert not BIDI_CONTROLS.search(text), text
+        assert not HIDDEN_CONTROLS.search(text), text
     assert "Kaleyra hcaerb &amp; more" in build_message(alert)["text"]
     encoded = "https://news.example/" + "".join(f"%{b:02X}" for b in control.encode()) + "evil"
     assert encoded in json.dumps(payloads[0])
