@@ -41,6 +41,8 @@ class ExitStatus(enum.IntEnum):
     ERROR = 5
 
 
+LONGEST_PERIOD = timedelta(days=36_500)  # --since: a century
+
 _EXIT_FOR_ERROR = {
     ConfigError: ExitStatus.CANNOT_RUN,
     LockedError: ExitStatus.LOCKED,
@@ -137,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     command("status", _status, "per source: last fetch and result; alerts pending and sent")
     search = command("search", _search, "full-text search of the stories a run has clustered (SQLite FTS syntax)")
     search.add_argument("query", help='e.g. Mitto, "SIM swap", SS7 AND Diameter')
-    search.add_argument("--limit", type=int, default=20, help="at most this many stories (default 20)")
+    search.add_argument("--limit", type=count, default=20, help="at most this many stories (default 20)")
     _browse_options(command("browse", _browse, "look at the database in a web browser (Datasette, read-only)"))
     _sources_commands(command)
     _vendor_commands(commands)
@@ -240,7 +242,7 @@ def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentPa
     )
     lift.set_defaults(command=_mutes_lift)
     _verbose_option(lift, 2)
-    lift.add_argument("id", type=int, help="the mute's number, as `newsbot mutes` lists it")
+    lift.add_argument("id", type=count, help="the mute's number, as `newsbot mutes` lists it")
     lift.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="path to newsbot.yaml")
     feedback = command("feedback", _feedback, "per watchlist and rule: alerts sent, judged in Slack, precision so far")
     feedback.add_argument("--since", type=duration, help="only alerts sent in this period: 30d, 12h, 2w (default: all)")
@@ -364,12 +366,21 @@ def _backtest(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def duration(text: str) -> timedelta:
-    """`90d`, `12h`, `2w`, `30m` for --since."""
+    """`90d`, `12h`, `2w`, `30m` for --since; at most a century (a longer one is no date at all)."""
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     number, unit = text[:-1], text[-1:]
     if unit not in units or not number.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
-    return timedelta(**{units[unit]: int(number)})
+    if len(number) > 9 or (period := timedelta(**{units[unit]: int(number)})) > LONGEST_PERIOD:
+        raise argparse.ArgumentTypeError(f"'{text}' is longer than a century; say 36500d at most")
+    return period
+
+
+def count(text: str) -> int:
+    """A positive whole number that SQLite can hold (a mute's number, a --limit)."""
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    return int(text)
 
 
 def _digest(arguments: argparse.Namespace) -> ExitStatus:

@@ -22,7 +22,15 @@ from newsbot.configuration.slack_secrets import (
     secret_values,
     secret_variables,
 )
-from newsbot.configuration.source_config import DEFAULT_MAX_ARTICLES, HealthSettings, SourceConfig, parse_networks
+from newsbot.configuration.source_config import (
+    A_DAY_SECONDS,
+    CENTURY_DAYS,
+    CENTURY_HOURS,
+    DEFAULT_MAX_ARTICLES,
+    HealthSettings,
+    SourceConfig,
+    parse_networks,
+)
 from newsbot.configuration.validation import Strict, expand_environment, validate
 from newsbot.configuration.watchlists import Watchlist, WatchlistConfig, load_watchlists
 from newsbot.configuration.yamlfile import YamlDocument, load_yaml
@@ -40,16 +48,16 @@ class FetchSettings(Strict):
     """Bounds on every download; Scrapy's own defaults (1 GiB, 180 s) would let one feed stall cron."""
 
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=A_DAY_SECONDS)
     retries: int = Field(default=2, ge=0)
     user_agent: str = "newsbot/0.1 (telecom-security news monitor; set fetch.user_agent to add a contact)"
     autothrottle_start_delay: float = Field(default=1.0, ge=0)
     concurrent_requests: int = Field(default=16, gt=0)
     concurrent_requests_per_domain: int = Field(default=2, gt=0)
     obey_robots_txt: bool = True
-    retry_backoff_seconds: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
+    retry_backoff_seconds: float = Field(default=2.0, ge=0, le=A_DAY_SECONDS)  # doubled after each failed attempt
     # The whole crawl's time; then no new request starts and the run finishes (newsbot.pipeline.budget).
-    run_budget_seconds: float = Field(default=DEFAULT_RUN_BUDGET_SECONDS, gt=0)
+    run_budget_seconds: float = Field(default=DEFAULT_RUN_BUDGET_SECONDS, gt=0, le=A_DAY_SECONDS)
     # Article pages fetched per source per run, newest stories first; a source's `max_articles` wins.
     max_articles: int = Field(default=DEFAULT_MAX_ARTICLES, ge=1)
     # Private addresses every source may reach, e.g. the HTTP proxy newsbot must go through.
@@ -71,11 +79,11 @@ class SlackConfig(Strict):
     channel: Text | None = None  # token mode: where alerts go when nothing more specific says
     severity_channels: dict[Severity, Text] = Field(default_factory=dict)
     delivery: Literal["at_least_once", "at_most_once"] = "at_least_once"  # webhook mode after a crash
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    max_retry_after_seconds: float = Field(default=30.0, ge=0)
-    seconds_between_messages: float = Field(default=1.0, ge=0)  # per channel
+    timeout_seconds: float = Field(default=10.0, gt=0, le=A_DAY_SECONDS)
+    max_retry_after_seconds: float = Field(default=30.0, ge=0, le=A_DAY_SECONDS)
+    seconds_between_messages: float = Field(default=1.0, ge=0, le=A_DAY_SECONDS)  # per channel
     digest_over: int = Field(default=20, ge=1)
-    failing_after_hours: float = Field(default=6.0, gt=0)
+    failing_after_hours: float = Field(default=6.0, gt=0, le=CENTURY_HOURS)
     unfurl_links: bool = False
     ops_channel: Text | None = None  # token mode: where source health goes (default: slack.channel)
     ops_webhook_url: WebhookUrl | None = None  # webhook mode: where source health goes (default: webhook_url)
@@ -109,8 +117,8 @@ class Settings(Strict):
     database: Text
     watchlists: Text
     spiders_dir: Text | None = None  # relative to this file: every Scrapy spider in it can be named by a source
-    max_age_days: float = Field(default=7, gt=0)
-    cluster_window_days: float = Field(default=7, gt=0)  # copies of a story this old are a new story
+    max_age_days: float = Field(default=7, gt=0, le=CENTURY_DAYS)
+    cluster_window_days: float = Field(default=7, gt=0, le=CENTURY_DAYS)  # copies of a story this old are a new story
     sources: list[SourceConfig] = Field(default_factory=list)
     slack: SlackConfig | None = None
     fetch: FetchSettings = Field(default_factory=FetchSettings)

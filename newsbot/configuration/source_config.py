@@ -23,6 +23,11 @@ Text = Annotated[str, Field(min_length=1)]
 # few stories per ten-minute run, so 30 leaves room to spare, while a first run or a 5,000-item feed
 # drains 30 a run, newest first, instead of holding the run for hours (see spiders/news.py).
 DEFAULT_MAX_ARTICLES = 30
+# Bounds on the config's periods: a longer one is no date Python can compute with (`run` once raised
+# OverflowError on `max_age_days: 1000000`, which `check` had passed), and no wait a cron run can make.
+CENTURY_DAYS = 36_500
+CENTURY_HOURS = CENTURY_DAYS * 24
+A_DAY_SECONDS = 86_400
 _KIND_KEYS = {
     SourceKind.FEED: "feed",
     SourceKind.SITE: "site",
@@ -58,7 +63,7 @@ class SourceConfig(Strict):
     max_articles: int | None = Field(default=None, ge=1)  # article pages per run (default: fetch.max_articles)
     internal: bool = False  # only an internal source may reach private or loopback addresses
     full_text: FullText = FullText.AUTO
-    stale_after_hours: float | None = Field(default=None, gt=0)
+    stale_after_hours: float | None = Field(default=None, gt=0, le=CENTURY_HOURS)
     spider_args: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("feed", "site", "url", "sitemap")
@@ -124,7 +129,7 @@ class HealthSettings(Strict):
     """When a source counts as broken; each change is announced once (see newsbot.pipeline.health)."""
 
     failing_after_runs: int = Field(default=3, ge=1)
-    stale_after_hours: float = Field(default=7 * 24, gt=0)
+    stale_after_hours: float = Field(default=7 * 24, gt=0, le=CENTURY_HOURS)
 
 
 def parse_networks(values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -74,6 +74,9 @@ def _first_to_report(model: type[BaseModel], errors: Sequence[Any]) -> Any:
     return ranked[0] if ranked else first
 
 
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # "must be less than …"
+
+
 def _describe(
     error: Any, model: type[BaseModel], document: YamlDocument, other_files: Sequence[tuple[type[BaseModel], str]]
 ) -> str:
@@ -86,7 +89,7 @@ def _describe(
         sentence = unknown_key_sentence(model, location, other_files)
     elif kind == "missing":
         sentence = f"'{location[-1]}' is required but missing"
-    elif kind == "enum":
+    elif kind == "enum" or kind in _BOUNDS:
         sentence = f"{dotted}: {error['msg'].replace('Input should be', 'must be')}"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")

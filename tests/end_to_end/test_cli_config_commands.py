@@ -232,3 +232,56 @@ def test_default_config_missing_in_working_directory_exits_1(tmp_path: Path) -> 
     )
     assert result.returncode == 1
     assert "newsbot.yaml" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line_key"),
+    [
+        (("max_age_days",), 1_000_000, "max_age_days"),
+        (("cluster_window_days",), 99_999_999_999_999, "cluster_window_days"),
+        (("health", "stale_after_hours"), 99_999_999_999_999_999, "stale_after_hours"),
+        (("fetch", "run_budget_seconds"), 1e300, "run_budget_seconds"),
+        (("fetch", "timeout_seconds"), 1e300, "timeout_seconds"),
+    ],
+)
+def test_a_period_no_date_can_hold_is_refused_by_check_not_a_traceback_from_run(
+    workspace: Workspace, key: tuple[str, ...], value: float, line_key: str
+) -> None:
+    """`check` once passed `max_age_days: 1000000` ("never filter by age"), and every run then ended
+    in an OverflowError traceback."""
+    settings = workspace.settings
+    for part in key[:-1]:
+        settings = settings.setdefault(part, {})
+    settings[key[-1]] = value
+    line = line_of(workspace.write(), f"{line_key}:")
+
+    check = workspace.newsbot("check")
+    run = workspace.newsbot("run")
+
+    for result, code in ((check, 1), (run, 2)):
+        assert result.returncode == code and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(
+            f"newsbot: {workspace.config}:{line}: {'.'.join(key)}: must be less than or equal to"
+        )
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("feedback", "--since", "99999999999999999999d"),
+        ("digest", "--dry-run", "--since", "999999999d"),
+        ("backtest", "sms-vendors.yaml", "--since", "800000w"),
+        ("mutes", "lift", "99999999999999999999999"),
+        ("search", "Mitto", "--limit", "99999999999999999999"),
+        ("search", "Mitto", "--limit", "0"),
+    ],
+    ids=" ".join,
+)
+def test_an_out_of_range_number_on_the_command_line_is_a_usage_error(
+    workspace: Workspace, arguments: tuple[str, ...]
+) -> None:
+    result = workspace.newsbot(*arguments)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"newsbot {arguments[0]}"), result.stderr
+    assert "longer than a century" in result.stderr or "is not a positive whole number" in result.stderr
