@@ -387,7 +387,8 @@ class NewsSpider(scrapy.Spider):
         if isinstance(failure.value, CutShort):  # not this article's fault: not stored
             yield from self._wait_for_next_run(waiting, str(failure.value))
             return
-        if isinstance(failure.value, HostSkipped):
+        tried = bool(failure.request.meta.get("retry_times"))  # type: ignore[attr-defined]
+        if isinstance(failure.value, HostSkipped) and not tried:  # never tried: not this article's fault
             yield from self._wait_for_next_run(waiting, f"{CUT_BY_SKIPPED_HOST} (see its line below)")
             return
         error = f"{failure.request.url}: {describe_failure(failure)}"  # type: ignore[attr-defined]
@@ -396,8 +397,9 @@ class NewsSpider(scrapy.Spider):
     def _wait_for_next_run(self, waiting: list[tuple[_Source, FeedEntry]], reason: str) -> Iterator[Item]:
         """The stories are not stored, so the next run fetches their articles: a stopped run, or a
         host skipped after failing again and again, says nothing about the article itself. (The
-        links that failed before their host was skipped keep their teaser, so a host that stays
-        dead costs a few teasers a run until every story is stored, and not one story for good.)"""
+        links that failed before their host was skipped keep their teaser, a retry refused once it
+        was skipped too, since its own request failed: a host that stays dead costs a few teasers a
+        run until every story is stored, and not one story for good.)"""
         for state, _ in waiting:
             state.stopped = state.stopped or reason
             state.waiting_stories += 1

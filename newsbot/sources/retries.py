@@ -7,7 +7,11 @@ that request waits; the others go on downloading. A run that stops (its budget s
 ends the pause at once, and the retry is then refused like any new request (newsbot.sources.bounds).
 
 A request whose host is skipped, or whose host name did not resolve (newsbot.sources.hosts), is not
-retried at all: the retry would only fail at once, after its pause.
+retried at all: the retry would only fail at once, after its pause. Nor is a robots.txt that could not
+be reached: with its retries it made up all of a dead host's three failures, so the host's articles
+were refused before one was tried and a story whose article lives there waited for the next run,
+every run, for good. Now it is one failure, and the host's own requests make up the rest (and keep
+their teasers, newsbot.spiders.news).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from scrapy.utils.httpobj import urlparse_cached
 
 from newsbot.sources.bounds import bounds_of
 
@@ -41,7 +46,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return outcome
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
-        if self._unreachable(request):
+        if self._unreachable(request) or _asks_for_robots_txt(request):
             return None
         outcome = super().process_exception(request, exception)
         if isinstance(outcome, Request):
@@ -65,6 +70,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry_after is not None:
             pause = max(pause, retry_after)
         return min(pause, self.backoff_max)
+
+
+def _asks_for_robots_txt(request: Request) -> bool:
+    """Scrapy's own request for a host's robots.txt (RobotsTxtMiddleware marks it)."""
+    return bool(request.meta.get("dont_obey_robotstxt")) and urlparse_cached(request).path == "/robots.txt"
 
 
 def _retry_after(response: Response) -> float | None:

@@ -129,6 +129,30 @@ def test_a_host_that_stays_dead_costs_a_few_teasers_a_run_until_every_story_is_s
     assert rows(workspace.database, "SELECT count(DISTINCT url) FROM stories") == [(8,)]
 
 
+@pytest.mark.parametrize("stories", [1, 2])
+def test_stories_whose_articles_failed_on_a_dead_host_keep_their_teasers(
+    workspace: Workspace, feed_server: FeedServer, stories: int
+) -> None:
+    """One story: the host's robots.txt and its retries used to be the host's three failures, so the one
+    article was refused before it was tried, waited for the next run, and met the same every run:
+    never stored. Two, one request at a time: while the first article's retry waits out its pause,
+    the second's request fails and the host is given up on; the retry is then refused, but that
+    article failed itself, and keeps its teaser too."""
+    dead = f"http://127.0.0.1:{refused_port()}"
+    workspace.settings["fetch"].update(
+        {"retries": 2, "retry_backoff_seconds": 0.3, "concurrent_requests_per_domain": 1}
+    )
+    items = [teaser(f"Mitto AG sold SS7 access, part {n}", f"{dead}/mitto-{n}", 1) for n in range(stories)]
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(items))), full_text="auto")
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "skipped after 3 failed connections" in result.stdout, result.stdout
+    assert "for the next run" not in result.stdout and "cut short" not in result.stdout, result.stdout
+    assert rows(workspace.database, "SELECT count(*) FROM stories WHERE summary = 'A teaser.'") == [(stories,)]
+
+
 def test_stories_too_old_to_alert_cost_no_article_request(workspace: Workspace, feed_server: FeedServer) -> None:
     items = []
     for name, hours in {"new": 2, "old": 24 * 10}.items():
