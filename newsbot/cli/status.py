@@ -36,6 +36,8 @@ def search_stories(config: Config, query: str, limit: int) -> tuple[list[Story],
     """Stories whose title, summary or text match an FTS query, best first, and why the query is not
     FTS syntax when it is not (Storage.search then looks for its words as typed: `Mitto's` finds Mitto's)."""
     problem = _fts_syntax_problem(query)
+    if problem and not re.search(r"\w", query):  # no word to look for as typed either ('', '"')
+        return [], problem
     with reading(config) as storage:
         return (storage.search(query, limit=limit) if storage else []), problem
 
@@ -243,14 +245,16 @@ def _summary_line(
     last: RunRecord | None,
     now: datetime,
 ) -> str:
-    health = Counter(
-        (states[source.name].health or HealthState.OK) if source.name in states else "unfetched"
-        for source in config.settings.sources
-    )
+    health = Counter(_health_word(states.get(source.name)) for source in config.settings.sources)
     sources = (
         f"{health[HealthState.OK]} sources ok, {health[HealthState.FAILING]} failing, {health[HealthState.STALE]} stale"
     )
-    for key, words in ((HealthState.NO_LINKS, "finding no links"), ("unfetched", "not fetched yet")):
+    words_of = (
+        (NOT_FAILING_YET, "failed their last fetch"),
+        (HealthState.NO_LINKS, "finding no links"),
+        ("unfetched", "not fetched yet"),
+    )
+    for key, words in words_of:
         sources += f", {health[key]} {words}" if health[key] else ""
     unconfirmed = counts[AlertStatus.UNCONFIRMED]
     alerts = f"{counts[AlertStatus.PENDING]} alerts pending" + (f", {unconfirmed} unconfirmed" if unconfirmed else "")
@@ -261,6 +265,19 @@ def _summary_line(
         f"Summary: {sources}; {alerts}; last run {started:%Y-%m-%d %H:%M} UTC ({_ago(now - started)}), "
         f"took {last.summary['seconds']:.1f} s"
     )
+
+
+NOT_FAILING_YET = "not failing yet"
+
+
+def _health_word(state: SourceState | None) -> str:
+    """A source's health for the summary line. A source whose last fetch failed is not yet failing
+    (that takes `health.failing_after_runs` in a row), but it is not "ok" either: a summary of 19
+    sources ok above the 15 lines of their errors once read as a contradiction."""
+    if state is None:
+        return "unfetched"
+    health = state.health or HealthState.OK
+    return NOT_FAILING_YET if health == HealthState.OK and state.consecutive_failures else health
 
 
 def _sources_needing_attention(config: Config, states: Mapping[str, SourceState]) -> list[str]:

@@ -67,6 +67,11 @@ def search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Search:
         pytest.param("foo(", "it ends where a word should follow", id="open-parenthesis"),
         pytest.param("SS7 OR", "it ends where a word should follow", id="dangling-or"),
         pytest.param("sender:Mitto", "'sender' is read as a column (after ':' or '-'), and the columns are", id="col"),
+        # No word to look for as typed either: these once reached the database and came back as
+        # "the database cannot be used" (exit 4), blaming the file for the query.
+        pytest.param("", "", id="empty"),
+        pytest.param(" ", "", id="a space"),
+        pytest.param('"', 'a double quote (") is not closed', id="a lone quote"),
     ],
 )
 def test_broken_syntax_says_the_syntax_is_wrong(search: Search, query: str, why: str) -> None:

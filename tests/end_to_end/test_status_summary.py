@@ -126,6 +126,24 @@ def test_a_healthy_install_says_so_in_two_lines(workspace: Workspace, feed_serve
     assert glance(status.stdout)[1:] == ["Nothing needs attention.", ""]
 
 
+def test_a_source_that_failed_once_is_neither_ok_nor_failing_in_the_summary(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """Failing takes `health.failing_after_runs` failures in a row (3); until then a source that failed
+    its last fetch is counted apart, not among the "ok" ones above the lines of its error."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
+    workspace.source("Broken", feed_server.url + "/gone.xml")  # 404
+
+    run = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert run.returncode == 0 and status.returncode == 0, status.stderr
+    assert re.fullmatch(
+        rf"Summary: 1 sources ok, 0 failing, 0 stale, 1 failed their last fetch; 0 alerts pending; {LAST_RUN}",
+        glance(status.stdout)[0],
+    ), status.stdout
+
+
 def test_a_run_stopped_by_sigterm_is_named_with_the_sources_it_left(
     workspace: Workspace, feed_server: FeedServer, gate: threading.Event
 ) -> None:
