@@ -56,7 +56,7 @@ def spider_loader(folder: Path | None) -> SpiderLoader:
     with shared_names_allowed():
         try:
             return SpiderLoader(Settings({"SPIDER_MODULES": spider_modules(folder)}))
-        except Exception as problem:
+        except (Exception, SystemExit) as problem:  # a module's sys.exit(0) once ended every command silently
             raise ConfigError(_import_failure(problem, folder)) from None
 
 
@@ -81,7 +81,7 @@ def keep_newsbot_components(settings: Settings) -> None:
         settings.set(name, {**settings.getdict(name), **ours}, priority=settings.getpriority(name) or 0)
 
 
-def _import_failure(problem: Exception, folder: Path | None) -> str:
+def _import_failure(problem: BaseException, folder: Path | None) -> str:
     """`file:line: sentence` for a spider module that cannot be imported."""
     where = ""
     if isinstance(problem, SyntaxError) and problem.filename:

@@ -15,6 +15,8 @@ BROKEN = {
     "syntax": ("def parse(self\n", 1, "SyntaxError"),
     "import": ("import scrapy\nimport no_such_module_anywhere\n", 2, "ModuleNotFoundError"),
     "raises": ("import scrapy\n\nCONFIG = {}\nURL = CONFIG['url']\n", 4, "KeyError"),
+    # A script's habit: every command (check, run, status) once exited 0 at once, silently, cron none the wiser.
+    "exits": ("import sys\n\nif __name__ != '__main__':\n    sys.exit(0)\n", 4, "SystemExit"),
 }
 
 
