@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from newsbot.configuration.ruleitems import VENDORS, resolve_rule_items
 from newsbot.configuration.slack_secrets import (
@@ -24,6 +24,7 @@ from newsbot.configuration.validation import Strict, expand_environment, validat
 from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
 from newsbot.errors import ConfigError
 from newsbot.matching.termindex import regex_problem
+from newsbot.matching.textfold import leaves_something
 from newsbot.models import Severity
 
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "text")
@@ -33,7 +34,20 @@ FIELDS: tuple[FieldName, ...] = ("title", "summary", "text")
 MAX_TERM_CHARS = 200
 MAX_PATTERN_CHARS = 1_000  # a regex, with its alternatives
 MAX_EXAMPLE_CHARS = 20_000  # an example is a story's text, or a part of it
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]
+
+
+def _visible(term: str) -> str:
+    if not leaves_something(term):
+        raise ValueError(
+            "is only invisible characters (a zero-width space, a soft hyphen…), which matching ignores: "
+            "it would never match"
+        )
+    return term
+
+
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S"), AfterValidator(_visible)
+]
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PATTERN_CHARS, pattern=r"\S")]
 ExampleText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXAMPLE_CHARS, pattern=r"\S")]
 FieldName = Literal["title", "summary", "text"]

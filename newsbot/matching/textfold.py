@@ -92,6 +92,12 @@ def fold(text: str) -> str:
     return _single_spaced(_fold_characters(blank_urls(text)))
 
 
+def leaves_something(text: str) -> bool:
+    """Whether anything of `text` is left to match once folded: a zero-width space or a soft hyphen
+    pasted alone as a term passes any "not blank" check, and would never match."""
+    return bool(_single_spaced(_fold_characters(text)))
+
+
 def plain(text: str) -> str:
     """For case-sensitive terms: the same as fold, with case and accents kept."""
     return _single_spaced(_plain_characters(blank_urls(text)))

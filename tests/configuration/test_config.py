@@ -405,3 +405,26 @@ def test_quoted_topic_name_is_still_the_topic(tmp_path: Path) -> None:
     watchlist = load_watchlist(path)
     assert watchlist.config.rules[0].all == ["vendors", "surveillance"]
     assert watchlist.warnings == ()
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u200d\u2060", "\ufeff\u200b"])
+@pytest.mark.parametrize(
+    ("written", "line", "key"),
+    [
+        ("  - name: Mitto AG\n", 3, "vendors.0.name"),
+        ("    aliases: [Mitto]\n", 4, "vendors.0.aliases.0"),
+        ("  breach: [breach, hacked]\n", 7, "topics.breach.1"),
+    ],
+)
+def test_a_term_of_invisible_characters_only_is_refused_with_its_line(
+    tmp_path: Path, invisible: str, written: str, line: int, key: str
+) -> None:
+    """A pasted zero-width space is not blank to a "not blank" check, and folds to nothing: it passed
+    `check` and then never matched anything."""
+    word = written.split(": ", 1)[1].strip().strip("[]").split(", ")[-1]
+    hidden = written.replace(word, f'"{invisible}"')
+    path = write_workspace(tmp_path, watchlist=WATCHLIST.replace(written, hidden))
+
+    message = config_error(path)
+
+    assert message.startswith(f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}: {key}: is only invisible"), message
