@@ -107,14 +107,15 @@ def read_register(path: Path) -> Register:
 
 def _records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     """Each record after the header, and the line it starts on (a quoted value may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unclosed quote is an error, where csv would read the rest of the file as one value
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     start = 1
     while True:
         try:
             record = next(reader)
         except StopIteration:
             return
-        except csv.Error as error:  # a value over csv's 128 KiB limit, a NUL byte
+        except csv.Error as error:  # a value over csv's 128 KiB limit, a NUL byte, a quote not closed
             raise VendorImportError(f"{path}:{start}: this is not a CSV row newsbot can read ({error})") from None
         if start > 1:  # the header is the record on line 1
             yield start, record

@@ -405,6 +405,16 @@ def test_a_name_over_the_term_limit_stops_the_import_with_its_row(
             ":2: this is not a CSV row newsbot can read (field larger than field limit (131072))",
             id="a value over csv's limit",
         ),
+        pytest.param(
+            'name\n"Kaleyra\nMitto AG\nSinch\n',  # csv alone reads the rest of the file as one made-up vendor
+            ":2: this is not a CSV row newsbot can read (unexpected end of data)",
+            id="a quote never closed",
+        ),
+        pytest.param(
+            'name\n"Mitto, "AG"\n',
+            ":2: this is not a CSV row newsbot can read (',' expected after '\"')",
+            id="a quote closed too early",
+        ),
     ],
 )
 def test_a_register_newsbot_cannot_use_is_exit_1_and_the_watchlist_is_untouched(
