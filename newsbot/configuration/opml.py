@@ -3,7 +3,8 @@
 Import edits newsbot.yaml as text — the new sources are appended to the `sources:` list in the
 file's own indentation — so the comments and layout the team wrote survive, and the result is
 validated like any config before it replaces the file. Feeds already configured (same URL) and
-non-http(s) outlines are skipped and reported, never silently dropped.
+non-http(s) outlines are skipped and reported, never silently dropped, and so is each place where
+the file is not well-formed XML.
 """
 
 from __future__ import annotations
@@ -58,7 +59,16 @@ def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         raise ConfigError(f"{path}: this is not an OPML file ({error})") from None
     if root is None or etree.QName(root).localname.lower() != "opml":
         raise ConfigError(f"{path}: this is not an OPML file (no <opml> root element)")
-    feeds, unusable = [], []
+    if root.getroottree().docinfo.internalDTD is not None:  # the byte check above misses UTF-16
+        raise ConfigError(f"{path}: the file declares XML entities, which newsbot refuses to expand")
+    feeds: list[OpmlFeed] = []
+    # The recovering parser reads what a reader's sloppy export holds (an `&` not escaped), but drops or
+    # bends what is around each fault (`AT&T` becomes `AT`; a cut-off file loses its last feeds):
+    # each fault is told, so that nothing is lost silently.
+    unusable = [
+        (f"{path.name}:{fault.line}", f"not well-formed XML ({fault.message}); check the feeds around it")
+        for fault in parser.error_log
+    ]
     for outline in root.iter("outline"):
         # lxml gives attribute names and values as str; lxml-stubs says str | bytes.
         pairs = cast("list[tuple[str, str]]", outline.attrib.items())

@@ -327,3 +327,39 @@ def test_an_export_that_cannot_be_written_is_a_sentence(workspace: Workspace, ou
 
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith(f"newsbot: {target}: ") and sentence in result.stderr, result.stderr
+
+
+def test_an_opml_file_declaring_entities_in_utf_16_is_refused_too(tmp_path: Path) -> None:
+    """The check for `<!ENTITY` in the file's bytes does not see UTF-16; the parsed file's DTD does."""
+    declared = tmp_path / "utf16.opml"
+    declared.write_bytes(
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE opml [<!ENTITY e "INJECTED">]>'
+        '<opml><body><outline text="&e;" xmlUrl="https://x.example/feed"/></body></opml>'.encode("utf-16")
+    )
+    with pytest.raises(ConfigError, match="declares XML entities"):
+        read_opml(declared)
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        pytest.param(READER_EXPORT.encode()[: READER_EXPORT.index('xmlURL="https://carrier') + 10], 8, id="cut off"),
+        pytest.param(
+            b'<opml><body><outline text="AT&T news" xmlUrl="https://att.example/f"/></body></opml>', 1, id="&T"
+        ),
+    ],
+)
+def test_what_the_recovering_parser_had_to_mend_is_told(tmp_path: Path, body: bytes, line: int) -> None:
+    """A reader's export with an `&` not escaped still imports, but `AT&T` comes out as `AT`, and a
+    file cut off loses its last feeds: each fault is told, never silently."""
+    path = tmp_path / "sloppy.opml"
+    path.write_bytes(body)
+
+    feeds, unusable = read_opml(path)
+
+    assert feeds, "what could be read is read"
+    assert any(where == f"sloppy.opml:{line}" and why.startswith("not well-formed XML (") for where, why in unusable)
+
+
+def test_a_well_formed_export_has_nothing_to_tell() -> None:
+    assert read_opml(EXAMPLE_OPML)[1] == []
