@@ -6,6 +6,7 @@ newsbot.configuration.ruleitems for how it is told, and why a typo of a topic st
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -150,8 +151,12 @@ class Watchlist:
 def load_watchlists(
     folder: Path, *, where: str, require_env: bool = True, config_secrets: frozenset[str] = frozenset()
 ) -> tuple[Watchlist, ...]:
+    if folder.is_file():
+        raise ConfigError(f"{where}: {folder} is a file; watchlists: names the folder that holds the watchlist files")
     if not folder.is_dir():
         raise ConfigError(f"{where}: the watchlist folder {folder} does not exist")
+    if not os.access(folder, os.R_OK | os.X_OK):  # glob finds nothing in a folder it cannot list
+        raise ConfigError(f"{where}: the watchlist folder {folder} cannot be read (permission denied)")
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
         raise ConfigError(f"{where}: the watchlist folder {folder} has no *.yaml files")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
+import tempfile
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -428,3 +432,41 @@ def test_a_term_of_invisible_characters_only_is_refused_with_its_line(
     message = config_error(path)
 
     assert message.startswith(f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}: {key}: is only invisible"), message
+
+
+def test_a_file_named_as_the_watchlist_folder_is_said_to_be_a_file(tmp_path: Path) -> None:
+    config = BASE.replace("watchlists: watchlists/", "watchlists: watchlists/vendors.yaml")
+    path = write_workspace(tmp_path, config=config)
+    message = config_error(path)
+    assert message.startswith(f"{path}:2: ") and "vendors.yaml is a file; watchlists: names the folder" in message
+
+
+def _config_error_as_service_user(path: Path, answer: Connection) -> None:
+    """In a forked child: become uid 10001, load the config, send back the sentence."""
+    os.setgid(10001)
+    os.setuid(10001)
+    try:
+        load_config(path)
+        answer.send("")
+    except ConfigError as error:
+        answer.send(str(error))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becomes another user, which needs root")
+def test_a_watchlist_folder_the_user_cannot_list_is_said_to_be_unreadable() -> None:
+    """As the service user (root reads anything), a folder it may not list looked empty: "has no
+    *.yaml files", when the files were there."""
+    folder = Path(tempfile.mkdtemp(prefix="newsbot-unreadable-"))
+    try:
+        folder.chmod(0o755)
+        path = write_workspace(folder, config=BASE)
+        (folder / "watchlists").chmod(0o300)  # it may enter, not list
+        receiving, sending = multiprocessing.Pipe(duplex=False)
+        child = multiprocessing.get_context("fork").Process(target=_config_error_as_service_user, args=(path, sending))
+        child.start()
+        message = receiving.recv() if receiving.poll(30) else "no answer"
+        child.join(30)
+
+        assert message == f"{path}:2: the watchlist folder {folder / 'watchlists'} cannot be read (permission denied)"
+    finally:
+        shutil.rmtree(folder)
