@@ -105,6 +105,9 @@ class FetchResult:
     feed_url: str | None = None  # the feed a `site:` source links to
     links_found: int | None = None  # story links a listing page or sitemap gave (None: a feed)
     article_errors: tuple[str, ...] = ()  # articles whose full text could not be fetched
+    # What else went wrong while the source was read, its other stories kept: a later listing page, a
+    # child sitemap, a team spider's callback. Not articles: "kept their teaser" would be untrue.
+    problems: tuple[str, ...] = ()
     parse_seconds: float = 0.0
     # Why the source did not finish (the run stopped, max_articles): what it had is stored, its
     # validators are not, so the next run fetches it again and takes the stories left this time.

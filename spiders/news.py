@@ -76,6 +76,7 @@ class _Source:
     links_found: int | None = None
     pages_followed: int = 0
     article_errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # a later listing page, a child sitemap
     parse_seconds: float = 0.0
     outcome: FetchResult | None = None  # the source's own page: status, validators, error
     finished: bool = False
@@ -214,7 +215,7 @@ class NewsSpider(scrapy.Spider):
             if first_page:
                 state.outcome = self._error(state, "the listing page is not HTML")
             else:  # a later page: the source keeps what its first page gave
-                state.article_errors.append(f"{response.url}: the page is not HTML")
+                state.problems.append(f"{response.url}: the page is not HTML")
             yield from self._done(state)
             return
         page = Selector(text=_text(response))
@@ -243,7 +244,7 @@ class NewsSpider(scrapy.Spider):
             sitemap = parse_sitemap(self._sitemap_body(response))
         except ValueError as problem:
             if child:
-                state.article_errors.append(f"{response.url}: {problem}")
+                state.problems.append(f"{response.url}: {problem}")
             else:
                 state.outcome = self._error(state, str(problem))
             yield from self._done(state)
@@ -293,7 +294,7 @@ class NewsSpider(scrapy.Spider):
         if isinstance(failure.value, CutShort):
             state.stopped = str(failure.value)
         else:
-            state.article_errors.append(f"{failure.request.url}: {describe_failure(failure)}")  # type: ignore[attr-defined]
+            state.problems.append(f"{failure.request.url}: {describe_failure(failure)}")  # type: ignore[attr-defined]
         yield from self._done(state)
 
     # Articles ------------------------------------------------------------------------------------
@@ -491,6 +492,7 @@ class NewsSpider(scrapy.Spider):
             entries=tuple(state.entries),
             links_found=state.links_found,
             article_errors=tuple(state.article_errors),
+            problems=tuple(state.problems),
             parse_seconds=state.parse_seconds,
             cut_short=cut_short,
         )

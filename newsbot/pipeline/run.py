@@ -388,10 +388,14 @@ def store_fetch(storage: Storage, result: FetchResult, summary: RunSummary, now:
         summary.sources_ok += 1
     if result.links_found == 0 and result.status is FetchStatus.OK:
         summary.source_warnings[result.source] = "selector matched 0 links"
-    elif result.article_errors:
-        summary.source_warnings[result.source] = (
-            f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}"
-        )
+    elif result.problems or result.article_errors:
+        parts = []
+        if result.problems:
+            count = len(result.problems)
+            parts.append(f"{count} {'problem' if count == 1 else 'problems'}: {result.problems[0]}")
+        if result.article_errors:
+            parts.append(f"{len(result.article_errors)} articles kept their teaser: {result.article_errors[0]}")
+        summary.source_warnings[result.source] = "; ".join(parts)
     stories = [story for entry in result.entries if (story := to_story(entry, result.source, now))]
     unaddressed = len(result.entries) - len(stories)  # to_story drops an entry with no http(s) link
     if unaddressed and result.source not in summary.source_warnings:

@@ -32,6 +32,7 @@ from twisted.internet.error import DNSLookupError
 
 from newsbot.configuration.source_config import parse_networks
 from newsbot.errors import NewsbotError
+from newsbot.sources.robots import is_robots_txt_request
 
 INTERNAL_HOSTS = "NEWSBOT_INTERNAL_HOSTS"  # Scrapy setting: hosts of `internal: true` sources
 ALLOWED_NETWORKS = "NEWSBOT_ALLOWED_NETWORKS"  # Scrapy setting: fetch.allowed_networks
@@ -210,11 +211,7 @@ class SourceGuard:
             return  # the download reports an unknown host in its own words
 
     def _internal(self, request: Request) -> bool:
-        if (
-            request.meta.get("dont_obey_robotstxt")
-            and urlsplit(request.url).path == "/robots.txt"
-            and not request.meta.get("redirect_urls")  # a robots.txt redirected elsewhere is not exempt
-        ):
+        if is_robots_txt_request(request) and not request.meta.get("redirect_urls"):  # redirected: not exempt
             return True  # robots.txt of a host a request was already allowed to reach
         spider: Spider | None = self.crawler.spider
         return bool(request.meta.get(INTERNAL_META, getattr(spider, INTERNAL_META, False)))

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy import Spider, signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 from scrapy.spiderloader import SpiderLoader
@@ -37,6 +37,7 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, Sour
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
+from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
 from newsbot.spiders.news import NewsSpider
@@ -257,6 +258,7 @@ def _crawl_user_spider(
     _keep_throttle(crawler, throttles)
     entries: list[FeedEntry] = []
     errors: list[str] = []
+    requests = _Answers()
 
     def scraped(item: Any) -> None:
         entry = entry_from_item(item)
@@ -277,17 +279,21 @@ def _crawl_user_spider(
             error = None if entries else stopped
             hand_over(FetchResult(source.source, source.url, status, tuple(entries), error=error, cut_short=stopped))
             return
+        if not entries and not errors and requests.none_answered:
+            which = "its request was" if requests.made == 1 else f"none of its {requests.made} requests was"
+            errors.append(f"{which} not answered (`newsbot -v run` shows why)")
         if reason != "finished" or (errors and not entries):
             error = errors[0] if errors else f"the spider stopped early ({reason})"
             hand_over(FetchResult(source.source, source.url, FetchStatus.ERROR, entries=tuple(entries), error=error))
             return
-        hand_over(
-            FetchResult(source.source, source.url, FetchStatus.OK, entries=tuple(entries), article_errors=tuple(errors))
-        )
+        result = FetchResult(source.source, source.url, FetchStatus.OK, entries=tuple(entries), problems=tuple(errors))
+        hand_over(result)
 
     crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(failed, signal=signals.spider_error, weak=False)
     crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+    crawler.signals.connect(requests.left, signal=signals.request_left_downloader, weak=False)
+    crawler.signals.connect(requests.answered, signal=signals.response_received, weak=False)
     process.crawl(
         crawler,
         **dict(source.spider_args),
@@ -295,6 +301,26 @@ def _crawl_user_spider(
         **{INTERNAL_META: source.internal, BOUNDS_ATTRIBUTE: bounds},
     )
     return lambda reason: closed(None, reason)
+
+
+@dataclass
+class _Answers:
+    """A team spider's own requests (not robots.txt) that left the downloader, and those answered. A
+    spider whose requests all fail, and whose errback swallows each failure, yields nothing and raises
+    nothing: without this count it was "ok, 0 stories" run after run, and never failing."""
+
+    made: int = 0
+    answers: int = 0
+
+    def left(self, request: Request) -> None:
+        self.made += not is_robots_txt_request(request)
+
+    def answered(self, request: Request) -> None:
+        self.answers += not is_robots_txt_request(request)
+
+    @property
+    def none_answered(self) -> bool:
+        return self.made > 0 and self.answers == 0
 
 
 def entry_from_item(item: Any) -> FeedEntry | None:

@@ -22,9 +22,9 @@ from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
-from scrapy.utils.httpobj import urlparse_cached
 
 from newsbot.sources.bounds import bounds_of
+from newsbot.sources.robots import is_robots_txt_request
 
 BACKOFF_SECONDS = "RETRY_BACKOFF_SECONDS"
 BACKOFF_MAX_SECONDS = "RETRY_BACKOFF_MAX_SECONDS"
@@ -46,7 +46,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return outcome
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
-        if self._unreachable(request) or _asks_for_robots_txt(request):
+        if self._unreachable(request) or is_robots_txt_request(request):
             return None
         outcome = super().process_exception(request, exception)
         if isinstance(outcome, Request):
@@ -70,11 +70,6 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry_after is not None:
             pause = max(pause, retry_after)
         return min(pause, self.backoff_max)
-
-
-def _asks_for_robots_txt(request: Request) -> bool:
-    """Scrapy's own request for a host's robots.txt (RobotsTxtMiddleware marks it)."""
-    return bool(request.meta.get("dont_obey_robotstxt")) and urlparse_cached(request).path == "/robots.txt"
 
 
 def _retry_after(response: Response) -> float | None:

@@ -105,7 +105,8 @@ def fetch_warning(result: FetchResult) -> str | None:
     """What went wrong inside a fetch that still succeeded (some articles could not be fetched, it
     was cut short)."""
     warnings = [f"cut short: {result.cut_short}"] if result.cut_short else []
-    if result.article_errors:
-        more = len(result.article_errors) - 1
-        warnings.append(result.article_errors[0] + (f" (and {more} more)" if more else ""))
+    for errors in (result.problems, result.article_errors):
+        if errors:
+            more = len(errors) - 1
+            warnings.append(errors[0] + (f" (and {more} more)" if more else ""))
     return "; ".join(warnings) or None

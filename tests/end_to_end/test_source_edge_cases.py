@@ -61,7 +61,10 @@ def test_a_later_listing_page_that_is_not_html_keeps_the_first_pages_stories(
 
     assert result.returncode == 0, result.stderr
     assert "source failed" not in result.stdout
-    assert "source warning: Desk: 1 articles kept their teaser" in result.stdout, [r.path for r in feed_server.requests]
+    # a page of the listing, not an article: no teaser was kept, and the warning does not say one was
+    assert f"source warning: Desk: 1 problem: {feed_server.url}/page2: the page is not HTML" in result.stdout, (
+        result.stdout
+    )
     assert rows(workspace.database, "SELECT title FROM stories") == [("One",)]
 
 

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import REPOSITORY, Workspace
+from tests.deadhosts import refused_port
 from tests.servers import FeedServer, Route, advisories_page, rss
 
 BROKEN = {
@@ -146,3 +147,61 @@ def test_a_team_spiders_own_components_are_added_to_newsbots_guards_not_put_in_t
     assert {"BoundsGate", "SourceGuard", "BoundsGateAfterRobots", "BackoffRetryMiddleware", "TeamHeader"} <= built
     assert "PollingThrottle" in built and "AutoThrottle" not in built
     assert "RetryMiddleware" not in built
+
+
+FAILING_SPIDERS = '''
+import scrapy
+
+
+class SwallowingSpider(scrapy.Spider):
+    """Every request fails, and its errback swallows the failure: nothing yielded, nothing raised."""
+
+    name = "swallowing"
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse, errback=self.ignore)
+
+    def parse(self, response):
+        yield {"url": response.url, "title": "never"}
+
+    def ignore(self, failure):
+        return None
+
+
+class ChangedSpider(scrapy.Spider):
+    """One item, then its selector no longer matches the page."""
+
+    name = "changed"
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse)
+
+    def parse(self, response):
+        yield {"url": response.urljoin("/advisories/1"), "title": "Advisory one"}
+        raise ValueError("selector changed")
+'''
+
+
+def test_a_team_spiders_failures_are_told_as_what_they_are(workspace: Workspace, feed_server: FeedServer) -> None:
+    """A spider whose every request failed (its errback swallowing each) was "ok, 0 stories" run after
+    run, never failing; a spider's error in its own code was told as "1 articles kept their teaser"."""
+    folder = workspace.folder / "team-spiders"
+    folder.mkdir()
+    (folder / "failing.py").write_text(FAILING_SPIDERS, encoding="utf-8")
+    page = feed_server.add("/portal", Route(b"<html><body>portal</body></html>", content_type="text/html"))
+    workspace.settings["spiders_dir"] = "team-spiders"
+    workspace.settings["sources"] += [
+        {"name": "Swallowing", "spider": "swallowing", "spider_args": {"url": f"http://127.0.0.1:{refused_port()}/x"}},
+        {"name": "Changed", "spider": "changed", "spider_args": {"url": page}},
+    ]
+
+    run = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert run.returncode == 0, run.stderr
+    assert "source failed: Swallowing: its request was not answered (`newsbot -v run` shows why)" in run.stdout, (
+        run.stdout
+    )
+    assert "source warning: Changed: 1 problem: ValueError: selector changed" in run.stdout, run.stdout
+    assert "kept their teaser" not in run.stdout
+    assert "1 failed their last fetch" in status.stdout, status.stdout
