@@ -205,7 +205,7 @@ def _report(config: Config, storage: Storage) -> list[str]:
             state = "unconfirmed"
         lines.append(
             f"  {state}: '{alert.title}' ({alert.watchlist}) to {alert.destination}, "
-            f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error}"
+            f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error or IN_FLIGHT}"
         )
     lines += mute_status_lines(storage, SYSTEM_CLOCK.now())
     tallies = storage.tallies()
@@ -350,7 +350,12 @@ def _failing_after(config: Config) -> timedelta:
 
 
 def _causes(alerts: list[TriedAlert]) -> str:
-    return "; ".join(sorted({f"{alert.destination}: {alert.last_error}" for alert in alerts}))
+    """Each destination and why its alerts wait. An alert in flight has no error (its answer was lost,
+    or a run was killed while it was sent): it once showed as "#vendor-news: None"."""
+    return "; ".join(sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT}" for alert in alerts}))
+
+
+IN_FLIGHT = "sent, its answer not yet known: looked up in Slack before it is sent again"
 
 
 def _ago(span: timedelta) -> str:

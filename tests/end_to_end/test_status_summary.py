@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import Workspace
 from tests.feed_items import KALEYRA, MITTO
-from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
 ROBOCALLS = {
     "title": "Regulator publishes robocall rules",
@@ -211,3 +211,25 @@ def test_a_run_over_its_budget_is_named(workspace: Workspace, feed_server: FeedS
         "1 sources wait for the next run",
         "",
     ], status.stdout
+
+
+def test_an_alert_in_flight_says_so_rather_than_none(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """What a SIGKILL between the post and its answer leaves: an attempt recorded, no error. It was
+    listed as "#vendor-news: None"."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack)
+    slack.fail_always = SlackReply(500, "internal_error")
+    assert workspace.newsbot("run").returncode == 0
+    with sqlite3.connect(workspace.database) as db:
+        db.execute("UPDATE alerts SET status = 'sending', last_error = NULL")
+
+    status = workspace.newsbot("status")
+
+    assert status.returncode == 0, status.stderr
+    assert (
+        "1 alerts not delivered yet, tried again each run (#vendor-news: sent, its answer not yet known: "
+        "looked up in Slack before it is sent again)" in status.stdout
+    ), status.stdout
+    assert "None" not in status.stdout
