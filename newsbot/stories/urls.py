@@ -57,6 +57,9 @@ _AMP_QUERY = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=am
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_ROUNDS = 5
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# A link's host that needs no parser to tell it can be fetched (urlsplit costs 30 times this match).
+_PLAIN_HOST = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::(\d{1,5}))?(?=[/?#]|\Z)", re.IGNORECASE)
+_LAST_PORT = 65_535
 # An Atom link with no rel is "alternate", and a registered relation's name is the same relation as
 # its IANA IRI (RFC 4287, 4.2.7.2); only an alternate page is where the entry itself is read.
 _ALTERNATE = frozenset({"alternate", "http://www.iana.org/assignments/relation/alternate"})
@@ -84,6 +87,8 @@ def http_url_problem(url: str) -> str | None:
     spider's item, the whole run); here it is a link like any other that leads nowhere."""
     if not url[:8].lower().startswith(("http://", "https://")):
         return "is not an http:// or https:// address"
+    if (plain := _PLAIN_HOST.match(url)) and int(plain[1] or 0) <= _LAST_PORT:
+        return None  # nearly every link: a name of letters, digits, dots and dashes, perhaps a port
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 — raises for a port that is not one
