@@ -6,6 +6,7 @@ from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
+    DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
@@ -13,6 +14,7 @@ from scrapy.exceptions import (
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 
 def describe_failure(failure: Failure) -> str:
@@ -28,6 +30,12 @@ def describe_exception(problem: BaseException) -> str:
     if isinstance(problem, IgnoreRequest):
         reason = str(problem) or "ignored"
         return next((sentence for clue, sentence in _IGNORED_SENTENCES if clue in reason), reason)
+    if isinstance(problem, DownloadFailedError) and isinstance(problem.__cause__, ResponseFailed):
+        # Scrapy wraps Twisted's failure, whose text is the repr of a list of Failures.
+        if isinstance(problem.__cause__, ResponseNeverReceived):
+            return "the server closed the connection without answering"
+        reasons = problem.__cause__.reasons
+        return describe_failure(reasons[0]) if reasons else "the connection failed during the response"
     for kinds, sentence in _FAILURE_SENTENCES:
         if isinstance(problem, kinds):
             return sentence
@@ -50,7 +58,7 @@ _FAILURE_SENTENCES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     # Scrapy cancels a download when it passes DOWNLOAD_MAXSIZE, and for no other reason here.
     ((DownloadCancelledError,), "the response was larger than fetch.max_bytes"),
     (
-        (ResponseDataLossError, network_errors.ConnectionLost),
+        (ResponseDataLossError, network_errors.ConnectionLost, network_errors.ConnectionDone),
         "the connection was lost before the response was complete",
     ),
 )

@@ -6,6 +6,7 @@
   are never completed (their SYNs are dropped), so the client's connect timeout must end them.
 - `refused_port()` is a port nothing listens on: connections are refused at once.
 - `UntrustedTlsHost` speaks TLS with a certificate the client refuses: nothing is ever sent.
+- `ResettingHost` reads each request and resets the connection without answering.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import ipaddress
 import socket
 import ssl
+import struct
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,3 +154,29 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return certificate_path, key_path
+
+
+class ResettingHost:
+    """Accepts each connection, reads the request, and resets the connection without a word."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            with contextlib.suppress(OSError), connection:
+                connection.recv(65536)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def stop(self) -> None:
+        self._listener.close()

@@ -20,7 +20,7 @@ from newsbot.configuration.config import FetchSettings, load_config
 from newsbot.errors import ConfigError
 from newsbot.sources.crawl import scrapy_settings
 from tests.conftest import REPOSITORY, Workspace
-from tests.deadhosts import FullBacklogHost, SilentHost, refused_port
+from tests.deadhosts import FullBacklogHost, ResettingHost, SilentHost, refused_port
 from tests.feed_items import MITTO_SS7 as MITTO
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
@@ -314,3 +314,19 @@ def test_every_request_passes_the_run_bounds_first() -> None:
     assert first == (10, "newsbot.sources.bounds.BoundsGate")  # before the address guard's DNS lookup and robots.txt
     assert settings.getdict("DOWNLOAD_HANDLERS")["http"] == "newsbot.sources.bounds.BoundedDownloadHandler"
     assert settings.getfloat("DNS_TIMEOUT") == 2  # a name that does not resolve in time is a dead host
+
+
+def test_a_host_that_resets_the_connection_is_told_in_words(workspace: Workspace) -> None:
+    """Scrapy wraps Twisted's failure, and its text was the repr of a list of Failures."""
+    host = ResettingHost()
+    try:
+        workspace.source("Resetting", f"{host.url}/feed.xml")
+        run = workspace.newsbot("run")
+        status = workspace.newsbot("status")
+    finally:
+        host.stop()
+
+    assert run.returncode == 0, run.stderr
+    assert "source failed: Resetting: the server closed the connection without answering" in run.stdout, run.stdout
+    assert "the server closed the connection without answering" in status.stdout
+    assert "twisted" not in status.stdout  # (the run's `crawler:` lines are Scrapy's own words)
