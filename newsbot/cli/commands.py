@@ -326,6 +326,7 @@ def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
+    from newsbot.alerts.format import plain_url, visible  # a stored story's text is a feed's
     from newsbot.cli.mutes import story_mutes  # loaded here, not for `check`
     from newsbot.cli.status import stored_story, story_cluster
 
@@ -344,11 +345,11 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
         if story is None:
             print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
             return ExitStatus.ERROR
-        print(f"{story.title}\n{story.url} ({story.source})\n{cluster}\n")
+        print(visible(f"{story.title}\n{plain_url(story.url)} ({story.source})\n{cluster}\n"))
         if muted:
             print("\n".join(muted) + "\n")
         fields = story_fields(story)
-    print(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields))
+    print(visible(describe_evaluations(config.watchlists, matcher.evaluate(fields), fields)))
     return ExitStatus.OK
 
 
@@ -371,9 +372,10 @@ def duration(text: str) -> timedelta:
     number, unit = text[:-1], text[-1:]
     if unit not in units or not number.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
-    if len(number) > 9 or (period := timedelta(**{units[unit]: int(number)})) > LONGEST_PERIOD:
+    # Compared before a timedelta is made: one of 200000000w raises OverflowError, which argparse lets through.
+    if int(number) * timedelta(**{units[unit]: 1}).total_seconds() > LONGEST_PERIOD.total_seconds():
         raise argparse.ArgumentTypeError(f"'{text}' is longer than a century; say 36500d at most")
-    return period
+    return timedelta(**{units[unit]: int(number)})
 
 
 def count(text: str) -> int:

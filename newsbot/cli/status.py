@@ -51,6 +51,8 @@ def _fts_syntax_problem(query: str) -> str | None:
     The parser is SQLite's own, run on an empty in-memory table with the index's columns: the only
     judge of the syntax, and one that needs no database (nor reads the stored index).
     """
+    if not query.strip():  # SQLite's own words for it would be "it ends where a word should follow"
+        return "it is empty"
     with contextlib.closing(sqlite3.connect(":memory:")) as connection:
         connection.execute(f"CREATE VIRTUAL TABLE probe USING fts5({', '.join(_FTS_COLUMNS)})")
         try:
@@ -238,6 +240,19 @@ def _at_a_glance(config: Config, storage: Storage) -> list[str]:
     return [*lines, ""]
 
 
+FAILED_LAST_FETCH = "failed their last fetch"
+
+
+def _health_word(state: SourceState | None) -> str:
+    """A source's health for the summary line. A source whose last fetch failed is not yet failing
+    (that takes `health.failing_after_runs` in a row), but it is not "ok" either: a summary of 19
+    sources ok above the 15 lines of their errors once read as a contradiction."""
+    if state is None:
+        return "unfetched"
+    health = state.health or HealthState.OK
+    return FAILED_LAST_FETCH if health == HealthState.OK and state.consecutive_failures else health
+
+
 def _summary_line(
     config: Config,
     states: Mapping[str, SourceState],
@@ -250,7 +265,7 @@ def _summary_line(
         f"{health[HealthState.OK]} sources ok, {health[HealthState.FAILING]} failing, {health[HealthState.STALE]} stale"
     )
     words_of = (
-        (NOT_FAILING_YET, "failed their last fetch"),
+        (FAILED_LAST_FETCH, FAILED_LAST_FETCH),
         (HealthState.NO_LINKS, "finding no links"),
         ("unfetched", "not fetched yet"),
     )
@@ -265,19 +280,6 @@ def _summary_line(
         f"Summary: {sources}; {alerts}; last run {started:%Y-%m-%d %H:%M} UTC ({_ago(now - started)}), "
         f"took {last.summary['seconds']:.1f} s"
     )
-
-
-NOT_FAILING_YET = "not failing yet"
-
-
-def _health_word(state: SourceState | None) -> str:
-    """A source's health for the summary line. A source whose last fetch failed is not yet failing
-    (that takes `health.failing_after_runs` in a row), but it is not "ok" either: a summary of 19
-    sources ok above the 15 lines of their errors once read as a contradiction."""
-    if state is None:
-        return "unfetched"
-    health = state.health or HealthState.OK
-    return NOT_FAILING_YET if health == HealthState.OK and state.consecutive_failures else health
 
 
 def _sources_needing_attention(config: Config, states: Mapping[str, SourceState]) -> list[str]:

@@ -27,6 +27,7 @@ from newsbot.configuration.source_config import (
     CENTURY_DAYS,
     CENTURY_HOURS,
     DEFAULT_MAX_ARTICLES,
+    MAX_THROTTLE_DELAY,
     HealthSettings,
     SourceConfig,
     parse_networks,
@@ -51,7 +52,7 @@ class FetchSettings(Strict):
     timeout_seconds: float = Field(default=30.0, gt=0, le=A_DAY_SECONDS)
     retries: int = Field(default=2, ge=0)
     user_agent: str = "newsbot/0.1 (telecom-security news monitor; set fetch.user_agent to add a contact)"
-    autothrottle_start_delay: float = Field(default=1.0, ge=0)
+    autothrottle_start_delay: float = Field(default=1.0, ge=0, le=MAX_THROTTLE_DELAY)
     concurrent_requests: int = Field(default=16, gt=0)
     concurrent_requests_per_domain: int = Field(default=2, gt=0)
     obey_robots_txt: bool = True
@@ -207,4 +208,12 @@ def _check_spiders(settings: Settings, spiders_dir: Path | None, document: YamlD
             raise ConfigError(
                 f"{document.where(('sources', index, 'spider'))}: there is no spider named "
                 f"'{source.spider}' in {where} (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        # Scrapy loads a spider's add-ons after newsbot has put its own components back
+        # (newsbot.sources.user_spiders), and an add-on may replace any of them.
+        if "ADDONS" in (getattr(loader.load(source.spider), "custom_settings", None) or {}):
+            raise ConfigError(
+                f"{document.where(('sources', index, 'spider'))}: the spider '{source.spider}' sets ADDONS "
+                "in its custom_settings; an add-on can replace newsbot's address guard, run bounds and "
+                "retries, so newsbot refuses it (a downloader middleware of the spider's own is kept)"
             )

@@ -110,7 +110,7 @@ def write_export(path: Path, text: str) -> None:
                 head = existing.read(1024)
         except OSError as error:
             raise ConfigError(f"{path}: cannot be read ({error.strerror}); nothing was written") from None
-        if b"<opml" not in head.lower():
+        if head and b"<opml" not in head.lower():  # an empty file (mktemp's) is no one's data
             raise ConfigError(
                 f"{path}: exists and is not an OPML file; nothing was written (name a new file, or "
                 "remove this one first)"

@@ -48,13 +48,18 @@ def replace_checked(path: Path, text: str, check: Callable[[Path], object], *, w
 
 def _keep_mode_and_owner(temporary: str, target: Path) -> None:
     """The old file's permissions, owner and group on the new one (a new file: the umask's mode). Only
-    root may give a file to another user: anyone else writes a file that is theirs, as any editor does."""
+    root may give a file to another user: anyone else writes a file that is theirs, as any editor
+    does, in the old file's group when they belong to it, so a service user reading it by its group
+    still can."""
     if not target.exists():
         os.chmod(temporary, 0o666 & ~_umask())
         return
     old = target.stat()
-    with contextlib.suppress(PermissionError):
+    try:
         os.chown(temporary, old.st_uid, old.st_gid)
+    except PermissionError:  # not root: the group, at least, which a member may give (the service user's)
+        with contextlib.suppress(PermissionError):
+            os.chown(temporary, -1, old.st_gid)
     os.chmod(temporary, old.st_mode & 0o777)
 
 

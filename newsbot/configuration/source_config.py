@@ -28,6 +28,9 @@ DEFAULT_MAX_ARTICLES = 30
 CENTURY_DAYS = 36_500
 CENTURY_HOURS = CENTURY_DAYS * 24
 A_DAY_SECONDS = 86_400
+# AutoThrottle's longest pause between two requests to a host (newsbot.sources.settings): a start
+# delay beyond it is never lowered in time, and 1e300 made every run fetch nothing at all.
+MAX_THROTTLE_DELAY = 30.0
 _KIND_KEYS = {
     SourceKind.FEED: "feed",
     SourceKind.SITE: "site",

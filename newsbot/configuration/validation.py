@@ -19,6 +19,7 @@ from newsbot.configuration.yamlfile import Location, YamlDocument
 from newsbot.errors import ConfigError
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # "must be less than …"
 
 
 class Strict(BaseModel):
@@ -72,9 +73,6 @@ def _first_to_report(model: type[BaseModel], errors: Sequence[Any]) -> Any:
     ]
     ranked = sorted(inside, key=lambda error: {"extra_forbidden": 0, "missing": 1}.get(error["type"], 2))
     return ranked[0] if ranked else first
-
-
-_BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # "must be less than …"
 
 
 def _describe(

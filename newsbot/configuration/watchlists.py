@@ -40,8 +40,8 @@ MAX_EXAMPLE_CHARS = 20_000  # an example is a story's text, or a part of it
 def _visible(term: str) -> str:
     if not leaves_something(term):
         raise ValueError(
-            "is only invisible characters (a zero-width space, a soft hyphen…), which matching ignores: "
-            "it would never match"
+            "is nothing matching can use once folded (invisible characters such as a zero-width space or "
+            "a soft hyphen, dashes, symbols): it would never match"
         )
     return term
 

@@ -37,6 +37,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.hosts import DeadHosts
+from newsbot.sources.robots import is_robots_txt_request
 
 BOUNDS_ATTRIBUTE = "newsbot_bounds"  # the spider attribute that carries the run's RunBounds
 T = TypeVar("T")
@@ -137,7 +138,11 @@ class BoundedDownloadHandler(HTTP11DownloadHandler):
             try:
                 response = await super().download_request(request)
             except Exception as problem:
-                bounds.hosts.failed(request.url, problem)
+                # A robots.txt and its retries are one failure: as three they once had a dead host
+                # given up on before one of its articles was tried, and a story whose article lives
+                # there waited for the next run, every run, for good.
+                if not (is_robots_txt_request(request) and request.meta.get("retry_times")):
+                    bounds.hosts.failed(request.url, problem)
                 raise
         bounds.hosts.answered(request.url)
         return response

@@ -85,6 +85,11 @@ def scrapy_settings(
             INTERNAL_HOSTS: sorted(set(internal_hosts)),
             "LOG_LEVEL": log_level,
             "SPIDER_MODULES": list(spider_modules),
+            # The switches of newsbot's own components, above a team spider's custom_settings (whose
+            # RETRY_ENABLED: False or AUTOTHROTTLE_ENABLED: False turned off the back-off retries or the
+            # polling throttle; newsbot.sources.user_spiders keeps the components themselves).
+            "RETRY_ENABLED": True,
+            "AUTOTHROTTLE_ENABLED": True,
         },
         priority="cmdline",
     )

@@ -7,11 +7,7 @@ that request waits; the others go on downloading. A run that stops (its budget s
 ends the pause at once, and the retry is then refused like any new request (newsbot.sources.bounds).
 
 A request whose host is skipped, or whose host name did not resolve (newsbot.sources.hosts), is not
-retried at all: the retry would only fail at once, after its pause. Nor is a robots.txt that could not
-be reached: with its retries it made up all of a dead host's three failures, so the host's articles
-were refused before one was tried and a story whose article lives there waited for the next run,
-every run, for good. Now it is one failure, and the host's own requests make up the rest (and keep
-their teasers, newsbot.spiders.news).
+retried at all: the retry would only fail at once, after its pause.
 """
 
 from __future__ import annotations
@@ -24,7 +20,6 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
 from newsbot.sources.bounds import bounds_of
-from newsbot.sources.robots import is_robots_txt_request
 
 BACKOFF_SECONDS = "RETRY_BACKOFF_SECONDS"
 BACKOFF_MAX_SECONDS = "RETRY_BACKOFF_MAX_SECONDS"
@@ -46,7 +41,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return outcome
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
-        if self._unreachable(request) or is_robots_txt_request(request):
+        if self._unreachable(request):
             return None
         outcome = super().process_exception(request, exception)
         if isinstance(outcome, Request):

@@ -1,6 +1,7 @@
-"""Scrapy's own requests for a host's robots.txt, told apart from a source's requests: their failures
-are not retried (newsbot.sources.retries), are not a team spider's (newsbot.sources.crawl), and may
-reach a host its first request was allowed to reach (newsbot.sources.addresses)."""
+"""Scrapy's own requests for a host's robots.txt, told apart from a source's requests: one robots.txt
+and its retries are one failure of its host (newsbot.sources.bounds), they are not a team spider's
+requests (newsbot.sources.crawl), and they may reach a host its first request was allowed to reach
+(newsbot.sources.addresses)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ scrapy.cfg) and overlays the `fetch:` section of newsbot.yaml on it.
 
 from scrapy.settings import default_settings
 
+from newsbot.configuration import source_config  # lowercase: not a Scrapy setting
+
 BOT_NAME = "newsbot"
 SPIDER_MODULES = ["newsbot.spiders"]
 NEWSPIDER_MODULE = "newsbot.spiders"
@@ -14,7 +16,7 @@ NEWSPIDER_MODULE = "newsbot.spiders"
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
-AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_MAX_DELAY = source_config.MAX_THROTTLE_DELAY  # also fetch.autothrottle_start_delay's bound
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2

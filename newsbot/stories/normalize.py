@@ -21,6 +21,7 @@ FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 but the whitespace (collapsed anyway)
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
 _BLOCK_TAGS = re.compile(
@@ -98,12 +99,19 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
     return Story(
         id=story_id(url),
         url=url,
-        title=bounded(as_text(entry.title), MAX_TITLE_CHARS) or url,
-        summary=summary,
+        title=_without_controls(bounded(as_text(entry.title), MAX_TITLE_CHARS)) or url,
+        summary=_without_controls(summary),
         text=text if text != summary else "",
         source=source,
         published_at=_believable(entry.published, now or datetime.now(UTC)),
     )
+
+
+def _without_controls(text: str) -> str:
+    """No C0 or C1 control characters: an escape sequence in a JSON Feed's title recoloured the
+    terminal of whoever read it in `status` or a backtest. (A story's text, long, is left as it is:
+    what shows it, an alert's snippet, `explain`, `search`, drops them there.)"""
+    return _CONTROLS.sub("", text)
 
 
 def _as_is(text: str) -> str:

@@ -69,8 +69,8 @@ def search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Search:
         pytest.param("sender:Mitto", "'sender' is read as a column (after ':' or '-'), and the columns are", id="col"),
         # No word to look for as typed either: these once reached the database and came back as
         # "the database cannot be used" (exit 4), blaming the file for the query.
-        pytest.param("", "", id="empty"),
-        pytest.param(" ", "", id="a space"),
+        pytest.param("", "it is empty", id="empty"),
+        pytest.param(" ", "it is empty", id="a space"),
         pytest.param('"', 'a double quote (") is not closed', id="a lone quote"),
     ],
 )

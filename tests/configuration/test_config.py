@@ -431,7 +431,8 @@ def test_a_term_of_invisible_characters_only_is_refused_with_its_line(
 
     message = config_error(path)
 
-    assert message.startswith(f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}: {key}: is only invisible"), message
+    where = f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}"
+    assert message.startswith(f"{where}: {key}: is nothing matching can use"), message
 
 
 def test_a_file_named_as_the_watchlist_folder_is_said_to_be_a_file(tmp_path: Path) -> None:

@@ -309,6 +309,9 @@ def test_an_export_replaces_an_earlier_export_but_never_the_config_a_watchlist_o
         assert path.read_bytes() == kept[path]
     assert again.returncode == 0, again.stderr
     assert read_opml(earlier)[0] == [OpmlFeed("Signal Lines", "https://signal.example/feed.xml")]
+    empty = tmp_path / "from-mktemp"
+    empty.touch()
+    assert export_to(workspace, empty).returncode == 0 and read_opml(empty)[0], "an empty file is no one's data"
 
 
 @pytest.mark.parametrize(

@@ -242,6 +242,7 @@ def test_default_config_missing_in_working_directory_exits_1(tmp_path: Path) -> 
         (("health", "stale_after_hours"), 99_999_999_999_999_999, "stale_after_hours"),
         (("fetch", "run_budget_seconds"), 1e300, "run_budget_seconds"),
         (("fetch", "timeout_seconds"), 1e300, "timeout_seconds"),
+        (("fetch", "autothrottle_start_delay"), 1e300, "autothrottle_start_delay"),  # once: no fetch at all
     ],
 )
 def test_a_period_no_date_can_hold_is_refused_by_check_not_a_traceback_from_run(
@@ -271,6 +272,7 @@ def test_a_period_no_date_can_hold_is_refused_by_check_not_a_traceback_from_run(
         ("feedback", "--since", "99999999999999999999d"),
         ("digest", "--dry-run", "--since", "999999999d"),
         ("backtest", "sms-vendors.yaml", "--since", "800000w"),
+        ("tune", "sms-vendors.yaml", "--since", "200000000w"),  # past timedelta's own limit
         ("mutes", "lift", "99999999999999999999999"),
         ("search", "Mitto", "--limit", "99999999999999999999"),
         ("search", "Mitto", "--limit", "0"),

@@ -1,10 +1,12 @@
-"""A feed's text reaches people: an alert on the terminal (what cron mails), and `newsbot search`.
+"""A feed's text reaches people: an alert on the terminal (what cron mails), `search`, `explain`,
+`status` and `backtest`.
 Control characters in it — a terminal's escape sequences, a bell — are dropped before either shows
 it: a JSON Feed can carry them (XML cannot), and one recoloured the terminal and retitled its window."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route
@@ -31,10 +33,19 @@ def test_escape_sequences_in_a_headline_reach_neither_the_terminal_nor_search(
     workspace.source("Wire", url)
 
     run = workspace.newsbot("run")
-    search = workspace.newsbot("search", "Mitto")
+    with sqlite3.connect(workspace.database) as db:
+        [(stored,)] = db.execute("SELECT url FROM stories").fetchall()
+    shown = {
+        "run": run,
+        "search": workspace.newsbot("search", "Mitto"),
+        "explain": workspace.newsbot("explain", "--url", stored),
+        "status": workspace.newsbot("status"),
+        "backtest": workspace.newsbot("backtest", str(workspace.watchlist())),
+    }
 
-    assert run.returncode == 0 and search.returncode == 0, run.stderr + search.stderr
-    for shown in (run.stdout, search.stdout):
-        assert "Mitto AG sold SS7 access [31mRED[0m ]0;pwned to locate phones" in shown, shown
-        assert not any(character in shown for character in "\x1b\x07"), repr(shown)
-    assert "https://news.example/mitto" in search.stdout
+    title = "Mitto AG sold SS7 access [31mRED[0m ]0;pwned to locate phones"
+    for command, result in shown.items():
+        assert result.returncode == 0, (command, result.stderr)
+        assert title in result.stdout or command == "status", (command, result.stdout)  # status: if unwell
+        assert not any(character in result.stdout for character in "\x1b\x07"), (command, repr(result.stdout))
+    assert "https://news.example/mitto" in shown["search"].stdout

@@ -140,7 +140,7 @@ def test_stories_whose_articles_failed_on_a_dead_host_keep_their_teasers(
     article failed itself, and keeps its teaser too."""
     dead = f"http://127.0.0.1:{refused_port()}"
     workspace.settings["fetch"].update(
-        {"retries": 2, "retry_backoff_seconds": 0.3, "concurrent_requests_per_domain": 1}
+        {"retries": 2, "retry_backoff_seconds": 1.0, "concurrent_requests_per_domain": 1}
     )
     items = [teaser(f"Mitto AG sold SS7 access, part {n}", f"{dead}/mitto-{n}", 1) for n in range(stories)]
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss(items))), full_text="auto")

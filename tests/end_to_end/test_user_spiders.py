@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import REPOSITORY, Workspace
+from tests.conftest import REPOSITORY, Workspace, line_of
 from tests.deadhosts import refused_port
 from tests.servers import FeedServer, Route, advisories_page, rss
 
@@ -205,3 +205,69 @@ def test_a_team_spiders_failures_are_told_as_what_they_are(workspace: Workspace,
     assert "source warning: Changed: 1 problem: ValueError: selector changed" in run.stdout, run.stdout
     assert "kept their teaser" not in run.stdout
     assert "1 failed their last fetch" in status.stdout, status.stdout
+
+
+SWITCHES_SPIDER = '''
+import scrapy
+
+
+class SwitchesSpider(scrapy.Spider):
+    """Turns newsbot's back-off retries and polling throttle off by their switches."""
+
+    name = "switches"
+    custom_settings = {"RETRY_ENABLED": False, "AUTOTHROTTLE_ENABLED": False}
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse)
+
+    def parse(self, response):
+        built = self.crawler.engine.downloader.middleware.middlewares + self.crawler.extensions.middlewares
+        yield {"url": response.url, "title": "switches", "text": " ".join(type(c).__name__ for c in built)}
+'''
+ADDON_SPIDER = '''
+import scrapy
+
+
+class Browser:
+    """An add-on: Scrapy runs it after newsbot's components are back, and it may replace any."""
+
+    def update_settings(self, settings):
+        settings["DOWNLOAD_HANDLERS"]["https"] = "some_browser.Handler"
+
+
+class AddonSpider(scrapy.Spider):
+    name = "addon"
+    custom_settings = {"ADDONS": {Browser: 0}}
+'''
+
+
+def test_a_team_spider_cannot_switch_newsbots_components_off(workspace: Workspace, feed_server: FeedServer) -> None:
+    folder = workspace.folder / "team-spiders"
+    folder.mkdir()
+    (folder / "switches.py").write_text(SWITCHES_SPIDER, encoding="utf-8")
+    page = feed_server.add("/portal", Route(b"<html><body>portal</body></html>", content_type="text/html"))
+    workspace.settings["spiders_dir"] = "team-spiders"
+    workspace.settings["sources"].append({"name": "Portal", "spider": "switches", "spider_args": {"url": page}})
+
+    run = workspace.newsbot("run", "--quiet")
+
+    assert run.returncode == 0, run.stderr
+    with sqlite3.connect(workspace.database) as db:
+        [(built,)] = db.execute("SELECT text FROM stories WHERE title = 'switches'").fetchall()
+    assert {"BackoffRetryMiddleware", "PollingThrottle"} <= set(built.split()), built
+
+
+def test_a_team_spider_with_add_ons_is_refused_by_check_with_its_line(workspace: Workspace) -> None:
+    folder = workspace.folder / "team-spiders"
+    folder.mkdir()
+    (folder / "addon.py").write_text(ADDON_SPIDER, encoding="utf-8")
+    workspace.settings["spiders_dir"] = "team-spiders"
+    workspace.settings["sources"].append({"name": "Portal", "spider": "addon"})
+    line = line_of(workspace.write(), "spider: addon")
+
+    check = workspace.newsbot("check")
+
+    assert check.returncode == 1, check.stderr
+    assert check.stderr.startswith(
+        f"newsbot: {workspace.config}:{line}: the spider 'addon' sets ADDONS in its custom_settings"
+    ), check.stderr

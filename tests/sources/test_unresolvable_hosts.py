@@ -96,13 +96,14 @@ def test_hosts_that_resolve_keep_their_retries_beside_one_that_does_not(
     lines = result.stdout.splitlines()
     assert len(feed_server.requests_to("/busy.xml")) == 1 + 2  # the request and its two retries
     assert "  source failed: Busy: the server answered HTTP 503" in lines
-    # The refused host's robots.txt is tried once (not retried: see newsbot.sources.retries); the feed's
-    # own request and its first retry make up the host's three failures, and it failed on its own.
+    # The refused host's robots.txt is retried, and it and its retries are one failure of the host
+    # (newsbot.sources.bounds); the feed's own request and its first retry make up the other two, so
+    # the source failed on its own, its second retry not made.
     skipped = f"host {refused} skipped after 3 failed connections: the connection was refused"
-    assert f"  {skipped}; 0 requests not made" in lines, result.stdout
-    assert "  source failed: Refused: the connection was refused" in lines
-    assert not re.search(rf"Retrying <GET http://{refused}/robots.txt>", result.stderr)
+    assert re.search(rf"Retrying <GET http://{refused}/robots.txt> \(failed 2 times\)", result.stderr)
     assert re.search(rf"Retrying <GET http://{refused}/feed.xml> \(failed 1 times\)", result.stderr)
+    assert "  source failed: Refused: the connection was refused" in lines, result.stdout
+    assert f"  {skipped}; 0 requests not made" in lines, result.stdout
     assert f"  source failed: Unresolvable: {NOT_RESOLVED}" in lines
     assert not [line for line in result.stderr.splitlines() if "Retrying" in line and UNRESOLVABLE in line]
 
