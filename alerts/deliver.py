@@ -58,7 +58,10 @@ class Outbox(Protocol):
         ts: str | None = None,
         *,
         digest: bool = False,
+        detail_due: bool = False,
     ) -> None: ...
+    def due_details(self) -> list[Alert]: ...
+    def set_detail_due(self, alert: str, due: bool) -> None: ...
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None: ...
     def mark_unknown(self, alerts: Sequence[str], error: str) -> None: ...
     def mark_unconfirmed(self, alert: str, note: str) -> None: ...
@@ -127,6 +130,7 @@ class _Drain:
             self._deliver_alerts()
             self._announce_failures()
             self._send_source_notices()
+            self._post_due_details()
         except _StoppedError:
             self.report.stopped = True
         return self.report
@@ -189,8 +193,9 @@ class _Drain:
                 continue
             self.report.slack_answered = True
             for alert_id, message in found.items():
+                digest = message.kind is MessageKind.DIGEST
                 self.outbox.mark_sent(
-                    [alert_id], self.clock.now(), message.channel, message.ts, digest=message.kind is MessageKind.DIGEST
+                    [alert_id], self.clock.now(), message.channel, message.ts, digest=digest, detail_due=digest
                 )
                 settled.add(alert_id)
             # Not found, but Slack may still be storing it: still in flight, not resent yet. (A stored
@@ -252,12 +257,9 @@ class _Drain:
         return result.ok
 
     def _send_digest(self, destination: Destination, alerts: list[Alert]) -> None:
-        """The digest's messages in order, each marking sent the alerts it lists; then, with a bot
-        token, each alert in full in its digest message's thread (at most once: the digest already
-        delivered it, so a detail a crash interrupted is not sent again)."""
+        """The digest's messages in order, each marking sent the alerts it lists (and, with a bot token,
+        owing each one's full message to its thread: _post_due_details)."""
         title = f"newsbot: {len(alerts)} new alerts for {destination.label}"
-        by_id = {alert.id: alert for alert in alerts}
-        threads: list[tuple[str, list[Alert]]] = []
         for part in build_digest(title, alerts, unfurl_links=self.policy.unfurl_links):
             result = self._post(
                 destination, Outgoing(part.payload, part.plain, part.alert_ids, kind=MessageKind.DIGEST)
@@ -266,16 +268,29 @@ class _Drain:
                 break  # the alerts of this and later parts stay in the outbox
             self.report.sent += len(part.alert_ids)
             self.report.digest_messages += 1
-            if self.poster.can_look_back and result.ts:
-                threads.append((result.ts, [by_id[alert_id] for alert_id in part.alert_ids]))
-        for ts, listed in threads:
-            for alert in listed:
-                payload = build_message(
-                    alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons
-                )
-                detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
-                if not self._post_untracked(destination, detail).ok:
-                    return  # Slack is failing: the alerts are delivered, the rest of the details skipped
+
+    def _post_due_details(self) -> None:
+        """Each alert a digest delivered, in full (its feedback buttons too), in the digest's thread:
+        after everything else of the pass, and by later passes and runs until every one is there (a
+        digest of thousands needs an hour at one message a second). At most once: taken before it
+        is posted, so a crash loses one, never doubles it; owed again when Slack refused it."""
+        for alert in self.outbox.due_details():
+            where = self.outbox.sent_message(alert.id)
+            if where is None:  # delivered without a thread (a webhook's digest): nothing is owed
+                self.outbox.set_detail_due(alert.id, False)
+                continue
+            channel, ts = where
+            payload = build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons)
+            detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
+            destination = Destination(label=channel, channel=channel)
+            self._check_stop()
+            self.pacer.wait(destination.label)
+            self.outbox.set_detail_due(alert.id, False)
+            result = self.poster.post(destination, detail)
+            if not result.ok:
+                if not result.unknown:
+                    self.outbox.set_detail_due(alert.id, True)
+                return  # Slack is failing: the rest wait for the next pass
 
     def _post(self, destination: Destination, message: Outgoing) -> PostResult:
         """Post with the attempt recorded first; an unknown outcome is looked up before it counts."""
@@ -288,12 +303,14 @@ class _Drain:
             result = self._look_up(destination, message, started, result)
         if result.ok:
             self.report.slack_answered = True
+            digest = message.kind is MessageKind.DIGEST
             self.outbox.mark_sent(
                 message.alert_ids,
                 self.clock.now(),
                 result.channel,
                 result.ts,
-                digest=message.kind is MessageKind.DIGEST,
+                digest=digest,
+                detail_due=digest and self.poster.can_look_back and result.ts is not None,
             )
             return result
         error = result.error or "unknown error"

@@ -26,6 +26,7 @@ class _Entry:
     sent_at: datetime | None = None
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    detail_due: bool = False
 
 
 class FakeOutbox:
@@ -72,13 +73,22 @@ class FakeOutbox:
         ts: str | None = None,
         *,
         digest: bool = False,
+        detail_due: bool = False,
     ) -> None:
         for alert in alerts:
             entry = self.entries[alert]
             entry.status, entry.sent_at, entry.last_error, entry.next_attempt_at = AlertStatus.SENT, when, None, None
-            entry.channel, entry.ts = channel, ts
+            entry.channel, entry.ts, entry.detail_due = channel, ts, detail_due
             if digest:
                 entry.thread = ts
+
+    def due_details(self) -> list[Alert]:
+        owed = [entry for entry in self.entries.values() if entry.status is AlertStatus.SENT and entry.detail_due]
+        owed.sort(key=lambda entry: (entry.sent_at or entry.created_at, entry.alert.id))
+        return [entry.alert for entry in owed]
+
+    def set_detail_due(self, alert: str, due: bool) -> None:
+        self.entries[alert].detail_due = due
 
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None:
         for alert in alerts:

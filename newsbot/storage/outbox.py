@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from newsbot.models import Alert, AlertKind, AlertStatus
 from newsbot.storage.base import StoreBase
@@ -34,19 +35,20 @@ class OutboxStore(StoreBase):
         for row in rows:
             in_flight = parse_iso(row["attempt_started_at"]) if row["alert_status"] == AlertStatus.SENDING else None
             attempt = {"in_flight_to": row["attempt_destination"], "in_flight_thread": row["attempt_thread_ts"]}
-            follows_earlier = row["cluster_id"] not in (None, row["id"])
-            alerts.append(
-                alert_from_row(
-                    row,
-                    also_in=tuple(self._outlets(row["id"], row["cluster_id"], row["source"])),
-                    in_flight_since=in_flight,
-                    **(attempt if in_flight else {}),
-                    kind=AlertKind(row["kind"] or AlertKind.ALERT),
-                    parent=row["parent_id"],
-                    continues=row["cluster_title"] if follows_earlier and row["kind"] == AlertKind.CONTINUES else None,
-                )
-            )
+            alerts.append(self._alert(row, in_flight_since=in_flight, **(attempt if in_flight else {})))
         return alerts
+
+    def _alert(self, row: dict[str, Any], **in_flight: Any) -> Alert:
+        """An outbox row joined with its story and its cluster's title, as delivery needs it."""
+        follows_earlier = row["cluster_id"] not in (None, row["id"])
+        return alert_from_row(
+            row,
+            also_in=tuple(self._outlets(row["id"], row["cluster_id"], row["source"])),
+            kind=AlertKind(row["kind"] or AlertKind.ALERT),
+            parent=row["parent_id"],
+            continues=row["cluster_title"] if follows_earlier and row["kind"] == AlertKind.CONTINUES else None,
+            **in_flight,
+        )
 
     def _outlets(self, story: str, cluster: str | None, own_source: str) -> list[str]:
         """The other sources that carried this story or any copy of it, first seen first."""
@@ -113,18 +115,37 @@ class OutboxStore(StoreBase):
         ts: str | None = None,
         *,
         digest: bool = False,
+        detail_due: bool = False,
     ) -> None:
         """`ts` is the message that delivered them. A digest is no alert's own message: its alerts
         record it as the thread they are in too, so none becomes the thread of its story
-        (thread_of) while replies about it still find the digest (sent_message)."""
+        (thread_of) while replies about it still find the digest (sent_message). `detail_due`: each
+        alert's full message is owed to that thread (due_details)."""
         with self.transaction():
             self.db.conn.executemany(
                 f"UPDATE alerts SET status = '{AlertStatus.SENT}', sent_at = ?, last_error = NULL, "
-                "next_attempt_at = NULL, "
+                "next_attempt_at = NULL, detail_due = ?, "
                 "slack_channel = ?, slack_ts = ?, attempt_thread_ts = CASE WHEN ? THEN ? ELSE attempt_thread_ts END "
                 "WHERE id = ?",
-                [(iso(when), channel, ts, digest, ts, alert) for alert in alerts],
+                [(iso(when), detail_due, channel, ts, digest, ts, alert) for alert in alerts],
             )
+
+    def due_details(self) -> list[Alert]:
+        """Alerts a digest delivered whose full message its thread still lacks, in the order they were
+        sent: posted after everything else a pass sends, and by later runs until each is."""
+        rows = self.db.query(
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.kind, alerts.parent_id, "
+            "stories.*, (SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS cluster_title "
+            "FROM alerts JOIN stories ON stories.id = alerts.story_id "
+            f"WHERE alerts.status = '{AlertStatus.SENT}' AND alerts.detail_due = 1 ORDER BY alerts.sent_at, alerts.id"
+        )
+        return [self._alert(row) for row in rows]
+
+    def set_detail_due(self, alert: str, due: bool) -> None:
+        """Taken before its post (a crash then loses one full message, never doubles it), owed again
+        if Slack refused it."""
+        with self.transaction():
+            self.db.execute("UPDATE alerts SET detail_due = ? WHERE id = ?", [due, alert])
 
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None:
         with self.transaction():

@@ -75,6 +75,7 @@ TABLES: dict[str, Columns] = {
         "parent_id": ("TEXT", "the earlier alert an also_in or continues belongs to"),
         "attempt_thread_ts": ("TEXT", "the thread the attempt replied in; a digest's ts once delivered in one"),
         "mute_id": ("INTEGER", "the mute that suppressed it (status muted)"),
+        "detail_due": ("INTEGER", "1: delivered in a digest, its full message not yet in the digest's thread"),
     },
     "feedback": {
         "alert_id": ("TEXT", "the alert clicked (part of the primary key)"),

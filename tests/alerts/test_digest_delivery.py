@@ -162,6 +162,55 @@ def test_an_in_run_digest_marks_sent_exactly_what_slack_received(storage: Storag
     assert len(details) == 29 and {m["thread_ts"] for m in details} == {m["ts"] for m in digests}
 
 
+def detail_messages(slack: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in slack.delivered if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "detail"]
+
+
+def test_a_digests_full_messages_cut_short_are_posted_by_the_next_pass_each_once(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    """The run's time ran out five full messages into the digest's thread: they were never posted, and
+    a digest of thousands (after an outage) once had 86 of its 3,000 alerts in full, buttons and all."""
+    queue_long(storage, 29)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
+
+    first = deliver(storage, poster, rules, should_stop=lambda: len(detail_messages(slack)) >= 5)
+    after_first = len(detail_messages(slack))
+    second = deliver(storage, poster, rules)
+    third = deliver(storage, poster, rules)
+
+    assert first.stopped and first.sent == 29 and after_first == 5
+    assert second.sent == 0 and third.sent == 0 and len(digest_messages(slack)) == first.digest_messages
+    posted = Counter(alert for m in detail_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"])
+    with storage.db.conn as connection:
+        alerts = [alert for (alert,) in connection.execute("SELECT id FROM alerts")]
+        owed = connection.execute("SELECT count(*) FROM alerts WHERE detail_due = 1").fetchone()[0]
+    assert posted == dict.fromkeys(alerts, 1) and owed == 0, "every alert in full once, in the digest's thread"
+    assert {m["thread_ts"] for m in detail_messages(slack)} <= {m["ts"] for m in digest_messages(slack)}
+
+
+def test_a_full_message_slack_refused_is_owed_again_and_one_whose_answer_was_lost_is_not(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    queue_long(storage, 25)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
+    digested = deliver(storage, poster, rules, should_stop=lambda: not storage.due_alerts(datetime.now(UTC)))
+    refused = [SlackReply(500, "internal_error")] * 3  # Slack's own 500, retried twice, then a refusal
+    slack.script = [SlackReply(), *refused]
+    deliver(storage, poster, rules)
+    after_refusal = len(detail_messages(slack))
+    slack.script = [SlackReply(misbehave="reset")]  # the refused one again: Slack takes it, the answer is lost
+    deliver(storage, poster, rules)
+    after_loss = len(detail_messages(slack))
+    deliver(storage, poster, rules)
+
+    posted = Counter(alert for m in detail_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"])
+    assert digested.sent == 25 and (after_refusal, after_loss) == (1, 2)
+    assert len(posted) == 25 and set(posted.values()) == {1}, posted  # the refused one once, the lost one once
+
+
 def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
     storage: Storage, slack: FakeSlack
 ) -> None:
