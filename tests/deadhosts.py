@@ -96,23 +96,18 @@ def refused_port() -> int:
         return probe.getsockname()[1]
 
 
-class UntrustedTlsHost:
-    """Speaks TLS with a self-signed certificate no client trusts (an intercepting proxy, a broken CA
-    bundle): the client ends the handshake before a byte of its request is sent. Counts handshakes
-    that succeeded, which must stay 0."""
+class _AcceptingHost:
+    """Listens on 127.0.0.1 and hands each connection to `_answer`, one after another, in a thread."""
 
-    def __init__(self, folder: Path) -> None:
-        certificate, key = _self_signed(folder)
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._context.load_cert_chain(certificate, key)
+    scheme = "http"
+
+    def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
-        self.handshakes = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._serve, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def _serve(self) -> None:
         while True:
@@ -120,12 +115,34 @@ class UntrustedTlsHost:
                 connection, _ = self._listener.accept()
             except OSError:  # closed by stop()
                 return
-            with contextlib.suppress(OSError), self._context.wrap_socket(connection, server_side=True) as secured:
-                self.handshakes += 1
-                secured.recv(1)
+            with contextlib.suppress(OSError), connection:
+                self._answer(connection)
+
+    def _answer(self, connection: socket.socket) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self._listener.close()
+
+
+class UntrustedTlsHost(_AcceptingHost):
+    """Speaks TLS with a self-signed certificate no client trusts (an intercepting proxy, a broken CA
+    bundle): the client ends the handshake before a byte of its request is sent. Counts handshakes
+    that succeeded, which must stay 0."""
+
+    scheme = "https"
+
+    def __init__(self, folder: Path) -> None:
+        certificate, key = _self_signed(folder)
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(certificate, key)
+        self.handshakes = 0
+        super().__init__()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with self._context.wrap_socket(connection, server_side=True) as secured:
+            self.handshakes += 1
+            secured.recv(1)
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -156,27 +173,9 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return certificate_path, key_path
 
 
-class ResettingHost:
+class ResettingHost(_AcceptingHost):
     """Accepts each connection, reads the request, and resets the connection without a word."""
 
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:  # closed by stop()
-                return
-            with contextlib.suppress(OSError), connection:
-                connection.recv(65536)
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-    def stop(self) -> None:
-        self._listener.close()
+    def _answer(self, connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
