@@ -40,6 +40,7 @@ from newsbot.models import Alert, AlertKind, AlertStatus, Match, SourceNotice
 from newsbot.storage.records import TriedAlert
 
 DELIVERY_FAILING = "delivery_failing"
+DETAILS_A_PASS = 500  # a digest's full messages looked at in one pass: more than one a second fits in it
 UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with delivery: at_most_once it is not sent again"
 
 
@@ -60,7 +61,7 @@ class Outbox(Protocol):
         digest: bool = False,
         detail_due: bool = False,
     ) -> None: ...
-    def due_details(self) -> list[Alert]: ...
+    def due_details(self, limit: int) -> list[Alert]: ...
     def set_detail_due(self, alert: str, due: bool) -> None: ...
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None: ...
     def mark_unknown(self, alerts: Sequence[str], error: str) -> None: ...
@@ -273,24 +274,27 @@ class _Drain:
         """Each alert a digest delivered, in full (its feedback buttons too), in the digest's thread:
         after everything else of the pass, and by later passes and runs until every one is there (a
         digest of thousands needs an hour at one message a second). At most once: taken before it
-        is posted, so a crash loses one, never doubles it; owed again when Slack refused it."""
-        for alert in self.outbox.due_details():
+        is posted, so a crash loses one, never doubles it; owed again when Slack refused it, and that
+        thread's channel is left for the next pass, its error named, while the others go on."""
+        if not self.poster.can_look_back:
+            return  # a digest has a thread only with a bot token: the terminal or a webhook owes nothing
+        refusing: set[str] = set()
+        for alert in self.outbox.due_details(DETAILS_A_PASS):
             where = self.outbox.sent_message(alert.id)
-            if where is None:  # delivered without a thread (a webhook's digest): nothing is owed
-                self.outbox.set_detail_due(alert.id, False)
+            if where is None or where[0] in refusing:
                 continue
             channel, ts = where
             payload = build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons)
             detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
-            destination = Destination(label=channel, channel=channel)
             self._check_stop()
-            self.pacer.wait(destination.label)
+            self.pacer.wait(channel)
             self.outbox.set_detail_due(alert.id, False)
-            result = self.poster.post(destination, detail)
+            result = self.poster.post(Destination(label=channel, channel=channel), detail)
             if not result.ok:
+                self.report.errors.append(f"{channel}: a digest's full message: {result.error or 'unknown error'}")
                 if not result.unknown:
                     self.outbox.set_detail_due(alert.id, True)
-                return  # Slack is failing: the rest wait for the next pass
+                refusing.add(channel)
 
     def _post(self, destination: Destination, message: Outgoing) -> PostResult:
         """Post with the attempt recorded first; an unknown outcome is looked up before it counts."""

@@ -82,10 +82,12 @@ class FakeOutbox:
             if digest:
                 entry.thread = ts
 
-    def due_details(self) -> list[Alert]:
-        owed = [entry for entry in self.entries.values() if entry.status is AlertStatus.SENT and entry.detail_due]
-        owed.sort(key=lambda entry: (entry.sent_at or entry.created_at, entry.alert.id))
-        return [entry.alert for entry in owed]
+    def due_details(self, limit: int) -> list[Alert]:
+        owed = [entry for entry in self.entries.values() if entry.detail_due]
+        owed.sort(
+            key=lambda entry: (entry.thread or "", -entry.alert.match.severity.rank, entry.created_at, entry.alert.id)
+        )
+        return [entry.alert for entry in owed[:limit]]
 
     def set_detail_due(self, alert: str, due: bool) -> None:
         self.entries[alert].detail_due = due

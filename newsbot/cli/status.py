@@ -357,7 +357,7 @@ def _causes(alerts: list[TriedAlert]) -> str:
     return "; ".join(sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT}" for alert in alerts}))
 
 
-IN_FLIGHT = "sent, its answer not yet known: looked up in Slack before it is sent again"
+IN_FLIGHT = "sent, its answer lost: a bot token looks it up before sending again, a webhook follows delivery:"
 
 
 def _ago(span: timedelta) -> str:

@@ -211,7 +211,7 @@ def _check_spiders(settings: Settings, spiders_dir: Path | None, document: YamlD
             )
         # Scrapy loads a spider's add-ons after newsbot has put its own components back
         # (newsbot.sources.user_spiders), and an add-on may replace any of them.
-        if "ADDONS" in (getattr(loader.load(source.spider), "custom_settings", None) or {}):
+        if (getattr(loader.load(source.spider), "custom_settings", None) or {}).get("ADDONS"):
             raise ConfigError(
                 f"{document.where(('sources', index, 'spider'))}: the spider '{source.spider}' sets ADDONS "
                 "in its custom_settings; an add-on can replace newsbot's address guard, run bounds and "

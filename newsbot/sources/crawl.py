@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.http import Response
 from scrapy.settings import Settings as ScrapySettings
 from scrapy.spiderloader import SpiderLoader
 from twisted.python.failure import Failure
@@ -47,6 +48,7 @@ from newsbot.stories.urls import is_http_url
 OnResult = Callable[[FetchResult], None]
 Flush = Callable[[str], None]  # hands over, cut short for the given reason, what a spider still has open
 STOP_GRACE_SECONDS = 3.0
+HTTP_ERROR = 400
 MAX_DNS_TIMEOUT = 15.0
 
 
@@ -284,9 +286,10 @@ def _crawl_user_spider(
             error = None if entries else stopped
             hand_over(FetchResult(source.source, source.url, status, tuple(entries), error=error, cut_short=stopped))
             return
-        if not entries and not errors and requests.none_answered:
-            which = "its request was" if requests.made == 1 else f"none of its {requests.made} requests was"
-            errors.append(f"{which} not answered (`newsbot -v run` shows why)")
+        if not entries and not errors and requests.got_no_page:
+            made = requests.made
+            said = "its request got no page" if made == 1 else f"none of its {made} requests got a page"
+            errors.append(f"{said} (`newsbot -v run` shows why)")
         if reason != "finished" or (errors and not entries):
             error = errors[0] if errors else f"the spider stopped early ({reason})"
             hand_over(FetchResult(source.source, source.url, FetchStatus.ERROR, entries=tuple(entries), error=error))
@@ -297,7 +300,7 @@ def _crawl_user_spider(
     crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(failed, signal=signals.spider_error, weak=False)
     crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
-    crawler.signals.connect(requests.left, signal=signals.request_left_downloader, weak=False)
+    crawler.signals.connect(requests.scheduled, signal=signals.request_scheduled, weak=False)
     crawler.signals.connect(requests.answered, signal=signals.response_received, weak=False)
     process.crawl(
         crawler,
@@ -310,22 +313,23 @@ def _crawl_user_spider(
 
 @dataclass
 class _Answers:
-    """A team spider's own requests (not robots.txt) that left the downloader, and those answered. A
-    spider whose requests all fail, and whose errback swallows each failure, yields nothing and raises
-    nothing: without this count it was "ok, 0 stories" run after run, and never failing."""
+    """A team spider's own requests (scheduled: robots.txt's are not, nor retries) and those that got a
+    page (an answer under 400). A spider whose requests all fail, are refused (the address guard, its
+    allowed_domains) or answer 404, with an errback that swallows each failure, yields nothing and
+    raises nothing: without this count it was "ok, 0 stories" run after run, and never failing."""
 
     made: int = 0
-    answers: int = 0
+    pages: int = 0
 
-    def left(self, request: Request) -> None:
-        self.made += not is_robots_txt_request(request)
+    def scheduled(self, request: Request) -> None:
+        self.made += not request.meta.get("retry_times")
 
-    def answered(self, request: Request) -> None:
-        self.answers += not is_robots_txt_request(request)
+    def answered(self, response: Response, request: Request) -> None:
+        self.pages += response.status < HTTP_ERROR and not is_robots_txt_request(request)
 
     @property
-    def none_answered(self) -> bool:
-        return self.made > 0 and self.answers == 0
+    def got_no_page(self) -> bool:
+        return self.made > 0 and self.pages == 0
 
 
 def entry_from_item(item: Any) -> FeedEntry | None:

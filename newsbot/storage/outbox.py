@@ -6,12 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from newsbot.models import Alert, AlertKind, AlertStatus
+from newsbot.models import Alert, AlertKind, AlertStatus, Severity
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
     alert_from_row,
     iso,
     parse_iso,
+)
+
+# The digest's order (newsbot.alerts.format.build_digest): by the alert's severity, the highest first.
+_MOST_SEVERE_FIRST = (
+    "CASE alerts.severity "
+    + " ".join(f"WHEN '{severity.value}' THEN {-severity.rank}" for severity in Severity)
+    + " ELSE 0 END"
 )
 
 
@@ -130,14 +137,16 @@ class OutboxStore(StoreBase):
                 [(iso(when), detail_due, channel, ts, digest, ts, alert) for alert in alerts],
             )
 
-    def due_details(self) -> list[Alert]:
-        """Alerts a digest delivered whose full message its thread still lacks, in the order they were
-        sent: posted after everything else a pass sends, and by later runs until each is."""
+    def due_details(self, limit: int) -> list[Alert]:
+        """At most `limit` alerts a digest delivered whose full message its thread still lacks, in the
+        digest's own order: its messages in turn (a Slack ts orders them), in each the most severe first,
+        then the oldest. Posted after everything else a pass sends, and by later runs until each is."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.kind, alerts.parent_id, "
             "stories.*, (SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS cluster_title "
-            "FROM alerts JOIN stories ON stories.id = alerts.story_id "
-            f"WHERE alerts.status = '{AlertStatus.SENT}' AND alerts.detail_due = 1 ORDER BY alerts.sent_at, alerts.id"
+            "FROM alerts JOIN stories ON stories.id = alerts.story_id WHERE alerts.detail_due = 1 "
+            f"ORDER BY alerts.attempt_thread_ts, {_MOST_SEVERE_FIRST}, alerts.created_at, alerts.id LIMIT ?",
+            [limit],
         )
         return [self._alert(row) for row in rows]
 

@@ -5,6 +5,7 @@ reaches Slack, so a headline cannot reorder the message around it."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -32,9 +33,10 @@ from newsbot.alerts.format import (
     plain_text,
     safe_link_target,
 )
-from newsbot.alerts.routing import Destination
+from newsbot.alerts.routing import TERMINAL, Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing
 from newsbot.alerts.slack import BotPoster, WebhookPoster
+from newsbot.alerts.terminal import TerminalPoster
 from newsbot.models import Alert, AlertKind, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
@@ -211,6 +213,54 @@ def test_a_full_message_slack_refused_is_owed_again_and_one_whose_answer_was_los
     assert len(posted) == 25 and set(posted.values()) == {1}, posted  # the refused one once, the lost one once
 
 
+def test_owed_full_messages_follow_the_digests_order_most_severe_first(storage: Storage, slack: FakeSlack) -> None:
+    queue_long(storage, 29)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+
+    deliver(storage, poster, Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20))
+
+    listed = [alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"]]
+    detailed = [alert for m in detail_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"]]
+    assert detailed == listed
+
+
+def test_the_terminal_owes_no_full_message_and_never_prints_one_a_digest_owes(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    """The same database run once without its slack: section must not dump a digest's owed messages
+    into cron's mail, nor take them from the thread they are owed to."""
+    queue_long(storage, 25)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
+    deliver(storage, poster, rules, should_stop=lambda: not storage.due_alerts(datetime.now(UTC)))
+    printed = io.StringIO()
+
+    deliver(storage, TerminalPoster(printed), Policy(route=lambda match: TERMINAL, seconds_between_messages=0))
+    later = deliver(storage, poster, rules)
+
+    assert printed.getvalue() == "" and len(detail_messages(slack)) == 25 and later.errors == []
+
+
+def test_a_channel_refusing_full_messages_costs_one_attempt_a_pass_and_says_why(
+    storage: Storage, slack: FakeSlack
+) -> None:
+    """An archived channel refuses every one: it once held up every other thread's full messages,
+    each pass, and said nothing."""
+    queue_long(storage, 25)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+    rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
+    deliver(storage, poster, rules, should_stop=lambda: not storage.due_alerts(datetime.now(UTC)))
+    posts_before = len(slack.requests_to("/api/chat.postMessage"))
+    slack.fail_always = SlackReply(400, "is_archived")
+
+    refused = deliver(storage, poster, rules)
+
+    assert len(slack.requests_to("/api/chat.postMessage")) == posts_before + 1
+    assert [error for error in refused.errors if "a digest's full message" in error] == [refused.errors[0]]
+    with storage.db.conn as connection:
+        assert connection.execute("SELECT count(*) FROM alerts WHERE detail_due = 1").fetchone()[0] == 25
+
+
 def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
     storage: Storage, slack: FakeSlack
 ) -> None:
@@ -355,10 +405,10 @@ def strings(value: Any) -> Iterator[str]:
 
 
 # ESC (a terminal's escape sequences), BEL, NUL, CR, DEL and CSI, the C1 form of ESC [.
-TERMINAL = ["\x1b", "\x07", "\x00", "\r", "\x7f", "\x9b"]
+TERMINAL_CONTROLS = ["\x1b", "\x07", "\x00", "\r", "\x7f", "\x9b"]
 
 
-@pytest.mark.parametrize("control", BIDI + TERMINAL, ids=[f"U+{ord(c):04X}" for c in BIDI + TERMINAL])
+@pytest.mark.parametrize("control", BIDI + TERMINAL_CONTROLS, ids=[f"U+{ord(c):04X}" for c in BIDI + TERMINAL_CONTROLS])
 def test_no_control_character_from_a_feed_reaches_slack_or_the_terminal(control: str) -> None:
     """A headline "…\u202egnp.exe" would show as "…exe.png" and turn the rest of the line around, and
     "\x1b]0;pwned\x07" would retitle the window of whoever reads cron's mail in a terminal."""

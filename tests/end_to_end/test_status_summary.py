@@ -229,7 +229,7 @@ def test_an_alert_in_flight_says_so_rather_than_none(
 
     assert status.returncode == 0, status.stderr
     assert (
-        "1 alerts not delivered yet, tried again each run (#vendor-news: sent, its answer not yet known: "
-        "looked up in Slack before it is sent again)" in status.stdout
+        "1 alerts not delivered yet, tried again each run (#vendor-news: sent, its answer lost: a bot token "
+        "looks it up before sending again, a webhook follows delivery:)" in status.stdout
     ), status.stdout
     assert "None" not in status.stdout

@@ -168,6 +168,34 @@ class SwallowingSpider(scrapy.Spider):
         return None
 
 
+class GuardedSpider(scrapy.Spider):
+    """Two requests newsbot's address guard refuses (a private address), swallowed by the errback."""
+
+    name = "guarded"
+
+    async def start(self):
+        for address in ("10.255.255.1", "10.255.255.2"):
+            yield scrapy.Request(f"http://{address}/x", callback=self.parse, errback=self.ignore)
+
+    def parse(self, response):
+        yield {"url": response.url, "title": "never"}
+
+    def ignore(self, failure):
+        return None
+
+
+class MissingSpider(scrapy.Spider):
+    """Its page answers 404 (HttpErrorMiddleware drops it quietly)."""
+
+    name = "missing"
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse)
+
+    def parse(self, response):
+        yield {"url": response.url, "title": "never"}
+
+
 class ChangedSpider(scrapy.Spider):
     """One item, then its selector no longer matches the page."""
 
@@ -193,18 +221,20 @@ def test_a_team_spiders_failures_are_told_as_what_they_are(workspace: Workspace,
     workspace.settings["sources"] += [
         {"name": "Swallowing", "spider": "swallowing", "spider_args": {"url": f"http://127.0.0.1:{refused_port()}/x"}},
         {"name": "Changed", "spider": "changed", "spider_args": {"url": page}},
+        {"name": "Guarded", "spider": "guarded"},
+        {"name": "Missing", "spider": "missing", "spider_args": {"url": feed_server.url + "/gone"}},
     ]
 
     run = workspace.newsbot("run")
     status = workspace.newsbot("status")
 
     assert run.returncode == 0, run.stderr
-    assert "source failed: Swallowing: its request was not answered (`newsbot -v run` shows why)" in run.stdout, (
-        run.stdout
-    )
+    assert "source failed: Swallowing: its request got no page (`newsbot -v run` shows why)" in run.stdout, run.stdout
     assert "source warning: Changed: 1 problem: ValueError: selector changed" in run.stdout, run.stdout
+    assert "source failed: Guarded: none of its 2 requests got a page" in run.stdout, run.stdout
+    assert "source failed: Missing: its request got no page" in run.stdout, run.stdout
     assert "kept their teaser" not in run.stdout
-    assert "1 failed their last fetch" in status.stdout, status.stdout
+    assert "3 failed their last fetch" in status.stdout, status.stdout
 
 
 SWITCHES_SPIDER = '''
