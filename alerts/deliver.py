@@ -281,9 +281,12 @@ class _Drain:
         refusing: set[str] = set()
         for alert in self.outbox.due_details(DETAILS_A_PASS):
             where = self.outbox.sent_message(alert.id)
-            if where is None or where[0] in refusing:
+            if where is None:  # no thread to post it in: nothing can be owed
+                self.outbox.set_detail_due(alert.id, False)
                 continue
             channel, ts = where
+            if channel in refusing:
+                continue
             payload = build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons)
             detail = Outgoing(payload, plain_text(alert), (alert.id,), thread_ts=ts, kind=MessageKind.DETAIL)
             self._check_stop()

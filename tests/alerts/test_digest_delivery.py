@@ -261,6 +261,19 @@ def test_a_channel_refusing_full_messages_costs_one_attempt_a_pass_and_says_why(
         assert connection.execute("SELECT count(*) FROM alerts WHERE detail_due = 1").fetchone()[0] == 25
 
 
+def test_a_full_message_owed_without_a_thread_to_post_it_in_is_let_go(storage: Storage, slack: FakeSlack) -> None:
+    """Owed, but its alert holds no channel or thread (delivered before the config named a token):
+    nothing can be posted, so nothing stays owed to cost a look every pass."""
+    queue_long(storage, 1)
+    [alert] = [due.id for due in storage.due_alerts(datetime.now(UTC))]
+    storage.mark_sent([alert], datetime.now(UTC), None, None, digest=True, detail_due=True)
+    poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
+
+    report = deliver(storage, poster, Policy(route=lambda match: NEWS, seconds_between_messages=0))
+
+    assert report.errors == [] and detail_messages(slack) == [] and storage.due_details(10) == []
+
+
 def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
     storage: Storage, slack: FakeSlack
 ) -> None:
