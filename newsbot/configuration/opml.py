@@ -21,7 +21,7 @@ from lxml import etree
 from newsbot.configuration.config import load_config
 from newsbot.configuration.replace import replace_checked
 from newsbot.configuration.validation import ENV_REFERENCE
-from newsbot.configuration.watchlist_edit import after_content, dash_column
+from newsbot.configuration.watchlist_edit import NotABlockListError, block_list_end
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.stories.urls import canonical_url, is_http_url
@@ -147,34 +147,12 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _with_sources(text: str, feeds: Sequence[OpmlFeed], path: Path) -> str:
     """`text` with the feeds added as items of its `sources:` list, in the list's indentation and the
-    file's own line ends: after the last item's content (a comment below the list heads what follows
-    it), or below the key of an empty list (whose comment stays on the key's line)."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    entry = None
-    if isinstance(root, yaml.MappingNode):
-        entry = next(((key, node) for key, node in root.value if key.value == "sources"), None)
-    if entry is None:
-        ended = text if not text or text.endswith("\n") else text + newline
-        return ended + "sources:" + newline + _items(feeds, 2, newline)
-    key, value = entry
-    if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-        column = dash_column(text, value)
-        cut = after_content(text, value.value[-1], column)
-        before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
-        return before + _items(feeds, column, newline) + text[cut:]
-    empty_list = isinstance(value, yaml.SequenceNode) and not value.value
-    if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null")):
-        if empty_list or value.value:  # `sources: []` or `sources: ~` → `sources:`
-            text = text[: value.start_mark.index].rstrip(" ") + text[value.end_mark.index :]
-        lines = text.splitlines(keepends=True)
-        cut = sum(len(line) for line in lines[: key.start_mark.line + 1])
-        before = text[:cut] if text[:cut].endswith("\n") else text[:cut] + newline
-        return before + _items(feeds, key.start_mark.column + 2, newline) + text[cut:]
-    raise ConfigError(
-        f"{path}:{value.start_mark.line + 1}: sources: is not a block list newsbot can add to; "
-        "write it as a list of `- name: …` items and import again"
-    )
+    file's own line ends (newsbot.configuration.watchlist_edit.block_list_end)."""
+    try:
+        end = block_list_end(text, yaml.compose(text, Loader=yaml.SafeLoader), "sources")
+    except NotABlockListError as error:
+        raise ConfigError(f"{path}:{error}") from None
+    return end.before + _items(feeds, end.column, end.newline) + end.after
 
 
 def _items(feeds: Sequence[OpmlFeed], indent: int, newline: str) -> str:

@@ -39,12 +39,10 @@ from newsbot.configuration.vendor_register import (
     domain_name,
     read_register,
 )
-from newsbot.configuration.watchlist_edit import after_content, dash_column
+from newsbot.configuration.watchlist_edit import ListEnd, NotABlockListError, block_list_end
 from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
-
-_EXPLICIT_NULLS = {"~", "null", "Null", "NULL"}
 
 # A new watchlist needs a rule to be valid; this one is the common case, for the team to edit.
 STARTER = """\
@@ -263,52 +261,30 @@ def _starter(path: Path, register_path: Path, neighbours: Sequence[Watchlist]) -
 
 def _with_vendors(text: str, vendors: Sequence[NewVendor], path: Path) -> tuple[str, dict[str, int]]:
     """`text` with the vendors' block inserted, and the line each vendor's `- name:` lands on."""
-    before, after, dash, key_offset = _insertion(text, path)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    line = before.count("\n") + 1
+    end = _insertion(text, path)
+    line = end.before.count("\n") + 1
     block, lines = [], {}
-    for new, item in zip(vendors, _items(vendors, key_offset), strict=True):
+    for new, item in zip(vendors, _items(vendors, end.key_offset), strict=True):
         check = new.check()
         item_lines = ([f"# {check}\n"] if check else []) + item.splitlines(keepends=True)
         lines[new.vendor.name] = line + (1 if check else 0)
         line += len(item_lines)
-        block += [" " * dash + item_line.replace("\n", newline) for item_line in item_lines]
-    return before + "".join(block) + after, lines
+        block += [" " * end.column + item_line.replace("\n", end.newline) for item_line in item_lines]
+    return end.before + "".join(block) + end.after, lines
 
 
-def _insertion(text: str, path: Path) -> tuple[str, str, int, int]:
-    """(text before the new items, text after them, the items' dash column, the key's offset from the dash)."""
+def _insertion(text: str, path: Path) -> ListEnd:
+    """Where the new vendors go in the watchlist's `vendors:` list."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         raise VendorImportError(f"{path}: cannot read this file to edit it ({error})") from None
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         raise VendorImportError(f"{path}:1: the watchlist is not a block mapping newsbot can add vendors to")
-    entry = next(((key, value) for key, value in root.value if key.value == VENDORS), None)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    if entry is None:
-        ended = text if not text or text.endswith("\n") else text + newline
-        return ended + " " * root.start_mark.column + f"{VENDORS}:{newline}", "", root.start_mark.column + 2, 2
-    key, value = entry
-    if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-        first = value.value[0]
-        column = dash_column(text, value)
-        offset = first.start_mark.column - column if isinstance(first, yaml.MappingNode) else 2
-        cut = after_content(text, value.value[-1], column)
-        before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
-        return before, text[cut:], column, max(offset, 2)
-    empty_list = isinstance(value, yaml.SequenceNode) and not value.value
-    if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in {"", *_EXPLICIT_NULLS}):
-        if empty_list or value.value in _EXPLICIT_NULLS:  # `vendors: []` or `vendors: ~` → `vendors:`
-            text = text[: value.start_mark.index].rstrip(" ") + text[value.end_mark.index :]
-        lines = text.splitlines(keepends=True)
-        cut = sum(len(line) for line in lines[: key.start_mark.line + 1])
-        before = text[:cut] if text[:cut].endswith("\n") else text[:cut] + newline
-        return before, text[cut:], key.start_mark.column + 2, 2
-    raise VendorImportError(
-        f"{path}:{value.start_mark.line + 1}: vendors: is not a block list newsbot can add to; "
-        "write it as a list of `- name: …` items and import again"
-    )
+    try:
+        return block_list_end(text, root, VENDORS)
+    except NotABlockListError as error:
+        raise VendorImportError(f"{path}:{error}") from None
 
 
 def _items(vendors: Sequence[NewVendor], key_offset: int) -> list[str]:

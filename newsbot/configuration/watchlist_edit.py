@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import yaml
 
@@ -81,6 +82,61 @@ def _add_to_list(text: str, mapping: yaml.MappingNode, key: str, values: Sequenc
 def _add_line(text: str, mapping: yaml.MappingNode, line: str) -> str:
     column = mapping.value[0][0].start_mark.column
     return insert_lines(text, after_content(text, mapping, column - 1), [" " * column + line])
+
+
+_EXPLICIT_NULLS = {"~", "null", "Null", "NULL"}
+
+
+class NotABlockListError(EditError):
+    """The key holds something new items cannot be added to as lines: a flow list with items, a value."""
+
+    def __init__(self, key: str, line: int):
+        super().__init__(
+            f"{line}: {key}: is not a block list newsbot can add to; write it as a list of `- name: …` items and "
+            "import again"
+        )
+
+
+@dataclass(frozen=True)
+class ListEnd:
+    """Where new items of a file's top-level block list go, as text: `before` them and `after`."""
+
+    before: str  # with the key added when the file had none, and an empty list's `[]` or `~` dropped
+    after: str
+    column: int  # of each new item's dash
+    key_offset: int  # from the dash to an item's keys (2 when the list holds no mapping yet)
+    newline: str  # the file's own line end
+
+
+def block_list_end(text: str, root: yaml.Node | None, key: str) -> ListEnd:
+    """Where items go in the list `key` names in `text` (composed as `root`): after the last item's
+    content (a comment below the list heads what follows it), below the key of an empty list (whose
+    comment stays on the key's line), or under the key added at the end. Both imports (`vendors
+    import`, `sources import`) add their items here. NotABlockListError when it is not a block list."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    mapping = root if isinstance(root, yaml.MappingNode) else None
+    entry = next(((name, value) for name, value in mapping.value if name.value == key), None) if mapping else None
+    if entry is None:
+        column = mapping.start_mark.column if mapping else 0
+        ended = text if not text or text.endswith("\n") else text + newline
+        return ListEnd(ended + " " * column + f"{key}:{newline}", "", column + 2, 2, newline)
+    name, value = entry
+    if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
+        first = value.value[0]
+        column = dash_column(text, value)
+        offset = first.start_mark.column - column if isinstance(first, yaml.MappingNode) else 2
+        cut = after_content(text, value.value[-1], column)
+        before = text[:cut] if cut < len(text) or text.endswith("\n") else text + newline
+        return ListEnd(before, text[cut:], column, max(offset, 2), newline)
+    empty_list = isinstance(value, yaml.SequenceNode) and not value.value
+    if empty_list or (isinstance(value, yaml.ScalarNode) and value.value in {"", *_EXPLICIT_NULLS}):
+        if empty_list or value.value in _EXPLICIT_NULLS:  # `key: []` or `key: ~` → `key:`
+            text = text[: value.start_mark.index].rstrip(" ") + text[value.end_mark.index :]
+        lines = text.splitlines(keepends=True)
+        cut = sum(len(line) for line in lines[: name.start_mark.line + 1])
+        before = text[:cut] if text[:cut].endswith("\n") else text[:cut] + newline
+        return ListEnd(before, text[cut:], name.start_mark.column + 2, 2, newline)
+    raise NotABlockListError(key, value.start_mark.line + 1)
 
 
 def dash_column(text: str, sequence: yaml.SequenceNode) -> int:
