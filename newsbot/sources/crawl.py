@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
 from newsbot.spiders.news import NewsSpider
-from newsbot.stories.dates import parse_iso
+from newsbot.stories.dates import as_utc, parse_iso
 from newsbot.stories.urls import is_http_url
 
 OnResult = Callable[[FetchResult], None]
@@ -355,9 +355,4 @@ def _published(value: object) -> datetime | None:
     (year 9999 at UTC-14 is past the last one UTC can hold)."""
     if isinstance(value, str):
         return parse_iso(value)
-    if not isinstance(value, datetime):
-        return None
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:
-        return None
+    return as_utc(value) if isinstance(value, datetime) else None

@@ -11,8 +11,15 @@ def parse_iso(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        # 9999-12-31T23:59-14:00 is past the last instant UTC can hold: OverflowError, not ValueError.
+        return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def as_utc(moment: datetime) -> datetime | None:
+    """The moment as aware UTC (no zone is UTC), or None when UTC cannot hold it: 9999-12-31T23:59-14:00
+    is past its last instant (OverflowError, which once failed a whole JSON Feed)."""
+    try:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except OverflowError:
         return None
