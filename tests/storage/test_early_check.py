@@ -30,12 +30,16 @@ def stored(path: Path) -> Path:
     return path
 
 
-def large(path: Path) -> Path:
-    """A file whose check takes about a second: 400,000 rows and an index to compare them with."""
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file whose check takes several seconds: 2,000,000 rows and an index to compare them with. (At
+    400,000 rows, one second, a test process starved for that second on a loaded 2-core CI machine
+    saw the check finish before it left: made once, it is only read.)"""
+    path = tmp_path_factory.mktemp("early") / "large.db"
     with closing(sqlite3.connect(path)) as connection:
         connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)")
         connection.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000) "
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) "
             "INSERT INTO t (b) SELECT hex(randomblob(16)) FROM n"
         )
         connection.execute("CREATE INDEX t_b ON t (b)")
@@ -100,13 +104,12 @@ def test_a_verdict_on_another_file_is_not_taken(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("begun", [False, True])
-def test_leaving_before_the_check_is_done_stops_it(tmp_path: Path, begun: bool) -> None:
+def test_leaving_before_the_check_is_done_stops_it(large: Path, begun: bool) -> None:
     """A command that fails first (another run holds the lock) does not wait for a long check: left
-    before it began or once it is reading (the file takes about a second to check here; a fixed wait
+    before it began or once it is reading (the file takes seconds to check here; a fixed wait
     for "half-way" could outlast it on a faster machine), it is interrupted and says it did not check
     the file."""
-    path = large(tmp_path / "large.db")
-    with EarlyCheck(path) as early:
+    with EarlyCheck(large) as early:
         deadline = time.monotonic() + 10
         while begun and early._connection is None:  # the check's own connection: it is reading
             assert time.monotonic() < deadline
