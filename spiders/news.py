@@ -113,6 +113,7 @@ class NewsSpider(scrapy.Spider):
         return bounds.budget.stopped if bounds else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.reading.expect(sum(1 for state in self._states if state.request.body_hash is None))  # never read
         for state in self._states:
             yield self._first_request(state)
 

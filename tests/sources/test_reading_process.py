@@ -102,6 +102,22 @@ def test_the_process_starts_once_the_crawl_has_read_enough_itself() -> None:
     assert len({without_time(read) for read in reads}) == 1
 
 
+def test_a_crawl_expecting_enough_reads_starts_the_process_before_its_first() -> None:
+    """A first run's many sources pay for the start while their first requests wait on the start delay;
+    fewer expected reads than `start_after` (a warm run's changed feeds) start nothing up front."""
+    body = (FEEDS / "rss20.xml").read_bytes()
+    few, enough = ReadingProcess(start_after=3), ReadingProcess(start_after=3)
+    try:
+        few.expect(2)
+        enough.expect(3)
+        assert few._child is None and enough._child is not None
+        asyncio.run(enough.read(read_feed, body, "https://feeds.example.test/rss", None))
+    finally:
+        few.close()
+        enough.close()
+    assert enough.reads_there == 1  # the first read already went to the child
+
+
 def test_reads_beyond_those_queued_for_the_process_are_done_here() -> None:
     process = ReadingProcess(max_queued=1)
     process.start()

@@ -23,6 +23,7 @@ from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 
 from newsbot.models import FetchResult, FetchStatus, FullText, SourceKind, SourceRequest
+from newsbot.sources.reading_process import START_AFTER_READS
 from newsbot.spiders.failures import describe_failure
 from newsbot.spiders.news import NewsSpider
 from tests.conftest import REPOSITORY
@@ -324,3 +325,26 @@ def test_fetch_failed_yields_one_error_result_for_the_failed_feed() -> None:
     [failure.request] = start_requests(feed)  # type: ignore[attr-defined]  # Scrapy attaches the request like this
     results = list(NewsSpider().source_failed(failure))
     assert results == [FetchResult("Signal Lines", FEED_URL, FetchStatus.ERROR, error="the connection was refused")]
+
+
+def test_a_crawl_of_enough_sources_never_read_starts_its_reading_process_at_once() -> None:
+    """A first run's sources are all to be read: the reading process starts with the crawl, not after
+    START_AFTER_READS reads in the crawl's thread. Sources read before (a warm run) start nothing."""
+
+    def started(sources: list[SourceRequest]) -> bool:
+        spider = NewsSpider(sources=sources)
+
+        async def first() -> Request:
+            return await anext(spider.start())
+
+        try:
+            asyncio.run(first())
+            return spider.reading._child is not None
+        finally:
+            spider.reading.close()
+
+    new = [feed_request(f"Feed {number}") for number in range(START_AFTER_READS)]
+    known = [feed_request(f"Feed {number}", body_hash="f" * 64) for number in range(START_AFTER_READS)]
+    assert started(new)
+    assert not started(new[1:])
+    assert not started(known)
