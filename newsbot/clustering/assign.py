@@ -65,30 +65,12 @@ def assign_clusters(
     since = now - window
     if prune:
         storage.prune_shingles(since)
-    if not write_owed_shingles(storage, should_stop):
-        return
     batches = batched(storage.unclustered_ids(), batch_size)
     with closing((decide or decide_each)(storage, batches, since, should_stop)) as decided_batches:
         for ids, decided in decided_batches:
             storage.record_clusters(decided, now)
             if len(decided) < len(ids):
                 return
-
-
-def write_owed_shingles(storage: Storage, should_stop: Callable[[], bool], batch_size: int = BATCH) -> bool:
-    """The window's index rows that migration m014 left owed, written from their stories' texts;
-    whether all are (False: `should_stop` said so first). New stories wait for them: decided against
-    a window missing its stories, a copy of one of them would alert as a story of its own."""
-    while owed := storage.owed_shingles(batch_size):
-        if should_stop():
-            return False
-        storage.record_owed((each, _sampled_of(cluster_text(each.story))) for each in owed)
-    return True
-
-
-def _sampled_of(text: str) -> frozenset[int]:
-    hashes = shingle_hashes(text)
-    return sampled(hashes) if hashes is not None else frozenset()
 
 
 def decide_each(

@@ -33,17 +33,6 @@ class ClusterAssignment:
     sampled: Collection[int]
 
 
-@dataclass(frozen=True)
-class OwedStory:
-    """A story of the window whose index rows must be written again (migration m014), with what
-    its rows hold besides their hashes: its rowid, its cluster's rowid, and when it was clustered."""
-
-    story: Story
-    rowid: int
-    cluster: int
-    seen: int
-
-
 @dataclass
 class WindowShingles:
     """What the window's index holds for some sampled shingles: those already in `BOILERPLATE_CLUSTERS`
@@ -149,38 +138,10 @@ class ClusterStore(StoreBase):
             )
 
     def prune_shingles(self, before: datetime) -> None:
-        """Stories older than the window are never joined again: their index rows can go, and so can
-        the rows they are owed. A scan of the window's rows (no index by time: see migration m010), so
-        a run prunes once."""
+        """Stories older than the window are never joined again: their index rows can go. A scan of
+        the window's rows (no index by time: see migration m010), so a run prunes once."""
         with self.transaction():
             self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(before)])
-            self.db.execute("DELETE FROM shingles_owed WHERE seen < ?", [seconds(before)])
-
-    def owed_shingles(self, limit: int) -> list[OwedStory]:
-        """Up to `limit` stories whose index rows are owed (migration m014), in the order they were stored."""
-        rows = self.db.query(
-            "SELECT stories.*, shingles_owed.story AS owed_story, shingles_owed.cluster AS owed_cluster, "
-            "shingles_owed.seen AS owed_seen FROM shingles_owed JOIN stories ON stories.rowid = shingles_owed.story "
-            "ORDER BY shingles_owed.story LIMIT ?",
-            [limit],
-        )
-        return [
-            OwedStory(story_from_row(row), row["owed_story"], row["owed_cluster"], row["owed_seen"]) for row in rows
-        ]
-
-    def record_owed(self, indexed: Iterable[tuple[OwedStory, Collection[int]]]) -> None:
-        """Owed stories' index rows (each with its sampled shingles), written and struck off together;
-        sorted by hash, as record_clusters writes them."""
-        written = list(indexed)
-        rows = sorted((value, owed.rowid, owed.cluster, owed.seen) for owed, sampled in written for value in sampled)
-        with self.transaction():
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO shingle_index (hash, story, cluster, seen) VALUES (?, ?, ?, ?)", rows
-            )
-            self.db.execute(
-                "DELETE FROM shingles_owed WHERE story IN (SELECT value FROM json_each(?))",
-                [json.dumps([owed.rowid for owed, _ in written])],
-            )
 
     def cluster_of(self, story: str) -> StoryCluster | None:
         """A story's cluster: its root, score, nearest neighbour, members and their outlets."""

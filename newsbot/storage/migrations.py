@@ -335,26 +335,3 @@ def m013_digest_details_due(db: Database) -> None:
     db.execute("ALTER TABLE alerts ADD COLUMN detail_due INTEGER NOT NULL DEFAULT 0")
     # Every delivery pass asks for them: the owed few, not a scan of every alert ever sent.
     db.execute("CREATE INDEX idx_alerts_detail_due ON alerts (attempt_thread_ts) WHERE detail_due = 1")
-
-
-@MIGRATIONS()
-def m014_shingles_hashed_from_words(db: Database) -> None:
-    """The cluster window's index is owed again: shingles are now hashed from their words' CRC-32s
-    (newsbot.clustering.clusters), no longer as the CRC-32 of their bytes, so the rows stored hold
-    hashes no new story will have.
-
-    Dropped, they would leave every story of the window unfindable, and a copy of one arriving after
-    the upgrade would alert again as a story of its own. So each story of the window is listed in
-    shingles_owed with the cluster and time of its rows, and the next clustering pass writes its rows
-    anew from its text, before it decides any new story (newsbot.clustering.assign). A migration
-    cannot hash them itself: it must do tomorrow what it did today, and the hash is live code.
-    """
-    db.execute(
-        "CREATE TABLE shingles_owed (story INTEGER PRIMARY KEY, cluster INTEGER NOT NULL, seen INTEGER NOT NULL)"
-    )
-    db.execute(
-        "INSERT INTO shingles_owed (story, cluster, seen) "
-        "SELECT story, max(cluster), max(seen) FROM shingle_index "
-        "WHERE story IN (SELECT rowid FROM stories) GROUP BY story"
-    )
-    db.execute("DELETE FROM shingle_index")

@@ -55,11 +55,6 @@ TABLES: dict[str, Columns] = {
         "cluster": ("INTEGER", "the rowid in stories of that story's cluster (its first story)"),
         "seen": ("INTEGER", "Unix seconds it was clustered; rows older than the window are pruned"),
     },
-    "shingles_owed": {
-        "story": ("INTEGER", "the rowid in stories of a story whose shingle_index rows must be written again"),
-        "cluster": ("INTEGER", "the rowid in stories of its cluster"),
-        "seen": ("INTEGER", "Unix seconds it was clustered (its rows' seen)"),
-    },
     "alerts": {
         "id": ("TEXT", "sha256 of story id and watchlist, 20 hex digits (primary key)"),
         "story_id": ("TEXT", "the story"),
