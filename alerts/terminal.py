@@ -17,8 +17,7 @@ class TerminalPoster(CannotLookBack):
         self.stream = stream or sys.stdout
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
-        print(message.plain, file=self.stream, end="\n\n", flush=True)
-        return PostResult(ok=True)
+        return _printed(message.plain + "\n\n", self.stream)
 
 
 class PayloadPrinter(CannotLookBack):
@@ -31,5 +30,15 @@ class PayloadPrinter(CannotLookBack):
         shown = {"destination": destination.label, **message.payload}
         if message.thread_ts:
             shown["thread_ts"] = message.thread_ts
-        print(json.dumps(shown, indent=2, ensure_ascii=False), file=self.stream, flush=True)
-        return PostResult(ok=True)
+        return _printed(json.dumps(shown, indent=2, ensure_ascii=False) + "\n", self.stream)
+
+
+def _printed(text: str, stream: TextIO) -> PostResult:
+    """Delivered once written: a terminal that cannot take it (standard output a file on a full disk)
+    is a failed post, and the alert stays in the outbox for the next run."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError as error:
+        return PostResult(ok=False, error=f"could not write it to standard output ({error.strerror})")
+    return PostResult(ok=True)

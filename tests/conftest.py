@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -130,11 +130,14 @@ class Workspace:
         self.config.write_text(yaml.safe_dump(self.settings, sort_keys=False), encoding="utf-8")
         return self.config
 
-    def newsbot(self, *arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """Run `python -m newsbot COMMAND --config …` from a foreign working directory, as cron does."""
+    def newsbot(
+        self, *arguments: str, timeout: float = 60, stdout: IO[str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `python -m newsbot COMMAND --config …` from a foreign working directory, as cron does;
+        its standard output into `stdout` when given (a log file), captured otherwise."""
         self.write()
         return run_newsbot(
-            *self._with_config(arguments), environment=self.environment, cwd=self.folder, timeout=timeout
+            *self._with_config(arguments), environment=self.environment, cwd=self.folder, timeout=timeout, stdout=stdout
         )
 
     def _with_config(self, arguments: tuple[str, ...]) -> list[str]:
@@ -162,14 +165,19 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 
 
 def run_newsbot(
-    *arguments: str, environment: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+    *arguments: str,
+    environment: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    stdout: IO[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "newsbot", *arguments],
         cwd=cwd or REPOSITORY,
         env=_environment(environment or {}),
         text=True,
-        capture_output=True,
+        stdout=stdout or subprocess.PIPE,
+        stderr=subprocess.PIPE,
         timeout=timeout,
         check=False,
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
+import errno
 import logging
 import os
 import select
@@ -41,6 +43,8 @@ class ExitStatus(enum.IntEnum):
     ERROR = 5
 
 
+# A write to standard output that failed for want of room, not of a reader: the disk (or quota) is full.
+OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 LONGEST_PERIOD = timedelta(days=36_500)  # --since: a century
 
 _EXIT_FOR_ERROR = {
@@ -63,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _stdout_reader_gone():
             raise
         return _quietly_after_reader_gone()
+    except OSError as error:
+        if error.errno not in OUTPUT_FULL or error.filename is not None:
+            raise
+        return _after_output_full(error)
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         if isinstance(error, RunInterrupted):
@@ -92,6 +100,19 @@ def _quietly_after_reader_gone() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 128 + signal.SIGPIPE
+
+
+def _after_output_full(error: OSError) -> int:
+    """Standard output is a file on a full disk (cron's `>> newsbot.log`): a sentence rather than a
+    traceback, on standard error if it can still be written (often the same file). What stays
+    buffered goes to /dev/null, so that Python's own flush at exit neither fails again nor turns the
+    status into its 120. An alert the terminal could not take stays in the outbox for the next run."""
+    with contextlib.suppress(OSError):
+        print(f"newsbot: could not write to standard output: {error.strerror}", file=sys.stderr, flush=True)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return ExitStatus.ERROR
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,76 @@
+"""Standard output a file on a full disk (cron's `newsbot run >> /var/log/newsbot.log` once the log's
+disk fills): one sentence and exit 5, not a traceback, and every alert the terminal could not take is
+printed by the next run, once. The disk is a real full tmpfs (mounting needs root; skipped without)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Workspace, run_newsbot
+from tests.end_to_end.test_database_faults import STORY_LINK, one_sentence, rows, story, tmpfs
+from tests.servers import FeedServer, Route, rss
+
+FULL = "newsbot: could not write to standard output: No space left on device"
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    server = FeedServer()
+    server.start()
+    server.add("/wire.xml", Route(rss([story(number) for number in range(12)])))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    with tmpfs(tmp_path / "disk", "size=64k") as disk:
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(filler, b"\0" * 4096)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+        finally:
+            os.close(filler)
+        yield disk
+
+
+def test_a_run_whose_output_cannot_be_written_says_so_and_the_next_run_prints_every_alert_once(
+    tmp_path: Path, feeds: FeedServer, full_disk: Path
+) -> None:
+    (tmp_path / "work").mkdir()
+    workspace = Workspace(tmp_path / "work")
+    workspace.source("Wire", feeds.url + "/wire.xml")
+
+    with (full_disk / "newsbot.log").open("w") as log:
+        full = workspace.newsbot("run", stdout=log)
+
+    assert full.returncode == 5, full.stderr
+    assert one_sentence(full.stderr) == FULL
+    assert (full_disk / "newsbot.log").stat().st_size == 0
+    assert not rows(workspace.database, "SELECT id FROM alerts WHERE status = 'sent' AND kind = 'alert'")
+    [(error,)] = rows(workspace.database, "SELECT DISTINCT last_error FROM alerts WHERE last_error IS NOT NULL")
+    assert error == "could not write it to standard output (No space left on device)"
+
+    later = workspace.newsbot("run")
+
+    assert later.returncode == 0, later.stderr
+    printed = Counter(STORY_LINK.findall(later.stdout))
+    alerting = {f"https://news.example.com/story-{number}" for number in range(0, 12, 3)}
+    assert set(printed) == alerting and set(printed.values()) == {1}
+    assert not rows(workspace.database, "SELECT id FROM alerts WHERE status != 'sent'")
+
+
+def test_any_command_whose_output_cannot_be_written_ends_with_the_sentence(tmp_path: Path, full_disk: Path) -> None:
+    """Not only the run: `newsbot demo` prints its summary, `check` its verdict."""
+    with (full_disk / "demo.log").open("w") as log:
+        demo = run_newsbot("demo", cwd=tmp_path, stdout=log, timeout=120)
+    assert demo.returncode == 5, demo.stderr
+    assert one_sentence(demo.stderr) == FULL
