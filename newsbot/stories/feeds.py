@@ -56,7 +56,7 @@ def _parse(body: bytes, url: str, content_type: str | None, *, fast: bool) -> li
     if not body.strip():
         raise FeedParseError("the response was empty")
     if _looks_like_json(body, content_type):
-        return _parse_json_feed(body)
+        return _parse_json_feed(body, url)
     if fast and _utf8_or_unstated(content_type):
         entries = parse_well_formed(body, url)
         if entries is not None:
@@ -70,7 +70,7 @@ def _looks_like_json(body: bytes, content_type: str | None) -> bool:
     return body.removeprefix(_BYTE_ORDER_MARK).lstrip()[:1] == b"{"
 
 
-def _parse_json_feed(body: bytes) -> list[FeedEntry]:
+def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
     try:
         document = json.loads(body.removeprefix(_BYTE_ORDER_MARK))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -80,13 +80,17 @@ def _parse_json_feed(body: bytes) -> list[FeedEntry]:
     items = document.get("items")
     if not isinstance(items, list):
         raise FeedParseError("the JSON Feed has no 'items' list")
-    return [_json_feed_entry(item) for item in items if isinstance(item, dict)]
+    return [_json_feed_entry(item, url) for item in items if isinstance(item, dict)]
 
 
-def _json_feed_entry(item: dict[str, Any]) -> FeedEntry:
+def _json_feed_entry(item: dict[str, Any], feed_url: str) -> FeedEntry:
+    """An item's link resolved against the feed's address, as an RSS item's is: a feed generated with
+    site-relative permalinks ("/2024/10/post") is still a feed of stories. An id is only a link when
+    it is a whole http(s) address: ids are opaque, and a relative one names nothing."""
     link = _text(item.get("url") or item.get("external_url"))
     if not link and is_http_url(str(item.get("id", ""))):
         link = item["id"]
+    link = joined(feed_url, link) if link else ""
     link = link if is_http_url(link) else ""
     return FeedEntry(
         link=link,

@@ -259,6 +259,30 @@ def test_json_feed_fields_of_the_wrong_type_become_empty_and_non_objects_are_ski
     assert entries == [FeedEntry(link="")]
 
 
+def test_json_feed_links_are_resolved_against_the_feed_address_and_ids_are_not() -> None:
+    """Site-relative permalinks are stories, as in RSS; a relative id, an opaque name, is no link."""
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [
+                {"id": "1", "url": "/2024/10/ss7-breach", "title": "Relative"},
+                {"id": "2", "url": "../archive/roaming", "title": "Dotted"},
+                {"id": "3", "external_url": "//cdn.example.test/copy", "title": "Scheme-relative"},
+                {"id": "/posts/4", "title": "Relative id"},
+                {"id": "5", "url": "javascript:alert(1)", "title": "Not a page"},
+            ],
+        }
+    ).encode()
+    entries = parse_feed(body, "https://json.example.test/feeds/all.json", "application/feed+json")
+    assert [entry.link for entry in entries] == [
+        "https://json.example.test/2024/10/ss7-breach",
+        "https://json.example.test/archive/roaming",
+        "https://cdn.example.test/copy",
+        "",
+        "",
+    ]
+
+
 JSON_11 = (DATA / "jsonfeed11.json").read_bytes()
 JSON_SNIFFING = [
     pytest.param(JSON_11, None, id="no content type"),
@@ -266,8 +290,7 @@ JSON_SNIFFING = [
     pytest.param(JSON_11, "application/octet-stream", id="octet-stream"),
     pytest.param(b"\n\n   " + JSON_11, None, id="leading whitespace"),
     pytest.param(b"\xef\xbb\xbf" + JSON_11, "application/feed+json", id="utf-8 BOM, json type"),
-    # BUG: the sniffer looks for b"{" as the first byte, so a BOM sends the body to feedparser.
-    pytest.param(b"\xef\xbb\xbf" + JSON_11, None, id="utf-8 BOM, no content type"),
+    pytest.param(b"\xef\xbb\xbf" + JSON_11, None, id="utf-8 BOM, no content type"),  # the sniffer skips a BOM
 ]
 
 
