@@ -199,6 +199,8 @@ def _report(config: Config, storage: Storage) -> list[str]:
     counts = storage.alert_counts()
     unconfirmed = counts[AlertStatus.UNCONFIRMED]
     shown = f", {unconfirmed} unconfirmed" if unconfirmed else ""
+    owed = storage.details_owed()
+    shown += f"; {owed} full messages still owed to their digests' threads" if owed else ""
     lines.append(f"Alerts: {counts[AlertStatus.PENDING]} pending, {counts[AlertStatus.SENT]} sent{shown}")
     failing_after = _failing_after(config)
     for alert in storage.undelivered():

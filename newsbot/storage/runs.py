@@ -46,6 +46,10 @@ class RunStore(StoreBase):
             counts[AlertStatus.PENDING if status is AlertStatus.SENDING else status] += row["n"]
         return counts
 
+    def details_owed(self) -> int:
+        """Alerts a digest delivered whose full message its thread still lacks (posted by later passes)."""
+        return int(self.db.execute("SELECT count(*) FROM alerts WHERE detail_due = 1").fetchone()[0])
+
     def undelivered(self) -> list[TriedAlert]:
         """Alerts tried at least once and not known delivered, unconfirmed ones included (status)."""
         return self._tried((AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.UNCONFIRMED), None)

@@ -233,3 +233,22 @@ def test_an_alert_in_flight_says_so_rather_than_none(
         "looks it up before sending again, a webhook follows delivery:)" in status.stdout
     ), status.stdout
     assert "None" not in status.stdout
+
+
+def test_status_counts_the_full_messages_a_digest_still_owes_its_thread(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """A digest of thousands after an outage owes its thread an hour of full messages, posted by later
+    passes: status says how many are still to come, and says nothing when none are."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    assert workspace.newsbot("run").returncode == 0
+    before = workspace.newsbot("status")
+    with sqlite3.connect(workspace.database) as connection:
+        connection.execute("UPDATE alerts SET detail_due = 1")
+        owed = connection.execute("SELECT count(*) FROM alerts").fetchone()[0]
+
+    after = workspace.newsbot("status")
+
+    assert before.returncode == 0 and after.returncode == 0, after.stderr
+    assert "owed" not in before.stdout
+    assert f"Alerts: 0 pending, {owed} sent; {owed} full messages still owed to their digests' threads" in after.stdout
