@@ -40,7 +40,13 @@ from newsbot.configuration.vendor_register import (
     read_register,
 )
 from newsbot.configuration.watchlist_edit import ListEnd, NotABlockListError, block_list_end
-from newsbot.configuration.watchlists import VendorConfig, Watchlist, WatchlistConfig, load_watchlist
+from newsbot.configuration.watchlists import (
+    VendorConfig,
+    Watchlist,
+    WatchlistConfig,
+    load_watchlist,
+    watchlist_files,
+)
 from newsbot.configuration.yamlfile import load_yaml, read_config_text
 from newsbot.errors import ConfigError
 
@@ -222,7 +228,7 @@ def _sentence(error: ValidationError) -> str:
 def _neighbours(path: Path) -> list[Watchlist]:
     """The other watchlists in the file's folder (all of them alert, each on its own)."""
     found = []
-    for other in sorted([*path.parent.glob("*.yaml"), *path.parent.glob("*.yml")]):
+    for other in watchlist_files(path.parent):
         if other.name == path.name:
             continue
         try:

@@ -157,7 +157,7 @@ def load_watchlists(
         raise ConfigError(f"{where}: the watchlist folder {folder} does not exist")
     if not os.access(folder, os.R_OK | os.X_OK):  # glob finds nothing in a folder it cannot list
         raise ConfigError(f"{where}: the watchlist folder {folder} cannot be read (permission denied)")
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    files = watchlist_files(folder)
     if not files:
         raise ConfigError(f"{where}: the watchlist folder {folder} has no *.yaml files")
     watchlists = tuple(load_watchlist(file, require_env=require_env, config_secrets=config_secrets) for file in files)
@@ -168,6 +168,15 @@ def load_watchlists(
             raise ConfigError(f"{watchlist.where(('name',))}: the watchlist name '{name}' is also used by {seen[name]}")
         seen[name] = watchlist.path
     return watchlists
+
+
+def watchlist_files(folder: Path) -> list[Path]:
+    """The folder's *.yaml and *.yml files but hidden ones: an editor keeps its lock (Emacs's dangling
+    `.#name.yaml` link) or swap copy beside the file being edited, and one of those once failed every
+    cron run for as long as someone had the watchlist open."""
+    return sorted(
+        path for pattern in ("*.yaml", "*.yml") for path in folder.glob(pattern) if not path.name.startswith(".")
+    )
 
 
 def load_watchlist(path: Path, *, require_env: bool = True, config_secrets: frozenset[str] = frozenset()) -> Watchlist:

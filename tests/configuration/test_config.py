@@ -248,6 +248,16 @@ def test_empty_watchlist_folder_is_error(tmp_path: Path) -> None:
     assert "no *.yaml files" in message
 
 
+def test_an_editors_lock_and_swap_files_beside_a_watchlist_are_not_watchlists(tmp_path: Path) -> None:
+    """Emacs keeps a dangling `.#name.yaml` link while a watchlist has unsaved edits; cron's runs must go on."""
+    path = write_workspace(tmp_path)
+    folder = tmp_path / "watchlists"
+    (folder / ".#vendors.yaml").symlink_to("analyst@host.4242:1733300000")
+    (folder / ".vendors.yaml").write_text("name: [not, a, watchlist\n", encoding="utf-8")
+    config = load_config(path)
+    assert [watchlist.path.name for watchlist in config.watchlists] == ["vendors.yaml"]
+
+
 def test_two_watchlist_files_with_same_name_is_error(tmp_path: Path) -> None:
     path = write_workspace(tmp_path)
     (tmp_path / "watchlists" / "copy.yml").write_text(WATCHLIST, encoding="utf-8")
