@@ -11,7 +11,7 @@ where commas are prose):
   (a last part may start with "and"), each of three or more words starting with a capital or a
   digit, as headlines do. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and
   "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list;
-- or a roundup's own words ("week in review", "roundup", "in other news", "newsletter", "digest:"…);
+- or a roundup's own words ("week in review", "roundup", "in other news", "newsletter:", "digest:"…);
   then two parts of two or more words, in any case, already make a list.
 In a roundup story every field is cut: lists at their separators, everything at sentence ends,
 the article text included (its paragraphs are the roundup's stories, one or two sentences each).
@@ -31,9 +31,12 @@ ARTICLE_FIELD = "text"  # prose: never judged a roundup, only cut when the story
 _SEPARATOR = re.compile(r"[.!?;,](?= )| \|(?= )")
 _SENTENCE_END = frozenset(".!?")
 _LIST_SEPARATOR = frozenset(",;|")
-_MARKER = re.compile(  # words only roundups use; "weekly", "digest" and "this week" are prose unless a colon follows
-    r"\b(?:week in review|roundup|recap|in other news|newsletter|news in brief|week in brief|icymi|"
-    r"this week in|also this week|(?:digest|this week|briefing|in brief)\s*:)",
+# Words only roundups use. "Digest", "this week", "newsletter" and "recap" are prose unless a colon
+# follows ("Newsletter: …"): "says its newsletter system was hacked" and a summary's "Subscribe to our
+# newsletter" once made ordinary stories roundups, cut at every sentence end, and their alerts missed.
+_MARKER = re.compile(
+    r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi|"
+    r"this week in|also this week|(?:digest|this week|briefing|in brief|newsletter|recap)\s*:)",
     re.IGNORECASE,
 )
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")

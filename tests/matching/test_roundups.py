@@ -79,6 +79,31 @@ def test_sentences_with_commas_keep_their_vendor_and_topic_together(matcher: Mat
     assert fired(matcher, text) == {"vendor-breach"}
 
 
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Temu, the shopping app, says its newsletter system suffered a hack", ""),
+        ("Temu, the shopping app, says a recap email went out after a hack of its systems", ""),
+        (
+            "Temu confirms hack",
+            "Temu, the shopping app, confirmed it. The hack exposed millions. Subscribe to our newsletter.",
+        ),
+        ("Temu confirms hack", "The digest of this week's breaches is below. Temu said the hack exposed millions."),
+    ],
+)
+def test_prose_that_names_a_newsletter_or_a_recap_is_no_roundup(matcher: Matcher, title: str, summary: str) -> None:
+    """Only a roundup's label ("Newsletter:", "Recap:") makes one: read as a roundup, these stories were
+    cut at every comma and sentence end, and a real breach alert was lost."""
+    assert roundup_segments({"title": title, "summary": summary}) is None
+    assert fired(matcher, title, summary, "") == {"vendor-breach"}
+
+
+def test_a_newsletter_or_recap_label_still_makes_a_roundup(matcher: Matcher) -> None:
+    assert fired(matcher, "Newsletter: Temu Tops App Charts, Retailer Hack Exposes Millions") == set()
+    assert fired(matcher, "Weekly recap: Temu Tops App Charts, Retailer Hack Exposes Millions") == set()
+    assert fired(matcher, "Weekly recap: Temu Hack Exposes Millions, Retailer Tops Charts") == {"vendor-breach"}
+
+
 def test_commas_of_prose_are_one_story(matcher: Matcher) -> None:
     text = "Temu, the shopping app owned by PDD Holdings, said the hack exposed millions"
     assert roundup_segments({"*": text}) is None
