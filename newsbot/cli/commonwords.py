@@ -49,7 +49,11 @@ def common_word_warnings(config: Config) -> list[str]:
 
 
 def _sentence(found: CommonWordVendor) -> str:
-    start = f"vendor '{found.vendor.name}': '{found.form}' is a common English word (wordfreq Zipf {found.zipf:.1f})"
+    # A form in capitals ("ORANGE", as an imported register writes it) is matched in any case all the same.
+    spelled = "is a" if not found.form.isupper() else f"matches, in any case, '{found.form.casefold()}', a"
+    start = (
+        f"vendor '{found.vendor.name}': '{found.form}' {spelled} common English word (wordfreq Zipf {found.zipf:.1f})"
+    )
     if found.vendor.context:
         return f"{start} listed in unambiguous:, so it counts without a context word; take it out of unambiguous:"
     return (

@@ -28,10 +28,11 @@ OTHER_LANGUAGES = ("es", "it", "pt", "pl", "id", "tr")  # large lists; English w
 def common_word_zipf(term: str) -> float | None:
     """The English Zipf frequency of `term` when it is one common English word, else None.
 
-    Phrases are not judged (wordfreq's frequency of a phrase is an estimate from its words) and
-    neither are acronyms as written ("BT", "O2", "BICS"), which a reader does not take for words.
+    Phrases are not judged (wordfreq's frequency of a phrase is an estimate from its words). A form
+    in capitals is judged as the word it spells: unless its vendor is `case_sensitive`, "ORANGE" (as
+    a register imported by `vendors import` writes it) matches "orange juice" like "Orange" does.
     """
-    if " " in term.strip() or not term.isalpha() or term.isupper():
+    if " " in term.strip() or not term.isalpha():
         return None
     word = term.casefold()
     english = wordfreq.zipf_frequency(word, "en")

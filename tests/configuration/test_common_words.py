@@ -23,7 +23,7 @@ def test_the_issue_s_common_word_vendors_are_common_words(word: str) -> None:
         "Twilio",  # rare everywhere
         "Mitto",
         "Kaleyra",
-        "BT",  # written as an acronym
+        "BICS",  # an acronym that spells no common word
         "O2",
         "Route Mobile",  # a phrase is not judged
         "Bandwidth.com",
@@ -31,6 +31,15 @@ def test_the_issue_s_common_word_vendors_are_common_words(word: str) -> None:
 )
 def test_brands_acronyms_and_phrases_are_not(form: str) -> None:
     assert common_word_zipf(form) is None
+
+
+@pytest.mark.parametrize("form", ["ORANGE", "SIGNAL", "RING", "BT"])
+def test_a_form_in_capitals_is_judged_as_the_word_it_spells(form: str) -> None:
+    """Matched in any case unless its vendor is case_sensitive, 'ORANGE' alerts on orange juice: an
+    imported register in capitals once passed `check` with no warning at all."""
+    assert common_word_zipf(form) == common_word_zipf(form.casefold()) is not None
+    assert unguarded_common_words(VendorConfig(name=form)) == [(form, common_word_zipf(form))]
+    assert unguarded_common_words(VendorConfig(name=form, case_sensitive=True)) == []
 
 
 def test_only_forms_that_count_alone_are_reported() -> None:

@@ -85,3 +85,15 @@ def test_a_damaged_database_does_not_fail_check_but_says_why_nothing_was_counted
 def test_guarded_vendors_and_rare_names_give_no_warning(workspace: Workspace) -> None:
     result = workspace.newsbot("check")  # the example watchlist: Mitto, MessageBird (guarded Bird), Kaleyra
     assert result.returncode == 0 and warnings(result.stdout) == []
+
+
+def test_a_vendor_imported_in_capitals_is_warned_as_the_word_it_spells(workspace: Workspace) -> None:
+    workspace.edit_watchlist("  - name: Kaleyra\n", "  - name: Kaleyra\n  - name: ORANGE S.A.\n    aliases: [ORANGE]\n")
+    result = workspace.newsbot("check")
+    path = workspace.watchlist()
+    assert result.returncode == 0, result.stderr
+    assert warnings(result.stdout) == [
+        f"warning: {path}:{line_of(path, 'aliases: [ORANGE]')}: vendor 'ORANGE S.A.': 'ORANGE' matches, in any "
+        "case, 'orange', a common English word (wordfreq Zipf 4.6) and counts alone, so stories about the word "
+        "alert too; give the vendor context: words (near: keeps them close) or case_sensitive: true",
+    ]
