@@ -353,12 +353,17 @@ def _too_far(near: int, groups: list[list[tuple[str, Hit]]]) -> str | None:
     for other in others:
         close = any(a.field == b.field and abs(a.word - b.word) <= near for _, a in anchor for _, b in other)
         if not close:
-            nearest = min(
-                (abs(a.word - b.word) for _, a in anchor for _, b in other if a.field == b.field),
-                default=None,
-            )
-            apart = f"{nearest} words apart" if nearest is not None else "in different fields"
-            return f"'{anchor[0][0]}' and '{other[0][0]}' are {apart} (near: {near})"
+            # The nearest pair is the one named: raising near: to its distance is what would fire the rule.
+            pairs = [
+                (abs(a.word - b.word), first, second)
+                for first, a in anchor
+                for second, b in other
+                if a.field == b.field
+            ]
+            if not pairs:
+                return f"'{anchor[0][0]}' and '{other[0][0]}' are in different fields (near: {near})"
+            apart, first, second = min(pairs, key=lambda pair: pair[0])
+            return f"'{first}' and '{second}' are {apart} words apart (near: {near})"
     return None
 
 

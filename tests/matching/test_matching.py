@@ -474,3 +474,27 @@ def test_two_word_name_split_across_fields_is_only_the_alias(example: Matcher) -
     assert evaluation.vendors == {"Mitto AG": ["Mitto"]}
     [evaluation] = example.evaluate_text("Mitto AG")
     assert evaluation.vendors == {"Mitto AG": ["Mitto AG", "Mitto"]}
+
+
+NEAR_PAIRS = """\
+name: Near pairs
+vendors:
+  - name: Mitto AG
+    aliases: [Mitto]
+  - name: Kaleyra
+topics:
+  breach: [breach, hacked]
+rules:
+  - name: close
+    all: [vendors, breach]
+    near: 2
+"""
+
+
+def test_a_rule_too_far_apart_names_its_nearest_pair(tmp_path: Path) -> None:
+    """What raising near: would fire: the nearest vendor and term, not the first of each found."""
+    matcher = Matcher([write_watchlist(tmp_path, "near", NEAR_PAIRS)])
+    filler = " ".join(["word"] * 12)
+    text = f"Mitto {filler} breach. {filler} Kaleyra said on Monday it was hacked."
+    (evaluation,) = matcher.evaluate_text(text)
+    assert evaluation.not_fired["close"] == "'Kaleyra' and 'hacked' are 6 words apart (near: 2)"
