@@ -25,7 +25,7 @@ from newsbot.configuration.validation import Strict, expand_environment, validat
 from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
 from newsbot.errors import ConfigError
 from newsbot.matching.termindex import regex_problem
-from newsbot.matching.textfold import leaves_something
+from newsbot.matching.textfold import fold, leaves_something
 from newsbot.models import Severity
 
 FIELDS: tuple[FieldName, ...] = ("title", "summary", "text")
@@ -193,6 +193,7 @@ def load_watchlist(path: Path, *, require_env: bool = True, config_secrets: froz
         _check_names(config, document)
         _check_rule_items(config, document)
         _check_regexes(config, document)
+    warnings += _regexes_folding_defeats(config, document)
     return Watchlist(path=path, config=config, document=document, warnings=tuple(warnings))
 
 
@@ -260,6 +261,50 @@ def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
                     where,
                     f"the pattern {term.regex!r} in topic '{topic}' cannot be used: {problem}",
                 )
+
+
+def _regexes_folding_defeats(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """A warning for each pattern with a character the text it runs on never holds. A {regex:} runs
+    on folded text, where hyphens and dashes are spaces, accents are gone and curly quotes plain, so
+    'toll-fraud' and 'CVE-\\d{4}-\\d+' passed `check` and never matched anything."""
+    warnings = []
+    for topic, terms in config.topics.items():
+        for position, term in enumerate(terms):
+            if isinstance(term, RegexTerm) and (lost := _literals_folding_changes(term.regex)):
+                suggestion = "".join(lost.get(index, character) for index, character in enumerate(term.regex))
+                shown = ", ".join(f"'{character}'" for character in dict.fromkeys(term.regex[index] for index in lost))
+                warnings.append(
+                    f"{document.where(('topics', topic, position, 'regex'))}: the pattern '{term.regex}' in topic "
+                    f"'{topic}' has {shown}, which the text it runs on never holds: patterns run on folded text "
+                    f"(lower case, accents removed, hyphens and dashes as spaces, curly quotes plain); "
+                    f"write '{suggestion}'"
+                )
+    return warnings
+
+
+def _literals_folding_changes(pattern: str) -> dict[int, str]:
+    """{index: what folding makes of it} for the pattern's literal characters (outside a [...] class,
+    whose other members may still match) that folded text never holds as they are."""
+    changed: dict[int, str] = {}
+    in_class = escaped = False
+    for index, character in enumerate(pattern):
+        if escaped:
+            escaped = False
+            if character.isalnum():  # \d, \b, \w: a class or an assertion, not a literal
+                continue
+        elif character == "\\":
+            escaped = True
+            continue
+        elif in_class:
+            in_class = character != "]"
+            continue
+        elif character == "[":
+            in_class = True
+            continue
+        folded = fold(f"a{character}a")[1:-1]
+        if folded != character.casefold():
+            changed[index] = folded
+    return changed
 
 
 def _fail(document: YamlDocument, location: Location, sentence: str) -> None:
