@@ -69,14 +69,15 @@ OVERRUN_SECONDS = 60.0
 
 @contextlib.contextmanager
 def run_lock(database: Path) -> Iterator[None]:
-    """An OS file lock beside the database: released by the kernel even if the run is killed."""
-    lock = FileLock(f"{database}.lock", timeout=0)
+    """An OS file lock beside the database: released by the kernel even if the run is killed. Beside
+    the file itself, whatever path names it: two configs reaching one database through a symlink (or
+    `..`) each took a lock of their own, ran at once, and sent every pending alert twice."""
+    path = f"{database.resolve()}.lock"
+    lock = FileLock(path, timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        raise LockedError(
-            f"another newsbot run is in progress (it holds {database}.lock); this run did nothing"
-        ) from None
+        raise LockedError(f"another newsbot run is in progress (it holds {path}); this run did nothing") from None
     try:
         yield
     finally:

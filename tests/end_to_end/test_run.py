@@ -279,6 +279,27 @@ def test_second_run_while_one_holds_the_lock_touches_nothing(workspace: Workspac
     assert not workspace.database.exists()
 
 
+def test_a_run_reaching_the_database_through_a_symlink_meets_the_same_lock(
+    workspace: Workspace, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Two configs, one database: the lock is the file's, not the path's, or both runs send every alert."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(NEUTRAL)]))))
+    assert workspace.newsbot("run").returncode == 0
+    other_folder = tmp_path / "other"
+    other_folder.mkdir()
+    other = Workspace(other_folder)
+    other.source("Wire", feed_server.url + "/feed.xml")
+    (other_folder / "linked.db").symlink_to(workspace.database)
+    other.settings["database"] = "../other/./linked.db"
+    requests_before = len(feed_server.requests)
+    with FileLock(f"{workspace.database}.lock"):
+        result = other.newsbot("run")
+
+    assert result.returncode == 3, result.stderr
+    assert f"it holds {workspace.database}.lock" in result.stderr
+    assert len(feed_server.requests) == requests_before
+
+
 def test_two_real_runs_at_once(workspace: Workspace, feed_server: FeedServer) -> None:
     gate = threading.Event()  # the first run's feed answers only once the second run has ended
     workspace.settings["fetch"]["timeout_seconds"] = 60  # however slow this machine is
