@@ -150,14 +150,14 @@ class Workspace:
         return subprocess.Popen(
             [sys.executable, "-m", "newsbot", *self._with_config(arguments)],
             cwd=self.folder,
-            env=_environment(self.environment),
+            env=newsbot_environment(self.environment),
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
 
 
-def _environment(extra: dict[str, str]) -> dict[str, str]:
+def newsbot_environment(extra: dict[str, str]) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
     environment["PYTHONPATH"] = str(REPOSITORY)
     environment.update(extra)
@@ -174,7 +174,7 @@ def run_newsbot(
     return subprocess.run(
         [sys.executable, "-m", "newsbot", *arguments],
         cwd=cwd or REPOSITORY,
-        env=_environment(environment or {}),
+        env=newsbot_environment(environment or {}),
         text=True,
         stdout=stdout or subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -79,15 +79,19 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
                 self.db.execute("PRAGMA journal_mode = wal")
 
     def _migrate(self) -> None:
+        self.refuse_newer()
+        MIGRATIONS.apply(self.db)
+
+    def refuse_newer(self) -> None:
+        """A database a newer newsbot migrated is refused by every command, readers too: `status`
+        calling all well while each cron run exits 4 on it would hide that nothing runs."""
         known = {migration.name for migration in MIGRATIONS._migrations}
-        applied = {migration.name for migration in MIGRATIONS.applied(self.db)}
-        unknown = applied - known
+        unknown = {migration.name for migration in MIGRATIONS.applied(self.db)} - known
         if unknown:
             raise StorageError(
-                "this database was written by a newer newsbot (migrations "
-                f"{', '.join(sorted(unknown))}); upgrade newsbot before running it"
+                f"the database {self.db.conn.execute('PRAGMA database_list').fetchone()[2]} was written by a newer "
+                f"newsbot (migrations {', '.join(sorted(unknown))}); upgrade newsbot before using it"
             )
-        MIGRATIONS.apply(self.db)
 
     def needs_upgrade(self) -> bool:
         """Whether migrations are pending (the database was written by an older newsbot)."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,7 +31,8 @@ def damaged(path: Path, detail: str) -> str:
     return (
         f"the database {path} is damaged ({detail}): restore the file from a backup, "
         "or move it aside to start a new one (the next run then fetches the feeds again, and alerts about "
-        "stories of the last max_age_days may be sent again)"
+        f"stories of the last max_age_days may be sent again); either way move {path.name}-wal and "
+        f"{path.name}-shm aside with it, or SQLite replays their old writes onto the file that replaces it"
     )
 
 
@@ -50,6 +53,30 @@ def _full(path: Path) -> str:
 
 
 def _cannot_write(path: Path) -> str:
+    """What stands in the way, where it can be told: a folder where the file should be, the file or
+    a side file this user may not read and write (a folder made writable would change nothing)."""
+    if path.is_dir():
+        return f"cannot use the database {path}: it is a folder; point `database:` at a file in it, or elsewhere"
+    if _read_only_mount(path.parent):
+        return _cannot_write_folder(path)
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+            mode = stat.filemode(file.stat().st_mode)
+            return (
+                f"cannot use the database {path}: this user may not read and write {file} ({mode}); "
+                "run newsbot as the user that owns it, or give that user read and write access to it"
+            )
+    return _cannot_write_folder(path)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _cannot_write_folder(path: Path) -> str:
     return (
         f"cannot write the database {path}: newsbot needs to write the file and to create {path.name}-wal, "
         f"{path.name}-shm and {path.name}.lock in {path.parent} (even to read it); make the folder writable "

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Workspace, _environment
+from tests.conftest import Workspace, newsbot_environment
 
 SIGPIPE_STATUS = 128 + signal.SIGPIPE  # what a shell reports for a writer a closed pipe ended
 
@@ -29,7 +29,7 @@ def test_explain_into_a_closed_pipe_ends_quietly(workspace: Workspace) -> None:
             stderr=subprocess.PIPE,
             text=True,
             cwd=workspace.folder,
-            env=_environment({}),
+            env=newsbot_environment({}),
             timeout=60,
             check=False,
         )
@@ -49,7 +49,7 @@ def test_a_long_output_into_head_ends_quietly(workspace: Workspace, tmp_path: Pa
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=_environment({}),
+        env=newsbot_environment({}),
         timeout=60,
         check=False,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Workspace, _environment, line_of, run_newsbot
+from tests.conftest import Workspace, line_of, newsbot_environment, run_newsbot
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_default_config_is_newsbot_yaml_in_working_directory(ready: Workspace) -
     result = subprocess.run(
         [sys.executable, "-m", "newsbot", "check"],
         cwd=ready.folder,
-        env=_environment({}),
+        env=newsbot_environment({}),
         text=True,
         capture_output=True,
         timeout=60,
@@ -224,7 +224,7 @@ def test_default_config_missing_in_working_directory_exits_1(tmp_path: Path) -> 
     result = subprocess.run(
         [sys.executable, "-m", "newsbot", "check"],
         cwd=tmp_path,
-        env=_environment({}),
+        env=newsbot_environment({}),
         text=True,
         capture_output=True,
         timeout=60,

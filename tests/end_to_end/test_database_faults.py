@@ -14,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -25,7 +26,7 @@ import pytest
 from newsbot.models import FeedbackAction
 from newsbot.storage.database import Storage
 from newsbot.storage.feedback import Click, MuteTarget
-from tests.conftest import Workspace, run_newsbot
+from tests.conftest import Workspace, newsbot_environment, run_newsbot
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
 VOCABULARY = [f"{stem}{number}" for stem in ("signal", "roam", "carrier", "breach", "vendor") for number in range(400)]
@@ -364,3 +365,90 @@ def test_a_full_disk_is_exit_4_the_database_intact_and_the_next_run_catches_up(
         assert rows(workspace.database, "SELECT status, count(*) FROM alerts GROUP BY status") == [("sent", 43)]
         links = [link for message in slack.delivered for link in set(STORY_LINK.findall(json.dumps(message)))]
         assert sorted(links) == sorted(item["link"] for item in [*first, *later])  # each exactly once
+
+
+# --- what stands in the way, named ----------------------------------------------------------------
+
+
+def test_a_damaged_database_says_to_move_its_log_aside_with_it(
+    tmp_path: Path, written: Path, feeds: FeedServer
+) -> None:
+    """A backup restored over the file while a killed run's -wal stays beside it is "damaged" again
+    (SQLite replays the old log onto it): the sentence names the side files to move with it."""
+    page = fullest_pages(written)["stories"]
+    workspace = damaged_copy(tmp_path / "damaged", written, feeds, page)
+    result = run_newsbot("run", "--config", str(workspace.config), cwd=workspace.folder)
+    assert result.returncode == 4
+    assert one_sentence(result.stderr).endswith(
+        "either way move newsbot.db-wal and newsbot.db-shm aside with it, or SQLite replays their old writes "
+        "onto the file that replaces it"
+    )
+
+
+def test_a_folder_where_the_database_should_be_is_named_as_one(tmp_path: Path, feeds: FeedServer) -> None:
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    workspace.database.mkdir()
+    result = workspace.newsbot("run")
+    assert result.returncode == 4
+    assert one_sentence(result.stderr) == (
+        f"newsbot: cannot use the database {workspace.database}: it is a folder; point `database:` at a file "
+        "in it, or elsewhere"
+    )
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run without root's file access")
+@pytest.mark.parametrize(("mode", "shown"), [(0o444, "-r--r--r--"), (0o000, "----------")])
+def test_a_file_this_user_may_not_write_is_named_with_its_mode(
+    tmp_path: Path, feeds: FeedServer, mode: int, shown: str
+) -> None:
+    """Not "make the folder writable", as it said: the folder is writable, the file is not."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    assert workspace.newsbot("run").returncode == 0
+    workspace.database.chmod(mode)
+    without_root = [
+        "setpriv",
+        "--bounding-set",
+        "-dac_override,-dac_read_search,-fowner",
+        "--inh-caps",
+        "-dac_override,-dac_read_search,-fowner",
+        "--",
+    ]
+    result = subprocess.run(
+        [*without_root, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
+        cwd=tmp_path,
+        env=newsbot_environment(workspace.environment),
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 4, result.stderr
+    assert one_sentence(result.stderr) == (
+        f"newsbot: cannot use the database {workspace.database}: this user may not read and write "
+        f"{workspace.database} ({shown}); run newsbot as the user that owns it, or give that user read and "
+        "write access to it"
+    )
+
+
+def test_a_database_from_a_newer_newsbot_stops_readers_too_naming_the_file(tmp_path: Path, feeds: FeedServer) -> None:
+    """Every cron run refuses it: `status` calling all well meanwhile would hide that nothing runs."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    assert workspace.newsbot("run").returncode == 0
+    with closing(sqlite3.connect(workspace.database)) as connection:
+        connection.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('newsbot', 'm999_future', '2030-01-01')"
+        )
+        connection.commit()
+    expected = (
+        f"newsbot: the database {workspace.database} was written by a newer newsbot (migrations m999_future); "
+        "upgrade newsbot before using it"
+    )
+    for command in ("run", "status", "search"):
+        arguments = (command, "breach") if command == "search" else (command,)
+        result = workspace.newsbot(*arguments)
+        assert (command, result.returncode) == (command, 4), result.stderr
+        assert one_sentence(result.stderr) == expected

@@ -28,7 +28,7 @@ import pytest
 
 from newsbot.clustering.assign import assign_clusters
 from newsbot.storage.database import Storage
-from tests.conftest import Workspace, _environment
+from tests.conftest import Workspace, newsbot_environment
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
 EARLY_FEEDS = 16  # 320 stories: on their own, a batch for the second process
@@ -105,7 +105,7 @@ def started(workspace: Workspace, *arguments: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "newsbot", *arguments, "--config", str(workspace.config)],
         cwd=workspace.folder,
-        env=_environment(workspace.environment),
+        env=newsbot_environment(workspace.environment),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

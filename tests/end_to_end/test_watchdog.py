@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.pipeline.watchdog import OVERRUN_EXIT_STATUS
-from tests.conftest import REPOSITORY, Workspace, _environment
+from tests.conftest import REPOSITORY, Workspace, newsbot_environment
 
 STUCK_RUN = textwrap.dedent(
     """
@@ -158,7 +158,7 @@ def started_by_sh(workspace: Workspace, script: str) -> subprocess.Popen[str]:
     running = subprocess.Popen(
         ["sh", "-c", script, *command],
         cwd=workspace.folder,
-        env=_environment(workspace.environment),
+        env=newsbot_environment(workspace.environment),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -24,7 +24,7 @@ import pytest
 from newsbot.configuration.watchlists import MAX_TERM_CHARS
 from newsbot.configuration.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
 from newsbot.errors import ConfigError
-from tests.conftest import Workspace, _environment
+from tests.conftest import Workspace, newsbot_environment
 
 CPU_SECONDS = 1.0  # the bound, for the whole process: it starts in about 0.5 s on an idle machine...
 # ...and a loaded one (a CI running four test workers on two cores) inflates its CPU seconds up to twice,
@@ -97,7 +97,7 @@ def _measured(command: str, config: Path, workspace: Workspace) -> Measured:
                 *(sys.executable, "-m", "newsbot", command, "--config", str(config)),
             ],
             cwd=workspace.folder,
-            env=_environment(workspace.environment),
+            env=newsbot_environment(workspace.environment),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
