@@ -349,6 +349,12 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
     if cut_short:  # its budget was spent, or a signal stopped it: the reason says which
         reasons = "; ".join(sorted(set(cut_short.values())))
         items.append(f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run")
+    elif (stopped := last.summary.get("stopped")) and last.summary.get("alerts_pending"):
+        # Stopped after its crawl, while it delivered: no source waits, but alerts do.
+        items.append(
+            f"the last run was stopped while it delivered ({stopped}): "
+            f"{last.summary['alerts_pending']} alerts wait for the next run"
+        )
     return items
 
 

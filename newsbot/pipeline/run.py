@@ -200,6 +200,8 @@ def run_pipeline(
         later.abandoned = True
     if worker.problem is not None:
         raise worker.problem
+    if budget.signal_number is not None or later.delivery_over():  # alerts may wait: status says why
+        summary.stopped = budget.stopped or "its delivery allowance after the budget was spent"
     summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
     summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
     _record_run(storage, started, summary, clock, began, crawled.paces)

@@ -110,7 +110,15 @@ def test_a_signal_during_delivery_leaves_the_rest_pending(
     took = time.monotonic() - signalled
     slack.release()
 
+    status = workspace.newsbot("status")
+
     assert running.returncode == 143
     assert took < 10
     assert len(slack.delivered) == 1  # the second alert was never started
     assert rows(workspace.database, "SELECT status FROM alerts ORDER BY status") == [("pending",), ("sending",)]
+    # Nothing was cut short in the crawl, yet the morning look must not say all is well.
+    assert "Nothing needs attention." not in status.stdout
+    assert (
+        "  - the last run was stopped while it delivered (the run was interrupted (SIGTERM)): "
+        "2 alerts wait for the next run"
+    ) in status.stdout, status.stdout
