@@ -17,7 +17,7 @@ from typing import NamedTuple, cast
 import ahocorasick_rs
 import re2
 
-from newsbot.matching.textfold import fold, is_whole_word, plain
+from newsbot.matching.textfold import fold, is_whole_word, plain, unaccented
 
 _PROBE = -1  # in the folded automaton: "a case-sensitive term may be here"
 
@@ -92,7 +92,10 @@ class TermIndex:
             if term.is_regex:
                 self._regexes.append((number, re2.compile(term.text, regex_options())))
                 continue
-            for surface in dict.fromkeys((term.text, *term.variants)):
+            surfaces = (term.text, *term.variants)
+            if term.case_sensitive:  # case kept, accents folded as for every other term (one way: see unaccented)
+                surfaces += tuple(unaccented(surface) for surface in surfaces)
+            for surface in dict.fromkeys(surfaces):
                 if term.case_sensitive:
                     key = plain(surface)
                     if key:

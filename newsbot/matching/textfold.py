@@ -98,6 +98,14 @@ def leaves_something(text: str) -> bool:
     return bool(_single_spaced(_fold_characters(text)))
 
 
+def unaccented(text: str) -> str:
+    """Accents removed, case kept: a case-sensitive name written 'Telefónica' also finds 'Telefonica',
+    as most English coverage spells it (matched against `plain`, which keeps a text's accents)."""
+    return (
+        text if text.isascii() else unicodedata.normalize("NFKC", _ACCENTS.sub("", unicodedata.normalize("NFKD", text)))
+    )
+
+
 def plain(text: str) -> str:
     """For case-sensitive terms: the same as fold, with case and accents kept."""
     return _single_spaced(_plain_characters(blank_urls(text)))

@@ -91,6 +91,8 @@ vendors:
     case_sensitive: true
     context: [SMS]
     near: 8
+  - name: Telefónica
+    case_sensitive: true
 topics:
   breach: [breach]
 rules:
@@ -418,6 +420,11 @@ TABLE: list[Row] = [
         {"vendors": {"Bandwidth Inc": ["Bandwidth"]}},
     ),
     ("bandwidth lower", "case", "bandwidth SMS breach", set(), {"vendors": {}}),
+    # Case kept, accents folded as for every term: English coverage writes "Telefonica".
+    ("Telefónica as written", "case", "Telefónica breach", {VB}, {"vendors": {"Telefónica": ["Telefónica"]}}),
+    ("Telefonica unaccented", "case", "Telefonica breach", {VB}, {"vendors": {"Telefónica": ["Telefónica"]}}),
+    ("telefonica lower", "case", "telefonica breach", set(), {"vendors": {}}),
+    ("TELEFONICA capitals", "case", "TELEFONICA breach", set(), {"vendors": {}}),
     # 7 words apart as written; but the case-sensitive name is counted in plain() words and the
     # context word in fold() words, where each "½" (NFKD "1⁄2") adds a word.
     (
