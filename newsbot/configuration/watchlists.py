@@ -193,7 +193,7 @@ def load_watchlist(path: Path, *, require_env: bool = True, config_secrets: froz
         _check_names(config, document)
         _check_rule_items(config, document)
         _check_regexes(config, document)
-    warnings += _regexes_folding_defeats(config, document)
+    warnings += _regexes_folding_defeats(config, document) + _never_matching(config, document)
     return Watchlist(path=path, config=config, document=document, warnings=tuple(warnings))
 
 
@@ -261,6 +261,27 @@ def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
                     where,
                     f"the pattern {term.regex!r} in topic '{topic}' cannot be used: {problem}",
                 )
+
+
+def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """Warnings for what can never match and passed `check` in silence: an empty topic (every rule
+    that needs it is dead), a vendor that excludes one of its own names (every mention is excluded)."""
+    warnings = [
+        f"{document.where(('topics', topic))}: the topic '{topic}' has no terms, so no story has it: a rule "
+        "that needs it never fires; give it terms, or take it out of the rules"
+        for topic, terms in config.topics.items()
+        if not terms
+    ]
+    for number, vendor in enumerate(config.vendors):
+        forms = {form.casefold() for form in vendor.forms()}
+        for position, phrase in enumerate(vendor.exclude):
+            if phrase.casefold() in forms:
+                warnings.append(
+                    f"{document.where(('vendors', number, 'exclude', position))}: vendor '{vendor.name}' excludes "
+                    f"'{phrase}', one of its own names: every mention of it is excluded; exclude the longer "
+                    f'phrases the name is wrongly part of ("{phrase} juice")'
+                )
+    return warnings
 
 
 def _regexes_folding_defeats(config: WatchlistConfig, document: YamlDocument) -> list[str]:

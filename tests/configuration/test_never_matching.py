@@ -1,0 +1,68 @@
+"""What can never match, or matches what the team did not mean, is warned about at its line:
+`check` passed these in silence, and the rules they touch never fired (or fired on orange juice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+
+WATCHLIST = """\
+name: Dead ends
+vendors:
+  - name: Orange
+    context: [telecom, operator]
+    exclude: [EXCLUDED]
+topics:
+  breach: [breach]
+  outage: TERMS
+rules:
+  - name: vendor-breach
+    all: [ITEM, breach]
+"""
+
+
+def load(tmp_path: Path, item: str = "vendors", terms: str = "[outage]", excluded: str = "Orange juice") -> Path:
+    path = tmp_path / "dead-ends.yaml"
+    text = WATCHLIST.replace("ITEM", item).replace("TERMS", terms).replace("EXCLUDED", excluded)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def fired(path: Path, text: str) -> bool:
+    (evaluation,) = Matcher([load_watchlist(path)]).evaluate_text(text)
+    return bool(evaluation.fired)
+
+
+def test_a_sound_watchlist_gets_no_warning(tmp_path: Path) -> None:
+    path = load(tmp_path)
+    assert load_watchlist(path).warnings == ()
+    assert fired(path, "Orange the telecom operator reports a breach")
+    assert not fired(path, "Orange juice maker reports a breach")
+
+
+def test_a_rule_naming_a_vendor_as_a_word_is_warned_and_quoting_silences_it(tmp_path: Path) -> None:
+    """The word skips the vendor's context: and exclude: — and the warning says so, with the proof."""
+    path = load(tmp_path, item="Orange")
+    (warning,) = load_watchlist(path).warnings
+    assert warning.startswith(f"{path}:11: rule 'vendor-breach' matches the word 'Orange', a name of the vendor ")
+    assert "write 'vendors' to need a vendor as the watchlist defines it" in warning
+    assert fired(path, "Orange juice maker reports a breach")  # what the warning is about
+    assert load_watchlist(load(tmp_path, item='"Orange"')).warnings == ()
+
+
+def test_an_empty_topic_is_warned_at_its_line(tmp_path: Path) -> None:
+    path = load(tmp_path, terms="[]")
+    (warning,) = load_watchlist(path).warnings
+    assert warning == (
+        f"{path}:8: the topic 'outage' has no terms, so no story has it: a rule that needs it never fires; "
+        "give it terms, or take it out of the rules"
+    )
+
+
+def test_a_vendor_excluding_its_own_name_is_warned(tmp_path: Path) -> None:
+    path = load(tmp_path, excluded="orange")
+    (warning,) = load_watchlist(path).warnings
+    assert warning.startswith(f"{path}:5: vendor 'Orange' excludes 'orange', one of its own names: ")
+    assert not fired(path, "Orange the telecom operator reports a breach")  # what the warning is about
