@@ -252,7 +252,7 @@ class RunSummary:
     delivery_errors: list[str] = field(default_factory=list)
     crawler_warnings: list[str] = field(default_factory=list)  # Scrapy's own log lines, first line each
     worse: list[str] = field(default_factory=list)  # what changed for the worse since the last run
-    stopped: str | None = None  # why it stopped before its delivery was done (a signal, the allowance)
+    stopped: str | None = None  # why delivery had to stop (a signal, or the budget and its allowance spent)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, parse, store, match, deliver
 

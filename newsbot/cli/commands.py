@@ -10,6 +10,7 @@ import logging
 import os
 import select
 import signal
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         if error.errno not in OUTPUT_FULL or error.filename is not None:
             raise
-        return _after_output_full(error)
+        return _after_write_failed_for_room(error)
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         if isinstance(error, RunInterrupted):
@@ -100,6 +101,28 @@ def _quietly_after_reader_gone() -> int:
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 128 + signal.SIGPIPE
+
+
+def _stdout_cannot_take(error: OSError) -> bool:
+    """Whether the write that failed for want of room was standard output's. A write names no file
+    either way, so standard output's own disk is asked: a full /tmp under a command writing a temporary
+    file must not be reported as its output, nor its output sent to /dev/null."""
+    try:
+        descriptor = sys.stdout.fileno()
+        if error.errno == errno.ENOSPC:
+            return os.fstatvfs(descriptor).f_bavail == 0
+        return stat.S_ISREG(os.fstat(descriptor).st_mode)  # a quota or a size limit: only a file has one
+    except (OSError, ValueError):  # no descriptor (an embedding's stdout): nothing to tell
+        return False
+
+
+def _after_write_failed_for_room(error: OSError) -> int:
+    """A sentence for a write that a full disk refused: standard output's, or a file's (the write
+    names none, so standard output's own disk is asked which)."""
+    if _stdout_cannot_take(error):
+        return _after_output_full(error)
+    print(f"newsbot: a write failed: {error.strerror}; free some space and try again", file=sys.stderr)
+    return ExitStatus.ERROR
 
 
 def _after_output_full(error: OSError) -> int:

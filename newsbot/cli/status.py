@@ -150,11 +150,6 @@ def reading(config: Config) -> Iterator[Storage | None]:
         yield None
         return
     storage = Storage.open(config.database, migrate=False)
-    try:
-        storage.refuse_newer()
-    except StorageError:
-        storage.close()
-        raise
     if storage.needs_upgrade():
         storage.close()
         raise StorageError(

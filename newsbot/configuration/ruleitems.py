@@ -95,9 +95,9 @@ def _resolve(
     elif (vendor := vendors.get(item.casefold())) is not None and location not in document.quoted:
         warnings.append(
             f"{document.where(location)}: rule '{rule}' matches the word '{item}', a name of the vendor "
-            f"'{vendor}', in any case and without that vendor's context:, exclude: and case_sensitive "
-            f"(\"orange juice\" would do); write '{VENDORS}' to need a vendor as the watchlist defines it, "
-            f'or quote the word ("{item}") to mean the word and silence this'
+            f"'{vendor}', in any case and without that vendor's context:, exclude: and case_sensitive; "
+            f"'{VENDORS}' is any of the watchlist's vendors as it defines them (a watchlist of its own "
+            f'holds this one alone); quote the word ("{item}") to mean the word and silence this'
         )
     return {"word": item}
 

@@ -279,7 +279,7 @@ def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str
                 warnings.append(
                     f"{document.where(('vendors', number, 'exclude', position))}: vendor '{vendor.name}' excludes "
                     f"'{phrase}', one of its own names: every mention of it is excluded; exclude the longer "
-                    f'phrases the name is wrongly part of ("{phrase} juice")'
+                    "phrases the name is wrongly part of instead"
                 )
     return warnings
 
@@ -308,19 +308,23 @@ def _literals_folding_changes(pattern: str) -> dict[int, str]:
     whose other members may still match) that folded text never holds as they are."""
     changed: dict[int, str] = {}
     in_class = escaped = False
+    class_start = -1  # where the open class's members begin: a "]" there is a member, not its end
     for index, character in enumerate(pattern):
         if escaped:
             escaped = False
-            if character.isalnum():  # \d, \b, \w: a class or an assertion, not a literal
+            if in_class or character.isalnum():  # a class member, or \d, \b, \w: not a literal alone
                 continue
         elif character == "\\":
             escaped = True
             continue
         elif in_class:
-            in_class = character != "]"
+            if character == "^" and index == class_start:
+                class_start += 1
+            elif character == "]" and index != class_start:
+                in_class = False
             continue
         elif character == "[":
-            in_class = True
+            in_class, class_start = True, index + 1
             continue
         folded = fold(f"a{character}a")[1:-1]
         if folded != character.casefold():

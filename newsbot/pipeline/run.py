@@ -70,9 +70,13 @@ OVERRUN_SECONDS = 60.0
 @contextlib.contextmanager
 def run_lock(database: Path) -> Iterator[None]:
     """An OS file lock beside the database: released by the kernel even if the run is killed. Beside
-    the file itself, whatever path names it: two configs reaching one database through a symlink (or
-    `..`) each took a lock of their own, ran at once, and sent every pending alert twice."""
-    path = f"{database.resolve()}.lock"
+    the file itself, whatever path names it: two configs reaching one database through a symlink each
+    took a lock of their own, ran at once, and sent every pending alert twice. (A symlink loop keeps
+    the path as written: opening the database then fails with its own sentence.)"""
+    try:
+        path = f"{database.resolve()}.lock"
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python 3.11
+        path = f"{database}.lock"
     lock = FileLock(path, timeout=0)
     try:
         lock.acquire()
@@ -201,7 +205,7 @@ def run_pipeline(
     if worker.problem is not None:
         raise worker.problem
     if budget.signal_number is not None or later.delivery_over():  # alerts may wait: status says why
-        summary.stopped = budget.stopped or "its delivery allowance after the budget was spent"
+        summary.stopped = budget.stopped
     summary.delivery_errors = list(dict.fromkeys(summary.delivery_errors))  # each pass reports a failure again
     summary.worse = known_problems.new_in(summary) + summary.worse  # the health changes came from the worker
     _record_run(storage, started, summary, clock, began, crawled.paces)

@@ -46,8 +46,9 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
                 if not checked:
                     storage._check_integrity(path, early)
                 storage._check_identity(creating=migrate)
+                storage._refuse_newer(path)
                 if migrate:
-                    storage._migrate()
+                    MIGRATIONS.apply(storage.db)
             except BaseException:
                 db.close()
                 raise
@@ -78,19 +79,15 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
                 self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self.db.execute("PRAGMA journal_mode = wal")
 
-    def _migrate(self) -> None:
-        self.refuse_newer()
-        MIGRATIONS.apply(self.db)
-
-    def refuse_newer(self) -> None:
-        """A database a newer newsbot migrated is refused by every command, readers too: `status`
-        calling all well while each cron run exits 4 on it would hide that nothing runs."""
+    def _refuse_newer(self, path: Path) -> None:
+        """A database a newer newsbot migrated is refused by every command that opens it, readers too:
+        `status` calling all well while each cron run exits 4 on it would hide that nothing runs."""
         known = {migration.name for migration in MIGRATIONS._migrations}
         unknown = {migration.name for migration in MIGRATIONS.applied(self.db)} - known
         if unknown:
             raise StorageError(
-                f"the database {self.db.conn.execute('PRAGMA database_list').fetchone()[2]} was written by a newer "
-                f"newsbot (migrations {', '.join(sorted(unknown))}); upgrade newsbot before using it"
+                f"the database {path} was written by a newer newsbot (migrations {', '.join(sorted(unknown))}); "
+                "upgrade newsbot before using it"
             )
 
     def needs_upgrade(self) -> bool:

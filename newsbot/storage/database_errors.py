@@ -55,17 +55,25 @@ def _full(path: Path) -> str:
 def _cannot_write(path: Path) -> str:
     """What stands in the way, where it can be told: a folder where the file should be, the file or
     a side file this user may not read and write (a folder made writable would change nothing)."""
-    if path.is_dir():
-        return f"cannot use the database {path}: it is a folder; point `database:` at a file in it, or elsewhere"
-    if _read_only_mount(path.parent):
-        return _cannot_write_folder(path)
-    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
-        if file.exists() and not os.access(file, os.R_OK | os.W_OK):
-            mode = stat.filemode(file.stat().st_mode)
+    try:  # a folder this user may list but not enter makes even these questions fail
+        if path.is_dir():
+            return f"cannot use the database {path}: it is a folder; point `database:` at a file in it, or elsewhere"
+        if path.is_symlink() and not path.exists():
             return (
-                f"cannot use the database {path}: this user may not read and write {file} ({mode}); "
-                "run newsbot as the user that owns it, or give that user read and write access to it"
+                f"cannot use the database {path}: it is a symbolic link to {os.readlink(path)}, which leads to no "
+                "file that can be opened (a loop of links, or a folder that is not there)"
             )
+        if _read_only_mount(path.parent):
+            return _cannot_write_folder(path)
+        for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+            if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+                mode = stat.filemode(file.stat().st_mode)
+                return (
+                    f"cannot use the database {path}: this user may not read and write {file} ({mode}); "
+                    "run newsbot as the user that owns it, or give that user read and write access to it"
+                )
+    except OSError:
+        pass
     return _cannot_write_folder(path)
 
 

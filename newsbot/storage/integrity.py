@@ -78,7 +78,7 @@ class EarlyCheck:
     def _check(self) -> None:
         try:
             connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError, RuntimeError):  # RuntimeError: a symlink loop; the run's own open says so
             return
         with self._lock:
             if self._ended:

@@ -47,7 +47,7 @@ def test_a_rule_naming_a_vendor_as_a_word_is_warned_and_quoting_silences_it(tmp_
     path = load(tmp_path, item="Orange")
     (warning,) = load_watchlist(path).warnings
     assert warning.startswith(f"{path}:11: rule 'vendor-breach' matches the word 'Orange', a name of the vendor ")
-    assert "write 'vendors' to need a vendor as the watchlist defines it" in warning
+    assert "'vendors' is any of the watchlist's vendors as it defines them" in warning
     assert fired(path, "Orange juice maker reports a breach")  # what the warning is about
     assert load_watchlist(load(tmp_path, item='"Orange"')).warnings == ()
 

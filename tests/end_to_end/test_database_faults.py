@@ -447,8 +447,20 @@ def test_a_database_from_a_newer_newsbot_stops_readers_too_naming_the_file(tmp_p
         f"newsbot: the database {workspace.database} was written by a newer newsbot (migrations m999_future); "
         "upgrade newsbot before using it"
     )
-    for command in ("run", "status", "search"):
-        arguments = (command, "breach") if command == "search" else (command,)
+    for arguments in (("run",), ("run", "--dry-run"), ("status",), ("search", "breach")):
         result = workspace.newsbot(*arguments)
-        assert (command, result.returncode) == (command, 4), result.stderr
-        assert one_sentence(result.stderr) == expected
+        assert (arguments, result.returncode) == (arguments, 4), result.stderr
+        assert one_sentence(result.stderr) == expected  # the real file, not a dry run's throwaway copy
+
+
+def test_a_database_that_is_a_loop_of_links_is_a_sentence_not_a_traceback(tmp_path: Path, feeds: FeedServer) -> None:
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    (tmp_path / "other.db").symlink_to(workspace.database)
+    workspace.database.symlink_to(tmp_path / "other.db")
+    result = workspace.newsbot("run")
+    assert result.returncode == 4
+    assert one_sentence(result.stderr) == (
+        f"newsbot: cannot use the database {workspace.database}: it is a symbolic link to {tmp_path / 'other.db'}, "
+        "which leads to no file that can be opened (a loop of links, or a folder that is not there)"
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.cli import commands
 from tests.conftest import Workspace, run_newsbot
 from tests.end_to_end.test_database_faults import STORY_LINK, one_sentence, rows, story, tmpfs
 from tests.servers import FeedServer, Route, rss
@@ -74,3 +75,13 @@ def test_any_command_whose_output_cannot_be_written_ends_with_the_sentence(tmp_p
         demo = run_newsbot("demo", cwd=tmp_path, stdout=log, timeout=120)
     assert demo.returncode == 5, demo.stderr
     assert one_sentence(demo.stderr) == FULL
+
+
+def test_a_full_disk_elsewhere_is_not_blamed_on_standard_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """A write names no file, the output's or a temporary file's: standard output's own disk says
+    which. A pipe with room left is not the one that failed, and is not sent to /dev/null."""
+    status = commands._after_write_failed_for_room(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    assert status == 5
+    assert (
+        capsys.readouterr().err == "newsbot: a write failed: No space left on device; free some space and try again\n"
+    )
