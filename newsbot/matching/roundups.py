@@ -31,12 +31,13 @@ ARTICLE_FIELD = "text"  # prose: never judged a roundup, only cut when the story
 _SEPARATOR = re.compile(r"[.!?;,](?= )| \|(?= )")
 _SENTENCE_END = frozenset(".!?")
 _LIST_SEPARATOR = frozenset(",;|")
-# Words only roundups use. "Digest", "this week", "newsletter" and "recap" are prose unless a colon
-# follows ("Newsletter: …"): "says its newsletter system was hacked" and a summary's "Subscribe to our
-# newsletter" once made ordinary stories roundups, cut at every sentence end, and their alerts missed.
+# Words only roundups use. "Digest", "this week", "newsletter" and "recap" are prose unless they label
+# a text or a sentence: at its start, after at most two words, with a colon ("Weekly recap: …").
+# "Says its newsletter system was hacked" and a summary's "Sign up for our newsletter: …" once made
+# ordinary stories roundups, cut at every sentence end, and their alerts were missed.
 _MARKER = re.compile(
-    r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi|"
-    r"this week in|also this week|(?:digest|this week|briefing|in brief|newsletter|recap)\s*:)",
+    r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi|this week in|also this week)"
+    r"|(?:^|(?<=[.!?])\s)\s*(?:[\w'’-]+\s+){0,2}(?:digest|this week|briefing|in brief|newsletter|recap)\s*:",
     re.IGNORECASE,
 )
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")

@@ -84,11 +84,11 @@ def test_sentences_with_commas_keep_their_vendor_and_topic_together(matcher: Mat
     [
         ("Temu, the shopping app, says its newsletter system suffered a hack", ""),
         ("Temu, the shopping app, says a recap email went out after a hack of its systems", ""),
+        ("Shopping app update", "Temu confirmed it on Monday. The hack exposed millions. Subscribe to our newsletter."),
         (
-            "Temu confirms hack",
-            "Temu, the shopping app, confirmed it. The hack exposed millions. Subscribe to our newsletter.",
+            "Shopping app update",
+            "Temu confirmed it on Monday. The hack exposed millions. Sign up for our newsletter: free.",
         ),
-        ("Temu confirms hack", "The digest of this week's breaches is below. Temu said the hack exposed millions."),
     ],
 )
 def test_prose_that_names_a_newsletter_or_a_recap_is_no_roundup(matcher: Matcher, title: str, summary: str) -> None:
@@ -100,6 +100,7 @@ def test_prose_that_names_a_newsletter_or_a_recap_is_no_roundup(matcher: Matcher
 
 def test_a_newsletter_or_recap_label_still_makes_a_roundup(matcher: Matcher) -> None:
     assert fired(matcher, "Newsletter: Temu Tops App Charts, Retailer Hack Exposes Millions") == set()
+    assert fired(matcher, "Markets. The Friday Digest: Temu Tops App Charts, Retailer Hack Exposes Millions") == set()
     assert fired(matcher, "Weekly recap: Temu Tops App Charts, Retailer Hack Exposes Millions") == set()
     assert fired(matcher, "Weekly recap: Temu Hack Exposes Millions, Retailer Tops Charts") == {"vendor-breach"}
 
