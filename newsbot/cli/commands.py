@@ -97,10 +97,15 @@ def _stdout_reader_gone() -> bool:
 def _quietly_after_reader_gone() -> int:
     """End as a command killed by SIGPIPE would, silently: what is still buffered goes to /dev/null,
     so that Python's own flush at exit does not print a BrokenPipeError of its own."""
+    _stdout_to_devnull()
+    return 128 + signal.SIGPIPE
+
+
+def _stdout_to_devnull() -> None:
+    """What is still buffered for standard output, which cannot take it, goes nowhere at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return 128 + signal.SIGPIPE
 
 
 def _stdout_cannot_take(error: OSError) -> bool:
@@ -132,9 +137,7 @@ def _after_output_full(error: OSError) -> int:
     status into its 120. An alert the terminal could not take stays in the outbox for the next run."""
     with contextlib.suppress(OSError):
         print(f"newsbot: could not write to standard output: {error.strerror}", file=sys.stderr, flush=True)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    _stdout_to_devnull()
     return ExitStatus.ERROR
 
 

@@ -31,7 +31,6 @@ def resolve_rule_items(document: YamlDocument) -> tuple[dict[str, Any], list[str
     if not isinstance(rules, list):
         return data, warnings
     names = [VENDORS, *(str(name) for name in topics)] if isinstance(topics, dict) else [VENDORS]
-    vendors = _vendor_forms(data.get("vendors"))
     resolved = []
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
@@ -42,9 +41,7 @@ def resolve_rule_items(document: YamlDocument) -> tuple[dict[str, Any], list[str
             items = rule.get(kind)
             if isinstance(items, list):
                 with_words[kind] = [
-                    _resolve(
-                        item, names, vendors, document, rule.get("name"), ("rules", index, kind, position), warnings
-                    )
+                    _resolve(item, names, document, rule.get("name"), ("rules", index, kind, position), warnings)
                     for position, item in enumerate(items)
                 ]
         resolved.append(with_words)
@@ -52,28 +49,8 @@ def resolve_rule_items(document: YamlDocument) -> tuple[dict[str, Any], list[str
     return data, warnings
 
 
-def _vendor_forms(vendors: Any) -> dict[str, str]:
-    """{form, casefolded: the vendor's name} of the raw `vendors:` list (validation judges its shape)."""
-    forms: dict[str, str] = {}
-    for vendor in vendors if isinstance(vendors, list) else ():
-        if isinstance(vendor, dict) and isinstance(name := vendor.get("name"), str):
-            for key in ("aliases", "unambiguous"):
-                listed = vendor.get(key)
-                for form in listed if isinstance(listed, list) else ():
-                    if isinstance(form, str):
-                        forms.setdefault(form.casefold(), name)
-            forms.setdefault(name.casefold(), name)
-    return forms
-
-
 def _resolve(
-    item: Any,
-    names: list[str],
-    vendors: dict[str, str],
-    document: YamlDocument,
-    rule: Any,
-    location: tuple[Any, ...],
-    warnings: list[str],
+    item: Any, names: list[str], document: YamlDocument, rule: Any, location: tuple[Any, ...], warnings: list[str]
 ) -> Any:
     if not isinstance(item, str) or item in names:
         return item  # a mapping ({word: …}) or a name: validation takes it as written
@@ -91,13 +68,6 @@ def _resolve(
         warnings.append(
             f"{document.where(location)}: rule '{rule}' matches the word '{item}', which looks like '{name}'; "
             f"if that is meant, write '{name}'; quote the word (\"{item}\") to silence this"
-        )
-    elif (vendor := vendors.get(item.casefold())) is not None and location not in document.quoted:
-        warnings.append(
-            f"{document.where(location)}: rule '{rule}' matches the word '{item}', a name of the vendor "
-            f"'{vendor}', in any case and without that vendor's context:, exclude: and case_sensitive; "
-            f"'{VENDORS}' is any of the watchlist's vendors as it defines them (a watchlist of its own "
-            f'holds this one alone); quote the word ("{item}") to mean the word and silence this'
         )
     return {"word": item}
 

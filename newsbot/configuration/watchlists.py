@@ -264,14 +264,16 @@ def _check_regexes(config: WatchlistConfig, document: YamlDocument) -> None:
 
 
 def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str]:
-    """Warnings for what can never match and passed `check` in silence: an empty topic (every rule
-    that needs it is dead), a vendor that excludes one of its own names (every mention is excluded)."""
+    """Warnings for what can never match, or matches more than meant, and passed `check` in silence: an
+    empty topic (every rule that needs it is dead), a rule item that is a vendor's name, a vendor that
+    excludes one of its own names (every mention is excluded)."""
     warnings = [
         f"{document.where(('topics', topic))}: the topic '{topic}' has no terms, so no story has it: a rule "
         "that needs it never fires; give it terms, or take it out of the rules"
         for topic, terms in config.topics.items()
         if not terms
     ]
+    warnings += _vendor_names_as_words(config, document)
     for number, vendor in enumerate(config.vendors):
         forms = {form.casefold() for form in vendor.forms()}
         for position, phrase in enumerate(vendor.exclude):
@@ -280,6 +282,28 @@ def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str
                     f"{document.where(('vendors', number, 'exclude', position))}: vendor '{vendor.name}' excludes "
                     f"'{phrase}', one of its own names: every mention of it is excluded; exclude the longer "
                     "phrases the name is wrongly part of instead"
+                )
+    return warnings
+
+
+def _vendor_names_as_words(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """A warning for each rule item written bare (not quoted, not `{word: …}`) that is a vendor's name:
+    it is the word, in any case, without that vendor's guards, which `all: [Orange, breach]` never meant."""
+    names = {form.casefold(): vendor.name for vendor in config.vendors for form in vendor.forms()}
+    warnings = []
+    for index, rule in enumerate(config.rules):
+        for kind, position, item in rule_items(rule):
+            if not isinstance(item, InlineWord) or (vendor := names.get(item.word.casefold())) is None:
+                continue
+            location = ("rules", index, kind, position)
+            written = document.data["rules"][index][kind][position]
+            if isinstance(written, str) and location not in document.quoted:
+                warnings.append(
+                    f"{document.where(location)}: rule '{rule.name}' matches the word '{item.word}', a name of the "
+                    f"vendor '{vendor}', in any case and without that vendor's context:, exclude: and "
+                    f"case_sensitive; '{VENDORS}' is any of the watchlist's vendors as it defines them (a watchlist "
+                    f'of its own holds this one alone); quote the word ("{item.word}") to mean the word and '
+                    "silence this"
                 )
     return warnings
 

@@ -50,6 +50,7 @@ def test_a_rule_naming_a_vendor_as_a_word_is_warned_and_quoting_silences_it(tmp_
     assert "'vendors' is any of the watchlist's vendors as it defines them" in warning
     assert fired(path, "Orange juice maker reports a breach")  # what the warning is about
     assert load_watchlist(load(tmp_path, item='"Orange"')).warnings == ()
+    assert load_watchlist(load(tmp_path, item="{word: Orange}")).warnings == ()  # the word, asked for by name
 
 
 def test_an_empty_topic_is_warned_at_its_line(tmp_path: Path) -> None:
