@@ -10,8 +10,8 @@ store has the full-text index a deployment of that size has. One story every 63 
 years; every 630 s with --quick): the 7-day window (newsbot's default `cluster_window_days`)
 holds the same 9,600 newest stories (960) in every store, and a larger store only has a longer
 history, which is the question: does history cost anything? For the stories inside the window,
-shingle_index holds their sampled shingles (`fingerprint(...).sampled`) as `record_clusters` writes
-them: a row names its story and its cluster's root story by their rowids in stories, and is seen
+shingle_index holds their sampled shingles (`indexed(fingerprint(...).shingles)`) as `record_clusters`
+writes them: a row names its story and its cluster's root story by their rowids in stories, and is seen
 (Unix seconds) when its story was. Then the worst case: 100,000 stories (10,000), all inside the
 window.
 
@@ -106,7 +106,7 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus"
 from sqlite_utils import Database  # noqa: E402
 
 from newsbot.clustering.assign import assign_clusters, cluster_text, decide_batch  # noqa: E402
-from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint  # noqa: E402
+from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint, indexed  # noqa: E402
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import FetchResult, FetchStatus, Story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
@@ -422,7 +422,8 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
                     found = fingerprint(cluster_text(stored.story))
                     cluster = newsroom.id_of(stored.root)
                     seen = unix_seconds(stored.story.published_at)
-                    shingles += [(value, stored.id, cluster, seen) for value in (found.sampled if found else ())]
+                    kept = indexed(found.shingles) if found else frozenset()
+                    shingles += [(value, stored.id, cluster, seen) for value in kept]
             fingerprinted = time.perf_counter()
             db.execute("BEGIN")
             db.executemany(
@@ -555,7 +556,8 @@ def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -
     started = time.perf_counter()
     fingerprints = [fingerprint(cluster_text(story)) for story in batch]
     fingerprinted = time.perf_counter()
-    window = storage.window_shingles({value for found in fingerprints if found for value in found.sampled}, since)
+    wanted = {value for found in fingerprints if found for value in indexed(found.shingles)}
+    window = storage.window_shingles(wanted, since)
     read = time.perf_counter()
     decide_batch(storage, batch, since)
     decided = time.perf_counter()
@@ -583,14 +585,15 @@ def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, 
         if shingles is None:
             continue
         started = time.perf_counter()
-        storage.window_shingles(shingles.sampled, since)
+        looked_up = indexed(shingles.shingles)
+        storage.window_shingles(looked_up, since)
         read = time.perf_counter()
         storage.db.execute(
             "SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index "
             "JOIN stories AS story ON story.rowid = shingle_index.story "
             "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
             "WHERE +shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
-            [json.dumps(sorted(shingles.sampled)), unix_seconds(since)],
+            [json.dumps(sorted(looked_up)), unix_seconds(since)],
         ).fetchall()
         scan += time.perf_counter() - read
         indexed += read - started
@@ -1005,7 +1008,7 @@ def main() -> None:
         flush=True,
     )
     copy = next(item for item in rounds[0] if item.expected)  # its shingles are in the index: both reads run
-    sample = fingerprint(cluster_text(copy.stored.story)).sampled
+    sample = indexed(fingerprint(cluster_text(copy.stored.story)).shingles)
     folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-"))
     try:
         commit_ms = commit_milliseconds(folder / "commits.db")

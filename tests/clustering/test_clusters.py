@@ -41,7 +41,15 @@ import pytest
 import regex
 
 from newsbot.clustering.assign import assign_clusters, cluster_text
-from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS, Fingerprint, containment, fingerprint
+from newsbot.clustering.clusters import (
+    CONTAINMENT,
+    LONG_TEXT_SHINGLES,
+    MIN_WORDS,
+    Fingerprint,
+    containment,
+    fingerprint,
+    indexed,
+)
 from newsbot.models import FetchResult, FetchStatus, Story
 from newsbot.sources.articles import extract_article
 from newsbot.storage.database import Storage
@@ -769,6 +777,48 @@ def test_empty_and_one_line_stories_never_cluster(tmp_path: Path) -> None:
         assert (cluster, score, neighbour) == (story.id, None, None), story
         assert index_rows(tmp_path / "newsbot.db", story.id) == 0
     assert index_rows(tmp_path / "newsbot.db", stories[0].id) > 0
+
+
+def cluster_each_in_its_own_run(
+    database: Path, stories: list[Story]
+) -> dict[str, tuple[str, float | None, str | None]]:
+    """Each story stored and clustered by a run of its own: a later one finds it in the index's rows on disk."""
+    storage = Storage.open(database)
+    try:
+        for number, story in enumerate(stories):
+            when = DAY + number * timedelta(minutes=30)
+            store_poll(storage, [story], when)
+            assign_clusters(storage, when + timedelta(minutes=1), WINDOW)
+    finally:
+        storage.close()
+    return cluster_rows(database)
+
+
+@pytest.mark.parametrize(
+    "long_first", [pytest.param(True, id="long-story-first"), pytest.param(False, id="excerpt-first")]
+)
+@pytest.mark.parametrize("one_run", [pytest.param(True, id="one-run"), pytest.param(False, id="a-run-each")])
+def test_a_long_story_and_its_short_excerpt_find_each_other(tmp_path: Path, long_first: bool, one_run: bool) -> None:
+    """A long text's index keeps half of its sample, a short one's all of it; the half is part of every text's
+    sample, so an excerpt finds the full story, and the full story its excerpt, whichever came first and whether
+    the first is on disk or in the same batch. The index rows: exactly what `indexed` keeps."""
+    full_text = prose(random.Random("full"), 400)
+    excerpt_text = " ".join(full_text.split()[:150])
+    full, short = own_story(1, full_text, outlet="Wire"), own_story(2, excerpt_text, outlet="Partner")
+    full_shingles, short_shingles = fingerprint(full_text), fingerprint(excerpt_text)
+    assert full_shingles is not None and short_shingles is not None
+    assert len(short_shingles.shingles) < LONG_TEXT_SHINGLES <= len(full_shingles.shingles)
+    assert indexed(full_shingles.shingles) < full_shingles.sampled, "a long text indexes part of its sample"
+    assert len(indexed(full_shingles.shingles)) < 0.7 * len(full_shingles.sampled)
+    assert indexed(short_shingles.shingles) == short_shingles.sampled, "a short text indexes all of it"
+    order = [full, short] if long_first else [short, full]
+    database = tmp_path / "newsbot.db"
+    rows = (cluster_in_order if one_run else cluster_each_in_its_own_run)(database, order)
+    first, second = order
+    assert rows[first.id][0] == first.id
+    assert rows[second.id][:1] == (first.id,) and rows[second.id][2] == first.id
+    assert index_rows(database, full.id) == len(indexed(full_shingles.shingles))
+    assert index_rows(database, short.id) == len(short_shingles.sampled)
 
 
 def test_paywalled_stories_do_not_merge_on_the_shared_block(tmp_path: Path) -> None:
