@@ -18,11 +18,11 @@ seen across several clusters ("Subscribe to read…") is left out of the sampled
 
 from __future__ import annotations
 
+import re
 import zlib
 from array import array
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import final
 
 import regex
@@ -41,6 +41,8 @@ BOILERPLATE_CLUSTERS = 3  # a sampled shingle in this many different clusters is
 LEAD_SHARE = 0.25  # of the longer text's first third must be in the shorter one
 SAME_SITE_CONTAINMENT = 0.8  # two pages of one site: shared share of the longer text
 _WORD = regex.compile(r"\w+", regex.UNICODE)
+_NON_ASCII_SEPARATORS = regex.compile(r"[^\x00-\x7f\w]+", regex.UNICODE)
+_ASCII_WORD = re.compile(rb"\w+")
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,25 @@ def shingle_hashes(text: str) -> array[int] | None:
     """The hashes of the text's shingles in order, repeats kept (the lead is the first third), or None
     when it is too short. Four bytes a shingle: a batch of thousands of new stories is held as these,
     ~2 KB a story, and made a Fingerprint (~64 KB) only when it is compared."""
-    words = [word.encode("utf-8") for word in _WORD.findall(text.casefold())]
+    words = _words(text)
     if len(words) < MIN_WORDS:
         return None
     return array("I", _shingles(words))
+
+
+def _words(text: str) -> list[bytes]:
+    """The casefolded text's words (`\\w+` as the regex module defines it), UTF-8 encoded.
+
+    Most news is ASCII once its typographic quotes and dashes are left out, and ASCII text is
+    split by re's bytes `\\w+` in one pass with no word encoded on its own: half the time. The
+    characters left out are exactly those that are neither ASCII nor a word character, so they
+    only ever separated words, and on ASCII both patterns mean [A-Za-z0-9_]: the same words."""
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = _NON_ASCII_SEPARATORS.sub(" ", folded)
+        if not folded.isascii():
+            return [word.encode("utf-8") for word in _WORD.findall(folded)]
+    return _ASCII_WORD.findall(folded.encode("ascii"))
 
 
 def sampled(shingles: Iterable[int]) -> frozenset[int]:
@@ -90,27 +107,24 @@ def sampled(shingles: Iterable[int]) -> frozenset[int]:
     return frozenset(shingle for shingle in shingles if shingle % SAMPLE_EVERY == 0)
 
 
-def indexed(shingles: Collection[int]) -> frozenset[int]:
-    """The shingles the window's index keeps for a text, and looks up for it: its sample, or half of
-    it for a long text, which still has dozens. Half the index's rows for most news, and writing
-    those rows was the largest part of a cold run's clustering."""
-    unique = shingles if isinstance(shingles, frozenset) else frozenset(shingles)
-    every = LONG_TEXT_INDEX_EVERY if len(unique) >= LONG_TEXT_SHINGLES else SAMPLE_EVERY
-    return frozenset(shingle for shingle in unique if shingle % every == 0)
+def indexed(shingles: Sequence[int]) -> frozenset[int]:
+    """The shingles the window's index keeps for a text (`shingle_hashes`, in order), and looks up for
+    it: its sample, or half of it for a long text, which still has dozens. Half the index's rows
+    for most news, and writing those rows was the largest part of a cold run's clustering."""
+    every = LONG_TEXT_INDEX_EVERY if len(shingles) >= LONG_TEXT_SHINGLES else SAMPLE_EVERY
+    return frozenset([shingle for shingle in shingles if not shingle % every])
 
 
 def _shingles(words: list[bytes]) -> list[int]:
-    """CRC-32 of each run of `SHINGLE_WORDS` words joined by spaces, sliced out of one buffer.
+    """CRC-32 of each run of `SHINGLE_WORDS` words joined by spaces.
 
     Stable across runs and machines (Python's hash() of text is salted). 32 bits are plenty: a
     story has hundreds of shingles and the window's index a few million rows, so a chance collision
-    moves a containment by a fraction of a percent; CRC-32 is three times faster than BLAKE2.
+    moves a containment by a fraction of a percent; CRC-32 is three times faster than BLAKE2. Each
+    run is joined afresh, by map over zip in C: a fifth faster than slicing one joined buffer.
     """
-    text = memoryview(b" ".join(words))
-    starts = list(accumulate((len(word) + 1 for word in words), initial=0))
-    crc32 = zlib.crc32
-    last = len(words) - SHINGLE_WORDS + 1
-    return [crc32(text[starts[index] : starts[index + SHINGLE_WORDS] - 1]) for index in range(last)]
+    runs = zip(*(words[offset:] for offset in range(SHINGLE_WORDS)), strict=False)  # ends with the last whole run
+    return list(map(zlib.crc32, map(b" ".join, runs)))
 
 
 def compare(new: Fingerprint, old: Fingerprint, ignored: frozenset[int], *, same_site: bool) -> tuple[float, str]:
