@@ -54,6 +54,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newsbot.sources.bounds.BoundsGate": 10,  # first: a stopped run or a dead host costs no DNS lookup or robots.txt
     "newsbot.sources.addresses.SourceGuard": 50,  # before robots.txt (100): a refused URL costs no request at all
     "newsbot.sources.bounds.BoundsGateAfterRobots": 101,  # a host skipped while its robots.txt was fetched
+    "newsbot.sources.throttle.RobotsTxtOwnSlot": 102,  # robots.txt is not the host's first paced request
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsbot.sources.retries.BackoffRetryMiddleware": 550,
 }

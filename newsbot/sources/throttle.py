@@ -26,6 +26,13 @@ bounds any delay and never below NOT_MODIFIED_MIN_DELAY. A slow host is remember
 older than PACE_MEMORY is forgotten (the host may have changed since); AutoThrottle adapts from
 there as it always does. Only while AutoThrottle is on: without it a host's delay is DOWNLOAD_DELAY,
 nothing is learned and nothing remembered applies.
+
+A host's robots.txt is fetched in a download slot of its own (`RobotsTxtOwnSlot`). In the host's
+slot it counted as the host's first request, and the first feed waited a whole start delay after
+it: every new host sat idle for a second (a cold run of 1,000 feeds on 50 hosts, both cores idle
+after its imports). Now the first request follows the robots.txt answer at once, as a browser's
+page follows its robots.txt, and the delay spaces the requests after it. The host still never has
+two at once: RobotsTxtMiddleware holds every request to a host until its robots.txt is read.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from scrapy.extensions.throttle import AutoThrottle
+from scrapy.utils.httpobj import urlparse_cached
+
+from newsbot.sources.robots import is_robots_txt_request
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -47,6 +57,7 @@ NOT_MODIFIED_MIN_DELAY = "NEWSBOT_NOT_MODIFIED_MIN_DELAY"  # Scrapy setting: sec
 NOT_MODIFIED = 304
 OK = 200
 PACE_MEMORY = timedelta(days=7)  # a host's pace older than this is forgotten: the host may have changed since
+ROBOTS_TXT_SLOT = "robots.txt "  # + the host's name: the download slot its robots.txt is fetched in
 
 
 class PollingThrottle(AutoThrottle):
@@ -60,7 +71,7 @@ class PollingThrottle(AutoThrottle):
     def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         super()._response_downloaded(response, request, spider)
         key, slot = self._get_slot(request, spider)
-        if key is not None and slot is not None:
+        if key is not None and slot is not None and not key.startswith(ROBOTS_TXT_SLOT):
             self.paces[key] = slot.delay
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
@@ -71,6 +82,14 @@ class PollingThrottle(AutoThrottle):
         super()._adjust_delay(slot, latency, response.replace(status=OK))
         if slot.delay < before:
             slot.delay = max(slot.delay, min(before, self.not_modified_min_delay))
+
+
+class RobotsTxtOwnSlot:
+    """Downloader middleware: a host's robots.txt in a download slot of its own (see the module)."""
+
+    def process_request(self, request: Request) -> None:
+        if is_robots_txt_request(request) and "download_slot" not in request.meta:
+            request.meta["download_slot"] = ROBOTS_TXT_SLOT + (urlparse_cached(request).hostname or "")
 
 
 def starting_slots(settings: BaseSettings, paces: Mapping[str, float]) -> dict[str, dict[str, float]]:

@@ -38,7 +38,7 @@ FEEDS = 40
 PRIVATE_FEEDS = 2  # under a path robots.txt disallows
 ANSWER_SECONDS = 0.05  # each feed's answer takes this long, so requests sent together overlap at the server
 # From the first warm feed request to the last: about 2 s here, 23 s under Scrapy's own AutoThrottle, which
-# holds the host at 0.5 s a request (the 1 s start delay, halved once by robots.txt's 200, never lowered by a 304).
+# holds the host at about its 1 s start delay a request (a 304 never lowers it).
 WARM_LIMIT_SECONDS = 10.0
 PER_HOST = FetchSettings().concurrent_requests_per_domain
 

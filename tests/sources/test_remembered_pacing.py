@@ -6,8 +6,8 @@ of at the start delay (1 s), within the bounds AutoThrottle keeps, for up to 7 d
 The crawl tests run `newsbot run` as cron does, with newsbot's default fetch settings (only loopback
 allowed), against two hosts on loopback that note when each request arrives: 127.0.0.1 serves 20
 feeds that answer 304 once they have an ETag, 127.0.0.2 one feed that takes 2.4 s to answer. Neither
-has a robots.txt: its 404 leaves a host's delay where it started (Scrapy lowers a delay only after a
-200), so the gap before the first feed request shows the delay the host started the run with. The
+has a robots.txt, which is fetched in a download slot of its own, so the first feed request follows it
+at once and the gap after that first request shows the delay the host started the run with. The
 downloader tests build a Scrapy crawler from newsbot's settings and ask its real downloader for the
 slot of a host, as it does for a host's first request.
 """
@@ -122,13 +122,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
 
 
 def test_a_host_starts_the_next_run_at_the_pace_the_last_one_learned(runs: Runs) -> None:
-    """Cold: the feed requests wait the 1 s start delay (±50% jitter) twice before the first answer
-    lowers it. Warm: the host starts at its remembered pace (25 ms, the floor) and its first requests
-    follow each other at once."""
+    """Cold: the first feed request follows robots.txt at once (a slot of its own), the second waits
+    the 1 s start delay (±50% jitter). Warm: the host starts at its remembered pace (25 ms, the floor)
+    and its first requests follow each other at once."""
     cold, warm = runs.cold[FAST], runs.warm[FAST]
     assert cold.feeds == warm.feeds == FEEDS
 
-    assert sum(cold.gaps[:2]) >= 0.9, cold.gaps  # robots.txt → first feed → second feed: ≥ 2 × 0.5 s
+    assert cold.gaps[0] < 0.3, cold.gaps  # robots.txt → first feed: at once
+    assert cold.gaps[1] >= 0.45, cold.gaps  # first feed → second feed: the start delay, at least half of it
     assert sum(warm.gaps[:2]) < 0.5, warm.gaps  # about 2 × 25 ms
     assert sum(warm.gaps) < sum(cold.gaps)
 
@@ -140,6 +141,12 @@ def test_each_run_records_the_pace_each_host_ended_with(runs: Runs) -> None:
 
     assert delay < 0.1 and FLOOR <= warm_delay < 0.1  # a warm run's 304s lower it no further than the floor
     assert warm_at > cold_at
+
+
+def test_only_hosts_are_remembered_not_the_slots_their_robots_txt_was_fetched_in(runs: Runs) -> None:
+    """robots.txt has a download slot of its own, paced by nothing: a pace learned there means nothing."""
+    for run in (runs.cold, runs.warm, runs.forgotten):
+        assert set(run[FAST].paces) == {FAST, SLOW}
 
 
 def test_a_host_that_answered_slowly_is_remembered_slow(runs: Runs) -> None:
@@ -154,7 +161,7 @@ def test_a_pace_older_than_the_memory_is_forgotten(runs: Runs) -> None:
     pace is recorded anew."""
     forgotten = runs.forgotten[FAST]
 
-    assert sum(forgotten.gaps[:2]) >= 0.9, forgotten.gaps
+    assert forgotten.gaps[0] < 0.3 and forgotten.gaps[1] >= 0.45, forgotten.gaps  # as a cold run's
     assert forgotten.paces[FAST][1] > runs.warm[FAST].paces[FAST][1]
 
 
