@@ -10,9 +10,9 @@ store has the full-text index a deployment of that size has. One story every 63 
 years; every 630 s with --quick): the 7-day window (newsbot's default `cluster_window_days`)
 holds the same 9,600 newest stories (960) in every store, and a larger store only has a longer
 history, which is the question: does history cost anything? For the stories inside the window,
-shingle_index holds their sampled shingles (`index_sample`) as `record_clusters` writes them: a
-row names its story and its cluster's root story by their rowids in stories, and is seen (Unix
-seconds) when its story was. Then the worst case: 100,000 stories (10,000), all inside the
+shingle_index holds their sampled shingles (`fingerprint(...).sampled`) as `record_clusters` writes
+them: a row names its story and its cluster's root story by their rowids in stories, and is seen
+(Unix seconds) when its story was. Then the worst case: 100,000 stories (10,000), all inside the
 window.
 
 Text: 300-600 words a story as news is written (a one- or two-sentence lede, then paragraphs of
@@ -106,7 +106,7 @@ CORPUS = REPOSITORY.parent / "shared" / "corpus"
 from sqlite_utils import Database  # noqa: E402
 
 from newsbot.clustering.assign import assign_clusters, cluster_text, decide_batch  # noqa: E402
-from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint, indexed, shingle_hashes  # noqa: E402
+from newsbot.clustering.clusters import CONTAINMENT, containment, fingerprint  # noqa: E402
 from newsbot.configuration.config import Settings as NewsbotSettings  # noqa: E402
 from newsbot.models import FetchResult, FetchStatus, Story  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
@@ -419,10 +419,10 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
             for stored in batch:
                 if stored.story.published_at and stored.story.published_at >= since:
                     store.in_window += 1
+                    found = fingerprint(cluster_text(stored.story))
                     cluster = newsroom.id_of(stored.root)
                     seen = unix_seconds(stored.story.published_at)
-                    kept = index_sample(stored.story)
-                    shingles += [(value, stored.id, cluster, seen) for value in kept]
+                    shingles += [(value, stored.id, cluster, seen) for value in (found.sampled if found else ())]
             fingerprinted = time.perf_counter()
             db.execute("BEGIN")
             db.executemany(
@@ -522,12 +522,6 @@ def traced(storage: Storage, call: Callable[[], object]) -> list[str]:
     return [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "DELETE", "WITH"))]
 
 
-def index_sample(story: Story) -> frozenset[int]:
-    """The shingles newsbot's index keeps for a story and looks up for it (none: too short)."""
-    hashes = shingle_hashes(cluster_text(story))
-    return indexed(hashes) if hashes is not None else frozenset()
-
-
 def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> dict[str, str]:
     """EXPLAIN QUERY PLAN of the queries assign_clusters runs (`sample`: a new story's sampled shingles)."""
     calls: dict[str, Callable[[], object]] = {
@@ -559,9 +553,9 @@ def stage_pass(storage: Storage, stories: Sequence[NewStory], since: datetime) -
     batch = [item.stored.story for item in stories]
     decide_batch(storage, batch, since)
     started = time.perf_counter()
-    samples = [index_sample(story) for story in batch]  # the shingles, and what the index holds of them
+    fingerprints = [fingerprint(cluster_text(story)) for story in batch]
     fingerprinted = time.perf_counter()
-    window = storage.window_shingles(set().union(*samples), since)
+    window = storage.window_shingles({value for found in fingerprints if found for value in found.sampled}, since)
     read = time.perf_counter()
     decide_batch(storage, batch, since)
     decided = time.perf_counter()
@@ -589,15 +583,14 @@ def window_scan(storage: Storage, stories: Sequence[NewStory], since: datetime, 
         if shingles is None:
             continue
         started = time.perf_counter()
-        looked_up = index_sample(item.stored.story)
-        storage.window_shingles(looked_up, since)
+        storage.window_shingles(shingles.sampled, since)
         read = time.perf_counter()
         storage.db.execute(
             "SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index "
             "JOIN stories AS story ON story.rowid = shingle_index.story "
             "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
             "WHERE +shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
-            [json.dumps(sorted(looked_up)), unix_seconds(since)],
+            [json.dumps(sorted(shingles.sampled)), unix_seconds(since)],
         ).fetchall()
         scan += time.perf_counter() - read
         indexed += read - started
@@ -1012,7 +1005,7 @@ def main() -> None:
         flush=True,
     )
     copy = next(item for item in rounds[0] if item.expected)  # its shingles are in the index: both reads run
-    sample = index_sample(copy.stored.story)
+    sample = fingerprint(cluster_text(copy.stored.story)).sampled
     folder = Path(tempfile.mkdtemp(prefix="newsbot-clusters-"))
     try:
         commit_ms = commit_milliseconds(folder / "commits.db")

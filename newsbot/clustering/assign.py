@@ -25,7 +25,7 @@ from newsbot.clustering.clusters import (
     Neighbour,
     compare,
     fingerprint,
-    indexed,
+    sampled,
     shingle_hashes,
 )
 from newsbot.clustering.window import WindowIndex
@@ -112,7 +112,7 @@ class _Batch:
         return cls(
             {story.id: story for story in stories},
             hashes,
-            {story: array("I", indexed(found) if found is not None else ()) for story, found in hashes.items()},
+            {story: array("I", sampled(found) if found is not None else ()) for story, found in hashes.items()},
         )
 
     def sampled(self, story: str) -> frozenset[int]:

@@ -8,9 +8,8 @@ MinHash-estimated Jaccard misses re-titled and excerpted copies (their sets diff
 
 Candidates come from an index of *sampled* shingles (those whose hash is 0 modulo
 `SAMPLE_EVERY`: the same shingle is sampled in every story, so a copy shares the sample of what
-it shares; Broder's mod-m sampling; a long text keeps those 0 modulo twice that, see `indexed`),
-kept in SQLite for the time window only, so a lookup is a few indexed reads however large the
-database grows. The exact containment of the full shingle sets
+it shares; Broder's mod-m sampling), kept in SQLite for the time window only, so a lookup is a few
+indexed reads however large the database grows. The exact containment of the full shingle sets
 then decides, with two guards against text that unrelated stories share (see `compare`): a
 copy shares the *lead* of its story, and two pages of one site must be near-identical. Boilerplate
 seen across several clusters ("Subscribe to read…") is left out of the sampled comparison.
@@ -29,11 +28,6 @@ import regex
 
 SHINGLE_WORDS = 5
 SAMPLE_EVERY = 4
-# A long text's index keeps, and looks up, every other sampled shingle: those 0 modulo 8 are 0 modulo
-# 4 too, so they are sampled from every text, long or short, and whatever two texts share among them
-# is found from either side. Below this many distinct shingles, every sampled one.
-LONG_TEXT_SHINGLES = 240
-LONG_TEXT_INDEX_EVERY = 2 * SAMPLE_EVERY
 MIN_WORDS = 40  # shorter texts (a teaser, "Subscribe to read") never cluster
 MIN_SAMPLED = 3  # and neither do texts with fewer non-boilerplate sampled shingles
 CONTAINMENT = 0.5
@@ -102,17 +96,8 @@ def _words(text: str) -> list[bytes]:
 
 
 def sampled(shingles: Iterable[int]) -> frozenset[int]:
-    """The shingles two texts' sampled containment is taken on: those whose hash is 0 modulo
-    `SAMPLE_EVERY`."""
+    """The shingles the index keeps: those whose hash is 0 modulo `SAMPLE_EVERY`."""
     return frozenset(shingle for shingle in shingles if shingle % SAMPLE_EVERY == 0)
-
-
-def indexed(shingles: Sequence[int]) -> frozenset[int]:
-    """The shingles the window's index keeps for a text (`shingle_hashes`, in order), and looks up for
-    it: its sample, or half of it for a long text, which still has dozens. Half the index's rows
-    for most news, and writing those rows was the largest part of a cold run's clustering."""
-    every = LONG_TEXT_INDEX_EVERY if len(shingles) >= LONG_TEXT_SHINGLES else SAMPLE_EVERY
-    return frozenset([shingle for shingle in shingles if not shingle % every])
 
 
 def _shingles(words: list[bytes]) -> list[int]:
