@@ -27,12 +27,15 @@ older than PACE_MEMORY is forgotten (the host may have changed since); AutoThrot
 there as it always does. Only while AutoThrottle is on: without it a host's delay is DOWNLOAD_DELAY,
 nothing is learned and nothing remembered applies.
 
-A host's robots.txt is fetched in a download slot of its own (`RobotsTxtOwnSlot`). In the host's
-slot it counted as the host's first request, and the first feed waited a whole start delay after
+A host's first robots.txt is fetched in a download slot of its own (`RobotsTxtOwnSlot`). In the
+host's slot it counted as the host's first request, and the first feed waited a whole delay after
 it: every new host sat idle for a second (a cold run of 1,000 feeds on 50 hosts, both cores idle
-after its imports). Now the first request follows the robots.txt answer at once, as a browser's
-page follows its robots.txt, and the delay spaces the requests after it. The host still never has
-two at once: RobotsTxtMiddleware holds every request to a host until its robots.txt is read.
+after its imports). Now the host's first request follows the robots.txt answer at once, as a
+browser's page follows its robots.txt, and the host's delay (the start delay, or the pace
+remembered for it) spaces the requests after that one. robots.txt is never in flight beside the
+host's own requests: RobotsTxtMiddleware holds them until it is read, and a robots.txt asked for
+once the host's slot is in use (the same host under another port or user) is fetched in that slot,
+within its concurrency, as Scrapy would.
 """
 
 from __future__ import annotations
@@ -85,10 +88,20 @@ class PollingThrottle(AutoThrottle):
 
 
 class RobotsTxtOwnSlot:
-    """Downloader middleware: a host's robots.txt in a download slot of its own (see the module)."""
+    """Downloader middleware: a host's first robots.txt in a download slot of its own (see the module)."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsTxtOwnSlot:
+        return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if is_robots_txt_request(request) and "download_slot" not in request.meta:
+        if not is_robots_txt_request(request) or "download_slot" in request.meta or self.crawler.engine is None:
+            return
+        downloader = self.crawler.engine.downloader
+        if downloader.get_slot_key(request) not in downloader.slots:  # nothing sent to the host yet
             request.meta["download_slot"] = ROBOTS_TXT_SLOT + (urlparse_cached(request).hostname or "")
 
 

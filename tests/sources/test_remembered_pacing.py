@@ -35,7 +35,14 @@ from scrapy.utils.test import get_crawler
 
 from newsbot.configuration.config import FetchSettings
 from newsbot.sources.crawl import scrapy_settings
-from newsbot.sources.throttle import NOT_MODIFIED_MIN_DELAY, PACE_MEMORY, PollingThrottle, starting_slots
+from newsbot.sources.throttle import (
+    NOT_MODIFIED_MIN_DELAY,
+    PACE_MEMORY,
+    ROBOTS_TXT_SLOT,
+    PollingThrottle,
+    RobotsTxtOwnSlot,
+    starting_slots,
+)
 from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route, recent, rss
@@ -312,3 +319,41 @@ def test_a_run_killed_mid_crawl_leaves_the_last_memory_as_it_was(tmp_path: Path)
         assert paces(workspace.database) == before
     finally:
         server.stop()
+
+
+def test_a_hosts_first_robots_txt_has_a_slot_of_its_own_and_a_later_one_the_hosts() -> None:
+    """The first robots.txt of a host is fetched outside the host's slot, so the host's first request follows
+    it at once; a robots.txt asked for once the host's slot is in use (another port of the same host) is
+    fetched in that slot, inside its concurrency, as Scrapy would. Nothing else is moved."""
+    crawler = crawler_for({})
+    middleware = RobotsTxtOwnSlot.from_crawler(crawler)
+
+    def robots(url: str, **meta: object) -> Request:
+        return Request(url, meta={"dont_obey_robotstxt": True, **meta})
+
+    async def slots() -> dict[str, object]:
+        downloader = crawler.engine.downloader
+        first, feed, pinned = (
+            robots("https://feeds.example/robots.txt"),
+            Request("https://feeds.example/a.xml"),
+            robots("https://pinned.example/robots.txt", download_slot="team-slot"),
+        )
+        try:
+            for request in (first, feed, pinned):
+                middleware.process_request(request)
+            downloader._get_slot(feed)  # the host's first request is sent: its slot is in use
+            later = robots("https://feeds.example:8443/robots.txt")
+            middleware.process_request(later)
+            return {
+                name: request.meta.get("download_slot")
+                for name, request in {"first": first, "feed": feed, "pinned": pinned, "later": later}.items()
+            }
+        finally:
+            downloader.close()
+
+    assert asyncio.run(slots()) == {
+        "first": ROBOTS_TXT_SLOT + "feeds.example",
+        "feed": None,
+        "pinned": "team-slot",
+        "later": None,  # the downloader puts it in the host's slot, feeds.example
+    }
