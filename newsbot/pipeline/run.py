@@ -51,6 +51,7 @@ from newsbot.sources.crawl import crawl
 from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
+from newsbot.storage.checkpoints import checkpointing, leave_checkpoints_to_the_run
 from newsbot.storage.database import Storage
 from newsbot.storage.integrity import EarlyCheck
 from newsbot.storage.records import SourceState
@@ -150,13 +151,7 @@ def run_pipeline(
     began = clock.monotonic()
     summary = RunSummary()
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
-    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # This connection stores what was fetched: a source's stories with its new validators, each source
-    # one commit. Without an fsync each (WAL, synchronous NORMAL: a commit is durable once the next
-    # checkpoint or FULL commit syncs), a power cut may lose the last sources stored, and the next run
-    # fetches them again; a crash of the process loses nothing. Alerts and their state are written by the
-    # stage worker's connection, which keeps SQLite's FULL: a sent alert is never forgotten.
-    storage.db.execute("PRAGMA synchronous = NORMAL")
+    _storing_connection(storage)
 
     def report_progress() -> None:
         progress(RunProgress.of(summary, len(config.settings.sources)))
@@ -176,32 +171,33 @@ def run_pipeline(
     paces = storage.remembered_paces(since=started - PACE_MEMORY)  # each host starts at the pace it ended with
     worker.start()
     report_progress()
-    try:
-        requests = _source_requests(config, storage, clock.now())
-        with crawler_warnings() as crawler_log:
-            crawled = crawl(
-                requests,
-                config.settings.fetch,
-                store,
-                storage.is_known,
-                budget,
-                spider_modules(config.spiders_dir),
-                paces,
-            )
-        summary.skipped_hosts = crawled.skipped_hosts
-        summary.crawler_warnings = crawler_log.warnings()
-    except BaseException:
-        later.abandoned = True  # the run is failing: no pass starts now
+    with checkpointing(database):  # beside the crawl's and the stage thread's commits, not in them
+        try:
+            requests = _source_requests(config, storage, clock.now())
+            with crawler_warnings() as crawler_log:
+                crawled = crawl(
+                    requests,
+                    config.settings.fetch,
+                    store,
+                    storage.is_known,
+                    budget,
+                    spider_modules(config.spiders_dir),
+                    paces,
+                )
+            summary.skipped_hosts = crawled.skipped_hosts
+            summary.crawler_warnings = crawler_log.warnings()
+        except BaseException:
+            later.abandoned = True  # the run is failing: no pass starts now
+            worker.finish()
+            worker.join(INTERRUPT_GRACE_SECONDS)
+            raise
+        stages["fetch"] = clock.monotonic() - began - stages["store"] - stages["parse"]
         worker.finish()
-        worker.join(INTERRUPT_GRACE_SECONDS)
-        raise
-    stages["fetch"] = clock.monotonic() - began - stages["store"] - stages["parse"]
-    worker.finish()
-    if not _wait_for(worker, budget, later.delivery_deadline):
-        # It may be inside a transaction that will not end soon: the run's record must not wait
-        # for it long (the watchdog would end the process first), and is left out if it must.
-        storage.db.execute(f"PRAGMA busy_timeout = {LEFT_BEHIND_BUSY_TIMEOUT_MS}")
-        later.abandoned = True
+        if not _wait_for(worker, budget, later.delivery_deadline):
+            # It may be inside a transaction that will not end soon: the run's record must not wait
+            # for it long (the watchdog would end the process first), and is left out if it must.
+            storage.db.execute(f"PRAGMA busy_timeout = {LEFT_BEHIND_BUSY_TIMEOUT_MS}")
+            later.abandoned = True
     if worker.problem is not None:
         raise worker.problem
     if budget.signal_number is not None or later.delivery_over():  # alerts may wait: status says why
@@ -212,6 +208,18 @@ def run_pipeline(
     if budget.signal_number is not None:
         raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
     return summary
+
+
+def _storing_connection(storage: Storage) -> None:
+    """This connection stores what was fetched: a source's stories with its new validators, each source
+    one commit. Without an fsync each (WAL, synchronous NORMAL: a commit is durable once the next
+    checkpoint or FULL commit syncs), a power cut may lose the last sources stored, and the next run
+    fetches them again; a crash of the process loses nothing. Alerts and their state are written by the
+    stage worker's connection, which keeps SQLite's FULL: a sent alert is never forgotten. Neither
+    checkpoints in its commits: a thread beside them does (newsbot.storage.checkpoints)."""
+    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    storage.db.execute("PRAGMA synchronous = NORMAL")
+    leave_checkpoints_to_the_run(storage.db)
 
 
 class _LaterStages:
@@ -293,6 +301,7 @@ class _LaterStages:
         if self._storage is None:
             self._storage = Storage(Database(self.database))
             self._storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            leave_checkpoints_to_the_run(self._storage.db)
         return self._storage
 
     def close(self) -> None:
