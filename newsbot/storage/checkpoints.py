@@ -9,8 +9,11 @@ a PASSIVE checkpoint every `POLL_SECONDS`, which never waits for a writer or a r
 the disk with the interpreter lock released.
 
 Nothing about durability changes: a commit is as durable as its connection's `synchronous` makes
-it, and a checkpoint syncs the log before it copies, as before. If the thread cannot checkpoint (a
-full disk), the writers' own checkpoints, left on at a much larger size, keep the log bounded.
+it, and a checkpoint (this connection keeps SQLite's FULL) syncs the log before it copies and the
+file after. A checkpoint that fails (a full disk) is tried again `RETRY_SECONDS` later, as a writer's
+next commit would have tried again; meanwhile the writers' own checkpoints, left on at 25,000 pages,
+are the backstop. (The log's size is not what this bounds: a cold run's readers keep it growing to
+120-150 MB either way, since SQLite starts it over only when nothing reads what it holds.)
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ log = logging.getLogger(__name__)
 
 WRITERS_AUTOCHECKPOINT_PAGES = 25_000  # ~100 MB: only if this thread cannot keep up or fails
 POLL_SECONDS = 0.25
-STOP_SECONDS = 5.0  # a checkpoint under way when the run ends is waited for this long at most (a stuck disk)
+RETRY_SECONDS = 2.0  # after a checkpoint failed
+# A checkpoint under way when the run ends is waited for this long at most: a stuck disk must not
+# stretch a stopped run past its 10 seconds (the thread is a daemon; its connection dies with it).
+STOP_SECONDS = 1.0
 
 
 def leave_checkpoints_to_the_run(db: Database) -> None:
@@ -57,9 +63,11 @@ def _checkpoint_until(database: Path, stop: threading.Event) -> None:
         log.info("no checkpoints beside the run (%s): its writers checkpoint", problem)
         return
     with contextlib.closing(connection):
-        while not stop.wait(POLL_SECONDS):
+        wait = POLL_SECONDS
+        while not stop.wait(wait):
             try:  # copies what the log holds beyond the last checkpoint; nothing, at once, if it is all copied
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                wait = POLL_SECONDS
             except sqlite3.Error as problem:
-                log.info("a checkpoint beside the run failed (%s): its writers checkpoint", problem)
-                return
+                log.info("a checkpoint failed (%s); trying again in %.0f s", problem, RETRY_SECONDS)
+                wait = RETRY_SECONDS
