@@ -7,7 +7,8 @@ validators were not updated), unmatched stories are matched, pending alerts are 
 The crawl stores each source as it finishes, in the main thread; clustering, matching and
 delivery run meanwhile in a thread of their own with a database connection of their own
 (newsbot.pipeline.worker), so an alert never waits for a slow, unrelated source. The two connections take
-turns writing (WAL, BEGIN IMMEDIATE, a busy timeout).
+turns writing (WAL, BEGIN IMMEDIATE, a busy timeout), and a third thread copies the log into the file
+beside them (newsbot.storage.checkpoints).
 
 Bounded (newsbot.pipeline.budget): the crawl stops at `fetch.run_budget_seconds`, and delivery stops
 starting messages DELIVERY_ALLOWANCE_SECONDS later; what is left waits, pending, for the next run.
