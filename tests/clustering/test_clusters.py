@@ -843,7 +843,7 @@ def test_two_releases_sharing_an_opening_paragraph_and_a_syndicate_footer_stay_a
     160-word footer that three other stories of the window carry too. Together that is over half of each, and
     the shared text starts where both stories start, so only the boilerplate rule keeps them apart: the footer's
     sampled shingles, seen in three clusters, are left out of the sampled comparison. Every one of them must be
-    known as such: an index keeping half of a long story's sample knew half, and merged 5 seeds of these 6."""
+    known as such: an index keeping half of a long story's sample knew half, and merged all 6 of these."""
     rng = random.Random(seed)
     footer, opening = prose(rng, 160), prose(rng, 60)
     others = [own_story(10 + number, prose(rng, 200) + " " + footer, outlet=f"Other{number}") for number in range(3)]
