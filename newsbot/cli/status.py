@@ -8,6 +8,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from newsbot.alerts.deliver import DELIVERY_FAILING
 from newsbot.cli.mutes import status_lines as mute_status_lines
@@ -236,6 +237,7 @@ def _at_a_glance(config: Config, storage: Storage) -> list[str]:
         *_sources_needing_attention(config, states),
         *_alerts_needing_attention(config, storage, now),
         *_runs_needing_attention(states, last),
+        *_runs_stopped_coming(storage.run_starts(RUNS_FOR_THE_PACE + 1), now),
     ]
     lines = [_summary_line(config, states, storage.alert_counts(), last, now)]
     lines += ["Needs attention:", *(f"  - {item}" for item in attention)] if attention else ["Nothing needs attention."]
@@ -243,6 +245,10 @@ def _at_a_glance(config: Config, storage: Storage) -> list[str]:
 
 
 FAILED_LAST_FETCH = "failed their last fetch"
+RUNS_FOR_THE_PACE = 10  # the gaps between the last this many runs and the one before them set the pace
+MIN_RUNS_FOR_THE_PACE = 4
+STOPPED_AFTER_GAPS = 3
+STOPPED_AT_LEAST = timedelta(hours=1)
 
 
 def _health_word(state: SourceState | None) -> str:
@@ -351,6 +357,31 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
             f"{last.summary['alerts_pending']} alerts wait for the next run"
         )
     return items
+
+
+def _runs_stopped_coming(starts: list[datetime], now: datetime) -> list[str]:
+    """Runs that came at a steady pace and then stopped: cron no longer runs newsbot (a crontab
+    edited away, a machine rebuilt), and nothing else would say so, since no run is left to fail.
+    The pace is the median gap between the last runs' starts (a run by hand now and then does not
+    move it); a gap of three of them, and an hour at least, is a stop."""
+    if len(starts) < MIN_RUNS_FOR_THE_PACE:
+        return []
+    gaps = sorted(later - earlier for earlier, later in pairwise(starts))
+    pace = gaps[len(gaps) // 2]
+    quiet = now - starts[-1]
+    if quiet < max(STOPPED_AFTER_GAPS * pace, STOPPED_AT_LEAST):
+        return []
+    return [
+        f"no run since {iso(starts[-1])} ({_ago(quiet)}), where the last {len(starts)} came about every "
+        f"{_span(pace)}: is cron still running newsbot?"
+    ]
+
+
+def _span(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    if minutes < 120:
+        return f"{max(minutes, 1):.0f} min"
+    return f"{minutes / 60:.0f} h" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days"
 
 
 def _failing_after(config: Config) -> timedelta:

@@ -86,5 +86,10 @@ class RunStore(StoreBase):
             RunRecord(rows[0]["started_at"], rows[0]["finished_at"], json.loads(rows[0]["summary"])) if rows else None
         )
 
+    def run_starts(self, last: int) -> list[datetime]:
+        """When the `last` recorded runs started, oldest first."""
+        rows = self.db.execute("SELECT started_at FROM runs ORDER BY id DESC LIMIT ?", [last]).fetchall()
+        return [datetime.fromisoformat(started) for (started,) in reversed(rows)]
+
     def story_count(self) -> int:
         return self.db.table("stories").count

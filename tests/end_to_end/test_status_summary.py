@@ -252,3 +252,56 @@ def test_status_counts_the_full_messages_a_digest_still_owes_its_thread(
     assert before.returncode == 0 and after.returncode == 0, after.stderr
     assert "owed" not in before.stdout
     assert f"Alerts: 0 pending, {owed} sent; {owed} full messages still owed to their digests' threads" in after.stdout
+
+
+def recorded_at_a_pace(workspace: Workspace, pace: timedelta, quiet: timedelta) -> None:
+    """The recorded runs (and the sources' fetches) moved back in time, as if cron had started one every
+    `pace` and the last of them `quiet` ago."""
+    last = datetime.now(UTC) - quiet
+    with sqlite3.connect(workspace.database) as connection:
+        ids = [row[0] for row in connection.execute("SELECT id FROM runs ORDER BY id DESC")]
+        for number, run in enumerate(ids):
+            started = last - number * pace
+            connection.execute(
+                "UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?",
+                [
+                    started.isoformat(timespec="seconds"),
+                    (started + timedelta(seconds=2)).isoformat(timespec="seconds"),
+                    run,
+                ],
+            )
+        connection.execute(
+            "UPDATE sources SET last_fetch_at = ?", [(last + timedelta(seconds=1)).isoformat(timespec="seconds")]
+        )
+
+
+@pytest.mark.parametrize(
+    ("runs", "pace", "quiet", "said"),
+    [
+        pytest.param(
+            4, timedelta(minutes=15), timedelta(hours=2), "(2 h ago), where the last 4 came about every 15 min"
+        ),
+        pytest.param(4, timedelta(minutes=15), timedelta(minutes=40), None, id="every-15-min-none-for-40-min"),
+        pytest.param(4, timedelta(hours=1), timedelta(hours=2, minutes=30), None, id="hourly-none-for-2.5-h"),
+        pytest.param(4, timedelta(hours=1), timedelta(hours=4), "(4 h ago), where the last 4 came about every 60 min"),
+        pytest.param(3, timedelta(minutes=15), timedelta(days=2), None, id="three-runs-no-pace-yet"),
+    ],
+)
+def test_runs_that_stopped_coming_are_noticed(
+    workspace: Workspace, feed_server: FeedServer, runs: int, pace: timedelta, quiet: timedelta, said: str | None
+) -> None:
+    """cron no longer runs newsbot: no run is left to fail, so status says it from the pace the runs kept
+    (the median gap of the last ones): three gaps and an hour at least without one is a stop."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
+    for _ in range(runs):
+        assert workspace.newsbot("run").returncode == 0
+    recorded_at_a_pace(workspace, pace, quiet)
+
+    status = workspace.newsbot("status")
+
+    assert status.returncode == 0, status.stderr
+    noticed = [line for line in glance(status.stdout) if "is cron still running newsbot?" in line]
+    if said is None:
+        assert noticed == [] and "Nothing needs attention." in glance(status.stdout), status.stdout
+    else:
+        assert len(noticed) == 1 and said in noticed[0], status.stdout
