@@ -248,7 +248,7 @@ FAILED_LAST_FETCH = "failed their last fetch"
 RUNS_FOR_THE_PACE = 10  # the gaps between the last this many runs and the one before them set the pace
 MIN_RUNS_FOR_THE_PACE = 4
 STOPPED_AFTER_GAPS = 3
-STOPPED_AT_LEAST = timedelta(hours=1)
+STOPPED_AT_LEAST = timedelta(hours=2)  # runs by hand while setting up must not make an hourly cron look stopped
 
 
 def _health_word(state: SourceState | None) -> str:
@@ -363,7 +363,7 @@ def _runs_stopped_coming(starts: list[datetime], now: datetime) -> list[str]:
     """Runs that came at a steady pace and then stopped: cron no longer runs newsbot (a crontab
     edited away, a machine rebuilt), and nothing else would say so, since no run is left to fail.
     The pace is the median gap between the last runs' starts (a run by hand now and then does not
-    move it); a gap of three of them, and an hour at least, is a stop."""
+    move it); a gap of three of them, and two hours at least, is a stop."""
     if len(starts) < MIN_RUNS_FOR_THE_PACE:
         return []
     gaps = sorted(later - earlier for earlier, later in pairwise(starts))

@@ -279,8 +279,9 @@ def recorded_at_a_pace(workspace: Workspace, pace: timedelta, quiet: timedelta) 
     ("runs", "pace", "quiet", "said"),
     [
         pytest.param(
-            4, timedelta(minutes=15), timedelta(hours=2), "(2 h ago), where the last 4 came about every 15 min"
+            4, timedelta(minutes=15), timedelta(hours=3), "(3 h ago), where the last 4 came about every 15 min"
         ),
+        pytest.param(4, timedelta(minutes=1), timedelta(minutes=70), None, id="set-up-by-hand-then-hourly-cron"),
         pytest.param(4, timedelta(minutes=15), timedelta(minutes=40), None, id="every-15-min-none-for-40-min"),
         pytest.param(4, timedelta(hours=1), timedelta(hours=2, minutes=30), None, id="hourly-none-for-2.5-h"),
         pytest.param(4, timedelta(hours=1), timedelta(hours=4), "(4 h ago), where the last 4 came about every 60 min"),
@@ -291,7 +292,7 @@ def test_runs_that_stopped_coming_are_noticed(
     workspace: Workspace, feed_server: FeedServer, runs: int, pace: timedelta, quiet: timedelta, said: str | None
 ) -> None:
     """cron no longer runs newsbot: no run is left to fail, so status says it from the pace the runs kept
-    (the median gap of the last ones): three gaps and an hour at least without one is a stop."""
+    (the median gap of the last ones): three gaps and two hours at least without one is a stop."""
     workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(ROBOCALLS)]))))
     for _ in range(runs):
         assert workspace.newsbot("run").returncode == 0
