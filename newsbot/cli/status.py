@@ -400,9 +400,4 @@ IN_FLIGHT = "sent, its answer lost: a bot token looks it up before sending again
 
 
 def _ago(span: timedelta) -> str:
-    minutes = span.total_seconds() / 60
-    if minutes < 1:
-        return "just now"
-    if minutes < 120:
-        return f"{minutes:.0f} min ago"
-    return f"{minutes / 60:.0f} h ago" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days ago"
+    return "just now" if span < timedelta(minutes=1) else f"{_span(span)} ago"
