@@ -39,6 +39,9 @@ def first_damage(connection: sqlite3.Connection) -> str | None:
     return str((lines or found)[0])[:200]
 
 
+INTERRUPT_AGAIN_SECONDS = 0.01
+
+
 class EarlyCheck:
     """The check of the file at `path`, run in a thread from the moment the object is entered as a
     context manager; leaving it interrupts the check if it is still running (the command failed first).
@@ -66,9 +69,14 @@ class EarlyCheck:
     ) -> None:
         with self._lock:
             self._ended = True
-            if self._connection is not None:
-                self._connection.interrupt()
-        self._thread.join()
+        # Again until the thread ends: an interrupt that comes between the check's connecting and its
+        # first statement is lost (SQLite interrupts running statements only), and the command that
+        # failed first then waited for the whole check.
+        while self._thread.is_alive():
+            with self._lock:
+                if self._connection is not None:
+                    self._connection.interrupt()
+            self._thread.join(INTERRUPT_AGAIN_SECONDS)
 
     def outcome(self) -> tuple[bool, str | None]:
         """(whether the file was checked, what was found damaged), once the check is done."""
