@@ -218,8 +218,13 @@ def _storing_connection(storage: Storage) -> None:
     fetches them again; a crash of the process loses nothing. Alerts and their state are written by the
     stage worker's connection, which keeps SQLite's FULL: a sent alert is never forgotten. Neither
     checkpoints in its commits: a thread beside them does (newsbot.storage.checkpoints)."""
-    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    _writing_connection(storage)
     storage.db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _writing_connection(storage: Storage) -> None:
+    """Either of the run's two writers: it waits its turn to write, and leaves checkpoints to the run."""
+    storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     leave_checkpoints_to_the_run(storage.db)
 
 
@@ -301,8 +306,7 @@ class _LaterStages:
         without Storage.open's checks, which read every page (seconds, on a large database)."""
         if self._storage is None:
             self._storage = Storage(Database(self.database))
-            self._storage.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            leave_checkpoints_to_the_run(self._storage.db)
+            _writing_connection(self._storage)
         return self._storage
 
     def close(self) -> None:
