@@ -25,6 +25,7 @@ from newsbot.configuration.delivery_mode import describe_delivery, ignored_routi
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_export
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
+from newsbot.long_lived import freeze_what_exists
 from newsbot.matching.backtest import backtest
 from newsbot.matching.examples import run_examples
 from newsbot.matching.explain import describe_evaluations
@@ -319,6 +320,7 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
 
         pipeline = dry_run if arguments.dry_run else run
         configured, policy = delivery(config, dry_run=arguments.dry_run)
+        freeze_what_exists()
         with (
             database_faults(config.database),
             run_progress(configured, quiet=arguments.quiet, verbose=arguments.verbose) as (poster, progress),

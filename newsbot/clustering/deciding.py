@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
 from newsbot.clustering.assign import decide_here
+from newsbot.long_lived import freeze_what_exists
 from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
 
@@ -189,6 +190,7 @@ def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
     """The child's loop: a batch's (ids, since, whether its last answer is still being written) in,
     its decisions out, until the parent's end closes."""
     storage = Storage.open(database, migrate=False, checked=True)  # the run checked and migrated it
+    freeze_what_exists()
     previous: list[ClusterAssignment] = []  # the last answer sent
     try:
         while True:

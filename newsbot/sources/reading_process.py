@@ -40,6 +40,7 @@ from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
 from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
+from newsbot.long_lived import freeze_what_exists
 from newsbot.sources.reading import read_article, read_feed
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.WARNING)
     logging.captureWarnings(True)  # py.warnings, as in the run's process
+    freeze_what_exists()
     answers.write(READY)
     answers.flush()
     while True:
