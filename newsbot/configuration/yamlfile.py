@@ -35,6 +35,7 @@ under libyaml and failed under PyYAML. None of 180,000 do now.)
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +81,13 @@ class YamlDocument:
 def load_yaml(path: Path) -> YamlDocument:
     """Parse one YAML file; raise ConfigError naming `file:line` on syntax errors, duplicates and bombs."""
     text = read_config_text(path)
-    try:
-        node = _compose_fast(text) if _read_alike_by_libyaml(text) else _compose_explained(path, text)
-    except (yaml.YAMLError, _LimitError, _ReadApartError):
+    node, by_libyaml = None, _read_alike_by_libyaml(text)
+    if by_libyaml:
+        try:
+            node = _compose_fast(text)
+        except (yaml.YAMLError, _LimitError, _ReadApartError):
+            by_libyaml = False  # out of the handler: libyaml's nodes are freed before PyYAML's parser starts
+    if not by_libyaml:
         node = _compose_explained(path, text)
     document = YamlDocument(path=path, data=None)
     if node is not None:
@@ -90,8 +95,16 @@ def load_yaml(path: Path) -> YamlDocument:
     return document
 
 
+_GLUED_COMMENT = re.compile(r"[|>][-+0-9]*#")  # `|#note`, wherever an anchor or a comment put the `|`
+
+
 def _read_alike_by_libyaml(text: str) -> bool:
-    return _FastBoundedLoader is not None and "\t" not in text and "\ufeff" not in text[1:]
+    return (
+        _FastBoundedLoader is not None
+        and "\t" not in text
+        and "\ufeff" not in text[1:]
+        and _GLUED_COMMENT.search(text) is None
+    )
 
 
 def _compose_fast(text: str) -> yaml.Node | None:
@@ -268,10 +281,13 @@ def _fast_loader() -> type | None:
             self._text = stream.removeprefix("\ufeff")  # libyaml's marks count from after a byte-order mark
 
         def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-            if _read_apart(self._text, self.peek_event(), parent):
+            event = self.peek_event()
+            if _read_apart(event, parent):
                 raise _ReadApartError
             node = super().compose_node(parent, index)
-            if node is not None and _flow(node) and not _flow(parent) and "?" in self._text[_span(node)]:
+            if isinstance(event, yaml.AliasEvent) or node is None:  # an alias's node was checked at its anchor
+                return node
+            if _flow(node) and not _flow(parent) and self._text.find("?", *_span(node)) >= 0:
                 raise _ReadApartError
             return node
 
@@ -282,22 +298,14 @@ class _ReadApartError(Exception):
     """libyaml met a construct that PyYAML's parser reads another way or refuses: PyYAML reads the file."""
 
 
-def _read_apart(text: str, event: yaml.Event | None, parent: yaml.Node | None) -> bool:
-    """Where the two parsers part ways, besides a `?` inside brackets or braces (PyYAML refuses
-    `aliases: [Mitto?]` and `[? , : d]`, libyaml takes them; checked once the outermost is read).
-    Random edits of the examples found each: an explicit tag (`!vendors,` ends at the comma for
-    libyaml, not for PyYAML); a block text's `|` or `>` followed by a comment with no space before
-    it (`|#note`, refused by PyYAML); an empty document, whose line each counts its own way."""
+def _read_apart(event: yaml.Event | None, parent: yaml.Node | None) -> bool:
+    """Where the two parsers part ways at a node, besides a `?` inside brackets or braces (PyYAML
+    refuses `aliases: [Mitto?]` and `[? , : d]`, libyaml takes them; checked once the outermost is
+    read). Random edits of the examples found both: an explicit tag (`!vendors,` ends at the comma
+    for libyaml, not for PyYAML); an empty document, whose line each parser counts its own way."""
     if getattr(event, "tag", None) is not None:
         return True
-    if isinstance(event, yaml.ScalarEvent):
-        if not event.style:
-            return parent is None and not event.value
-        if event.style in "|>":
-            start = event.start_mark.index + 1  # type: ignore[union-attr]
-            end = text.find("\n", start)
-            return text[start : end if end >= 0 else len(text)].lstrip("+-0123456789")[:1] == "#"
-    return False
+    return isinstance(event, yaml.ScalarEvent) and not event.style and parent is None and not event.value
 
 
 def _flow(node: yaml.Node | None) -> bool:
@@ -305,8 +313,8 @@ def _flow(node: yaml.Node | None) -> bool:
     return bool(getattr(node, "flow_style", False))
 
 
-def _span(node: yaml.Node) -> slice:
-    return slice(node.start_mark.index, node.end_mark.index)
+def _span(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.index, node.end_mark.index
 
 
 _FastBoundedLoader = _fast_loader()

@@ -60,6 +60,8 @@ READ_APART = {
     "an explicit tag": "all: [!vendors, breach]\n",
     "a comment glued to a block text": "a: |#note\n  text\n",
     "a comment glued after a byte-order mark": "\ufeff|# note\n here\n",
+    "a comment glued after an anchor": "a: &x |#c\n  text\n",  # libyaml's mark is the anchor's, not the |'s
+    "a comment glued below its anchor": "&a1\n  |#",
     "an empty document": "---\n# nothing here",
 }
 
