@@ -29,7 +29,8 @@ of these goes to PyYAML's parser (`_read_alike_by_libyaml`, `_read_apart`), so n
 file as PyYAML's parser does, and refuses what it refuses: the watchlist tools (`tune --apply`,
 `vendors import`), which edit with that parser, take every file `newsbot check` takes. (An earlier
 round measured libyaml alone and left it out for that reason: 83 of 12,000 random edits loaded
-under libyaml and failed under PyYAML. None of 180,000 do now.)
+under libyaml and failed under PyYAML. None of 180,000 does now, nor of a review's 2.2 million
+generated and mutated files.)
 """
 
 from __future__ import annotations
