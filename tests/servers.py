@@ -52,6 +52,10 @@ class Route:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's listen backlog is 5: a crawl that opens dozens of connections at once (a test's
+    # concurrent_requests: 128) overflowed it while the accepting thread waited for the interpreter
+    # lock, and each connection dropped there waited 1, 3, 7… s for the kernel to try its SYN again.
+    request_queue_size = 1024
 
 
 class _Base:
