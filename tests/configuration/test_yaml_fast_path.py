@@ -62,6 +62,8 @@ READ_APART = {
     "a comment glued after a byte-order mark": "\ufeff|# note\n here\n",
     "a comment glued after an anchor": "a: &x |#c\n  text\n",  # libyaml's mark is the anchor's, not the |'s
     "a comment glued below its anchor": "&a1\n  |#",
+    "a comment glued to a directive": "%YAML 1.1#note\n---\na: 1\n",  # found by a review's generator
+    "a comment glued to a directive, lines apart by U+2028": "%YAML 1.1#\u2028--- \u2028null: [x y,]\u2028",
     "an empty document": "---\n# nothing here",
 }
 
