@@ -17,9 +17,9 @@ document over the limits never reaches.
 libyaml (PyYAML's C parser) reads a file about ten times faster than PyYAML's own Python, and every
 command reads newsbot.yaml first: loading one of 1,000 sources took 0.17 s with PyYAML's parser
 and takes 0.04 s with libyaml's. Its events feed the same bounded composer, which stops a hostile
-file as early (libyaml hands events over as it parses). A file that fails there is read again by PyYAML's Python parser,
-whose error messages are the ones newsbot's sentences are written for, so a broken file reads the
-same either way; so does a machine whose PyYAML was built without libyaml.
+file as early (libyaml hands events over as it parses). A file that fails there is read again by
+PyYAML's Python parser, whose error messages are the ones newsbot's sentences are written for, so
+a broken file reads the same either way; so does a machine whose PyYAML was built without libyaml.
 
 The two parsers disagree on a few files, found by random edits of the examples and a reviewer's
 generated files (tests/configuration/test_yaml_fast_path.py): libyaml takes a tab after a colon, a
@@ -100,6 +100,8 @@ _DIRECTIVE = re.compile("(?:^|[\n\r\x85\u2028\u2029])%")  # `%YAML 1.1#note`: ta
 
 
 def _read_alike_by_libyaml(text: str) -> bool:
+    """Whether libyaml may read `text`: no character or construct where it parts from PyYAML's
+    parser that only the text shows (the rest are found while composing: `_read_apart`)."""
     return (
         _FastBoundedLoader is not None
         and "\t" not in text
@@ -110,7 +112,8 @@ def _read_alike_by_libyaml(text: str) -> bool:
 
 
 def _compose_fast(text: str) -> yaml.Node | None:
-    """The document's nodes through libyaml; a YAMLError or _LimitError where it refuses them."""
+    """The document's nodes through libyaml: a YAMLError or _LimitError where it refuses them, a
+    _ReadApartError where PyYAML's parser would read them otherwise."""
     assert _FastBoundedLoader is not None  # _read_alike_by_libyaml said so
     loader = _FastBoundedLoader(text)
     try:
