@@ -125,8 +125,11 @@ def _compose_fast(text: str) -> yaml.Node | None:
 
 def _compose_explained(path: Path, text: str) -> yaml.Node | None:
     """The document's nodes through PyYAML's Python parser, or a ConfigError naming `file:line`."""
+    loader: _BoundedLoader | None = None
     try:
-        return yaml.compose(text, Loader=_BoundedLoader)
+        loader = _BoundedLoader(text)  # PyYAML's reader checks every character here
+        node: yaml.Node | None = loader.get_single_node()
+        return node
     except _LimitError as error:
         raise ConfigError(f"{path}:{error.line}: {error.sentence}") from None
     except yaml.MarkedYAMLError as error:
@@ -137,6 +140,15 @@ def _compose_explained(path: Path, text: str) -> yaml.Node | None:
         raise ConfigError(
             f"{path}:{line}: this is not valid YAML: it contains the control character #x{error.character:04x}"
         ) from None
+    except ValueError:  # PyYAML's scanner hands a `\U` escape past Unicode's last character to chr()
+        assert loader is not None  # the reader raises only ReaderError
+        raise ConfigError(
+            f"{path}:{loader.get_mark().line + 1}: this is not valid YAML: a '\\U' escape here names no "
+            "character (the last is \\U0010FFFF)"
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def read_config_text(path: Path) -> str:

@@ -114,6 +114,7 @@ CASES = [
     pytest.param(TOP + "spiders_dir: @spiders\n", 3, ["cannot start with '@'", "in quotes"], id="reserved-character"),
     pytest.param(TOP + "spiders_dir: *spiders\n", 3, ["'*spiders' refers to an anchor"], id="undefined-alias"),
     pytest.param(TOP + 'spiders_dir: "C:\\spiders"\n', 3, ["'\\s' is not an escape"], id="unknown-escape"),
+    pytest.param(TOP + 'spiders_dir: "\\U00110000"\n', 3, ["names no character"], id="escape-past-unicode"),
     pytest.param(TOP + "---\nmax_age_days: 7\n", 3, ["a second YAML document"], id="second-document"),
 ]
 
