@@ -411,11 +411,13 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
         indexed_on_insert = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'stories_ai'").fetchone()
         if indexed_on_insert and not fts:  # a build from before m012 indexed each story as it was stored
             db.execute("DROP TRIGGER stories_ai")
+        counts_samples = any(column[1] == "cluster_sampled" for column in db.execute("PRAGMA table_info(stories)"))
         for last in range(store.size, 0, -SEED_BATCH):
             started = time.perf_counter()
             batch = [newsroom.stored(rank, store.size) for rank in range(last - 1, max(last - SEED_BATCH, 0) - 1, -1)]
             generated = time.perf_counter()
             shingles: list[tuple[int, str, str, int]] = []  # (hash, story id, cluster id, seen)
+            samples: list[tuple[int, str]] = []  # (sampled shingles, story id), as record_clusters keeps (m014)
             for stored in batch:
                 if stored.story.published_at and stored.story.published_at >= since:
                     store.in_window += 1
@@ -423,6 +425,7 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
                     cluster = newsroom.id_of(stored.root)
                     seen = unix_seconds(stored.story.published_at)
                     shingles += [(value, stored.id, cluster, seen) for value in (found.sampled if found else ())]
+                    samples.append((len(found.sampled) if found else 0, stored.id))
             fingerprinted = time.perf_counter()
             db.execute("BEGIN")
             db.executemany(
@@ -430,6 +433,8 @@ def seed(store: Store, since: datetime, *, fts: bool = True) -> None:
                 "cluster_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*stored.row, newsroom.id_of(stored.root)) for stored in batch],
             )
+            if counts_samples:
+                db.executemany("UPDATE stories SET cluster_sampled = ? WHERE id = ?", samples)
             if fts and not indexed_on_insert:  # clustered, so indexed (m012)
                 db.execute(
                     "INSERT INTO stories_fts (rowid, title, summary, text) SELECT rowid, title, summary, text "

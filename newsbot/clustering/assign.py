@@ -21,14 +21,16 @@ from urllib.parse import urlsplit
 
 from newsbot.clustering.clusters import (
     MIN_SAMPLED,
+    NEAR,
     Fingerprint,
     Neighbour,
     compare,
     fingerprint,
+    sample_share_at_most,
     sampled,
     shingle_hashes,
 )
-from newsbot.clustering.window import WindowIndex
+from newsbot.clustering.window import Candidate, WindowIndex
 from newsbot.models import Story
 from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
@@ -161,18 +163,20 @@ def nearest_story(
     storage: Storage, index: WindowIndex, batch: _Batch, story: Story, own: frozenset[int]
 ) -> Neighbour | None:
     """The story of the window most like this one (`own`: its sampled shingles), and whether this one
-    is a copy of it. A candidate of the batch is compared from its hashes, a stored one read back."""
+    is a copy of it. A candidate of the batch is compared from its hashes, a stored one read back,
+    unless its sample shows it shares too little to be even a near miss (`NEAR`)."""
     boilerplate = index.boilerplate(own)
-    if len(own - boilerplate) < MIN_SAMPLED:
+    compared = own - boilerplate
+    if len(compared) < MIN_SAMPLED:
         return None
-    candidates = index.candidates(own - boilerplate)
+    candidates = [each for each in index.candidates(compared) if _may_be_near(each, len(compared), len(boilerplate))]
     if not candidates:
         return None
     shingles = batch.fingerprint(story.id)
     assert shingles is not None  # it has sampled shingles
-    stored = storage.stories_by_id(candidate for candidate, _, _ in candidates if candidate not in batch.stories)
+    stored = storage.stories_by_id(candidate for candidate, *_ in candidates if candidate not in batch.stories)
     best: Neighbour | None = None
-    for candidate, cluster, _ in candidates:
+    for candidate, cluster, *_ in candidates:
         if candidate in batch.stories:
             other_story, other = batch.stories[candidate], batch.fingerprint(candidate)
         elif candidate in stored:
@@ -188,6 +192,14 @@ def nearest_story(
         if best is None or (neighbour.joins, neighbour.containment) > (best.joins, best.containment):
             best = neighbour
     return best
+
+
+def _may_be_near(candidate: Candidate, own: int, ignored: int) -> bool:
+    """Whether comparing the candidate in full could score `NEAR` or more (own: the new story's sampled
+    shingles less the `ignored` boilerplate). Unknown sample sizes (before migration m014) say yes."""
+    if candidate.sampled is None:
+        return True
+    return sample_share_at_most(candidate.shared, own, candidate.sampled, ignored) >= NEAR
 
 
 def _site(url: str) -> str:

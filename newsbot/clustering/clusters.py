@@ -31,6 +31,10 @@ SAMPLE_EVERY = 4
 MIN_WORDS = 40  # shorter texts (a teaser, "Subscribe to read") never cluster
 MIN_SAMPLED = 3  # and neither do texts with fewer non-boilerplate sampled shingles
 CONTAINMENT = 0.5
+# A stored candidate whose sample shows less than this shared is not read back and compared: it is
+# neither a copy nor a near miss worth explaining (`newsbot explain`), but a shingle or two that
+# unrelated stories share by chance, and there are more such the fuller the window.
+NEAR = CONTAINMENT / 2
 BOILERPLATE_CLUSTERS = 3  # a sampled shingle in this many different clusters is boilerplate
 LEAD_SHARE = 0.25  # of the longer text's first third must be in the shorter one
 SAME_SITE_CONTAINMENT = 0.8  # two pages of one site: shared share of the longer text
@@ -130,6 +134,15 @@ def compare(new: Fingerprint, old: Fingerprint, ignored: frozenset[int], *, same
     if same_site and len(new.shingles & old.shingles) < SAME_SITE_CONTAINMENT * len(larger.shingles):
         return score, f"two pages of one site share less than {SAME_SITE_CONTAINMENT} of the longer (its template)"
     return score, ""
+
+
+def sample_share_at_most(shared: int, own: int, theirs: int, ignored: int) -> float:
+    """The most `compare` can score a stored story known only by its count of sampled shingles
+    (`theirs`), which shares `shared` of the new story's `own` sampled shingles that are not in
+    `ignored` (boilerplate): the sampled containment is shared / min(own, their sample without
+    `ignored`), and that is no smaller than theirs - ignored, nor than what is shared."""
+    smaller = min(own, max(shared, theirs - ignored))
+    return shared / smaller if smaller else 0.0
 
 
 def containment(first: frozenset[int], second: frozenset[int]) -> float:

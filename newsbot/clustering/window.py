@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Set
+from typing import NamedTuple
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
 from newsbot.storage.clusters import ClusterAssignment, WindowShingles
 
 CANDIDATES = 5  # stories compared in full with each new one: those sharing the most sampled shingles
 
-Row = tuple[str, str]  # (story, cluster)
+Row = tuple[str, str, int | None]  # (story, cluster, its sampled shingles: None if clustered before m014)
+
+
+class Candidate(NamedTuple):
+    story: str
+    cluster: str
+    shared: int  # sampled shingles it shares with the new story, boilerplate left out
+    sampled: int | None  # all its sampled shingles (None: not known, clustered before migration m014)
 
 
 class WindowIndex:
@@ -33,7 +41,7 @@ class WindowIndex:
         # all of a new story's shingles (dict.fromkeys), rather than a list made for each.
         self._rows: dict[int, tuple[Row, ...]] = {value: tuple(rows) for value, rows in stored.rows.items()}
         for decided in unwritten:
-            row = (decided.story, decided.cluster)
+            row = (decided.story, decided.cluster, len(decided.sampled))
             for value in decided.sampled:
                 if value in wanted and value not in self._boilerplate:
                     held = self._rows.get(value, ())
@@ -43,19 +51,19 @@ class WindowIndex:
         """The shingles seen in `BOILERPLATE_CLUSTERS` or more clusters of the window."""
         return frozenset(sampled & self._boilerplate)
 
-    def candidates(self, sampled: Set[int]) -> list[tuple[str, str, int]]:
-        """(story, cluster, shingles shared) of the `CANDIDATES` stories sharing the most of `sampled`
-        (boilerplate left out by the caller), the most first, then by story id."""
+    def candidates(self, sampled: Set[int]) -> list[Candidate]:
+        """The `CANDIDATES` stories sharing the most of `sampled` (boilerplate left out by the caller),
+        the most first, then by story id."""
         rows = self._rows
         shared = Counter(row for value in sampled & rows.keys() for row in rows[value])
         best = sorted(shared.items(), key=lambda item: (-item[1], item[0][0]))[:CANDIDATES]
-        return [(story, cluster, count) for (story, cluster), count in best]
+        return [Candidate(story, cluster, count, size) for (story, cluster, size), count in best]
 
     def add(self, story: str, cluster: str, sampled: Set[int]) -> None:
         """A story just decided, for the stories after it. A shingle that reaches `BOILERPLATE_CLUSTERS`
         clusters is boilerplate from then on (the window's rows only grow during a pass), and its rows
         are no longer needed."""
-        row = (story, cluster)
+        row = (story, cluster, len(sampled))
         rows = self._rows
         seen = sampled & rows.keys()
         rows.update(dict.fromkeys(sampled - seen - self._boilerplate, (row,)))
@@ -63,7 +71,7 @@ class WindowIndex:
             self._grow(value, (*rows[value], row))
 
     def _grow(self, value: int, rows: tuple[Row, ...]) -> None:
-        if len({cluster for _, cluster in rows}) >= BOILERPLATE_CLUSTERS:
+        if len({cluster for _, cluster, _ in rows}) >= BOILERPLATE_CLUSTERS:
             self._boilerplate.add(value)
             self._rows.pop(value, None)
         else:

@@ -36,10 +36,11 @@ class ClusterAssignment:
 @dataclass
 class WindowShingles:
     """What the window's index holds for some sampled shingles: those already in `BOILERPLATE_CLUSTERS`
-    or more clusters, and for every other one found, its (story, cluster) rows."""
+    or more clusters, and for every other one found, its rows: (story, cluster, how many sampled
+    shingles that story has in the index, None if it was clustered before migration m014)."""
 
     boilerplate: set[int] = field(default_factory=set)
-    rows: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    rows: dict[int, list[tuple[str, str, int | None]]] = field(default_factory=dict)
 
 
 class ClusterStore(StoreBase):
@@ -75,14 +76,14 @@ class ClusterStore(StoreBase):
                 shared.append(value)
         if shared:
             rows = self.db.execute(
-                "SELECT shingle_index.hash, story.id, cluster.id FROM shingle_index "
+                "SELECT shingle_index.hash, story.id, cluster.id, story.cluster_sampled FROM shingle_index "
                 "JOIN stories AS story ON story.rowid = shingle_index.story "
                 "JOIN stories AS cluster ON cluster.rowid = shingle_index.cluster "
                 "WHERE shingle_index.hash IN (SELECT value FROM json_each(?)) AND shingle_index.seen >= ?",
                 [json.dumps(shared), since_seconds],  # in hash order, as json_each gave them
             )
-            for value, story, cluster in rows:
-                found.rows.setdefault(value, []).append((story, cluster))
+            for value, story, cluster, sampled in rows:
+                found.rows.setdefault(value, []).append((story, cluster, sampled))
         return found
 
     def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
@@ -122,9 +123,12 @@ class ClusterStore(StoreBase):
                 [json.dumps(stories)],
             )
             self.db.conn.executemany(
-                "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ? "
-                "WHERE id = ?",
-                [(each.cluster, each.score, each.neighbour, each.note or None, each.story) for each in decided],
+                "UPDATE stories SET cluster_id = ?, cluster_score = ?, cluster_neighbour = ?, cluster_note = ?, "
+                "cluster_sampled = ? WHERE id = ?",
+                [
+                    (each.cluster, each.score, each.neighbour, each.note or None, len(each.sampled), each.story)
+                    for each in decided
+                ],
             )
             clusters = [rowids[each.cluster] for each in decided]
             # Sorted as one int a row, the hash above the assignment's number: a third of the memory of

@@ -43,6 +43,7 @@ TABLES: dict[str, Columns] = {
         "cluster_score": ("REAL", "containment against its nearest stored story"),
         "cluster_neighbour": ("TEXT", "that story's id"),
         "cluster_note": ("TEXT", "why it did not join that story's cluster"),
+        "cluster_sampled": ("INTEGER", "its sampled shingles in the window's index (NULL: clustered before m014)"),
     },
     "story_sources": {
         "story_id": ("TEXT", "a story (part of the primary key)"),

@@ -451,9 +451,9 @@ def test_a_write_landing_between_the_two_reads_of_the_index_still_makes_boilerpl
     between the two. Counted in two clusters, read with N's row as a third, given N as unwritten: it
     is boilerplate, as it is when the write lands before both reads (counted in three)."""
     decided = ClusterAssignment("n", "n", None, None, "", [8, 12])
-    straddled = WindowShingles(rows={8: [("a", "a"), ("b", "b"), ("n", "n")], 12: [("n", "n")]})
-    after_both = WindowShingles(boilerplate={8}, rows={12: [("n", "n")]})
+    straddled = WindowShingles(rows={8: [("a", "a", 5), ("b", "b", 9), ("n", "n", 2)], 12: [("n", "n", 2)]})
+    after_both = WindowShingles(boilerplate={8}, rows={12: [("n", "n", 2)]})
     for stored in (straddled, after_both):
         window = WindowIndex(stored, [decided], {8, 12, 16})
         assert window.boilerplate({8, 12, 16}) == {8}
-        assert window.candidates({12, 16}) == [("n", "n", 1)]
+        assert window.candidates({12, 16}) == [("n", "n", 1, 2)]
