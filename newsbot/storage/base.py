@@ -49,3 +49,20 @@ class StoreBase:
                 raise
         finally:
             self._writing.release()
+
+    @contextlib.contextmanager
+    def synced_by_what_follows(self) -> Iterator[None]:
+        """Commits in the block wait on no fsync of their own (synchronous NORMAL): the next FULL commit
+        or checkpoint syncs them. A power cut may lose the last of them, never one without those
+        before it, nor a FULL commit made after them: the log is written and synced in order. For
+        writes the next run would redo anyway. Inside a transaction it changes nothing (SQLite
+        refuses to change the level there): the outer commit decides."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        level = self.db.execute("PRAGMA synchronous").fetchone()[0]
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA synchronous = {level}")

@@ -102,13 +102,17 @@ class ClusterStore(StoreBase):
         deleted, and no migration rebuilds the table without rebuilding this index). The rows go in
         sorted by hash: each page of the index is then written once per batch, however many of the
         batch's rows it takes, rather than once for each of them.
+
+        The commit waits on no fsync of its own (`synced_by_what_follows`): a batch a power cut loses
+        leaves its stories unclustered for the next run, and whatever a later commit queued from
+        these clusters (alerts, in a FULL commit) syncs them with it.
         """
         decided = list(assignments)
         if not decided:
             return
         seen = seconds(when)
         named = {each.story for each in decided} | {each.cluster for each in decided}
-        with self.transaction():
+        with self.synced_by_what_follows(), self.transaction():
             rowids = dict(
                 self.db.execute(
                     "SELECT id, rowid FROM stories WHERE id IN (SELECT value FROM json_each(?))",

@@ -203,6 +203,26 @@ def test_the_full_text_index_holds_each_clustered_story_once_whatever_happens_to
     assert storage.count_with_word("outage") == 1
 
 
+FULL = 2  # PRAGMA synchronous
+
+
+def test_a_batch_of_clusters_commits_without_an_fsync_and_leaves_the_connection_full(storage: Storage) -> None:
+    """Clusters are written NORMAL (synced by the next FULL commit or checkpoint); the alerts the same
+    connection queues next must still be FULL. Nested in a transaction, the outer commit decides
+    (SQLite refuses to change the level inside one) and the batch commits with it."""
+    storage.record_fetch(fetched("Wire"), [story("a"), story("b")], NOW)
+    assign_clusters(storage, NOW, timedelta(days=7))
+    assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
+    assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NULL").fetchone()[0] == 0
+
+    storage.record_fetch(fetched("Desk"), [story("c")], NOW)
+    with storage.transaction():
+        assign_clusters(storage, NOW, timedelta(days=7))
+        assert storage.db.conn.in_transaction
+    assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
+    assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NULL").fetchone()[0] == 0
+
+
 def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustered(tmp_path: Path) -> None:
     """A database from before m012 has every stored story indexed, clustered or not (the insert trigger).
     Migrated, the index holds the clustered ones only, each once, and the others join it when
