@@ -163,8 +163,9 @@ def nearest_story(
     storage: Storage, index: WindowIndex, batch: _Batch, story: Story, own: frozenset[int]
 ) -> Neighbour | None:
     """The story of the window most like this one (`own`: its sampled shingles), and whether this one
-    is a copy of it. A candidate of the batch is compared from its hashes, a stored one read back,
-    unless its sample shows it shares too little to be even a near miss (`NEAR`)."""
+    is a copy of it. A candidate whose sample shows it shares too little to be even a near miss
+    (`NEAR`) is left out; the others are compared, one of the batch from its hashes, a stored one
+    read back."""
     boilerplate = index.boilerplate(own)
     compared = own - boilerplate
     if len(compared) < MIN_SAMPLED:

@@ -31,9 +31,10 @@ SAMPLE_EVERY = 4
 MIN_WORDS = 40  # shorter texts (a teaser, "Subscribe to read") never cluster
 MIN_SAMPLED = 3  # and neither do texts with fewer non-boilerplate sampled shingles
 CONTAINMENT = 0.5
-# A stored candidate whose sample shows less than this shared is not read back and compared: it is
-# neither a copy nor a near miss worth explaining (`newsbot explain`), but a shingle or two that
-# unrelated stories share by chance, and there are more such the fuller the window.
+# A candidate whose sample shows less than this shared is not compared (a stored one is not even
+# read back): it is neither a copy nor a near miss worth explaining (`newsbot explain`), but a
+# shingle or two that unrelated stories share by chance, and there are more such the fuller the
+# window. A story that joins nothing records the nearest of the candidates compared, or none.
 NEAR = CONTAINMENT / 2
 BOILERPLATE_CLUSTERS = 3  # a sampled shingle in this many different clusters is boilerplate
 LEAD_SHARE = 0.25  # of the longer text's first third must be in the shorter one

@@ -65,4 +65,9 @@ class StoreBase:
         try:
             yield
         finally:
+            # A transaction left open (its COMMIT and then its rollback failed) would keep the level
+            # at NORMAL for every later commit of this connection, alerts included: ended first.
+            connection = self.db.conn  # read afresh: the block may have left one open since the test above
+            if connection.in_transaction:
+                connection.rollback()
             self.db.execute(f"PRAGMA synchronous = {level}")

@@ -1,4 +1,5 @@
-"""A stored story that shares a shingle or two with a new one by chance is not read back and compared.
+"""A candidate that shares a shingle or two with a new story by chance is not compared (a stored one
+is not even read back).
 
 Each candidate's count of sampled shingles is stored with its cluster (migration m014), so the share
 of the new story's sample the two have in common is bounded before anything is read
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.assign import assign_clusters, cluster_text
 from newsbot.clustering.clusters import (
     CONTAINMENT,
     NEAR,
@@ -27,9 +28,11 @@ from newsbot.clustering.clusters import (
     fingerprint,
     sample_share_at_most,
 )
+from newsbot.clustering.window import WindowIndex
 from newsbot.models import Story
 from newsbot.storage.database import Storage
 from newsbot.storage.migrations import MIGRATIONS
+from tests.clustering.test_batch_clustering import made_up_stories
 from tests.clustering.test_clusters import (
     DAY,
     WINDOW,
@@ -146,3 +149,39 @@ def test_the_bound_is_never_below_what_compare_scores() -> None:
             exact += 1
             assert bound == containment(own, old_print.sampled)
     assert exact > 100
+
+
+def test_the_index_gives_each_candidate_its_true_shared_count_and_sample_size(tmp_path: Path) -> None:
+    """What the bound is given, read from a real window index: 30 stories a site ending with that
+    site's paywall block (boilerplate once three clusters carry it), copies, the chance quote and
+    the near miss, stored and clustered; then new copies and quotes looked up as a pass would. Each
+    candidate's shared count is exactly what its text and the new story share outside the
+    boilerplate, and its stored count is the size of the sample its text gives."""
+    original, quoting, near, copy = chance_near_miss_and_copy()
+    stored_stories = [*made_up_stories(), original, quoting, near]
+    cluster_in_order(tmp_path / "newsbot.db", stored_stories)
+    probes = [
+        copy,
+        own_story(90, quoting.text, outlet="Again"),
+        *(own_story(91 + n, stored_stories[n * 37].text, outlet="Probe") for n in range(3)),
+    ]
+
+    checked, boilerplate_seen = 0, False
+    storage = Storage.open(tmp_path / "newsbot.db")
+    try:
+        for probe in probes:
+            own = fingerprinted(probe).sampled
+            index = WindowIndex(storage.window_shingles(own, DAY - WINDOW), (), own)
+            compared = own - index.boilerplate(own)
+            candidates = index.candidates(compared)
+            stored = storage.stories_by_id(candidate.story for candidate in candidates)
+            for candidate in candidates:
+                found = fingerprint(cluster_text(stored[candidate.story]))
+                assert found is not None
+                assert candidate.sampled == len(found.sampled), candidate
+                assert candidate.shared == len(compared & found.sampled), candidate
+                checked += 1
+            boilerplate_seen |= bool(index.boilerplate(own))
+    finally:
+        storage.close()
+    assert checked >= len(probes) and boilerplate_seen, "every probe found candidates, and some a paywall block"

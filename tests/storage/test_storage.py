@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,11 +208,25 @@ FULL = 2  # PRAGMA synchronous
 
 
 def test_a_batch_of_clusters_commits_without_an_fsync_and_leaves_the_connection_full(storage: Storage) -> None:
-    """Clusters are written NORMAL (synced by the next FULL commit or checkpoint); the alerts the same
-    connection queues next must still be FULL. Nested in a transaction, the outer commit decides
-    (SQLite refuses to change the level inside one) and the batch commits with it."""
+    """Clusters are written NORMAL (synced by the next FULL commit or checkpoint): SQLite's own trace
+    of the statements shows the level lowered before the batch's transaction and put back after its
+    COMMIT; the alerts the same connection queues next are FULL again. Nested in a transaction, the
+    outer commit decides (SQLite refuses to change the level inside one) and the batch commits with it."""
     storage.record_fetch(fetched("Wire"), [story("a"), story("b")], NOW)
-    assign_clusters(storage, NOW, timedelta(days=7))
+    statements: list[str] = []
+    storage.db.conn.set_trace_callback(statements.append)
+    try:
+        assign_clusters(storage, NOW, timedelta(days=7))
+    finally:
+        storage.db.conn.set_trace_callback(None)
+    steps = [
+        step
+        for step in statements
+        if step.startswith(("PRAGMA synchronous =", "BEGIN", "COMMIT", "UPDATE stories SET cluster_id"))
+    ]
+    first = steps.index(next(step for step in steps if step.startswith("UPDATE stories SET cluster_id")))
+    assert steps[first - 2 : first] == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"], steps
+    assert steps[first + 2 :][:2] == ["COMMIT", f"PRAGMA synchronous = {FULL}"], steps  # after both stories' UPDATE
     assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
     assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NULL").fetchone()[0] == 0
 
@@ -221,6 +236,48 @@ def test_a_batch_of_clusters_commits_without_an_fsync_and_leaves_the_connection_
         assert storage.db.conn.in_transaction
     assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
     assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NULL").fetchone()[0] == 0
+
+
+def test_clusters_that_meet_a_full_disk_leave_the_connection_full_and_are_written_once_there_is_room(
+    tmp_path: Path,
+) -> None:
+    """A real 2 MB tmpfs filled up while a batch of clusters is written: the write fails and is rolled
+    back, the connection is FULL again (its next commits are alerts), and the same batch is written
+    once room is made."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        storage = Storage.open(disk / "newsbot.db")
+        try:
+            long_text = " ".join(f"word{number} said the operator on {number % 7} lines" for number in range(300))
+            stories = [
+                to_story(
+                    FeedEntry(link=f"https://news.example.com/{n}", title=f"t{n}", summary=f"{n} {long_text}"), "Wire"
+                )
+                for n in range(40)
+            ]
+            storage.record_fetch(fetched("Wire"), [made for made in stories if made is not None], NOW)
+            filler = disk / "filler"
+            with filler.open("wb") as handle, contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * 65536)
+            with pytest.raises(sqlite3.OperationalError, match="full"):
+                assign_clusters(storage, NOW, timedelta(days=7))
+            assert not storage.db.conn.in_transaction
+            assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
+            assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NOT NULL").fetchone()[0] == 0
+
+            filler.unlink()
+            assign_clusters(storage, NOW, timedelta(days=7))
+            assert storage.db.execute("SELECT count(*) FROM stories WHERE cluster_id IS NULL").fetchone()[0] == 0
+            assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
+        finally:
+            storage.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustered(tmp_path: Path) -> None:
