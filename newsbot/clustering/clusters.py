@@ -138,10 +138,11 @@ def compare(new: Fingerprint, old: Fingerprint, ignored: frozenset[int], *, same
 
 
 def sample_share_at_most(shared: int, own: int, theirs: int, ignored: int) -> float:
-    """The most `compare` can score a stored story known only by its count of sampled shingles
-    (`theirs`), which shares `shared` of the new story's `own` sampled shingles that are not in
-    `ignored` (boilerplate): the sampled containment is shared / min(own, their sample without
-    `ignored`), and that is no smaller than theirs - ignored, nor than what is shared."""
+    """The most `compare` can score a story known only by its count of sampled shingles (`theirs`),
+    which shares `shared` of the new story's `own` sampled shingles that are not in `ignored`
+    (boilerplate): the sampled containment is shared / min(own, their sample without `ignored`),
+    and their sample without `ignored` keeps at least theirs - ignored shingles, and at least the
+    shared ones."""
     smaller = min(own, max(shared, theirs - ignored))
     return shared / smaller if smaller else 0.0
 

@@ -344,7 +344,7 @@ def m014_cluster_sample_size(db: Database) -> None:
     A new story's candidates are the stories sharing the most of its sampled shingles, and each was
     read back and shingled again to be compared in full (~0.25 ms). Most share a shingle or two by
     chance, and more of them as the window fills: in a cold run of 100,000 stories, its last 2,000
-    compared 2,800 stored stories, a quarter of the time it spent on each story. With each
+    compared 2,800 stored stories, a fifth of the time it spent on each story. With each
     candidate's sample size known, the share of the sample the two have in common is bounded
     before anything is read (newsbot.clustering.clusters.sample_share_at_most). Stories clustered
     before this migration stay NULL and are compared as before."""
