@@ -113,7 +113,9 @@ def test_a_stop_signal_while_the_command_imports_is_a_sentence_and_its_exit_stat
     # Importing takes about 0.3 s here, less on a faster machine: a signal that came after a quick
     # machine's command had ended waits half as long on the next try, until it lands while the command
     # runs. Raised as an exception in there, it was swallowed or rewrapped by the import it interrupted.
-    for after_seconds in (0.15, 0.06, 0.025, 0.01):
+    # On a loaded machine this test's own polling can notice the handler late: the last tries signal
+    # the moment it is noticed.
+    for after_seconds in (0.15, 0.06, 0.025, 0.01, 0.0, 0.0, 0.0):
         running = started(workspace)
         time.sleep(after_seconds)
         running.send_signal(signal_number)
@@ -123,7 +125,7 @@ def test_a_stop_signal_while_the_command_imports_is_a_sentence_and_its_exit_stat
         assert running.returncode == 128 + signal_number, errors
         assert errors == f"newsbot: stopped by {signal.Signals(signal_number).name}\n"
         return
-    pytest.fail("newsbot status ended within 10 ms of catching SIGTERM every time; nothing was signalled")
+    pytest.fail("newsbot status ended before the signal every time, even sent the moment it caught SIGTERM")
 
 
 def seconds_to_finish(running: subprocess.Popen[str]) -> float:
