@@ -46,7 +46,7 @@ from tests.clustering.test_clusters import (
 
 
 def fingerprinted(story: Story) -> Fingerprint:
-    found = fingerprint(f"{story.summary}\n{story.text}")
+    found = fingerprint(cluster_text(story))
     assert found is not None
     return found
 
@@ -176,8 +176,7 @@ def test_the_index_gives_each_candidate_its_true_shared_count_and_sample_size(tm
             candidates = index.candidates(compared)
             stored = storage.stories_by_id(candidate.story for candidate in candidates)
             for candidate in candidates:
-                found = fingerprint(cluster_text(stored[candidate.story]))
-                assert found is not None
+                found = fingerprinted(stored[candidate.story])
                 assert candidate.sampled == len(found.sampled), candidate
                 assert candidate.shared == len(compared & found.sampled), candidate
                 checked += 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from newsbot.storage.migrations import MIGRATIONS
 from newsbot.storage.schema import INDEXES, TABLES
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY
+from tests.end_to_end.test_database_faults import fill, tmpfs
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -244,12 +244,7 @@ def test_clusters_that_meet_a_full_disk_leave_the_connection_full_and_are_writte
     """A real 2 MB tmpfs filled up while a batch of clusters is written: the write fails and is rolled
     back, the connection is FULL again (its next commits are alerts), and the same batch is written
     once room is made."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], check=False)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "disk", "size=2m") as disk:
         storage = Storage.open(disk / "newsbot.db")
         try:
             long_text = " ".join(f"word{number} said the operator on {number % 7} lines" for number in range(300))
@@ -260,10 +255,7 @@ def test_clusters_that_meet_a_full_disk_leave_the_connection_full_and_are_writte
                 for n in range(40)
             ]
             storage.record_fetch(fetched("Wire"), [made for made in stories if made is not None], NOW)
-            filler = disk / "filler"
-            with filler.open("wb") as handle, contextlib.suppress(OSError):
-                while True:
-                    handle.write(b"\0" * 65536)
+            filler = fill(disk, leave=0)
             with pytest.raises(sqlite3.OperationalError, match="full"):
                 assign_clusters(storage, NOW, timedelta(days=7))
             assert not storage.db.conn.in_transaction
@@ -276,8 +268,6 @@ def test_clusters_that_meet_a_full_disk_leave_the_connection_full_and_are_writte
             assert storage.db.execute("PRAGMA synchronous").fetchone()[0] == FULL
         finally:
             storage.close()
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustered(tmp_path: Path) -> None:
