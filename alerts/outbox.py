@@ -87,8 +87,12 @@ def queue_matches(
             too_old = too_old_to_alert(story.published_at or first_seen, now, max_age_days)
             matched.append((story, too_old, [] if too_old else matches_of(story)))
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
+            # Most stories match nothing: they are marked together, their clusters never looked up.
+            storage.mark_matched([story.id for story, _, matches in matched if not matches], now)
             for story, too_old, matches in matched:
                 summary.too_old += too_old
+                if not matches:
+                    continue
                 cluster = storage.cluster_id(story.id)
                 follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
                 summary.matches += sum(

@@ -95,22 +95,26 @@ def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
     """Assess every configured source; a change of health queues one notice for the ops channel.
 
     Returns the changes for the worse (a source newly failing, stale or finding no links).
+
+    One commit for all of them: a first run records every source's health, and a commit each (the
+    stage connection syncs each one) kept the run's last pass waiting 0.3 s for 1,000 sources.
     """
     worse = []
     states = storage.fetch_state(source.name for source in config.settings.sources)
-    for source in config.settings.sources:
-        state = states.get(source.name)
-        if state is None:
-            continue
-        health = assess(state, source, config.settings.health, now)
-        announced = change(source.name, state.health, health)
-        notice = (
-            (health.state.value if announced.recovered_from is None else "recovered", announced.text)
-            if announced
-            else None
-        )
-        if announced or state.health_detail != health.detail:
-            storage.record_health(source.name, health.state.value, health.detail, now, notice)
-        if announced and announced.recovered_from is None:
-            worse.append(announced.text)
+    with storage.transaction():
+        for source in config.settings.sources:
+            state = states.get(source.name)
+            if state is None:
+                continue
+            health = assess(state, source, config.settings.health, now)
+            announced = change(source.name, state.health, health)
+            notice = (
+                (health.state.value if announced.recovered_from is None else "recovered", announced.text)
+                if announced
+                else None
+            )
+            if announced or state.health_detail != health.detail:
+                storage.record_health(source.name, health.state.value, health.detail, now, notice)
+            if announced and announced.recovered_from is None:
+                worse.append(announced.text)
     return worse

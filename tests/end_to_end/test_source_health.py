@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 
+from newsbot.configuration.config import load_config
 from newsbot.configuration.source_config import HealthSettings, SourceConfig
-from newsbot.pipeline.health import Health, HealthState, assess, change
+from newsbot.models import FetchResult, FetchStatus
+from newsbot.pipeline.health import Health, HealthState, assess, change, record_health
+from newsbot.storage.database import Storage
 from newsbot.storage.records import SourceState
 from tests.conftest import Workspace
 from tests.feed_items import MITTO
@@ -115,6 +118,38 @@ def test_one_failed_fetch_of_a_listing_finding_no_links_is_not_a_recovery() -> N
     health = assess(broken, LISTING, DEFAULTS, NOW)
 
     assert change("Desk", HealthState.NO_LINKS.value, health) is None
+
+
+def test_a_first_run_records_every_sources_health_in_one_commit(workspace: Workspace) -> None:
+    """A first run of 1,000 sources recorded each one's health in a commit of its own, each synced:
+    0.3 s at the end of the run. Now one commit, with the notices of those that changed for the worse."""
+    names = [f"Feed {number:02d}" for number in range(40)]
+    for name in names:
+        workspace.source(name, f"https://{name.lower().replace(' ', '-')}.example/feed.xml")
+    config = load_config(workspace.write())
+    storage = Storage.open(workspace.database)
+    try:
+        for run in range(3):  # the last three fail three runs in a row
+            for name in names:
+                failed = name in names[-3:]
+                status = FetchStatus.ERROR if failed else FetchStatus.OK
+                result = FetchResult(name, "https://x.example/feed.xml", status, error="HTTP 404" if failed else None)
+                storage.record_fetch(result, [], NOW + timedelta(minutes=run))
+        statements: list[str] = []
+        storage.db.conn.set_trace_callback(statements.append)
+        try:
+            worse = record_health(config, storage, NOW + timedelta(minutes=3))
+        finally:
+            storage.db.conn.set_trace_callback(None)
+        health = dict(storage.db.execute("SELECT name, health FROM sources").fetchall())
+        notices = [row[0] for row in storage.db.execute("SELECT source FROM source_notices ORDER BY id")]
+    finally:
+        storage.close()
+
+    assert sum(sql.startswith("COMMIT") for sql in statements) == 1
+    assert health == {name: "failing" if name in names[-3:] else "ok" for name in names}
+    assert notices == names[-3:]
+    assert worse == [f"Source '{name}' failing: failed 3 runs in a row; last error: HTTP 404" for name in names[-3:]]
 
 
 FAILING = Health(HealthState.FAILING, "failed 3 runs in a row; last error: boom")

@@ -1,0 +1,108 @@
+"""newsbot.alerts.outbox.queue_matches on a real SQLite file, with the example watchlist: what a batch of
+stories becomes (alerts for those that match, a mark for every one) and what it costs in statements.
+
+A cold run matches tens of thousands of stories and nearly none of them match: those are marked
+together, one statement a batch, and their clusters are never looked up. The statements are read
+from SQLite's own trace of the connection."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from newsbot.alerts.outbox import STAGE_BATCH, queue_matches
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+from newsbot.models import FeedEntry, FetchResult, FetchStatus, RunSummary
+from newsbot.storage.database import Storage
+from newsbot.stories.normalize import to_story
+from tests.conftest import REPOSITORY
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+MITTO = "Mitto AG sold access to the SS7 network to track phones, a report says."
+QUIET = "A regional carrier opened three new shops and lowered the price of its family plan."
+# Every seventh story is about Mitto and SS7 (an alert); the rest match nothing. More than one batch.
+TEXTS = [MITTO if number % 7 == 0 else f"{QUIET} Number {number}." for number in range(STAGE_BATCH + 40)]
+
+
+def matcher() -> Matcher:
+    return Matcher([load_watchlist(REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml")])
+
+
+def stored(storage: Storage, texts: list[str], published: datetime = NOW) -> list[str]:
+    """The texts stored as one source's stories, clustered each on its own (as clustering leaves
+    stories that copy nothing); their ids in order."""
+    entries = [
+        FeedEntry(link=f"https://news.example/{number}", title=f"Story {number}", summary=text, published=published)
+        for number, text in enumerate(texts)
+    ]
+    stories = [story for entry in entries if (story := to_story(entry, "Wire", NOW))]
+    storage.record_fetch(FetchResult("Wire", "https://news.example/feed.xml", FetchStatus.OK), stories, NOW)
+    storage.db.execute("UPDATE stories SET cluster_id = id")
+    return [story.id for story in stories]
+
+
+@contextmanager
+def traced(storage: Storage) -> Iterator[list[str]]:
+    statements: list[str] = []
+    storage.db.conn.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        storage.db.conn.set_trace_callback(None)
+
+
+def test_every_story_is_marked_and_only_those_that_match_alert(storage: Storage) -> None:
+    ids = stored(storage, TEXTS)
+    summary = RunSummary()
+
+    queue_matches(storage, matcher(), 7, summary, NOW)
+
+    unmatched = storage.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
+    alerted = [row[0] for row in storage.db.execute("SELECT story_id FROM alerts ORDER BY created_at, rowid")]
+    assert unmatched == 0
+    assert sorted(alerted) == sorted(ids[number] for number, text in enumerate(TEXTS) if text == MITTO)
+    assert summary.matches == len(alerted) == 20 and summary.too_old == 0
+    matched_at = {row[0] for row in storage.db.execute("SELECT DISTINCT matched_at FROM stories")}
+    assert matched_at == {NOW.isoformat()}
+
+
+def test_stories_that_match_nothing_cost_one_statement_a_batch_and_no_cluster_lookup(storage: Storage) -> None:
+    stored(storage, TEXTS)
+
+    with traced(storage) as statements:
+        queue_matches(storage, matcher(), 7, RunSummary(), NOW)
+
+    marks = [sql for sql in statements if re.match(r"UPDATE stories SET matched_at", sql)]
+    cluster_lookups = [sql for sql in statements if "SELECT cluster_id FROM stories WHERE id" in sql]
+    batches = -(-len(TEXTS) // STAGE_BATCH)
+    matching = TEXTS.count(MITTO)
+    # One mark a batch for the stories that match nothing, one for each story that alerts (with its alert).
+    assert len(marks) == batches + matching
+    assert len(cluster_lookups) == matching
+    assert sum(sql.startswith("COMMIT") for sql in statements) == batches
+
+
+def test_a_story_too_old_to_alert_is_marked_without_an_alert(storage: Storage) -> None:
+    stored(storage, [MITTO, QUIET], published=NOW - timedelta(days=30))
+    summary = RunSummary()
+
+    queue_matches(storage, matcher(), 7, summary, NOW)
+
+    assert storage.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0] == 0
+    assert storage.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
+    assert (summary.too_old, summary.matches) == (2, 0)
+
+
+def test_a_stop_mid_batch_marks_what_was_matched_and_leaves_the_rest_for_the_next_pass(storage: Storage) -> None:
+    ids = stored(storage, TEXTS[:30])
+    answers = iter([False] * 10 + [True] * 100)  # asked before each story: the first ten are matched
+
+    queue_matches(storage, matcher(), 7, RunSummary(), NOW, should_stop=answers.__next__)
+
+    waiting = [story.id for story, _ in storage.unmatched_stories()]
+    alerted = [row[0] for row in storage.db.execute("SELECT story_id FROM alerts")]
+    assert waiting == ids[10:]
+    assert sorted(alerted) == sorted(ids[number] for number in range(10) if TEXTS[number] == MITTO)
