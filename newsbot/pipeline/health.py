@@ -96,8 +96,9 @@ def record_health(config: Config, storage: Storage, now: datetime) -> list[str]:
 
     Returns the changes for the worse (a source newly failing, stale or finding no links).
 
-    One commit for all of them: a first run records every source's health, and a commit each (the
-    stage connection syncs each one) kept the run's last pass waiting 0.3 s for 1,000 sources.
+    One commit for all of them, all or nothing: a first run records every source's health, and a
+    commit each (the stage connection syncs each one) kept the run's last pass waiting 0.3 s for
+    1,000 sources. A failed commit leaves every source to the next run, which assesses them again.
     """
     worse = []
     states = storage.fetch_state(source.name for source in config.settings.sources)

@@ -136,8 +136,8 @@ class StoryStore(StoreBase):
         return queued
 
     def mark_matched(self, stories: list[str], when: datetime) -> None:
-        """Stories whose matches queue no alert, marked matched in one statement: what
-        `record_matches` does for each of them, without a statement each."""
+        """Stories with no match to queue (none found, or too old to alert), marked matched in one
+        statement: what `record_matches` does for each of them, without a statement each."""
         if stories:
             self.db.execute(
                 "UPDATE stories SET matched_at = ? WHERE id IN (SELECT value FROM json_each(?))",

@@ -186,7 +186,7 @@ def test_delivery_failing_is_announced_once_when_slack_answers_again(
     workspace.use_slack_token(slack, severity_channels={"high": "#missing"}, failing_after_hours=0.0003)
     workspace.newsbot("run")  # the high alert cannot go anywhere
     # ...for longer than failing_after (about one second), in whole seconds: stored times are, so an
-    # alert queued at 12:00:55.1 and a run 1.8 s later (queued before 12:00:55.9) both read 12:00:55,
+    # alert queued at 12:00:55.1 and a run 1.8 s later (queued before 12:00:55.8) both read 12:00:55,
     # and the alert did not count as stuck yet (it failed about one run in six).
     time.sleep(2.2)
     feed_server.routes["/feed.xml"] = Route(rss([story(MITTO), story(KALEYRA)]))
