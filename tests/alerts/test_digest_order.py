@@ -9,13 +9,16 @@ import itertools
 import json
 import re
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from newsbot.alerts.digest import describe_period, one_per_cluster
-from newsbot.models import Alert, Match, RuleHit, Severity, Story
+from newsbot.models import Alert, AlertKind, FeedEntry, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
+from newsbot.storage.database import Storage
+from newsbot.storage.records import alert_id
+from newsbot.stories.normalize import story_id, to_story
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import COPY_TEXT, FOLLOW_UP_TEXT, WIRE_TEXT
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
@@ -173,3 +176,36 @@ def test_a_cluster_is_led_by_its_most_severe_alert_and_an_unknown_cluster_is_its
     assert [entry.id for entry in listed] == ["a3", "a2", "a5"]  # the first of the most severe leads
     assert [hit.rule for hit in listed[0].match.rules] == ["vendor-surveillance", "vendor-breach"]
     assert listed[0].also_in == ("Wire", "Herald") and listed[0].match.severity is Severity.HIGH
+
+
+def test_copies_sent_in_the_same_second_as_their_original_do_not_lead_its_entry(storage: Storage) -> None:
+    """sent_at has whole seconds, and an alert's id is a hash: ordered by id, a copy sent in the same
+    second as the report it copies came first and led the digest's entry (one run in ten of the test above)."""
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    match = Match(WATCHLIST, (RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG", "SS7")),))
+
+    def stored(source: str, link: str) -> Story:
+        made = to_story(FeedEntry(link=link, title=f"{source}: Mitto and SS7", summary=WIRE_TEXT), source, now)
+        assert made is not None
+        storage.record_fetch(
+            FetchResult(source, f"https://{source.lower()}.example/feed.xml", FetchStatus.OK), [made], now
+        )
+        return made
+
+    original = stored("Wire", "https://wire.example/mitto-ss7")
+    # Copies whose alerts' ids sort before the original's, as Daily's did when the test above failed.
+    links = (f"https://copy.example/mitto-{number}" for number in itertools.count())
+    earlier = (link for link in links if alert_id(story_id(link), WATCHLIST) < alert_id(original.id, WATCHLIST))
+    copies = [stored(source, link) for source, link in zip(("Daily", "Herald"), earlier, strict=False)]
+    assert all(alert_id(copy.id, WATCHLIST) < alert_id(original.id, WATCHLIST) for copy in copies)
+    storage.db.execute("UPDATE stories SET cluster_id = ?", [original.id])
+    parent = alert_id(original.id, WATCHLIST)
+    storage.record_matches(original, [match], now)
+    for copy in copies:
+        storage.record_matches(copy, [match], now, {WATCHLIST: (AlertKind.ALSO_IN, parent)})
+    storage.mark_sent([alert_id(story.id, WATCHLIST) for story in [original, *copies]], now + timedelta(seconds=1))
+
+    [entry] = one_per_cluster(storage.sent_alerts_since(now))
+
+    assert entry.story.url == original.url
+    assert entry.also_in == ("Daily", "Herald")
