@@ -26,7 +26,9 @@ class OutboxStore(StoreBase):
     def due_alerts(self, when: datetime) -> list[Alert]:
         """Alerts to (re)send now, oldest first: pending ones whose retry time has come, and ones in
         flight ('sending': a run crashed while sending them, or Slack's answer was lost), whose fate
-        must be looked up, where the attempt went, before anything is resent."""
+        must be looked up, where the attempt went, before anything is resent. A pass queues its
+        alerts at one time (whole seconds): among those, in the order they were queued (rowid), as
+        their stories were stored, not by id (a hash)."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
             "alerts.attempt_started_at, alerts.destination AS attempt_destination, alerts.attempt_thread_ts, "
@@ -35,7 +37,7 @@ class OutboxStore(StoreBase):
             "JOIN stories ON stories.id = alerts.story_id "
             f"WHERE alerts.status IN ('{AlertStatus.PENDING}', '{AlertStatus.SENDING}') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
-            "ORDER BY alerts.created_at, alerts.id",
+            "ORDER BY alerts.created_at, alerts.rowid",
             [iso(when)],
         )
         alerts = []
@@ -145,7 +147,7 @@ class OutboxStore(StoreBase):
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.kind, alerts.parent_id, "
             "stories.*, (SELECT title FROM stories AS root WHERE root.id = stories.cluster_id) AS cluster_title "
             "FROM alerts JOIN stories ON stories.id = alerts.story_id WHERE alerts.detail_due = 1 "
-            f"ORDER BY alerts.attempt_thread_ts, {_MOST_SEVERE_FIRST}, alerts.created_at, alerts.id LIMIT ?",
+            f"ORDER BY alerts.attempt_thread_ts, {_MOST_SEVERE_FIRST}, alerts.created_at, alerts.rowid LIMIT ?",
             [limit],
         )
         return [self._alert(row) for row in rows]

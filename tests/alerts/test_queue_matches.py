@@ -17,10 +17,12 @@ from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, RunSummary
 from newsbot.storage.database import Storage
+from newsbot.storage.records import alert_id
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+WATCHLIST = "SMS and 2FA vendors"  # the example watchlist's name
 MITTO = "Mitto AG sold access to the SS7 network to track phones, a report says."
 QUIET = "A regional carrier opened three new shops and lowered the price of its family plan."
 # Every seventh story is about Mitto and SS7 (an alert); the rest match nothing. More than one batch.
@@ -106,3 +108,16 @@ def test_a_stop_mid_batch_marks_what_was_matched_and_leaves_the_rest_for_the_nex
     alerted = [row[0] for row in storage.db.execute("SELECT story_id FROM alerts")]
     assert waiting == ids[10:]
     assert sorted(alerted) == sorted(ids[number] for number in range(10) if TEXTS[number] == MITTO)
+
+
+def test_alerts_queued_in_one_pass_are_due_in_the_order_their_stories_were_stored(storage: Storage) -> None:
+    """One pass queues its alerts at one time (whole seconds): ordered by id, a hash, the outbox sent
+    them in no order at all, where the run promises stories in the order they were stored."""
+    ids = stored(storage, TEXTS)
+    alerting = [ids[number] for number, text in enumerate(TEXTS) if text == MITTO]
+    queue_matches(storage, matcher(), 7, RunSummary(), NOW)
+
+    due = [alert.story.id for alert in storage.due_alerts(NOW)]
+
+    assert due == alerting
+    assert sorted(due, key=lambda story: alert_id(story, WATCHLIST)) != alerting  # the id order differs
