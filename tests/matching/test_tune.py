@@ -102,3 +102,25 @@ def test_a_nearer_rule_is_proposed_when_vendor_and_topic_are_far_apart(watchlist
 
     assert set(nearer) == {10, 20}  # within 40 words, the false alarm stays
     assert (nearer[10].removes, nearer[10].loses) == (1, 0)
+
+
+def test_between_edits_that_backtest_alike_the_narrowest_comes_first_whatever_the_order_of_the_alerts(
+    watchlist: Watchlist,
+) -> None:
+    """Both false alarms are about a chef named Anna Orange. The first names her in the possessive, so
+    it gives no exclude phrase of its own, only the context words; the second gives "Anna Orange".
+    Both edits remove both and lose nothing: the exclude, which drops only texts with its phrase,
+    leads. Taken in the judged alerts' order, the context words led whenever the possessive came
+    first (the order of alerts sent in one second, which was their ids', a hash)."""
+    chef = [
+        story(6, "Chef Anna Orange's bistro booking site leaked card numbers"),
+        story(7, "Anna Orange reopens her bistro after the breach"),
+    ]
+    judged = [*(Judged(item, relevant=False) for item in chef), *(Judged(item, relevant=True) for item in RIGHT)]
+
+    rankings = [propose(watchlist, order) for order in (judged, [*judged[1:2], judged[0], *judged[2:]])]
+
+    for ranked in rankings:
+        tied = [proposal.edit for proposal in ranked if (proposal.removes, proposal.loses) == (2, 0)]
+        assert [edit.key for edit in tied] == ["exclude", "context"], ranked
+        assert tied[0] == Edit("exclude", "Orange", ("Anna Orange",))
