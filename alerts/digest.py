@@ -17,7 +17,7 @@ from newsbot.alerts.format import build_digest
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 from newsbot.clock import SYSTEM_CLOCK, Clock
-from newsbot.models import Alert, Match, RuleHit
+from newsbot.models import Alert, AlertKind, Match, RuleHit
 
 _MINUTES_A_DAY = 24 * 60
 
@@ -55,8 +55,10 @@ def post_digests(
 
 def one_per_cluster(alerts: Sequence[Alert]) -> list[Alert]:
     """One alert per story cluster, in the order the clusters were first alerted: the most severe of
-    its alerts (the first of them on a tie), with every rule and vendor any of them matched and the
-    other outlets that carried the story as `also_in`. An alert whose cluster is not known is its own."""
+    its alerts (on a tie, the first that is not an "also in" of another), with every rule and vendor
+    any of them matched and the other outlets that carried the story as `also_in`. An alert whose
+    cluster is not known is its own. (With a webhook a copy is recorded sent at once, while its
+    original may wait for a retry: sent first, it led the story's entry.)"""
     clusters: dict[str, list[Alert]] = {}
     for alert in alerts:
         clusters.setdefault(alert.cluster or alert.story.id, []).append(alert)
@@ -64,7 +66,8 @@ def one_per_cluster(alerts: Sequence[Alert]) -> list[Alert]:
 
 
 def _merged(members: list[Alert]) -> Alert:
-    lead = max(members, key=lambda alert: alert.match.severity.rank)  # max() keeps the first of equals
+    # max() keeps the first of equals
+    lead = max(members, key=lambda alert: (alert.match.severity.rank, alert.kind is not AlertKind.ALSO_IN))
     ordered = [lead, *(alert for alert in members if alert is not lead)]
     rules: dict[str, RuleHit] = {}
     for alert in ordered:

@@ -101,6 +101,7 @@ def propose(watchlist: Watchlist, judged: Sequence[Judged], unjudged: Sequence[S
             -proposal.removes,
             proposal.other_removed,
             _NARROWEST_FIRST[proposal.edit.key],
+            -(proposal.edit.near or 0),  # a looser near: drops fewer future alerts
             proposal.edit.describe(),
         ),
     )

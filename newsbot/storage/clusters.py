@@ -165,7 +165,7 @@ class ClusterStore(StoreBase):
             self.db.query(
                 "SELECT stories.id, stories.title, stories.url, stories.first_seen_at, story_sources.source "
                 "FROM stories JOIN story_sources ON story_sources.story_id = stories.id "
-                "WHERE stories.cluster_id = ? ORDER BY stories.first_seen_at, stories.id, story_sources.seen_at",
+                "WHERE stories.cluster_id = ? ORDER BY stories.first_seen_at, stories.rowid, story_sources.seen_at",
                 [rows[0]["cluster_id"]],
             )
         )

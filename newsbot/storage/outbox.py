@@ -173,13 +173,16 @@ class OutboxStore(StoreBase):
         (rowid), as a story's original before its copies. By id (a hash), a copy sent in the same
         second as the report it copies led the digest about one test run in ten."""
         rows = self.db.query(
-            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, stories.* FROM alerts "
+            "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.kind, stories.* FROM alerts "
             "JOIN stories ON stories.id = alerts.story_id "
             f"WHERE alerts.status = '{AlertStatus.SENT}' AND alerts.sent_at >= ? "
             "ORDER BY alerts.sent_at, alerts.rowid",
             [iso(when)],
         )
-        return [alert_from_row(row, cluster=row["cluster_id"]) for row in rows]
+        return [
+            alert_from_row(row, cluster=row["cluster_id"], kind=AlertKind(row["kind"] or AlertKind.ALERT))
+            for row in rows
+        ]
 
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""

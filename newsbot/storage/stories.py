@@ -150,7 +150,9 @@ class StoryStore(StoreBase):
 
     def stories_since(self, when: datetime) -> list[Story]:
         """Stories first seen at or after `when`, oldest first (for backtests)."""
-        rows = self.db.query("SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, id", [iso(when)])
+        rows = self.db.query(
+            "SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, rowid", [iso(when)]
+        )
         return [story_from_row(row) for row in rows]
 
     def story_count(self) -> int:

@@ -209,3 +209,27 @@ def test_copies_sent_in_the_same_second_as_their_original_do_not_lead_its_entry(
 
     assert entry.story.url == original.url
     assert entry.also_in == ("Daily", "Herald")
+
+
+def test_a_copy_recorded_sent_before_its_original_does_not_lead_its_entry(storage: Storage) -> None:
+    """With a webhook a copy is recorded sent at once (no thread to reply in), while its original may
+    wait for a retry after a 429: sent first, the copy led the story's entry."""
+    now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    match = Match(WATCHLIST, (RuleHit("vendor-surveillance", Severity.HIGH, ("Mitto AG", "SS7")),))
+    stories = []
+    for source, link in (("Wire", "https://wire.example/mitto-ss7"), ("Daily", "https://daily.example/mitto")):
+        made = to_story(FeedEntry(link=link, title=f"{source}: Mitto and SS7", summary=WIRE_TEXT), source, now)
+        assert made is not None
+        storage.record_fetch(FetchResult(source, f"https://{source}.example/f.xml", FetchStatus.OK), [made], now)
+        stories.append(made)
+    original, copy = stories
+    storage.db.execute("UPDATE stories SET cluster_id = ?", [original.id])
+    parent = alert_id(original.id, WATCHLIST)
+    storage.record_matches(original, [match], now)
+    storage.record_matches(copy, [match], now, {WATCHLIST: (AlertKind.ALSO_IN, parent)})
+    storage.mark_sent([alert_id(copy.id, WATCHLIST)], now)
+    storage.mark_sent([parent], now + timedelta(seconds=40))  # after Slack's Retry-After
+
+    [entry] = one_per_cluster(storage.sent_alerts_since(now))
+
+    assert entry.story.url == original.url and entry.also_in == ("Daily",)

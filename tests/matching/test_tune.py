@@ -124,3 +124,14 @@ def test_between_edits_that_backtest_alike_the_narrowest_comes_first_whatever_th
         tied = [proposal.edit for proposal in ranked if (proposal.removes, proposal.loses) == (2, 0)]
         assert [edit.key for edit in tied] == ["exclude", "context"], ranked
         assert tied[0] == Edit("exclude", "Orange", ("Anna Orange",))
+
+
+def test_among_nearer_rules_that_backtest_alike_the_loosest_comes_first(watchlist: Watchlist) -> None:
+    """near: 40 removes the same false alarm as near: 10 and drops fewer future alerts."""
+    filler = " ".join(["engineers"] * 50)
+    far = story(6, "A new office in Milan", f"Kaleyra hired {filler}. Elsewhere a hospital disclosed a breach.")
+    judged = [Judged(far, relevant=False), *(Judged(item, relevant=True) for item in RIGHT)]
+
+    ranked = [proposal.edit for proposal in propose(watchlist, judged)]
+
+    assert [edit.near for edit in ranked if edit.key == "near"] == [40, 20, 10]

@@ -386,3 +386,18 @@ def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit
         assert storage.db.execute(segments).fetchone()[0] > default.execute(segments).fetchone()[0]
     for number in (0, 50, 99):
         assert [found.title for found in storage.search(f"number{number}")] == [f"Outage number{number}"]
+
+
+def test_a_clusters_members_are_listed_in_the_order_they_were_stored(storage: Storage) -> None:
+    """Stored in one second (one source's stories), they were listed by id, a hash: `newsbot explain
+    --url` named the cluster's first story fourth."""
+    paths = [f"wire-{number}" for number in range(8)]
+    storage.record_fetch(fetched("Wire"), [story(path) for path in paths], NOW)
+    root = story(paths[0]).id
+    storage.db.execute("UPDATE stories SET cluster_id = ?", [root])
+
+    cluster = storage.cluster_of(root)
+
+    assert cluster is not None
+    assert [member.url.rsplit("/", 1)[1] for member in cluster.members] == paths
+    assert [item.url.rsplit("/", 1)[1] for item in storage.stories_since(NOW)] == paths
