@@ -56,6 +56,8 @@ TABLES: dict[str, Columns] = {
         "cluster": ("INTEGER", "the rowid in stories of that story's cluster (its first story)"),
         "seen": ("INTEGER", "Unix seconds it was clustered; rows older than the window are pruned"),
     },
+    # A rowid table: its rowid is the order alerts were queued, which the outbox and the digest follow
+    # among alerts of one second (times have whole seconds). A migration that rebuilds it copies rowid.
     "alerts": {
         "id": ("TEXT", "sha256 of story id and watchlist, 20 hex digits (primary key)"),
         "story_id": ("TEXT", "the story"),
