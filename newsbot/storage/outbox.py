@@ -167,7 +167,7 @@ class OutboxStore(StoreBase):
 
     def sent_alerts_since(self, when: datetime) -> list[Alert]:
         """Alerts delivered at or after `when`, oldest first, each with its story's cluster (for the
-        daily digest, which lists a cluster once and leads it with the first of its most severe).
+        daily digest, which lists a cluster once and leads it with its most severe, the original on a tie).
 
         sent_at has whole seconds: alerts sent in one second are in the order they were queued
         (rowid), as a story's original before its copies. By id (a hash), a copy sent in the same
