@@ -13,11 +13,9 @@ from collections.abc import Iterable, Set
 from typing import NamedTuple
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
-from newsbot.storage.clusters import ClusterAssignment, WindowShingles
+from newsbot.storage.clusters import ClusterAssignment, WindowRow, WindowShingles
 
 CANDIDATES = 5  # stories compared in full with each new one: those sharing the most sampled shingles
-
-Row = tuple[str, str, int | None]  # (story, cluster, its sampled shingles: None if clustered before m014)
 
 
 class Candidate(NamedTuple):
@@ -39,7 +37,7 @@ class WindowIndex:
         self._boilerplate = set(stored.boilerplate)
         # A shingle's rows as a tuple: most shingles have one row, and one tuple can then be shared by
         # all of a new story's shingles (dict.fromkeys), rather than a list made for each.
-        self._rows: dict[int, tuple[Row, ...]] = {value: tuple(rows) for value, rows in stored.rows.items()}
+        self._rows: dict[int, tuple[WindowRow, ...]] = {value: tuple(rows) for value, rows in stored.rows.items()}
         for decided in unwritten:
             row = (decided.story, decided.cluster, len(decided.sampled))
             for value in decided.sampled:
@@ -70,7 +68,7 @@ class WindowIndex:
         for value in seen:
             self._grow(value, (*rows[value], row))
 
-    def _grow(self, value: int, rows: tuple[Row, ...]) -> None:
+    def _grow(self, value: int, rows: tuple[WindowRow, ...]) -> None:
         if len({cluster for _, cluster, _ in rows}) >= BOILERPLATE_CLUSTERS:
             self._boilerplate.add(value)
             self._rows.pop(value, None)

@@ -33,14 +33,18 @@ class ClusterAssignment:
     sampled: Collection[int]
 
 
+# A window story holding a sampled shingle: (story, cluster, how many sampled shingles that story has in
+# the index, None if it was clustered before migration m014).
+WindowRow = tuple[str, str, int | None]
+
+
 @dataclass
 class WindowShingles:
     """What the window's index holds for some sampled shingles: those already in `BOILERPLATE_CLUSTERS`
-    or more clusters, and for every other one found, its rows: (story, cluster, how many sampled
-    shingles that story has in the index, None if it was clustered before migration m014)."""
+    or more clusters, and for every other one found, its rows."""
 
     boilerplate: set[int] = field(default_factory=set)
-    rows: dict[int, list[tuple[str, str, int | None]]] = field(default_factory=dict)
+    rows: dict[int, list[WindowRow]] = field(default_factory=dict)
 
 
 class ClusterStore(StoreBase):

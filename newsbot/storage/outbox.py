@@ -53,7 +53,7 @@ class OutboxStore(StoreBase):
         return alert_from_row(
             row,
             also_in=tuple(self._outlets(row["id"], row["cluster_id"], row["source"])),
-            kind=AlertKind(row["kind"] or AlertKind.ALERT),
+            kind=_kind(row),
             parent=row["parent_id"],
             continues=row["cluster_title"] if follows_earlier and row["kind"] == AlertKind.CONTINUES else None,
             **in_flight,
@@ -179,10 +179,7 @@ class OutboxStore(StoreBase):
             "ORDER BY alerts.sent_at, alerts.rowid",
             [iso(when)],
         )
-        return [
-            alert_from_row(row, cluster=row["cluster_id"], kind=AlertKind(row["kind"] or AlertKind.ALERT))
-            for row in rows
-        ]
+        return [alert_from_row(row, cluster=row["cluster_id"], kind=_kind(row)) for row in rows]
 
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         """A webhook send interrupted by a crash, under `delivery: at_most_once`: not sent again."""
@@ -211,3 +208,8 @@ class OutboxStore(StoreBase):
     def record_notice(self, kind: str, when: datetime, detail: str) -> None:
         with self.transaction():
             self.db.table("notices").insert({"kind": kind, "sent_at": iso(when), "detail": detail})
+
+
+def _kind(row: dict[str, Any]) -> AlertKind:
+    """An alert's kind; NULL for one queued before kinds were stored: an alert of its own."""
+    return AlertKind(row["kind"] or AlertKind.ALERT)
