@@ -70,6 +70,10 @@ class RunBudget:
             self.interrupted_at = self.clock.monotonic()
         self._stop(f"the run was interrupted ({signal.Signals(signal_number).name})")
 
+    def stop(self, reason: str) -> None:
+        """Stop for a reason heard from elsewhere: a crawling process hears its run's (a sentence)."""
+        self._stop(reason)
+
     def _stop(self, reason: str) -> None:
         if self._reason is not None:
             return

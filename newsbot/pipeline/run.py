@@ -56,6 +56,7 @@ from newsbot.storage.checkpoints import checkpointing, leave_checkpoints_to_the_
 from newsbot.storage.database import Storage
 from newsbot.storage.integrity import EarlyCheck
 from newsbot.storage.records import SourceState
+from newsbot.storage.sources import StoredURLs
 from newsbot.stories.normalize import to_story
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ def run_pipeline(
                     budget,
                     spider_modules(config.spiders_dir),
                     paces,
+                    known_there=StoredURLs(database),
                 )
             summary.skipped_hosts = crawled.skipped_hosts
             summary.crawler_warnings = crawler_log.warnings()

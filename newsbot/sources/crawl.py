@@ -15,10 +15,14 @@ they are and the reactor is stopped where it stands.
 
 Each host's pace is remembered between runs (newsbot.sources.throttle): the crawl is given the paces
 the last runs learned, starts each remembered host there, and returns the paces it ends with.
+
+A large warm crawl fetches half its hosts in a second process (newsbot.sources.crawl_process), whose
+results reach `on_result` in this thread like the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.http import Response
 from scrapy.settings import Settings as ScrapySettings
 from scrapy.spiderloader import SpiderLoader
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.python.failure import Failure
 
 from newsbot.configuration.config import FetchSettings
@@ -38,6 +43,7 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, Sour
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
+from newsbot.sources.crawl_process import SPLIT_AFTER, CrawlingProcess, CrawlOrder, Ended, divided, halves
 from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
@@ -45,6 +51,7 @@ from newsbot.spiders.news import NewsSpider
 from newsbot.stories.dates import as_utc, parse_iso
 from newsbot.stories.urls import is_http_url
 
+log = logging.getLogger(__name__)
 OnResult = Callable[[FetchResult], None]
 Flush = Callable[[str], None]  # hands over, cut short for the given reason, what a spider still has open
 STOP_GRACE_SECONDS = 3.0
@@ -108,6 +115,8 @@ def crawl(
     budget: RunBudget | None = None,
     spider_modules: Sequence[str] = (BUILT_IN,),
     paces: Mapping[str, float] | None = None,
+    known_there: Callable[[str], bool] | None = None,
+    split_after: int = SPLIT_AFTER,
 ) -> CrawlEnd:
     """Fetch every source; each one's result reaches `on_result` exactly once, failures included.
 
@@ -115,8 +124,42 @@ def crawl(
     Scrapy would otherwise log it and carry on, and stories would be lost silently. Each host in
     `paces` starts at its remembered delay. Returns one sentence per host given up on
     (newsbot.sources.hosts) for the run's summary, and the pace each host that answered ended with.
+    `known_there`: `is_known` as a picklable callable another process can ask; given it, a crawl
+    of at least `split_after` sources read before fetches half its hosts in a second process.
     """
     budget = budget or RunBudget(fetch.run_budget_seconds)
+    internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
+    here, there = halves(sources, split_after) if known_there and not budget.stopped else (list(sources), [])
+    if not there or known_there is None:
+        return crawl_here(sources, fetch, on_result, is_known, budget, spider_modules, paces, internal_hosts)
+    fetch_here, fetch_there = divided(fetch)
+    log_level = min(logging.getLogger().getEffectiveLevel(), logging.WARNING)
+    order = CrawlOrder(
+        tuple(there),
+        fetch_there,
+        known_there,
+        budget.remaining(),
+        tuple(spider_modules),
+        dict(paces or {}),
+        tuple(internal_hosts),
+        log_level,
+    )
+    return crawl_here(here, fetch_here, on_result, is_known, budget, spider_modules, paces, internal_hosts, order)
+
+
+def crawl_here(
+    sources: Sequence[SourceRequest],
+    fetch: FetchSettings,
+    on_result: OnResult,
+    is_known: Callable[[str], bool],
+    budget: RunBudget,
+    spider_modules: Sequence[str],
+    paces: Mapping[str, float] | None,
+    internal_hosts: Sequence[str],
+    there: CrawlOrder | None = None,
+) -> CrawlEnd:
+    """`crawl` in this process, with `there`'s sources fetched by a second one; `internal_hosts`
+    are those of every source of the run, wherever it is fetched."""
     if not sources:
         return CrawlEnd()
     reported: set[str] = set()
@@ -126,12 +169,13 @@ def crawl(
             on_result(_not_fetched(source, budget.stopped))
         return CrawlEnd()
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
-    internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
     with shared_names_allowed():  # a team's spider may replace a built-in one (newsbot.sources.user_spiders)
         process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules, paces))
     bounds = RunBounds(budget)
     flushes: list[Flush] = []
     throttles: list[PollingThrottle] = []
+
+    elsewhere: _Elsewhere | None = None
 
     def hand_over(result: FetchResult) -> None:
         if result.source in reported or problems:
@@ -141,23 +185,102 @@ def crawl(
             on_result(result)
         except BaseException as problem:
             problems.append(problem)
+            if elsewhere is not None:
+                elsewhere.close()
             process.stop()
+
+    def crawl_built_in(built_in: Sequence[SourceRequest]) -> None:
+        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over, throttles))
 
     built_in = [source for source in sources if source.kind is not SourceKind.SPIDER]
     if built_in:
-        flushes.append(_crawl_built_in(process, built_in, is_known, bounds, hand_over, throttles))
+        crawl_built_in(built_in)
     with shared_names_allowed():
         loader = SpiderLoader(process.settings)
     for source in sources:
         if source.kind is SourceKind.SPIDER:
             flushes.append(_crawl_user_spider(process, loader, source, bounds, hand_over, throttles))
-    _run_bounded(process, budget, bounds, flushes)
-    for source in sources:
+    # Once a crawler has installed Scrapy's reactor: the child's messages are handed to it.
+    elsewhere = _Elsewhere(there, process, bounds, reported, hand_over, crawl_built_in) if there else None
+    if elsewhere is not None and not elsewhere.start():
+        crawl_built_in(elsewhere.sources)
+    try:
+        _run_bounded(process, budget, bounds, flushes, elsewhere)
+    finally:
+        if elsewhere is not None:
+            elsewhere.close()
+    everything = [*sources, *(there.sources if there else ())]
+    for source in everything:
         if source.source not in reported:
             hand_over(_not_fetched(source, budget.stopped or ""))
     if problems:
         raise problems[0]
-    return CrawlEnd(bounds.hosts.summary(), final_paces(throttles))
+    ended = (elsewhere.ended if elsewhere else None) or Ended((), {})
+    return CrawlEnd([*bounds.hosts.summary(), *ended.skipped_hosts], {**ended.paces, **final_paces(throttles)})
+
+
+class _Elsewhere:
+    """The second process's half within this crawl: its results handed over in the reactor's thread,
+    its end awaited before the reactor stops, and its unfinished sources crawled here if it dies
+    while the run goes on."""
+
+    def __init__(
+        self,
+        order: CrawlOrder,
+        process: CrawlerProcess,
+        bounds: RunBounds,
+        reported: set[str],
+        hand_over: OnResult,
+        crawl_here: Callable[[Sequence[SourceRequest]], None],
+    ) -> None:
+        from twisted.internet import reactor
+        from twisted.internet.interfaces import IReactorThreads
+
+        self.sources = order.sources
+        self._process = process
+        self._bounds = bounds
+        self._reported = reported
+        self._hand_over = hand_over
+        self._crawl_here = crawl_here
+        threads = IReactorThreads(reactor)
+        self._child = CrawlingProcess(order, lambda message: threads.callFromThread(self._heard, message))
+        self._closed = False
+        self.ended: Ended | None = None
+        self.done: Deferred[None] = Deferred()
+        self.results = 0  # the sources it fetched (the run's log, and tests)
+
+    def start(self) -> bool:
+        """False if the child could not start (its sources are then this crawl's)."""
+        started = self._child.start()
+        if not started:
+            self.done.callback(None)
+        return started
+
+    def stop(self, reason: str) -> None:
+        self._child.stop(reason)
+
+    def close(self) -> None:
+        """The crawl is ending where it stands: the child with it, and nothing of its is taken over."""
+        self._closed = True
+        self._child.close()
+
+    def _heard(self, message: FetchResult | Ended | None) -> None:
+        if isinstance(message, FetchResult):
+            self.results += 1
+            self._hand_over(message)
+        elif isinstance(message, Ended):
+            self.ended = message
+            log.info("the second crawling process fetched %d of %d sources", self.results, len(self.sources))
+        elif not self.done.called:
+            self._gone()
+
+    def _gone(self) -> None:
+        left = [source for source in self.sources if source.source not in self._reported]
+        if self.ended is not None or self._closed or self._bounds.budget.stopped or not left:
+            self.done.callback(None)
+            return
+        self._crawl_here(left)
+        self._process.join().addBoth(lambda _: self.done.callback(None))
 
 
 def _keep_throttle(crawler: Crawler, throttles: list[PollingThrottle]) -> None:
@@ -172,8 +295,11 @@ def _keep_throttle(crawler: Crawler, throttles: list[PollingThrottle]) -> None:
     crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
 
 
-def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush]) -> None:
-    """Run the reactor until the crawl ends; a stop (budget, signal) cancels what is in flight."""
+def _run_bounded(
+    process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, flushes: list[Flush], elsewhere: _Elsewhere | None
+) -> None:
+    """Run the reactor until the crawl ends, here and `elsewhere`; a stop (budget, signal) cancels
+    what is in flight in both."""
     from twisted.internet import reactor
     from twisted.internet.interfaces import IReactorThreads
 
@@ -182,6 +308,8 @@ def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, 
 
     def force_stop(reason: str) -> None:
         """Something outlived the cancellation: hand over what is open, then stop where it stands."""
+        if elsewhere is not None:
+            elsewhere.close()
         for flush in flushes:
             flush(reason)
         reactor.crash()
@@ -191,11 +319,21 @@ def _run_bounded(process: CrawlerProcess, budget: RunBudget, bounds: RunBounds, 
 
     def stop(reason: str) -> None:
         bounds.cancel_in_flight()
+        if elsewhere is not None:
+            elsewhere.stop(reason)
         reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)
 
+    def stop_reactor(_: object) -> None:
+        with contextlib.suppress(RuntimeError):  # stopped already (force_stop)
+            reactor.stop()
+
+    finished = DeferredList([process.join(), *([elsewhere.done] if elsewhere else [])])
+    if finished.called:  # nothing to wait for: the reactor would never be stopped
+        return
+    finished.addBoth(stop_reactor)
     expiry = reactor.callLater(budget.remaining(), budget.expire)
     with budget.listening(lambda reason: threads.callFromThread(stop, reason)):
-        process.start(install_signal_handlers=False)
+        process.start(stop_after_crawl=False, install_signal_handlers=False)
     if expiry.active():
         expiry.cancel()
 

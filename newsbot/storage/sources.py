@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from newsbot.models import FetchResult, FetchStatus, SourceNotice, Story
@@ -13,6 +15,8 @@ from newsbot.storage.records import (
     iso,
 )
 from newsbot.storage.stories import insert_stories
+
+KNOWN_URL = "SELECT 1 FROM stories WHERE url = ?"
 
 
 class SourceStore(StoreBase):
@@ -25,7 +29,7 @@ class SourceStore(StoreBase):
 
     def is_known(self, url: str) -> bool:
         """Whether a story with this canonical URL is stored (its article need not be fetched)."""
-        return self.db.execute("SELECT 1 FROM stories WHERE url = ?", [url]).fetchone() is not None
+        return self.db.execute(KNOWN_URL, [url]).fetchone() is not None
 
     def record_fetch(self, result: FetchResult, stories: list[Story], when: datetime) -> int:
         """Store a source's outcome and its stories together; return how many stories were new.
@@ -110,3 +114,26 @@ def fetch_warning(result: FetchResult) -> str | None:
             more = len(errors) - 1
             warnings.append(errors[0] + (f" (and {more} more)" if more else ""))
     return "; ".join(warnings) or None
+
+
+class StoredURLs:
+    """`SourceStore.is_known` for another process (the run's second crawling process): what crosses
+    is the database's path, and the read-only connection is opened there, on the first question."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._db: sqlite3.Connection | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"database": self.database}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["database"])  # type: ignore[misc]
+
+    def __call__(self, url: str) -> bool:
+        try:
+            if self._db is None:
+                self._db = sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=ro", uri=True)
+            return self._db.execute(KNOWN_URL, [url]).fetchone() is not None
+        except sqlite3.Error:  # the article is fetched again: a request more, nothing lost
+            return False
