@@ -129,7 +129,8 @@ def crawl(
     """
     budget = budget or RunBudget(fetch.run_budget_seconds)
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
-    here, there = halves(sources, split_after) if known_there and not budget.stopped else (list(sources), [])
+    splits = known_there is not None and fetch.concurrent_requests > 1 and not budget.stopped
+    here, there = halves(sources, split_after) if splits else (list(sources), [])
     if not there or known_there is None:
         return crawl_here(sources, fetch, on_result, is_known, budget, spider_modules, paces, internal_hosts)
     fetch_here, fetch_there = divided(fetch)
