@@ -22,8 +22,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -39,6 +40,14 @@ from tests.servers import FeedServer, Route, rss
 RUN_HOST, CHILD_HOST = "127.0.0.1", "127.0.0.3"
 CHILD_MODULE = "newsbot.sources.crawl_process"
 ARTICLE_TEXT = "The SMS aggregator's network was used to locate phones through SS7. " * 30
+
+
+Server = TypeVar("Server", bound=FeedServer)
+
+
+def started(server: Server) -> Server:
+    server.start()
+    return server
 
 
 def source(name: str, host: str, *, internal: bool = False) -> SourceRequest:
@@ -118,7 +127,7 @@ class Sites:
 
 @pytest.fixture
 def sites() -> Iterator[Sites]:
-    made = Sites(FeedServer(RUN_HOST).start(), FeedServer(CHILD_HOST).start())
+    made = Sites(started(FeedServer(RUN_HOST)), started(FeedServer(CHILD_HOST)))
     yield made
     for gate in made.gates:
         gate.set()
@@ -238,6 +247,44 @@ def test_each_source_comes_out_once_and_each_host_is_asked_by_one_process(sites:
     clean(result.stderr)
 
 
+class TimedFeedServer(FeedServer):
+    """tests.servers.FeedServer that also notes when each request arrives (time.monotonic())."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.arrivals: list[tuple[str, float]] = []
+
+    def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        with self._lock:
+            self.arrivals.append((handler.path, time.monotonic()))
+        super().record(handler, body)
+
+
+def test_the_two_processes_share_concurrent_requests(tmp_path: Path) -> None:
+    """Each feed takes ANSWER_SECONDS to answer, so no more feed requests arrive within a shorter
+    window than may be in flight at once: `concurrent_requests: 2` is 2 for both processes together."""
+    answer_seconds = 0.5
+    timed = [TimedFeedServer(RUN_HOST), TimedFeedServer(CHILD_HOST)]
+    sites = Sites(started(timed[0]), started(timed[1]))
+    try:
+        feeds = standard_feeds(sites)
+        for server in (sites.run, sites.child):
+            for route in server.routes.values():
+                route.delay = answer_seconds
+        result = outcome(start_crawl(tmp_path, feeds, concurrent_requests=2))
+        assert result.returncode == 0, result.stderr
+        assert "the second crawling process fetched 4 of 4 sources" in result.stderr
+        arrivals = sorted(when for server in timed for path, when in server.arrivals if path != "/robots.txt")
+        assert len(arrivals) == 10
+        most_at_once = max(
+            sum(1 for other in arrivals if start <= other < start + answer_seconds - 0.05) for start in arrivals
+        )
+        assert most_at_once <= 2
+    finally:
+        sites.run.stop()
+        sites.child.stop()
+
+
 def test_the_child_fetches_articles_it_does_not_have_and_skips_those_stored(sites: Sites, tmp_path: Path) -> None:
     """Its own read-only connection to the run's database answers "is this story stored?"."""
     feeds = standard_feeds(sites)
@@ -341,8 +388,8 @@ def test_a_host_that_never_answers_in_the_childs_half_costs_the_budget_only(site
 def test_a_public_source_in_the_child_cannot_reach_an_internal_sources_host(tmp_path: Path) -> None:
     """The internal source stays in the run's process, but the child is told its host: a public
     feed there linking to it is refused, as it would be in one crawl."""
-    public_run, public_child = FeedServer(RUN_HOST).start(), FeedServer(CHILD_HOST).start()
-    intranet = FeedServer("127.0.0.2").start()
+    public_run, public_child = started(FeedServer(RUN_HOST)), started(FeedServer(CHILD_HOST))
+    intranet = started(FeedServer("127.0.0.2"))
     try:
         sites = Sites(public_run, public_child)
         feeds = [sites.feed(public_run, f"run{n}") for n in range(7)]
