@@ -3,8 +3,9 @@
 Runs newsbot.sources.crawl.crawl as the run does (its budget, SIGTERM and SIGINT handled by
 stop_on_signals), with `split_after` low enough for a test's few sources. Its one argument is a
 JSON file: {"sources": [{name, url, etag?, internal?, full_text?}], "fetch": {…}, "database": path,
-"split_after": n}. Each result is printed as a JSON line the moment it arrives (a test that kills
-something reads what got out), then one line "END" with the crawl's skipped hosts and paces.
+"split_after": n, "fail_on"?: a source whose result the store refuses (a full disk, say)}. Each
+result is printed as a JSON line the moment it arrives (a test that kills something reads what got
+out), then one line "END" with the crawl's skipped hosts and paces.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from newsbot.storage.database import Storage
 from newsbot.storage.sources import StoredURLs
 
 
-def printed(result: FetchResult) -> None:
+class StoreFailedError(Exception):
+    pass
+
+
+def printed(result: FetchResult, fail_on: str | None = None) -> None:
+    if result.source == fail_on:
+        raise StoreFailedError(f"the store refused {fail_on}")
     entries = [{"link": entry.link, "text": entry.content or entry.summary} for entry in result.entries]
     shown = {key: value for key, value in asdict(result).items() if key in ("source", "error", "cut_short")}
     print(json.dumps({**shown, "status": result.status.name, "entries": entries}), flush=True)
@@ -52,7 +59,7 @@ def main() -> None:
         end = crawl(
             sources,
             fetch,
-            printed,
+            lambda result: printed(result, spec.get("fail_on")),
             storage.is_known,
             budget,
             known_there=StoredURLs(database),

@@ -139,7 +139,8 @@ def crawl(
         tuple(there),
         fetch_there,
         known_there,
-        budget.remaining(),
+        budget.seconds,
+        budget.clock.monotonic() + budget.remaining(),
         tuple(spider_modules),
         dict(paces or {}),
         tuple(internal_hosts),
@@ -161,12 +162,13 @@ def crawl_here(
 ) -> CrawlEnd:
     """`crawl` in this process, with `there`'s sources fetched by a second one; `internal_hosts`
     are those of every source of the run, wherever it is fetched."""
-    if not sources:
+    everything = [*sources, *(there.sources if there else ())]
+    if not everything:
         return CrawlEnd()
     reported: set[str] = set()
     problems: list[BaseException] = []
-    if budget.stopped:  # stopped before the crawl began: every source waits for the next run
-        for source in sources:
+    if budget.stopped:  # stopped before the crawl began (even since it was split): all wait for the next run
+        for source in everything:
             on_result(_not_fetched(source, budget.stopped))
         return CrawlEnd()
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
@@ -210,7 +212,6 @@ def crawl_here(
     finally:
         if elsewhere is not None:
             elsewhere.close()
-    everything = [*sources, *(there.sources if there else ())]
     for source in everything:
         if source.source not in reported:
             hand_over(_not_fetched(source, budget.stopped or ""))
@@ -257,8 +258,8 @@ class _Elsewhere:
             self.done.callback(None)
         return started
 
-    def stop(self, reason: str) -> None:
-        self._child.stop(reason)
+    def interrupt(self, signal_number: int) -> None:
+        self._child.interrupt(signal_number)
 
     def close(self) -> None:
         """The crawl is ending where it stands: the child with it, and nothing of its is taken over."""
@@ -320,8 +321,8 @@ def _run_bounded(
 
     def stop(reason: str) -> None:
         bounds.cancel_in_flight()
-        if elsewhere is not None:
-            elsewhere.stop(reason)
+        if elsewhere is not None and budget.signal_number is not None:  # a budget spent is the child's too
+            elsewhere.interrupt(budget.signal_number)
         reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)
 
     def stop_reactor(_: object) -> None:

@@ -16,10 +16,11 @@ is divided between the two. An article linked from feeds of both halves is on a 
 may open, as a team spider's crawler already may beside the built-in one. Internal sources stay in
 the run's process, and the child is told their hosts, so its public sources' links cannot reach them.
 
-Stops are shared: the child has the run's remaining budget, hears the run's stop through its stdin
-(and SIGTERM or Ctrl-C through the process group), and sends what it has, cut short. A child that
-dies while the run is not stopping leaves its unfinished sources to the run's own crawl, which fetches
-them again; if the run itself is killed, the child finds its stdin closed and stops.
+Stops are shared: the child has the run's deadline; a signal reaches it through the process group
+(cron, systemd, a terminal's Ctrl-C) or is passed on by the run (`kill PID` reaches the run alone),
+and it cancels what is in flight and sends what it has, cut short. A child that dies while the run
+is not stopping leaves its unfinished sources to the run's own crawl, which fetches them again; if
+the run itself is killed, the child finds its stdin closed and stops.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -41,7 +43,7 @@ from urllib.parse import urlsplit
 from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
 from newsbot.configuration.config import FetchSettings
 from newsbot.models import FetchResult, SourceKind, SourceRequest
-from newsbot.pipeline.budget import RunBudget, stop_on_signals
+from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.reading_process import START_AFTER_READS
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ class CrawlOrder:
     sources: tuple[SourceRequest, ...]
     fetch: FetchSettings
     is_known: Callable[[str], bool]  # picklable: it opens its own read-only connection there
-    seconds: float  # the run's budget left
+    budget_seconds: float  # fetch.run_budget_seconds, for the sentence a spent budget gives
+    deadline: float  # the run's, on time.monotonic(), which is the machine's: the same in both processes
     spider_modules: tuple[str, ...]
     paces: Mapping[str, float]
     internal_hosts: tuple[str, ...]
@@ -115,7 +118,7 @@ class CrawlingProcess:
         self._order = order
         self._on_message = on_message  # None: the child is gone
         self._child: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+        self._closing = False  # the run ended the child: its death is no news
         self.status: int | None = None  # the child's exit status once it is gone
 
     def start(self) -> bool:
@@ -128,15 +131,17 @@ class CrawlingProcess:
         threading.Thread(target=self._receive, args=(self._child,), name="newsbot-crawling", daemon=True).start()
         return True
 
-    def stop(self, reason: str) -> None:
-        """Tell the child the run is stopping: it cancels what is in flight and sends what it has."""
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            if self._child is not None and self._child.stdin is not None:
-                pickle.dump(reason, self._child.stdin)
-                self._child.stdin.flush()
+    def interrupt(self, signal_number: int) -> None:
+        """Pass on the signal that stopped the run (sent to the run alone, `kill PID`): the child stops
+        as the run does, cancelling what is in flight and sending what it has. A signal, not a
+        message: its stdin may still be full of the order it has not read yet."""
+        if self._child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._child.send_signal(signal_number)
 
     def close(self) -> None:
         """Ends the child at once (a crawl that had to be cut off where it stood)."""
+        self._closing = True
         if self._child is not None:
             with contextlib.suppress(ProcessLookupError):
                 self._child.kill()
@@ -144,20 +149,20 @@ class CrawlingProcess:
     def _receive(self, child: subprocess.Popen[bytes]) -> None:
         """Sends the order (here: the child reads it once its imports are done, and the crawl must
         not wait for that), then hears the child until it is gone."""
-        assert child.stdout is not None
-        with contextlib.suppress(OSError, EOFError, pickle.UnpicklingError, ValueError):
-            with self._lock:
-                assert child.stdin is not None
-                pickle.dump(self._order, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                child.stdin.flush()
+        assert child.stdout is not None and child.stdin is not None
+        # Whatever ends the pipe: the child's death, or a message this newsbot cannot unpickle.
+        with contextlib.suppress(Exception):
+            pickle.dump(self._order, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.flush()
             while True:
                 payload, logged = pickle.load(child.stdout)
                 for name, level, message in logged:
                     logging.getLogger(name).log(level, "%s", message)
                 self._on_message(payload)
-        self.close()
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
         self.status = child.wait()
-        if self.status != 0 and -self.status not in STOP_SIGNALS:
+        if self.status != 0 and -self.status not in STOP_SIGNALS and not self._closing:
             how = f"signal {-self.status}" if self.status < 0 else f"exit status {self.status}"
             log.warning("the second crawling process ended (%s); the run crawls what it left", how)
         self._on_message(None)
@@ -201,27 +206,27 @@ def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
     logging.getLogger().addHandler(_Forwarding(answers, order.log_level))
     logging.getLogger().setLevel(order.log_level)
     logging.captureWarnings(True)  # py.warnings, as in the run's process
-    budget = RunBudget(order.seconds)
+    budget = RunBudget(order.budget_seconds)
+    budget.deadline = order.deadline
 
     def listen() -> None:
-        try:
-            reason = pickle.load(orders)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            reason = RUN_ENDED
-        budget.stop(reason)
+        with contextlib.suppress(OSError):
+            orders.read()  # nothing more is sent: this returns when the run is gone
+        budget.stop(RUN_ENDED)
 
     threading.Thread(target=listen, name="newsbot-orders", daemon=True).start()
-    with stop_on_signals(budget):
-        end = crawl_here(
-            order.sources,
-            order.fetch,
-            answers.send,
-            order.is_known,
-            budget,
-            order.spider_modules,
-            order.paces,
-            order.internal_hosts,
-        )
+    for number in (signal.SIGTERM, signal.SIGINT):  # the group's signal, then the run's passing it on
+        signal.signal(number, lambda number, frame: budget.interrupt(number))
+    end = crawl_here(
+        order.sources,
+        order.fetch,
+        answers.send,
+        order.is_known,
+        budget,
+        order.spider_modules,
+        order.paces,
+        order.internal_hosts,
+    )
     answers.send(Ended(tuple(end.skipped_hosts), end.paces))
 
 

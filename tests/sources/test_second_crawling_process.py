@@ -12,7 +12,9 @@ but log lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -30,8 +32,9 @@ import pytest
 
 from newsbot.configuration.config import FetchSettings
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
-from newsbot.sources.crawl import STOP_GRACE_SECONDS
-from newsbot.sources.crawl_process import CHILD_SHARE, divided, halves
+from newsbot.pipeline.budget import RunBudget
+from newsbot.sources.crawl import STOP_GRACE_SECONDS, crawl_here
+from newsbot.sources.crawl_process import CHILD_SHARE, CrawlOrder, divided, halves
 from newsbot.storage.database import Storage
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY, newsbot_environment
@@ -144,9 +147,10 @@ def standard_feeds(sites: Sites, **child_route: Any) -> list[dict[str, Any]]:
 
 
 def start_crawl(
-    tmp_path: Path, feeds: list[dict[str, Any]], new_session: bool = False, **fetch: Any
+    tmp_path: Path, feeds: list[dict[str, Any]], new_session: bool = False, fail_on: str | None = None, **fetch: Any
 ) -> subprocess.Popen[str]:
     spec = {
+        "fail_on": fail_on,
         "sources": feeds,
         "fetch": {"allowed_networks": ["127.0.0.0/8"], "autothrottle_start_delay": 0, "retries": 0, **fetch},
         "database": str(tmp_path / "newsbot.db"),
@@ -410,3 +414,57 @@ def test_a_public_source_in_the_child_cannot_reach_an_internal_sources_host(tmp_
         public_run.stop()
         public_child.stop()
         intranet.stop()
+
+
+def test_a_stop_while_the_child_has_not_read_its_order_does_not_hold_the_run(sites: Sites, tmp_path: Path) -> None:
+    """An order of 500 sources is more than a pipe holds: its writer waits until the child has
+    imported and reads it. A child held still (SIGSTOP, standing in for a slow start) must not hold
+    the run's stop: the run passes the signal on and, after its grace, ends the child."""
+    feeds = [sites.feed(sites.run, f"run{n}") for n in range(700)]
+    feeds += [sites.feed(sites.child, f"child{n}") for n in range(500)]
+    crawl = start_crawl(tmp_path, feeds)
+    child = crawling_child(crawl.pid)
+    try:
+        os.kill(child, signal.SIGSTOP)
+        wait_for_request(sites.run, "/run0.xml")
+        signalled = time.monotonic()
+        os.kill(crawl.pid, signal.SIGTERM)
+        result = outcome(crawl, timeout=30)
+        assert time.monotonic() - signalled < STOP_GRACE_SECONDS + 3
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    assert result.returncode == 0, result.stderr
+    by_source = result.by_source()
+    assert len(result.results) == 1200 == len(by_source)
+    assert {by_source[f"child{n}"]["cut_short"] for n in range(500)} == {"the run was interrupted (SIGTERM)"}
+    assert not sites.child.requests
+    assert "the second crawling process ended" not in result.stderr  # the run ended it: no news
+    clean(result.stderr)
+
+
+def test_a_store_that_fails_ends_the_child_without_a_false_warning(sites: Sites, tmp_path: Path) -> None:
+    feeds = standard_feeds(sites)
+    crawl = start_crawl(tmp_path, feeds, fail_on="child0")
+    child = crawling_child(crawl.pid)
+    result = outcome(crawl)
+    assert result.returncode == 1
+    assert "StoreFailedError: the store refused child0" in result.stderr  # the crawl raises what the store raised
+    assert "the second crawling process ended" not in result.stderr
+    assert gone(child)
+
+
+def test_a_stop_just_after_the_split_still_gives_every_source_of_both_halves() -> None:
+    """The budget ran out (or a signal came) between the decision to split and the crawl's start:
+    the child's half was neither crawled nor reported."""
+    fetch = FetchSettings()
+    sources = [source(f"s{n}", f"h{n % 3}.example") for n in range(9)]
+    here, there = halves(sources, split_after=2)
+    assert here and there
+    budget = RunBudget(60)
+    budget.interrupt(signal.SIGTERM)
+    order = CrawlOrder(tuple(there), fetch, lambda url: False, 60, 60, (), {}, (), logging.WARNING)
+    reported: list[FetchResult] = []
+    crawl_here(here, fetch, reported.append, lambda url: False, budget, (), None, (), order)
+    assert sorted(result.source for result in reported) == sorted(s.source for s in sources)
+    assert {result.cut_short for result in reported} == {"the run was interrupted (SIGTERM)"}
