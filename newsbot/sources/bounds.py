@@ -16,7 +16,8 @@ do nothing. Two Scrapy components apply it:
   CONCURRENT_REQUESTS_PER_DOMAIN transfers: under the asyncio reactor, Scrapy 2.19's downloader
   starts every request queued for a host at once (`Downloader._process_queue` counts a transfer
   only once its task runs), so five feeds of one host went out together and a dead host had all
-  its queued links in flight before the first failed.
+  its queued links in flight before the first failed. In a crawl split between two processes the
+  count is theirs together (newsbot.sources.host_tokens).
 
 A retry's pause (newsbot.sources.retries) is cancelled by a stop in the same way.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from scrapy import Request, Spider
@@ -36,6 +38,7 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from newsbot.pipeline.budget import RunBudget
+from newsbot.sources.host_tokens import HOST_TOKENS, HostTokens
 from newsbot.sources.hosts import DeadHosts
 from newsbot.sources.robots import is_robots_txt_request
 
@@ -120,6 +123,13 @@ class BoundedDownloadHandler(HTTP11DownloadHandler):
         super().__init__(crawler)
         self._per_host = max(1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         self._transfers: dict[str, asyncio.Semaphore] = {}
+        tokens = crawler.settings.get(HOST_TOKENS)  # a split crawl: the other process counts too
+        self._tokens = HostTokens(Path(tokens), self._per_host) if tokens else None
+
+    async def close(self) -> None:
+        if self._tokens is not None:
+            self._tokens.close()
+        await super().close()
 
     async def download_request(self, request: Request) -> Response:
         bounds = bounds_of(self.crawler.spider)
@@ -131,7 +141,7 @@ class BoundedDownloadHandler(HTTP11DownloadHandler):
         host = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
         if host not in self._transfers:
             self._transfers[host] = asyncio.Semaphore(self._per_host)
-        async with self._transfers[host]:
+        async with self._transfers[host], self._tokens.held(host) if self._tokens else contextlib.nullcontext():
             refusal = bounds.refusal(request.url)
             if refusal:
                 raise refusal

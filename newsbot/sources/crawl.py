@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +46,7 @@ from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
 from newsbot.sources.crawl_process import SPLIT_AFTER, CrawlingProcess, CrawlOrder, Ended, divided, halves
+from newsbot.sources.host_tokens import HOST_TOKENS
 from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
@@ -73,9 +76,11 @@ def scrapy_settings(
     log_level: str = "WARNING",
     spider_modules: Sequence[str] = (BUILT_IN,),
     paces: Mapping[str, float] | None = None,
+    host_tokens: str | None = None,
 ) -> ScrapySettings:
     """newsbot.sources.settings with newsbot.yaml's `fetch:` over it; each host in `paces` (download
-    slot → delay, what earlier runs learned) starts at its pace rather than the start delay."""
+    slot → delay, what earlier runs learned) starts at its pace rather than the start delay;
+    `host_tokens`: the folder a split crawl's two processes count each host's transfers in."""
     settings = ScrapySettings()
     settings.setmodule("newsbot.sources.settings", priority="project")
     settings.setdict(
@@ -94,6 +99,7 @@ def scrapy_settings(
             INTERNAL_HOSTS: sorted(set(internal_hosts)),
             "LOG_LEVEL": log_level,
             "SPIDER_MODULES": list(spider_modules),
+            HOST_TOKENS: host_tokens,
             # The switches of newsbot's own components, above a team spider's custom_settings (whose
             # RETRY_ENABLED: False or AUTOTHROTTLE_ENABLED: False turned off the back-off retries or the
             # polling throttle; newsbot.sources.user_spiders keeps the components themselves).
@@ -135,6 +141,7 @@ def crawl(
         return crawl_here(sources, fetch, on_result, is_known, budget, spider_modules, paces, internal_hosts)
     fetch_here, fetch_there = divided(fetch)
     log_level = min(logging.getLogger().getEffectiveLevel(), logging.WARNING)
+    tokens = tempfile.mkdtemp(prefix="newsbot-hosts-")
     order = CrawlOrder(
         tuple(there),
         fetch_there,
@@ -145,8 +152,14 @@ def crawl(
         dict(paces or {}),
         tuple(internal_hosts),
         log_level,
+        tokens,
     )
-    return crawl_here(here, fetch_here, on_result, is_known, budget, spider_modules, paces, internal_hosts, order)
+    try:
+        return crawl_here(
+            here, fetch_here, on_result, is_known, budget, spider_modules, paces, internal_hosts, order, tokens
+        )
+    finally:
+        shutil.rmtree(tokens, ignore_errors=True)
 
 
 def crawl_here(
@@ -159,9 +172,11 @@ def crawl_here(
     paces: Mapping[str, float] | None,
     internal_hosts: Sequence[str],
     there: CrawlOrder | None = None,
+    host_tokens: str | None = None,
 ) -> CrawlEnd:
     """`crawl` in this process, with `there`'s sources fetched by a second one; `internal_hosts`
-    are those of every source of the run, wherever it is fetched."""
+    are those of every source of the run, wherever it is fetched; `host_tokens`: where both
+    processes of a split crawl count each host's transfers."""
     everything = [*sources, *(there.sources if there else ())]
     if not everything:
         return CrawlEnd()
@@ -172,8 +187,9 @@ def crawl_here(
             on_result(_not_fetched(source, budget.stopped))
         return CrawlEnd()
     log_level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
+    settings = scrapy_settings(fetch, internal_hosts, log_level, spider_modules, paces, host_tokens)
     with shared_names_allowed():  # a team's spider may replace a built-in one (newsbot.sources.user_spiders)
-        process = CrawlerProcess(scrapy_settings(fetch, internal_hosts, log_level, spider_modules, paces))
+        process = CrawlerProcess(settings)
     bounds = RunBounds(budget)
     flushes: list[Flush] = []
     throttles: list[PollingThrottle] = []

@@ -11,10 +11,10 @@ Only where it pays: a run whose sources were nearly all read before (a cold run'
 reading and clustering already), with at least `SPLIT_AFTER` of them, on at least two hosts.
 
 Politeness holds as in one crawl: each host's sources go to one process, with its robots.txt and its
-remembered pace, so `concurrent_requests_per_domain` binds the feeds of a host; `concurrent_requests`
-is divided between the two. An article linked from feeds of both halves is on a host each process
-may open, as a team spider's crawler already may beside the built-in one. Internal sources stay in
-the run's process, and the child is told their hosts, so its public sources' links cannot reach them.
+remembered pace; `concurrent_requests` is divided between the two; and `concurrent_requests_per_domain`
+counts both processes' transfers to a host (newsbot.sources.host_tokens), since an article or a
+redirect may lead either to any host. Internal sources stay in the run's process, and the child is
+told their hosts, so its public sources' links cannot reach them.
 
 Stops are shared: the child has the run's deadline; a signal reaches it through the process group
 (cron, systemd, a terminal's Ctrl-C) or is passed on by the run (`kill PID` reaches the run alone),
@@ -69,6 +69,7 @@ class CrawlOrder:
     paces: Mapping[str, float]
     internal_hosts: tuple[str, ...]
     log_level: int
+    host_tokens: str  # the folder where both processes count each host's transfers (newsbot.sources.host_tokens)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
         order.spider_modules,
         order.paces,
         order.internal_hosts,
+        host_tokens=order.host_tokens,
     )
     answers.send(Ended(tuple(end.skipped_hosts), end.paces))
 

@@ -289,6 +289,40 @@ def test_the_two_processes_share_concurrent_requests(tmp_path: Path) -> None:
         sites.child.stop()
 
 
+def test_a_host_both_halves_link_to_gets_no_more_transfers_at_once_than_one_crawl_allows(
+    sites: Sites, tmp_path: Path
+) -> None:
+    """Articles of one publisher (127.0.0.2) linked from a feed of each half: each process alone
+    would open `concurrent_requests_per_domain` (2) transfers to it; together they still open 2."""
+    answer_seconds = 0.5
+    publisher = TimedFeedServer("127.0.0.2")
+    started(publisher)
+    try:
+        page = f"<html><body><article><p>{ARTICLE_TEXT}</p></article></body></html>".encode()
+        feeds = standard_feeds(sites)
+        for half, server in (("run", sites.run), ("child", sites.child)):
+            links = [f"{publisher.url}/{half}-story-{n}" for n in range(4)]
+            for link in links:
+                publisher.add(
+                    link.removeprefix(publisher.url), Route(page, content_type="text/html", delay=answer_seconds)
+                )
+            server.add(
+                f"/{half}0.xml", Route(rss([{"title": "t", "link": link, "description": "t"} for link in links]))
+            )
+            feeds[0 if half == "run" else 6] = {"name": f"{half}0", "url": f"{server.url}/{half}0.xml"}
+        result = outcome(start_crawl(tmp_path, feeds))
+        assert result.returncode == 0, result.stderr
+        assert "the second crawling process fetched 4 of 4 sources" in result.stderr
+        arrivals = sorted(when for path, when in publisher.arrivals if "-story-" in path)
+        assert len(arrivals) == 8, publisher.arrivals  # every article, from both processes
+        assert {path.split("-")[0] for path, _ in publisher.arrivals if "-story-" in path} == {"/run", "/child"}
+        window = answer_seconds - 0.05
+        most_at_once = max(sum(1 for other in arrivals if start <= other < start + window) for start in arrivals)
+        assert most_at_once <= FetchSettings().concurrent_requests_per_domain
+    finally:
+        publisher.stop()
+
+
 def test_the_child_fetches_articles_it_does_not_have_and_skips_those_stored(sites: Sites, tmp_path: Path) -> None:
     """Its own read-only connection to the run's database answers "is this story stored?"."""
     feeds = standard_feeds(sites)
@@ -463,7 +497,7 @@ def test_a_stop_just_after_the_split_still_gives_every_source_of_both_halves() -
     assert here and there
     budget = RunBudget(60)
     budget.interrupt(signal.SIGTERM)
-    order = CrawlOrder(tuple(there), fetch, lambda url: False, 60, 60, (), {}, (), logging.WARNING)
+    order = CrawlOrder(tuple(there), fetch, lambda url: False, 60, 60, (), {}, (), logging.WARNING, "")
     reported: list[FetchResult] = []
     crawl_here(here, fetch, reported.append, lambda url: False, budget, (), None, (), order)
     assert sorted(result.source for result in reported) == sorted(s.source for s in sources)

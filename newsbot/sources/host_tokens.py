@@ -1,0 +1,73 @@
+"""Each host's transfers counted across the run's two crawling processes (newsbot.sources.crawl_process).
+
+Each host's feeds are crawled by one process, but an article, a redirect or a site's announced feed
+may lead either process to any host: an article host linked from feeds of both halves had twice
+`concurrent_requests_per_domain` transfers at once, one crawler's worth from each. So, in a split
+crawl, a transfer holds one of that many tokens of its host, in whichever process it runs: a token is
+an exclusive `flock` on a file of a folder both processes are given (one file per host and token).
+The kernel releases a dead process's locks, so a killed child holds no host.
+
+Locks are tried without blocking, and a transfer that finds every token of its host taken tries
+again `RETRY_SECONDS` later: the reactor never waits on a lock. Within a process,
+BoundedDownloadHandler's semaphore already keeps a host to that many transfers, so a process only
+ever waits for the other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+HOST_TOKENS = "NEWSBOT_HOST_TOKENS"  # Scrapy setting: the folder of a split crawl's tokens, or None
+RETRY_SECONDS = 0.005
+
+
+class HostTokens:
+    """`per_host` tokens for each host, shared by every process given the same folder."""
+
+    def __init__(self, folder: Path, per_host: int) -> None:
+        self._folder = folder
+        self._per_host = per_host
+        self._files: dict[tuple[str, int], int] = {}  # (host, token) → this process's open file
+        self._held: dict[str, set[int]] = {}  # host → the tokens this process holds
+
+    @contextlib.asynccontextmanager
+    async def held(self, host: str) -> AsyncIterator[None]:
+        """One of the host's tokens for the block; waits (without blocking the loop) while both
+        processes hold them all. A cancelled wait or block gives the token back."""
+        while (token := self._take(host)) is None:
+            await asyncio.sleep(RETRY_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._files[host, token], fcntl.LOCK_UN)
+            self._held[host].discard(token)
+
+    def _take(self, host: str) -> int | None:
+        held = self._held.setdefault(host, set())
+        for token in range(self._per_host):
+            if token in held:  # a lock this process holds would be granted to it again
+                continue
+            try:
+                fcntl.flock(self._file(host, token), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            held.add(token)
+            return token
+        return None
+
+    def _file(self, host: str, token: int) -> int:
+        if (host, token) not in self._files:
+            name = f"{hashlib.sha256(host.encode()).hexdigest()[:32]}.{token}"  # any host name, a safe file name
+            self._files[host, token] = os.open(self._folder / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._files[host, token]
+
+    def close(self) -> None:
+        for descriptor in self._files.values():
+            os.close(descriptor)
+        self._files.clear()

@@ -1,0 +1,98 @@
+"""A host's transfers counted across two processes (newsbot.sources.host_tokens): real locks on
+real files; a second HostTokens on the same folder stands for the other process (flock locks
+belong to open files, so two of them contend as two processes do), and a real child killed with
+SIGKILL shows that the kernel gives its tokens back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from newsbot.sources.host_tokens import HostTokens
+from tests.conftest import REPOSITORY
+
+HOLD_ONE = """
+import asyncio, sys, time
+from pathlib import Path
+from newsbot.sources.host_tokens import HostTokens
+
+async def hold() -> None:
+    async with HostTokens(Path(sys.argv[1]), 1).held("news.example"):
+        print("holding", flush=True)
+        time.sleep(60)
+
+asyncio.run(hold())
+"""
+
+
+def test_the_two_processes_hold_no_more_than_per_host_tokens_of_a_host(tmp_path: Path) -> None:
+    run, child = HostTokens(tmp_path, 2), HostTokens(tmp_path, 2)
+    at_once: list[int] = []
+    holding = 0
+
+    async def transfer(tokens: HostTokens) -> None:
+        nonlocal holding
+        async with tokens.held("news.example"):
+            holding += 1
+            at_once.append(holding)
+            await asyncio.sleep(0.05)
+            holding -= 1
+
+    async def crawl() -> None:
+        await asyncio.gather(*(transfer(tokens) for tokens in (run, child) for _ in range(4)))
+        async with run.held("other.example"), run.held("other.example"):  # another host has tokens of its own
+            pass
+
+    asyncio.run(crawl())
+    assert len(at_once) == 8
+    assert max(at_once) == 2
+
+
+def test_a_cancelled_transfer_gives_its_token_back(tmp_path: Path) -> None:
+    run, child = HostTokens(tmp_path, 1), HostTokens(tmp_path, 1)
+
+    async def scenario() -> bool:
+        holder = asyncio.ensure_future(_hold_forever(run))
+        await asyncio.sleep(0.02)
+        waiter = asyncio.ensure_future(_hold_forever(child))  # waits: the only token is the run's
+        await asyncio.sleep(0.02)
+        waiter.cancel()  # a stop cancels a transfer waiting for its token…
+        holder.cancel()  # … and one holding it
+        await asyncio.gather(holder, waiter, return_exceptions=True)
+        async with child.held("news.example"):
+            return True
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 5))
+
+
+async def _hold_forever(tokens: HostTokens) -> None:
+    async with tokens.held("news.example"):
+        await asyncio.sleep(3600)
+
+
+def test_a_killed_process_holds_no_token(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_ONE, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        tokens = HostTokens(tmp_path, 1)
+        assert tokens._take("news.example") is None  # the child holds the only one
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(10)
+        deadline = time.monotonic() + 5
+        while tokens._take("news.example") is None:
+            assert time.monotonic() < deadline, "the dead process's token was not given back"
+            time.sleep(0.01)
+    finally:
+        holder.kill()
+        holder.wait()
