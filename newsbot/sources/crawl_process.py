@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from w3lib.url import safe_url_string
+
 from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
 from newsbot.configuration.config import FetchSettings
 from newsbot.models import FetchResult, SourceKind, SourceRequest
@@ -92,7 +94,8 @@ def halves(sources: Sequence[SourceRequest], split_after: int) -> tuple[list[Sou
         if source.internal or source.kind is SourceKind.SPIDER:
             here.append(source)
         else:
-            by_host[urlsplit(source.feed_url or source.url).hostname or ""].append(source)
+            # The host as Scrapy will name it (IDNA, lower case): one host, one half.
+            by_host[urlsplit(safe_url_string(source.feed_url or source.url)).hostname or ""].append(source)
     if len(by_host) < 2:  # two halves
         return list(sources), []
     there: list[SourceRequest] = []

@@ -80,6 +80,13 @@ def test_the_child_takes_about_its_share_of_many_hosts() -> None:
     assert abs(len(there) - CHILD_SHARE * 1000) <= 10  # whole hosts of 10 sources each
 
 
+def test_one_host_written_two_ways_goes_to_one_half() -> None:
+    sources = [source(f"a{n}", "bücher.example") for n in range(3)] + [source("b", "xn--bcher-kva.example")]
+    sources += [source(f"c{n}", "c.example") for n in range(4)]
+    _, there = halves(sources, split_after=2)
+    assert {s.source for s in there} in ({"a0", "a1", "a2", "b"}, {"c0", "c1", "c2", "c3"})
+
+
 @pytest.mark.parametrize(
     ("sources", "why"),
     [
