@@ -45,7 +45,15 @@ from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, Sour
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META
 from newsbot.sources.bounds import BOUNDS_ATTRIBUTE, RunBounds
-from newsbot.sources.crawl_process import SPLIT_AFTER, CrawlingProcess, CrawlOrder, Ended, divided, halves
+from newsbot.sources.crawl_process import (
+    SPLIT_AFTER,
+    CrawlingProcess,
+    CrawlOrder,
+    Ended,
+    discard_early,
+    divided,
+    halves,
+)
 from newsbot.sources.host_tokens import HOST_TOKENS
 from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
@@ -138,6 +146,7 @@ def crawl(
     splits = known_there is not None and fetch.concurrent_requests > 1 and not budget.stopped
     here, there = halves(sources, split_after) if splits else (list(sources), [])
     if not there or known_there is None:
+        discard_early()
         return crawl_here(sources, fetch, on_result, is_known, budget, spider_modules, paces, internal_hosts)
     fetch_here, fetch_there = divided(fetch)
     log_level = min(logging.getLogger().getEffectiveLevel(), logging.WARNING)

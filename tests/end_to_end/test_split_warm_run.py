@@ -4,13 +4,22 @@ results stored, matched and alerted by the run as its own (newsbot.sources.crawl
 310 feeds, enough for the split (SPLIT_AFTER), on two loopback hosts: 180 on 127.0.0.1, 130 on
 127.0.0.3, which the second process takes. The first run reads them all (a cold run is not split);
 the second finds one feed changed on each host, with a story the example watchlist alerts on.
+
+With that many sources and a database, the CLI starts the second process before it loads Scrapy
+(newsbot.sources.crawl_process.start_early): a run that then does not split, or does not crawl at
+all, must leave no process behind and nothing on stderr.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from pathlib import Path
 
-from newsbot.sources.crawl_process import SPLIT_AFTER
+from filelock import FileLock
+
+from newsbot.sources.crawl_process import MODULE, SPLIT_AFTER
+from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import UNRELATED, WIRE, item
 from tests.servers import FakeSlack, FeedServer, Route, rss
@@ -34,9 +43,12 @@ def test_a_large_warm_run_stores_and_alerts_what_its_second_crawling_process_fet
                 workspace.source(name, server.add(f"/{name}.xml", Route(body, etag=ETAG)))
         workspace.settings["fetch"]["allowed_networks"] = ["127.0.0.1/32", "127.0.0.3/32"]
         workspace.use_slack(slack, seconds_between_messages=0)
+        Storage.open(workspace.database).close()  # a database: the second process is started early
         first = workspace.newsbot("-v", "run", timeout=120)
         assert first.returncode == 0, first.stderr
-        assert "second crawling process" not in first.stderr  # a cold run is not split
+        assert "second crawling process" not in first.stderr  # a cold run is not split…
+        assert crawling_processes_in(workspace.folder) == []  # … and the one started early is gone
+        assert "Traceback" not in first.stderr
         child_host.routes["/child007.xml"] = Route(rss([WIRE]), etag='"v2"')
         run_host.routes["/run011.xml"] = Route(rss([UNRELATED]), etag='"v2"')
         before = len(slack.delivered)
@@ -58,3 +70,35 @@ def test_a_large_warm_run_stores_and_alerts_what_its_second_crawling_process_fet
     finally:
         run_host.stop()
         child_host.stop()
+
+
+def test_a_run_that_does_not_crawl_leaves_no_early_crawling_process(workspace: Workspace) -> None:
+    """Another run holds the lock: this one exits LOCKED (3) after it started the second process."""
+    for number in range(SPLIT_AFTER):
+        workspace.source(f"feed{number:03d}", f"https://feed{number:03d}.example/feed.xml")
+    Storage.open(workspace.database).close()
+    with FileLock(f"{workspace.database.resolve()}.lock", timeout=0):
+        locked = workspace.newsbot("run")
+    assert locked.returncode == 3, locked.stderr
+    assert "another newsbot run is in progress" in locked.stderr
+    assert "Traceback" not in locked.stderr
+    deadline = time.monotonic() + 5
+    while crawling_processes_in(workspace.folder):  # it finds its stdin closed and ends by itself
+        assert time.monotonic() < deadline, "the early crawling process outlived its run"
+        time.sleep(0.05)
+
+
+def crawling_processes_in(folder: Path) -> list[int]:
+    """Live second crawling processes started from `folder` (the run's working directory, which
+    its children share): other tests' runs are elsewhere."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            in_folder = (entry / "cwd").resolve() == folder.resolve()
+        except (OSError, ValueError, IndexError):
+            continue
+        if MODULE in command and state != "Z" and in_folder:
+            found.append(int(entry.name))
+    return found
