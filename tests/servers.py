@@ -165,6 +165,19 @@ class FeedServer(_Base):
         return self.url + path
 
 
+class TimedFeedServer(FeedServer):
+    """tests.servers.FeedServer that also notes when each request arrives (time.monotonic())."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.arrivals: list[tuple[str, float]] = []
+
+    def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        with self._lock:
+            self.arrivals.append((handler.path, time.monotonic()))
+        super().record(handler, body)
+
+
 @dataclass
 class SlackReply:
     """One scripted answer to a post (chat.postMessage or a webhook).

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from itertools import pairwise
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from newsbot.sources.throttle import (
 )
 from newsbot.storage.database import Storage
 from tests.conftest import Workspace
-from tests.servers import FeedServer, Route, recent, rss
+from tests.servers import Route, TimedFeedServer, recent, rss
 
 FEEDS = 20
 FAST, SLOW = "127.0.0.1", "127.0.0.2"
@@ -53,19 +52,6 @@ SLOW_ANSWER_SECONDS = 2.4  # AutoThrottle's target for it: 2.4 s / 2 (its target
 START_DELAY = FetchSettings().autothrottle_start_delay  # 1 s
 FLOOR = 0.025  # NEWSBOT_NOT_MODIFIED_MIN_DELAY
 MAX_DELAY = 30.0  # AUTOTHROTTLE_MAX_DELAY
-
-
-class TimedFeedServer(FeedServer):
-    """tests.servers.FeedServer that also notes when each request arrives (time.monotonic())."""
-
-    def __init__(self, host: str) -> None:
-        super().__init__(host)
-        self.arrivals: list[tuple[str, float]] = []
-
-    def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
-        with self._lock:
-            self.arrivals.append((handler.path, time.monotonic()))
-        super().record(handler, body)
 
 
 @dataclass

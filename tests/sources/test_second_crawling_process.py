@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +37,7 @@ from newsbot.sources.crawl_process import CHILD_SHARE, CrawlOrder, divided, halv
 from newsbot.storage.database import Storage
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY, newsbot_environment
-from tests.servers import FeedServer, Route, rss
+from tests.servers import FeedServer, Route, TimedFeedServer, rss
 
 RUN_HOST, CHILD_HOST = "127.0.0.1", "127.0.0.3"
 CHILD_MODULE = "newsbot.sources.crawl_process"
@@ -256,19 +255,6 @@ def test_each_source_comes_out_once_and_each_host_is_asked_by_one_process(sites:
     assert result.end is not None
     assert set(result.end["paces"]) == {RUN_HOST, CHILD_HOST}  # the child's hosts' paces come back to be kept
     clean(result.stderr)
-
-
-class TimedFeedServer(FeedServer):
-    """tests.servers.FeedServer that also notes when each request arrives (time.monotonic())."""
-
-    def __init__(self, host: str) -> None:
-        super().__init__(host)
-        self.arrivals: list[tuple[str, float]] = []
-
-    def record(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
-        with self._lock:
-            self.arrivals.append((handler.path, time.monotonic()))
-        super().record(handler, body)
 
 
 def test_the_two_processes_share_concurrent_requests(tmp_path: Path) -> None:
