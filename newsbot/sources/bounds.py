@@ -126,11 +126,6 @@ class BoundedDownloadHandler(HTTP11DownloadHandler):
         tokens = crawler.settings.get(HOST_TOKENS)  # a split crawl: the other process counts too
         self._tokens = HostTokens(Path(tokens), self._per_host) if tokens else None
 
-    async def close(self) -> None:
-        if self._tokens is not None:
-            self._tokens.close()
-        await super().close()
-
     async def download_request(self, request: Request) -> Response:
         bounds = bounds_of(self.crawler.spider)
         if bounds is None:

@@ -283,8 +283,8 @@ class _Elsewhere:
             self.done.callback(None)
         return started
 
-    def interrupt(self, signal_number: int) -> None:
-        self._child.interrupt(signal_number)
+    def interrupt(self) -> None:
+        self._child.interrupt()
 
     def close(self) -> None:
         """The crawl is ending where it stands: the child with it, and nothing of its is taken over."""
@@ -347,7 +347,7 @@ def _run_bounded(
     def stop(reason: str) -> None:
         bounds.cancel_in_flight()
         if elsewhere is not None and budget.signal_number is not None:  # a budget spent is the child's too
-            elsewhere.interrupt(budget.signal_number)
+            elsewhere.interrupt()
         reactor.callLater(STOP_GRACE_SECONDS, force_stop, reason)
 
     def stop_reactor(_: object) -> None:

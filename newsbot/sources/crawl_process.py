@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -157,13 +158,15 @@ class CrawlingProcess:
         threading.Thread(target=self._receive, args=(self._child,), name="newsbot-crawling", daemon=True).start()
         return True
 
-    def interrupt(self, signal_number: int) -> None:
-        """Pass on the signal that stopped the run (sent to the run alone, `kill PID`): the child stops
-        as the run does, cancelling what is in flight and sending what it has. A signal, not a
-        message: its stdin may still be full of the order it has not read yet."""
+    def interrupt(self) -> None:
+        """The run was stopped by a signal (perhaps sent to it alone, `kill PID`): the child stops as
+        the run does, cancelling what is in flight and sending what it has. A signal, not a message:
+        its stdin may still be full of the order it has not read yet. SIGTERM, whatever the run's
+        was: the child ignores Ctrl-C's SIGINT until its own handlers are set
+        (newsbot.child_process), and SIGTERM then ends it as quietly as a stop."""
         if self._child is not None:
             with contextlib.suppress(ProcessLookupError):
-                self._child.send_signal(signal_number)
+                self._child.send_signal(signal.SIGTERM)
 
     def close(self) -> None:
         """Ends the child at once (a crawl that had to be cut off where it stood)."""
@@ -225,6 +228,17 @@ class _Forwarding(logging.Handler):
 def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
     """The child: crawl its half as the run would, sending each result; stop when the run says so,
     when its stdin closes (the run is gone) or on SIGTERM."""
+    budget: RunBudget | None = None
+    heard: list[int] = []  # a signal before the budget exists (while Scrapy loads, while the order is read)
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        if budget is None:
+            heard.append(number)
+        else:
+            budget.interrupt(number)
+
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):  # the group's signal, or the run's passing one on
+        signal.signal(stop_signal, interrupt)
     from newsbot.sources.crawl import crawl_here
 
     try:
@@ -237,15 +251,15 @@ def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
     logging.captureWarnings(True)  # py.warnings, as in the run's process
     budget = RunBudget(order.budget_seconds)
     budget.deadline = order.deadline
+    if heard:
+        budget.interrupt(heard[0])
 
-    def listen() -> None:
+    def listen(budget: RunBudget) -> None:
         with contextlib.suppress(OSError):
             orders.read()  # nothing more is sent: this returns when the run is gone
         budget.stop(RUN_ENDED)
 
-    threading.Thread(target=listen, name="newsbot-orders", daemon=True).start()
-    for number in (signal.SIGTERM, signal.SIGINT):  # the group's signal, then the run's passing it on
-        signal.signal(number, lambda number, frame: budget.interrupt(number))
+    threading.Thread(target=listen, args=(budget,), name="newsbot-orders", daemon=True).start()
     end = crawl_here(
         order.sources,
         order.fetch,

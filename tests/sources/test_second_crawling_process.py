@@ -393,6 +393,28 @@ def test_sigterm_stops_both_and_what_was_not_fetched_waits_for_the_next_run(
     clean(result.stderr)
 
 
+@pytest.mark.parametrize("to_the_group", [False, True], ids=["to the run", "to its process group"])
+def test_ctrl_c_while_the_child_still_loads_stops_it_at_once(sites: Sites, tmp_path: Path, to_the_group: bool) -> None:
+    """The child ignores SIGINT until its handlers are set (a terminal's Ctrl-C reaches the whole
+    group while it imports): passed on as SIGINT, the stop was lost, and the child crawled on until
+    the run cut it off after its grace."""
+    crawl = start_crawl(tmp_path, standard_feeds(sites), new_session=to_the_group)
+    crawling_child(crawl.pid)  # it has just been started: it imports Scrapy for about half a second
+    signalled = time.monotonic()
+    if to_the_group:
+        os.killpg(crawl.pid, signal.SIGINT)
+    else:
+        os.kill(crawl.pid, signal.SIGINT)
+    result = outcome(crawl, timeout=30)
+    assert time.monotonic() - signalled < STOP_GRACE_SECONDS
+    assert result.returncode == 0, result.stderr
+    by_source = result.by_source()
+    assert len(result.results) == 10 == len(by_source)
+    assert not [request.path for request in sites.child.requests if request.path.endswith(".xml")]
+    assert all(by_source[f"child{n}"]["cut_short"].startswith("the run was interrupted") for n in range(4))
+    clean(result.stderr)
+
+
 def test_the_run_killed_leaves_no_child_behind(sites: Sites, tmp_path: Path) -> None:
     gate = sites.gate()
     crawl = start_crawl(tmp_path, standard_feeds(sites, gate=gate), new_session=True)
