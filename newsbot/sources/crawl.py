@@ -16,8 +16,8 @@ they are and the reactor is stopped where it stands.
 Each host's pace is remembered between runs (newsbot.sources.throttle): the crawl is given the paces
 the last runs learned, starts each remembered host there, and returns the paces it ends with.
 
-A large warm crawl fetches half its hosts in a second process (newsbot.sources.crawl_process), whose
-results reach `on_result` in this thread like the rest.
+A large warm crawl fetches part of its hosts (40% of its sources) in a second process
+(newsbot.sources.crawl_process), whose results reach `on_result` in this thread like the rest.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def crawl(
     `paces` starts at its remembered delay. Returns one sentence per host given up on
     (newsbot.sources.hosts) for the run's summary, and the pace each host that answered ended with.
     `known_there`: `is_known` as a picklable callable another process can ask; given it, a crawl
-    of at least `split_after` sources read before fetches half its hosts in a second process.
+    of at least `split_after` sources read before fetches part of its hosts in a second process.
     """
     budget = budget or RunBudget(fetch.run_budget_seconds)
     internal_hosts = [urlsplit(url).hostname or "" for source in sources if source.internal and (url := _start(source))]
@@ -192,6 +192,7 @@ def crawl_here(
     reported: set[str] = set()
     problems: list[BaseException] = []
     if budget.stopped:  # stopped before the crawl began (even since it was split): all wait for the next run
+        discard_early()
         for source in everything:
             on_result(_not_fetched(source, budget.stopped))
         return CrawlEnd()
