@@ -25,6 +25,7 @@ from pathlib import Path
 
 HOST_TOKENS = "NEWSBOT_HOST_TOKENS"  # Scrapy setting: the folder of a split crawl's tokens, or None
 RETRY_SECONDS = 0.005
+UNCOUNTED = -1  # not a file descriptor: a transfer that holds no token
 
 
 class HostTokens:
@@ -37,13 +38,19 @@ class HostTokens:
     @contextlib.asynccontextmanager
     async def held(self, host: str) -> AsyncIterator[None]:
         """One of the host's tokens for the block; waits (without blocking the loop) while both
-        processes hold them all. A cancelled wait or block gives the token back."""
-        while (token := self._take(host)) is None:
-            await asyncio.sleep(RETRY_SECONDS)
+        processes hold them all. A cancelled wait or block gives the token back. A token file that
+        cannot be opened (no descriptor left, the folder gone) is not waited for: the transfer goes
+        uncounted rather than never."""
+        try:
+            while (token := self._take(host)) is None:
+                await asyncio.sleep(RETRY_SECONDS)
+        except OSError:
+            token = UNCOUNTED
         try:
             yield
         finally:
-            os.close(token)  # which releases its lock
+            if token != UNCOUNTED:
+                os.close(token)  # which releases its lock
 
     def _take(self, host: str) -> int | None:
         """An open file whose lock is one of the host's tokens, or None if all are held. Opened for

@@ -112,3 +112,14 @@ def test_a_transfer_keeps_no_file_open_after_it(tmp_path: Path) -> None:
 
     asyncio.run(crawl())
     assert len(os.listdir("/proc/self/fd")) <= before + 1  # the event loop's own, at most
+
+
+def test_a_token_that_cannot_be_had_is_not_waited_for(tmp_path: Path) -> None:
+    """No descriptor left, or the folder gone: the transfer goes ahead uncounted, not never."""
+    tokens = HostTokens(tmp_path / "gone", 2)
+
+    async def transfer() -> bool:
+        async with tokens.held("news.example"):
+            return True
+
+    assert asyncio.run(asyncio.wait_for(transfer(), 5))
