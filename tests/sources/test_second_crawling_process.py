@@ -229,6 +229,18 @@ def gone(pid: int, timeout: float = 10) -> bool:
     return False
 
 
+def stopped(crawl: subprocess.Popen[str], number: int, to_the_group: bool) -> tuple[Outcome, float]:
+    """`number` sent to the crawl (`kill PID`) or to its process group (cron, systemd, a terminal):
+    what came out, and how long after the signal the crawl ended."""
+    signalled = time.monotonic()
+    if to_the_group:
+        os.killpg(crawl.pid, number)
+    else:
+        os.kill(crawl.pid, number)
+    result = outcome(crawl, timeout=30)
+    return result, time.monotonic() - signalled
+
+
 def wait_for_request(server: FeedServer, path: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not server.requests_to(path):
@@ -374,15 +386,8 @@ def test_sigterm_stops_both_and_what_was_not_fetched_waits_for_the_next_run(
     child = crawling_child(crawl.pid)
     wait_for_request(sites.child, "/child3.xml")
     time.sleep(0.3)  # the other feeds are answered meanwhile
-    signalled = time.monotonic()
-    if to_the_group:
-        os.killpg(crawl.pid, signal.SIGTERM)
-    else:
-        os.kill(crawl.pid, signal.SIGTERM)
-    result = outcome(crawl, timeout=30)
-    # The child stops as the run does, at once: not cut off after the run's grace (STOP_GRACE_SECONDS)
-    print("stopped after", time.monotonic() - signalled)
-    assert time.monotonic() - signalled < STOP_GRACE_SECONDS
+    result, seconds = stopped(crawl, signal.SIGTERM, to_the_group)
+    assert seconds < STOP_GRACE_SECONDS  # the child stops as the run does: not cut off after the run's grace
     assert result.returncode == 0, result.stderr
     by_source = result.by_source()
     assert len(result.results) == 10 == len(by_source)
@@ -400,13 +405,8 @@ def test_ctrl_c_while_the_child_still_loads_stops_it_at_once(sites: Sites, tmp_p
     the run cut it off after its grace."""
     crawl = start_crawl(tmp_path, standard_feeds(sites), new_session=to_the_group)
     crawling_child(crawl.pid)  # it has just been started: it imports Scrapy for about half a second
-    signalled = time.monotonic()
-    if to_the_group:
-        os.killpg(crawl.pid, signal.SIGINT)
-    else:
-        os.kill(crawl.pid, signal.SIGINT)
-    result = outcome(crawl, timeout=30)
-    assert time.monotonic() - signalled < STOP_GRACE_SECONDS
+    result, seconds = stopped(crawl, signal.SIGINT, to_the_group)
+    assert seconds < STOP_GRACE_SECONDS
     assert result.returncode == 0, result.stderr
     by_source = result.by_source()
     assert len(result.results) == 10 == len(by_source)
