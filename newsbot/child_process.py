@@ -14,10 +14,12 @@ without /bin/sh (distroless) starts the child directly rather than not at all.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +28,7 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # the run, which is no failure of the child's to report.
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 SHELL = "/bin/sh"
+LoggedLine = tuple[str, int, str]  # logger's name, level, message
 
 
 def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
@@ -46,3 +49,29 @@ def answers_pipe() -> BinaryIO:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     return answers
+
+
+class LinesLogged(logging.Handler):
+    """In the child: each record of `level` or worse, as a line its answers carry to the parent."""
+
+    def __init__(self, lines: list[LoggedLine], level: int) -> None:
+        super().__init__(level)
+        self._lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format must not break the child's work
+            message = str(record.msg)
+        self._lines.append((record.name, record.levelno, message))
+
+
+def log_again(lines: Iterable[LoggedLine]) -> None:
+    """In the parent: a child's lines, each under its own logger, where the run collects them as its own."""
+    for name, level, message in lines:
+        logging.getLogger(name).log(level, "%s", message)
+
+
+def how_it_ended(status: int) -> str:
+    """A child's exit status (negative: the signal that ended it) as words for a warning."""
+    return f"signal {-status}" if status < 0 else f"exit status {status}"

@@ -44,7 +44,15 @@ from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
 
-from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
+from newsbot.child_process import (
+    STOP_SIGNALS,
+    LinesLogged,
+    LoggedLine,
+    answers_pipe,
+    how_it_ended,
+    log_again,
+    start_module,
+)
 from newsbot.configuration.config import FetchSettings
 from newsbot.models import FetchResult, SourceKind, SourceRequest
 from newsbot.pipeline.budget import RunBudget
@@ -58,7 +66,6 @@ CHILD_SHARE = 0.4
 RUN_ENDED = "the run ended"
 MODULE = "newsbot.sources.crawl_process"
 _early: list[subprocess.Popen[bytes]] = []  # the child start_early started, until a crawl takes it
-LoggedLine = tuple[str, int, str]  # logger's name, level, message
 
 
 @dataclass(frozen=True)
@@ -185,15 +192,15 @@ class CrawlingProcess:
             child.stdin.flush()
             while True:
                 payload, logged = pickle.load(child.stdout)
-                for name, level, message in logged:
-                    logging.getLogger(name).log(level, "%s", message)
+                log_again(logged)
                 self._on_message(payload)
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         self.status = child.wait()
         if self.status != 0 and -self.status not in STOP_SIGNALS and not self._closing:
-            how = f"signal {-self.status}" if self.status < 0 else f"exit status {self.status}"
-            log.warning("the second crawling process ended (%s); the run crawls what it left", how)
+            log.warning(
+                "the second crawling process ended (%s); the run crawls what it left", how_it_ended(self.status)
+            )
         self._on_message(None)
 
 
@@ -207,22 +214,10 @@ class _Answers:
 
     def send(self, payload: FetchResult | Ended) -> None:
         with self._lock:
-            logged, self.logged = self.logged, []
+            logged = list(self.logged)
+            self.logged.clear()
             pickle.dump((payload, logged), self._pipe, protocol=pickle.HIGHEST_PROTOCOL)
             self._pipe.flush()
-
-
-class _Forwarding(logging.Handler):
-    def __init__(self, answers: _Answers, level: int) -> None:
-        super().__init__(level)
-        self._answers = answers
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-        except Exception:  # a record whose arguments do not format must not break the crawl
-            message = str(record.msg)
-        self._answers.logged.append((record.name, record.levelno, message))
 
 
 def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
@@ -246,7 +241,7 @@ def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
     except EOFError:  # started early, and the crawl was not split
         return
     answers = _Answers(pipe)
-    logging.getLogger().addHandler(_Forwarding(answers, order.log_level))
+    logging.getLogger().addHandler(LinesLogged(answers.logged, order.log_level))
     logging.getLogger().setLevel(order.log_level)
     logging.captureWarnings(True)  # py.warnings, as in the run's process
     budget = RunBudget(order.budget_seconds)

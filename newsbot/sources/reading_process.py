@@ -39,7 +39,15 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
-from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
+from newsbot.child_process import (
+    STOP_SIGNALS,
+    LinesLogged,
+    LoggedLine,
+    answers_pipe,
+    how_it_ended,
+    log_again,
+    start_module,
+)
 from newsbot.long_lived import freeze_what_exists
 from newsbot.sources.reading import read_article, read_feed
 
@@ -54,7 +62,6 @@ PIPE_BYTES = 1024 * 1024
 READY = b"r"  # the child's first byte: its imports are done
 READERS: tuple[Callable[..., Any], ...] = (read_feed, read_article)
 Answer = TypeVar("Answer")
-LoggedLine = tuple[str, int, str]  # logger's name, level, message
 Request = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
 
 
@@ -133,8 +140,7 @@ class ReadingProcess:
             return self._read_here(reader, args)
         finally:
             self._queued -= 1
-        for name, level, message in logged:
-            logging.getLogger(name).log(level, "%s", message)
+        log_again(logged)
         self.reads_there += 1
         result: Answer = answer
         return result
@@ -215,7 +221,7 @@ class ReadingProcess:
         if not was_closed and -status not in STOP_SIGNALS:
             log.warning(
                 "the reading process ended (%s); the crawl reads in its own thread",
-                f"signal {-status}" if status < 0 else f"exit status {status}",
+                how_it_ended(status),
             )
 
 
@@ -234,8 +240,7 @@ def _widen(child: subprocess.Popen[bytes]) -> None:
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """The child's loop: (reader, arguments) in, (answer, logged lines) out, until stdin closes."""
     logged: list[LoggedLine] = []
-    handler = _Collecting(logged)
-    logging.getLogger().addHandler(handler)
+    logging.getLogger().addHandler(LinesLogged(logged, logging.WARNING))
     logging.getLogger().setLevel(logging.WARNING)
     logging.captureWarnings(True)  # py.warnings, as in the run's process
     freeze_what_exists()
@@ -252,15 +257,6 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answer = replace(reader(*args), read_there=True)
         pickle.dump((answer, list(logged)), answers, protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
-
-
-class _Collecting(logging.Handler):
-    def __init__(self, lines: list[LoggedLine]) -> None:
-        super().__init__(logging.WARNING)
-        self._lines = lines
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._lines.append((record.name, record.levelno, record.getMessage()))
 
 
 def main() -> None:
