@@ -7,6 +7,13 @@ page) holds that thread: the run would go on holding the lock while every later 
 LOCKED. So a thread of its own watches the clock, and once the run is past every bound it writes
 one sentence to stderr and ends the process with `os._exit`.
 
+It hears a signal on a line of its own: Python runs a signal handler in the main thread only,
+between two bytecodes, so a main thread stuck inside one call into C (a query SQLite is still
+running, a parser on a huge page) would never tell the budget, and a signal that lands just before
+the main thread starts to wait (a sleep, a poll) is answered only when that wait ends. The
+interpreter's own C handler writes each signal's number to `signal.set_wakeup_fd` at once, whatever
+the main thread is doing, so the watchdog reads its signals there.
+
 Ending there loses nothing, by the run's design (newsbot.pipeline.run): each step commits what it finished
 and nothing is marked done before it is, so an uncommitted transaction is rolled back by SQLite, a
 source not stored is fetched again, a message being sent is in flight in the outbox and looked up
@@ -17,12 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Iterator
 
 from newsbot.pipeline.budget import RunBudget
+
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 OVERRUN_EXIT_STATUS = 6  # documented in the README beside the other exit codes
 WINDING_DOWN_SECONDS = 9.0  # after a signal: the run promises to end within 10 s
@@ -46,37 +56,68 @@ class Watchdog:
         self.limit = self.deadline + allowance + overrun
         self.winding_down = winding_down
         self._signalled_at: float | None = None
+        self._heard: int | None = None  # the first stop signal read from the wakeup fd
         self._done = threading.Event()
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
-        thread = threading.Thread(target=self._watch, name="newsbot-watchdog", daemon=True)
+        """Watches while the block runs. In the main thread it also takes the process's wakeup fd
+        (there is one) for the block, and gives the one before back after."""
+        heard, told = os.pipe() if threading.current_thread() is threading.main_thread() else (None, None)
+        previous = -1
+        if told is not None:
+            os.set_blocking(told, False)  # the C handler must never block on a full pipe
+            previous = signal.set_wakeup_fd(told, warn_on_full_buffer=False)
+        thread = threading.Thread(target=self._watch, args=(heard,), name="newsbot-watchdog", daemon=True)
         thread.start()
         try:
             yield
         finally:
             self._done.set()
+            if told is not None:
+                signal.set_wakeup_fd(previous)
+                os.close(told)  # the read end is the thread's to close: it may be waiting on it
 
-    def _watch(self) -> None:
-        while not self._done.wait(TICK_SECONDS):
-            now = time.monotonic()
-            if self._signalled_at is None and self.budget.signal_number is not None:
-                self._signalled_at = now  # at most one tick late
-            if self._signalled_at is not None and now > self._signalled_at + self.winding_down:
-                name = signal.Signals(self.budget.signal_number or signal.SIGTERM).name
-                self._end(
-                    f"stopped by {name}: the run had not wound down {self.winding_down:g} s later, so it ended "
-                    "itself; what was stored stays, unsent alerts wait for the next run",
-                    128 + (self.budget.signal_number or signal.SIGTERM),
-                )
-            if now > self.limit:
-                self._end(
-                    f"the run was still going {now - self.deadline:.0f} s after its budget "
-                    f"of {self.budget.seconds:g} s (fetch.run_budget_seconds) was spent (a spider or a page that "
-                    "would not stop?), so it ended itself; what was stored stays, the rest is fetched and sent "
-                    "by the next run",
-                    OVERRUN_EXIT_STATUS,
-                )
+    def _watch(self, heard: int | None) -> None:
+        try:
+            while not self._done.is_set():
+                self._listen(heard)
+                self._check(time.monotonic())
+        finally:
+            if heard is not None:
+                os.close(heard)
+
+    def _listen(self, heard: int | None) -> None:
+        """Waits a tick, or less if a signal comes (it is then noted, however stuck the main thread)."""
+        if heard is None:
+            self._done.wait(TICK_SECONDS)
+            return
+        if select.select([heard], [], [], TICK_SECONDS)[0]:
+            numbers = os.read(heard, 64)  # EOF (b""): the block has ended and closed the write end
+            stops = [number for number in numbers if number in STOP_SIGNALS]
+            if stops and self._heard is None:
+                self._heard = stops[0]
+            if not numbers:
+                self._done.wait(TICK_SECONDS)
+
+    def _check(self, now: float) -> None:
+        if self._signalled_at is None and (self.budget.signal_number or self._heard) is not None:
+            self._signalled_at = now  # at most one tick late
+        if self._signalled_at is not None and now > self._signalled_at + self.winding_down:
+            number = self.budget.signal_number or self._heard or signal.SIGTERM
+            self._end(
+                f"stopped by {signal.Signals(number).name}: the run had not wound down {self.winding_down:g} s "
+                "later, so it ended itself; what was stored stays, unsent alerts wait for the next run",
+                128 + number,
+            )
+        if now > self.limit:
+            self._end(
+                f"the run was still going {now - self.deadline:.0f} s after its budget "
+                f"of {self.budget.seconds:g} s (fetch.run_budget_seconds) was spent (a spider or a page that "
+                "would not stop?), so it ended itself; what was stored stays, the rest is fetched and sent "
+                "by the next run",
+                OVERRUN_EXIT_STATUS,
+            )
 
     def _end(self, sentence: str, status: int) -> None:
         if self._done.is_set():  # the run ended meanwhile, on its own

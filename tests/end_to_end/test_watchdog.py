@@ -6,6 +6,7 @@ would hold it, and the `newsbot` command signalled while it is still importing.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -16,26 +17,33 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.pipeline.watchdog import OVERRUN_EXIT_STATUS
+from newsbot.pipeline.budget import RunBudget
+from newsbot.pipeline.watchdog import OVERRUN_EXIT_STATUS, Watchdog
 from tests.conftest import REPOSITORY, Workspace, newsbot_environment
 
 STUCK_RUN = textwrap.dedent(
     """
-    import sys, time
+    import sqlite3, sys, time
     from newsbot.pipeline.budget import RunBudget, stop_on_signals
     from newsbot.pipeline.watchdog import Watchdog
 
     budget = RunBudget(float(sys.argv[1]))
     with stop_on_signals(budget), Watchdog(budget, allowance=0.5, overrun=0.5, winding_down=1.0).watching():
         print("stuck", flush=True)
-        time.sleep(120)  # a callback that never returns: nothing of the run can move
+        if sys.argv[2] == "sleep":
+            time.sleep(120)  # a callback that never returns: nothing of the run can move
+        else:  # inside one call into C, where Python's own signal handler cannot run for minutes
+            sqlite3.connect(":memory:").execute(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 10000000000) "
+                "SELECT count(*) FROM n"
+            ).fetchone()
     """
 )
 
 
-def start_stuck_run(budget_seconds: float) -> subprocess.Popen[str]:
+def start_stuck_run(budget_seconds: float, stuck_in: str = "sleep") -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", STUCK_RUN, str(budget_seconds)],
+        [sys.executable, "-c", STUCK_RUN, str(budget_seconds), stuck_in],
         cwd=REPOSITORY,
         text=True,
         stdout=subprocess.PIPE,
@@ -70,6 +78,40 @@ def test_a_stuck_run_signalled_ends_itself_soon_after(signal_number: int, exit_c
     name = signal.Signals(signal_number).name
     assert errors.startswith(f"newsbot: stopped by {name}: the run had not wound down 1 s later"), errors
     assert took < 10
+
+
+@pytest.mark.parametrize(("signal_number", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_run_stuck_inside_a_call_into_c_still_ends_soon_after_a_signal(signal_number: int, exit_code: int) -> None:
+    """Python's handler waits for the main thread, which a SQLite query holds for minutes: the
+    watchdog hears the signal itself (the wakeup fd), or this run would go on until its budget."""
+    process = start_stuck_run(budget_seconds=300, stuck_in="sqlite")
+    time.sleep(0.3)  # inside the query by now
+    process.send_signal(signal_number)
+    signalled = time.monotonic()
+    _, errors = process.communicate(timeout=60)
+    took = time.monotonic() - signalled
+
+    assert process.returncode == exit_code, errors
+    name = signal.Signals(signal_number).name
+    assert errors.startswith(f"newsbot: stopped by {name}: the run had not wound down 1 s later"), errors
+    assert took < 10
+
+
+def test_watching_gives_the_wakeup_fd_it_took_back() -> None:
+    """The process has one wakeup fd: whoever held it before the run (an event loop) has it again after."""
+    mine, theirs = os.pipe()
+    os.set_blocking(theirs, False)
+    try:
+        signal.set_wakeup_fd(theirs)
+        with Watchdog(RunBudget(300), allowance=1, overrun=1).watching():
+            watchdogs = signal.set_wakeup_fd(theirs)
+            assert watchdogs not in (theirs, -1)  # its own, while it watches
+            signal.set_wakeup_fd(watchdogs)
+        assert signal.set_wakeup_fd(-1) == theirs
+    finally:
+        signal.set_wakeup_fd(-1)
+        os.close(mine)
+        os.close(theirs)
 
 
 def catches_sigterm(pid: int) -> bool:
