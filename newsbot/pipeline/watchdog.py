@@ -63,42 +63,42 @@ class Watchdog:
     def watching(self) -> Iterator[None]:
         """Watches while the block runs. In the main thread it also takes the process's wakeup fd
         (there is one) for the block, and gives the one before back after."""
-        heard, told = os.pipe() if threading.current_thread() is threading.main_thread() else (None, None)
-        previous = -1
-        if told is not None:
-            os.set_blocking(told, False)  # the C handler must never block on a full pipe
-            previous = signal.set_wakeup_fd(told, warn_on_full_buffer=False)
-        thread = threading.Thread(target=self._watch, args=(heard,), name="newsbot-watchdog", daemon=True)
-        thread.start()
+        pipe = _WakeupPipe.taken() if threading.current_thread() is threading.main_thread() else None
+        thread = threading.Thread(target=self._watch, args=(pipe,), name="newsbot-watchdog", daemon=True)
+        try:
+            thread.start()
+        except BaseException:
+            if pipe is not None:
+                pipe.give_back()
+                pipe.close()
+            raise
         try:
             yield
         finally:
+            if pipe is not None:
+                pipe.give_back()  # before the thread may close it: no signal meets a closed pipe
             self._done.set()
-            if told is not None:
-                signal.set_wakeup_fd(previous)
-                os.close(told)  # the read end is the thread's to close: it may be waiting on it
 
-    def _watch(self, heard: int | None) -> None:
+    def _watch(self, pipe: _WakeupPipe | None) -> None:
         try:
             while not self._done.is_set():
-                self._listen(heard)
+                if pipe is None or not self._listened(pipe):
+                    self._done.wait(TICK_SECONDS)
                 self._check(time.monotonic())
         finally:
-            if heard is not None:
-                os.close(heard)
+            if pipe is not None:  # a tick after it was given back: a handler writing then has written
+                pipe.close()
 
-    def _listen(self, heard: int | None) -> None:
-        """Waits a tick, or less if a signal comes (it is then noted, however stuck the main thread)."""
-        if heard is None:
-            self._done.wait(TICK_SECONDS)
-            return
-        if select.select([heard], [], [], TICK_SECONDS)[0]:
-            numbers = os.read(heard, 64)  # EOF (b""): the block has ended and closed the write end
-            stops = [number for number in numbers if number in STOP_SIGNALS]
-            if stops and self._heard is None:
-                self._heard = stops[0]
-            if not numbers:
-                self._done.wait(TICK_SECONDS)
+    def _listened(self, pipe: _WakeupPipe) -> bool:
+        """Waits a tick, or less if a signal comes, and notes the first stop signal (however stuck the
+        main thread is). False if the pipe cannot be read: the watchdog keeps its limits without it."""
+        try:
+            stops = [number for number in pipe.signals(TICK_SECONDS) if number in STOP_SIGNALS]
+        except OSError:
+            return False
+        if stops and self._heard is None:
+            self._heard = stops[0]
+        return True
 
     def _check(self, now: float) -> None:
         if self._signalled_at is None and (self.budget.signal_number or self._heard) is not None:
@@ -124,3 +124,46 @@ class Watchdog:
             return
         os.write(2, f"newsbot: {sentence}\n".encode())
         os._exit(status)
+
+
+class _WakeupPipe:
+    """The process's wakeup fd, taken for a while: the interpreter's C handler writes the number of
+    each signal with a Python handler to it the moment the signal comes."""
+
+    def __init__(self) -> None:
+        self._heard, self._told = os.pipe()
+        os.set_blocking(self._told, False)  # the C handler must never block on a full pipe
+        self._poll = select.poll()  # not select.select: a run may have descriptors past 1,023 open
+        self._poll.register(self._heard, select.POLLIN)
+        self._previous = -1
+
+    @classmethod
+    def taken(cls) -> _WakeupPipe | None:
+        """The pipe, now the wakeup fd; None if it cannot be (no descriptor left): the watchdog then
+        keeps its limits without it, as before."""
+        try:
+            pipe = cls()
+        except OSError:
+            return None
+        try:
+            pipe._previous = signal.set_wakeup_fd(pipe._told, warn_on_full_buffer=False)
+        except ValueError:  # not the main interpreter's main thread
+            pipe.close()
+            return None
+        return pipe
+
+    def signals(self, timeout: float) -> bytes:
+        """The numbers of the signals that came, waiting up to `timeout` seconds for one."""
+        if not self._poll.poll(timeout * 1000):
+            return b""
+        return os.read(self._heard, 64)
+
+    def give_back(self) -> None:
+        try:
+            signal.set_wakeup_fd(self._previous)
+        except ValueError:  # its owner closed it meanwhile: no wakeup fd rather than this closing one
+            signal.set_wakeup_fd(-1)
+
+    def close(self) -> None:
+        os.close(self._heard)
+        os.close(self._told)
