@@ -20,10 +20,9 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from newsbot.pipeline.budget import Terminated
+from newsbot.pipeline.budget import STOP_SIGNALS, Terminated
 
 Handler = Callable[[int, FrameType | None], None]
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from types import FrameType
 from newsbot.clock import SYSTEM_CLOCK, Clock
 
 DEFAULT_RUN_BUDGET_SECONDS = 300.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # what stops a run, as cron, systemd and Ctrl-C send it
 Listener = Callable[[str], None]
 
 
@@ -111,7 +112,6 @@ def stop_on_signals(budget: RunBudget) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    wanted = (signal.SIGTERM, signal.SIGINT)
 
     def handle(signal_number: int, frame: FrameType | None) -> None:
         if budget.signal_number is not None:  # asked twice: the default action, now
@@ -120,7 +120,7 @@ def stop_on_signals(budget: RunBudget) -> Iterator[None]:
             return
         budget.interrupt(signal_number)
 
-    previous = {number: signal.signal(number, handle) for number in wanted}
+    previous = {number: signal.signal(number, handle) for number in STOP_SIGNALS}
     try:
         yield
     finally:

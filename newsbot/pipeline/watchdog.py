@@ -30,9 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from newsbot.pipeline.budget import RunBudget
-
-STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+from newsbot.pipeline.budget import STOP_SIGNALS, RunBudget
 
 OVERRUN_EXIT_STATUS = 6  # documented in the README beside the other exit codes
 WINDING_DOWN_SECONDS = 9.0  # after a signal: the run promises to end within 10 s
