@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,7 +52,7 @@ from newsbot.sources.crawl_process import (
     divided,
     halves,
 )
-from newsbot.sources.host_tokens import HOST_TOKENS
+from newsbot.sources.host_tokens import HOST_TOKENS, token_folder
 from newsbot.sources.robots import is_robots_txt_request
 from newsbot.sources.throttle import PollingThrottle, final_paces, starting_slots
 from newsbot.sources.user_spiders import BUILT_IN, keep_newsbot_components, shared_names_allowed
@@ -150,25 +148,23 @@ def crawl(
         return crawl_here(sources, fetch, on_result, is_known, budget, spider_modules, paces, internal_hosts)
     fetch_here, fetch_there = divided(fetch)
     log_level = min(logging.getLogger().getEffectiveLevel(), logging.WARNING)
-    tokens = tempfile.mkdtemp(prefix="newsbot-hosts-")
-    order = CrawlOrder(
-        tuple(there),
-        fetch_there,
-        known_there,
-        budget.seconds,
-        budget.clock.monotonic() + budget.remaining(),
-        tuple(spider_modules),
-        dict(paces or {}),
-        tuple(internal_hosts),
-        log_level,
-        tokens,
-    )
-    try:
+    with token_folder() as folder:
+        tokens = str(folder)
+        order = CrawlOrder(
+            tuple(there),
+            fetch_there,
+            known_there,
+            budget.seconds,
+            budget.clock.monotonic() + budget.remaining(),
+            tuple(spider_modules),
+            dict(paces or {}),
+            tuple(internal_hosts),
+            log_level,
+            tokens,
+        )
         return crawl_here(
             here, fetch_here, on_result, is_known, budget, spider_modules, paces, internal_hosts, order, tokens
         )
-    finally:
-        shutil.rmtree(tokens, ignore_errors=True)
 
 
 def crawl_here(

@@ -7,6 +7,10 @@ crawl, a transfer holds one of that many tokens of its host, in whichever proces
 an exclusive `flock` on a file of a folder both processes are given (one file per host and token).
 The kernel releases a dead process's locks, so a killed child holds no host.
 
+The folder is the run's while its `owner` file is locked; a run killed by SIGKILL (or ended by the
+watchdog's `os._exit`) leaves its folder behind, one empty file a host and token, and the next split
+crawl removes every such folder whose owner lock it can take.
+
 Locks are tried without blocking, and a transfer that finds every token of its host taken tries
 again `RETRY_SECONDS` later: the reactor never waits on a lock. Within a process,
 BoundedDownloadHandler's semaphore already keeps a host to that many transfers, so a process only
@@ -20,10 +24,17 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import AsyncIterator
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 HOST_TOKENS = "NEWSBOT_HOST_TOKENS"  # Scrapy setting: the folder of a split crawl's tokens, or None
+FOLDER_PREFIX = "newsbot-hosts-"
+OWNER = "owner"  # locked by the run while its folder is in use
+OWNERLESS_DAYS = 1
 RETRY_SECONDS = 0.005
 UNCOUNTED = -1  # not a file descriptor: a transfer that holds no token
 
@@ -67,3 +78,48 @@ class HostTokens:
                 continue
             return descriptor
         return None
+
+
+@contextlib.contextmanager
+def token_folder() -> Iterator[Path]:
+    """A new folder for a split crawl's tokens, owned (locked) by this process until it is removed
+    after the block; first removes the folders that killed runs left."""
+    remove_abandoned(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    try:
+        # Locked before it has its name, so no one can find the owner file unlocked and remove a folder in use.
+        owner = os.open(folder / f"{OWNER}.new", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(owner, fcntl.LOCK_EX)
+            os.rename(folder / f"{OWNER}.new", folder / OWNER)
+            yield folder
+        finally:
+            os.close(owner)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_abandoned(temporary: Path) -> None:
+    """Removes this user's token folders whose owner lock is free: their run is gone. A folder with no
+    owner file is being made, or a build before owner files left it: removed once a day old. Another
+    user's is left alone."""
+    for folder in temporary.glob(f"{FOLDER_PREFIX}*"):
+        try:
+            found = folder.lstat()
+            if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+                continue
+            owner = os.open(folder / OWNER, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if found.st_mtime < time.time() - OWNERLESS_DAYS * 86_400:
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        except OSError:  # gone meanwhile
+            continue
+        try:
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live run's
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(owner)

@@ -13,13 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from newsbot.sources.host_tokens import HostTokens
+from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_abandoned, token_folder
 from tests.conftest import REPOSITORY
 
 HOLD_ONE = """
 import asyncio, sys, time
 from pathlib import Path
-from newsbot.sources.host_tokens import HostTokens
+from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_abandoned, token_folder
 
 async def hold() -> None:
     async with HostTokens(Path(sys.argv[1]), 1).held("news.example"):
@@ -123,3 +123,82 @@ def test_a_token_that_cannot_be_had_is_not_waited_for(tmp_path: Path) -> None:
             return True
 
     assert asyncio.run(asyncio.wait_for(transfer(), 5))
+
+
+OWN_A_FOLDER = """
+import asyncio, sys, time
+from newsbot.sources.host_tokens import HostTokens, token_folder
+
+async def take_one(tokens: HostTokens) -> None:
+    async with tokens.held("news.example"):
+        pass
+
+with token_folder() as folder:
+    asyncio.run(take_one(HostTokens(folder, 2)))  # a token file in it, as a crawl leaves them
+    print(folder, flush=True)
+    time.sleep(60)
+"""
+
+
+def folder_owner() -> subprocess.Popen[str]:
+    """A real process in the middle of a split crawl: it owns a token folder of the temporary folder."""
+    return subprocess.Popen(
+        [sys.executable, "-c", OWN_A_FOLDER],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+    )
+
+
+def test_the_next_split_crawl_removes_a_killed_runs_folder_and_keeps_a_live_ones() -> None:
+    killed, alive = folder_owner(), folder_owner()
+    try:
+        assert killed.stdout is not None and alive.stdout is not None
+        killed_folder, alive_folder = Path(killed.stdout.readline().strip()), Path(alive.stdout.readline().strip())
+        assert len(list(killed_folder.iterdir())) == 2  # its owner file and a token file
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(10)
+        assert killed_folder.is_dir()  # SIGKILL runs no cleanup
+
+        with token_folder() as mine:
+            assert not killed_folder.exists()
+            assert alive_folder.is_dir() and (alive_folder / OWNER).exists()
+            assert (mine / OWNER).exists()
+        assert not mine.exists()
+
+        alive.kill()
+        alive.wait(10)
+        remove_abandoned(alive_folder.parent)
+        assert not alive_folder.exists()
+    finally:
+        for process in (killed, alive):
+            process.kill()
+            process.wait()
+
+
+def test_only_this_users_finished_token_folders_are_removed(tmp_path: Path) -> None:
+    """A folder being made (no owner file yet, and new), a link of that name and a file of it are left
+    alone; a finished one and one an older build left a day ago are removed."""
+    being_made = tmp_path / f"{FOLDER_PREFIX}new"
+    being_made.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / OWNER).touch()
+    linked = tmp_path / f"{FOLDER_PREFIX}link"
+    linked.symlink_to(elsewhere)
+    (tmp_path / f"{FOLDER_PREFIX}file").touch()
+    finished = tmp_path / f"{FOLDER_PREFIX}done"
+    finished.mkdir()
+    (finished / OWNER).touch()
+    left_by_an_older_build = tmp_path / f"{FOLDER_PREFIX}old"  # before owner files: none, and days old
+    left_by_an_older_build.mkdir()
+    (left_by_an_older_build / "token.0").touch()
+    a_day_ago = time.time() - 86_400 - 60
+    os.utime(left_by_an_older_build, (a_day_ago, a_day_ago))
+
+    remove_abandoned(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["elsewhere", f"{FOLDER_PREFIX}new", f"{FOLDER_PREFIX}link", f"{FOLDER_PREFIX}file"]
+    )
+    assert (elsewhere / OWNER).exists()

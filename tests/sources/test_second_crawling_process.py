@@ -428,13 +428,15 @@ def test_the_run_killed_leaves_no_child_behind(sites: Sites, tmp_path: Path) -> 
 def test_a_host_that_never_answers_in_the_childs_half_costs_the_budget_only(sites: Sites, tmp_path: Path) -> None:
     gate = sites.gate()
     started = time.monotonic()
-    result = outcome(start_crawl(tmp_path, standard_feeds(sites, gate=gate), run_budget_seconds=3))
-    assert time.monotonic() - started < 3 + 6  # the budget, then the stop's grace at most
+    # 8 s: the child's other sources must be done by then on a loaded machine (its imports alone
+    # took over 3 s with five of these crawls at once on 2 cores)
+    result = outcome(start_crawl(tmp_path, standard_feeds(sites, gate=gate), run_budget_seconds=8))
+    assert time.monotonic() - started < 8 + 6  # the budget, then the stop's grace at most
     assert result.returncode == 0, result.stderr
     by_source = result.by_source()
     assert len(result.results) == 10
-    assert by_source["child3"]["cut_short"] == "the run's budget of 3 s (fetch.run_budget_seconds) was spent"
-    assert by_source["child0"]["status"] == "NOT_MODIFIED"
+    assert by_source["child3"]["cut_short"] == "the run's budget of 8 s (fetch.run_budget_seconds) was spent"
+    assert by_source["child0"]["status"] == "NOT_MODIFIED", by_source["child0"]
     clean(result.stderr)
 
 
