@@ -121,25 +121,42 @@ def test_a_run_stuck_inside_a_call_into_c_still_ends_soon_after_a_signal(
     assert took < 10
 
 
+def watchdogs_pipe() -> tuple[int, tuple[int, int]]:
+    """Inside a watching block: the watchdog's wakeup fd and which pipe it is (its device and inode),
+    read by taking it away for a moment and giving it back."""
+    told = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(told)
+    found = os.fstat(told)
+    return told, (found.st_dev, found.st_ino)
+
+
+def still_open(descriptor: int, pipe: tuple[int, int]) -> bool:
+    """Whether the descriptor is still that pipe (not closed, nor reused for another file since)."""
+    try:
+        found = os.fstat(descriptor)
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == pipe
+
+
 def test_watching_gives_the_wakeup_fd_it_took_back() -> None:
-    """The process has one wakeup fd: whoever held it before the run (an event loop) has it again after."""
+    """The process has one wakeup fd: whoever held it before the run (an event loop) has it again
+    after; and runs in a row in one process (as tests do) leave none of their pipes open."""
     mine, theirs = os.pipe()
     os.set_blocking(theirs, False)
-    open_before = len(os.listdir("/proc/self/fd"))
     try:
         signal.set_wakeup_fd(theirs)
         with Watchdog(RunBudget(300), allowance=1, overrun=1).watching():
-            watchdogs = signal.set_wakeup_fd(theirs)
-            assert watchdogs not in (theirs, -1)  # its own, while it watches
-            signal.set_wakeup_fd(watchdogs)
+            assert watchdogs_pipe()[0] not in (theirs, -1)  # its own, while it watches
         assert signal.set_wakeup_fd(-1) == theirs
-        for _ in range(20):  # runs in a row in one process (as tests do) leave no descriptor behind
+        pipes = []
+        for _ in range(20):
             with Watchdog(RunBudget(300), allowance=1, overrun=1).watching():
-                pass
+                pipes.append(watchdogs_pipe())
         deadline = time.monotonic() + 5
-        while len(os.listdir("/proc/self/fd")) > open_before and time.monotonic() < deadline:
+        while any(still_open(*pipe) for pipe in pipes) and time.monotonic() < deadline:
             time.sleep(0.05)  # each thread closes its pipe a tick after its block ends
-        assert len(os.listdir("/proc/self/fd")) == open_before
+        assert not any(still_open(*pipe) for pipe in pipes)
         assert signal.set_wakeup_fd(-1) == -1
     finally:
         signal.set_wakeup_fd(-1)

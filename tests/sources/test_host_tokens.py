@@ -13,13 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_abandoned, token_folder
+from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_if_abandoned, token_folder
 from tests.conftest import REPOSITORY
 
 HOLD_ONE = """
 import asyncio, sys, time
 from pathlib import Path
-from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_abandoned, token_folder
+from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_if_abandoned, token_folder
 
 async def hold() -> None:
     async with HostTokens(Path(sys.argv[1]), 1).held("news.example"):
@@ -140,18 +140,18 @@ with token_folder() as folder:
 """
 
 
-def folder_owner() -> subprocess.Popen[str]:
-    """A real process in the middle of a split crawl: it owns a token folder of the temporary folder."""
+def folder_owner(temporary: Path) -> subprocess.Popen[str]:
+    """A real process in the middle of a split crawl: it owns a token folder of `temporary`."""
     return subprocess.Popen(
         [sys.executable, "-c", OWN_A_FOLDER],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY), "TMPDIR": str(temporary)},
     )
 
 
-def test_the_next_split_crawl_removes_a_killed_runs_folder_and_keeps_a_live_ones() -> None:
-    killed, alive = folder_owner(), folder_owner()
+def test_the_next_split_crawl_removes_a_killed_runs_folder_and_keeps_a_live_ones(tmp_path: Path) -> None:
+    killed, alive = folder_owner(tmp_path), folder_owner(tmp_path)
     try:
         assert killed.stdout is not None and alive.stdout is not None
         killed_folder, alive_folder = Path(killed.stdout.readline().strip()), Path(alive.stdout.readline().strip())
@@ -160,7 +160,8 @@ def test_the_next_split_crawl_removes_a_killed_runs_folder_and_keeps_a_live_ones
         killed.wait(10)
         assert killed_folder.is_dir()  # SIGKILL runs no cleanup
 
-        with token_folder() as mine:
+        assert killed_folder.parent == alive_folder.parent == tmp_path
+        with token_folder(tmp_path) as mine:
             assert not killed_folder.exists()
             assert alive_folder.is_dir() and (alive_folder / OWNER).exists()
             assert (mine / OWNER).exists()
@@ -168,7 +169,7 @@ def test_the_next_split_crawl_removes_a_killed_runs_folder_and_keeps_a_live_ones
 
         alive.kill()
         alive.wait(10)
-        remove_abandoned(alive_folder.parent)
+        remove_if_abandoned(alive_folder)
         assert not alive_folder.exists()
     finally:
         for process in (killed, alive):
@@ -196,9 +197,16 @@ def test_only_this_users_finished_token_folders_are_removed(tmp_path: Path) -> N
     a_day_ago = time.time() - 86_400 - 60
     os.utime(left_by_an_older_build, (a_day_ago, a_day_ago))
 
-    remove_abandoned(tmp_path)
+    kept = ["elsewhere", f"{FOLDER_PREFIX}new", f"{FOLDER_PREFIX}link", f"{FOLDER_PREFIX}file"]
+    if os.geteuid() == 0:  # another user's finished folder: only root can make one here
+        theirs = tmp_path / f"{FOLDER_PREFIX}theirs"
+        theirs.mkdir()
+        (theirs / OWNER).touch()
+        os.chown(theirs, 65534, 65534)
+        kept.append(theirs.name)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        ["elsewhere", f"{FOLDER_PREFIX}new", f"{FOLDER_PREFIX}link", f"{FOLDER_PREFIX}file"]
-    )
+    for entry in [*tmp_path.glob(f"{FOLDER_PREFIX}*"), tmp_path / f"{FOLDER_PREFIX}gone"]:  # gone: by another run
+        remove_if_abandoned(entry)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(kept)
     assert (elsewhere / OWNER).exists()
