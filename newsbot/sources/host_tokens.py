@@ -106,11 +106,9 @@ def _owned(folder: Path) -> Iterator[None]:
     except OSError:
         yield
         return
-    try:
+    with contextlib.suppress(OSError):  # no lock to be had here: the folder stays unowned
         fcntl.flock(owner, fcntl.LOCK_EX)
         os.rename(folder / f"{OWNER}.new", folder / OWNER)
-    except OSError:
-        pass
     try:
         yield
     finally:
