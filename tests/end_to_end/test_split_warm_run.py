@@ -19,6 +19,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from newsbot.sources.crawl_process import MODULE, SPLIT_AFTER
+from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER
 from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import UNRELATED, WIRE, item
@@ -44,10 +45,14 @@ def test_a_large_warm_run_stores_and_alerts_what_its_second_crawling_process_fet
         workspace.settings["fetch"]["allowed_networks"] = ["127.0.0.1/32", "127.0.0.3/32"]
         workspace.use_slack(slack, seconds_between_messages=0)
         Storage.open(workspace.database).close()  # a database: the second process is started early
+        temporary = workspace.folder / "tmp"
+        workspace.environment["TMPDIR"] = str(temporary)
+        abandoned = left_by_a_killed_run(temporary)
         first = workspace.newsbot("-v", "run", timeout=120)
         assert first.returncode == 0, first.stderr
         assert "second crawling process" not in first.stderr  # a cold run is not split…
         assert crawling_processes_in(workspace.folder) == []  # … and the one started early is gone
+        assert abandoned.is_dir()  # only a split crawl makes and clears token folders
         assert "Traceback" not in first.stderr
         child_host.routes["/child007.xml"] = Route(rss([WIRE]), etag='"v2"')
         run_host.routes["/run011.xml"] = Route(rss([UNRELATED]), etag='"v2"')
@@ -67,9 +72,19 @@ def test_a_large_warm_run_stores_and_alerts_what_its_second_crawling_process_fet
         assert {WIRE["link"], UNRELATED["link"]} <= stored
         assert checked == RUN_FEEDS + CHILD_FEEDS - 2
         assert "Traceback" not in second.stderr
+        assert list(temporary.glob(f"{FOLDER_PREFIX}*")) == []  # the killed run's folder, and its own
     finally:
         run_host.stop()
         child_host.stop()
+
+
+def left_by_a_killed_run(temporary: Path) -> Path:
+    """A split crawl's token folder as a run killed by SIGKILL leaves it: its owner file unlocked."""
+    folder = temporary / f"{FOLDER_PREFIX}killed"
+    folder.mkdir(parents=True)
+    for name in (OWNER, "0123abcd.0", "0123abcd.1"):
+        (folder / name).touch()
+    return folder
 
 
 def test_a_run_that_does_not_crawl_leaves_no_early_crawling_process(workspace: Workspace) -> None:
