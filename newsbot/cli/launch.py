@@ -20,13 +20,13 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from newsbot.pipeline.budget import STOP_SIGNALS, Terminated
+from newsbot.pipeline.budget import RUN_STOP_SIGNALS, Terminated
 
 Handler = Callable[[int, FrameType | None], None]
 
 
 def main() -> int:
-    answered = [number for number in STOP_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
+    answered = [number for number in RUN_STOP_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
     _handle(answered, _end_at_once)
     atexit.register(_handle, answered, signal.SIG_IGN)  # registered first, run last: see _finished
     from newsbot.cli.commands import main as cli_main

@@ -26,7 +26,7 @@ from types import FrameType
 from newsbot.clock import SYSTEM_CLOCK, Clock
 
 DEFAULT_RUN_BUDGET_SECONDS = 300.0
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # what stops a run, as cron, systemd and Ctrl-C send it
+RUN_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # what stops a run, as cron, systemd and Ctrl-C send it
 Listener = Callable[[str], None]
 
 
@@ -120,7 +120,7 @@ def stop_on_signals(budget: RunBudget) -> Iterator[None]:
             return
         budget.interrupt(signal_number)
 
-    previous = {number: signal.signal(number, handle) for number in STOP_SIGNALS}
+    previous = {number: signal.signal(number, handle) for number in RUN_STOP_SIGNALS}
     try:
         yield
     finally:

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from newsbot.pipeline.budget import STOP_SIGNALS, RunBudget
+from newsbot.pipeline.budget import RUN_STOP_SIGNALS, RunBudget
 
 OVERRUN_EXIT_STATUS = 6  # documented in the README beside the other exit codes
 WINDING_DOWN_SECONDS = 9.0  # after a signal: the run promises to end within 10 s
@@ -91,7 +91,7 @@ class Watchdog:
         """Waits a tick, or less if a signal comes, and notes the first stop signal (however stuck the
         main thread is). False if the pipe cannot be read: the watchdog keeps its limits without it."""
         try:
-            stops = [number for number in pipe.signals(TICK_SECONDS) if number in STOP_SIGNALS]
+            stops = [number for number in pipe.signals(TICK_SECONDS) if number in RUN_STOP_SIGNALS]
         except OSError:
             return False
         if stops and self._heard is None:

@@ -55,7 +55,7 @@ from newsbot.child_process import (
 )
 from newsbot.configuration.config import FetchSettings
 from newsbot.models import FetchResult, SourceKind, SourceRequest
-from newsbot.pipeline.budget import RunBudget
+from newsbot.pipeline.budget import RUN_STOP_SIGNALS, RunBudget
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def serve(orders: BinaryIO, pipe: BinaryIO) -> None:
         else:
             budget.interrupt(number)
 
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):  # the group's signal, or the run's passing one on
+    for stop_signal in RUN_STOP_SIGNALS:  # the group's signal, or the run's passing one on
         signal.signal(stop_signal, interrupt)
     from newsbot.sources.crawl import crawl_here
 
