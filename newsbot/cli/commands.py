@@ -18,6 +18,7 @@ from pathlib import Path
 
 from newsbot import __version__
 from newsbot.alerts.setup import delivery
+from newsbot.cli.early_database import check_of
 from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import load_config
@@ -33,7 +34,6 @@ from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
 from newsbot.sources.crawl_log import hide_crawler_records
 from newsbot.sources.crawl_process import start_early
 from newsbot.storage.database_errors import database_faults
-from newsbot.storage.integrity import EarlyCheck
 from newsbot.stories.normalize import html_to_text
 
 
@@ -317,7 +317,7 @@ def _configure_logging(verbosity: int) -> None:
 def _run(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)  # first: a config error is reported before Scrapy loads (~1 s)
     start_early(len(config.settings.sources), config.database)  # a large warm crawl's second process
-    with EarlyCheck(config.database) as early:  # the database is read on the other core while Scrapy loads
+    with check_of(config.database) as early:  # the database is read on the other core while Scrapy loads
         from newsbot.pipeline.run import dry_run, run  # Scrapy and Twisted load only for commands that crawl
 
         pipeline = dry_run if arguments.dry_run else run

@@ -10,6 +10,8 @@ swallow it, pydantic's schema builder turns it into a SchemaError and dataclasse
 sqlite-utils ended in a traceback). There, before the command is imported at all, and at a second
 signal, the process ends on the spot with the same sentence and status. A signal the process was
 started ignoring (a background job of a script) stays ignored.
+
+A run's database check begins here too, before the CLI's imports (newsbot.cli.early_database).
 """
 
 import atexit
@@ -20,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from newsbot.cli.early_database import begin_database_check, end_unclaimed_check
 from newsbot.pipeline.budget import RUN_STOP_SIGNALS, Terminated
 
 Handler = Callable[[int, FrameType | None], None]
@@ -29,6 +32,7 @@ def main() -> int:
     answered = [number for number in RUN_STOP_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
     _handle(answered, _end_at_once)
     atexit.register(_handle, answered, signal.SIG_IGN)  # registered first, run last: see _finished
+    begin_database_check(sys.argv[1:])  # a run's, while the CLI loads
     from newsbot.cli.commands import main as cli_main
 
     try:
@@ -38,6 +42,7 @@ def main() -> int:
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         print(_sentence(number), file=sys.stderr)
         status = 128 + number
+    end_unclaimed_check()
     _finished(answered, status)
     return status
 

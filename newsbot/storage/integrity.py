@@ -17,8 +17,9 @@ tables are read like any others. The cost grows with the file (benchmarks/integr
 stories of 500 words with their full-text index and 5,000 alerts, 343 MB, take 0.4 s with the file
 in the page cache, 1.4-2.5 s from a cold cache).
 
-`newsbot run` begins the check in a thread before it imports Scrapy, Twisted and trafilatura
-(0.8-1.1 s of one core): SQLite reads the pages without the interpreter lock, on the other core.
+`newsbot run` begins the check in a thread before it imports its CLI, Scrapy, Twisted and
+trafilatura (1-1.3 s of one core; newsbot.cli.early_database): SQLite reads the pages without the
+interpreter lock, on the other core.
 """
 
 from __future__ import annotations
@@ -61,12 +62,22 @@ class EarlyCheck:
         self._thread = threading.Thread(target=self._check, name="newsbot-early-check", daemon=True)
 
     def __enter__(self) -> EarlyCheck:
-        self._thread.start()
-        return self
+        return self.begin()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        self.end()
+
+    def begin(self) -> EarlyCheck:
+        """Starts the check, once: one begun before the command entered it (newsbot.cli.early_database)
+        goes on."""
+        if self._thread.ident is None:
+            self._thread.start()
+        return self
+
+    def end(self) -> None:
+        """Interrupts the check if it is still running; a check not yet begun never begins."""
         with self._lock:
             self._ended = True
         # Again until the thread ends: an interrupt that comes between the check's connecting and its
