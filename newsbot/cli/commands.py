@@ -18,7 +18,7 @@ from pathlib import Path
 
 from newsbot import __version__
 from newsbot.alerts.setup import delivery
-from newsbot.cli.early_database import check_of
+from newsbot.cli.early_database import DEFAULT_CONFIG, check_of
 from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import load_config
@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--config",
             type=Path,
-            default=Path("newsbot.yaml"),
+            default=DEFAULT_CONFIG,
             help="path to newsbot.yaml (default: ./newsbot.yaml)",
         )
         return sub

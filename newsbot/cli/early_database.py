@@ -15,17 +15,15 @@ file, whose check then begins as it did before (`check_of`).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from newsbot.configuration.yamlfile import read_config_text
+from newsbot.errors import ConfigError
 from newsbot.storage.integrity import EarlyCheck
 
-DEFAULT_CONFIG = Path("newsbot.yaml")  # the CLI's default for --config
-LARGEST_CONFIG_BYTES = 1 << 20  # a config larger than this is left to the loader, which says why
+DEFAULT_CONFIG = Path("newsbot.yaml")  # the CLI's default for --config (newsbot.cli.commands)
 _DATABASE_LINE = re.compile(r"^database[ \t]*:(?=[ \t]|$)(?P<value>[^\n]*)$", re.MULTILINE)
 _INDICATORS = frozenset("'\"{}[]&*!|>%@`#,?:-")  # a plain value starting so is something else, or an error
 _COMMENT = re.compile(r"[ \t]#")
@@ -44,19 +42,14 @@ def begin_database_check(arguments: Sequence[str]) -> EarlyCheck | None:
 
 def check_of(database: Path) -> EarlyCheck:
     """The check of `database` begun early, or a new one (not begun: entering it begins it), the
-    guess having been wrong or not made; a check begun on another file is ended."""
+    guess having been wrong or not made. A check begun on another file is abandoned, not waited
+    for: that file may be a FIFO, whose opening no interrupt ends."""
     while _begun:
         check = _begun.pop()
         if check.path == database:
             return check
-        check.end()
+        check.abandon()
     return EarlyCheck(database)
-
-
-def end_unclaimed_check() -> None:
-    """A command that ended before its run took the check (a bad config) stops it."""
-    while _begun:
-        _begun.pop().end()
 
 
 def guessed_database(arguments: Sequence[str]) -> Path | None:
@@ -64,12 +57,14 @@ def guessed_database(arguments: Sequence[str]) -> Path | None:
     config = _run_config(arguments)
     if config is None:
         return None
-    text = _small_regular_file(config)
-    if text is None:
+    try:
+        text = read_config_text(config)  # the loader's own read: a FIFO, a device or 2 MB is no guess
+    except ConfigError:
         return None
     lines = _DATABASE_LINE.findall(text)
     value = _one_value(lines[0]) if len(lines) == 1 else None
-    if not value or "${" in value:
+    # A NUL or another control character is in no file SQLite opens, and `${…}` is the environment's.
+    if not value or not value.isprintable() or "${" in value:
         return None
     base = (config.resolve() if config.exists() else config).parent  # as load_config makes it
     return base / value
@@ -78,7 +73,7 @@ def guessed_database(arguments: Sequence[str]) -> Path | None:
 def _one_value(line: str) -> str | None:
     """The scalar after `database:`, quoted without escapes or plain, its comment left out; None for
     anything else. String operations only: no backtracking over a long line of spaces."""
-    value = line.strip(" \t")
+    value = line.strip(" \t\r")
     if value[:1] in ("'", '"'):
         end = value.find(value[0], 1)
         inner, rest = value[1:end], value[end + 1 :].lstrip(" \t")
@@ -102,27 +97,3 @@ def _run_config(arguments: Sequence[str]) -> Path | None:
         if len(name) > 2 and "--config".startswith(name):
             config = value if equals else next(following, None)
     return Path(config) if config else None
-
-
-def _small_regular_file(path: Path) -> str | None:
-    """The file's text if it is a regular file of at most LARGEST_CONFIG_BYTES in UTF-8. Opened without
-    blocking, so a FIFO named as the config cannot hold the run here (the loader refuses it)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return None
-        data = b""
-        while len(data) <= LARGEST_CONFIG_BYTES and (chunk := os.read(descriptor, LARGEST_CONFIG_BYTES + 1)):
-            data += chunk
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
-    if len(data) > LARGEST_CONFIG_BYTES:
-        return None
-    with contextlib.suppress(UnicodeDecodeError):
-        return data.decode("utf-8-sig").replace("\r\n", "\n")
-    return None

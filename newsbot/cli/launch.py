@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from newsbot.cli.early_database import begin_database_check, end_unclaimed_check
+from newsbot.cli.early_database import begin_database_check
 from newsbot.pipeline.budget import RUN_STOP_SIGNALS, Terminated
 
 Handler = Callable[[int, FrameType | None], None]
@@ -42,7 +42,6 @@ def main() -> int:
         number = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
         print(_sentence(number), file=sys.stderr)
         status = 128 + number
-    end_unclaimed_check()
     _finished(answered, status)
     return status
 

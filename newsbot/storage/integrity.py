@@ -44,8 +44,9 @@ INTERRUPT_AGAIN_SECONDS = 0.01
 
 
 class EarlyCheck:
-    """The check of the file at `path`, run in a thread from the moment the object is entered as a
-    context manager; leaving it interrupts the check if it is still running (the command failed first).
+    """The check of the file at `path`, run in a thread from `begin()` or the moment the object is
+    entered as a context manager; leaving it interrupts the check if it is still running (the
+    command failed first).
 
     Its own read-only connection: it never creates the file or its folder. Whatever keeps it from
     reading the file (no file yet, a folder it cannot write its -shm in, a file that is no database)
@@ -77,17 +78,23 @@ class EarlyCheck:
         return self
 
     def end(self) -> None:
-        """Interrupts the check if it is still running; a check not yet begun never begins."""
-        with self._lock:
-            self._ended = True
+        """Interrupts the check if it is still running, and waits for it to stop; a check not yet
+        begun never begins."""
+        self.abandon()
         # Again until the thread ends: an interrupt that comes between the check's connecting and its
         # first statement is lost (SQLite interrupts running statements only), and the command that
         # failed first then waited for the whole check.
         while self._thread.is_alive():
-            with self._lock:
-                if self._connection is not None:
-                    self._connection.interrupt()
+            self.abandon()
             self._thread.join(INTERRUPT_AGAIN_SECONDS)
+
+    def abandon(self) -> None:
+        """Interrupts the check if it is running, without waiting: one not yet connected (an open of a
+        FIFO blocks until a writer comes) ends as it connects, or with the process (a daemon)."""
+        with self._lock:
+            self._ended = True
+            if self._connection is not None:
+                self._connection.interrupt()
 
     def outcome(self) -> tuple[bool, str | None]:
         """(whether the file was checked, what was found damaged), once the check is done."""
@@ -97,7 +104,8 @@ class EarlyCheck:
     def _check(self) -> None:
         try:
             connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        except (sqlite3.Error, OSError, RuntimeError):  # RuntimeError: a symlink loop; the run's own open says so
+        # RuntimeError: a symlink loop; ValueError: a NUL in the path. The run's own open says so.
+        except (sqlite3.Error, OSError, RuntimeError, ValueError):
             return
         with self._lock:
             if self._ended:
