@@ -73,6 +73,10 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")  # chat.postMessage posts it in the user's DM with the app
 LISTED_TYPES = "public_channel,private_channel"  # conversations.list's default is public only
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
+# Slack's own errors after which the message may be posted all the same: chat.postMessage's reference
+# says of both "It's possible some aspect of the operation succeeded before the error was raised."
+# Never retried blindly: an unknown outcome, looked up (bot token) or left to `delivery` (webhook).
+MAY_HAVE_POSTED = frozenset({"internal_error", "fatal_error"})
 # The longest a 429's Retry-After holds an alert back: the next cron run asks again.
 MAX_RETRY_AFTER = timedelta(hours=1)
 # Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
@@ -153,13 +157,14 @@ class NeverSentRetryHandler(RetryHandler):
 
 
 class SlackServerErrorRetryHandler(ServerErrorRetryHandler):
-    """500/503 retried only when the body is Slack's own error: a proxy's HTML error page may hide a
-    message Slack accepted behind it."""
+    """500/503 retried only when the body is Slack's own error and says nothing was posted: a proxy's
+    HTML error page may hide a message Slack accepted behind it, and so may `MAY_HAVE_POSTED`."""
 
     def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
-        return super()._can_retry(state=state, request=request, response=response, error=error) and (
-            slack_error_code(response.body or response.data) is not None
-        )
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        code = slack_error_code(response.body or response.data)
+        return code is not None and code not in MAY_HAVE_POSTED
 
 
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
@@ -247,6 +252,15 @@ def not_slacks_answer(status: int, body: str, redact: Redactor) -> PostResult:
     return PostResult(ok=False, unknown=True, error=redact(f"Slack's answer was not Slack's (HTTP {status}: {shown})"))
 
 
+def may_have_posted(code: str, status: int, redact: Redactor) -> PostResult:
+    """Slack's own error, but one after which the message may be there (`MAY_HAVE_POSTED`)."""
+    return PostResult(
+        ok=False,
+        unknown=True,
+        error=redact(f"{describe_error(code)} (HTTP {status}), and may have posted it all the same"),
+    )
+
+
 def is_refusal(status: int) -> bool:
     """4xx: the request was refused before anything was posted, whoever answered."""
     return 400 <= status < 500
@@ -280,7 +294,10 @@ class WebhookPoster(CannotLookBack):
         if response.status_code == 200 and body == "ok":
             return PostResult(ok=True)
         code = slack_error_code(body)
-        if code is None and not is_refusal(response.status_code):
+        if code in MAY_HAVE_POSTED:
+            return may_have_posted(code, response.status_code, self._redact)
+        # A 2xx refuses nothing, whatever word it carries ("accepted" from a relay in front of Slack).
+        if (code is None and not is_refusal(response.status_code)) or 200 <= response.status_code < 300:
             return not_slacks_answer(response.status_code, body, self._redact)
         retry_after = retry_after_seconds(response.headers) if response.status_code == RATE_LIMITED else None
         return PostResult(
@@ -435,6 +452,8 @@ class BotPoster:
             # slack-sdk wraps a body that is not JSON as {"ok": false, "error": "Received a response in …"}
             shown = data.get("error") if isinstance(data, dict) else data
             return not_slacks_answer(status, str(shown or ""), self._redact)
+        if code in MAY_HAVE_POSTED:
+            return may_have_posted(code, status, self._redact)
         retry_after = retry_after_seconds(error.response.headers) if status == RATE_LIMITED else None
         return PostResult(
             ok=False,

@@ -190,6 +190,8 @@ class SlackReply:
     accepting: the client cannot tell it from "reset". "accept_late" is a slow backend: the message
     is stored only `delay` seconds after it arrived (past the client's timeout, so a look-up made
     when the client gives up does not find it yet), then answered if the client still listens.
+    "accept_error" stores the message and then answers `status` with Slack's own error `body`, as
+    Slack may with internal_error or fatal_error.
     """
 
     status: int = 200
@@ -295,6 +297,11 @@ class _SlackHandler(BaseHTTPRequestHandler):
                     self._reply(200, b"ok", "text/plain; charset=utf-8", {})
                 else:
                     self._json(200, answer)
+            elif reply.misbehave == "accept_error":
+                if answer is None:  # a webhook
+                    self._reply(reply.status, reply.body.encode(), "text/plain; charset=utf-8", reply.headers)
+                else:
+                    self._json(reply.status, {"ok": False, "error": reply.body}, reply.headers)
             elif reply.misbehave == "garble":
                 self._reply(reply.status, reply.body.encode(), "text/html; charset=utf-8", reply.headers)
             else:  # reset, drop

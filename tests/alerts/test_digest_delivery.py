@@ -199,7 +199,7 @@ def test_a_full_message_slack_refused_is_owed_again_and_one_whose_answer_was_los
     poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
     rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
     digested = deliver(storage, poster, rules, should_stop=lambda: not storage.due_alerts(datetime.now(UTC)))
-    refused = [SlackReply(500, "internal_error")] * 3  # Slack's own 500, retried twice, then a refusal
+    refused = [SlackReply(500, "service_unavailable")] * 3  # Slack's own 500, retried twice, then a refusal
     slack.script = [SlackReply(), *refused]
     deliver(storage, poster, rules)
     after_refusal = len(detail_messages(slack))
@@ -280,7 +280,7 @@ def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
     stories = queue_long(storage, 300)
     poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
     rules = Policy(route=lambda match: NEWS, seconds_between_messages=0, digest_over=20)
-    slack.script = [SlackReply(), SlackReply(), *[SlackReply(500, "internal_error")] * 3]  # the third part fails
+    slack.script = [SlackReply(), SlackReply(), *[SlackReply(500, "service_unavailable")] * 3]  # the third part fails
 
     first = deliver(storage, poster, rules)
     arrived = {alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"]}
@@ -288,7 +288,7 @@ def test_a_digest_cut_short_by_slack_marks_sent_only_the_messages_that_arrived(
         sent_then = {row[0] for row in connection.execute("SELECT id FROM alerts WHERE status = 'sent'")}
     second = deliver(storage, poster, rules)
 
-    assert first.digest_messages == 2 and "internal_error" in first.errors[0]
+    assert first.digest_messages == 2 and "service_unavailable" in first.errors[0]
     assert sent_then == arrived and 0 < len(arrived) < 300
     everywhere = Counter(alert for m in digest_messages(slack) for alert in m["metadata"]["event_payload"]["alert_ids"])
     assert second.sent == 300 - len(arrived)

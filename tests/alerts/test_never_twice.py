@@ -116,6 +116,10 @@ LOST_ANSWERS = {
     "a proxy's HTML page with 503": SlackReply(503, GARBLED, misbehave="garble"),  # not retried blindly
     "JSON cut short": SlackReply(200, '{"ok": true, "channel": "C0VEN', misbehave="garble"),
     "the connection reset": SlackReply(misbehave="reset"),
+    # Slack's reference: after these "it's possible some aspect of the operation succeeded"
+    "internal_error with 500 after storing it": SlackReply(500, "internal_error", misbehave="accept_error"),
+    "internal_error with 503 after storing it": SlackReply(503, "internal_error", misbehave="accept_error"),
+    "fatal_error with 200 after storing it": SlackReply(200, "fatal_error", misbehave="accept_error"),
 }
 
 
@@ -183,7 +187,7 @@ def test_a_message_slack_stores_late_is_not_resent_by_the_next_pass(storage: Sto
 
 
 REFUSALS = {
-    "Slack's own 500": [SlackReply(500, "internal_error")],
+    "Slack's own 500": [SlackReply(500, "service_unavailable")],
     "Slack's own 503, twice": [SlackReply(503, "service_unavailable"), SlackReply(503, "service_unavailable")],
     "rate limited for a second": [SlackReply(429, "rate_limited", {"Retry-After": "1"})],
 }
@@ -343,7 +347,18 @@ def test_a_look_up_uses_the_channel_id_slack_returned_before(storage: Storage, s
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lost", [SlackReply(misbehave="reset"), SlackReply(200, GARBLED, misbehave="garble")])
+@pytest.mark.parametrize(
+    "lost",
+    [
+        SlackReply(misbehave="reset"),
+        SlackReply(200, GARBLED, misbehave="garble"),
+        SlackReply(500, "internal_error", misbehave="accept_error"),
+        SlackReply(200, "fatal_error", misbehave="accept_error"),
+        SlackReply(201, "accepted", misbehave="accept_error"),  # a relay in front of Slack: 2xx refuses nothing
+        SlackReply(202, "queued", misbehave="accept_error"),
+    ],
+    ids=["reset", "HTML page", "internal_error", "fatal_error", "201 accepted", "202 queued"],
+)
 @pytest.mark.parametrize(("at_most_once", "copies", "final"), [(False, 2, "sent"), (True, 1, "unconfirmed")])
 def test_a_lost_webhook_answer_follows_the_delivery_setting(
     storage: Storage, slack: FakeSlack, at_most_once: bool, copies: int, final: str, lost: SlackReply
@@ -536,7 +551,7 @@ def unsteady_slack(rng: random.Random) -> list[SlackReply]:
         (0.08, SlackReply(misbehave="reset")),  # taken, answer lost
         (0.04, SlackReply(200, GARBLED, misbehave="garble")),  # taken, answer not Slack's
         (0.04, SlackReply(misbehave="drop")),  # not taken, answer lost
-        (0.04, SlackReply(500, "internal_error")),  # refused
+        (0.04, SlackReply(500, "service_unavailable")),  # refused
     ]
     weights = [weight for weight, _ in choices]
     return [rng.choices([reply for _, reply in choices], weights)[0] for _ in range(3000)]

@@ -146,7 +146,7 @@ def test_slack_outage_keeps_alerts_and_the_next_run_delivers_them_once(
 ) -> None:
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(MITTO)]))))
     workspace.use_slack(slack)
-    slack.fail_always = SlackReply(500, "internal_error")
+    slack.fail_always = SlackReply(500, "service_unavailable")
 
     during_outage = workspace.newsbot("run")
     delivered_during, attempts_during = len(slack.delivered), len(slack.requests)
@@ -390,7 +390,7 @@ def test_webhook_url_never_appears_in_output_or_database(
 ) -> None:
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(MITTO)]))))
     workspace.use_slack(slack)
-    slack.fail_always = SlackReply(500, "internal_error")
+    slack.fail_always = SlackReply(500, "service_unavailable")
 
     failing = workspace.newsbot("-vv", "run")
     slack.fail_always = None

@@ -277,7 +277,7 @@ def test_a_server_error_is_retried_within_the_run(
 ) -> None:
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
     workspace.use_slack_token(slack)
-    slack.script = [SlackReply(500, "internal_error"), SlackReply(503, "service_unavailable")]
+    slack.script = [SlackReply(500, "service_unavailable"), SlackReply(503, "service_unavailable")]
 
     result = workspace.newsbot("run")
 

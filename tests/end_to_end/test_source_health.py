@@ -397,7 +397,7 @@ def test_a_notice_slack_refused_is_kept_not_spent_by_a_dry_run_and_sent_once_lat
     workspace.source("Gone", feed_server.url + "/gone.xml")
     workspace.settings["health"] = {"failing_after_runs": 1}
     workspace.use_slack(slack, seconds_between_messages=0)
-    slack.fail_always = SlackReply(500, "internal_error")
+    slack.fail_always = SlackReply(500, "service_unavailable")
 
     down = workspace.newsbot("run")
     kept, delivered_while_down = notice_rows(workspace.database), slack.delivered

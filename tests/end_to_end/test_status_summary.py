@@ -220,7 +220,7 @@ def test_an_alert_in_flight_says_so_rather_than_none(
     listed as "#vendor-news: None"."""
     workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([story(MITTO)]))))
     workspace.use_slack_token(slack)
-    slack.fail_always = SlackReply(500, "internal_error")
+    slack.fail_always = SlackReply(500, "service_unavailable")
     assert workspace.newsbot("run").returncode == 0
     with sqlite3.connect(workspace.database) as db:
         db.execute("UPDATE alerts SET status = 'sending', last_error = NULL")
