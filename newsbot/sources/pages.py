@@ -55,7 +55,8 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
 def declared_url(page: Selector, fetched_url: str) -> str:
     """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
     at (after redirects, e.g. out of a feed proxy). A canonical naming the site's home page is a
-    template's default, not the article's address, and is ignored."""
+    template's default, not the article's address, and is ignored; so is one naming a section of
+    the page's own site (`_names_a_section_of`)."""
     canonical = next(
         (
             link.attrib.get("href")
@@ -68,6 +69,17 @@ def declared_url(page: Selector, fetched_url: str) -> str:
         if not candidate:
             continue
         url = joined(fetched_url, candidate.strip())
-        if is_http_url(url) and urlsplit(url).path.strip("/"):
+        if is_http_url(url) and urlsplit(url).path.strip("/") and not _names_a_section_of(url, fetched_url):
             return url
     return fetched_url
+
+
+def _names_a_section_of(declared: str, fetched: str) -> bool:
+    """Whether `declared` is a folder above the fetched page on its own site (`/news/` for
+    `/news/mitto-breach`): a template's default, never one article's address. Taken, it made every
+    article of the section one story, and all but the first were lost. A page's own short form
+    (`/story` for `/story/amp`) is ignored with them at little cost: the fetched address is made
+    canonical anyway (newsbot.stories.urls), and copies cluster by their text."""
+    said, got = urlsplit(declared), urlsplit(fetched)
+    same_site = (said.hostname or "").removeprefix("www.") == (got.hostname or "").removeprefix("www.")
+    return same_site and said.path != got.path and got.path.startswith(said.path.rstrip("/") + "/")

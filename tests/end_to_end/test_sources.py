@@ -390,6 +390,34 @@ def test_full_text_modes_decide_which_articles_are_read(workspace: Workspace, fe
     assert datetime.fromisoformat(published) == datetime(2026, 3, 3, 7, 15, tzinfo=UTC)
 
 
+def test_articles_whose_template_names_their_section_as_canonical_stay_apart(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """A CMS whose template gives every article `rel=canonical` of its section (`/news/`): taken as
+    the articles' address, the three were one story and two were lost for good (the feed answers
+    304 next time). Each keeps the address it was fetched at."""
+    vendors = ("Mitto AG", "Kaleyra", "MessageBird")
+    items = []
+    for number, vendor in enumerate(vendors):
+        body = (
+            f'<html><head><link rel="canonical" href="/news/"><title>{vendor} breach</title></head><body>'
+            f"<article><h1>{vendor} breach</h1><p>{vendor} confirmed that attackers reached its SMS routing "
+            f"systems and read one-time passcodes. {LONG_CONTENT}</p></article></body></html>"
+        )
+        link = feed_server.add(f"/news/{vendor.lower().replace(' ', '-')}-breach", page(body.encode()))
+        items.append({"title": f"{vendor} breach", "link": link, "description": TEASER, "pubDate": recent(number)})
+    workspace.source("Section canonical", feed_server.add("/section.xml", Route(rss(items))), full_text="always")
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    stored = dict(rows(workspace.database, "SELECT title, url FROM stories"))
+    assert sorted(stored) == sorted(f"{vendor} breach" for vendor in vendors)
+    assert all(
+        url.startswith(feed_server.url + "/news/") and url != feed_server.url + "/news/" for url in stored.values()
+    )
+
+
 # --- configuration errors ----------------------------------------------------------------------
 
 

@@ -502,6 +502,25 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
             id="canonical before og:url",
         ),
         pytest.param('<link rel="canonical" href="https://origin.example/">', FETCHED, id="home page ignored"),
+        pytest.param('<link rel="canonical" href="/wire/">', FETCHED, id="its section ignored"),
+        pytest.param(
+            '<link rel="canonical" href="https://www.syndicator.example/wire/2024">', FETCHED, id="its folder"
+        ),
+        pytest.param(
+            '<link rel="canonical" href="https://origin.example/wire/">',
+            "https://origin.example/wire/",
+            id="another site's section: a syndicated copy's origin",
+        ),
+        pytest.param(
+            '<link rel="canonical" href="/wire/2024/ss7-report-full">',
+            "https://syndicator.example/wire/2024/ss7-report-full",
+            id="a sibling is not a section",
+        ),
+        pytest.param(
+            '<link rel="canonical" href="/wire/2024/ss7-report">',
+            "https://syndicator.example/wire/2024/ss7-report",
+            id="itself without the tracking query",
+        ),
         pytest.param('<link rel="canonical" href="javascript:alert(1)">', FETCHED, id="not http ignored"),
         pytest.param("", FETCHED, id="none: the fetched URL"),
     ],
