@@ -189,6 +189,8 @@ class NewsSpider(scrapy.Spider):
             state.outcome = self._error(state, read.error)
             return
         state.outcome = self._ok(state, response, feed_url=response.meta.get("feed_url"))
+        if read.warning is not None:
+            state.problems.append(read.warning)
         for entry in read.entries:
             yield from self._take(state, entry, teaser=is_teaser(entry))
 

@@ -17,7 +17,7 @@ from parsel import Selector
 
 from newsbot.models import FeedEntry
 from newsbot.sources.pages import declared_url
-from newsbot.stories.feeds import FeedParseError, parse_feed
+from newsbot.stories.feeds import FeedParseError, parse_feed_document
 from newsbot.stories.normalize import entry_identity, html_to_text, plain_entry
 from newsbot.stories.urls import canonical_url
 
@@ -32,6 +32,7 @@ class FeedRead:
     error: str | None = None
     seconds: float = 0.0  # the reading itself (not the wait for the process)
     read_there: bool = False  # in the reading process: its seconds were not the crawl's
+    warning: str | None = None  # read, but not whole
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,20 @@ class ArticleRead:
 def read_feed(body: bytes, url: str, content_type: str | None) -> FeedRead:
     started = time.perf_counter()
     try:
-        entries = parse_feed(body, url, content_type)
+        parsed = parse_feed_document(body, url, content_type)
     except FeedParseError as problem:
         return FeedRead(error=str(problem), seconds=time.perf_counter() - started)
     except Exception as problem:  # a parser's own bug must cost this source only, and say so
         error = f"the feed could not be read ({type(problem).__name__}: {problem})"
         return FeedRead(error=error, seconds=time.perf_counter() - started)
-    kept = tuple(newest_first(first_copies(plain_entry(entry) for entry in entries)))
-    return FeedRead(kept, seconds=time.perf_counter() - started)
+    kept = tuple(newest_first(first_copies(plain_entry(entry) for entry in parsed.entries)))
+    warning = None
+    if parsed.read_bytes is not None:
+        warning = (
+            f"{url}: the feed is {len(body) / 1e6:.1f} MB and not well-formed UTF-8 XML: only its first "
+            f"{parsed.read_bytes / 1e6:.1f} MB was read ({len(kept)} items)"
+        )
+    return FeedRead(kept, seconds=time.perf_counter() - started, warning=warning)
 
 
 def first_copies(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
