@@ -191,7 +191,8 @@ class SlackReply:
     is stored only `delay` seconds after it arrived (past the client's timeout, so a look-up made
     when the client gives up does not find it yet), then answered if the client still listens.
     "accept_error" stores the message and then answers `status` with Slack's own error `body`, as
-    Slack may with internal_error or fatal_error.
+    Slack may with internal_error or fatal_error. "trickle" stores it and answers one byte every
+    `delay` seconds, never ending its headers: each read returns within any client's timeout.
     """
 
     status: int = 200
@@ -297,6 +298,11 @@ class _SlackHandler(BaseHTTPRequestHandler):
                     self._reply(200, b"ok", "text/plain; charset=utf-8", {})
                 else:
                     self._json(200, answer)
+            elif reply.misbehave == "trickle":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while True:  # until the client hangs up: the write then fails
+                    time.sleep(reply.delay)
+                    self.wfile.write(b"a")
             elif reply.misbehave == "accept_error":
                 if answer is None:  # a webhook
                     self._reply(reply.status, reply.body.encode(), "text/plain; charset=utf-8", reply.headers)

@@ -31,6 +31,7 @@ from newsbot.matching.backtest import backtest
 from newsbot.matching.examples import run_examples
 from newsbot.matching.explain import describe_evaluations
 from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
+from newsbot.pipeline.watchdog import Overrun, posting_bounded
 from newsbot.sources.crawl_log import hide_crawler_records
 from newsbot.sources.crawl_process import start_early
 from newsbot.storage.database_errors import database_faults
@@ -49,6 +50,13 @@ class ExitStatus(enum.IntEnum):
 # A write to standard output that failed for want of room, not of a reader: the disk (or quota) is full.
 OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 LONGEST_PERIOD = timedelta(days=36_500)  # --since: a century
+
+DIGEST_OVERRUN = Overrun(
+    "the digest",
+    "Slack answering too slowly?",
+    "a digest not posted by then was not; the next `newsbot digest` posts all",
+)
+SLACK_TEST_OVERRUN = Overrun("slack-test", "Slack answering too slowly?", "the destinations not yet tried were not")
 
 _EXIT_FOR_ERROR = {
     ConfigError: ExitStatus.CANNOT_RUN,
@@ -371,7 +379,9 @@ def _test(arguments: argparse.Namespace) -> ExitStatus:
 def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.alerts.slack_test import send_test_messages  # loaded only for this command: `check` starts fast
 
-    report = send_test_messages(load_config(arguments.config))
+    config = load_config(arguments.config)
+    with posting_bounded(config.settings.fetch.run_budget_seconds, SLACK_TEST_OVERRUN):
+        report = send_test_messages(config)
     print(report.describe())
     return ExitStatus.OK if report.ok else ExitStatus.INVALID_CONFIG
 
@@ -441,7 +451,7 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.cli.status import sent_alerts_since
 
     config = load_config(arguments.config)
-    with database_faults(config.database):
+    with database_faults(config.database), posting_bounded(config.settings.fetch.run_budget_seconds, DIGEST_OVERRUN):
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
         results = post_digests(

@@ -29,12 +29,23 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from newsbot.pipeline.budget import RUN_STOP_SIGNALS, RunBudget
 
 OVERRUN_EXIT_STATUS = 6  # documented in the README beside the other exit codes
 WINDING_DOWN_SECONDS = 9.0  # after a signal: the run promises to end within 10 s
 TICK_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Overrun:
+    """What the watchdog says of the command it ends: what it was, what may have held it, and what
+    becomes of its work."""
+
+    what: str = "the run"
+    cause: str = "a spider or a page that would not stop?"
+    aftermath: str = "what was stored stays, the rest is fetched and sent by the next run"
 
 
 class Watchdog:
@@ -47,8 +58,10 @@ class Watchdog:
         allowance: float,
         overrun: float,
         winding_down: float = WINDING_DOWN_SECONDS,
+        said: Overrun = Overrun(),
     ):
         # Real time, not the budget's clock: the last resort must not follow a test's FakeClock.
+        self.said = said
         self.budget = budget
         self.deadline = time.monotonic() + budget.remaining()
         self.limit = self.deadline + allowance + overrun
@@ -104,16 +117,15 @@ class Watchdog:
         if self._signalled_at is not None and now > self._signalled_at + self.winding_down:
             number = self.budget.signal_number or self._heard or signal.SIGTERM
             self._end(
-                f"stopped by {signal.Signals(number).name}: the run had not wound down {self.winding_down:g} s "
-                "later, so it ended itself; what was stored stays, unsent alerts wait for the next run",
+                f"stopped by {signal.Signals(number).name}: {self.said.what} had not wound down "
+                f"{self.winding_down:g} s later, so it ended itself; {self.said.aftermath}",
                 128 + number,
             )
         if now > self.limit:
             self._end(
-                f"the run was still going {now - self.deadline:.0f} s after its budget "
-                f"of {self.budget.seconds:g} s (fetch.run_budget_seconds) was spent (a spider or a page that "
-                "would not stop?), so it ended itself; what was stored stays, the rest is fetched and sent "
-                "by the next run",
+                f"{self.said.what} was still going {now - self.deadline:.0f} s after its budget "
+                f"of {self.budget.seconds:g} s (fetch.run_budget_seconds) was spent ({self.said.cause}), "
+                f"so it ended itself; {self.said.aftermath}",
                 OVERRUN_EXIT_STATUS,
             )
 
@@ -122,6 +134,17 @@ class Watchdog:
             return
         os.write(2, f"newsbot: {sentence}\n".encode())
         os._exit(status)
+
+
+POSTING_OVERRUN_SECONDS = 10.0  # past the budget, for a command that only posts
+
+
+def posting_bounded(budget_seconds: float, said: Overrun) -> contextlib.AbstractContextManager[None]:
+    """A command that only posts to Slack (`digest`, `slack-test`), kept within a run's budget.
+    slack-sdk's timeout bounds each read, and a Slack (or a proxy) answering a byte every few seconds
+    never reaches it: such a digest hung for good, one more each morning."""
+    budget = RunBudget(budget_seconds)
+    return Watchdog(budget, allowance=0, overrun=POSTING_OVERRUN_SECONDS, said=said).watching()
 
 
 class _WakeupPipe:

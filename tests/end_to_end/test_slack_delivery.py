@@ -327,3 +327,27 @@ def test_daily_digest_posts_one_summary_per_watchlist(
     assert result.returncode == 0 and "digest of 'SMS and 2FA vendors': posted" in result.stdout
     assert digest["channel"] == slack.channels["vendor-news"]  # the watchlist's route, not severity's
     assert "2 alerts" in digest["text"] and "Mitto AG" in json.dumps(digest["blocks"])
+
+
+@pytest.mark.parametrize("command", ["digest", "slack-test"])
+@pytest.mark.parametrize("mode", ["token", "webhook"])
+def test_a_slack_answering_a_byte_at_a_time_holds_a_command_no_longer_than_a_runs_budget(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, command: str, mode: str
+) -> None:
+    """Each read of the answer returns within slack-sdk's timeout, so the timeout never fires: the
+    digest and slack-test hung for good (a stuck digest more each morning). Now they end themselves
+    at the run's budget, with exit 6 and a sentence."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    if mode == "token":
+        workspace.use_slack_token(slack, timeout_seconds=2)
+    else:
+        workspace.use_slack(slack, timeout_seconds=2)
+    workspace.settings["fetch"]["run_budget_seconds"] = 3
+    assert workspace.newsbot("run").returncode == 0
+    slack.fail_always = SlackReply(misbehave="trickle", delay=0.5)
+
+    result = workspace.newsbot(command, timeout=60)  # the budget (3 s), the overrun (10 s), start-up
+
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.startswith("newsbot: ") and "Traceback" not in result.stderr
+    assert "was still going" in result.stderr and "(Slack answering too slowly?)" in result.stderr
