@@ -435,6 +435,13 @@ class NewsSpider(scrapy.Spider):
     def _changed(self, state: _Source, response: Response) -> bool:
         """False (and the outcome set) when the source is as it was: a 304 or the same body."""
         source = state.request
+        if response.status == NOT_MODIFIED and not _asked_conditionally(response):
+            # A 304 to a request that named no version of the page (a CDN or proxy answering every
+            # request so) would have kept the source "ok, unchanged" for good with nothing ever read.
+            state.outcome = self._error(
+                state, "the server answered 304 Not Modified to a request that named no version to compare with"
+            )
+            return False
         if response.status == NOT_MODIFIED:
             state.outcome = self._unchanged(state, source.etag, source.last_modified)
             return False
@@ -523,6 +530,11 @@ def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:
 
 def _body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def _asked_conditionally(response: Response) -> bool:
+    """Whether the request carried a validator (ETag or date) a 304 can answer."""
+    return any(response.request.headers.get(name) for name in (b"If-None-Match", b"If-Modified-Since"))
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -109,6 +109,28 @@ def test_conditional_get_sends_stored_validators_and_304_costs_nothing(
     assert rows(workspace.database, "SELECT etag, last_status FROM sources") == [('"v1"', "not_modified")]
 
 
+def test_a_304_to_a_request_that_named_no_version_is_a_failure_not_an_unchanged_source(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """A CDN answering 304 to every request: taken as "unchanged", the source stayed ok for good
+    with nothing ever read. The 304 that answers the stored validators is still one."""
+    workspace.source("Always 304", feed_server.add("/always-304.xml", Route(b"", status=304)))
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([item(NEUTRAL)]), etag='"v1"')))
+
+    first = workspace.newsbot("run")
+    second = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "1 failed" in first.stdout and "1 unchanged, 1 failed" in second.stdout
+    sentence = "answered 304 Not Modified to a request that named no version to compare with"
+    assert sentence in second.stdout and sentence in status.stdout
+    assert dict(rows(workspace.database, "SELECT name, last_status FROM sources")) == {
+        "Always 304": "error",
+        "Wire": "not_modified",
+    }
+
+
 def test_broken_sources_are_reported_and_the_others_proceed(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
