@@ -534,7 +534,8 @@ def _body_hash(body: bytes) -> str:
 
 def _asked_conditionally(response: Response) -> bool:
     """Whether the request carried a validator (ETag or date) a 304 can answer."""
-    return any(response.request.headers.get(name) for name in (b"If-None-Match", b"If-Modified-Since"))
+    request = response.request
+    return request is not None and any(request.headers.get(name) for name in (b"If-None-Match", b"If-Modified-Since"))
 
 
 def _header(response: Response, name: bytes) -> str | None:
