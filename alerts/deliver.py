@@ -122,6 +122,7 @@ class _Drain:
     def __init__(self, outbox: Outbox, poster: Poster, policy: Policy, should_stop: Callable[[], bool] | None):
         self.outbox, self.poster, self.policy = outbox, poster, policy
         self.should_stop = should_stop
+        poster.waits_end_when(should_stop or (lambda: False))
         self.clock = policy.clock
         self.pacer = Pacer(policy.seconds_between_messages, policy.clock)
         self.report = DeliveryReport()

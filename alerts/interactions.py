@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from newsbot.alerts.format import ACTION_PREFIX, answered, escape, utc_text
-from newsbot.alerts.slack import read_retry_handlers
+from newsbot.alerts.slack import RateLimitWaits, read_retry_handlers
 from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.configuration.config import SlackConfig
 from newsbot.configuration.slack_secrets import redact
@@ -163,7 +163,8 @@ def feedback_app(
         base_url=slack.api_url if slack.api_url.endswith("/") else slack.api_url + "/",
         timeout=max(1, round(slack.timeout_seconds)),
         logger=_SDK_LOGGER,
-        retry_handlers=read_retry_handlers(slack.max_retry_after_seconds),  # chat.update may be repeated
+        # chat.update may be repeated; a long-lived server's waits are never cut short
+        retry_handlers=read_retry_handlers(slack.max_retry_after_seconds, RateLimitWaits()),
     )
     app = App(
         client=client,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -69,6 +69,11 @@ class Poster(Protocol):
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult: ...
 
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        """The waits a post makes within itself (a 429's Retry-After) end early once `should_stop`
+        says so: the post then fails as Slack's refusal, and the alert is not left in flight."""
+        ...
+
     def find(
         self,
         destination: Destination,
@@ -92,6 +97,9 @@ class CannotLookBack:
 
     can_look_back = False
     post_window = timedelta(0)
+
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        """Nothing to end: the terminal and a dry run never wait (a webhook's poster overrides it)."""
 
     def find(
         self,

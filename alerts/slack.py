@@ -29,7 +29,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from http.client import InvalidURL
 from typing import Any, TypedDict
@@ -82,6 +82,7 @@ MAX_RETRY_AFTER = timedelta(hours=1)
 # Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
 CLOCK_MARGIN = timedelta(minutes=5)
 PAGE_SIZE = 200  # Slack recommends no more than 200 per page of history
+WAIT_STEP_SECONDS = 0.1  # how often a 429's wait asks whether the run must stop
 MAX_PAGES = 100  # 20,000 messages around one attempt: beyond that, say so rather than guess
 
 
@@ -167,12 +168,32 @@ class SlackServerErrorRetryHandler(ServerErrorRetryHandler):
         return code is not None and code not in MAY_HAVE_POSTED
 
 
+class RateLimitWaits:
+    """The waits a poster's 429 handlers make, cut short once `should_stop` says so. A run stopped
+    while it waited out a 429 left the alert in flight (abandoned with the delivery thread), though
+    Slack had refused it: with a webhook and `delivery: at_most_once` it was never sent, with a bot
+    token it was held back for the post window. Cut short, the 429 stands as the refusal it is."""
+
+    def __init__(self) -> None:
+        self.should_stop: Callable[[], bool] = lambda: False
+
+    def waited(self, seconds: float) -> bool:
+        """Sleeps `seconds` in short steps; False (and at once) when told to stop meanwhile."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.should_stop():
+                return False
+            time.sleep(min(left, WAIT_STEP_SECONDS))
+        return True
+
+
 class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     """slack-sdk's 429 handler, refusing to sleep longer than a cron run can afford."""
 
-    def __init__(self, max_wait_seconds: float, max_retry_count: int = 2):
+    def __init__(self, max_wait_seconds: float, waits: RateLimitWaits, max_retry_count: int = 2):
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait_seconds = max_wait_seconds
+        self.waits = waits
 
     def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
@@ -183,26 +204,27 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> None:
         """The wait Slack asked for, read as a number of seconds: slack-sdk's own reads it with int(),
         which raised on `0.5` and left a post that Slack had refused looking as if it might have landed."""
+        if not self.waits.waited((retry_after_seconds(response.headers) or 0.0) + random.random()):
+            return  # no next attempt: slack-sdk gives the 429 back, a refusal with Slack's time
         state.next_attempt_requested = True
-        time.sleep((retry_after_seconds(response.headers) or 0.0) + random.random())
         state.increment_current_attempt()
 
 
-def post_retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
+def post_retry_handlers(max_retry_after_seconds: float, waits: RateLimitWaits) -> list[RetryHandler]:
     """For anything that posts: only retries that cannot double a message."""
     return [
         NeverSentRetryHandler(max_retry_count=2),
         SlackServerErrorRetryHandler(max_retry_count=2),
-        BoundedRateLimitRetryHandler(max_retry_after_seconds),
+        BoundedRateLimitRetryHandler(max_retry_after_seconds, waits),
     ]
 
 
-def read_retry_handlers(max_retry_after_seconds: float) -> list[RetryHandler]:
+def read_retry_handlers(max_retry_after_seconds: float, waits: RateLimitWaits) -> list[RetryHandler]:
     """For reads, which are safe to repeat."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
-        BoundedRateLimitRetryHandler(max_retry_after_seconds),
+        BoundedRateLimitRetryHandler(max_retry_after_seconds, waits),
     ]
 
 
@@ -275,6 +297,10 @@ class WebhookPoster(CannotLookBack):
         self._max_retry_after = max_retry_after_seconds
         self._redact = Redactor(secrets)
         self._clients: dict[str, WebhookClient] = {}
+        self._waits = RateLimitWaits()
+
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        self._waits.should_stop = should_stop
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
         url = (destination.webhook_url or "").strip()
@@ -284,7 +310,7 @@ class WebhookPoster(CannotLookBack):
                 url,
                 timeout=self._timeout,
                 logger=_SLACK_SDK_LOGGER,
-                retry_handlers=post_retry_handlers(self._max_retry_after),
+                retry_handlers=post_retry_handlers(self._max_retry_after, self._waits),
             )
         try:
             response = self._clients[url].send_dict(message.payload)
@@ -329,13 +355,17 @@ class BotPoster:
                 token=token, base_url=base_url, timeout=seconds, logger=_SLACK_SDK_LOGGER, retry_handlers=retry_handlers
             )
 
-        self._poster = client(post_retry_handlers(max_retry_after_seconds))
-        self._reader = client(read_retry_handlers(max_retry_after_seconds))
+        self._waits = RateLimitWaits()
+        self._poster = client(post_retry_handlers(max_retry_after_seconds, self._waits))
+        self._reader = client(read_retry_handlers(max_retry_after_seconds, self._waits))
         # The longest one post can take (three tries, two Retry-After waits or back-offs, and a margin
         # for Slack's own lag): Slack stores a message it accepts at most this long after the attempt
         # started, so a look-up that misses it later than this proves it never arrived.
         self.post_window = timedelta(seconds=3 * seconds + 2 * max_retry_after_seconds + 10)
         self._channel_ids: dict[str, str] = {}
+
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        self._waits.should_stop = should_stop
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
         try:

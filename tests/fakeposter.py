@@ -4,7 +4,7 @@ slack-sdk against tests/servers.py's FakeSlack."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from newsbot.alerts.routing import Destination
@@ -18,6 +18,9 @@ class FakePoster:
     def __init__(self) -> None:
         self.posted: list[tuple[Destination, Outgoing, str]] = []  # destination, message, its ts
         self.failing: dict[str, str] = {}  # destination label → the error Slack gives
+
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        """It never waits."""
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
         if destination.label in self.failing:

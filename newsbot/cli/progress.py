@@ -157,6 +157,9 @@ class _PrintedAside:
         with self._line.aside():
             return self._poster.post(destination, message)
 
+    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
+        self._poster.waits_end_when(should_stop)
+
     def find(
         self,
         destination: Destination,

@@ -231,6 +231,36 @@ def test_killed_while_slack_holds_the_message(
         assert "1 unconfirmed" in status.stdout and "unconfirmed: 'Mitto AG" in status.stdout
 
 
+@pytest.mark.parametrize("mode", ["token", "webhook at_most_once"])
+def test_stopped_while_waiting_out_a_429_the_alert_is_refused_not_in_flight(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, mode: str
+) -> None:
+    """SIGTERM a second into a 25 s Retry-After. The run left the alert "sending", though Slack had
+    refused it: with a webhook and at_most_once the next run marked it unconfirmed and never sent it,
+    with a bot token the next run held it back for the post window. Now it waits as refused, with
+    Slack's time, and goes once that time has passed."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    if mode == "token":
+        workspace.use_slack_token(slack, max_retry_after_seconds=30)
+    else:
+        workspace.use_slack(slack, max_retry_after_seconds=30, delivery="at_most_once", seconds_between_messages=0)
+    slack.script = [SlackReply(429, "ratelimited", headers={"Retry-After": "25"})]
+    stopped = workspace.popen("run")
+    wait_until(lambda: len(slack.requests_to(slack.WEBHOOK_PATH if mode != "token" else "/api/chat.postMessage")) == 1)
+    time.sleep(1)
+    stopped.send_signal(signal.SIGTERM)
+    stopped.communicate(timeout=30)
+
+    [(status, _)] = alert_rows(workspace)
+    assert stopped.returncode == 143 and status == "pending"
+    with sqlite3.connect(workspace.database) as connection:
+        connection.execute("UPDATE alerts SET next_attempt_at = NULL")  # Slack's 25 s, passed
+    after = workspace.newsbot("run")
+
+    assert after.returncode == 0, after.stderr
+    assert len(slack.delivered) == 1 and alert_rows(workspace)[0][0] == "sent"
+
+
 def test_a_slow_slack_does_not_make_a_later_pass_of_the_run_resend(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
