@@ -173,7 +173,7 @@ class NewsSpider(scrapy.Spider):
         if self._changed(state, response):
             try:
                 read = await self.reading.read(
-                    read_feed, response.body, response.url, _header(response, b"Content-Type")
+                    read_feed, response.body, response.url, _header(response, b"Content-Type"), size=len(response.body)
                 )
             except ReadingStoppedError as stopped:  # the next run fetches the source again
                 state.stopped = state.stopped or str(stopped)
@@ -358,7 +358,12 @@ class NewsSpider(scrapy.Spider):
         source = state.request
         try:
             read = await self.reading.read(
-                read_article, _text(response), response.url, source.title_css, source.date_css
+                read_article,
+                _text(response),
+                response.url,
+                source.title_css,
+                source.date_css,
+                size=len(response.body),
             )
         except ReadingStoppedError as stopped:
             for item in self._wait_for_next_run(waiting, str(stopped)):

@@ -11,8 +11,9 @@ the ones before them: the crawl's thread is the run's scarcest. A read is done i
 when `MAX_QUEUED` reads already wait (the process is far behind), and for the rest of the crawl
 once the process has died, unless the run is stopping: then the read is abandoned (ReadingStoppedError)
 and its source waits for the next run, as any source the stop cut short. The process starts once
-the crawl has read `START_AFTER_READS` feeds and pages itself: a small crawl (the demo, most
-tests) and a warm run's few changed feeds never pay for its start (about 1.5 s of CPU). A crawl that
+the crawl has read `START_AFTER_READS` feeds and pages itself, or at the first body of
+`HEAVY_READ_BYTES`: a small crawl (the demo, most tests) and a warm run's few changed feeds never
+pay for its start (about 1.5 s of CPU), unless a page alone would hold the reactor for seconds. A crawl that
 knows up front it has that many to read (a first run, a large import: sources never read before)
 starts it at once, while the first requests wait on robots.txt and the start delay: its imports are
 then not paid in the crawl's busiest seconds (a cold run of 1,000 feeds: 15.9-16.7 s → 15.1-15.8 s).
@@ -54,6 +55,11 @@ from newsbot.sources.reading import read_article, read_feed
 log = logging.getLogger(__name__)
 
 START_AFTER_READS = 100  # reads done in the crawl's thread after which starting the process pays
+# A body from which one read alone pays for the start: trafilatura reads 2.5-8 s a megabyte (8 on
+# pages of many short elements), and 30 such pages of 1.5 MB read in the crawl's thread of a small
+# run held its reactor for minutes: no download moved, and hosts that had answered at once were
+# skipped as "did not answer in time".
+HEAVY_READ_BYTES = 512 * 1024
 # Reads waiting for the process beyond which the next one is done in the crawl's thread. With 16,
 # a cold crawl of 1,000 feeds still read 300 pages in its own thread, whose time is the run's
 # scarcest; a read waiting costs only memory (the response is held until it is read anyway).
@@ -116,11 +122,14 @@ class ReadingProcess:
         if self._start_after is not None and reads >= self._start_after and self._child is None and not self._gone:
             self.start()
 
-    async def read(self, reader: Callable[..., Answer], *args: Any) -> Answer:
-        """`reader(*args)`'s answer, from the child unless it is far behind or gone.
+    async def read(self, reader: Callable[..., Answer], *args: Any, size: int = 0) -> Answer:
+        """`reader(*args)`'s answer, from the child unless it is far behind or gone. `size`: the
+        body's bytes; one of HEAVY_READ_BYTES starts the child however few reads came before.
 
         Raises ReadingStoppedError when the child died while the run is stopping."""
-        starting_pays = self._start_after is not None and self._reads_here >= self._start_after
+        starting_pays = self._start_after is not None and (
+            self._reads_here >= self._start_after or size >= HEAVY_READ_BYTES
+        )
         if self._child is None and not self._gone and starting_pays:
             self.start()
         if self._child is None or self._queued >= self._max_queued:

@@ -154,3 +154,27 @@ def test_systemds_stop_mid_crawl_is_a_stop_not_a_failed_reading_process(
     after = workspace.newsbot("run", timeout=120)
     assert after.returncode == 0, after.stderr
     assert_every_story_has_its_article_text(workspace.database, pages)
+
+
+def test_a_small_run_reads_a_heavy_page_in_the_second_process(workspace: Workspace, feed_server: FeedServer) -> None:
+    """Two feeds, far fewer reads than START_AFTER_READS, but one article page of 600 KB of short
+    elements (trafilatura: seconds): read in the crawl's thread, such pages held its reactor, and
+    hosts that had answered at once were skipped as "did not answer in time"."""
+    from newsbot.sources.reading_process import HEAVY_READ_BYTES
+
+    menu = "".join(f'<li><a href="/section/{number}">Section {number}</a></li>' for number in range(14_000))
+    page = article_page(1, 1).replace("<body>", f"<body><nav><ul>{menu}</ul></nav>")
+    assert len(page) > HEAVY_READ_BYTES
+    heavy = feed_server.add("/articles/heavy.html", Route(page.encode(), content_type=HTML))
+    teaser = {"title": "Notice 1-1", "link": heavy, "description": "A teaser.", "pubDate": recent(1)}
+    workspace.source("Heavy", feed_server.add("/heavy.xml", Route(rss([teaser]))), full_text="always")
+    light = {"title": "Mitto AG sold SS7 access", "link": "https://wire.example/mitto", "pubDate": recent(1)}
+    workspace.source("Light", feed_server.add("/light.xml", Route(rss([light]))))
+
+    result = workspace.newsbot("-v", "run", timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    [reads] = re.findall(r"the reading process read (\d+) feeds and pages", result.stderr)
+    assert int(reads) >= 1, result.stderr
+    [(text,)] = rows(workspace.database, "SELECT text FROM stories WHERE title = 'Notice 1-1'")
+    assert text and text == read_article(page, heavy, None, None).text

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.sources.reading import ArticleRead, FeedRead, read_article, read_feed
-from newsbot.sources.reading_process import ReadingProcess, ReadingStoppedError
+from newsbot.sources.reading_process import HEAVY_READ_BYTES, ReadingProcess, ReadingStoppedError
 from tests.conftest import REPOSITORY
 
 FEEDS = REPOSITORY / "tests" / "data" / "feeds"
@@ -100,6 +100,21 @@ def test_the_process_starts_once_the_crawl_has_read_enough_itself() -> None:
         process.close()
     assert process.reads_there == 2  # the three before it started were read here
     assert len({without_time(read) for read in reads}) == 1
+
+
+def test_one_heavy_body_starts_the_process_however_few_reads_came_before() -> None:
+    """A page that would hold the crawl's thread for seconds is read in the process, even in a small
+    crawl that would not otherwise start it; a light one still is not."""
+    body = (FEEDS / "rss20.xml").read_bytes()
+    light, heavy = ReadingProcess(start_after=100), ReadingProcess(start_after=100)
+    try:
+        asyncio.run(light.read(read_feed, body, "https://feeds.example.test/rss", None, size=len(body)))
+        asyncio.run(heavy.read(read_feed, body, "https://feeds.example.test/rss", None, size=HEAVY_READ_BYTES))
+        assert light._child is None and heavy._child is not None
+    finally:
+        light.close()
+        heavy.close()
+    assert (light.reads_there, heavy.reads_there) == (0, 1)
 
 
 def test_a_crawl_expecting_enough_reads_starts_the_process_before_its_first() -> None:
