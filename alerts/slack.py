@@ -228,6 +228,12 @@ def read_retry_handlers(max_retry_after_seconds: float, waits: RateLimitWaits) -
     ]
 
 
+def longest_post_seconds(timeout: float, max_retry_after_seconds: float) -> float:
+    """The longest one post can take: three tries, two Retry-After waits or back-offs, and a margin
+    for Slack's own lag."""
+    return 3 * max(1, round(timeout)) + 2 * max_retry_after_seconds + 10
+
+
 def describe_error(code: str) -> str:
     meaning = PERMANENT_ERRORS.get(code)
     return f"Slack says {code}: {meaning}" if meaning else f"Slack says {code}"
@@ -361,7 +367,7 @@ class BotPoster:
         # The longest one post can take (three tries, two Retry-After waits or back-offs, and a margin
         # for Slack's own lag): Slack stores a message it accepts at most this long after the attempt
         # started, so a look-up that misses it later than this proves it never arrived.
-        self.post_window = timedelta(seconds=3 * seconds + 2 * max_retry_after_seconds + 10)
+        self.post_window = timedelta(seconds=longest_post_seconds(timeout, max_retry_after_seconds))
         self._channel_ids: dict[str, str] = {}
 
     def waits_end_when(self, should_stop: Callable[[], bool]) -> None:

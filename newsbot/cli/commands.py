@@ -18,10 +18,11 @@ from pathlib import Path
 
 from newsbot import __version__
 from newsbot.alerts.setup import delivery
+from newsbot.alerts.slack import longest_post_seconds
 from newsbot.cli.early_database import DEFAULT_CONFIG, check_of
 from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
-from newsbot.configuration.config import load_config
+from newsbot.configuration.config import Config, load_config
 from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_export
 from newsbot.configuration.watchlists import load_watchlist
@@ -53,10 +54,15 @@ LONGEST_PERIOD = timedelta(days=36_500)  # --since: a century
 
 DIGEST_OVERRUN = Overrun(
     "the digest",
-    "Slack answering too slowly?",
-    "a digest not posted by then was not; the next `newsbot digest` posts all",
+    "Slack, or a proxy, answering too slowly?",
+    "the digest it was posting may be in Slack or not, and those before it are (run again, "
+    "`newsbot digest` posts every one again)",
 )
-SLACK_TEST_OVERRUN = Overrun("slack-test", "Slack answering too slowly?", "the destinations not yet tried were not")
+SLACK_TEST_OVERRUN = Overrun(
+    "slack-test",
+    "Slack, or a proxy, answering too slowly?",
+    "the destination it was trying did not answer in time, and what it found before is not printed",
+)
 
 _EXIT_FOR_ERROR = {
     ConfigError: ExitStatus.CANNOT_RUN,
@@ -377,10 +383,12 @@ def _test(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
-    from newsbot.alerts.slack_test import send_test_messages  # loaded only for this command: `check` starts fast
+    from newsbot.alerts.slack_test import destinations, send_test_messages  # only for this command: `check` starts fast
 
     config = load_config(arguments.config)
-    with posting_bounded(config.settings.fetch.run_budget_seconds, SLACK_TEST_OVERRUN):
+    slack = config.settings.slack
+    posts = len(destinations(config, slack)) if slack else 0
+    with posting_bounded(config.settings.fetch.run_budget_seconds, posts * _longest_post(config), SLACK_TEST_OVERRUN):
         report = send_test_messages(config)
     print(report.describe())
     return ExitStatus.OK if report.ok else ExitStatus.INVALID_CONFIG
@@ -451,12 +459,14 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.cli.status import sent_alerts_since
 
     config = load_config(arguments.config)
-    with database_faults(config.database), posting_bounded(config.settings.fetch.run_budget_seconds, DIGEST_OVERRUN):
+    with database_faults(config.database):
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
-        results = post_digests(
-            alerts, poster, policy.route, arguments.since, seconds_between_messages=policy.seconds_between_messages
-        )
+        allowance = len(alerts) * _longest_post(config)  # a digest's messages are at most one an alert
+        with posting_bounded(config.settings.fetch.run_budget_seconds, allowance, DIGEST_OVERRUN):
+            results = post_digests(
+                alerts, poster, policy.route, arguments.since, seconds_between_messages=policy.seconds_between_messages
+            )
     posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
     for watchlist, result in results:
         if not (arguments.quiet and result.ok):
@@ -464,6 +474,13 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     if not results and not arguments.quiet:
         print(f"no alerts were sent in {describe_period(arguments.since)}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
+
+
+def _longest_post(config: Config) -> float:
+    """How long one post to Slack may take with this config's timeout and Retry-After bound (none
+    without Slack: the terminal)."""
+    slack = config.settings.slack
+    return longest_post_seconds(slack.timeout_seconds, slack.max_retry_after_seconds) if slack else 0.0
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:

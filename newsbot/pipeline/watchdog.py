@@ -136,15 +136,16 @@ class Watchdog:
         os._exit(status)
 
 
-POSTING_OVERRUN_SECONDS = 10.0  # past the budget, for a command that only posts
+POSTING_OVERRUN_SECONDS = 10.0  # past the budget and allowance, for a command that only posts
 
 
-def posting_bounded(budget_seconds: float, said: Overrun) -> contextlib.AbstractContextManager[None]:
-    """A command that only posts to Slack (`digest`, `slack-test`), kept within a run's budget.
-    slack-sdk's timeout bounds each read, and a Slack (or a proxy) answering a byte every few seconds
-    never reaches it: such a digest hung for good, one more each morning."""
+def posting_bounded(budget_seconds: float, allowance: float, said: Overrun) -> contextlib.AbstractContextManager[None]:
+    """A command that only posts to Slack (`digest`, `slack-test`), kept within a run's budget plus
+    `allowance` (the longest its posts may take, Retry-After waits included). slack-sdk's timeout
+    bounds each read, and a Slack (or a proxy) answering a byte every few seconds never reaches it:
+    such a digest hung for good, one more each morning."""
     budget = RunBudget(budget_seconds)
-    return Watchdog(budget, allowance=0, overrun=POSTING_OVERRUN_SECONDS, said=said).watching()
+    return Watchdog(budget, allowance=allowance, overrun=POSTING_OVERRUN_SECONDS, said=said).watching()
 
 
 class _WakeupPipe:

@@ -6,12 +6,16 @@ is decided at connection time (newsbot.sources.addresses).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from parsel import Selector
 
 from newsbot.stories.normalize import html_to_text
 from newsbot.stories.urls import is_http_url, joined
+
+_INDEX_PAGE = re.compile(r"/index\.\w+$", re.IGNORECASE)  # /story/index.html is /story/
+ID_DIGITS = 5  # a folder whose name has this many digits is an article's id (a year's has 4)
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
 DEFAULT_NEXT_PAGE = "a[rel~=next], link[rel~=next]"
@@ -77,9 +81,15 @@ def declared_url(page: Selector, fetched_url: str) -> str:
 def _names_a_section_of(declared: str, fetched: str) -> bool:
     """Whether `declared` is a folder above the fetched page on its own site (`/news/` for
     `/news/mitto-breach`): a template's default, never one article's address. Taken, it made every
-    article of the section one story, and all but the first were lost. A page's own short form
-    (`/story` for `/story/amp`) is ignored with them at little cost: the fetched address is made
-    canonical anyway (newsbot.stories.urls), and copies cluster by their text."""
+    article of the section one story, and all but the first were lost. The page's own folder
+    (`/story/` for `/story/index.html` or `/story/?from=rss`) is the page, and a folder named by a
+    number (`/article/12345` for `/article/12345/its-headline`, not `/news/2024`) is an article's id.
+    A page's own short form (`/story` for `/story/amp`) is ignored with the sections at little cost:
+    the fetched address is made canonical anyway (newsbot.stories.urls), and copies cluster by text."""
     said, got = urlsplit(declared), urlsplit(fetched)
-    same_site = (said.hostname or "").removeprefix("www.") == (got.hostname or "").removeprefix("www.")
-    return same_site and said.path != got.path and got.path.startswith(said.path.rstrip("/") + "/")
+    if (said.hostname or "").removeprefix("www.") != (got.hostname or "").removeprefix("www."):
+        return False
+    folder = said.path.rstrip("/")
+    page = _INDEX_PAGE.sub("", got.path).rstrip("/")
+    named_by_id = sum(character.isdigit() for character in folder.rsplit("/", 1)[-1]) >= ID_DIGITS
+    return page != folder and page.startswith(folder + "/") and not named_by_id

@@ -63,8 +63,8 @@ def read_feed(body: bytes, url: str, content_type: str | None) -> FeedRead:
     warning = None
     if parsed.read_bytes is not None:
         warning = (
-            f"{url}: the feed is {len(body) / 1e6:.1f} MB and not well-formed UTF-8 XML: only its first "
-            f"{parsed.read_bytes / 1e6:.1f} MB was read ({len(kept)} items)"
+            f"{url}: the feed is {len(body) / 1e6:.1f} MB, and only feedparser can read it (not well-formed "
+            f"XML, or not UTF-8): only its first {parsed.read_bytes / 1e6:.1f} MB was read ({len(kept)} items)"
         )
     return FeedRead(kept, seconds=time.perf_counter() - started, warning=warning)
 

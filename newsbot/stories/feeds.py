@@ -38,11 +38,12 @@ _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 _ID_TEXT = re.compile(rb"<(?:[\w.-]+:)?id\b[^>]*>([^<]*)</")
 # feedparser reads about 1.8 s a megabyte of markup-heavy items, and its lenient parser (a feed that
-# is not well-formed XML, as a cut one is) 3.6 s: for a small run in the crawl's own thread, where
-# nothing else moves meanwhile. A longer feed the fast path cannot take is read this far only (its
-# newest items come first in practice): 9.5 MB of one broken feed held a run 20 s past its budget,
-# and a feed answering at once was never fetched while two such feeds changed.
-FEEDPARSER_BYTES = 1_000_000
+# is not well-formed XML, as a cut one is) 3.6 s. A longer feed the fast path cannot take is read
+# this far only (7 s at most), in the reading process (newsbot.sources.reading_process: a body this
+# large goes there), whose reads queue behind it: 9.5 MB of one broken feed took 35-40 s, and two
+# such feeds held a run 20 s past its budget while a healthy source was never fetched. An
+# oldest-first feed keeps its newest items past the cut: they are lost, and the warning says so.
+FEEDPARSER_BYTES = 2_000_000
 
 
 class FeedParseError(NewsbotError, ValueError):

@@ -528,3 +528,33 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
 def test_declared_url_is_the_pages_own_address(head: str, expected: str) -> None:
     page = Selector(text=f"<html><head>{head}</head><body><p>text</p></body></html>")
     assert declared_url(page, FETCHED) == expected
+
+
+@pytest.mark.parametrize(
+    ("fetched", "canonical", "expected"),
+    [
+        (
+            "https://news.example/news/mitto-breach/?from=rss",
+            "/news/mitto-breach",
+            "https://news.example/news/mitto-breach",
+        ),
+        (
+            "https://news.example/news/mitto-breach/index.html",
+            "/news/mitto-breach/",
+            "https://news.example/news/mitto-breach/",
+        ),
+        ("https://news.example/article/12345/mitto-breach", "/article/12345", "https://news.example/article/12345"),
+        ("https://news.example/news/mitto-breach", "/news/", "https://news.example/news/mitto-breach"),
+        ("https://news.example/news/2024/mitto-breach", "/news/2024", "https://news.example/news/2024/mitto-breach"),
+    ],
+    ids=[
+        "its own path, a slash apart",
+        "its folder's index page",
+        "an id before the headline",
+        "a section",
+        "a section",
+    ],
+)
+def test_only_a_section_above_the_page_is_ignored(fetched: str, canonical: str, expected: str) -> None:
+    page = Selector(text=f'<html><head><link rel="canonical" href="{canonical}"></head></html>')
+    assert declared_url(page, fetched) == expected
