@@ -36,7 +36,12 @@ class Outcome:
     result: PostResult
 
     def describe(self) -> str:
-        verdict = "accepted" if self.result.ok else f"FAILED: {self.result.error}"
+        if self.result.ok:
+            verdict = "accepted"
+        elif self.result.unknown:  # a lost answer, Slack's internal_error: the test message may be there
+            verdict = f"NO ANSWER: {self.result.error}; look in the channel for the test message, or try again"
+        else:
+            verdict = f"FAILED: {self.result.error}"
         return f"  {self.target.name} ({'; '.join(self.target.uses)}): {verdict}"
 
 
@@ -62,7 +67,8 @@ class SlackTestReport:
         lines = [f"newsbot slack-test: a test message to {to} ({mode})"]
         lines += [outcome.describe() for outcome in self.outcomes]
         accepted = sum(outcome.result.ok for outcome in self.outcomes)
-        consequence = "" if self.ok else ": alerts routed to a FAILED one wait in the outbox until it is fixed"
+        refused = any(not outcome.result.ok and not outcome.result.unknown for outcome in self.outcomes)
+        consequence = ": alerts routed to a FAILED one wait in the outbox until it is fixed" if refused else ""
         lines.append(f"{accepted} of {count} accepted{consequence}")
         return "\n".join(lines)
 

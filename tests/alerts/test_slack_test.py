@@ -146,6 +146,21 @@ def test_slack_down_each_destination_says_slack_could_not_be_reached(workspace: 
     assert "canary-secret" not in report.describe()
 
 
+def test_an_answer_that_leaves_the_test_message_unknown_is_said_so_not_called_a_failure(
+    workspace: Workspace, slack: FakeSlack
+) -> None:
+    """Slack's internal_error (the message may be there all the same) is no refusal: "FAILED … alerts
+    wait until it is fixed" told the team to fix a channel that may be working."""
+    slack.script = [SlackReply(500, "internal_error", misbehave="accept_error")]
+
+    report = with_webhooks(workspace, slack)
+
+    [unknown, accepted] = lines(report)[1:-1]
+    assert "): NO ANSWER: Slack says internal_error (HTTP 500), and may have posted it all the same" in unknown
+    assert "look in the channel for the test message" in unknown and accepted.endswith("): accepted")
+    assert not report.ok and lines(report)[-1] == "1 of 2 accepted"
+
+
 def test_without_slack_nothing_is_sent_and_it_says_alerts_go_to_the_terminal(
     workspace: Workspace, slack: FakeSlack
 ) -> None:
