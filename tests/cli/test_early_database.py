@@ -18,7 +18,7 @@ import pytest
 from newsbot.cli.early_database import begin_database_check, check_of, guessed_database
 from newsbot.configuration.config import load_config
 from newsbot.storage.database import Storage
-from tests.conftest import REPOSITORY, Workspace, newsbot_environment
+from tests.conftest import REPOSITORY, Workspace, newsbot_environment, run_newsbot
 from tests.end_to_end.test_database_faults import damage, fullest_pages
 
 
@@ -188,15 +188,7 @@ def test_a_run_whose_config_is_wrong_says_so_at_once_whatever_its_database_line(
     os.mkfifo(tmp_path / "db.fifo")
     config = config_folder(tmp_path, database_line)
     config.write_text(config.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
-    ran = subprocess.run(
-        [sys.executable, "-m", "newsbot", "run", "--config", str(config)],
-        cwd=tmp_path,
-        env=newsbot_environment({}),
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    ran = run_newsbot("run", "--config", str(config), cwd=tmp_path)
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr.startswith("newsbot: ") and "Traceback" not in ran.stderr and "Exception" not in ran.stderr
 
