@@ -39,7 +39,11 @@ def describe_exception(problem: BaseException) -> str:
     for kinds, sentence in _FAILURE_SENTENCES:
         if isinstance(problem, kinds):
             return sentence
-    return f"{type(problem).__name__}: {problem}"
+    # A ValueError is Twisted's reading of a header it cannot take (Content-Length: -5).
+    malformed = isinstance(problem, ValueError)
+    return (
+        f"the server's answer was not valid HTTP ({problem})" if malformed else f"{type(problem).__name__}: {problem}"
+    )
 
 
 # Scrapy's reasons for dropping a request (IgnoreRequest), by a phrase in its message.

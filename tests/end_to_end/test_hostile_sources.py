@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import socket
 import sqlite3
 import threading
 import time
@@ -401,3 +402,32 @@ def test_a_long_broken_feed_is_read_only_as_far_as_its_bound_and_says_so(workspa
     assert f"(not well-formed XML, or not UTF-8): only its first {FEEDPARSER_BYTES / 1e6:.1f} MB was read" in block, (
         status
     )
+
+
+def test_an_answer_that_is_not_valid_http_fails_its_source_in_a_sentence(workspace: Workspace) -> None:
+    """`Content-Length: -5`: the source said "ValueError: Value contains non-decimal digits: b'-5'"."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_badly() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed at the end of the test
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: -5\r\n\r\n"
+                )
+
+    threading.Thread(target=answer_badly, daemon=True).start()
+    try:
+        workspace.source("Bad length", f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml")
+        workspace.settings["fetch"]["obey_robots_txt"] = False
+        result = workspace.newsbot("run")
+    finally:
+        listener.close()
+
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "source failed: Bad length: " in line]
+    assert "the server's answer was not valid HTTP (" in line and "ValueError" not in line, line
