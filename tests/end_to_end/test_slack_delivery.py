@@ -381,3 +381,28 @@ def test_a_slack_answering_a_byte_at_a_time_holds_a_command_no_longer_than_a_run
     assert result.returncode == 6, result.stderr
     assert result.stderr.startswith("newsbot: ") and "Traceback" not in result.stderr
     assert "was still going" in result.stderr and "(Slack, or a proxy, answering too slowly?)" in result.stderr
+
+
+def test_a_digest_waiting_out_the_429s_its_config_allows_is_not_ended_as_hung(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Three watchlists' digests, each refused twice with Retry-After 4 s (within max_retry_after_seconds)
+    before Slack takes it: 25 s of posting against a 3 s budget. Bounded by the budget plus 10 s, the
+    digest was ended after the first watchlist's as if Slack had hung; the bound counts what its posts
+    may take."""
+    text = workspace.watchlist().read_text(encoding="utf-8")
+    for name in ("Second list", "Third list"):
+        other = text.replace("name: SMS and 2FA vendors", f"name: {name}", 1)
+        workspace.watchlist(name.split()[0].lower() + ".yaml").write_text(other, encoding="utf-8")
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, max_retry_after_seconds=5)
+    workspace.settings["fetch"]["run_budget_seconds"] = 3
+    assert workspace.newsbot("run").returncode == 0
+    before = len(slack.delivered)
+    refused = SlackReply(429, "ratelimited", {"Retry-After": "4"})
+    slack.script = [refused, refused, SlackReply()] * 3
+
+    result = workspace.newsbot("digest", timeout=110)
+
+    assert result.returncode == 0, result.stderr
+    assert len(slack.delivered) - before == 3 and result.stdout.count(": posted") == 3, result.stdout
