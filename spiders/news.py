@@ -440,15 +440,16 @@ class NewsSpider(scrapy.Spider):
     def _changed(self, state: _Source, response: Response) -> bool:
         """False (and the outcome set) when the source is as it was: a 304 or the same body."""
         source = state.request
-        if response.status == NOT_MODIFIED and not _asked_conditionally(response):
+        if response.status == NOT_MODIFIED:
             # A 304 to a request that named no version of the page (a CDN or proxy answering every
             # request so) would have kept the source "ok, unchanged" for good with nothing ever read.
-            state.outcome = self._error(
-                state, "the server answered 304 Not Modified to a request that named no version to compare with"
+            state.outcome = (
+                self._unchanged(state, source.etag, source.last_modified)
+                if _asked_conditionally(response)
+                else self._error(
+                    state, "the server answered 304 Not Modified to a request that named no version to compare with"
+                )
             )
-            return False
-        if response.status == NOT_MODIFIED:
-            state.outcome = self._unchanged(state, source.etag, source.last_modified)
             return False
         if source.body_hash and _body_hash(response.body) == source.body_hash:
             state.outcome = self._unchanged(
