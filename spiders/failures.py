@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -11,10 +13,14 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as network_errors
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
+from w3lib.url import safe_url_string
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})  # the statuses Scrapy's RedirectMiddleware follows
 
 
 def describe_failure(failure: Failure) -> str:
@@ -26,7 +32,7 @@ def describe_failure(failure: Failure) -> str:
 def describe_exception(problem: BaseException) -> str:
     """The same sentence for the exception itself (as a download handler sees it)."""
     if isinstance(problem, HttpError):
-        return f"the server answered HTTP {problem.response.status}"
+        return _http_error(problem.response)
     if isinstance(problem, IgnoreRequest):
         reason = str(problem) or "ignored"
         return next((sentence for clue, sentence in _IGNORED_SENTENCES if clue in reason), reason)
@@ -44,6 +50,22 @@ def describe_exception(problem: BaseException) -> str:
     return (
         f"the server's answer was not valid HTTP ({problem})" if malformed else f"{type(problem).__name__}: {problem}"
     )
+
+
+def _http_error(response: Response) -> str:
+    """A redirect reaches here only when Scrapy's redirect middleware would not follow it: the answer
+    named nowhere to go, or a place that is not a web address (`file:`, `gopher:`). "HTTP 302" alone
+    sent an operator to look for a server error where the publisher had sent them elsewhere."""
+    status = response.status
+    if status not in _REDIRECTS:
+        return f"the server answered HTTP {status}"
+    location = response.headers.get("Location")
+    if not location:
+        return f"the server answered HTTP {status}, a redirect that names no address (no Location header)"
+    scheme = urlsplit(urljoin(response.url, safe_url_string(location))).scheme
+    if scheme not in {"http", "https"}:
+        return f"it redirected to a {scheme or 'non-web'}: address, which newsbot does not follow (only http and https)"
+    return f"the server answered HTTP {status}"
 
 
 # Scrapy's reasons for dropping a request (IgnoreRequest), by a phrase in its message.

@@ -431,3 +431,39 @@ def test_an_answer_that_is_not_valid_http_fails_its_source_in_a_sentence(workspa
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stdout.splitlines() if "source failed: Bad length: " in line]
     assert "the server's answer was not valid HTTP (" in line and "ValueError" not in line, line
+
+
+def test_a_redirect_newsbot_will_not_follow_says_where_it_led(workspace: Workspace) -> None:
+    """Scrapy does not follow a redirect to `file:` or `gopher:`, nor one with no Location: each
+    source said "the server answered HTTP 302", as if the publisher's server had failed."""
+    server = FeedServer()
+    server.start()
+    try:
+        redirects = {
+            "To a file": Route(status=302, headers={"Location": "file:///etc/passwd"}),
+            "To gopher": Route(status=301, headers={"Location": "gopher://127.0.0.1/feed"}),
+            "Nowhere": Route(status=307),
+            "Followed": Route(status=302, headers={"Location": "/feed.xml"}),
+        }
+        for name, route in redirects.items():
+            workspace.source(name, server.add(f"/{name.replace(' ', '-').lower()}", route))
+        item = {"title": "Mitto AG sold SS7 access", "link": "https://wire.example/mitto", "pubDate": recent()}
+        server.add("/feed.xml", Route(rss([item])))
+        workspace.settings["fetch"]["obey_robots_txt"] = False
+        result = workspace.newsbot("run")
+    finally:
+        server.stop()
+
+    assert result.returncode == 0, result.stderr
+    failed = {
+        line.partition("source failed: ")[2].partition(": ")[0]: line
+        for line in result.stdout.splitlines()
+        if "source failed: " in line
+    }
+    assert set(failed) == {"To a file", "To gopher", "Nowhere"}, result.stdout
+    assert "it redirected to a file: address, which newsbot does not follow" in failed["To a file"]
+    assert "it redirected to a gopher: address, which newsbot does not follow" in failed["To gopher"]
+    assert "HTTP 307, a redirect that names no address (no Location header)" in failed["Nowhere"]
+    with sqlite3.connect(workspace.database) as connection:
+        stored = connection.execute("SELECT source FROM story_sources").fetchall()
+    assert stored == [("Followed",)]
