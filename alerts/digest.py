@@ -8,7 +8,7 @@ after a crash must never mistake a summary for the delivery of an alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -30,14 +30,14 @@ def post_digests(
     *,
     seconds_between_messages: float = 1.0,
     clock: Clock = SYSTEM_CLOCK,
-) -> list[tuple[str, PostResult]]:
-    """Post one digest per watchlist that alerted; returns (watchlist, result) for each: the first
-    failure of its messages (the rest of that digest is not sent), or the last success."""
+) -> Iterator[tuple[str, PostResult]]:
+    """Post one digest per watchlist that alerted, yielding (watchlist, result) as each is done: the
+    first failure of its messages (the rest of that digest is not sent), or the last success. Yielded
+    as they go, so that a command ended while Slack hangs on a later one has said what it posted."""
     by_watchlist: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_watchlist.setdefault(alert.match.watchlist, []).append(alert)
     pacer = Pacer(seconds_between_messages, clock)
-    results = []
     for watchlist, sent in by_watchlist.items():
         # The watchlist's own route, without rule or severity channels: a digest is one summary.
         destination = destination_of(Match(watchlist=watchlist, rules=()))
@@ -49,8 +49,7 @@ def post_digests(
             result = poster.post(destination, Outgoing(part.payload, part.plain, (), kind=MessageKind.DIGEST))
             if not result.ok:
                 break
-        results.append((watchlist, result))
-    return results
+        yield watchlist, result
 
 
 def one_per_cluster(alerts: Sequence[Alert]) -> list[Alert]:

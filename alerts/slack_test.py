@@ -12,6 +12,7 @@ accepts the run's alerts, and its errors read as a run's do, redacted of every s
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsbot.alerts.format import build_notice
@@ -57,25 +58,36 @@ class SlackTestReport:
     def describe(self) -> str:
         slack = self.config.settings.slack
         if slack is None:
-            return (
-                f"newsbot slack-test: {self.config.path} has no slack: section, so alerts go to the terminal; "
-                "nothing was sent (add slack: webhook_url: or token: to post them to Slack)"
-            )
-        mode = f"bot token, {slack.api_url}" if slack.token is not None else "incoming webhooks"
-        count = len(self.outcomes)
-        to = "1 destination" if count == 1 else f"each of {count} destinations"
-        lines = [f"newsbot slack-test: a test message to {to} ({mode})"]
-        lines += [outcome.describe() for outcome in self.outcomes]
+            return no_slack_sentence(self.config)
+        lines = [heading(slack, len(self.outcomes)), *(outcome.describe() for outcome in self.outcomes), self.closing()]
+        return "\n".join(lines)
+
+    def closing(self) -> str:
+        """The last line: how many accepted, and what a refusal means for alerts."""
         accepted = sum(outcome.result.ok for outcome in self.outcomes)
         refused = any(not outcome.result.ok and not outcome.result.unknown for outcome in self.outcomes)
         consequence = ": alerts routed to a FAILED one wait in the outbox until it is fixed" if refused else ""
-        lines.append(f"{accepted} of {count} accepted{consequence}")
-        return "\n".join(lines)
+        return f"{accepted} of {len(self.outcomes)} accepted{consequence}"
 
 
-def send_test_messages(config: Config) -> SlackTestReport:
+def no_slack_sentence(config: Config) -> str:
+    return (
+        f"newsbot slack-test: {config.path} has no slack: section, so alerts go to the terminal; "
+        "nothing was sent (add slack: webhook_url: or token: to post them to Slack)"
+    )
+
+
+def heading(slack: SlackConfig, count: int) -> str:
+    """The first line, said before any message is sent."""
+    mode = f"bot token, {slack.api_url}" if slack.token is not None else "incoming webhooks"
+    to = "1 destination" if count == 1 else f"each of {count} destinations"
+    return f"newsbot slack-test: a test message to {to} ({mode})"
+
+
+def send_test_messages(config: Config, told: Callable[[Outcome], object] = lambda _: None) -> SlackTestReport:
     """Post one test message to every destination and return what Slack said about each; nothing is
-    sent without a slack: section (alerts go to the terminal, which needs no test)."""
+    sent without a slack: section (alerts go to the terminal, which needs no test). `told` hears each
+    outcome as it comes: a command ended while a later destination hangs has said the earlier ones."""
     slack = config.settings.slack
     if slack is None:
         return SlackTestReport(config, ())
@@ -88,6 +100,7 @@ def send_test_messages(config: Config) -> SlackTestReport:
         )
         message = Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE)
         outcomes.append(Outcome(target, poster.post(target.destination, message)))
+        told(outcomes[-1])
     return SlackTestReport(config, tuple(outcomes))
 
 

@@ -55,13 +55,13 @@ LONGEST_PERIOD = timedelta(days=36_500)  # --since: a century
 DIGEST_OVERRUN = Overrun(
     "the digest",
     "Slack, or a proxy, answering too slowly?",
-    "the digest it was posting may be in Slack or not, and those before it are (run again, "
+    "the digest it was posting may be in Slack or not, and those printed above are (run again, "
     "`newsbot digest` posts every one again)",
 )
 SLACK_TEST_OVERRUN = Overrun(
     "slack-test",
     "Slack, or a proxy, answering too slowly?",
-    "the destination it was trying did not answer in time, and what it found before is not printed",
+    "the destination it was trying did not answer in time; those printed above did",
 )
 
 _EXIT_FOR_ERROR = {
@@ -383,14 +383,20 @@ def _test(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
-    from newsbot.alerts.slack_test import destinations, send_test_messages  # only for this command: `check` starts fast
+    # only for this command: `check` starts fast
+    from newsbot.alerts.slack_test import destinations, heading, no_slack_sentence, send_test_messages
 
     config = load_config(arguments.config)
     slack = config.settings.slack
-    posts = len(destinations(config, slack)) if slack else 0
+    if slack is None:
+        print(no_slack_sentence(config))
+        return ExitStatus.OK
+    posts = len(destinations(config, slack))
+    print(heading(slack, posts), flush=True)
     with posting_bounded(config.settings.fetch.run_budget_seconds, posts * _longest_post(config), SLACK_TEST_OVERRUN):
-        report = send_test_messages(config)
-    print(report.describe())
+        # each said at once: the watchdog may end this command
+        report = send_test_messages(config, lambda outcome: print(outcome.describe(), flush=True))
+    print(report.closing())
     return ExitStatus.OK if report.ok else ExitStatus.INVALID_CONFIG
 
 
@@ -463,14 +469,16 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
         allowance = len(alerts) * _longest_post(config)  # a digest's messages are at most one an alert
+        posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
+        results = []
         with posting_bounded(config.settings.fetch.run_budget_seconds, allowance, DIGEST_OVERRUN):
-            results = post_digests(
+            digests = post_digests(
                 alerts, poster, policy.route, arguments.since, seconds_between_messages=policy.seconds_between_messages
             )
-    posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
-    for watchlist, result in results:
-        if not (arguments.quiet and result.ok):
-            print(f"digest of '{watchlist}': {posted if result.ok else result.error}")
+            for watchlist, result in digests:  # each said at once: the watchdog may end this command
+                results.append((watchlist, result))
+                if not (arguments.quiet and result.ok):
+                    print(f"digest of '{watchlist}': {posted if result.ok else result.error}", flush=True)
     if not results and not arguments.quiet:
         print(f"no alerts were sent in {describe_period(arguments.since)}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR

@@ -383,6 +383,36 @@ def test_a_slack_answering_a_byte_at_a_time_holds_a_command_no_longer_than_a_run
     assert "was still going" in result.stderr and "(Slack, or a proxy, answering too slowly?)" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["digest", "slack-test"])
+def test_a_command_ended_while_slack_hangs_has_said_what_it_posted_before(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, command: str
+) -> None:
+    """Slack takes the first message and trickles its answer to the second: the watchdog ends the
+    command, and what it had posted was printed only at the end, so the user saw nothing of it."""
+    text = workspace.watchlist().read_text(encoding="utf-8")
+    workspace.watchlist("second.yaml").write_text(text.replace("name: SMS and 2FA vendors", "name: Second"), "utf-8")
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, timeout_seconds=1, max_retry_after_seconds=1, ops_channel="#ops")
+    workspace.settings["fetch"]["run_budget_seconds"] = 3
+    assert workspace.newsbot("run").returncode == 0
+    before = len(slack.delivered)
+    slack.script = [SlackReply()]
+    slack.fail_always = SlackReply(misbehave="trickle", delay=0.5)
+
+    result = workspace.newsbot(command, timeout=90)  # the budget (3 s), two posts (15 s each), the overrun (10 s)
+
+    assert result.returncode == 6, result.stderr
+    assert len(slack.delivered) - before == 2  # the first taken, the second stored while it trickles
+    said = result.stdout.splitlines()
+    if command == "digest":
+        assert said in (["digest of 'Second': posted"], ["digest of 'SMS and 2FA vendors': posted"]), result.stdout
+        assert "those printed above are" in result.stderr
+    else:
+        assert said[0] == f"newsbot slack-test: a test message to each of 2 destinations (bot token, {slack.api_url})"
+        assert said[1:] == ["  #vendor-news (alerts with no other route, newsbot's notices): accepted"], result.stdout
+        assert "those printed above did" in result.stderr
+
+
 def test_a_digest_waiting_out_the_429s_its_config_allows_is_not_ended_as_hung(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
