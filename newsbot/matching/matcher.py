@@ -245,7 +245,7 @@ def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: S
         context = [word for word in context if parts.of(word) == parts.of(hit)]
     if vendor.near is None:
         return bool(context)
-    return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
+    return any(abs(c.word - hit.word) <= vendor.near for c in context)
 
 
 def _evaluate_rule(
@@ -351,17 +351,10 @@ def _too_far(near: int, groups: list[list[tuple[str, Hit]]]) -> str | None:
     """Why the rule's terms are not within `near` words of each other, or None when they are."""
     anchor, *others = groups
     for other in others:
-        close = any(a.field == b.field and abs(a.word - b.word) <= near for _, a in anchor for _, b in other)
+        close = any(abs(a.word - b.word) <= near for _, a in anchor for _, b in other)
         if not close:
             # The nearest pair is the one named: raising near: to its distance is what would fire the rule.
-            pairs = [
-                (abs(a.word - b.word), first, second)
-                for first, a in anchor
-                for second, b in other
-                if a.field == b.field
-            ]
-            if not pairs:
-                return f"'{anchor[0][0]}' and '{other[0][0]}' are in different fields (near: {near})"
+            pairs = [(abs(a.word - b.word), first, second) for first, a in anchor for second, b in other]
             apart, first, second = min(pairs, key=lambda pair: pair[0])
             return f"'{first}' and '{second}' are {apart} words apart (near: {near})"
     return None

@@ -44,7 +44,9 @@ class Hit(NamedTuple):
     field: str
     start: int
     end: int
-    word: int  # word number within the field, or -1 for terms that are not positional
+    # Word number, counted on through the fields in the order scanned (title, summary, text), so that
+    # `near:` spans a headline and the lede under it; -1 for terms that are not positional.
+    word: int
     folded: bool  # offsets are in fold(text) when True, in plain(text) otherwise
 
 
@@ -119,27 +121,43 @@ class TermIndex:
         return regex_set
 
     def scan(self, fields: Mapping[str, str]) -> list[Hit]:
-        """All whole-word hits in all fields."""
+        """All whole-word hits in all fields, numbered as one text read in the fields' order: a vendor
+        at the end of a title is a word away from a term that opens the summary, as a reader sees it.
+        (Numbered per field, a headline naming the vendor over a lede naming the breach was never
+        within any `near:`, while `explain` of the same words as one text fired.)"""
         hits: list[Hit] = []
+        words_before = 0
         for field, text in fields.items():
             if text:
-                hits += self._scan_field(field, text)
+                found, words = self._scan_field(field, text, words_before)
+                hits += found
+                words_before += words
         return hits
 
-    def _scan_field(self, field: str, text: str) -> list[Hit]:
+    def _scan_field(self, field: str, text: str, words_before: int) -> tuple[list[Hit], int]:
+        """The field's hits, and how many words it has."""
         folded = fold(text)
         found = list(self._folded.find(folded))
         found += self._regex_hits(folded)
-        hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE))
+        hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE), words_before)
         if any(item[0] == _PROBE for item in found):
             exact = plain(text)
-            hits += self._hits(field, exact, False, self._exact.find(exact))
-        return hits
+            hits += self._hits(field, exact, False, self._exact.find(exact), words_before)
+        return hits, folded.count(" ") + 1 if folded else 0
 
-    def _hits(self, field: str, text: str, folded: bool, found: Iterable[tuple[int, int, int]]) -> list[Hit]:
+    def _hits(
+        self, field: str, text: str, folded: bool, found: Iterable[tuple[int, int, int]], words_before: int
+    ) -> list[Hit]:
         """Both normalised texts are single-spaced, so a word's number is the spaces before it."""
         return [
-            Hit(term, field, start, end, text.count(" ", 0, start) if term in self._positional else -1, folded)
+            Hit(
+                term,
+                field,
+                start,
+                end,
+                words_before + text.count(" ", 0, start) if term in self._positional else -1,
+                folded,
+            )
             for term, start, end in found
         ]
 

@@ -507,7 +507,15 @@ TABLE: list[Row] = [
         },
     ),
     ("near: punctuation is no word", "near", "Bird,\n\n\u2014 (SMS) breach", {VB, "close-breach"}, {}),
-    ("near: context in another field", "near", ("SMS", "", "Bird breach"), set(), {"vendors": {}}),
+    # Words are counted on from the title into the summary and the text, as a reader meets them.
+    ("near: context closing the title", "near", ("SMS", "", "Bird breach"), {VB, "close-breach"}, {}),
+    (
+        "near: context in another field, too far",
+        "near",
+        ("SMS", "one two three four", "five Bird breach"),
+        set(),
+        {"vendors": {}},
+    ),
     # ---- Rule near ----------------------------------------------------------------------------------
     ("rule near: 3 apart", "near", "MessageBird a b breach", {VB, "close-breach"}, {}),
     (
@@ -517,12 +525,13 @@ TABLE: list[Row] = [
         {VB},
         {"not_fired": {"close-breach": "4 words apart (near: 3)"}},
     ),
+    ("rule near: headline and lede", "near", ("MessageBird hit", "A breach", ""), {VB, "close-breach"}, {}),
     (
-        "rule near: fields",
+        "rule near: across fields, too far",
         "near",
-        ("MessageBird", "", "breach"),
+        ("MessageBird", "a b", "c breach"),
         {VB},
-        {"not_fired": {"close-breach": "in different fields"}},
+        {"not_fired": {"close-breach": "'MessageBird' and 'breach' are 4 words apart (near: 3)"}},
     ),
     # ---- Rule fields ------------------------------------------------------------------------------
     ("title only: both in title", "rules", ("Kaleyra breach", "", ""), {"title-only", "not-drill"}, {}),

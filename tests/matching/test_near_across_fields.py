@@ -1,0 +1,75 @@
+"""`near:` counts words as a reader meets them: through the title, on into the summary and the text.
+
+Counted per field, a headline naming the vendor over a lede naming the breach was never within any
+`near:`: every rule of the shipped telecom watchlist has one, so a real run dropped the story while
+`newsbot explain` of the same words as one text said MATCH. These stories are an adversary's, cut
+to their first sentences, against the watchlists shipped in examples/.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+from newsbot.configuration.watchlists import load_watchlist
+from newsbot.matching.matcher import Matcher
+from newsbot.models import Story
+from tests.conftest import REPOSITORY, Workspace
+from tests.servers import FeedServer, Route, recent, rss
+
+TELECOM = REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml"
+SYNIVERSE_TITLE = "Syniverse discloses five-year compromise in SEC filing"
+SYNIVERSE_LEDE = "An unauthorized party accessed the company's network and the records of 235 carriers."
+
+
+def rules_fired(title: str, summary: str, text: str = "") -> set[str]:
+    matcher = Matcher([load_watchlist(TELECOM)])
+    story = Story(id="s", url="https://news.example/s", title=title, summary=summary, text=text, source="Wire")
+    return {hit.rule for match in matcher.match_story(story) for hit in match.rules}
+
+
+def test_a_vendor_in_the_headline_and_the_breach_in_the_lede_fire_a_rule_with_near() -> None:
+    assert "vendor-breach" in rules_fired(SYNIVERSE_TITLE, SYNIVERSE_LEDE)
+
+
+def test_the_same_words_deep_in_the_article_are_still_too_far() -> None:
+    """vendor-breach has near: 25; the breach word 40 words into the article is past it."""
+    filler = " ".join(["The filing runs to many pages of routine disclosures."] * 4)  # 36 words
+    text = f"{filler} It says an unauthorized party accessed its network."
+    assert "vendor-breach" not in rules_fired(SYNIVERSE_TITLE, "", text)
+
+
+def test_a_context_word_in_the_lede_guards_a_vendor_named_in_the_headline(tmp_path: Path) -> None:
+    watchlist = tmp_path / "w.yaml"
+    watchlist.write_text(
+        "name: W\nvendors:\n  - name: Bandwidth\n    context: [CPaaS]\n    near: 10\n"
+        "topics:\n  outage: [outage]\nrules:\n  - name: r\n    all: [vendors, outage]\n",
+        encoding="utf-8",
+    )
+    matcher = Matcher([load_watchlist(watchlist)])
+    near = Story("s", "https://x.example/s", "Bandwidth reports an outage", "The CPaaS carrier said", "", "Wire")
+    far = Story("f", "https://x.example/f", "Bandwidth reports an outage", "", "one " * 12 + "CPaaS", "Wire")
+    assert [match.rules[0].rule for match in matcher.match_story(near)] == ["r"]
+    assert matcher.match_story(far) == []
+
+
+def test_a_run_alerts_the_headline_and_lede_story_and_explain_agrees(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    shutil.copy(TELECOM, workspace.watchlist("telecom-threats.yaml"))
+    item = {"title": SYNIVERSE_TITLE, "description": SYNIVERSE_LEDE, "link": "https://news.example/syniverse"}
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([{**item, "pubDate": recent()}]))))
+
+    result = workspace.newsbot("run")
+    explained = workspace.newsbot("explain", "--url", "https://news.example/syniverse")
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(workspace.database) as connection:
+        alerted = connection.execute("SELECT watchlist, match FROM alerts").fetchall()
+    assert [watchlist for watchlist, _ in alerted] == ["Telecom threats"], alerted
+    assert '"vendor-breach"' in alerted[0][1]
+    assert re.search(r"^  MATCH +vendor-breach \(high\): Syniverse, unauthorized party$", explained.stdout, re.M), (
+        explained.stdout
+    )
