@@ -10,7 +10,10 @@ where commas are prose):
 - a sentence that is a list of headlines: three or more parts separated by ", " "; " or " | "
   (a last part may start with "and"), each of three or more words starting with a capital or a
   digit, as headlines do. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and
-  "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list;
+  "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list. A part that leads
+  in ("After Massive DDoS Attack", "Amid …", "In Wake Of …") belongs to the headline after it, and one
+  that goes on with a reporting verb ("Says No Breach Found") to the one before, so a Title-Case
+  headline of one story with two commas is no list;
 - or a roundup's own words ("week in review", "roundup", "in other news", "newsletter:", "digest:"…);
   then two parts of two or more words, in any case, already make a list.
 In a roundup story every field is cut: lists at their separators, everything at sentence ends,
@@ -23,6 +26,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 
 from newsbot.matching.termindex import Hit
 from newsbot.matching.textfold import fold, plain
@@ -35,12 +39,30 @@ _LIST_SEPARATOR = frozenset(",;|")
 # a text or a sentence: at its start, after at most two words, with a colon ("Weekly recap: …").
 # "Says its newsletter system was hacked" and a summary's "Sign up for our newsletter: …" once made
 # ordinary stories roundups, cut at every sentence end, and their alerts were missed.
+# "This week in" names a column ("This Week in 5G Security") only where a text or sentence starts, and
+# "also this week" moves to another story where a sentence or clause starts: "The company said this
+# week in a blog post that…" is one story, and read as a roundup its alert was lost.
 _MARKER = re.compile(
-    r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi|this week in|also this week)"
+    r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi)"
+    r"|(?:^|(?<=[.!?])\s)\s*this week in\b"
+    r"|(?:^|(?<=[.!?;])\s|—)\s*also this week\b"
     r"|(?:^|(?<=[.!?])\s)\s*(?:[\w'’-]+\s+){0,2}(?:digest|this week|briefing|in brief|newsletter|recap)\s*:",
     re.IGNORECASE,
 )
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")
+# A part that opens so leads into the next ("After Massive DDoS Attack, Bandwidth Restores Service"),
+# and one that opens with a reporting verb goes on with the one before ("…, Says No Breach Found"):
+# neither is a headline of its own. Title-Case headlines of one story with two commas were read
+# as roundups, and their alerts were lost.
+_LEADS_IN = re.compile(
+    r"^(?:after|amid|amidst|as|before|despite|during|following|in|in the wake of|in wake of|on the heels of|"
+    r"since|while|with|without|ahead of|facing|(?:hours|days|weeks|months|years) after|a (?:day|week|month|year) after)"
+    r"(?= )",
+    re.IGNORECASE,
+)
+_GOES_ON = re.compile(
+    r"^(?:and )?(?:says|say|adds|warns|denies|confirms|admits|vows|urges|blames|insists)(?= )", re.IGNORECASE
+)
 
 
 class Segments:
@@ -76,14 +98,38 @@ def normalised(text: str, folded: bool) -> str:
 
 def _is_roundup(text: str) -> bool:
     """A roundup's own words, or a sentence that is a list of headlines."""
-    return bool(_MARKER.search(text)) or any(_is_headline_list(parts, False) for parts in _sentence_parts(text))
+    return bool(_MARKER.search(text)) or any(
+        _headline_breaks(parts, False) is not None for parts in _sentence_parts(text)
+    )
 
 
-def _is_headline_list(parts: list[str], marked: bool) -> bool:
-    """Headlines in a row; after a roundup's own words, any two parts of two words (sentence case too)."""
+def _headline_breaks(parts: list[str], marked: bool) -> list[bool] | None:
+    """For a sentence that is a list of headlines (its parts between list separators), which of its
+    separators end a headline: not one after a part that leads in, nor one before a part that goes on.
+    None when the sentence is no list: after a roundup's own words, any two headlines of two words
+    (sentence case too); otherwise three or more, each of three words or more starting as headlines do."""
+    breaks = [
+        bool(before) and bool(after) and not _LEADS_IN.match(_headline(before)) and not _GOES_ON.match(after)
+        for before, after in pairwise(parts)
+    ]
+    headlines: list[str] = [parts[0]] if parts else []
+    for broken, part in zip(breaks, parts[1:], strict=True):
+        if broken:
+            headlines.append(part)
+        else:
+            headlines[-1] = f"{headlines[-1]}, {part}".strip(", ")
     if marked:
-        return len(parts) >= 2 and all(len(part.split()) >= 2 for part in parts)
-    return len(parts) >= 3 and all(len(part.split()) >= 3 and _HEADLINE_START.match(part) for part in parts)
+        listed = len(headlines) >= 2 and all(len(headline.split()) >= 2 for headline in headlines)
+    else:
+        listed = len(headlines) >= 3 and all(
+            len(headline.split()) >= 3 and _HEADLINE_START.match(headline) for headline in headlines
+        )
+    return breaks if listed else None
+
+
+def _headline(part: str) -> str:
+    """The part without a label before it ("In Other News: Temu Faces Fines")."""
+    return part.rpartition(": ")[2]
 
 
 def _sentence_parts(text: str) -> list[list[str]]:
@@ -101,7 +147,7 @@ def _sentence_parts(text: str) -> list[list[str]]:
 
 def _part_ends(text: str) -> list[int]:
     """Ordinals (among all separators) of those that end a part: sentence ends, and list separators in
-    sentences that are headline lists."""
+    sentences that are headline lists where they end a headline."""
     marked = bool(_MARKER.search(text))
     ends: list[int] = []
     pending: list[int] = []  # list separators of the current sentence
@@ -114,11 +160,15 @@ def _part_ends(text: str) -> list[int]:
         if mark in _LIST_SEPARATOR:
             pending.append(ordinal)
             continue
-        if _is_headline_list([part for part in sentence if part], marked):
-            ends += pending
+        ends += _list_ends(sentence, pending, marked)
         ends.append(ordinal)
         pending, sentence = [], []
     sentence.append(text[start:].strip())
-    if _is_headline_list([part for part in sentence if part], marked):
-        ends += pending
+    ends += _list_ends(sentence, pending, marked)
     return ends
+
+
+def _list_ends(sentence: list[str], separators: list[int], marked: bool) -> list[int]:
+    """Of a sentence's list separators (one between each two of its parts), those that end a headline."""
+    breaks = _headline_breaks(sentence, marked) or []
+    return [ordinal for ordinal, broken in zip(separators, breaks, strict=False) if broken]

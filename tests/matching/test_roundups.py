@@ -173,3 +173,72 @@ def test_a_roundup_missing_a_rule_item_everywhere_gets_the_plain_reason(matcher:
         evaluation = evaluate(matcher, text)
         assert evaluation.not_fired["vendor-spyware"] == "no 'spyware' term matched"
     assert evaluate(matcher, "Retailer hack exposes millions").not_fired["vendor-breach"] == "no vendor matched"
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Temu says employees were targeted", "The company said this week in a blog post that a hack exposed them."),
+        ("Shopping app update", "Temu also this week disclosed a hack of its seller portal."),
+    ],
+)
+def test_this_week_in_prose_is_no_roundup(matcher: Matcher, title: str, summary: str) -> None:
+    """ "this week in" anywhere made a roundup: the story was cut at every sentence end, and a vendor in
+    the title never met the breach in the summary."""
+    assert roundup_segments({"title": title, "summary": summary}) is None
+    assert fired(matcher, title, summary, "") == {"vendor-breach"}
+
+
+def test_this_week_in_or_also_this_week_opening_a_text_or_clause_still_makes_a_roundup(matcher: Matcher) -> None:
+    assert fired(matcher, "This Week in Retail: Temu Tops Charts, Retailer Hack Exposes Millions") == set()
+    assert fired(matcher, "Temu tops the charts again; also this week, a retailer hack exposed millions") == set()
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Amid Retail Fraud Wave, Temu Confirms Hack, Customers Face Higher Bills",
+        "In Wake Of Spyware Report, Temu Defends Its App, Says Hack Was Contained",
+        "Weeks After Massive Hack, Temu Restores Service, Sellers Report Delays",
+    ],
+)
+def test_a_title_case_headline_of_one_story_with_two_commas_is_no_roundup(matcher: Matcher, title: str) -> None:
+    """A part that leads in ("Amid …", "In Wake Of …") or goes on ("Says …") is no headline of its own:
+    read as three headlines, these alerted nothing."""
+    assert roundup_segments({"title": title}) is None
+    assert "vendor-breach" in fired(matcher, title)
+
+
+def test_a_roundup_with_a_part_that_goes_on_is_still_cut_where_its_headlines_end(matcher: Matcher) -> None:
+    title = "Temu Tops App Charts Again, Petco Opens New Stores, Says Sales Are Up, and Retailer Hack Exposes Millions"
+    assert roundup_segments({"title": title}) is not None
+    assert fired(matcher, title) == set()
+    leading = "After Retail Hack, Temu Fires Its Security Chief, Petco Opens New Stores, and Shein Tops Charts"
+    assert fired(matcher, leading) == {"vendor-breach"}  # the lead-in is Temu's own headline
+    assert fired(matcher, leading.replace("Temu Fires", "Retailer Fires")) == set()
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "rule"),
+    [
+        (
+            "Twilio says employees were targeted",
+            "The company said this week in a blog post that attackers sent SMS phishing texts to its staff.",
+            "vendor-smishing",
+        ),
+        (
+            "Amid SMS Pumping Fraud Wave, Twilio Raises Verify Prices, Customers Face Higher Bills",
+            "",
+            "vendor-sms-fraud",
+        ),
+        (
+            "In Wake Of SS7 Location Tracking Report, Syniverse Defends Its Network, Says No Breach Found",
+            "",
+            "vendor-signalling",
+        ),
+    ],
+)
+def test_an_adversarys_stories_alert_with_the_shipped_watchlist(title: str, summary: str, rule: str) -> None:
+    shipped = Matcher([load_watchlist(Path(__file__).parents[2] / "examples" / "watchlists" / "telecom-threats.yaml")])
+    (evaluation,) = shipped.evaluate_text(title, summary, "")
+    assert rule in {hit.rule for hit in evaluation.fired}, evaluation.not_fired
