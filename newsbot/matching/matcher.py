@@ -228,8 +228,9 @@ def _valid_vendor_hits(
             near_misses.append(f"{ref.label}: inside the excluded phrase '{phrase}' ({vendor.name})")
         elif not vendor.counts_alone(ref.label) and not _has_context(vendor, hit, context, segments):
             distance = f" within {vendor.near} words" if vendor.near else ""
+            part = " in its own story of the roundup" if segments() is not None else ""
             near_misses.append(
-                f"{ref.label}: no context word{distance} ({', '.join(vendor.context)}) for {vendor.name}"
+                f"{ref.label}: no context word{distance}{part} ({', '.join(vendor.context)}) for {vendor.name}"
             )
         else:
             valid.append((ref, hit))

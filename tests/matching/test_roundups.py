@@ -242,3 +242,12 @@ def test_an_adversarys_stories_alert_with_the_shipped_watchlist(title: str, summ
     shipped = Matcher([load_watchlist(Path(__file__).parents[2] / "examples" / "watchlists" / "telecom-threats.yaml")])
     (evaluation,) = shipped.evaluate_text(title, summary, "")
     assert rule in {hit.rule for hit in evaluation.fired}, evaluation.not_fired
+
+
+def test_a_context_word_in_another_story_of_a_roundup_is_named_as_such(matcher: Matcher) -> None:
+    evaluation = evaluate(
+        matcher, "Orange Juice Prices Climb Again, Mobile Operator Hack Exposes Data, and Markets Slip"
+    )
+    assert "Orange: no context word in its own story of the roundup (operator, telecom, mobile) for Orange" in (
+        evaluation.near_misses
+    )
