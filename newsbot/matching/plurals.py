@@ -5,8 +5,9 @@ from __future__ import annotations
 
 
 def plural_forms(term: str) -> tuple[str, ...]:
-    """Plurals of a topic word or phrase's last word: breach → breaches, SIM swap → SIM swaps."""
-    head, _, last = term.rpartition(" ")
+    """Plurals of a topic word or phrase's last word: breach → breaches, SIM swap → SIM swaps, zero-day →
+    zero-days (a hyphen ends a word as a space does: matched text reads both as a space)."""
+    head, last = _last_word(term)
     if not last.isalpha():
         return ()
     lower = last.lower()
@@ -16,13 +17,19 @@ def plural_forms(term: str) -> tuple[str, ...]:
         forms = [last[:-1] + "ies"]
     else:
         forms = [last + "s"]
-    return tuple(f"{head} {form}" if head else form for form in forms)
+    return tuple(head + form for form in forms)
+
+
+def _last_word(term: str) -> tuple[str, str]:
+    """(everything up to and including the separator before the last word, the last word)."""
+    cut = max(term.rfind(" "), term.rfind("-")) + 1
+    return term[:cut], term[cut:]
 
 
 def number_forms(term: str) -> tuple[str, ...]:
     """The plural, and for a lower-case plural the singular: a context word stands for both ("users" finds
     "One user reported…"). Capitalised words are names ("Paris", "Levis") and keep their "s"."""
-    head, _, last = term.rpartition(" ")
+    head, last = _last_word(term)
     singular: tuple[str, ...] = ()
     if (
         last.isalpha()
@@ -38,5 +45,5 @@ def number_forms(term: str) -> tuple[str, ...]:
             if last.endswith(("ches", "shes", "xes"))
             else last[:-1]
         )
-        singular = (f"{head} {stem}" if head else stem,)
+        singular = (head + stem,)
     return (*plural_forms(term), *singular)
