@@ -91,10 +91,17 @@ class VendorConfig(Strict):
 
     def forms(self) -> list[str]:
         """Every way a story can name this vendor: name, aliases, then unambiguous forms not listed before
-        (in any case: `unambiguous: [messagebird]` is the name MessageBird, not a second form)."""
+        (in any case: `unambiguous: [messagebird]` is the name MessageBird, not a second form). With
+        `case_sensitive:` an alias differing from the name only in case is a form of its own: `Three`
+        with the alias `THREE` finds both, where the alias was dropped and "THREE HACKED" found nothing."""
         forms: dict[str, str] = {}
-        for form in (self.name, *self.aliases, *self.unambiguous):
-            forms.setdefault(form.casefold(), form)
+        for form in (self.name, *self.aliases):
+            forms.setdefault(form if self.case_sensitive else form.casefold(), form)
+        named = {form.casefold() for form in forms.values()}
+        for form in self.unambiguous:
+            if form.casefold() not in named:
+                forms.setdefault(form if self.case_sensitive else form.casefold(), form)
+                named.add(form.casefold())
         return list(forms.values())
 
     def counts_alone(self, form: str) -> bool:

@@ -93,6 +93,9 @@ vendors:
     near: 8
   - name: Telefónica
     case_sensitive: true
+  - name: Three
+    aliases: [THREE]
+    case_sensitive: true
 topics:
   breach: [breach]
 rules:
@@ -406,6 +409,10 @@ TABLE: list[Row] = [
     ("BICS", "case", "BICS breach", {VB}, {"vendors": {"BICS": ["BICS"]}}),
     ("bics", "case", "bics breach", set(), {"vendors": {}}),
     ("Bics", "case", "Bics breach", set(), {"vendors": {}}),
+    # An alias that differs from the name only in case is a form of its own (it was dropped).
+    ("THREE alias", "case", "THREE HACKED IN BREACH", {VB}, {"vendors": {"Three": ["THREE"]}}),
+    ("Three name", "case", "Three breach", {VB}, {"vendors": {"Three": ["Three"]}}),
+    ("three word", "case", "three breach reports", set(), {"vendors": {}}),
     ("BiCS flash", "case", "Kioxia BiCS flash breach", set(), {"vendors": {}}),
     ("BICS possessive", "case", "BICS’s breach", {VB}, {"vendors": {"BICS": ["BICS"]}}),
     ("BICS soft hyphen", "case", "BI\u00adCS breach", {VB}, {"vendors": {"BICS": ["BICS"]}}),
