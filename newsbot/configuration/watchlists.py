@@ -7,6 +7,7 @@ newsbot.configuration.ruleitems for how it is told, and why a typo of a topic st
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -38,6 +39,13 @@ MAX_EXAMPLE_CHARS = 20_000  # an example is a story's text, or a part of it
 
 
 def _visible(term: str) -> str:
+    if "\b" in term:  # before the folding below: a backspace is invisible, and folding drops it
+        raise ValueError(
+            "contains a backspace, which is what YAML makes of \\b in double quotes; names, aliases and "
+            "words match whole words already, so write it without \\b (or in single quotes for a regex)"
+        )
+    if any(unicodedata.category(character) == "Cc" and character not in "\t\n\r" for character in term):
+        raise ValueError("contains a control character, which no story's text holds: it would never match")
     if not leaves_something(term):
         raise ValueError(
             "is nothing matching can use once folded (invisible characters such as a zero-width space or "

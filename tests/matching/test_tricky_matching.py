@@ -710,6 +710,59 @@ rules:
         3,
         ["backspace", "single quotes"],
     ),
+    # Outside a regex a backspace was taken, and the name or word never matched anything.
+    (
+        "backspace in a vendor's name",
+        """\
+name: Backspace
+vendors:
+  - name: "\\bZTE\\b"
+topics:
+  breach: [hacked]
+rules:
+  - name: r
+    all: [vendors, breach]
+""",
+        3,
+        ["vendors.0.name", "backspace", "without \\b"],
+    ),
+    (
+        "backspace in a topic word",
+        """\
+name: Backspace
+topics:
+  breach: [hacked, "\\bleaked"]
+rules:
+  - name: r
+    any: [breach]
+""",
+        3,
+        ["topics.breach", "backspace"],
+    ),
+    (
+        "backspace in an inline word",
+        """\
+name: Backspace
+rules:
+  - name: r
+    any: [{word: "\\bleaked"}]
+""",
+        4,
+        ["backspace"],
+    ),
+    (
+        "another control character",
+        """\
+name: Control
+vendors:
+  - name: "ZTE\\a"
+rules:
+  - name: r
+    any: [vendors]
+""",
+        3,
+        ["control character", "never match"],
+    ),
 ]
 
 
