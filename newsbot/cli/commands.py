@@ -19,6 +19,7 @@ from pathlib import Path
 from newsbot import __version__
 from newsbot.alerts.setup import delivery
 from newsbot.alerts.slack import longest_post_seconds
+from newsbot.cli.closed_output import is_closed_output
 from newsbot.cli.early_database import DEFAULT_CONFIG, check_of
 from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
@@ -85,9 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _quietly_after_reader_gone()
     except OSError as error:
-        if error.errno not in OUTPUT_FULL or error.filename is not None:
-            raise
-        return _after_write_failed_for_room(error)
+        return _after_write_failed(error)
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         if isinstance(error, RunInterrupted):
@@ -97,6 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(
             next((status for kind, status in _EXIT_FOR_ERROR.items() if isinstance(error, kind)), ExitStatus.ERROR)
         )
+
+
+def _after_write_failed(error: OSError) -> int:
+    """A sentence for a write of the command's output that failed (or the error again, if it is none)."""
+    if is_closed_output(error):
+        print(
+            "newsbot: standard output is closed (`>&-`?), so nothing could be printed; alerts for the "
+            "terminal wait in the outbox: give newsbot a file, or /dev/null",
+            file=sys.stderr,
+        )
+        return ExitStatus.ERROR
+    if error.errno not in OUTPUT_FULL or error.filename is not None:
+        raise error
+    return _after_write_failed_for_room(error)
 
 
 def _stdout_reader_gone() -> bool:

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
+from newsbot.cli.closed_output import stand_in_for_closed_output
 from newsbot.cli.early_database import begin_database_check
 from newsbot.pipeline.budget import RUN_STOP_SIGNALS, Terminated
 
@@ -29,6 +30,7 @@ Handler = Callable[[int, FrameType | None], None]
 
 
 def main() -> int:
+    stand_in_for_closed_output()  # before anything opens a file that could become descriptor 1
     answered = [number for number in RUN_STOP_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
     _handle(answered, _end_at_once)
     atexit.register(_handle, answered, signal.SIG_IGN)  # registered first, run last: see _finished

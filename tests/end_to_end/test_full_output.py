@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.cli import commands
-from tests.conftest import Workspace, run_newsbot
+from tests.conftest import Workspace, newsbot_environment, run_newsbot
 from tests.end_to_end.test_database_faults import STORY_LINK, one_sentence, rows, story, tmpfs
 from tests.servers import FeedServer, Route, rss
 
@@ -85,3 +87,50 @@ def test_a_full_disk_elsewhere_is_not_blamed_on_standard_output(capsys: pytest.C
     assert (
         capsys.readouterr().err == "newsbot: a write failed: No space left on device; free some space and try again\n"
     )
+
+
+CLOSED = (
+    "newsbot: standard output is closed (`>&-`?), so nothing could be printed; alerts for the terminal wait "
+    "in the outbox: give newsbot a file, or /dev/null"
+)
+
+
+def with_stdout_closed(workspace: Workspace, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`newsbot … >&-`: descriptor 1 closed before Python starts, so sys.stdout is None in the child."""
+    workspace.write()
+    command = [sys.executable, "-m", "newsbot", arguments[0], "--config", str(workspace.config), *arguments[1:]]
+    return subprocess.run(
+        command,
+        cwd=workspace.folder,
+        env=newsbot_environment(workspace.environment),
+        stdout=subprocess.DEVNULL,  # replaced: the child closes it before newsbot starts
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )
+
+
+def test_a_run_with_standard_output_closed_keeps_its_alerts_and_says_why(tmp_path: Path, feeds: FeedServer) -> None:
+    """It ended in an AttributeError's traceback with one alert stuck "sending" and no run recorded."""
+    workspace = Workspace(tmp_path)
+    workspace.source("Wire", feeds.url + "/wire.xml")
+
+    closed = with_stdout_closed(workspace, "run")
+
+    assert closed.returncode == 5, closed.stderr
+    assert one_sentence(closed.stderr) == CLOSED
+    assert not rows(workspace.database, "SELECT id FROM alerts WHERE status = 'sent' AND kind = 'alert'")
+    later = workspace.newsbot("run")
+    assert later.returncode == 0, later.stderr
+    printed = Counter(STORY_LINK.findall(later.stdout))
+    alerting = {f"https://news.example.com/story-{number}" for number in range(0, 12, 3)}
+    assert set(printed) == alerting and set(printed.values()) == {1}
+
+
+@pytest.mark.parametrize("command", ["status", "check"])
+def test_other_commands_with_standard_output_closed_end_with_the_sentence(workspace: Workspace, command: str) -> None:
+    closed = with_stdout_closed(workspace, command)
+    assert closed.returncode == 5, closed.stderr
+    assert one_sentence(closed.stderr) == CLOSED
