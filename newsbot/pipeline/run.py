@@ -53,7 +53,7 @@ from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.checkpoints import checkpointing, leave_checkpoints_to_the_run
-from newsbot.storage.database import Storage
+from newsbot.storage.database import Storage, require_folder
 from newsbot.storage.integrity import EarlyCheck
 from newsbot.storage.records import SourceState
 from newsbot.storage.sources import StoredURLs
@@ -80,6 +80,7 @@ def run_lock(database: Path) -> Iterator[None]:
         path = f"{database.resolve()}.lock"
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python 3.11
         path = f"{database}.lock"
+    require_folder(database)  # before FileLock, which makes the folders its lock file needs
     lock = FileLock(path, timeout=0)
     try:
         lock.acquire()

@@ -26,6 +26,14 @@ from newsbot.storage.stories import StoryStore
 APPLICATION_ID = 0x4E425354  # "NBST": refuses to write into some other program's database
 
 
+def require_folder(path: Path) -> None:
+    """A database whose folder is missing is refused, never started afresh there: a typo in the config,
+    or a data volume not mounted, would otherwise begin an empty database and alert again every story
+    of the last `max_age_days`."""
+    if not path.parent.is_dir():
+        raise StorageError(f"cannot open the database {path}: the folder {path.parent} does not exist")
+
+
 class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, FeedbackStore, PacingStore):
     """newsbot's database. Open with `Storage.open(path)`; it migrates itself on open."""
 
@@ -37,8 +45,7 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
         a copy just made of a checked file; `early`: the check begun on it before, whose verdict is
         taken if it could read the file); any SQLite error becomes a StorageError whose sentence names
         the file and what to do (newsbot.storage.database_errors)."""
-        if not path.parent.is_dir():
-            raise StorageError(f"cannot open the database {path}: the folder {path.parent} does not exist")
+        require_folder(path)
         with database_faults(path):
             db = Database(path)
             storage = cls(db)

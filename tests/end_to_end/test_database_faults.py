@@ -397,6 +397,23 @@ def test_a_folder_where_the_database_should_be_is_named_as_one(tmp_path: Path, f
     )
 
 
+def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_started_afresh(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """A typo in `database:`, or a data volume not mounted: the run's lock made the folders, and a new
+    database there alerted again every story of the last max_age_days."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    workspace.settings["database"] = "unmounted/newsbot.db"
+    result = workspace.newsbot("run")
+    assert result.returncode == 4, result.stderr
+    assert one_sentence(result.stderr) == (
+        f"newsbot: cannot open the database {tmp_path / 'unmounted' / 'newsbot.db'}: the folder "
+        f"{tmp_path / 'unmounted'} does not exist"
+    )
+    assert not (tmp_path / "unmounted").exists()
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run without root's file access")
 @pytest.mark.parametrize(("mode", "shown"), [(0o444, "-r--r--r--"), (0o000, "----------")])
 def test_a_file_this_user_may_not_write_is_named_with_its_mode(
