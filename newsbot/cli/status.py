@@ -29,6 +29,11 @@ def describe_status(config: Config) -> str:
     """A report for a person; it never writes to the database."""
     with reading(config) as storage:
         if storage is None:
+            if config.database.exists():
+                return (
+                    f"No run yet: {config.database} is empty (a first run that failed leaves it so: see what "
+                    "it printed, or cron's mail). Run `newsbot run`."
+                )
             return f"No run yet: {config.database} does not exist. Run `newsbot run` first."
         return "\n".join(_report(config, storage))
 
@@ -146,11 +151,15 @@ def stories_since(config: Config, when: datetime) -> list[Story]:
 
 @contextlib.contextmanager
 def reading(config: Config) -> Iterator[Storage | None]:
-    """The database opened for reading, or None before the first run created it."""
+    """The database opened for reading, or None before a first run has set it up."""
     if not config.database.exists():
         yield None
         return
     storage = Storage.open(config.database, migrate=False)
+    if storage.is_empty():  # not "written by an older newsbot": none wrote it (a first run failed?)
+        storage.close()
+        yield None
+        return
     if storage.needs_upgrade():
         storage.close()
         raise StorageError(

@@ -97,6 +97,11 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
                 "upgrade newsbot before using it"
             )
 
+    def is_empty(self) -> bool:
+        """Whether no run has set this database up: an empty file (`touch`), or what a first run that
+        failed before its first commit (a full disk) leaves."""
+        return not self.db.table_names()
+
     def needs_upgrade(self) -> bool:
         """Whether migrations are pending (the database was written by an older newsbot)."""
         applied = {migration.name for migration in MIGRATIONS.applied(self.db)}

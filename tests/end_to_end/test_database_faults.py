@@ -397,6 +397,25 @@ def test_a_folder_where_the_database_should_be_is_named_as_one(tmp_path: Path, f
     )
 
 
+@pytest.mark.parametrize("command", [("status",), ("search", "Mitto"), ("digest", "--dry-run")])
+def test_an_empty_database_file_is_no_run_yet_not_an_older_newsbots(
+    tmp_path: Path, feeds: FeedServer, command: tuple[str, ...]
+) -> None:
+    """What `touch` or a first run that failed on a full disk leaves: readers said "written by an older
+    newsbot; `newsbot run` upgrades it" (exit 4), which hid that the runs were failing."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    workspace.database.touch()
+    result = workspace.newsbot(*command)
+    assert result.returncode == 0, result.stderr
+    assert "older newsbot" not in result.stdout + result.stderr
+    if command[0] == "status":
+        assert result.stdout.startswith(f"No run yet: {workspace.database} is empty (a first run that failed"), (
+            result.stdout
+        )
+    assert workspace.database.stat().st_size == 0
+
+
 def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_started_afresh(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
