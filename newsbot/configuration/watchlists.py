@@ -289,6 +289,7 @@ def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str
         if not terms
     ]
     warnings += _vendor_names_as_words(config, document)
+    warnings += _rules_excluding_what_they_need(config, document)
     for number, vendor in enumerate(config.vendors):
         forms = {form.casefold() for form in vendor.forms()}
         for position, phrase in enumerate(vendor.exclude):
@@ -299,6 +300,29 @@ def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str
                     "phrases the name is wrongly part of instead"
                 )
     return warnings
+
+
+def _rules_excluding_what_they_need(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """A warning for each `none:` item that is one of the rule's `all:` items, or the last of its `any:`
+    items: every story the rule needs has it, so the rule never fires (`all: [vendors, breach]` with
+    `none: [vendors]`)."""
+    warnings = []
+    for index, rule in enumerate(config.rules):
+        excluded = [_item_key(item) for item in rule.none]
+        needed = {_item_key(item): "all:" for item in rule.all}
+        if rule.any and all(_item_key(item) in excluded for item in rule.any):
+            needed |= {_item_key(item): "any:" for item in rule.any}
+        for position, key in enumerate(excluded):
+            if key in needed:
+                warnings.append(
+                    f"{document.where(('rules', index, 'none', position))}: rule '{rule.name}' needs {key} "
+                    f"({needed[key]}) and is ruled out by it (none:), so it never fires; take it out of one of them"
+                )
+    return warnings
+
+
+def _item_key(item: RuleItem) -> str:
+    return f'the word "{item.word}"' if isinstance(item, InlineWord) else f"'{item}'"
 
 
 def _vendor_names_as_words(config: WatchlistConfig, document: YamlDocument) -> list[str]:

@@ -67,3 +67,25 @@ def test_a_vendor_excluding_its_own_name_is_warned(tmp_path: Path) -> None:
     (warning,) = load_watchlist(path).warnings
     assert warning.startswith(f"{path}:5: vendor 'Orange' excludes 'orange', one of its own names: ")
     assert not fired(path, "Orange the telecom operator reports a breach")  # what the warning is about
+
+
+def test_a_rule_ruling_out_what_it_needs_is_warned_at_the_none_item(tmp_path: Path) -> None:
+    """`all: [vendors, breach]` with `none: [vendors]`: every story the rule needs is ruled out."""
+    path = tmp_path / "self-excluding.yaml"
+    path.write_text(
+        WATCHLIST.replace("ITEM", "vendors").replace("TERMS", "[outage]").replace("EXCLUDED", "Orange juice")
+        + "    none: [vendors]\n"
+        + "  - name: any-outage\n    any: [outage, {word: down}]\n    none: [outage, {word: down}]\n"
+        + "  - name: sound\n    any: [outage, breach]\n    none: [breach]\n",
+        encoding="utf-8",
+    )
+    warnings = load_watchlist(path).warnings
+    assert warnings == (
+        f"{path}:12: rule 'vendor-breach' needs 'vendors' (all:) and is ruled out by it (none:), so it never "
+        "fires; take it out of one of them",
+        f"{path}:15: rule 'any-outage' needs 'outage' (any:) and is ruled out by it (none:), so it never "
+        "fires; take it out of one of them",
+        f"{path}:15: rule 'any-outage' needs the word \"down\" (any:) and is ruled out by it (none:), so it never "
+        "fires; take it out of one of them",
+    )
+    assert not fired(path, "Orange the telecom operator reports a breach")  # what the warning is about
