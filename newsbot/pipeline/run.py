@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import pwd
 import shutil
 import signal
 import sqlite3
@@ -39,7 +41,7 @@ from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
 from newsbot.configuration.config import Config
-from newsbot.errors import LockedError, RunInterrupted
+from newsbot.errors import LockedError, RunInterrupted, StorageError
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
@@ -86,10 +88,35 @@ def run_lock(database: Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise LockedError(f"another newsbot run is in progress (it holds {path}); this run did nothing") from None
+    except PermissionError:
+        raise StorageError(_lock_refused(Path(path))) from None
     try:
+        _owned_like_the_database(Path(path), database)
         yield
     finally:
         lock.release()
+
+
+def _owned_like_the_database(lock: Path, database: Path) -> None:
+    """A lock file root's run creates is given to the database's owner, as SQLite gives it the -wal and
+    -shm files: left root's, it refused every later run by the owner (cron's user) at once."""
+    if os.geteuid() != 0:
+        return
+    with contextlib.suppress(OSError):  # no database yet: the next run creates both as its own user
+        owner = database.stat()
+        if lock.stat().st_uid != owner.st_uid:
+            os.chown(lock, owner.st_uid, owner.st_gid)
+
+
+def _lock_refused(lock: Path) -> str:
+    try:
+        owner = pwd.getpwuid(lock.stat().st_uid).pw_name
+    except (OSError, KeyError):
+        return f"cannot take the run lock {lock}: this user may not open it; make it writable for this user"
+    return (
+        f"cannot take the run lock {lock}: it belongs to {owner} and this user may not write it (a run as "
+        f"{owner} left it?); remove it, or give it to this user"
+    )
 
 
 def run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import random
 import re
 import shutil
@@ -433,6 +434,16 @@ def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_started_afres
     assert not (tmp_path / "unmounted").exists()
 
 
+WITHOUT_ROOTS_FILE_ACCESS = [
+    "setpriv",
+    "--bounding-set",
+    "-dac_override,-dac_read_search,-fowner",
+    "--inh-caps",
+    "-dac_override,-dac_read_search,-fowner",
+    "--",
+]
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run without root's file access")
 @pytest.mark.parametrize(("mode", "shown"), [(0o444, "-r--r--r--"), (0o000, "----------")])
 def test_a_file_this_user_may_not_write_is_named_with_its_mode(
@@ -443,16 +454,8 @@ def test_a_file_this_user_may_not_write_is_named_with_its_mode(
     configure(workspace, feeds)
     assert workspace.newsbot("run").returncode == 0
     workspace.database.chmod(mode)
-    without_root = [
-        "setpriv",
-        "--bounding-set",
-        "-dac_override,-dac_read_search,-fowner",
-        "--inh-caps",
-        "-dac_override,-dac_read_search,-fowner",
-        "--",
-    ]
     result = subprocess.run(
-        [*without_root, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
+        [*WITHOUT_ROOTS_FILE_ACCESS, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
         cwd=tmp_path,
         env=newsbot_environment(workspace.environment),
         text=True,
@@ -466,6 +469,40 @@ def test_a_file_this_user_may_not_write_is_named_with_its_mode(
         f"{workspace.database} ({shown}); run newsbot as the user that owns it, or give that user read and "
         "write access to it"
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_a_lock_file_another_user_left_is_named_and_roots_lock_goes_to_the_databases_owner(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """A run as root left newsbot.db.lock root's: every later cron run as the database's owner then
+    ended "make the folder writable", for a folder that was writable."""
+    workspace = Workspace(tmp_path)
+    configure(workspace, feeds)
+    assert workspace.newsbot("run").returncode == 0
+    lock = Path(f"{workspace.database}.lock")
+    os.chown(lock, 65534, 65534)  # as if a run by another user (nobody) had left it
+    refused = subprocess.run(
+        [*WITHOUT_ROOTS_FILE_ACCESS, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
+        cwd=tmp_path,
+        env=newsbot_environment(workspace.environment),
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 4, refused.stderr
+    owner = pwd.getpwuid(65534).pw_name
+    assert one_sentence(refused.stderr) == (
+        f"newsbot: cannot take the run lock {lock}: it belongs to {owner} and this user may not write it (a run "
+        f"as {owner} left it?); remove it, or give it to this user"
+    )
+
+    lock.unlink()
+    for path in tmp_path.glob("newsbot.db*"):
+        os.chown(path, 65534, 65534)  # the database is cron's user's; root runs it once by hand
+    assert workspace.newsbot("run").returncode == 0
+    assert lock.stat().st_uid == 65534
 
 
 def test_a_database_from_a_newer_newsbot_stops_readers_too_naming_the_file(tmp_path: Path, feeds: FeedServer) -> None:
