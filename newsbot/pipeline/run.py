@@ -56,6 +56,7 @@ from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.checkpoints import checkpointing, leave_checkpoints_to_the_run
 from newsbot.storage.database import Storage, require_folder
+from newsbot.storage.database_errors import database_faults
 from newsbot.storage.integrity import EarlyCheck
 from newsbot.storage.records import SourceState
 from newsbot.storage.sources import StoredURLs
@@ -146,17 +147,32 @@ def dry_run(
         if config.database.exists():
             # a damaged file is named as itself, not the copy
             Storage.open(config.database, migrate=False, early=early).close()
-            with (
-                contextlib.closing(sqlite3.connect(config.database)) as source,
-                contextlib.closing(sqlite3.connect(copy)) as target,
-            ):
-                source.backup(target)
-        storage = Storage.open(copy, checked=config.database.exists())  # the real file was checked above
-        try:
-            return run_pipeline(config, copy, storage, poster, policy, budget, progress)
-        finally:
-            storage.close()
-            shutil.rmtree(folder, ignore_errors=True)
+        with _faults_of_the_copy(copy):
+            if config.database.exists():
+                with (
+                    contextlib.closing(sqlite3.connect(config.database)) as source,
+                    contextlib.closing(sqlite3.connect(copy)) as target,
+                ):
+                    source.backup(target)
+            storage = Storage.open(copy, checked=config.database.exists())  # the real file was checked above
+            try:
+                return run_pipeline(config, copy, storage, poster, policy, budget, progress)
+            finally:
+                storage.close()
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _faults_of_the_copy(copy: Path) -> Iterator[None]:
+    """A dry run's database faults are its copy's, in a temporary folder: a full TMPDIR was reported as
+    "the disk holding the database … is full", naming the real database, whose disk had room."""
+    try:
+        with database_faults(copy):
+            yield
+    except StorageError as error:
+        raise StorageError(
+            f"{error} (the dry run's throwaway copy of the database: TMPDIR sets where it goes)"
+        ) from None
 
 
 def _watchdog(budget: RunBudget) -> contextlib.AbstractContextManager[None]:

@@ -296,6 +296,26 @@ def tmpfs(folder: Path, options: str) -> Iterator[Path]:
         subprocess.run(["umount", str(folder)], check=True)
 
 
+def test_a_dry_run_whose_temporary_folder_is_full_names_its_copy_not_the_real_database(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    """It said "the disk holding the database <the real file> is full", whose disk had room."""
+    (tmp_path / "work").mkdir()
+    workspace = Workspace(tmp_path / "work")
+    configure(workspace, feeds)
+    assert workspace.newsbot("run").returncode == 0
+    size = workspace.database.stat().st_size
+    with tmpfs(tmp_path / "temporary", f"size={size // 2}") as temporary:
+        workspace.environment["TMPDIR"] = str(temporary)
+        result = workspace.newsbot("run", "--dry-run")
+    assert result.returncode == 4, result.stderr
+    sentence = one_sentence(result.stderr)
+    assert f"{temporary}/newsbot-dry-run-" in sentence and sentence.endswith(
+        "(the dry run's throwaway copy of the database: TMPDIR sets where it goes)"
+    ), sentence
+    assert str(workspace.database) not in sentence
+
+
 def test_a_read_only_folder_is_exit_4_with_a_sentence_and_nothing_changes(tmp_path: Path, feeds: FeedServer) -> None:
     with tmpfs(tmp_path / "disk", "size=4m") as disk:
         workspace = Workspace(disk)
