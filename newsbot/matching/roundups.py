@@ -10,10 +10,10 @@ where commas are prose):
 - a sentence that is a list of headlines: three or more parts separated by ", " "; " or " | "
   (a last part may start with "and"), each of three or more words starting with a capital or a
   digit, as headlines do. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and
-  "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list. A part that leads
-  in ("After Massive DDoS Attack", "Amid …", "In Wake Of …") belongs to the headline after it, and one
-  that goes on with a reporting verb ("Says No Breach Found") to the one before, so a Title-Case
-  headline of one story with two commas is no list;
+  "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a list. A first part that
+  leads in ("After Massive DDoS Attack", "Amid …", "In Wake Of …") belongs to the headline after it,
+  and a last one that goes on with a reporting verb ("Says No Breach Found") to the one before, so a
+  Title-Case headline of one story with two commas is no list;
 - or a roundup's own words ("week in review", "roundup", "in other news", "newsletter:", "digest:"…);
   then two parts of two or more words, in any case, already make a list.
 In a roundup story every field is cut: lists at their separators, everything at sentence ends,
@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping
-from itertools import pairwise
 
 from newsbot.matching.termindex import Hit
 from newsbot.matching.textfold import fold, plain
@@ -39,16 +38,18 @@ _LIST_SEPARATOR = frozenset(",;|")
 # a text or a sentence: at its start, after at most two words, with a colon ("Weekly recap: …").
 # "Says its newsletter system was hacked" and a summary's "Sign up for our newsletter: …" once made
 # ordinary stories roundups, cut at every sentence end, and their alerts were missed.
-# "This week in" names a column ("This Week in 5G Security") only where a text or sentence starts, and
-# "also this week" moves to another story where a sentence or clause starts: "The company said this
-# week in a blog post that…" is one story, and read as a roundup its alert was lost.
+# "This week in" names a column where it labels one: "This Week in 5G Security" in title case, or
+# "this week in security:" with the colon of a label, anywhere ("Podcast: This week in security: …");
+# "also this week" moves on to another story with a comma after it. "The company said this week in a
+# blog post that…" is one story, and read as a roundup its alert was lost.
 _MARKER = re.compile(
     r"\b(?:week in review|roundup|in other news|news in brief|week in brief|icymi)"
-    r"|(?:^|(?<=[.!?])\s)\s*this week in\b"
-    r"|(?:^|(?<=[.!?;])\s|—)\s*also this week\b"
+    r"|\bthis week in(?:\s+[\w'’-]+){1,3}[\"'”’]?\s*:"
+    r"|\balso this week\s*,"
     r"|(?:^|(?<=[.!?])\s)\s*(?:[\w'’-]+\s+){0,2}(?:digest|this week|briefing|in brief|newsletter|recap)\s*:",
     re.IGNORECASE,
 )
+_COLUMN = re.compile(r"\bThis Week [Ii]n\b")  # title case: a column's name, not prose
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")
 # A part that opens so leads into the next ("After Massive DDoS Attack, Bandwidth Restores Service"),
 # and one that opens with a reporting verb goes on with the one before ("…, Says No Breach Found"):
@@ -98,26 +99,35 @@ def normalised(text: str, folded: bool) -> str:
 
 def _is_roundup(text: str) -> bool:
     """A roundup's own words, or a sentence that is a list of headlines."""
-    return bool(_MARKER.search(text)) or any(
-        _headline_breaks(parts, False) is not None for parts in _sentence_parts(text)
-    )
+    return _marked(text) or any(_headline_breaks(parts, False) is not None for parts in _sentence_parts(text))
+
+
+def _marked(text: str) -> bool:
+    return bool(_MARKER.search(text) or _COLUMN.search(text))
 
 
 def _headline_breaks(parts: list[str], marked: bool) -> list[bool] | None:
-    """For a sentence that is a list of headlines (its parts between list separators), which of its
-    separators end a headline: not one after a part that leads in, nor one before a part that goes on.
-    None when the sentence is no list: after a roundup's own words, any two headlines of two words
-    (sentence case too); otherwise three or more, each of three words or more starting as headlines do."""
-    breaks = [
-        bool(before) and bool(after) and not _LEADS_IN.match(_headline(before)) and not _GOES_ON.match(after)
-        for before, after in pairwise(parts)
-    ]
-    headlines: list[str] = [parts[0]] if parts else []
-    for broken, part in zip(breaks, parts[1:], strict=True):
-        if broken:
+    """For a sentence that is a list of headlines (its parts between list separators, empty ones
+    included), which of its separators end a headline. None when the sentence is no list: after a
+    roundup's own words, any two headlines of two words (sentence case too); otherwise three or more,
+    each of three words or more starting as headlines do.
+
+    Only a first part can lead in, and only a last one go on: a list's middle headline that starts
+    "In Texas …" or "Warns …" is a headline of its own, and merged with its neighbour it made a
+    roundup one story, alerting a vendor with another story's threat."""
+    kept = [index for index, part in enumerate(parts) if part]
+    breaks = [False] * max(len(parts) - 1, 0)
+    headlines: list[str] = []
+    for position, index in enumerate(kept):
+        part = parts[index]
+        leads_in = position == 1 and _LEADS_IN.match(_headline(parts[kept[0]]))
+        goes_on = position == len(kept) - 1 and position > 0 and _GOES_ON.match(part)
+        if not headlines or not (leads_in or goes_on):
+            if headlines:
+                breaks[index - 1] = True  # the separator just before this part
             headlines.append(part)
         else:
-            headlines[-1] = f"{headlines[-1]}, {part}".strip(", ")
+            headlines[-1] = f"{headlines[-1]}, {part}"
     if marked:
         listed = len(headlines) >= 2 and all(len(headline.split()) >= 2 for headline in headlines)
     else:
@@ -148,7 +158,7 @@ def _sentence_parts(text: str) -> list[list[str]]:
 def _part_ends(text: str) -> list[int]:
     """Ordinals (among all separators) of those that end a part: sentence ends, and list separators in
     sentences that are headline lists where they end a headline."""
-    marked = bool(_MARKER.search(text))
+    marked = _marked(text)
     ends: list[int] = []
     pending: list[int] = []  # list separators of the current sentence
     sentence: list[str] = []

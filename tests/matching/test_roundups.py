@@ -251,3 +251,44 @@ def test_a_context_word_in_another_story_of_a_roundup_is_named_as_such(matcher: 
     assert "Orange: no context word in its own story of the roundup (operator, telecom, mobile) for Orange" in (
         evaluation.near_misses
     )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Petco Opens New Stores, In Texas Hackers Breach Schools, Temu Accused of Spyware",
+        "Temu Fined Over Robocalls, As Hackers Breach Hospitals, Petco Expands In India",
+        "Temu Tops App Charts, Warns Of Retail Breach Wave, Petco Expands In India",
+        "Week in review: Temu adds a new app, as hackers breach hospitals, Petco expands in India",
+        "Retail Hack Exposes Millions | Temu Expands In India, | Petco Adds New Stores",
+        "Week in review: Temu adds a new app; ; a hack exposes a retailer's customers",
+    ],
+)
+def test_a_middle_headline_that_starts_like_a_lead_in_or_a_reporting_verb_is_still_its_own(
+    matcher: Matcher, title: str
+) -> None:
+    """Only a first part leads in and only a last one goes on: merged anywhere, and around an empty
+    part, these roundups became one story and alerted a vendor with another story's breach."""
+    assert "vendor-breach" not in fired(matcher, title)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Podcast: This week in retail: Temu adds a new app, a hack hits a hospital",
+        "Risky Biz 700 - This week in retail: Temu adds a new app, a hack hits a hospital",
+        '"This week in retail": Temu adds a new app, a hack hits a hospital',
+        "This Week in Retail. Temu adds a new app. A hack hits a hospital.",
+        "Temu adds a new app — also this week, a hack hits a hospital",
+    ],
+)
+def test_a_this_week_column_anywhere_and_also_this_week_with_its_comma_make_a_roundup(
+    matcher: Matcher, text: str
+) -> None:
+    assert fired(matcher, text) == set()
+
+
+def test_this_week_in_opening_a_sentence_of_prose_is_no_roundup(matcher: Matcher) -> None:
+    summary = "This week in a blog post, Temu said a hack exposed staff data."
+    assert roundup_segments({"summary": summary}) is None
+    assert fired(matcher, "Shopping app update", summary, "") == {"vendor-breach"}
