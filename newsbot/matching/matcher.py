@@ -246,7 +246,9 @@ def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: S
         context = [word for word in context if parts.of(word) == parts.of(hit)]
     if vendor.near is None:
         return bool(context)
-    return any(abs(c.word - hit.word) <= vendor.near for c in context)
+    # In the name's own field: word numbers run on from the title into the summary (for a rule's
+    # `near:`), but "…breached the hospital network" over "Three men were charged…" is no carrier.
+    return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
 
 
 def _evaluate_rule(
