@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from pathlib import Path
 
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
