@@ -100,21 +100,19 @@ class VendorConfig(Strict):
     def forms(self) -> list[str]:
         """Every way a story can name this vendor: name, aliases, then unambiguous forms not listed before
         (in any case: `unambiguous: [messagebird]` is the name MessageBird, not a second form). With
-        `case_sensitive:` an alias differing from the name only in case is a form of its own: `Three`
-        with the alias `THREE` finds both, where the alias was dropped and "THREE HACKED" found nothing."""
+        `case_sensitive:` case tells forms apart: `Three` with `THREE` as an alias or unambiguous form
+        finds both, where the second was dropped and "THREE HACKED" found nothing."""
         forms: dict[str, str] = {}
-        for form in (self.name, *self.aliases):
-            forms.setdefault(form if self.case_sensitive else form.casefold(), form)
-        named = {form.casefold() for form in forms.values()}
-        for form in self.unambiguous:
-            if form.casefold() not in named:
-                forms.setdefault(form if self.case_sensitive else form.casefold(), form)
-                named.add(form.casefold())
+        for form in (self.name, *self.aliases, *self.unambiguous):
+            forms.setdefault(self._key(form), form)
         return list(forms.values())
 
     def counts_alone(self, form: str) -> bool:
         """Whether `form` names the vendor without a context word."""
-        return not self.context or form.casefold() in {term.casefold() for term in self.unambiguous}
+        return not self.context or self._key(form) in {self._key(term) for term in self.unambiguous}
+
+    def _key(self, form: str) -> str:
+        return form if self.case_sensitive else form.casefold()
 
 
 class RuleConfig(Strict):

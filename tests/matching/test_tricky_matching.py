@@ -96,6 +96,10 @@ vendors:
   - name: Three
     aliases: [THREE]
     case_sensitive: true
+  - name: Orange
+    case_sensitive: true
+    context: [operator]
+    unambiguous: [ORANGE]
 topics:
   breach: [breach]
 rules:
@@ -413,6 +417,10 @@ TABLE: list[Row] = [
     ("THREE alias", "case", "THREE HACKED IN BREACH", {VB}, {"vendors": {"Three": ["THREE"]}}),
     ("Three name", "case", "Three breach", {VB}, {"vendors": {"Three": ["Three"]}}),
     ("three word", "case", "three breach reports", set(), {"vendors": {}}),
+    # …and so is an unambiguous form: it counts alone, and the name in its own case still needs context.
+    ("ORANGE alone", "case", "ORANGE BREACH", {VB}, {"vendors": {"Orange": ["ORANGE"]}}),
+    ("Orange needs context", "case", "Orange breach at the fruit market", set(), {"vendors": {}}),
+    ("Orange with context", "case", "Orange operator breach", {VB}, {"vendors": {"Orange": ["Orange"]}}),
     ("BiCS flash", "case", "Kioxia BiCS flash breach", set(), {"vendors": {}}),
     ("BICS possessive", "case", "BICS’s breach", {VB}, {"vendors": {"BICS": ["BICS"]}}),
     ("BICS soft hyphen", "case", "BI\u00adCS breach", {VB}, {"vendors": {"BICS": ["BICS"]}}),
