@@ -44,8 +44,12 @@ def _visible(term: str) -> str:
             "contains a backspace, which is what YAML makes of \\b in double quotes; names, aliases and "
             "words match whole words already, so write it without \\b (or in single quotes for a regex)"
         )
-    if any(unicodedata.category(character) == "Cc" and character not in "\t\n\r" for character in term):
-        raise ValueError("contains a control character, which no story's text holds: it would never match")
+    # Control characters that are whitespace (a tab, \f, \x85) read as spaces, as in a story's text.
+    if any(unicodedata.category(character) == "Cc" and not character.isspace() for character in term):
+        raise ValueError(
+            "contains a control character (an escape such as \\a or \\x00 in double quotes?), which no text "
+            "holds: take it out"
+        )
     if not leaves_something(term):
         raise ValueError(
             "is nothing matching can use once folded (invisible characters such as a zero-width space or "

@@ -762,7 +762,7 @@ rules:
     any: [vendors]
 """,
         3,
-        ["control character", "never match"],
+        ["control character", "take it out"],
     ),
 ]
 
@@ -787,3 +787,16 @@ def test_single_quoted_word_boundaries_are_accepted(tmp_path: Path) -> None:
     matcher = Matcher([load_watchlist(path)])
     assert [hit.rule for hit in matcher.evaluate_text("ZTE’s routers")[0].fired] == ["fraud"]
     assert matcher.evaluate_text("AZTEC routers")[0].fired == []
+
+
+def test_control_characters_that_are_whitespace_still_read_as_spaces(tmp_path: Path) -> None:
+    """A form feed or a NEL inside a term matched as a space before control characters were refused,
+    and must still: refused, a watchlist that loaded before stopped every run."""
+    path = tmp_path / "spaces.yaml"
+    path.write_text(
+        'name: Spaces\ntopics:\n  breach: ["data\\fbreach", "sim\\x85swap"]\nrules:\n  - name: r\n    any: [breach]\n',
+        encoding="utf-8",
+    )
+    matcher = Matcher([load_watchlist(path)])
+    assert [hit.rule for hit in matcher.evaluate_text("a data breach")[0].fired] == ["r"]
+    assert [hit.rule for hit in matcher.evaluate_text("a SIM swap")[0].fired] == ["r"]
