@@ -38,6 +38,8 @@ def site_for(path: Path) -> Site:
         raise StorageError(f"no run yet: {path} does not exist; run `newsbot run` first")
     storage = Storage.open(path, migrate=False)
     try:
+        if storage.is_empty():  # a first run that failed, or `touch`: "an older newsbot" would hide it
+            raise StorageError(f"no run yet: {path} is empty (a first run that failed leaves it so); run `newsbot run`")
         names = [*storage.db.table_names(), *storage.db.view_names()]
         present = {name: list(storage.db[name].columns_dict) for name in names}
         outdated = storage.needs_upgrade()

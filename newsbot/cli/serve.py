@@ -78,6 +78,9 @@ def _prepare(database: Path) -> None:
     it: `newsbot run` upgrades it (two programs migrating one file at once would race)."""
     with database_faults(database):
         storage = Storage.open(database, migrate=not database.exists())
+        if storage.is_empty():  # as good as not there (`touch`, a first run that failed): set it up
+            storage.close()
+            storage = Storage.open(database)
         try:
             if storage.needs_upgrade():
                 raise StorageError(

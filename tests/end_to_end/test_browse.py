@@ -293,6 +293,19 @@ def test_no_database_yet_is_a_sentence(tmp_path: Path) -> None:
     assert "does not exist; run `newsbot run` first" in result.stderr
 
 
+def test_an_empty_database_file_is_no_run_yet_not_an_older_newsbots(tmp_path: Path) -> None:
+    """What a first run that failed leaves: browse noted "an older newsbot wrote this database"."""
+    workspace = Workspace(tmp_path)
+    workspace.database.touch()
+    result = workspace.newsbot("browse", "--no-open")
+
+    assert result.returncode == 4, result.stderr
+    assert result.stderr == (
+        f"newsbot: no run yet: {workspace.database} is empty (a first run that failed leaves it so); "
+        "run `newsbot run`\n"
+    )
+
+
 def test_a_port_taken_is_a_sentence(browsed: Workspace) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         result = browsed.newsbot("browse", "--no-open", "--port", str(taken.getsockname()[1]))

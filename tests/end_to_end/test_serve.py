@@ -406,3 +406,13 @@ def test_socket_mode_takes_clicks_with_no_public_url(
     assert [row[3] for row in clicks(workspace)] == ["not_relevant"]
     assert slack.updates[0]["blocks"][-1]["elements"][0]["text"] == "Not relevant — <@U0ANALYST1>"
     assert "serve: stopped" in output
+
+
+def test_serve_sets_up_an_empty_database_file_as_it_would_a_missing_one(workspace: Workspace, slack: FakeSlack) -> None:
+    """A first run that failed leaves the file empty: serve refused it as "written by an older newsbot"."""
+    with_feedback(workspace, slack)
+    workspace.database.touch()
+    with serving(workspace) as served:
+        assert served.process.poll() is None
+        served.stop()
+    assert ("stories",) in rows(workspace, "SELECT name FROM sqlite_master WHERE type = 'table'")
