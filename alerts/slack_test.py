@@ -71,6 +71,7 @@ class SlackTestReport:
 
 
 def no_slack_sentence(config: Config) -> str:
+    """What slack-test says without a slack: section: the terminal needs no test, and nothing is sent."""
     return (
         f"newsbot slack-test: {config.path} has no slack: section, so alerts go to the terminal; "
         "nothing was sent (add slack: webhook_url: or token: to post them to Slack)"

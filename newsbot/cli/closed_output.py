@@ -17,6 +17,9 @@ import sys
 
 
 class ClosedOutput(io.TextIOBase):
+    """Standard output that was closed: a write fails with EBADF, as one to the descriptor would, and
+    a flush of nothing (the interpreter's at exit) succeeds, so that exit keeps the command's status."""
+
     def writable(self) -> bool:
         return True
 

@@ -101,11 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _after_write_failed(error: OSError) -> int:
     """A sentence for a write of the command's output that failed (or the error again, if it is none)."""
     if is_closed_output(error):
-        print(
-            "newsbot: standard output is closed (`>&-`?), so nothing could be printed; alerts for the "
-            "terminal wait in the outbox: give newsbot a file, or /dev/null",
-            file=sys.stderr,
-        )
+        with contextlib.suppress(OSError):  # standard error closed too (`>&- 2>&-`): the status says it
+            print(
+                "newsbot: standard output is closed (`>&-`?), so nothing could be printed; alerts for the "
+                "terminal wait in the outbox: give newsbot a file, or /dev/null",
+                file=sys.stderr,
+            )
         return ExitStatus.ERROR
     if error.errno not in OUTPUT_FULL or error.filename is not None:
         raise error
