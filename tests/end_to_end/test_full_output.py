@@ -134,3 +134,19 @@ def test_other_commands_with_standard_output_closed_end_with_the_sentence(worksp
     closed = with_stdout_closed(workspace, command)
     assert closed.returncode == 5, closed.stderr
     assert one_sentence(closed.stderr) == CLOSED
+
+
+def test_standard_output_and_error_both_closed_still_end_with_exit_5(workspace: Workspace) -> None:
+    """`>&- 2>&-`: the sentence cannot be written either, and must not turn into a traceback's exit 1."""
+    workspace.write()
+    closed = subprocess.run(
+        [sys.executable, "-m", "newsbot", "status", "--config", str(workspace.config)],
+        cwd=workspace.folder,
+        env=newsbot_environment(workspace.environment),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+        preexec_fn=lambda: (os.close(1), os.close(2)),
+        check=False,
+    )
+    assert closed.returncode == 5
