@@ -392,7 +392,9 @@ def _literals_folding_changes(pattern: str) -> dict[int, str]:
             in_class, class_start = True, index + 1
             continue
         folded = fold(f"a{character}a")[1:-1]
-        if folded != character.casefold():
+        # Against lower(), not casefold(): RE2's case-insensitive match knows simple case only, so
+        # 'straße' never meets folded text's "strasse", nor 'ﬁrewall' its "firewall".
+        if folded != character.lower():
             changed[index] = folded
     return changed
 

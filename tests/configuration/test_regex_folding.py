@@ -42,6 +42,8 @@ def fires(path: Path, text: str) -> bool:
         ("Zürich", "'ü'", "Zurich", "Kaleyra opens a Zürich office"),
         ("“Operation Cobalt”", "'“', '”'", '"Operation Cobalt"', "Kaleyra named in “Operation Cobalt”"),
         (r"sms\-pumping", "'-'", r"sms\ pumping", "Kaleyra sees SMS-pumping surge"),
+        ("straße", "'ß'", "strasse", "Kaleyra moved to Straße 12 in Berlin"),
+        ("ﬁrewall", "'ﬁ'", "firewall", "Kaleyra says its firewall was bypassed"),
     ],
 )
 def test_a_pattern_folding_defeats_is_warned_with_what_to_write(
