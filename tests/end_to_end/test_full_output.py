@@ -136,6 +136,11 @@ def test_other_commands_with_standard_output_closed_end_with_the_sentence(worksp
     assert one_sentence(closed.stderr) == CLOSED
 
 
+def close_output_and_errors() -> None:
+    os.close(1)
+    os.close(2)
+
+
 def test_standard_output_and_error_both_closed_still_end_with_exit_5(workspace: Workspace) -> None:
     """`>&- 2>&-`: the sentence cannot be written either, and must not turn into a traceback's exit 1."""
     workspace.write()
@@ -146,7 +151,7 @@ def test_standard_output_and_error_both_closed_still_end_with_exit_5(workspace: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         timeout=60,
-        preexec_fn=lambda: (os.close(1), os.close(2)),
+        preexec_fn=close_output_and_errors,
         check=False,
     )
     assert closed.returncode == 5
