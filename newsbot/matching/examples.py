@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from newsbot.configuration.watchlists import Watchlist
 from newsbot.matching.matcher import Evaluation, Matcher
+from newsbot.stories.normalize import html_to_text
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ def run_examples(watchlists: Sequence[Watchlist]) -> list[ExampleResult]:
         examples = watchlist.config.examples
         for kind, texts in (("match", examples.match), ("no_match", examples.no_match)):
             for position, text in enumerate(texts):
-                evaluation = matcher.evaluate_text(text)[number]
+                # As `newsbot explain` reads a text: one pasted from a page's source ("AT&amp;T") is
+                # the story's text a run would match, not the markup.
+                evaluation = matcher.evaluate_text(html_to_text(text))[number]
                 results.append(ExampleResult(watchlist, kind, position, text, evaluation))
     return results

@@ -59,6 +59,19 @@ def test_a_match_example_that_fires_nothing_says_why(workspace: Workspace) -> No
     assert "expected a match but no rule fired (vendor-surveillance: no 'surveillance' term matched" in result.stdout
 
 
+def test_an_example_with_markup_is_read_as_explain_reads_it(workspace: Workspace) -> None:
+    """`explain "AT&amp;T says it was hacked"` fired while the same text as an example failed `check`."""
+    workspace.edit_watchlist("  - name: Kaleyra\n", "  - name: Kaleyra\n  - name: AT&T\n")
+    add_examples(workspace, 'examples:\n  match: ["<p>AT&amp;T says it was hacked</p>"]\n')
+
+    tested = workspace.newsbot("test")
+    explained = workspace.newsbot("explain", "<p>AT&amp;T says it was hacked</p>")
+
+    assert tested.returncode == 0, tested.stdout
+    assert "fires vendor-breach" in tested.stdout
+    assert "vendor-breach" in explained.stdout and "MATCH" in explained.stdout
+
+
 def test_explain_url_explains_a_stored_story(workspace: Workspace, feed_server: FeedServer) -> None:
     story = {
         "title": "Kaleyra confirms breach",
