@@ -49,10 +49,25 @@ def file_location(model: type[BaseModel], location: Sequence[str | int]) -> Loca
     return tuple(path)
 
 
+# PyYAML's safe loader would merge; newsbot's composer, bounded against YAML bombs, does not.
+MERGE_KEY_SENTENCE = (
+    "'<<: *anchor' (a YAML merge key) is not read: newsbot takes anchors and aliases of whole values "
+    "(`aliases: *common`), not merges into a mapping; write the settings out here"
+)
+
+
 def unknown_key_sentence(
     model: type[BaseModel], location: Location, other_files: Sequence[tuple[type[BaseModel], str]] = ()
 ) -> str:
     """Why the key at `location` is refused, with the key the user most likely meant."""
+    if location[-1] == "<<":
+        return MERGE_KEY_SENTENCE
+    return _unknown_key_sentence(model, location, other_files)
+
+
+def _unknown_key_sentence(
+    model: type[BaseModel], location: Location, other_files: Sequence[tuple[type[BaseModel], str]]
+) -> str:
     key, here = str(location[-1]), _pattern(model, location[:-1])
     known_here = _fields(_model_at(model, location[:-1]))
     places = _places(model)

@@ -201,3 +201,19 @@ def test_a_missing_key_with_no_unknown_key_beside_it_is_still_missing(tmp_path: 
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert str(raised.value) == f"{path}:1: 'watchlists' is required but missing"
+
+
+def test_a_yaml_merge_key_is_named_as_one(tmp_path: Path) -> None:
+    """It said "'<<' is not a setting newsbot knows in a vendor", and a user could not tell why."""
+    watchlist = (
+        "name: W\nvendors:\n  - &telecom\n    name: Mitto\n    context: [SMS]\n  - <<: *telecom\n    name: Kaleyra\n"
+        "rules:\n  - name: r\n    any: [vendors]\n"
+    )
+    write(tmp_path, TOP, watchlist)
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "newsbot.yaml")
+    assert str(raised.value) == (
+        f"{tmp_path / 'watchlists' / 'vendors.yaml'}:6: '<<: *anchor' (a YAML merge key) is not read: newsbot takes "
+        "anchors and aliases of whole values (`aliases: *common`), not merges into a mapping; write the settings "
+        "out here"
+    )
