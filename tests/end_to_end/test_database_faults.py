@@ -464,6 +464,19 @@ WITHOUT_ROOTS_FILE_ACCESS = [
 ]
 
 
+def run_without_roots_file_access(workspace: Workspace) -> subprocess.CompletedProcess[str]:
+    """`newsbot run` as root without the capabilities that let root read and write any file."""
+    return subprocess.run(
+        [*WITHOUT_ROOTS_FILE_ACCESS, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
+        cwd=workspace.folder,
+        env=newsbot_environment(workspace.environment),
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run without root's file access")
 @pytest.mark.parametrize(("mode", "shown"), [(0o444, "-r--r--r--"), (0o000, "----------")])
 def test_a_file_this_user_may_not_write_is_named_with_its_mode(
@@ -474,15 +487,7 @@ def test_a_file_this_user_may_not_write_is_named_with_its_mode(
     configure(workspace, feeds)
     assert workspace.newsbot("run").returncode == 0
     workspace.database.chmod(mode)
-    result = subprocess.run(
-        [*WITHOUT_ROOTS_FILE_ACCESS, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
-        cwd=tmp_path,
-        env=newsbot_environment(workspace.environment),
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_without_roots_file_access(workspace)
     assert result.returncode == 4, result.stderr
     assert one_sentence(result.stderr) == (
         f"newsbot: cannot use the database {workspace.database}: this user may not read and write "
@@ -502,15 +507,7 @@ def test_a_lock_file_another_user_left_is_named_and_roots_lock_goes_to_the_datab
     assert workspace.newsbot("run").returncode == 0
     lock = Path(f"{workspace.database}.lock")
     os.chown(lock, 65534, 65534)  # as if a run by another user (nobody) had left it
-    refused = subprocess.run(
-        [*WITHOUT_ROOTS_FILE_ACCESS, sys.executable, "-m", "newsbot", "run", "--config", str(workspace.config)],
-        cwd=tmp_path,
-        env=newsbot_environment(workspace.environment),
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    refused = run_without_roots_file_access(workspace)
     assert refused.returncode == 4, refused.stderr
     owner = pwd.getpwuid(65534).pw_name
     assert one_sentence(refused.stderr) == (
