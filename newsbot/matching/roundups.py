@@ -51,10 +51,10 @@ _MARKER = re.compile(
 )
 _COLUMN = re.compile(r"\bThis Week [Ii]n\b")  # title case: a column's name, not prose
 _HEADLINE_START = re.compile(r"^(?:(?:and|&) )?[A-Z0-9$\"'(]")
-# A part that opens so leads into the next ("After Massive DDoS Attack, Bandwidth Restores Service"),
-# and one that opens with a reporting verb goes on with the one before ("…, Says No Breach Found"):
-# neither is a headline of its own. Title-Case headlines of one story with two commas were read
-# as roundups, and their alerts were lost.
+# A first part that opens so leads into the next ("After Massive DDoS Attack, Bandwidth Restores
+# Service"), and a last one that opens with a reporting verb goes on with the one before ("…, Says No
+# Breach Found"): neither is a headline of its own. Title-Case headlines of one story with two commas
+# were read as roundups, and their alerts were lost.
 _LEADS_IN = re.compile(
     r"^(?:after|amid|amidst|as|before|despite|during|following|in|in the wake of|in wake of|on the heels of|"
     r"since|while|with|without|ahead of|facing|(?:hours|days|weeks|months|years) after|a (?:day|week|month|year) after)"
