@@ -110,6 +110,7 @@ def _owned_like_the_database(lock: Path, database: Path) -> None:
 
 
 def _lock_refused(lock: Path) -> str:
+    """The lock file's owner named: the folder is writable, and "make the folder writable" misled."""
     try:
         owner = pwd.getpwuid(lock.stat().st_uid).pw_name
     except (OSError, KeyError):
