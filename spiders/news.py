@@ -48,7 +48,7 @@ from newsbot.models import (
 from newsbot.sources.addresses import INTERNAL_META
 from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
-from newsbot.sources.pages import feed_links, next_page, story_links
+from newsbot.sources.pages import base_url_of, feed_links, next_page, story_links
 from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
 from newsbot.sources.reading_process import START_AFTER_READS, ReadingProcess, ReadingStoppedError
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
@@ -197,7 +197,10 @@ class NewsSpider(scrapy.Spider):
     def parse_site(self, response: Response, **kwargs: Any) -> Iterator[Item]:
         """A home page: follow its first announced feed, which later runs fetch directly."""
         state: _Source = response.meta["source"]
-        links = feed_links(Selector(text=_text(response)), response.url) if _is_html(response) else []
+        links = []
+        if _is_html(response):
+            home = Selector(text=_text(response))
+            links = feed_links(home, base_url_of(home, response.url))
         if not links:
             state.outcome = self._error(
                 state, 'the page announces no feed (no <link rel="alternate"> to RSS, Atom or JSON)'
@@ -222,11 +225,12 @@ class NewsSpider(scrapy.Spider):
             yield from self._done(state)
             return
         page = Selector(text=_text(response))
-        links = story_links(page, response.url, css=source.links_css, xpath=source.links_xpath)
+        base = base_url_of(page, response.url)
+        links = story_links(page, base, css=source.links_css, xpath=source.links_xpath)
         state.links_found = (state.links_found or 0) + len(links)
         if first_page:
             state.outcome = self._ok(state, response)
-        following = next_page(page, response.url, source.next_page_css)
+        following = next_page(page, base, source.next_page_css)
         if following and state.pages_followed < source.follow_pages:
             state.pages_followed += 1
             state.pending += 1

@@ -1,7 +1,7 @@
 """HTML pages that lead to stories: a site's feed links, a listing page's story links, its next page.
 
-Only http(s) links come out, made absolute against the page's URL; which of them may be fetched
-is decided at connection time (newsbot.sources.addresses).
+Only http(s) links come out, made absolute against the page's base (its `<base href>`, else its
+URL); which of them may be fetched is decided at connection time (newsbot.sources.addresses).
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ ID_DIGITS = 5  # a folder whose name has this many digits is an article's id (a 
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
 DEFAULT_NEXT_PAGE = "a[rel~=next], link[rel~=next]"
+
+
+def base_url_of(page: Selector, fetched_url: str) -> str:
+    """Where the page's relative links start: its `<base href>`, else the address it was fetched from.
+    Joined against the fetched address instead, `news/1.html` under `<base href="/s11/">` led to a 404,
+    and the story kept an empty text under an address nobody published."""
+    href = (page.xpath("//base/@href").get() or "").strip()
+    base = joined(fetched_url, href) if href else ""
+    return base if is_http_url(base) else fetched_url
 
 
 def feed_links(page: Selector, base_url: str) -> list[str]:

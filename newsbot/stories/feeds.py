@@ -35,7 +35,8 @@ _WIDE_ENTITY = tuple(_ENTITY.decode().encode(codec) for codec in ("utf-16-le", "
 _FIRST_ELEMENT = re.compile(rb"<\w")
 _WHITESPACE_RUN = re.compile(rb"\s{2,}")
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
-_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+# JSON Feed 1.0's own examples wrote the version with http://, and feeds in the wild still do.
+_JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 _ID_TEXT = re.compile(rb"<(?:[\w.-]+:)?id\b[^>]*>([^<]*)</")
 # feedparser reads about 1.8 s a megabyte of markup-heavy items, and its lenient parser (a feed that
 # is not well-formed XML, as a cut one is) 3.6 s. A longer feed the fast path cannot take is read
@@ -96,7 +97,7 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
         document = json.loads(body.removeprefix(_BYTE_ORDER_MARK))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FeedParseError(f"the JSON feed is not valid JSON ({error})") from None
-    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(_JSON_FEED_VERSION):
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(_JSON_FEED_VERSIONS):
         raise FeedParseError("the response is JSON but not a JSON Feed (no jsonfeed.org version)")
     items = document.get("items")
     if not isinstance(items, list):

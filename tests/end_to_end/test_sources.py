@@ -167,6 +167,35 @@ def test_a_story_linked_twice_with_a_fragment_is_fetched_once(workspace: Workspa
 # --- sitemap: ----------------------------------------------------------------------------------
 
 
+def test_a_pages_base_href_is_where_its_relative_links_start(workspace: Workspace, feed_server: FeedServer) -> None:
+    """Joined against the fetched address, a listing's `news/1.html` under `<base href="/s11/">` was a
+    404 stored with no text, and a site's announced `main.xml` failed its source."""
+    article = fixture("article-plain.html")
+    feed_server.add("/s11/news/1.html", page(article))
+    base = f'<html><head><base href="{feed_server.url}/s11/">'
+    listing = feed_server.add(
+        "/s11/list/", page(f'{base}</head><body><a href="news/1.html">One</a></body></html>'.encode())
+    )
+    home = feed_server.add(
+        "/s11/home.html",
+        page(f'{base}<link rel="alternate" type="application/rss+xml" href="main.xml"></head></html>'.encode()),
+    )
+    item = {"title": "Mitto AG sold SS7 access", "link": "https://wire.example/mitto", "pubDate": recent()}
+    feed_server.add("/s11/main.xml", Route(rss([item])))
+    workspace.settings["sources"] += [
+        {"name": "Listing", "url": listing, "links": "a"},
+        {"name": "Site", "site": home, "full_text": "never"},
+    ]
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "2 sources (0 unchanged, 0 failed)" in result.stdout, result.stdout
+    listed = stories_of(workspace.database, "Listing")
+    assert list(listed) == ["/s11/news/1.html"] and "category three filtering" in listed["/s11/news/1.html"]["text"]
+    assert list(stories_of(workspace.database, "Site")) == ["/mitto"]
+
+
 def test_sitemaps_give_their_newest_entries(workspace: Workspace, feed_server: FeedServer) -> None:
     base = feed_server.url
     news = feed_server.add("/news-sitemap.xml", Route(fixture("news-sitemap.xml", base=base), content_type="text/xml"))
