@@ -357,6 +357,33 @@ def test_selectors_that_find_nothing_usable_keep_what_the_extractor_found(
     assert article.published == datetime(2026, 3, 2, tzinfo=UTC)
 
 
+BREACH_PARAGRAPHS = "<p>" + "Mitto AG said attackers breached its messaging platform this week. " * 12 + "</p>"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "<p>The company first detected suspicious activity on 12 March 2019.</p>",
+        "</article><aside><a href='/2018/05/01/old-story'>An older story</a></aside><article>",
+    ],
+    ids=["a date in the text", "a related link's date"],
+)
+def test_an_article_without_a_date_in_its_markup_gets_none_guessed_from_its_text(extra: str) -> None:
+    """Guessed from the text or a link, a fresh story was dated 2019 or 2018 and never alerted: too old."""
+    body = f"<article>{BREACH_PARAGRAPHS}{extra}</article>"
+    page = f"<html><head><title>Mitto breach</title></head><body>{body}</body></html>"
+    assert extract_article(page, "https://telecom-security.example/news/mitto").published is None
+
+
+def test_an_article_dated_in_its_markup_keeps_that_date_whatever_its_text_says() -> None:
+    head = '<meta property="article:published_time" content="2026-12-04T10:00:00Z">'
+    text = f"{BREACH_PARAGRAPHS}<p>It first saw the intruders on 12 March 2019.</p>"
+    page = f"<html><head><title>Mitto breach</title>{head}</head><body><article>{text}</article></body></html>"
+    assert extract_article(page, "https://telecom-security.example/news/mitto").published == datetime(
+        2026, 12, 4, tzinfo=UTC
+    )
+
+
 @pytest.mark.parametrize(
     "markup",
     ["", "<html><body></body></html>", "<html><head><title>Gone</title></head><body> </body></html>"],
