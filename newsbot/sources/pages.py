@@ -14,7 +14,8 @@ from parsel import Selector
 from newsbot.stories.normalize import html_to_text
 from newsbot.stories.urls import is_http_url, joined
 
-_INDEX_PAGE = re.compile(r"/index\.\w+$", re.IGNORECASE)  # /story/index.html is /story/
+_INDEX_PAGE = re.compile(r"/(?:index|default)\.\w+$", re.IGNORECASE)  # /story/index.html is /story/
+_LANGUAGE = re.compile(r"[a-z]{2}(?:[-_][a-z]{2})?", re.IGNORECASE)  # /en/, /en-us/: a front page's
 ID_DIGITS = 5  # a folder whose name has this many digits is an article's id (a year's has 4)
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
@@ -67,9 +68,9 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
 
 def declared_url(page: Selector, fetched_url: str) -> str:
     """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
-    at (after redirects, e.g. out of a feed proxy). A canonical naming the site's home page is a
-    template's default, not the article's address, and is ignored; so is one naming a section of
-    the page's own site (`_names_a_section_of`)."""
+    at (after redirects, e.g. out of a feed proxy). A canonical naming a site's front page is a
+    template's default, not the article's address, and is ignored (`_names_a_front_page`); so is one
+    naming a section of the page's own site (`_names_a_section_of`)."""
     canonical = next(
         (
             link.attrib.get("href")
@@ -82,9 +83,26 @@ def declared_url(page: Selector, fetched_url: str) -> str:
         if not candidate:
             continue
         url = joined(fetched_url, candidate.strip())
-        if is_http_url(url) and urlsplit(url).path.strip("/") and not _names_a_section_of(url, fetched_url):
+        if is_http_url(url) and not _names_a_front_page(url, fetched_url) and not _names_a_section_of(url, fetched_url):
             return url
     return fetched_url
+
+
+def _names_a_front_page(declared: str, fetched: str) -> bool:
+    """Whether `declared` is a site's front page under one of its names: `/`, `/index.html`, `/home`,
+    `/en/`, `/en-us/`; on the page's own site, any one word with no digits or dashes (`/latest`),
+    where an article's address carries a slug or an id. Different articles whose template declared
+    `/en/` were stored as one story, and all but the first lost."""
+    said = urlsplit(declared)
+    path = _INDEX_PAGE.sub("", said.path).strip("/")
+    if not path or path.lower() == "home" or _LANGUAGE.fullmatch(path):
+        return True
+    same_site = _site(said.hostname) == _site(urlsplit(fetched).hostname)
+    return same_site and "/" not in path and not any(character.isdigit() or character in "-_." for character in path)
+
+
+def _site(host: str | None) -> str:
+    return (host or "").removeprefix("www.")
 
 
 def _names_a_section_of(declared: str, fetched: str) -> bool:
@@ -96,7 +114,7 @@ def _names_a_section_of(declared: str, fetched: str) -> bool:
     A page's own short form (`/story` for `/story/amp`) is ignored with the sections at little cost:
     the fetched address is made canonical anyway (newsbot.stories.urls), and copies cluster by text."""
     said, got = urlsplit(declared), urlsplit(fetched)
-    if (said.hostname or "").removeprefix("www.") != (got.hostname or "").removeprefix("www."):
+    if _site(said.hostname) != _site(got.hostname):
         return False
     folder = said.path.rstrip("/")
     page = _INDEX_PAGE.sub("", got.path).rstrip("/")

@@ -419,17 +419,18 @@ def test_full_text_modes_decide_which_articles_are_read(workspace: Workspace, fe
     assert datetime.fromisoformat(published) == datetime(2026, 3, 3, 7, 15, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("canonical", ["/news/", "/en/", "/index.html"])
 def test_articles_whose_template_names_their_section_as_canonical_stay_apart(
-    workspace: Workspace, feed_server: FeedServer
+    workspace: Workspace, feed_server: FeedServer, canonical: str
 ) -> None:
-    """A CMS whose template gives every article `rel=canonical` of its section (`/news/`): taken as
-    the articles' address, the three were one story and two were lost for good (the feed answers
-    304 next time). Each keeps the address it was fetched at."""
+    """A CMS whose template gives every article `rel=canonical` of its section (`/news/`) or of its
+    front page (`/en/`): taken as the articles' address, the three were one story and two were lost
+    for good (the feed answers 304 next time). Each keeps the address it was fetched at."""
     vendors = ("Mitto AG", "Kaleyra", "MessageBird")
     items = []
     for number, vendor in enumerate(vendors):
         body = (
-            f'<html><head><link rel="canonical" href="/news/"><title>{vendor} breach</title></head><body>'
+            f'<html><head><link rel="canonical" href="{canonical}"><title>{vendor} breach</title></head><body>'
             f"<article><h1>{vendor} breach</h1><p>{vendor} confirmed that attackers reached its SMS routing "
             f"systems and read one-time passcodes. {LONG_CONTENT}</p></article></body></html>"
         )

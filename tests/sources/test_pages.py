@@ -521,7 +521,9 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
             '<link rel="Canonical amphtml" href="/ss7">', "https://syndicator.example/ss7", id="relative, rel list"
         ),
         pytest.param(
-            '<meta property="og:url" content="https://origin.example/og">', "https://origin.example/og", id="og:url"
+            '<meta property="og:url" content="https://origin.example/og-story">',
+            "https://origin.example/og-story",
+            id="og:url",
         ),
         pytest.param(
             '<link rel="canonical" href="https://origin.example/c"><meta property="og:url" content="https://o.example/og">',
@@ -529,6 +531,15 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
             id="canonical before og:url",
         ),
         pytest.param('<link rel="canonical" href="https://origin.example/">', FETCHED, id="home page ignored"),
+        # A front page under another name: taken, different articles declaring it were one story.
+        pytest.param('<link rel="canonical" href="/en/">', FETCHED, id="a language's front page"),
+        pytest.param('<link rel="canonical" href="https://origin.example/en-us/">', FETCHED, id="another site's"),
+        pytest.param('<link rel="canonical" href="/index.html">', FETCHED, id="the index page"),
+        pytest.param('<link rel="canonical" href="/home">', FETCHED, id="home by name"),
+        pytest.param('<link rel="canonical" href="/latest">', FETCHED, id="one word on its own site"),
+        pytest.param(
+            '<link rel="canonical" href="/ss7-report">', "https://syndicator.example/ss7-report", id="a short slug"
+        ),
         pytest.param('<link rel="canonical" href="/wire/">', FETCHED, id="its section ignored"),
         pytest.param(
             '<link rel="canonical" href="https://www.syndicator.example/wire/2024">', FETCHED, id="its folder"
