@@ -108,11 +108,15 @@ def queue_matches(
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:
+    """What a copy's match is beside the cluster's earlier alerts: news of its own (CONTINUES) when it
+    fires a rule they did not, or names a vendor they did not; else an "also in" of the first. A copy
+    naming a second supplier breached was an "also in" line, and that supplier's team never heard."""
     follows: dict[str, tuple[AlertKind, str | None]] = {}
     for match in matches:
         earlier = storage.cluster_alerts(cluster, match.watchlist)
-        fired_before = set().union(*(rules for _, rules in earlier))
-        new_rules = {hit.rule for hit in match.rules} - fired_before
-        parent = earlier[0][0] if earlier else None
-        follows[match.watchlist] = (AlertKind.CONTINUES if new_rules else AlertKind.ALSO_IN, parent)
+        new_rules = {hit.rule for hit in match.rules} - set().union(*(alert.rules for alert in earlier))
+        named = [alert.vendors for alert in earlier if alert.vendors is not None]  # older alerts: unknown
+        new_vendors = len(named) == len(earlier) and bool(set(match.vendors).difference(*named))
+        parent = earlier[0].id if earlier else None
+        follows[match.watchlist] = (AlertKind.CONTINUES if new_rules or new_vendors else AlertKind.ALSO_IN, parent)
     return follows

@@ -33,6 +33,15 @@ class ClusterAssignment:
     sampled: Collection[int]
 
 
+@dataclass(frozen=True)
+class ClusterAlert:
+    """An alert a watchlist queued for a story of a cluster: what a later copy is told apart from."""
+
+    id: str
+    rules: set[str]  # the rules that fired
+    vendors: set[str] | None  # the vendors it named; None for alerts queued before vendors were recorded
+
+
 # A window story holding a sampled shingle: (story, cluster, how many sampled shingles that story has in
 # the index, None if it was clustered before migration m014).
 WindowRow = tuple[str, str, int | None]
@@ -205,12 +214,17 @@ class ClusterStore(StoreBase):
             for row in rows
         ]
 
-    def cluster_alerts(self, cluster: str, watchlist: str) -> list[tuple[str, set[str]]]:
-        """(alert id, rules that fired) of the alerts one watchlist queued for a cluster, oldest first."""
+    def cluster_alerts(self, cluster: str, watchlist: str) -> list[ClusterAlert]:
+        """The alerts one watchlist queued for a cluster, oldest first."""
         rows = self.db.query(
             "SELECT alerts.id, alerts.match FROM alerts JOIN stories ON stories.id = alerts.story_id "
             "WHERE stories.cluster_id = ? AND alerts.watchlist = ? "
             "ORDER BY alerts.created_at, stories.first_seen_at, stories.rowid",
             [cluster, watchlist],
         )
-        return [(row["id"], {hit["rule"] for hit in json.loads(row["match"])["rules"]}) for row in rows]
+        found = []
+        for row in rows:
+            match = json.loads(row["match"])
+            vendors = set(match["vendors"]) if "vendors" in match else None
+            found.append(ClusterAlert(row["id"], {hit["rule"] for hit in match["rules"]}, vendors))
+        return found

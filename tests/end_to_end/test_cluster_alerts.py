@@ -123,6 +123,34 @@ def test_a_copy_matching_a_new_rule_alerts_and_says_it_continues_the_story(
     assert sorted(rows(workspace, "SELECT kind FROM alerts")) == [("alert",), ("continues",)]
 
 
+def test_a_copy_naming_another_watched_vendor_alerts_and_says_it_continues_the_story(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """The same rule, a second supplier: it was an "also in" line under the first alert, and the team
+    watching Kaleyra never heard that Kaleyra's platform carried the traffic too."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    assert workspace.newsbot("run").returncode == 0
+    names_kaleyra = COPY_TEXT.replace(
+        "Sign up for our daily security briefing.", "The traffic ran over Kaleyra's SS7 links."
+    )
+    copy = item(
+        "Swiss SMS firm's founder helped spies track phones", "https://daily.example/2021/12/mitto", names_kaleyra
+    )
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([copy]))))
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert rows(workspace, "SELECT kind FROM alerts ORDER BY created_at") == [("alert",), ("continues",)]
+    assert "continues an earlier story: Mitto AG co-founder sold SS7 access, report says" in result.stdout, (
+        result.stdout
+    )
+    plain_copy = item("Another outlet's copy", "https://other.example/mitto", COPY_TEXT)
+    workspace.source("Other", feed_server.add("/other.xml", Route(rss([plain_copy]))))
+    assert workspace.newsbot("run").returncode == 0
+    assert rows(workspace, "SELECT kind FROM alerts ORDER BY created_at")[-1] == ("also_in",)
+
+
 def test_the_terminal_shows_the_copy_status_lists_the_cluster_and_explain_says_why(
     workspace: Workspace, feed_server: FeedServer
 ) -> None:
