@@ -78,6 +78,10 @@ class FeedEntry:
     # run's own process, which stores the entry, does not make them again.
     plain: bool = False
     canonical: str = ""
+    # The identity of the link the feed gave, when its article page named another address (its
+    # `rel=canonical`, or a redirect's end): stored beside the story, so that the next run knows the
+    # link and does not fetch its page again (newsbot.storage.stories).
+    reached_by: str = ""
 
 
 class FetchStatus(enum.StrEnum):
@@ -125,6 +129,7 @@ class Story:
     text: str
     source: str
     published_at: datetime | None = None
+    reached_by: str = ""  # a feed's link to it, when that is another address (FeedEntry.reached_by)
 
 
 class Severity(enum.StrEnum):

@@ -382,7 +382,9 @@ class NewsSpider(scrapy.Spider):
         def enriched(entry: FeedEntry) -> FeedEntry:
             # The page's own canonical address: its copies join it. A listing's or a sitemap's entry
             # is made plain here: only a feed's were read in the reading process.
+            fed = entry_identity(entry)
             entry = replace(plain_entry(entry), link=read.address, canonical=read.canonical)
+            entry = replace(entry, reached_by=fed if fed != entry_identity(entry) else "")
             if len(read.text) <= len(text_of(entry)):  # e.g. a page of links
                 return replace(entry, title=entry.title or read.title, published=entry.published or read.published)
             return replace(

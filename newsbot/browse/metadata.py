@@ -119,7 +119,7 @@ VIEW_COLUMNS: dict[str, dict[str, str | tuple[str, str]]] = {
 
 # The shingle index is the clustering's machinery, host pacing the crawl's; sqlite-utils' migrations
 # table is its bookkeeping. (Datasette hides stories_fts and its shadow tables by itself.)
-HIDDEN = ("shingle_index", "host_pacing", Migrations.migrations_table)
+HIDDEN = ("shingle_index", "story_links", "host_pacing", Migrations.migrations_table)  # machinery, not news
 
 SETTINGS = {
     "truncate_cells_html": 300,  # a story's text runs to 200,000 characters: a cell shows the start

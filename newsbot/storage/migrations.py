@@ -349,3 +349,15 @@ def m014_cluster_sample_size(db: Database) -> None:
     before anything is read (newsbot.clustering.clusters.sample_share_at_most). Stories clustered
     before this migration stay NULL and are compared as before."""
     db.execute("ALTER TABLE stories ADD COLUMN cluster_sampled INTEGER")
+
+
+@MIGRATIONS()
+def m015_story_links(db: Database) -> None:
+    """The links feeds gave to stories stored under another address: `story_links`.
+
+    An article page whose `rel=canonical`, or a redirect's end, differs from the feed's link was
+    stored under that address, and the next run, asking whether the feed's link was stored, fetched
+    the page again, every run: with `max_articles`, the same newest pages took every run's share, and
+    the older stories behind them were never stored."""
+    # IF NOT EXISTS: tests that build a database of an older schema store stories through today's code
+    db.execute("CREATE TABLE IF NOT EXISTS story_links (url TEXT PRIMARY KEY, story_id TEXT NOT NULL) WITHOUT ROWID")

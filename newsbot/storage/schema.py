@@ -45,6 +45,10 @@ TABLES: dict[str, Columns] = {
         "cluster_note": ("TEXT", "why it did not join that story's cluster"),
         "cluster_sampled": ("INTEGER", "its sampled shingles in the window's index (NULL: clustered before m014)"),
     },
+    "story_links": {  # WITHOUT ROWID, primary key url
+        "url": ("TEXT", "a feed's link to a story stored under another address (its page's canonical)"),
+        "story_id": ("TEXT", "that story"),
+    },
     "story_sources": {
         "story_id": ("TEXT", "a story (part of the primary key)"),
         "source": ("TEXT", "a source that carried it (part of the primary key)"),

@@ -16,7 +16,8 @@ from newsbot.storage.records import (
 )
 from newsbot.storage.stories import insert_stories
 
-KNOWN_URL = "SELECT 1 FROM stories WHERE url = ?"
+# A story stored under this address, or one a feed's link to it has led to (migration m015).
+KNOWN_URL = "SELECT 1 FROM stories WHERE url = :url UNION ALL SELECT 1 FROM story_links WHERE url = :url"
 
 
 class SourceStore(StoreBase):
@@ -29,7 +30,7 @@ class SourceStore(StoreBase):
 
     def is_known(self, url: str) -> bool:
         """Whether a story with this canonical URL is stored (its article need not be fetched)."""
-        return self.db.execute(KNOWN_URL, [url]).fetchone() is not None
+        return self.db.execute(KNOWN_URL, {"url": url}).fetchone() is not None
 
     def record_fetch(self, result: FetchResult, stories: list[Story], when: datetime) -> int:
         """Store a source's outcome and its stories together; return how many stories were new.
@@ -134,6 +135,6 @@ class StoredURLs:
         try:
             if self._db is None:
                 self._db = sqlite3.connect(f"{self.database.resolve().as_uri()}?mode=ro", uri=True)
-            return self._db.execute(KNOWN_URL, [url]).fetchone() is not None
+            return self._db.execute(KNOWN_URL, {"url": url}).fetchone() is not None
         except sqlite3.Error:  # the article is fetched again: a request more, nothing lost
             return False

@@ -22,8 +22,9 @@ from newsbot.storage.records import (
 
 def insert_stories(db: Database, source: str, stories: Sequence[Story], when: datetime) -> int:
     """A fetch's stories, each stored once and remembering every source that carried it; how many were
-    new. Three statements whatever the number of stories, inside the caller's transaction (a source's
-    stories are stored with its validators, newsbot.storage.sources).
+    new. Three statements whatever the number of stories (four when a page named another address),
+    inside the caller's transaction (a source's stories are stored with its validators,
+    newsbot.storage.sources).
 
     A story stored before is found by its URL, not its id: it may have been stored under the id of an
     older canonical form of its address (migration m004 kept the ids).
@@ -31,10 +32,12 @@ def insert_stories(db: Database, source: str, stories: Sequence[Story], when: da
     if not stories:
         return 0  # a 304 or an empty feed: no statement at all
     seen_at = iso(when)
+    # Stored under its own address, or under another its page named (a feed's link, story_links).
     stored = dict(
         db.execute(
-            "SELECT url, id FROM stories WHERE url IN (SELECT value FROM json_each(?))",
-            [json.dumps([story.url for story in stories])],
+            "SELECT url, id FROM stories WHERE url IN (SELECT value FROM json_each(:urls)) "
+            "UNION ALL SELECT url, story_id FROM story_links WHERE url IN (SELECT value FROM json_each(:urls))",
+            {"urls": json.dumps([story.url for story in stories])},
         ).fetchall()
     )
     fresh = [story for story in stories if story.url not in stored]
@@ -59,6 +62,9 @@ def insert_stories(db: Database, source: str, stories: Sequence[Story], when: da
         "INSERT OR IGNORE INTO story_sources (story_id, source, seen_at) VALUES (?, ?, ?)",
         [(stored.get(story.url, story.id), source, seen_at) for story in stories],
     )
+    links = [(story.reached_by, stored.get(story.url, story.id)) for story in stories if story.reached_by]
+    if links:  # the next run knows a feed's link to a story stored under another address
+        db.conn.executemany("INSERT OR IGNORE INTO story_links (url, story_id) VALUES (?, ?)", links)
     return new
 
 

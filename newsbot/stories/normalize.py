@@ -104,6 +104,7 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
         text=text if text != summary else "",
         source=source,
         published_at=_believable(entry.published, now or datetime.now(UTC)),
+        reached_by=entry.reached_by if entry.reached_by != url else "",
     )
 
 

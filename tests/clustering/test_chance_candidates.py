@@ -31,7 +31,7 @@ from newsbot.clustering.clusters import (
 from newsbot.clustering.window import WindowIndex
 from newsbot.models import Story
 from newsbot.storage.database import Storage
-from newsbot.storage.migrations import MIGRATIONS
+from newsbot.storage.migrations import MIGRATIONS, m015_story_links
 from tests.clustering.test_batch_clustering import made_up_stories
 from tests.clustering.test_clusters import (
     DAY,
@@ -110,6 +110,7 @@ def test_m014_leaves_the_count_unknown_for_stories_clustered_before_it(tmp_path:
     old = Storage.open(path, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m014_cluster_sample_size")
+    m015_story_links(old.db)  # today's record_fetch, used to store below, reads and writes its table
     store_poll(old, [own_story(1, prose(random.Random(1), 100))], DAY)
     old.db.execute("UPDATE stories SET cluster_id = id")
     old.db.conn.commit()

@@ -448,6 +448,41 @@ def test_articles_whose_template_names_their_section_as_canonical_stay_apart(
     )
 
 
+@pytest.mark.parametrize("moved", ["canonical", "redirect"])
+def test_an_article_stored_under_another_address_is_not_fetched_again(
+    workspace: Workspace, feed_server: FeedServer, moved: str
+) -> None:
+    """Feed links whose pages are stored under their `rel=canonical` (or a redirect's end): each run
+    asked whether the feed's link was stored, fetched the pages again, and with max_articles 2 the
+    oldest of three stories was never stored."""
+    items = []
+    for number in range(3):
+        body = (
+            f'<html><head><link rel="canonical" href="/news/story-{number}"><title>Story {number}</title></head>'
+            f"<body><article><h1>Story {number}</h1><p>Story {number}: {LONG_CONTENT}</p></article></body></html>"
+        )
+        if moved == "canonical":
+            link = feed_server.add(f"/fb/{number}", page(body.encode()))
+        else:
+            feed_server.add(f"/news/story-{number}", page(body.encode()))
+            link = feed_server.add(f"/r/{number}", Route(status=301, headers={"Location": f"/news/story-{number}"}))
+        items.append({"title": f"Story {number}", "link": link, "description": TEASER, "pubDate": recent(number)})
+    feed = feed_server.add("/moved.xml", Route(rss(items)))
+    workspace.source("Moved", feed, full_text="always", max_articles=2)
+    article_pages = []  # per run, the article pages asked for (a redirect and its end count once)
+    for run in range(3):
+        if run == 2:  # the feed changes (a new title): its items are read again, all of them stored
+            feed_server.routes["/moved.xml"] = Route(rss(items, title="Moved, again"))
+        before = len(feed_server.requests)
+        result = workspace.newsbot("run")
+        assert result.returncode == 0, result.stderr
+        article_pages.append(len([path for path in fetched(feed_server, before) if path.startswith(("/fb/", "/r/"))]))
+
+    stored = sorted(url.rsplit("/", 1)[-1] for (url,) in rows(workspace.database, "SELECT url FROM stories"))
+    assert stored == ["story-0", "story-1", "story-2"]
+    assert article_pages == [2, 1, 0]  # the two newest, the one left, then none of the three again
+
+
 # --- configuration errors ----------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.clusters import fingerprint
 from newsbot.storage.database import Storage
-from newsbot.storage.migrations import MIGRATIONS
+from newsbot.storage.migrations import MIGRATIONS, m015_story_links
 from tests.clustering.test_clusters import DAY, WINDOW, own_story, prose, store_poll
 
 
@@ -23,6 +23,7 @@ def test_an_upgraded_window_still_finds_its_copies(tmp_path: Path) -> None:
     old = Storage.open(path, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m008_compact_shingle_index")
+    m015_story_links(old.db)  # today's record_fetch, used to store below, reads and writes its table
     store_poll(old, [original, earlier_copy], DAY)
     old_rows = [
         (value, story.id, original.id, "2024-10-18T05:01:00+00:00")

@@ -15,7 +15,7 @@ from newsbot.clustering.assign import assign_clusters
 from newsbot.errors import StorageError
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RuleHit, RunSummary, Severity, Story
 from newsbot.storage.database import Storage
-from newsbot.storage.migrations import MIGRATIONS
+from newsbot.storage.migrations import MIGRATIONS, m015_story_links
 from newsbot.storage.schema import INDEXES, TABLES
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY
@@ -279,6 +279,7 @@ def test_m012_takes_unclustered_stories_out_of_the_index_until_they_are_clustere
     old = Storage.open(path, migrate=False)
     old._check_identity(creating=True)
     MIGRATIONS.apply(old.db, stop_before="m012_full_text_index_written_with_clusters")
+    m015_story_links(old.db)  # today's record_fetch, used to store below, reads and writes its table
     old.record_fetch(fetched("Wire"), [story("a", title="Kaleyra outage"), story("b", title="SS7 abuse")], NOW)
     old.db.execute("UPDATE stories SET cluster_id = id WHERE id = ?", [story("a").id])
     old.db.conn.commit()
