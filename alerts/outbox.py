@@ -73,8 +73,8 @@ def queue_matches(
     """Match every unmatched story; only stories young enough get alerts queued.
 
     A copy in a cluster whose earlier story already alerted a watchlist is queued as an "also in"
-    of that alert, unless it matched a rule the earlier alerts did not: then it alerts, saying it
-    continues the earlier story. A story `ahead` matched already is not matched again.
+    of that alert, unless it matched a rule or named a vendor the earlier alerts did not: then it
+    alerts, saying it continues the earlier story. A story `ahead` matched already is not matched again.
     """
     matches_of = ahead.matches if ahead else matcher.match_story
     waiting = storage.unmatched_stories(STAGE_BATCH)

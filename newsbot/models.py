@@ -206,7 +206,7 @@ class AlertStatus(enum.StrEnum):
 class AlertKind(enum.StrEnum):
     ALERT = "alert"
     ALSO_IN = "also_in"  # a copy with nothing new: a line in the earlier alert's thread, or nothing
-    CONTINUES = "continues"  # a copy that matched a rule the earlier one did not: a new alert
+    CONTINUES = "continues"  # a copy that matched a rule, or named a vendor, the earlier one did not
 
 
 class FeedbackAction(enum.StrEnum):

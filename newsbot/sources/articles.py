@@ -2,8 +2,8 @@
 
 trafilatura does the extraction: it scored best of the maintained extractors on its benchmark
 (F1 0.909, readability-lxml 0.801, newspaper3k 0.713) and dates come from htmldate, from the page's
-metadata and <time> elements only, never guessed from its text. A source's own CSS selectors, when
-given, override its headline and date."""
+markup only (metadata, its URL, <time> and date-labelled elements), never guessed from its prose.
+A source's own CSS selectors, when given, override its headline and date."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def extract_article(html: str, url: str, title_css: str | None = None, date_css:
             with_metadata=True,
             include_comments=False,
             include_tables=True,
-            # The page's metadata and <time> elements only: a date htmldate guessed from the text
-            # ("first detected on 12 March 2019") or a related link (/2018/05/01/…) made fresh breach
-            # news "too old to alert", and it never alerted.
+            # The page's markup only (metadata, URL, <time> and date-labelled elements): a date
+            # htmldate guessed from the prose ("first detected on 12 March 2019") or a related link
+            # (/2018/05/01/…) made fresh breach news "too old to alert", and it never alerted.
             date_extraction_params=set_date_params(extensive=False),
         ),
     )

@@ -94,6 +94,8 @@ def _names_a_front_page(declared: str, fetched: str) -> bool:
     where an article's address carries a slug or an id. Different articles whose template declared
     `/en/` were stored as one story, and all but the first lost."""
     said = urlsplit(declared)
+    if said.query:  # `/article?id=48213`, `/index.php?…&id=123`: the query names the article
+        return False
     path = _INDEX_PAGE.sub("", said.path).strip("/")
     if not path or path.lower() == "home" or _LANGUAGE.fullmatch(path):
         return True

@@ -116,7 +116,7 @@ class StoryStore(StoreBase):
 
         `follows` says, per watchlist, how the alert follows an earlier one of the story's cluster:
         ("also_in", earlier alert) for a copy with nothing new, ("continues", earlier alert or None)
-        for a copy that matched a rule the earlier ones did not.
+        for a copy that matched a rule, or named a vendor, the earlier ones did not.
         """
         queued = 0
         follows = follows or {}

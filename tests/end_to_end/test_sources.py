@@ -176,8 +176,8 @@ def test_a_pages_base_href_is_where_its_relative_links_start(workspace: Workspac
     listing = feed_server.add(
         "/s11/list/", page(f'{base}</head><body><a href="news/1.html">One</a></body></html>'.encode())
     )
-    home = feed_server.add(
-        "/s11/home.html",
+    home = feed_server.add(  # a folder below its base: without the base, main.xml is /s11/site/main.xml
+        "/s11/site/home.html",
         page(f'{base}<link rel="alternate" type="application/rss+xml" href="main.xml"></head></html>'.encode()),
     )
     item = {"title": "Mitto AG sold SS7 access", "link": "https://wire.example/mitto", "pubDate": recent()}

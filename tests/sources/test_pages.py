@@ -540,6 +540,16 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
         pytest.param(
             '<link rel="canonical" href="/ss7-report">', "https://syndicator.example/ss7-report", id="a short slug"
         ),
+        pytest.param(
+            '<link rel="canonical" href="/article?id=48213">',
+            "https://syndicator.example/article?id=48213",
+            id="an article named by its query",
+        ),
+        pytest.param(
+            '<link rel="canonical" href="/index.php?option=com_content&amp;id=123">',
+            "https://syndicator.example/index.php?option=com_content&id=123",
+            id="an index page's article",
+        ),
         pytest.param('<link rel="canonical" href="/wire/">', FETCHED, id="its section ignored"),
         pytest.param(
             '<link rel="canonical" href="https://www.syndicator.example/wire/2024">', FETCHED, id="its folder"
