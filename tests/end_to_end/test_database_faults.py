@@ -85,8 +85,9 @@ def feeds() -> Iterator[FeedServer]:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory, feeds: FeedServer) -> Path:
     """A database as `newsbot run` wrote it — stories, their full-text index, clusters, alerts, a
-    failing source — plus a notice, a health notice, a mute click from Slack and a digest's owed full
-    message, so that every table and index has rows."""
+    failing source — plus a notice, a health notice, a mute click from Slack, a digest's owed full
+    message and feed links to stories stored under other addresses, so that every table and index
+    has rows."""
     workspace = Workspace(tmp_path_factory.mktemp("written"))
     configure(workspace, feeds)
     result = workspace.newsbot("run")
@@ -99,6 +100,10 @@ def written(tmp_path_factory: pytest.TempPathFactory, feeds: FeedServer) -> Path
     storage.record_click(click, [MuteTarget(watchlist, vendor="Mitto AG")], datetime.now(UTC) + timedelta(days=7))
     # delivered by a digest whose thread still lacks its full message (the partial index's one row)
     storage.mark_sent([alert], datetime.now(UTC), "C0VENDOR1", "1733300000.000100", digest=True, detail_due=True)
+    with storage.transaction():  # feed links to stories stored under their pages' canonicals (m015)
+        storage.db.execute(
+            "INSERT INTO story_links (url, story_id) SELECT 'https://feeds.example/r/' || id, id FROM stories"
+        )
     storage.close()
     empty = rows(workspace.database, "SELECT name FROM dbstat GROUP BY name HAVING sum(ncell) = 0")
     assert not empty, f"these tables or indexes have no rows to damage: {empty}"
