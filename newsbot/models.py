@@ -78,9 +78,9 @@ class FeedEntry:
     # run's own process, which stores the entry, does not make them again.
     plain: bool = False
     canonical: str = ""
-    # The identity of the link the feed gave, when its article page named another address (its
-    # `rel=canonical`, or a redirect's end): stored beside the story, so that the next run knows the
-    # link and does not fetch its page again (newsbot.storage.stories).
+    # The identity of the link the feed gave, once its article page was fetched: where the page named
+    # another address (its `rel=canonical`, or a redirect's end), the story keeps it (to_story), stored
+    # beside it so that the next run knows the link and does not fetch its page again.
     reached_by: str = ""
 
 

@@ -349,7 +349,8 @@ class NewsSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response, **kwargs: Any) -> AsyncIterator[Item]:
         state: _Source = response.meta["source"]
-        waiting = self._waiting.pop(response.meta["article"], [])
+        fed = response.meta["article"]  # the link's identity, which every waiting entry has
+        waiting = self._waiting.pop(fed, [])
         if response.status != 200 or not _is_html(response):
             error = f"{response.url}: not an HTML page (HTTP {response.status})"
             for item in self._finish_articles(waiting, lambda entry: entry, error):
@@ -382,9 +383,7 @@ class NewsSpider(scrapy.Spider):
         def enriched(entry: FeedEntry) -> FeedEntry:
             # The page's own canonical address: its copies join it. A listing's or a sitemap's entry
             # is made plain here: only a feed's were read in the reading process.
-            fed = entry_identity(entry)
-            entry = replace(plain_entry(entry), link=read.address, canonical=read.canonical)
-            entry = replace(entry, reached_by=fed if fed != entry_identity(entry) else "")
+            entry = replace(plain_entry(entry), link=read.address, canonical=read.canonical, reached_by=fed)
             if len(read.text) <= len(text_of(entry)):  # e.g. a page of links
                 return replace(entry, title=entry.title or read.title, published=entry.published or read.published)
             return replace(
