@@ -291,6 +291,7 @@ def _never_matching(config: WatchlistConfig, document: YamlDocument) -> list[str
         if not terms
     ]
     warnings += _vendor_names_as_words(config, document)
+    warnings += _names_shared_by_vendors(config, document)
     warnings += _rules_excluding_what_they_need(config, document)
     for number, vendor in enumerate(config.vendors):
         forms = {form.casefold() for form in vendor.forms()}
@@ -346,6 +347,28 @@ def _vendor_names_as_words(config: WatchlistConfig, document: YamlDocument) -> l
                     f'of its own holds this one alone); quote the word ("{item.word}") to mean the word and '
                     "silence this"
                 )
+    return warnings
+
+
+def _names_shared_by_vendors(config: WatchlistConfig, document: YamlDocument) -> list[str]:
+    """A warning for each name or alias an earlier vendor of the file has too: a story naming it is
+    about both, so every alert names both suppliers, which a register imported twice (`newsbot
+    vendors`) or a parent and its subsidiary ("Sinch" as an alias of MessageBird) does by mistake.
+    Two case-sensitive vendors share a form only in the same case (`Three` and `THREE` do not)."""
+    earlier: dict[str, list[tuple[VendorConfig, str]]] = {}
+    warnings = []
+    for number, vendor in enumerate(config.vendors):
+        for form in vendor.forms():
+            owners = earlier.setdefault(fold(form), [])
+            for owner, owned in owners:
+                if owner is not vendor and (not (owner.case_sensitive and vendor.case_sensitive) or owned == form):
+                    warnings.append(
+                        f"{document.where(('vendors', number))}: vendor '{vendor.name}' has the name '{form}', "
+                        f"which vendor '{owner.name}' has too: every story naming it alerts as both; keep it in "
+                        "one of them"
+                    )
+                    break
+            owners.append((vendor, form))
     return warnings
 
 

@@ -89,3 +89,34 @@ def test_a_rule_ruling_out_what_it_needs_is_warned_at_the_none_item(tmp_path: Pa
         "fires; take it out of one of them",
     )
     assert not fired(path, "Orange the telecom operator reports a breach")  # what the warning is about
+
+
+def test_a_name_two_vendors_have_is_warned_at_the_second(tmp_path: Path) -> None:
+    """A register imported twice, or a parent's name as a subsidiary's alias: every story naming it
+    alerts as both suppliers. Two case-sensitive vendors share a form only in the same case."""
+    path = tmp_path / "shared-name.yaml"
+    path.write_text(
+        "name: Shared\n"
+        "vendors:\n"
+        "  - name: Sinch\n"
+        "  - name: MessageBird\n"
+        "    aliases: [Bird, SINCH]\n"
+        "  - name: Three\n"
+        "    case_sensitive: true\n"
+        "  - name: Hutchison\n"
+        "    aliases: [THREE]\n"
+        "    case_sensitive: true\n"
+        "topics:\n"
+        "  breach: [breach]\n"
+        "rules:\n"
+        "  - name: vendor-breach\n"
+        "    all: [vendors, breach]\n",
+        encoding="utf-8",
+    )
+    watchlist = load_watchlist(path)
+    assert watchlist.warnings == (
+        f"{path}:4: vendor 'MessageBird' has the name 'SINCH', which vendor 'Sinch' has too: every story naming "
+        "it alerts as both; keep it in one of them",
+    )
+    (evaluation,) = Matcher([watchlist]).evaluate_text("Sinch confirms a breach")
+    assert set(evaluation.vendors) == {"Sinch", "MessageBird"}  # what the warning is about
