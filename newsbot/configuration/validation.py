@@ -20,6 +20,23 @@ from newsbot.errors import ConfigError
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BOUNDS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}  # "must be less than …"
+# pydantic's words for a value of the wrong kind ("Input should be a valid dictionary or instance of
+# RuleConfig", "String should match pattern '\S'") in the words of the YAML the team wrote.
+_WANTED = {
+    "dict_type": "must be a mapping (key: value lines)",
+    "model_type": "must be a mapping (key: value lines)",
+    "model_attributes_type": "must be a mapping (key: value lines)",
+    "list_type": "must be a list ([a, b], or one '- item' a line)",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+}
+_CONSTRAINED = {"string_too_short": "must not be empty", "string_pattern_mismatch": "must not be blank"}
 
 
 class Strict(BaseModel):
@@ -87,12 +104,33 @@ def _describe(
         sentence = unknown_key_sentence(model, location, other_files)
     elif kind == "missing":
         sentence = f"'{location[-1]}' is required but missing"
-    elif kind == "enum" or kind in _BOUNDS:
+    elif kind in {"enum", "literal_error"} | _BOUNDS:
         sentence = f"{dotted}: {error['msg'].replace('Input should be', 'must be')}"
+    elif kind in _WANTED:
+        sentence = f"{dotted}: {_WANTED[kind]}{_not_what_was_written(error['input'], _WANTED[kind])}"
+    elif kind in _CONSTRAINED:
+        sentence = f"{dotted}: {_CONSTRAINED[kind]}"
+    elif kind == "too_short":
+        least = error["ctx"]["min_length"]
+        sentence = f"{dotted}: needs at least {least} item{'s' if least != 1 else ''}"
+    elif kind == "string_too_long":
+        sentence = f"{dotted}: is longer than {error['ctx']['max_length']} characters"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
         sentence = f"{dotted}: {message}"
     return f"{document.where(location)}: {sentence}"
+
+
+def _not_what_was_written(value: Any, wanted: str) -> str:
+    """ ", not a list" where the file holds a list, a mapping or nothing, so that `vendors: Orange`
+    says what is there. The loader reads every scalar as text (`near: 2.5` too), so a scalar is "a
+    single value" where a list or mapping was wanted, and not named otherwise; nor is the value
+    itself ever quoted (a secret, perhaps)."""
+    if value is None:
+        return ", not empty"
+    if isinstance(value, list | dict):
+        return ", not a list" if isinstance(value, list) else ", not a mapping"
+    return ", not a single value" if "mapping" in wanted or "list" in wanted else ""
 
 
 def expand_environment(document: YamlDocument, value: Any, location: Location, *, require_env: bool) -> Any:

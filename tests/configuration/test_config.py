@@ -481,3 +481,64 @@ def test_a_watchlist_folder_the_user_cannot_list_is_said_to_be_unreadable() -> N
         assert message == f"{path}:2: the watchlist folder {folder / 'watchlists'} cannot be read (permission denied)"
     finally:
         shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "line", "sentence"),
+    [
+        (
+            "  - name: Mitto AG\n    aliases: [Mitto]\n",
+            "  - Mitto AG\n",
+            3,
+            "vendors.0: must be a mapping (key: value lines), not a single value",
+        ),
+        (
+            "vendors:\n  - name: Mitto AG\n    aliases: [Mitto]\n",
+            "vendors: {Mitto: AG}\n",
+            2,
+            "vendors: must be a list ([a, b], or one '- item' a line), not a mapping",
+        ),
+        (
+            "[SS7, surveillance]",
+            "SS7",
+            6,
+            "topics.surveillance: must be a list ([a, b], or one '- item' a line), not a single value",
+        ),
+        (
+            "rules:\n",
+            "rules:\n  - vendor-breach\n",
+            9,
+            "rules.0: must be a mapping (key: value lines), not a single value",
+        ),
+        ("    severity: high\n", "    severity: high\n    near: 2.5\n", 12, "rules.0.near: must be a whole number"),
+        ("    severity: high\n", "    severity: high\n    fields: []\n", 12, "rules.0.fields: needs at least 1 item"),
+        (
+            "    severity: high\n",
+            "    severity: high\n    fields: [body]\n",
+            12,
+            "rules.0.fields.0: must be 'title', 'summary' or 'text'",
+        ),
+        (
+            "    aliases: [Mitto]\n",
+            "    aliases: [Mitto]\n    case_sensitive: maybe\n",
+            5,
+            "vendors.0.case_sensitive: must be true or false",
+        ),
+        ("name: Vendors", "name: [Vendors]", 1, "name: must be text, not a list"),
+        ("  - name: vendor-surveillance", "  - name: ''", 9, "rules.0.name: must not be empty"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_said_in_yaml_words(
+    tmp_path: Path, before: str, after: str, line: int, sentence: str
+) -> None:
+    """pydantic's vocabulary ("a valid dictionary or instance of VendorConfig", "should match pattern
+    '\\S'", "unable to parse string as an integer") never reaches the team: the kind YAML calls it."""
+    path = write_workspace(tmp_path, watchlist=WATCHLIST.replace(before, after, 1))
+    assert config_error(path) == f"{tmp_path / 'watchlists' / 'vendors.yaml'}:{line}: {sentence}"
+
+
+def test_a_config_value_of_the_wrong_kind_is_said_in_yaml_words(tmp_path: Path) -> None:
+    path = write_workspace(tmp_path, BASE + "sources: https://example.org/feed.xml\n")
+    assert config_error(path) == (
+        f"{path}:3: sources: must be a list ([a, b], or one '- item' a line), not a single value"
+    )
