@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from newsbot.models import AlertStatus, FeedbackAction
+from newsbot.models import AlertKind, AlertStatus, FeedbackAction
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import batched, iso, parse_iso
 
@@ -246,12 +246,14 @@ class FeedbackStore(StoreBase):
 
     def tallies(self, since: datetime | None = None) -> list[Tally]:
         """Per watchlist (rule None), then per rule that fired: sent alerts and their verdicts. An alert
-        two rules fired counts once for its watchlist and once for each rule."""
+        two rules fired counts once for its watchlist and once for each rule. A copy noted beside an
+        earlier alert (`also_in`) carries no buttons and alerted no one: it is not counted."""
         period = "AND alerts.sent_at >= ?" if since is not None else ""
         counts = "count(*), coalesce(sum(verdict.action = ?), 0), coalesce(sum(verdict.action = ?), 0)"
         query = (
             f"WITH verdict AS ({_LATEST_VERDICT}) SELECT alerts.watchlist, {{rule}}, {counts} FROM alerts {{hits}}"
-            f"LEFT JOIN verdict ON verdict.alert_id = alerts.id WHERE alerts.status = '{AlertStatus.SENT}' {period} "
+            f"LEFT JOIN verdict ON verdict.alert_id = alerts.id WHERE alerts.status = '{AlertStatus.SENT}' "
+            f"AND alerts.kind != '{AlertKind.ALSO_IN}' {period} "
             "GROUP BY 1, 2 ORDER BY 1, 2"
         ).format
         parameters = [*_VERDICTS, *([iso(since)] if since is not None else [])]

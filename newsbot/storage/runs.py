@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from newsbot.models import AlertStatus, RunSummary
+from newsbot.models import AlertKind, AlertStatus, RunSummary
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
     RunRecord,
@@ -39,9 +39,14 @@ class RunStore(StoreBase):
         ]
 
     def alert_counts(self) -> dict[AlertStatus, int]:
-        """pending (an interrupted send counts as pending), sent, unconfirmed, muted."""
+        """pending (an interrupted send counts as pending), sent, unconfirmed, muted. A copy noted
+        beside an earlier alert (`also_in`: a line in its thread, or with a webhook a record only) is
+        no alert sent: the run said "6 alerts sent" and status said 7. Pending copies still count."""
         counts = {AlertStatus.PENDING: 0, AlertStatus.SENT: 0, AlertStatus.UNCONFIRMED: 0, AlertStatus.MUTED: 0}
-        for row in self.db.query("SELECT status, count(*) AS n FROM alerts GROUP BY status"):
+        for row in self.db.query(
+            "SELECT status, count(*) AS n FROM alerts WHERE NOT (status = ? AND kind = ?) GROUP BY status",
+            [AlertStatus.SENT, AlertKind.ALSO_IN],
+        ):
             status = AlertStatus(row["status"])
             counts[AlertStatus.PENDING if status is AlertStatus.SENDING else status] += row["n"]
         return counts

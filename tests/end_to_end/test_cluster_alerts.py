@@ -82,6 +82,11 @@ def test_a_copy_in_the_same_run_is_one_alert_that_names_both_outlets(
     assert kinds == [("alert", "sent"), ("also_in", "sent")]  # the copy is recorded, not posted (webhook)
     [(clusters,)] = rows(workspace, "SELECT count(DISTINCT cluster_id) FROM stories")
     assert clusters == 1
+    # The copy alerted no one: status and feedback count what the run counted.
+    assert "1 alerts sent" in result.stdout
+    assert "Alerts: 0 pending, 1 sent" in workspace.newsbot("status").stdout
+    feedback = workspace.newsbot("feedback").stdout
+    assert "SMS and 2FA vendors: 1 alert sent," in feedback, feedback
 
 
 def test_with_a_token_a_later_copy_is_a_reply_in_the_first_alerts_thread(
