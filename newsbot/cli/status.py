@@ -44,10 +44,13 @@ def search_stories(config: Config, query: str, limit: int) -> tuple[list[Story],
     problem = _fts_syntax_problem(query)
     if problem and not re.search(r"\w", query):  # no word to look for as typed either ('', '"')
         return [], problem
+    if problem and _NEGATION.search(query):  # as typed, "-SS7" is the word SS7: the stories to leave out
+        return [], f"{problem}; to leave stories out, NOT goes between two parts: Mitto NOT SS7"
     with reading(config) as storage:
         return (storage.search(query, limit=limit) if storage else []), problem
 
 
+_NEGATION = re.compile(r"(?:^|[\s(])-\w|\bNOT\b")  # FTS5's NOT is upper case; a leading - is no operator
 _FTS_COLUMNS = ("title", "summary", "text")  # those of the stories' full-text index (newsbot.storage.schema)
 
 

@@ -108,3 +108,24 @@ def test_valid_syntax_searches_quietly(search: Search, query: str, titles: list[
 def test_valid_syntax_that_finds_nothing_still_says_so(search: Search) -> None:
     result = search("Kaleyra")
     assert (result.code, result.out, result.err) == (0, "no stored story matches 'Kaleyra'\n", "")
+
+
+@pytest.mark.parametrize("query", ["NOT Mitto", "-Mitto SS7", "SS7 -Diameter", "(SS7 -Diameter)", "SS7 NOT"])
+def test_a_broken_negation_never_lists_the_stories_it_meant_to_leave_out(search: Search, query: str) -> None:
+    """Searched as typed, "SS7 -Diameter" is SS7 AND Diameter: exactly the story to leave out."""
+    result = search(query)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.startswith(f"newsbot search: {query!r} is not SQLite full-text syntax: "), result.err
+    assert "to leave stories out, NOT goes between two parts: Mitto NOT SS7" in result.err
+
+
+def test_negation_written_as_fts_reads_it_leaves_the_story_out(search: Search) -> None:
+    result = search("SS7 NOT Diameter")
+    assert (result.code, result.err) == (0, "")
+    assert TITLES["mitto"] in result.out and TITLES["diameter"] not in result.out
+
+
+def test_a_hyphenated_word_is_still_searched_as_typed(search: Search) -> None:
+    result = search("co-founder")
+    assert result.code == 0 and TITLES["mitto"] in result.out
