@@ -9,6 +9,8 @@ the file is not well-formed XML.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,10 @@ from newsbot.stories.urls import canonical_url, is_http_url
 
 # newsbot.yaml expands `${VAR}` in every value: an outline's `${AWS_SECRET_ACCESS_KEY}` would send the
 # variable of cron's environment to the feed's host on every run.
+# An `&` that starts no entity or character reference.
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
+# Control, format (zero-width), unassigned and private-use characters: none belongs in a source's name.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs"})
 REFERENCE_REFUSED = "it holds a ${VARIABLE}, which newsbot.yaml would fill from the environment"
 
 
@@ -54,37 +60,82 @@ def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         raise ConfigError(f"{path}: the file declares XML entities, which newsbot refuses to expand")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(_bare_ampersands_escaped(body), parser)
     except etree.XMLSyntaxError as error:
         raise ConfigError(f"{path}: this is not an OPML file ({error})") from None
     if root is None or etree.QName(root).localname.lower() != "opml":
         raise ConfigError(f"{path}: this is not an OPML file (no <opml> root element)")
     if root.getroottree().docinfo.internalDTD is not None:  # the byte check above misses UTF-16
         raise ConfigError(f"{path}: the file declares XML entities, which newsbot refuses to expand")
-    feeds: list[OpmlFeed] = []
-    # The recovering parser reads what a reader's sloppy export holds (an `&` not escaped), but drops or
-    # bends what is around each fault (`AT&T` becomes `AT`; a cut-off file loses its last feeds):
-    # each fault is told, so that nothing is lost silently.
+    # The recovering parser reads the rest of a faulty file (one cut off, a tag left open), but what
+    # stands around a fault may come out bent, as `AT&T` came out `AT` and `?a=1&b=2` `?a=1=2` before
+    # bare ampersands were escaped: an outline a fault touches is told, not imported.
+    faults = {fault.line: fault.message for fault in parser.error_log}
     unusable = [
-        (f"{path.name}:{fault.line}", f"not well-formed XML ({fault.message}); check the feeds around it")
-        for fault in parser.error_log
+        (f"{path.name}:{line}", f"not well-formed XML ({message}); check the feeds around it")
+        for line, message in faults.items()
     ]
-    for outline in root.iter("outline"):
+    outlines = [element for element in root.iter() if _is_outline(element)]
+    feeds: list[OpmlFeed] = []
+    for number, outline in enumerate(outlines):
         # lxml gives attribute names and values as str; lxml-stubs says str | bytes.
         pairs = cast("list[tuple[str, str]]", outline.attrib.items())
-        attributes = {key.lower(): value.strip() for key, value in pairs}
+        attributes = {etree.QName(key).localname.lower(): value.strip() for key, value in pairs}
         url = attributes.get("xmlurl")
-        if not url:
+        if not url and len(outline):
             continue  # a folder
-        name = attributes.get("title") or attributes.get("text") or url
+        name = _printable(attributes.get("title") or attributes.get("text") or "") or url or "an outline"
+        if any(line in _lines_of(outlines, number, faults) for line in faults):
+            unusable.append((name, "not imported: the file is not well-formed XML where it stands (above)"))
+            continue
+        if not url:
+            page = attributes.get("htmlurl") or attributes.get("url")
+            unusable.append((name, _no_feed_why(page, "xmlurl" in attributes)))
+            continue
         if not is_http_url(url):
             unusable.append((name, f"'{url}' is not an http(s) feed URL"))
             continue
         if any(ENV_REFERENCE.search(value) for value in (url, name, attributes.get("htmlurl", ""))):
             unusable.append((name, REFERENCE_REFUSED))
             continue
-        feeds.append(OpmlFeed(name=" ".join(name.split()), feed=url, site=attributes.get("htmlurl") or None))
+        feeds.append(OpmlFeed(name=name, feed=url, site=attributes.get("htmlurl") or None))
     return feeds, unusable
+
+
+def _bare_ampersands_escaped(body: bytes) -> bytes:
+    """The commonest fault of a reader's export, an `&` not written `&amp;` (`AT&T`, `?a=1&b=2`), mended
+    exactly; ASCII-compatible encodings only (an ampersand in UTF-16 is two bytes, and left as it is)."""
+    return _BARE_AMPERSAND.sub(b"&amp;", body) if not body.startswith((b"\xff\xfe", b"\xfe\xff")) else body
+
+
+def _lines_of(outlines: Sequence[etree._Element], number: int, faults: Iterable[int]) -> range:
+    """The lines an outline stands on: from its own to the next outline's (the last one's, to the
+    last fault: a cut-off file's last outline is cut)."""
+    start = cast("int", outlines[number].sourceline)  # lxml-stubs: int | EllipsisType
+    after = cast("int", outlines[number + 1].sourceline) if number + 1 < len(outlines) else max(faults, default=0) + 1
+    return range(start, max(start + 1, after))
+
+
+def _is_outline(element: etree._Element) -> bool:
+    """An <outline>, whatever its case or namespace: `<opml xmlns="…">` and `<OUTLINE>` exports
+    were read as holding no feed at all, and said "0 sources added, 0 skipped"."""
+    return isinstance(element.tag, str) and etree.QName(element).localname.lower() == "outline"
+
+
+def _printable(name: str) -> str:
+    """An outline's name as one line of visible text: a control character (an escape sequence that
+    recolours the terminal `status` prints to) is left out, and runs of whitespace are one space."""
+    kept = "".join(character for character in name if unicodedata.category(character) not in _INVISIBLE)
+    return " ".join(kept.split())
+
+
+def _no_feed_why(page: str | None, empty_feed: bool) -> str:
+    """Why an outline without a feed URL is not imported, and what the team can do instead."""
+    if empty_feed:
+        return "its xmlUrl is empty"
+    if page and is_http_url(page):
+        return f"it names a web page ({page}), not a feed: to watch it, add a source with site: {page}"
+    return "it has no xmlUrl (a feed's address)"
 
 
 def to_opml(feeds: Iterable[OpmlFeed], title: str) -> str:

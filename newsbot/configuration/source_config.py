@@ -7,6 +7,7 @@ so `links:` on a feed source or `follow_pages:` on a sitemap is caught by `newsb
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from typing import Annotated
 
 from cssselect import SelectorError
@@ -76,6 +77,17 @@ class SourceConfig(Strict):
         if problem is not None:
             raise ValueError(f"'{url}' {problem}")
         return url
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        """A name is printed by `status`, alerts and the terminal, and written into an OPML export: an
+        escape sequence in it recoloured the terminal, and made the export not XML."""
+        if any(unicodedata.category(character) == "Cc" and not character.isspace() for character in name):
+            raise ValueError(f"source name {name!r} contains a control character; take it out")
+        if not any(unicodedata.category(character)[0] in "LNPS" for character in name):
+            raise ValueError(f"source name {name!r} has nothing visible in it; name the source in words")
+        return name
 
     @field_validator("links", "next_page", "title", "date")
     @classmethod

@@ -343,25 +343,138 @@ def test_an_opml_file_declaring_entities_in_utf_16_is_refused_too(tmp_path: Path
         read_opml(declared)
 
 
-@pytest.mark.parametrize(
-    ("body", "line"),
-    [
-        pytest.param(READER_EXPORT.encode()[: READER_EXPORT.index('xmlURL="https://carrier') + 10], 8, id="cut off"),
-        pytest.param(
-            b'<opml><body><outline text="AT&T news" xmlUrl="https://att.example/f"/></body></opml>', 1, id="&T"
-        ),
-    ],
-)
-def test_what_the_recovering_parser_had_to_mend_is_told(tmp_path: Path, body: bytes, line: int) -> None:
-    """A reader's export with an `&` not escaped still imports, but `AT&T` comes out as `AT`, and a
-    file cut off loses its last feeds: each fault is told, never silently."""
+def test_what_the_recovering_parser_had_to_mend_is_told_and_not_imported(tmp_path: Path) -> None:
+    """A file cut off mid-outline loses its last feed: the fault is told once, at its line, and the
+    outline it cut is told too, never imported bent."""
     path = tmp_path / "sloppy.opml"
-    path.write_bytes(body)
+    path.write_bytes(READER_EXPORT.encode()[: READER_EXPORT.index('xmlURL="https://carrier') + 10])
 
     feeds, unusable = read_opml(path)
 
-    assert feeds, "what could be read is read"
-    assert any(where == f"sloppy.opml:{line}" and why.startswith("not well-formed XML (") for where, why in unusable)
+    assert [feed.name for feed in feeds] == ["Signal Lines"], "what could be read is read"
+    faults = [where for where, why in unusable if why.startswith("not well-formed XML (")]
+    assert faults == ["sloppy.opml:8"]
+    assert ("Carrier Watch", "not imported: the file is not well-formed XML where it stands (above)") in unusable
+
+
+def test_a_bare_ampersand_is_read_as_the_ampersand_it_meant(workspace: Workspace, tmp_path: Path) -> None:
+    """A reader's export with `&` not escaped once imported `AT&T` as "AT" and the feed
+    `?a=1&b=2` as `?a=1=2`, a feed that does not exist, and exited 0."""
+    path = tmp_path / "sloppy.opml"
+    path.write_bytes(
+        b'<opml><body>\n<outline text="AT&T News" xmlUrl="https://att.example/feed?a=1&b=2&amp;c=3"/>\n'
+        b'<outline text="Fish &amp; Chips" xmlUrl="https://fish.example/f?x=1&#38;y=2"/>\n</body></opml>\n'
+    )
+    workspace.write()
+
+    result = import_sources(workspace, path)
+
+    assert result.returncode == 0, result.stderr
+    assert "0 skipped" in result.stdout
+    sources = yaml.safe_load(workspace.config.read_text(encoding="utf-8"))["sources"]
+    assert [(source["name"], source["feed"]) for source in sources] == [
+        ("AT&T News", "https://att.example/feed?a=1&b=2&c=3"),
+        ("Fish & Chips", "https://fish.example/f?x=1&y=2"),
+    ]
+
+
+def test_an_outline_without_a_feed_is_told_with_what_to_do(tmp_path: Path) -> None:
+    """Before, a page-only outline, OPML 1.0's type="link" and an empty xmlUrl were in neither
+    "added" nor "skipped": dropped in silence. A folder is still no feed, and not told."""
+    path = tmp_path / "pages.opml"
+    path.write_text(
+        "<opml><body>\n"
+        '<outline text="Only a page" htmlUrl="https://page.example/"/>\n'
+        '<outline type="link" text="Linked" url="https://link.example/"/>\n'
+        '<outline text="Empty" xmlUrl=""/>\n'
+        '<outline text="Nothing"/>\n'
+        '<outline text="Folder"><outline text="Inside" xmlUrl="https://in.example/f"/></outline>\n'
+        "</body></opml>\n",
+        encoding="utf-8",
+    )
+
+    feeds, unusable = read_opml(path)
+
+    assert [feed.name for feed in feeds] == ["Inside"]
+    assert unusable == [
+        (
+            "Only a page",
+            "it names a web page (https://page.example/), not a feed: to watch it, add a source with "
+            "site: https://page.example/",
+        ),
+        (
+            "Linked",
+            "it names a web page (https://link.example/), not a feed: to watch it, add a source with "
+            "site: https://link.example/",
+        ),
+        ("Empty", "its xmlUrl is empty"),
+        ("Nothing", "it has no xmlUrl (a feed's address)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'<opml xmlns="http://opml.org/spec2"><body>OUTLINES</body></opml>', id="namespaced"),
+        pytest.param(b"<OPML><BODY>OUTLINES</BODY></OPML>", id="upper-case"),
+    ],
+)
+def test_a_namespaced_or_upper_case_export_is_read(tmp_path: Path, body: bytes) -> None:
+    """Both once gave "0 sources added, 0 skipped" and exit 0."""
+    path = tmp_path / "reader.opml"
+    outline = b'<OUTLINE TEXT="Wire" XMLURL="https://wire.example/f"/>' if b"OPML" in body else None
+    path.write_bytes(body.replace(b"OUTLINES", outline or b'<outline text="Wire" xmlUrl="https://wire.example/f"/>'))
+    assert read_opml(path) == ([OpmlFeed("Wire", "https://wire.example/f")], [])
+
+
+def test_control_characters_never_reach_a_source_name(workspace: Workspace, tmp_path: Path) -> None:
+    """An outline named with an escape sequence became a source whose name recoloured the terminal
+    `status` printed to, and whose export was not XML. C1 controls are well-formed XML, so the
+    name is cleaned; a name that is nothing visible becomes the feed's URL."""
+    path = tmp_path / "escapes.opml"
+    path.write_text(
+        "<opml><body>\n"
+        '<outline text="Red &#x9B;31m Alert" xmlUrl="https://red.example/f"/>\n'
+        '<outline text="&#x200B;" xmlUrl="https://zw.example/f"/>\n'
+        "</body></opml>\n",
+        encoding="utf-8",
+    )
+    workspace.write()
+
+    result = import_sources(workspace, path)
+
+    assert result.returncode == 0, result.stderr
+    sources = yaml.safe_load(workspace.config.read_text(encoding="utf-8"))["sources"]
+    assert [source["name"] for source in sources] == ["Red 31m Alert", "https://zw.example/f"]
+    exported = run_newsbot("sources", "export", "--config", str(workspace.config), cwd=workspace.folder)
+    assert exported.returncode == 0, exported.stderr
+    assert read_opml_text(tmp_path, exported.stdout)[0][0].name == "Red 31m Alert"
+
+
+def read_opml_text(folder: Path, text: str) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
+    path = folder / "exported.opml"
+    path.write_text(text, encoding="utf-8")
+    return read_opml(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "sentence"),
+    [
+        pytest.param('"Red \\e[31m Alert"', "contains a control character; take it out", id="escape"),
+        pytest.param('"\\u200b"', "has nothing visible in it; name the source in words", id="zero-width"),
+    ],
+)
+def test_a_source_name_with_a_control_character_or_nothing_visible_is_refused(
+    workspace: Workspace, name: str, sentence: str
+) -> None:
+    workspace.write()
+    text = workspace.config.read_text(encoding="utf-8")
+    workspace.config.write_text(
+        text.replace("sources: []", f"sources:\n  - name: {name}\n    feed: https://wire.example/f"), encoding="utf-8"
+    )
+    check = run_newsbot("check", "--config", str(workspace.config), cwd=workspace.folder)
+    assert check.returncode == 1  # a config error
+    assert sentence in check.stderr, check.stderr
 
 
 def test_a_well_formed_export_has_nothing_to_tell() -> None:
