@@ -7,7 +7,7 @@ sent. The delivery policy that drains the outbox is newsbot.alerts.deliver.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -108,15 +108,24 @@ def queue_matches(
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:
-    """What a copy's match is beside the cluster's earlier alerts: news of its own (CONTINUES) when it
-    fires a rule they did not, or names a vendor they did not; else an "also in" of the first. A copy
-    naming a second supplier breached was an "also in" line, and that supplier's team never heard."""
+    """What a copy's match is beside the cluster's earlier alerts (`kind_beside`), and the first of them."""
     follows: dict[str, tuple[AlertKind, str | None]] = {}
     for match in matches:
         earlier = storage.cluster_alerts(cluster, match.watchlist)
-        new_rules = {hit.rule for hit in match.rules} - set().union(*(alert.rules for alert in earlier))
-        named = [alert.vendors for alert in earlier if alert.vendors is not None]  # older alerts: unknown
-        new_vendors = len(named) == len(earlier) and bool(set(match.vendors).difference(*named))
-        parent = earlier[0].id if earlier else None
-        follows[match.watchlist] = (AlertKind.CONTINUES if new_rules or new_vendors else AlertKind.ALSO_IN, parent)
+        kind = kind_beside(match, [(alert.rules, alert.vendors) for alert in earlier])
+        follows[match.watchlist] = (kind, earlier[0].id if earlier else None)
     return follows
+
+
+def kind_beside(match: Match, earlier: Sequence[tuple[set[str], set[str] | None]]) -> AlertKind:
+    """What a story's match is beside the (rules, vendors) of its cluster's earlier alerts in one
+    watchlist: an alert when there are none; news of its own (CONTINUES) when it fires a rule they did
+    not, or names a vendor they did not; else an "also in" of the first. A copy naming a second
+    supplier breached was an "also in" line, and that supplier's team never heard. Vendors None:
+    alerts queued before vendors were recorded, which name no vendor as new."""
+    if not earlier:
+        return AlertKind.ALERT
+    new_rules = {hit.rule for hit in match.rules} - set().union(*(rules for rules, _ in earlier))
+    named = [vendors for _, vendors in earlier if vendors is not None]
+    new_vendors = len(named) == len(earlier) and bool(set(match.vendors).difference(*named))
+    return AlertKind.CONTINUES if new_rules or new_vendors else AlertKind.ALSO_IN

@@ -132,6 +132,16 @@ class Story:
     reached_by: str = ""  # a feed's link to it, when that is another address (FeedEntry.reached_by)
 
 
+@dataclass(frozen=True)
+class StoredStory:
+    """A story as a run stored it: when it was first seen (what its age to alert is counted against)
+    and the cluster a run put it in (copies of one story alert once)."""
+
+    story: Story
+    first_seen: datetime
+    cluster: str | None
+
+
 class Severity(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"

@@ -29,7 +29,6 @@ from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_e
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
 from newsbot.long_lived import freeze_what_exists
-from newsbot.matching.backtest import backtest
 from newsbot.matching.examples import run_examples
 from newsbot.matching.explain import describe_evaluations
 from newsbot.matching.matcher import ANY_FIELD, Matcher, story_fields
@@ -443,7 +442,8 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
 
 
 def _backtest(arguments: argparse.Namespace) -> ExitStatus:
-    from newsbot.cli.status import stories_since  # loaded here, not for `check`
+    from newsbot.alerts.backtest import backtest  # loaded here, not for `check`
+    from newsbot.cli.status import stories_since
 
     config = load_config(arguments.config, require_env=False)
     candidate = load_watchlist(arguments.watchlist.resolve())
@@ -451,7 +451,7 @@ def _backtest(arguments: argparse.Namespace) -> ExitStatus:
     since = SYSTEM_CLOCK.now() - arguments.since
     with database_faults(config.database):
         stories = stories_since(config, since)
-    print(backtest(candidate, current, stories, since).describe())
+    print(backtest(candidate, current, stories, since, config.settings.max_age_days).describe())
     return ExitStatus.OK
 
 

@@ -18,7 +18,7 @@ from newsbot.clustering.clusters import CONTAINMENT, MIN_WORDS
 from newsbot.configuration.config import Config
 from newsbot.configuration.opml import OpmlFeed
 from newsbot.errors import StorageError
-from newsbot.models import Alert, AlertStatus, Story
+from newsbot.models import Alert, AlertStatus, StoredStory, Story
 from newsbot.pipeline.health import Health, HealthChange, HealthState
 from newsbot.storage.database import Storage
 from newsbot.storage.records import RunRecord, SourceState, TriedAlert, iso
@@ -147,7 +147,7 @@ def sent_alerts_since(config: Config, when: datetime) -> list[Alert]:
         return storage.sent_alerts_since(when) if storage else []
 
 
-def stories_since(config: Config, when: datetime) -> list[Story]:
+def stories_since(config: Config, when: datetime) -> list[StoredStory]:
     with reading(config) as storage:
         return storage.stories_since(when) if storage else []
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from newsbot.models import AlertKind, AlertStatus, Match, Story
+from newsbot.models import AlertKind, AlertStatus, Match, StoredStory, Story
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import (
     alert_id,
@@ -154,12 +154,16 @@ class StoryStore(StoreBase):
         rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
         return story_from_row(rows[0]) if rows else None
 
-    def stories_since(self, when: datetime) -> list[Story]:
-        """Stories first seen at or after `when`, oldest first (for backtests)."""
+    def stories_since(self, when: datetime) -> list[StoredStory]:
+        """Stories first seen at or after `when`, oldest first (for backtests), with when and in which
+        cluster: a backtest decides as the run did, once per cluster and by age when first seen."""
         rows = self.db.query(
             "SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, rowid", [iso(when)]
         )
-        return [story_from_row(row) for row in rows]
+        return [
+            StoredStory(story_from_row(row), datetime.fromisoformat(row["first_seen_at"]), row["cluster_id"])
+            for row in rows
+        ]
 
     def story_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories").fetchone()[0]

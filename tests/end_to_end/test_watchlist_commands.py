@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Workspace, line_of
+from tests.end_to_end.test_cluster_alerts import COPY, WIRE
 from tests.servers import FeedServer, Route, recent, rss
 
 EXAMPLES = """
@@ -123,6 +124,34 @@ def test_backtest_shows_what_an_edited_watchlist_would_change(
     assert "+ [medium] Syniverse breach disclosed" in result.stdout
     assert "- [medium] Kaleyra leaked data" in result.stdout
     assert "Alerts: 0 pending, 2 sent" in sent_before  # the backtest sent and queued nothing
+
+
+def test_backtest_decides_as_the_run_did_by_age_and_by_cluster(
+    workspace: Workspace, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """The run sends one alert for a wire story and its copy, and none for a story too old to alert:
+    the backtest once said 3 of them. Backtesting the live file says there is nothing to compare."""
+    old = {"title": "Mitto AG hacked", "link": "https://n.example/old", "pubDate": recent(hours_ago=24 * 30)}
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE, old]))))
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    ran = workspace.newsbot("run")
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(watchlist_file(workspace).read_text(encoding="utf-8"), encoding="utf-8")
+
+    result = workspace.newsbot("backtest", str(draft), "--since", "1d")
+    live = workspace.newsbot("backtest", str(watchlist_file(workspace)), "--since", "1d")
+
+    assert ran.returncode == 0 and "1 alerts sent" in ran.stdout, ran.stdout + ran.stderr
+    assert result.returncode == 0, result.stderr
+    assert "over 3 stories" in result.stdout
+    assert "1 of them were too old to alert when first seen (max_age_days: 7), as a run leaves them." in result.stdout
+    assert "It would have alerted 1 of them:" in result.stdout
+    assert "and noted 1 copies of those stories beside their alerts (also in)." in result.stdout
+    assert "0 new, 0 no longer alerted, 0 with different rules" in result.stdout
+    assert "Mitto AG hacked" not in result.stdout
+    assert live.returncode == 0, live.stderr
+    assert "This file is in the watchlists folder, so it runs now" in live.stdout
+    assert "Against the current version" not in live.stdout
 
 
 def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:

@@ -401,4 +401,4 @@ def test_a_clusters_members_are_listed_in_the_order_they_were_stored(storage: St
 
     assert cluster is not None
     assert [member.url.rsplit("/", 1)[1] for member in cluster.members] == paths
-    assert [item.url.rsplit("/", 1)[1] for item in storage.stories_since(NOW)] == paths
+    assert [item.story.url.rsplit("/", 1)[1] for item in storage.stories_since(NOW)] == paths
