@@ -415,8 +415,9 @@ def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
 
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.alerts.format import plain_url, visible  # a stored story's text is a feed's
+    from newsbot.alerts.outbox import too_old_to_alert
     from newsbot.cli.mutes import story_mutes  # loaded here, not for `check`
-    from newsbot.cli.status import stored_story, story_cluster
+    from newsbot.cli.status import stored_story, story_cluster, too_old_line
 
     if (arguments.text is None) == (arguments.url is None):
         print("newsbot explain: give either a TEXT or --url URL", file=sys.stderr)
@@ -427,13 +428,16 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
         fields = {ANY_FIELD: html_to_text(arguments.text)}
     else:
         with database_faults(config.database):
-            story = stored_story(config, arguments.url)
-            cluster = story_cluster(config, story) if story else None
-            muted = story_mutes(config, story) if story else []
-        if story is None:
+            stored = stored_story(config, arguments.url)
+            cluster = story_cluster(config, stored.story) if stored else None
+            muted = story_mutes(config, stored.story) if stored else []
+        if stored is None:
             print(f"newsbot explain: no stored story has the URL {arguments.url}", file=sys.stderr)
             return ExitStatus.ERROR
+        story = stored.story
         print(visible(f"{story.title}\n{plain_url(story.url)} ({story.source})\n{cluster}\n"))
+        if too_old_to_alert(story.published_at or stored.first_seen, stored.first_seen, config.settings.max_age_days):
+            print(too_old_line(story, stored.first_seen, config.settings.max_age_days))
         if muted:
             print("\n".join(muted) + "\n")
         fields = story_fields(story)

@@ -91,13 +91,22 @@ def _fts_error_in_words(message: str) -> str:
     return f"SQLite says: {message}"
 
 
-def stored_story(config: Config, url: str) -> Story | None:
+def stored_story(config: Config, url: str) -> StoredStory | None:
     """The stored story with this URL (canonicalised first, as stories are stored): an item stored at
     its anchor (a FeedEntry that is `anchored`) with its fragment, any other without."""
     with reading(config) as storage:
         if storage is None:
             return None
         return storage.story_by_url(canonical_url(url, keep_fragment=True)) or storage.story_by_url(canonical_url(url))
+
+
+def too_old_line(story: Story, first_seen: datetime, max_age_days: float) -> str:
+    """Why a story whose rules fire below got no alert: the run leaves a story this old alone."""
+    published = story.published_at.date().isoformat() if story.published_at else "undated"
+    return (
+        f"Age: published {published}, first seen {first_seen:%Y-%m-%d}: too old to alert (max_age_days: "
+        f"{max_age_days:g}), so no run queued an alert for it, whatever fires below.\n"
+    )
 
 
 def exportable_feeds(config: Config) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -150,9 +151,9 @@ class StoryStore(StoreBase):
                 [iso(when), json.dumps(stories)],
             )
 
-    def story_by_url(self, url: str) -> Story | None:
+    def story_by_url(self, url: str) -> StoredStory | None:
         rows = list(self.db.query("SELECT * FROM stories WHERE url = ?", [url]))
-        return story_from_row(rows[0]) if rows else None
+        return _stored(rows[0]) if rows else None
 
     def stories_since(self, when: datetime) -> list[StoredStory]:
         """Stories first seen at or after `when`, oldest first (for backtests), with when and in which
@@ -160,10 +161,7 @@ class StoryStore(StoreBase):
         rows = self.db.query(
             "SELECT * FROM stories WHERE first_seen_at >= ? ORDER BY first_seen_at, rowid", [iso(when)]
         )
-        return [
-            StoredStory(story_from_row(row), datetime.fromisoformat(row["first_seen_at"]), row["cluster_id"])
-            for row in rows
-        ]
+        return [_stored(row) for row in rows]
 
     def story_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories").fetchone()[0]
@@ -185,3 +183,7 @@ class StoryStore(StoreBase):
         except sqlite3.OperationalError:
             rows = list(self.db.table("stories").search(query, limit=limit, quote=True))
         return [story_from_row(row) for row in rows]
+
+
+def _stored(row: dict[str, Any]) -> StoredStory:
+    return StoredStory(story_from_row(row), datetime.fromisoformat(row["first_seen_at"]), row["cluster_id"])
