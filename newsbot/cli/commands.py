@@ -26,7 +26,7 @@ from newsbot.clock import SYSTEM_CLOCK
 from newsbot.configuration.config import Config, load_config
 from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_export
-from newsbot.configuration.watchlists import load_watchlist
+from newsbot.configuration.watchlists import files_not_read, load_watchlist
 from newsbot.errors import ConfigError, LockedError, NewsbotError, RunInterrupted, StorageError
 from newsbot.long_lived import freeze_what_exists
 from newsbot.matching.examples import run_examples
@@ -367,6 +367,7 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.cli.commonwords import common_word_warnings  # wordfreq: 0.2 s, after the config is known good
 
     warnings = [warning for watchlist in config.watchlists for warning in watchlist.warnings]
+    warnings += files_not_read(config.path.parent / config.settings.watchlists)
     for warning in [*warnings, *ignored_routing(config), *common_word_warnings(config)]:
         print(f"warning: {warning}")
     failed = [result for result in run_examples(config.watchlists) if not result.passed]

@@ -125,6 +125,18 @@ class Settings(Strict):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
 
+    @field_validator("slack", mode="before")
+    @classmethod
+    def _slack_written_empty(cls, slack: object) -> object:
+        """`slack:` with nothing under it (its keys commented out, or not indented under it) was read as
+        no section: alerts went to the terminal, cron's mail, and `check` said there was no section."""
+        if slack is None:
+            raise ValueError(
+                "is empty: give it webhook_url: or token: (indented under slack:), or take the slack: line "
+                "out to print alerts to the terminal"
+            )
+        return slack
+
 
 @dataclass(frozen=True)
 class Config:

@@ -196,6 +196,26 @@ def watchlist_files(folder: Path) -> list[Path]:
     )
 
 
+def files_not_read(folder: Path) -> list[str]:
+    """Warnings for what looks like a watchlist in the folder and is not read: a file in a subfolder
+    (`watchlists/team-a/x.yaml`) or with its extension in capitals (`X.YAML`). `check` said OK, and
+    their rules never ran. Hidden files and folders are an editor's or a tool's, and are left alone."""
+    read = set(watchlist_files(folder))
+    looks_like = (
+        path
+        for path in sorted(folder.rglob("*"))
+        if path.suffix.lower() in {".yaml", ".yml"}
+        and path not in read
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+    return [
+        f"{path} is not read: only the watchlist folder's own files ending .yaml or .yml are watchlists "
+        f"({'move it up into ' + str(folder) if path.parent != folder else 'rename it with a lower-case extension'} "
+        "to use it)"
+        for path in looks_like
+    ]
+
+
 def load_watchlist(path: Path, *, require_env: bool = True, config_secrets: frozenset[str] = frozenset()) -> Watchlist:
     """One watchlist file; `config_secrets`: the config's Slack secrets' variables, which no value
     here may name but a secret's own (newsbot.configuration.slack_secrets.secret_variables)."""

@@ -16,7 +16,7 @@ from newsbot.configuration.watchlists import InlineWord, load_watchlist
 from newsbot.configuration.yamlfile import load_yaml
 from newsbot.errors import ConfigError
 from newsbot.models import Severity
-from tests.conftest import REPOSITORY
+from tests.conftest import REPOSITORY, run_newsbot
 
 EXAMPLES = REPOSITORY / "examples"
 
@@ -542,3 +542,33 @@ def test_a_config_value_of_the_wrong_kind_is_said_in_yaml_words(tmp_path: Path) 
     assert config_error(path) == (
         f"{path}:3: sources: must be a list ([a, b], or one '- item' a line), not a single value"
     )
+
+
+def test_an_empty_slack_section_is_an_error_not_the_terminal(tmp_path: Path) -> None:
+    """Its keys commented out, `slack:` was read as no section: alerts went to cron's mail, and
+    `check` said "no slack: section in newsbot.yaml"."""
+    path = write_workspace(tmp_path, BASE + "slack:\n#  webhook_url: ${SLACK_WEBHOOK_URL}\n")
+    assert config_error(path) == (
+        f"{path}:3: slack: is empty: give it webhook_url: or token: (indented under slack:), or take the "
+        "slack: line out to print alerts to the terminal"
+    )
+
+
+def test_check_warns_about_watchlists_it_does_not_read(tmp_path: Path) -> None:
+    """A subfolder's watchlists and a capital extension were ignored while `check` said OK."""
+    path = write_workspace(tmp_path, BASE)
+    folder = tmp_path / "watchlists"
+    for place in ("team-a/extra.yaml", "Shouted.YAML", ".drafts/hidden.yaml", "notes.txt"):
+        (folder / place).parent.mkdir(exist_ok=True)
+        (folder / place).write_text(WATCHLIST.replace("name: Vendors", f"name: {place}"), encoding="utf-8")
+
+    result = run_newsbot("check", "--config", str(path), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {folder / 'Shouted.YAML'} is not read: only the watchlist folder's own files ending .yaml or "
+        ".yml are watchlists (rename it with a lower-case extension to use it)",
+        f"warning: {folder / 'team-a' / 'extra.yaml'} is not read: only the watchlist folder's own files ending "
+        f".yaml or .yml are watchlists (move it up into {folder} to use it)",
+    ]
