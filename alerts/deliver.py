@@ -20,6 +20,8 @@ Guarantees, in order of the steps:
   as many messages as Slack's limits need; each marks sent exactly the alerts it lists;
 - stoppable: `should_stop()` is asked before each new message; once it says yes nothing new starts
   and everything not yet posted stays in the outbox;
+- muted when they leave: a mute set from Slack after an alert was queued (during a run's sending,
+  or an outage's backlog) suppresses it before it is sent, as it would have at queueing;
 - reported: alerts waiting for longer than `failing_after` are announced once per episode, as soon
   as Slack answers again (unconfirmed alerts are not waiting: `newsbot status` shows them).
 """
@@ -75,6 +77,7 @@ class Outbox(Protocol):
     def known_channel(self, destination: str) -> str | None: ...
     def alert_status(self, alert: str) -> str | None: ...
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None: ...
+    def mute_waiting(self, alerts: Sequence[Alert], now: datetime) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,11 @@ class _Drain:
     def _deliver_alerts(self) -> None:
         groups: dict[Destination, list[Alert]] = {}
         copies: list[Alert] = []
-        for alert in self._settle_in_flight(self.outbox.due_alerts(self.clock.now())):
+        due = self._settle_in_flight(self.outbox.due_alerts(self.clock.now()))
+        muted = self.outbox.mute_waiting([alert for alert in due if alert.in_flight_since is None], self.clock.now())
+        for alert in due:
+            if alert.id in muted:
+                continue
             if alert.kind is AlertKind.ALSO_IN:
                 copies.append(alert)
             else:

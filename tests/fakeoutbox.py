@@ -144,6 +144,9 @@ class FakeOutbox:
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None:
         raise AssertionError("the fake outbox holds no source notices")
 
+    def mute_waiting(self, alerts: Sequence[Alert], now: datetime) -> set[str]:
+        return set()  # the fake outbox knows no mutes (tests/alerts/test_mute_at_sending.py uses Storage)
+
     def sent_message(self, alert: str) -> tuple[str, str] | None:
         entry = self.entries.get(alert)
         if entry is None or entry.status is not AlertStatus.SENT:

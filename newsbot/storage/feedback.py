@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from newsbot.models import AlertKind, AlertStatus, FeedbackAction
+from newsbot.models import Alert, AlertKind, AlertStatus, FeedbackAction
 from newsbot.storage.base import StoreBase
 from newsbot.storage.records import batched, iso, parse_iso
 
@@ -205,6 +205,28 @@ class FeedbackStore(StoreBase):
                 f"WHERE id = ? AND status = '{AlertStatus.PENDING}' AND attempts = 0",
                 [mute_id, alert_id],
             )
+
+    def mute_waiting(self, alerts: Sequence[Alert], now: datetime) -> set[str]:
+        """The alerts, of those waiting to be sent, that a mute set since they were queued suppresses,
+        marked muted in one transaction: a "Mute vendor" clicked while a run sends (or after an outage
+        left hundreds waiting) once let every queued alert of that vendor through. Only an alert
+        not in flight (pending) is muted: one in flight may be in Slack already."""
+        if self.db.execute(f"SELECT 1 FROM mutes WHERE {_ACTIVE} LIMIT 1", [iso(now)]).fetchone() is None:
+            return set()
+        muted: set[str] = set()
+        with self.transaction():
+            for alert in alerts:
+                mute = self.mute_for(alert.match.watchlist, alert.match.vendors, alert.cluster, now)
+                if (
+                    mute is not None
+                    and self.db.execute(
+                        f"UPDATE alerts SET status = '{AlertStatus.MUTED}', mute_id = ? "
+                        f"WHERE id = ? AND status = '{AlertStatus.PENDING}'",
+                        [mute, alert.id],
+                    ).rowcount
+                ):
+                    muted.add(alert.id)
+        return muted
 
     def mutes(self, now: datetime) -> list[Mute]:
         """The mutes active at `now`, oldest first."""

@@ -19,7 +19,7 @@ from tests.end_to_end.test_cluster_alerts import FOLLOW_UP, WIRE
 from tests.end_to_end.test_serve import SIGNING_SECRET, alerted, rows, serving, story, wait_until, with_feedback
 from tests.fakeclock import FakeClock
 from tests.feed_items import KALEYRA, MITTO
-from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
 MITTO_AGAIN = {
     "title": "Mitto AG fined by Swiss regulator",
@@ -164,3 +164,34 @@ def test_a_mute_runs_out_on_the_runs_clock(workspace: Workspace, slack: FakeSlac
     texts = [str(message["text"]) for message in slack.delivered]
     assert len(texts) == 2 and "Mitto AG sold SS7 access" in texts[0] and "Mitto AG SS7 inquiry" in texts[1], texts
     assert statuses(workspace) == {"first": ("sent", None), "during": ("muted", 1), "after": ("sent", None)}
+
+
+def test_a_mute_clicked_while_alerts_wait_suppresses_the_waiting_ones(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Slack down, two Mitto alerts and a Kaleyra one wait in the outbox; a "Mute vendor" click on
+    the first Mitto alert then arrives. Mutes were applied only when a match was queued, so when
+    Slack came back both waiting Mitto alerts were posted after the click."""
+    with_feedback(workspace, slack)
+    message = alerted(workspace, feed_server, slack, story(MITTO))
+    slack.fail_always = SlackReply(status=429, body="ratelimited", headers={"Retry-After": "1"})
+    feed(feed_server, MITTO, MITTO_AGAIN, KALEYRA, MITTO_LATER)
+    failing = workspace.newsbot("run")
+    waiting = statuses(workspace)
+
+    click(workspace, slack, message, "Mute vendor 7 days")
+    slack.fail_always = None
+    recovered = workspace.newsbot("run")
+
+    assert failing.returncode == 0, failing.stderr
+    assert waiting["mitto-fined"][0] == waiting["mitto-inquiry"][0] == waiting["kaleyra"][0] == "pending"
+    assert recovered.returncode == 0, recovered.stderr
+    texts = [str(posted["text"]) for posted in slack.delivered]
+    assert len(texts) == 2 and "Kaleyra" in texts[1], texts
+    assert statuses(workspace) == {
+        "mitto": ("sent", None),
+        "mitto-fined": ("muted", 1),
+        "kaleyra": ("sent", None),
+        "mitto-inquiry": ("muted", 1),
+    }
+    assert "2 match" in workspace.newsbot("mutes").stdout  # both counted as suppressed by mute #1
