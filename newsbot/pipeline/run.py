@@ -352,7 +352,19 @@ class _LaterStages:
         """A second connection to the file the run has open, checked and migrated already: opened
         without Storage.open's checks, which read every page (seconds, on a large database)."""
         if self._storage is None:
-            self._storage = Storage(Database(self.database))
+            # mode=rw: the run's file or none; opened by its path, a file moved away since the run
+            # opened it was made again, empty, and the run's stories split between the two.
+            uri = f"{self.database.absolute().as_uri()}?mode=rw"
+            try:
+                self._storage = Storage(Database(sqlite3.connect(uri, uri=True)))
+            except sqlite3.OperationalError:
+                if self.database.exists():
+                    raise  # a fault of the file itself, told as such (newsbot.storage.database_errors)
+                raise StorageError(
+                    f"the database {self.database} was moved or removed while the run had it open; nothing "
+                    "was written in its place (what the run stored is in the file where it went): put it "
+                    "back before the next run, or that run starts a new database and alerts again"
+                ) from None
             _writing_connection(self._storage)
         return self._storage
 
