@@ -3,7 +3,7 @@
 Deciding when sending, not when queuing, means an alert kept because its channel did not exist
 goes to the right place once the config is fixed.
 
-Bot token, most specific first: the channel of a rule that fired (the most severe such rule),
+Bot token, most specific first: the channel of the most severe rule that fired (if it has one),
 `slack.severity_channels` for the alert's severity, the watchlist's `channel`, `slack.channel`.
 Webhook: the watchlist's `webhook_url`, else `slack.webhook_url`.
 """
@@ -58,11 +58,15 @@ def default_destination(slack: SlackConfig) -> Destination:
 
 
 def _rule_channel(match: Match, watchlist: WatchlistConfig | None) -> str | None:
-    if watchlist is None:
+    """The channel of the most severe rule that fired, when it has one; of several as severe, the
+    first that has one. A less severe rule's channel is not the alert's: a critical alert went to a
+    low rule's `#low-noise` when the critical rule had no channel of its own."""
+    if watchlist is None or not match.rules:
         return None
     channels = {rule.name: rule.channel for rule in watchlist.rules if rule.channel}
-    fired = sorted(match.rules, key=lambda hit: hit.severity.rank, reverse=True)
-    return next((channels[hit.rule] for hit in fired if hit.rule in channels), None)
+    return next(
+        (channels[hit.rule] for hit in match.rules if hit.severity == match.severity and hit.rule in channels), None
+    )
 
 
 def ops_destination(slack: SlackConfig) -> Destination:

@@ -70,6 +70,27 @@ def test_rule_and_watchlist_channels_route_alerts(
     assert slack.in_channel("vendor-news") == []
 
 
+def test_a_less_severe_rules_channel_is_not_the_alerts(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Mitto AG fires the high rule (no channel of its own) and a low rule whose channel is for low
+    noise: the alert is high, and goes where high alerts go. It went to #low-noise."""
+    workspace.edit_watchlist(
+        "    severity: medium\n",
+        '    severity: medium\n  - name: vendor-mentioned\n    all: [vendors]\n    severity: low\n    channel: "#low-noise"\n',
+    )
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
+    slack.channels["low-noise"] = "C0LOWNOISE"
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert ["Mitto AG" in m["text"] for m in slack.in_channel("sec-incidents")] == [True]
+    assert ["Kaleyra" in m["text"] for m in slack.in_channel("vendor-news")] == [True]  # medium: the default
+    assert slack.in_channel("low-noise") == []
+
+
 def test_the_same_story_for_a_second_watchlist_goes_into_the_first_alerts_thread(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
