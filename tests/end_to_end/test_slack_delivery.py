@@ -77,7 +77,11 @@ def test_a_less_severe_rules_channel_is_not_the_alerts(
     noise: the alert is high, and goes where high alerts go. It went to #low-noise."""
     workspace.edit_watchlist(
         "    severity: medium\n",
-        '    severity: medium\n  - name: vendor-mentioned\n    all: [vendors]\n    severity: low\n    channel: "#low-noise"\n',
+        "    severity: medium\n"
+        "  - name: vendor-mentioned\n"
+        "    all: [vendors]\n"
+        "    severity: low\n"
+        '    channel: "#low-noise"\n',
     )
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
     workspace.use_slack_token(slack, severity_channels={"high": "#sec-incidents"})
