@@ -117,6 +117,15 @@ class Pacer:
         self._last[key] = self.clock.monotonic()
 
 
+_RECORDED = PostResult(ok=True)  # nothing to post (a copy recorded, or waiting for its thread)
+
+
+def _place_failing(result: PostResult) -> bool:
+    """Whether the alerts after this one to the same place should wait: not when Slack refused only
+    this message (its blocks, its thread), which once held back every later alert to its channel."""
+    return not result.ok and not result.refused_this_message
+
+
 class _StoppedError(NewsbotError):
     """should_stop() said yes: no new message starts."""
 
@@ -161,10 +170,10 @@ class _Drain:
                 self._send_digest(destination, alerts)
                 continue
             for alert in alerts:
-                if not self._send_one(destination, alert):
+                if _place_failing(self._send_one(destination, alert)):
                     break  # this destination is failing: the rest wait for the next run
         for alert in copies:
-            if not self._add_copy(alert):
+            if _place_failing(self._add_copy(alert)):
                 break  # Slack is failing: the other copies wait for the next run
 
     def _settle_in_flight(self, due: list[Alert]) -> list[Alert]:
@@ -226,22 +235,21 @@ class _Drain:
         when there is one (a private channel or a user's DM may not be found by its name)."""
         return Destination(label=label, channel=self.outbox.known_channel(label) or channel or label)
 
-    def _add_copy(self, alert: Alert) -> bool:
+    def _add_copy(self, alert: Alert) -> PostResult:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
-        (bot token), a line on the terminal, and with a webhook only a record: no second ping.
-        False when Slack failed."""
+        (bot token), a line on the terminal, and with a webhook only a record: no second ping."""
         destination = self.policy.route(alert.match)
         if not self.poster.can_look_back:
             if destination == TERMINAL:
                 self._post_untracked(destination, Outgoing({}, plain_also_in(alert), (alert.id,)))
             self.outbox.mark_sent([alert.id], self.clock.now())
-            return True
+            return _RECORDED
         message = alert.parent and self.outbox.sent_message(alert.parent)
         if not message:
             if alert.parent and self.outbox.alert_status(alert.parent) in (AlertStatus.PENDING, AlertStatus.SENDING):
-                return True  # the first alert is not in Slack yet: the copy waits for its thread
+                return _RECORDED  # the first alert is not in Slack yet: the copy waits for its thread
             self.outbox.mark_sent([alert.id], self.clock.now())
-            return True
+            return _RECORDED
         channel, ts = message
         reply = Outgoing(
             build_also_in(alert, unfurl_links=self.policy.unfurl_links),
@@ -250,9 +258,9 @@ class _Drain:
             thread_ts=ts,
             kind=MessageKind.ALSO_IN,
         )
-        return self._post(Destination(label=channel, channel=channel), reply).ok
+        return self._post(Destination(label=channel, channel=channel), reply)
 
-    def _send_one(self, destination: Destination, alert: Alert) -> bool:
+    def _send_one(self, destination: Destination, alert: Alert) -> PostResult:
         thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None
         message = Outgoing(
             payload=build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons),
@@ -263,7 +271,7 @@ class _Drain:
         result = self._post(destination, message)
         if result.ok:
             self.report.sent += 1
-        return result.ok
+        return result
 
     def _send_digest(self, destination: Destination, alerts: list[Alert]) -> None:
         """The digest's messages in order, each marking sent the alerts it lists (and, with a bot token,
@@ -303,6 +311,8 @@ class _Drain:
             result = self.poster.post(Destination(label=channel, channel=channel), detail)
             if not result.ok:
                 self.report.errors.append(f"{channel}: a digest's full message: {result.error or 'unknown error'}")
+                if result.refused_this_message:
+                    continue  # its thread deleted, or its blocks refused: owed again, it would be forever
                 if not result.unknown:
                     self.outbox.set_detail_due(alert.id, True)
                 refusing.add(channel)

@@ -46,6 +46,9 @@ class PostResult:
     `unknown`: the request may have reached Slack but no answer told whether it was taken (a timeout
     after sending, a reset connection, a body that is not Slack's): the message must be looked up,
     never simply sent again. `kind`: for a message found by a look-up, what its metadata says it is.
+    `refused_this_message`: Slack's error is about this message (its blocks, its length, the thread
+    it replies in), not the place it goes to: one such message once held back every later alert to
+    its channel, run after run.
     """
 
     ok: bool
@@ -55,6 +58,7 @@ class PostResult:
     retry_after: float | None = None
     unknown: bool = False
     kind: MessageKind | None = None
+    refused_this_message: bool = False  # Slack refused what it holds (invalid_blocks): others may go there
 
 
 class LookBackError(NewsbotError):

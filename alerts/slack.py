@@ -69,6 +69,25 @@ PERMANENT_ERRORS = {
     "action_prohibited": "a Slack admin blocks posting there",
     "posting_to_general_channel_denied": "only admins may post in that channel",
 }
+# Errors about the message itself (its blocks, length or metadata, the thread it replies in, which
+# someone may have deleted), not the destination: the next alert to the same place is still sent.
+MESSAGE_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_attachments",
+        "invalid_payload",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "thread_not_found",
+        "invalid_thread_ts",
+    }
+)
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")  # chat.postMessage posts it in the user's DM with the app
 LISTED_TYPES = "public_channel,private_channel"  # conversations.list's default is public only
@@ -338,6 +357,7 @@ class WebhookPoster(CannotLookBack):
                 f"Slack answered HTTP {response.status_code}: {describe_error(code) if code else 'no Slack error code'}"
             ),
             retry_after=retry_after,
+            refused_this_message=code in MESSAGE_ERRORS,
         )
 
 
@@ -495,4 +515,5 @@ class BotPoster:
             ok=False,
             error=self._redact(f"{describe_error(code or 'unknown_error')} (HTTP {status})"),
             retry_after=retry_after,
+            refused_this_message=code in MESSAGE_ERRORS,
         )

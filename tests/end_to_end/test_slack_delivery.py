@@ -186,6 +186,29 @@ def test_a_bot_not_in_the_channel_does_not_block_other_channels(
     assert sorted(row[0] for row in alert_rows(workspace)) == ["pending", "sent"]
 
 
+@pytest.mark.parametrize("mode", ["token", "webhook"])
+def test_a_message_slack_refuses_does_not_hold_back_the_next_ones(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, mode: str
+) -> None:
+    """Slack refuses the oldest alert's blocks: it waits, named, and the two after it go out. Before,
+    the refused one was tried first every run and every later alert to its channel waited behind it."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(3)]))))
+    if mode == "token":
+        workspace.use_slack_token(slack, seconds_between_messages=0)
+    else:
+        workspace.use_slack(slack, seconds_between_messages=0)
+    slack.script = [SlackReply(400, "invalid_blocks")]
+
+    first = workspace.newsbot("run")
+    slack.fail_always = SlackReply(400, "invalid_blocks")  # the same message is refused again
+    again = workspace.newsbot("run")
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "Slack says invalid_blocks" in first.stdout
+    assert len(slack.delivered) == 2
+    assert sorted(row[0] for row in alert_rows(workspace)) == ["pending", "sent", "sent"]
+
+
 def test_a_rejected_token_keeps_everything_and_never_shows_the_token(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
