@@ -415,8 +415,19 @@ def plain_digest(title: str, alerts: Sequence[Alert]) -> str:
 
 
 def build_notice(text: str) -> dict[str, Any]:
-    """newsbot's own words (delivery failing), not feed text: still escaped, never a mention."""
+    """newsbot's own words (delivery failing), not feed text: still escaped, never a mention. Its
+    lines go in as many sections as Slack's 3,000 characters a section need: a notice naming many
+    watchlists' failing channels was one section past the limit, refused, and retried every run."""
+    sections: list[str] = []
+    for line in escape(text).split("\n"):
+        line = truncate_escaped(line, SECTION_LIMIT)
+        if sections and len(sections[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            sections[-1] += "\n" + line
+        else:
+            sections.append(line)
+    if len(sections) > BLOCK_LIMIT:
+        sections[BLOCK_LIMIT - 1 :] = [truncate_escaped("\n".join(sections[BLOCK_LIMIT - 1 :]), SECTION_LIMIT)]
     return {
-        "text": escape(text),
-        "blocks": [{"type": "section", "text": mrkdwn(escape(text))}],
+        "text": truncate_escaped(escape(text), TEXT_LIMIT),
+        "blocks": [{"type": "section", "text": mrkdwn(section)} for section in sections],
     }

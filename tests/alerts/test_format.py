@@ -18,6 +18,7 @@ from newsbot.alerts.format import (
     SECTION_LIMIT,
     TEXT_LIMIT,
     build_message,
+    build_notice,
     escape,
     plain_text,
     safe_link_target,
@@ -383,3 +384,25 @@ def test_a_cut_never_leaves_half_an_escape(shift: int) -> None:
     for text in texts:
         assert not re.search(r"&(amp|am|a|lt|l|gt|g)?…$", text), text[-20:]
         assert len(text) <= SECTION_LIMIT
+
+
+@pytest.mark.parametrize("lines", [18, 2_000])
+def test_a_long_notice_is_split_into_sections_slack_accepts(lines: int) -> None:
+    """ "Delivery is failing" naming 18 watchlists' channels was one section of 3,235 characters:
+    refused (invalid_blocks), and retried in silence every run. Each line is kept while they fit."""
+    text = "\n".join(
+        f"'Watchlist {number}' to #missing-{number}: Slack says channel_not_found " + "x" * 120
+        for number in range(lines)
+    )
+
+    payload = build_notice(text)
+
+    sections = [block["text"]["text"] for block in payload["blocks"]]
+    assert len(sections) <= 50 and all(0 < len(section) <= 3000 for section in sections)
+    assert len(payload["text"]) <= 40000
+    shown = "\n".join(sections)
+    if lines == 18:
+        assert shown == text and len(sections) == 2
+    else:
+        assert len(sections) == 50 and shown.endswith("…")  # the lines that do not fit, cut in the last
+        assert text.startswith("\n".join(sections[:49]) + "\n")
