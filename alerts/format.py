@@ -419,8 +419,7 @@ def build_notice(text: str) -> dict[str, Any]:
     lines go in as many sections as Slack's 3,000 characters a section need: a notice naming many
     watchlists' failing channels was one section past the limit, refused, and retried every run."""
     sections: list[str] = []
-    for line in escape(text).split("\n"):
-        line = truncate_escaped(line, SECTION_LIMIT)
+    for line in (truncate_escaped(line, SECTION_LIMIT) for line in escape(text).split("\n")):
         if sections and len(sections[-1]) + 1 + len(line) <= SECTION_LIMIT:
             sections[-1] += "\n" + line
         else:
