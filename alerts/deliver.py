@@ -399,6 +399,8 @@ class _Drain:
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
+        else:  # said, so that a notice Slack refuses is not retried in silence every run
+            self.report.errors.append(f"{target.label}: the delivery-failing notice: {result.error or 'unknown error'}")
 
     def _send_source_notices(self) -> None:
         """Source health changes, oldest first; one that fails waits (with the rest) for the next run."""

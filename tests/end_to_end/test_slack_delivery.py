@@ -249,6 +249,26 @@ def test_delivery_failing_is_announced_once_when_slack_answers_again(
     assert "FAILING: 'Mitto AG co-founder sold SS7 access'" in status.stdout
 
 
+def test_a_refused_delivery_failing_notice_is_said_and_tried_again(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, severity_channels={"high": "#missing"}, failing_after_hours=0.0003)
+    workspace.newsbot("run")
+    time.sleep(2.2)  # stuck for longer than failing_after (see the test above)
+    feed_server.routes["/feed.xml"] = Route(rss([story(MITTO), story(KALEYRA)]))
+    slack.script = [SlackReply(), SlackReply(), SlackReply(400, "invalid_blocks")]
+
+    refused = workspace.newsbot("run")
+    feed_server.routes["/feed.xml"] = Route(rss([story(MITTO), story(KALEYRA), story(KALEYRA, 2)]))
+    again = workspace.newsbot("run")  # Slack answers again: the notice goes
+
+    assert refused.returncode == 0, refused.stderr
+    assert "#vendor-news: the delivery-failing notice: Slack says invalid_blocks" in refused.stdout
+    notices = [m for m in slack.in_channel("vendor-news") if "delivery is failing" in m["text"]]
+    assert again.returncode == 0 and len(notices) == 1  # not recorded as sent when refused: sent now
+
+
 @pytest.mark.parametrize("mode", ["token", "webhook at_least_once", "webhook at_most_once"])
 def test_killed_while_slack_holds_the_message(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, mode: str
