@@ -9,11 +9,11 @@ after a crash must never mistake a summary for the delivery of an alert.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from newsbot.alerts.deliver import Pacer
-from newsbot.alerts.format import build_digest
+from newsbot.alerts.format import DigestMessage, build_digest
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing, Poster, PostResult
 from newsbot.clock import SYSTEM_CLOCK, Clock
@@ -22,34 +22,54 @@ from newsbot.models import Alert, AlertKind, Match, RuleHit
 _MINUTES_A_DAY = 24 * 60
 
 
-def post_digests(
-    alerts: Sequence[Alert],
-    poster: Poster,
-    destination_of: Callable[[Match], Destination],
-    period: timedelta,
-    *,
-    seconds_between_messages: float = 1.0,
-    clock: Clock = SYSTEM_CLOCK,
-) -> Iterator[tuple[str, PostResult]]:
-    """Post one digest per watchlist that alerted, yielding (watchlist, result) as each is done: the
-    first failure of its messages (the rest of that digest is not sent), or the last success. Yielded
-    as they go, so that a command ended while Slack hangs on a later one has said what it posted."""
+@dataclass(frozen=True)
+class Digest:
+    """One watchlist's summary: where it goes and its messages, built before any is posted, so
+    that the command's time allowance counts messages (a digest of 12 alerts is one message, and
+    was allowed 12 posts' time against a Slack that hangs)."""
+
+    watchlist: str
+    destination: Destination
+    messages: list[DigestMessage]
+
+
+def plan_digests(
+    alerts: Sequence[Alert], destination_of: Callable[[Match], Destination], period: timedelta
+) -> list[Digest]:
+    """One digest per watchlist that alerted, a story and its copies once."""
     by_watchlist: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_watchlist.setdefault(alert.match.watchlist, []).append(alert)
-    pacer = Pacer(seconds_between_messages, clock)
+    digests = []
     for watchlist, sent in by_watchlist.items():
         # The watchlist's own route, without rule or severity channels: a digest is one summary.
         destination = destination_of(Match(watchlist=watchlist, rules=()))
         listed = one_per_cluster(sent)
         count = f"{len(listed)} alert{'s' if len(listed) > 1 else ''}"
+        messages = build_digest(f"Digest for {watchlist}: {count} in {describe_period(period)}", listed)
+        digests.append(Digest(watchlist, destination, messages))
+    return digests
+
+
+def post_digests(
+    digests: Sequence[Digest],
+    poster: Poster,
+    *,
+    seconds_between_messages: float = 1.0,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Iterator[tuple[str, PostResult]]:
+    """Post the digests, yielding (watchlist, result) as each is done: the first failure of its
+    messages (the rest of that digest is not sent), or the last success. Yielded as they go, so
+    that a command ended while Slack hangs on a later one has said what it posted."""
+    pacer = Pacer(seconds_between_messages, clock)
+    for digest in digests:
         result = PostResult(ok=True)
-        for part in build_digest(f"Digest for {watchlist}: {count} in {describe_period(period)}", listed):
-            pacer.wait(destination.label)
-            result = poster.post(destination, Outgoing(part.payload, part.plain, (), kind=MessageKind.DIGEST))
+        for part in digest.messages:
+            pacer.wait(digest.destination.label)
+            result = poster.post(digest.destination, Outgoing(part.payload, part.plain, (), kind=MessageKind.DIGEST))
             if not result.ok:
                 break
-        yield watchlist, result
+        yield digest.watchlist, result
 
 
 def one_per_cluster(alerts: Sequence[Alert]) -> list[Alert]:

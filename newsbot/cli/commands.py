@@ -480,21 +480,21 @@ def count(text: str) -> int:
 
 
 def _digest(arguments: argparse.Namespace) -> ExitStatus:
-    from newsbot.alerts.digest import describe_period, post_digests  # loaded here, not for `check`
+    from newsbot.alerts.digest import describe_period, plan_digests, post_digests  # loaded here, not for `check`
     from newsbot.cli.status import sent_alerts_since
 
     config = load_config(arguments.config)
     with database_faults(config.database):
         alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
-        allowance = len(alerts) * _longest_post(config)  # a digest's messages are at most one an alert
+        digests = plan_digests(alerts, policy.route, arguments.since)
+        messages = sum(len(digest.messages) for digest in digests)
+        allowance = messages * (_longest_post(config) + policy.seconds_between_messages)
         posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
         results = []
         with posting_bounded(config.settings.fetch.run_budget_seconds, allowance, DIGEST_OVERRUN):
-            digests = post_digests(
-                alerts, poster, policy.route, arguments.since, seconds_between_messages=policy.seconds_between_messages
-            )
-            for watchlist, result in digests:  # each said at once: the watchdog may end this command
+            posting = post_digests(digests, poster, seconds_between_messages=policy.seconds_between_messages)
+            for watchlist, result in posting:  # each said at once: the watchdog may end this command
                 results.append((watchlist, result))
                 if not (arguments.quiet and result.ok):
                     print(f"digest of '{watchlist}': {posted if result.ok else result.error}", flush=True)

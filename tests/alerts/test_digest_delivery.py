@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from newsbot.alerts.deliver import Policy, deliver
-from newsbot.alerts.digest import post_digests
+from newsbot.alerts.digest import plan_digests, post_digests
 from newsbot.alerts.format import (
     BLOCK_LIMIT,
     DIGEST_MESSAGE_CHARS,
@@ -327,7 +327,7 @@ def test_newsbot_digest_lists_every_alert_whole_without_claiming_to_deliver_them
     poster = BotPoster(token=slack.token, api_url=slack.api_url, timeout=1, max_retry_after_seconds=1)
 
     [(watchlist, result)] = post_digests(
-        alerts, poster, lambda match: NEWS, timedelta(hours=24), seconds_between_messages=0
+        plan_digests(alerts, lambda match: NEWS, timedelta(hours=24)), poster, seconds_between_messages=0
     )
 
     assert watchlist == WATCHLIST and result.ok

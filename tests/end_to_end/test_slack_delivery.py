@@ -451,6 +451,24 @@ def test_a_slack_answering_a_byte_at_a_time_holds_a_command_no_longer_than_a_run
     assert "was still going" in result.stderr and "(Slack, or a proxy, answering too slowly?)" in result.stderr
 
 
+def test_a_digests_time_allowance_counts_its_messages_not_its_alerts(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Eight alerts make one digest message. Against a Slack that trickles its answer, the digest was
+    allowed eight posts' time (2 min here; with the defaults, hours a day's alerts): now one post's."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(8)]))))
+    workspace.use_slack_token(slack, timeout_seconds=1, max_retry_after_seconds=1, seconds_between_messages=0)
+    workspace.settings["fetch"]["run_budget_seconds"] = 3
+    assert workspace.newsbot("run").returncode == 0 and len(slack.delivered) == 8
+    slack.fail_always = SlackReply(misbehave="trickle", delay=0.5)
+
+    # The budget (3 s), one post (15 s), the overrun (10 s): ended well within a minute.
+    result = workspace.newsbot("digest", timeout=60)
+
+    assert result.returncode == 6, result.stderr
+    assert "was still going" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["digest", "slack-test"])
 def test_a_command_ended_while_slack_hangs_has_said_what_it_posted_before(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, command: str
