@@ -308,7 +308,9 @@ def _feedback_commands(command: Callable[[str, object, str], argparse.ArgumentPa
     clicks say: `feedback` (precision per rule) and `tune` (the edit that would have avoided them)."""
     serve = command("serve", _serve, "receive clicks on alerts' buttons from Slack (feedback, mutes)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on over HTTP (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=3000, help="port to listen on over HTTP (default 3000; 0: any)")
+    serve.add_argument(
+        "--port", type=port_number, default=3000, help="port to listen on over HTTP (default 3000; 0: any)"
+    )
     mutes = command("mutes", _mutes_list, "list the active mutes set from Slack; `mutes lift ID` ends one")
     lift = mutes.add_subparsers(metavar="ACTION").add_parser(
         "lift",

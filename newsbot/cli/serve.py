@@ -10,8 +10,11 @@ process runs until SIGTERM or Ctrl-C, then lets the clicks in hand finish storin
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -22,6 +25,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
+from slack_sdk.signature import SignatureVerifier
 
 from newsbot.alerts.interactions import FeedbackRecorder, feedback_app
 from newsbot.configuration.config import SlackConfig, load_config
@@ -34,6 +38,8 @@ from newsbot.storage.database_errors import database_faults
 log = logging.getLogger("newsbot.serve")
 EVENTS_PATH = "/slack/events"  # slack-bolt's default path, what Slack's Request URL names
 CLICK_THREADS = 4
+MAX_BODY_BYTES = 64 * 1024  # a click's payload is a few KB; Slack's own limits keep it far below this
+REQUEST_SECONDS = 10  # Slack waits 3 s for an answer: a request slower to arrive than this is no click
 
 
 def describe_serve(slack: SlackConfig | None) -> str:
@@ -66,7 +72,7 @@ def serve(arguments: argparse.Namespace) -> None:
         if slack.app_token:
             _socket_mode(app, slack.app_token)
         else:
-            _http(app, arguments.host, arguments.port)
+            _http(app, slack.signing_secret or "", arguments.host, arguments.port)
     except (Terminated, KeyboardInterrupt):
         print("newsbot serve: stopped", flush=True)
     finally:
@@ -111,12 +117,46 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 class _LoggingHandler(WSGIRequestHandler):
     """Each request in newsbot's log (-v), not on stderr: the click lines already say what happened."""
 
+    timeout = REQUEST_SECONDS  # a client that stalls is dropped: 300 stalled connections held 301 threads
+
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
 
-def _http(app: App, host: str, port: int) -> None:
-    server = make_server(host, port, SlackRequestHandler(app, EVENTS_PATH), _ThreadingServer, _LoggingHandler)
+def _signed_only(bolt: Callable[..., Any], signing_secret: str) -> Callable[..., Any]:
+    """A WSGI app that hands slack-bolt only a bounded body bearing Slack's valid signature
+    (slack-sdk's SignatureVerifier, as bolt's own check). Bolt parses a body before checking it: an
+    unsigned `payload=notjson` (or one not UTF-8) was a 500 and a traceback, and a 200 MB one was
+    read whole into memory, while the README promises 401 to anything unsigned."""
+    verifier = SignatureVerifier(signing_secret)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            start_response("413 Content Too Large", [("Content-Type", "text/plain")])
+            return [b"a Slack interaction is at most 64 KB"]
+        body = environ["wsgi.input"].read(length)
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        if not (timestamp.isdigit() and verifier.is_valid(body, timestamp, signature)):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"not signed by Slack"]
+        environ["wsgi.input"] = io.BytesIO(body)
+        return bolt(environ, start_response)
+
+    return app
+
+
+def _http(app: App, signing_secret: str, host: str, port: int) -> None:
+    bolt = SlackRequestHandler(app, EVENTS_PATH)
+    try:
+        server = make_server(host, port, _signed_only(bolt, signing_secret), _ThreadingServer, _LoggingHandler)
+    except OSError as error:  # a port in use, an address not this machine's: a sentence, not a traceback
+        taken = "; choose another --port" if error.errno == errno.EADDRINUSE else ""
+        raise NewsbotError(f"serve cannot listen on {host}:{port}: {error.strerror or error}{taken}") from None
     try:
         print(
             f"newsbot serve: listening on http://{host}:{server.server_port}{EVENTS_PATH} "

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import copy
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -142,6 +144,53 @@ def test_a_bad_or_old_signature_is_refused_and_changes_nothing(
     assert [forged.status, wrong_secret.status, stale.status, unsigned.status] == [401, 401, 401, 401]
     assert clicks(workspace) == [] and rows(workspace, "SELECT * FROM mutes") == []
     assert slack.updates == [] and "stored" not in output
+
+
+def raw_post(url: str, body: bytes, length: str | None = None) -> int:
+    """The status of a POST of these exact bytes, announced as `length` bytes (their own by default)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", parts.path)
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.putheader("Content-Length", length if length is not None else str(len(body)))
+        connection.endheaders()
+        with contextlib.suppress(OSError):  # a server that answers before the body is all sent closes
+            connection.send(body)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_an_unsigned_body_of_any_shape_is_refused_before_it_is_read(workspace: Workspace, slack: FakeSlack) -> None:
+    """slack-bolt parses a body before it checks its signature: `payload=notjson` or bytes that are
+    not UTF-8 were a 500 and a traceback in the journal, and a 200 MB body was read into memory."""
+    with_feedback(workspace, slack)
+    with serving(workspace) as serve:
+        answers = [
+            raw_post(serve.url, b"payload=notjson"),
+            raw_post(serve.url, b"payload=\xff\xfe\x80"),
+            raw_post(serve.url, b"", length=str(200 * 2**20)),  # announced, never sent: not waited for
+            raw_post(serve.url, b"x", length="-5"),
+        ]
+        serve.process.terminate()
+        serve.process.wait(timeout=30)
+        assert serve.process.stdout is not None and serve.process.stderr is not None
+        output, errors = serve.process.stdout.read(), serve.process.stderr.read()
+    assert answers == [401, 401, 413, 413]
+    assert serve.process.returncode == 0 and "Traceback" not in output + errors, errors
+
+
+def test_serve_on_a_port_in_use_or_no_port_at_all_is_a_sentence(workspace: Workspace, slack: FakeSlack) -> None:
+    with_feedback(workspace, slack)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        in_use = workspace.newsbot("serve", "--port", str(port))
+    too_large = workspace.newsbot("serve", "--port", "99999")
+
+    assert in_use.returncode == 5 and "Traceback" not in in_use.stderr, in_use.stderr
+    assert f"serve cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port" in in_use.stderr
+    assert too_large.returncode == 2 and "'99999' is not a port number (0 to 65535)" in too_large.stderr
 
 
 def test_a_click_on_an_alert_this_database_never_queued_stores_nothing_and_says_so(
