@@ -88,6 +88,8 @@ MESSAGE_ERRORS = frozenset(
         "invalid_thread_ts",
     }
 )
+# What a bot token needs to find a message whose answer was lost (conversations.history, .replies, .list).
+_LOOK_SCOPES = "channels:history and channels:read (groups:history and groups:read for private channels)"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")  # chat.postMessage posts it in the user's DM with the app
 LISTED_TYPES = "public_channel,private_channel"  # conversations.list's default is public only
@@ -444,6 +446,13 @@ class BotPoster:
                     break
         except LookBackError:
             raise
+        except SlackApiError as error:  # Slack's own refusal, in its words: not slack-sdk's two-line dump
+            where = "thread" if thread_ts else "history"
+            code = slack_error_code(error.response.data) or f"HTTP {error.response.status_code}"
+            needs = f"; the token needs {_LOOK_SCOPES} to look" if code == "missing_scope" else ""
+            raise LookBackError(
+                self._redact(f"could not check Slack's {where}: {describe_error(code)}{needs}")
+            ) from None
         except Exception as error:
             where = "thread" if thread_ts else "history"
             raise LookBackError(

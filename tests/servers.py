@@ -250,6 +250,9 @@ class _SlackHandler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {self.owner.token}":
             self._json(200, {"ok": False, "error": "invalid_auth"})
             return
+        if method in self.owner.missing_scope:  # a token without the permission this method needs
+            self._json(200, {"ok": False, "error": "missing_scope", "needed": "channels:history"})
+            return
         if method == "chat.postMessage":
             self._post_message(arguments)
             return
@@ -367,6 +370,7 @@ class FakeSlack(_Base):
 
     def __init__(self) -> None:
         self.script: list[SlackReply] = []
+        self.missing_scope: set[str] = set()  # Web API methods the token may not call
         self.messages: list[dict[str, Any]] = []
         self.fail_always: SlackReply | None = None
         self.token = self.TOKEN

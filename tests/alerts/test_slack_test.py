@@ -71,6 +71,25 @@ def test_every_distinct_channel_gets_one_test_message_and_each_is_accepted(
     assert len(slack.delivered) == 4
 
 
+def test_a_token_that_may_post_but_not_look_back_fails_the_test(workspace: Workspace, slack: FakeSlack) -> None:
+    """With chat:write alone every test message was accepted: then the first answer Slack lost left its
+    alert in flight for good, since a run finds such a message in the channel's history."""
+    slack.missing_scope.add("conversations.history")
+
+    report = with_token(workspace, slack)
+
+    assert not report.ok
+    [first, *_] = lines(report)[1:]
+    assert first == (
+        "  #vendor-news (alerts with no other route, newsbot's notices): accepted, but LOOKING BACK FAILED: could "
+        "not check Slack's history: Slack says missing_scope: the token lacks a permission (scope) this needs; the "
+        "token needs channels:history and channels:read (groups:history and groups:read for private channels) to "
+        "look; after a crash or a lost answer an alert to it waits, unsent, until newsbot can look"
+    )
+    assert lines(report)[-1] == "3 of 3 accepted; newsbot cannot look back in 3 of them (see above)"
+    assert len(slack.delivered) == 3  # the messages themselves went
+
+
 def test_a_channel_that_does_not_exist_and_one_the_bot_is_not_in_fail_in_plain_words_the_rest_go_out(
     workspace: Workspace, slack: FakeSlack
 ) -> None:
