@@ -23,10 +23,8 @@ import contextlib
 import logging
 import os
 import pwd
-import shutil
 import signal
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +42,7 @@ from newsbot.configuration.config import Config
 from newsbot.errors import LockedError, RunInterrupted, StorageError
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
+from newsbot.owned_folders import owned_folder
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
 from newsbot.pipeline.health import record_health
 from newsbot.pipeline.progress import Progress, RunProgress, no_progress
@@ -71,6 +70,7 @@ SETTLE_AFTER_DELIVERY_SECONDS = 30.0  # after the delivery allowance, for the me
 # The watchdog ends a run this long after its budget and delivery allowance: 300 + 120 + 60 s is
 # still under a 10-minute cron interval, and a run that ends on its own never gets near it.
 OVERRUN_SECONDS = 60.0
+DRY_RUN_PREFIX = "newsbot-dry-run-"  # the folder of a dry run's copy, in the temporary folder
 
 
 @contextlib.contextmanager
@@ -143,8 +143,9 @@ def dry_run(
 ) -> RunSummary:
     """The same pipeline against a throwaway copy of the database: nothing real is changed."""
     budget = RunBudget(config.settings.fetch.run_budget_seconds, policy.clock)
-    with stop_on_signals(budget), _watchdog(budget), tempfile.TemporaryDirectory(prefix="newsbot-dry-run-") as folder:
-        copy = Path(folder) / "dry-run.db"
+    # Owned by a lock, so that the copy a SIGKILL leaves (the whole database) goes at the next dry run.
+    with stop_on_signals(budget), _watchdog(budget), owned_folder(DRY_RUN_PREFIX) as folder:
+        copy = folder / "dry-run.db"
         if config.database.exists():
             # a damaged file is named as itself, not the copy
             Storage.open(config.database, migrate=False, early=early).close()
@@ -160,7 +161,6 @@ def dry_run(
                 return run_pipeline(config, copy, storage, poster, policy, budget, progress)
             finally:
                 storage.close()
-                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

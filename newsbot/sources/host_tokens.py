@@ -24,17 +24,13 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
-import stat
-import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from newsbot.owned_folders import owned_folder
 
 HOST_TOKENS = "NEWSBOT_HOST_TOKENS"  # Scrapy setting: the folder of a split crawl's tokens, or None
 FOLDER_PREFIX = "newsbot-hosts-"
-OWNER = "owner"  # locked by the run while its folder is in use
-OWNERLESS_DAYS = 1
 RETRY_SECONDS = 0.005
 UNCOUNTED = -1  # not a file descriptor: a transfer that holds no token
 
@@ -80,64 +76,6 @@ class HostTokens:
         return None
 
 
-@contextlib.contextmanager
-def token_folder(temporary: Path | None = None) -> Iterator[Path]:
-    """A new folder for a split crawl's tokens in `temporary` (the system's temporary folder), owned
-    (locked) by this process until it is removed after the block; first removes the folders that
-    killed runs left there. A folder that takes no lock (NFS without a lock daemon) is used unowned:
-    its tokens go uncounted anyway (HostTokens.held), and it is removed a day after a kill."""
-    temporary = temporary or Path(tempfile.gettempdir())
-    for folder in temporary.glob(f"{FOLDER_PREFIX}*"):
-        remove_if_abandoned(folder)
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=temporary))
-    try:
-        with _owned(folder):
-            yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _owned(folder: Path) -> Iterator[None]:
-    """The folder's owner file, locked for the block. Locked before it has its name, so no one can
-    find it unlocked and remove a folder in use."""
-    try:
-        owner = os.open(folder / f"{OWNER}.new", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError:
-        yield
-        return
-    with contextlib.suppress(OSError):  # no lock to be had here: the folder stays unowned
-        fcntl.flock(owner, fcntl.LOCK_EX)
-        os.rename(folder / f"{OWNER}.new", folder / OWNER)
-    try:
-        yield
-    finally:
-        os.close(owner)
-
-
-def remove_if_abandoned(folder: Path) -> None:
-    """Removes this user's token folder if its owner lock is free: its run is gone. A folder with no
-    owner file is being made, or a build before owner files left it: removed once a day old. Another
-    user's, a link, a file, or one gone meanwhile is left alone."""
-    try:
-        found = folder.lstat()
-    except OSError:
-        return
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
-        return
-    try:
-        owner = os.open(folder / OWNER, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        if found.st_mtime < time.time() - OWNERLESS_DAYS * 86_400:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    except OSError:
-        return
-    try:
-        fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # a live run's
-        return
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
-    finally:
-        os.close(owner)
+def token_folder(temporary: Path | None = None) -> contextlib.AbstractContextManager[Path]:
+    """A new folder for a split crawl's tokens, owned by this run (newsbot.owned_folders)."""
+    return owned_folder(FOLDER_PREFIX, temporary)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from newsbot.owned_folders import OWNER
 from newsbot.sources.crawl_process import MODULE, SPLIT_AFTER
-from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER
+from newsbot.sources.host_tokens import FOLDER_PREFIX
 from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import UNRELATED, WIRE, item

@@ -13,13 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_if_abandoned, token_folder
+from newsbot.owned_folders import OWNER, remove_if_abandoned
+from newsbot.sources.host_tokens import FOLDER_PREFIX, HostTokens, token_folder
 from tests.conftest import REPOSITORY
 
 HOLD_ONE = """
 import asyncio, sys, time
 from pathlib import Path
-from newsbot.sources.host_tokens import FOLDER_PREFIX, OWNER, HostTokens, remove_if_abandoned, token_folder
+from newsbot.owned_folders import OWNER, remove_if_abandoned
+from newsbot.sources.host_tokens import FOLDER_PREFIX, HostTokens, token_folder
 
 async def hold() -> None:
     async with HostTokens(Path(sys.argv[1]), 1).held("news.example"):
