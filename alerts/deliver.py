@@ -118,6 +118,7 @@ class Pacer:
 
 
 _RECORDED = PostResult(ok=True)  # nothing to post (a copy recorded, or waiting for its thread)
+_MUTED = PostResult(ok=False, refused_this_message=True)  # a mute took it as it was about to go
 
 
 def _place_failing(result: PostResult) -> bool:
@@ -258,7 +259,7 @@ class _Drain:
             thread_ts=ts,
             kind=MessageKind.ALSO_IN,
         )
-        return self._post(Destination(label=channel, channel=channel), reply)
+        return self._post(Destination(label=channel, channel=channel), reply, unless_muted=alert)
 
     def _send_one(self, destination: Destination, alert: Alert) -> PostResult:
         thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None
@@ -268,7 +269,7 @@ class _Drain:
             alert_ids=(alert.id,),
             thread_ts=thread,
         )
-        result = self._post(destination, message)
+        result = self._post(destination, message, unless_muted=alert)
         if result.ok:
             self.report.sent += 1
         return result
@@ -317,10 +318,15 @@ class _Drain:
                     self.outbox.set_detail_due(alert.id, True)
                 refusing.add(channel)
 
-    def _post(self, destination: Destination, message: Outgoing) -> PostResult:
-        """Post with the attempt recorded first; an unknown outcome is looked up before it counts."""
+    def _post(self, destination: Destination, message: Outgoing, unless_muted: Alert | None = None) -> PostResult:
+        """Post with the attempt recorded first; an unknown outcome is looked up before it counts.
+        `unless_muted`: the alert is asked about mutes once its pace allows it to go, the moment before
+        it leaves: asked once a pass, a click after the pass's first alert let the rest through."""
         self._check_stop()
         self.pacer.wait(destination.label)
+        waiting = unless_muted is not None and unless_muted.in_flight_since is None
+        if waiting and unless_muted and self.outbox.mute_waiting([unless_muted], self.clock.now()):
+            return _MUTED
         started = self.clock.now()
         self.outbox.start_attempt(message.alert_ids, destination.label, started, message.thread_ts)
         result = self.poster.post(destination, message)

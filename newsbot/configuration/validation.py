@@ -114,7 +114,7 @@ def _describe(
         least = error["ctx"]["min_length"]
         sentence = f"{dotted}: needs at least {least} item{'s' if least != 1 else ''}"
     elif kind == "string_too_long":
-        sentence = f"{dotted}: is longer than {error['ctx']['max_length']} characters"
+        sentence = f"{dotted}: must be at most {error['ctx']['max_length']} characters long"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
         sentence = f"{dotted}: {message}"

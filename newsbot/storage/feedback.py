@@ -216,7 +216,9 @@ class FeedbackStore(StoreBase):
         muted: set[str] = set()
         with self.transaction():
             for alert in alerts:
-                mute = self.mute_for(alert.match.watchlist, alert.match.vendors, alert.cluster, now)
+                # The cluster as stored now (an outbox alert does not carry it): a cluster mute too.
+                row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [alert.story.id]).fetchone()
+                mute = self.mute_for(alert.match.watchlist, alert.match.vendors, row[0] if row else None, now)
                 if (
                     mute is not None
                     and self.db.execute(

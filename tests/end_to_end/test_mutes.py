@@ -195,3 +195,59 @@ def test_a_mute_clicked_while_alerts_wait_suppresses_the_waiting_ones(
         "mitto-inquiry": ("muted", 1),
     }
     assert "2 match" in workspace.newsbot("mutes").stdout  # both counted as suppressed by mute #1
+
+
+def test_a_cluster_mute_clicked_while_a_copy_waits_suppresses_the_copy(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """The wire story alerted; its follow-up waits out a 429 when "Mute this story's cluster" is
+    clicked. The waiting alert carried no cluster, so only vendor mutes were applied at sending."""
+    with_feedback(workspace, slack)
+    message = alerted(workspace, feed_server, slack, WIRE)
+    slack.fail_always = SlackReply(status=429, body="ratelimited", headers={"Retry-After": "1"})
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([FOLLOW_UP]))))
+    assert workspace.newsbot("run").returncode == 0
+    assert statuses(workspace)["mitto-what-we-know"][0] == "pending"
+
+    click(workspace, slack, message, "Mute this story's cluster 7 days")
+    slack.fail_always = None
+    recovered = workspace.newsbot("run")
+
+    assert recovered.returncode == 0, recovered.stderr
+    assert statuses(workspace)["mitto-what-we-know"] == ("muted", 1)
+    assert len(slack.delivered) == 1
+
+
+def test_a_mute_clicked_while_a_run_sends_stops_the_rest_of_its_pass(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Six Mitto alerts go out 2 s apart; "Mute vendor" is clicked once the first is in Slack.
+    Mutes were asked once a pass, and all six went."""
+    with_feedback(workspace, slack)
+    message = alerted(workspace, feed_server, slack, story(MITTO))
+    workspace.settings["slack"]["seconds_between_messages"] = 2
+    topics = ["spyware vendors", "prosecutors", "regulators", "two carriers", "a union", "a committee"]
+    items = [
+        {
+            "title": f"Mitto AG surveillance claim {number}",
+            "link": f"https://news.example.com/claim-{number}",
+            "description": f"Mitto AG faces questions from {topic} about SS7 surveillance.",
+            "pubDate": recent(),
+        }
+        for number, topic in enumerate(topics)
+    ]
+    feed(feed_server, *items)
+    before = len(slack.delivered)
+    with serving(workspace) as serve:
+        run = workspace.popen("run")
+        wait_until(lambda: len(slack.delivered) > before)
+        assert serve.send(slack.click(message, "Mute vendor 7 days")).status == 200
+        wait_until(lambda: len(slack.updates) == 1)  # the click is stored: the buttons gave way
+        in_slack = len(slack.delivered)
+        output, errors = run.communicate(timeout=120)
+        serve.stop()
+
+    assert run.returncode == 0, errors
+    assert len(slack.delivered) <= in_slack + 1  # at most the one already on its way
+    muted = [status for status, mute in statuses(workspace).values() if status == "muted"]
+    assert muted and len(muted) >= 6 - (in_slack - before) - 1, statuses(workspace)
