@@ -244,7 +244,7 @@ def test_a_mute_clicked_while_a_run_sends_stops_the_rest_of_its_pass(
         assert serve.send(slack.click(message, "Mute vendor 7 days")).status == 200
         wait_until(lambda: len(slack.updates) == 1)  # the click is stored: the buttons gave way
         in_slack = len(slack.delivered)
-        output, errors = run.communicate(timeout=120)
+        _, errors = run.communicate(timeout=120)
         serve.stop()
 
     assert run.returncode == 0, errors
