@@ -59,7 +59,7 @@ class BacktestReport:
             *(_line(" ", story, match) for story, match in self.would_alert),
         ]
         if self.copies:
-            lines.append(f"and noted {self.copies} copies of those stories beside their alerts (also in).")
+            lines.append(f"It would have noted {self.copies} copies beside an earlier alert of their story (also in).")
         if self.current is None:
             lines.append(f"No watchlist named '{name}' is configured now, so every alert above is new.")
             return "\n".join(lines)
@@ -88,41 +88,46 @@ def backtest(
     stored: Sequence[StoredStory],
     since: datetime,
     max_age_days: float,
+    before: Sequence[StoredStory] = (),
 ) -> BacktestReport:
-    """The candidate's alerts among `stored` (oldest first), and what changes against `current`."""
-    young = [
-        item
-        for item in stored
-        if not too_old_to_alert(item.story.published_at or item.first_seen, item.first_seen, max_age_days)
-    ]
+    """The candidate's alerts among `stored` (oldest first), and what changes against `current`.
+    `before`: the earlier stories of their clusters, which a copy in the window follows (what they
+    would have alerted is weighed, not counted: a copy of a story alerted before the window is one)."""
+    young = [item for item in stored if _young(item, max_age_days)]
+    earlier = [item for item in before if _young(item, max_age_days)]
     report = BacktestReport(candidate, current, since, max_age_days, len(stored), len(stored) - len(young))
-    new = _alerted(Matcher([candidate]), young)
-    old = _alerted(Matcher([current]), young) if current else Alerted()
+    new = _alerted(Matcher([candidate]), earlier, young)
+    old = _alerted(Matcher([current]), earlier, young) if current else Alerted()
     report.would_alert = list(new.alerts.values())
     report.copies = new.copies
     for story_id, (story, match) in new.alerts.items():
-        before = old.alerts.get(story_id)
-        if before is None:
+        current_alert = old.alerts.get(story_id)
+        if current_alert is None:
             report.added.append((story, match))
-        elif _rules(before[1]) != _rules(match):
-            report.changed.append((story, before[1], match))
+        elif _rules(current_alert[1]) != _rules(match):
+            report.changed.append((story, current_alert[1], match))
     report.removed = [alert for story_id, alert in old.alerts.items() if story_id not in new.alerts]
     return report
 
 
-def _alerted(matcher: Matcher, stored: Sequence[StoredStory]) -> Alerted:
-    """A watchlist's alerts among stories young enough to alert, one a cluster unless a copy is news
-    of its own (outbox.kind_beside), as a run queues them."""
+def _young(item: StoredStory, max_age_days: float) -> bool:
+    """Young enough to alert when first seen, as the run judged it then."""
+    return not too_old_to_alert(item.story.published_at or item.first_seen, item.first_seen, max_age_days)
+
+
+def _alerted(matcher: Matcher, before: Sequence[StoredStory], stored: Sequence[StoredStory]) -> Alerted:
+    """A watchlist's alerts among `stored` (young enough to alert), one a cluster unless a copy is news
+    of its own (outbox.kind_beside), as a run queues them; `before` only tells what came first."""
     alerted = Alerted()
     earlier: dict[str, list[tuple[set[str], set[str] | None]]] = {}  # a cluster's alerts: (rules, vendors)
-    for item in stored:
+    for counted, item in [*((False, item) for item in before), *((True, item) for item in stored)]:
         match = next(iter(matcher.match_story(item.story)), None)
         if match is None:
             continue
         cluster = earlier.setdefault(item.cluster or item.story.id, [])
-        if kind_beside(match, cluster) is AlertKind.ALSO_IN:
-            alerted.copies += 1
-        else:
+        if cluster and kind_beside(match, cluster) is AlertKind.ALSO_IN:
+            alerted.copies += counted
+        elif counted:
             alerted.alerts[item.story.id] = (item.story, match)
         cluster.append(({hit.rule for hit in match.rules}, set(match.vendors)))
     return alerted

@@ -118,13 +118,12 @@ def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, 
 
 
 def kind_beside(match: Match, earlier: Sequence[tuple[set[str], set[str] | None]]) -> AlertKind:
-    """What a story's match is beside the (rules, vendors) of its cluster's earlier alerts in one
-    watchlist: an alert when there are none; news of its own (CONTINUES) when it fires a rule they did
-    not, or names a vendor they did not; else an "also in" of the first. A copy naming a second
-    supplier breached was an "also in" line, and that supplier's team never heard. Vendors None:
-    alerts queued before vendors were recorded, which name no vendor as new."""
-    if not earlier:
-        return AlertKind.ALERT
+    """What a copy's match (a story that joined an earlier one's cluster) is beside the (rules, vendors)
+    of the cluster's earlier alerts in one watchlist: news of its own (CONTINUES) when it fires a rule
+    they did not, or names a vendor they did not (so always, when there are none); else an "also in"
+    of the first. A copy naming a second supplier breached was an "also in" line, and that supplier's
+    team never heard. Vendors None: alerts queued before vendors were recorded, which name no vendor
+    as new."""
     new_rules = {hit.rule for hit in match.rules} - set().union(*(rules for rules, _ in earlier))
     named = [vendors for _, vendors in earlier if vendors is not None]
     new_vendors = len(named) == len(earlier) and bool(set(match.vendors).difference(*named))

@@ -457,8 +457,8 @@ def _backtest(arguments: argparse.Namespace) -> ExitStatus:
     current = next((w for w in config.watchlists if w.config.name == candidate.config.name), None)
     since = SYSTEM_CLOCK.now() - arguments.since
     with database_faults(config.database):
-        stories = stories_since(config, since)
-    print(backtest(candidate, current, stories, since, config.settings.max_age_days).describe())
+        stories, before = stories_since(config, since)
+    print(backtest(candidate, current, stories, since, config.settings.max_age_days, before).describe())
     return ExitStatus.OK
 
 

@@ -156,9 +156,13 @@ def sent_alerts_since(config: Config, when: datetime) -> list[Alert]:
         return storage.sent_alerts_since(when) if storage else []
 
 
-def stories_since(config: Config, when: datetime) -> list[StoredStory]:
+def stories_since(config: Config, when: datetime) -> tuple[list[StoredStory], list[StoredStory]]:
+    """The stories first seen since `when`, and the earlier stories of their clusters."""
     with reading(config) as storage:
-        return storage.stories_since(when) if storage else []
+        if storage is None:
+            return [], []
+        stories = storage.stories_since(when)
+        return stories, storage.earlier_in_clusters(stories, when)
 
 
 @contextlib.contextmanager

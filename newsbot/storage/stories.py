@@ -163,6 +163,17 @@ class StoryStore(StoreBase):
         )
         return [_stored(row) for row in rows]
 
+    def earlier_in_clusters(self, stories: Sequence[StoredStory], when: datetime) -> list[StoredStory]:
+        """The stories first seen before `when` in the clusters of these, oldest first: what a copy in
+        a backtest's window follows (a run weighs a copy against all of its cluster's alerts)."""
+        clusters = sorted({item.cluster for item in stories if item.cluster})
+        rows = self.db.query(
+            "SELECT * FROM stories WHERE cluster_id IN (SELECT value FROM json_each(?)) AND first_seen_at < ? "
+            "ORDER BY first_seen_at, rowid",
+            [json.dumps(clusters), iso(when)],
+        )
+        return [_stored(row) for row in rows]
+
     def story_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories").fetchone()[0]
         return count

@@ -6,6 +6,7 @@ by another outlet, and a follow-up that adds what a rule the first report did no
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import time
@@ -126,6 +127,24 @@ def test_a_copy_matching_a_new_rule_alerts_and_says_it_continues_the_story(
     assert "Continues an earlier story:* Mitto AG co-founder sold SS7 access, report says" in str(follow["blocks"])
     assert "vendor-breach" in str(follow["blocks"])
     assert sorted(rows(workspace, "SELECT kind FROM alerts")) == [("alert",), ("continues",)]
+
+
+def test_a_follow_up_of_a_story_that_alerted_no_one_says_it_continues_the_story(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """The wire report fires no rule (this rule also wants a breach); its follow-up adds one. It is the
+    first alert of the cluster, and still says which story it follows up."""
+    workspace.edit_watchlist("    all: [vendors, surveillance]", "    all: [vendors, surveillance, breach]")
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    assert workspace.newsbot("run").returncode == 0
+    workspace.source("Follow", feed_server.add("/follow.xml", Route(rss([FOLLOW_UP]))))
+
+    assert workspace.newsbot("run").returncode == 0
+
+    assert [kind for (kind,) in rows(workspace, "SELECT kind FROM alerts")] == ["continues"]
+    [message] = slack.delivered
+    assert "Continues an earlier story" in json.dumps(message["blocks"])
 
 
 def test_a_copy_naming_another_watched_vendor_alerts_and_says_it_continues_the_story(

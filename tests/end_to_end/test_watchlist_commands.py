@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -146,7 +149,7 @@ def test_backtest_decides_as_the_run_did_by_age_and_by_cluster(
     assert "over 3 stories" in result.stdout
     assert "1 of them were too old to alert when first seen (max_age_days: 7), as a run leaves them." in result.stdout
     assert "It would have alerted 1 of them:" in result.stdout
-    assert "and noted 1 copies of those stories beside their alerts (also in)." in result.stdout
+    assert "It would have noted 1 copies beside an earlier alert of their story (also in)." in result.stdout
     assert "0 new, 0 no longer alerted, 0 with different rules" in result.stdout
     assert "Mitto AG hacked" not in result.stdout
     assert live.returncode == 0, live.stderr
@@ -156,6 +159,30 @@ def test_backtest_decides_as_the_run_did_by_age_and_by_cluster(
     assert "MATCH" in explained.stdout  # its rules fire, and the run rightly sent nothing: it says why
     assert "too old to alert (max_age_days: 7), so no run queued an alert for it" in explained.stdout
     assert "too old" not in workspace.newsbot("explain", "--url", WIRE["link"]).stdout
+
+
+def test_backtest_weighs_a_copy_against_its_story_from_before_the_window(
+    workspace: Workspace, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """The wire story was first seen before --since, its copy inside: the run noted the copy beside
+    the wire story's alert, and the backtest counted it as an alert of its own."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    assert workspace.newsbot("run").returncode == 0
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    assert workspace.newsbot("run").returncode == 0
+    with contextlib.closing(sqlite3.connect(workspace.database)) as connection, connection:
+        connection.execute(
+            "UPDATE stories SET first_seen_at = ?, published_at = ? WHERE url = ?",
+            [(datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")] * 2 + [WIRE["link"]],
+        )
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(watchlist_file(workspace).read_text(encoding="utf-8"), encoding="utf-8")
+
+    result = workspace.newsbot("backtest", str(draft), "--since", "1d")
+
+    assert result.returncode == 0, result.stderr
+    assert "over 1 stories" in result.stdout and "It would have alerted 0 of them:" in result.stdout
+    assert "It would have noted 1 copies beside an earlier alert of their story (also in)." in result.stdout
 
 
 def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:
