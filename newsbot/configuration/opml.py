@@ -9,6 +9,7 @@ the file is not well-formed XML.
 
 from __future__ import annotations
 
+import html.entities
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -30,8 +31,9 @@ from newsbot.stories.urls import canonical_url, is_http_url
 
 # newsbot.yaml expands `${VAR}` in every value: an outline's `${AWS_SECRET_ACCESS_KEY}` would send the
 # variable of cron's environment to the feed's host on every run.
-# An `&` that starts no entity or character reference.
-_BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
+# An `&` and the reference it starts, if it starts one (group 1: its name, or #number).
+_AMPERSAND = re.compile(rb"&(?:([A-Za-z_][\w.-]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)?")
+_XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 # Control, format (zero-width), unassigned and private-use characters: none belongs in a source's name.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs"})
 REFERENCE_REFUSED = "it holds a ${VARIABLE}, which newsbot.yaml would fill from the environment"
@@ -52,6 +54,30 @@ class ImportResult:
 
 def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
     """The feeds of an OPML file (nested folders flattened) and the outlines that are not usable."""
+    root, faults = _parsed(path)
+    unusable = [
+        (f"{path.name}:{line}", f"not well-formed XML ({'; '.join(messages)}); check the feeds around it")
+        for line, messages in faults.items()
+    ]
+    elements = [element for element in root.iter() if isinstance(element.tag, str)]
+    feeds: list[OpmlFeed] = []
+    for number, element in enumerate(elements):
+        if not _is_outline(element):
+            continue
+        # The recovering parser reads the rest of a faulty file (one cut off, a tag left open), but what
+        # stands around a fault may come out bent, as `AT&T` came out `AT` and `?a=1&b=2` `?a=1=2`
+        # before bare ampersands were escaped: an outline a fault touches is told, not imported.
+        touched = any(line in _lines_of(elements, number) for line in faults)
+        read = _read_outline(element, touched)
+        if isinstance(read, OpmlFeed):
+            feeds.append(read)
+        elif read is not None:
+            unusable.append(read)
+    return feeds, unusable
+
+
+def _parsed(path: Path) -> tuple[etree._Element, dict[int, list[str]]]:
+    """The file's root element, and each line's faults (each said once) where it is not well-formed."""
     try:
         body = path.read_bytes()
     except OSError as error:
@@ -67,53 +93,61 @@ def read_opml(path: Path) -> tuple[list[OpmlFeed], list[tuple[str, str]]]:
         raise ConfigError(f"{path}: this is not an OPML file (no <opml> root element)")
     if root.getroottree().docinfo.internalDTD is not None:  # the byte check above misses UTF-16
         raise ConfigError(f"{path}: the file declares XML entities, which newsbot refuses to expand")
-    # The recovering parser reads the rest of a faulty file (one cut off, a tag left open), but what
-    # stands around a fault may come out bent, as `AT&T` came out `AT` and `?a=1&b=2` `?a=1=2` before
-    # bare ampersands were escaped: an outline a fault touches is told, not imported.
-    faults = {fault.line: fault.message for fault in parser.error_log}
-    unusable = [
-        (f"{path.name}:{line}", f"not well-formed XML ({message}); check the feeds around it")
-        for line, message in faults.items()
-    ]
-    outlines = [element for element in root.iter() if _is_outline(element)]
-    feeds: list[OpmlFeed] = []
-    for number, outline in enumerate(outlines):
-        # lxml gives attribute names and values as str; lxml-stubs says str | bytes.
-        pairs = cast("list[tuple[str, str]]", outline.attrib.items())
-        attributes = {etree.QName(key).localname.lower(): value.strip() for key, value in pairs}
-        url = attributes.get("xmlurl")
-        if not url and len(outline):
-            continue  # a folder
-        name = _printable(attributes.get("title") or attributes.get("text") or "") or url or "an outline"
-        if any(line in _lines_of(outlines, number, faults) for line in faults):
-            unusable.append((name, "not imported: the file is not well-formed XML where it stands (above)"))
-            continue
-        if not url:
-            page = attributes.get("htmlurl") or attributes.get("url")
-            unusable.append((name, _no_feed_why(page, "xmlurl" in attributes)))
-            continue
-        if not is_http_url(url):
-            unusable.append((name, f"'{url}' is not an http(s) feed URL"))
-            continue
-        if any(ENV_REFERENCE.search(value) for value in (url, name, attributes.get("htmlurl", ""))):
-            unusable.append((name, REFERENCE_REFUSED))
-            continue
-        feeds.append(OpmlFeed(name=name, feed=url, site=attributes.get("htmlurl") or None))
-    return feeds, unusable
+    faults: dict[int, list[str]] = {}
+    for fault in parser.error_log:
+        if fault.message not in (said := faults.setdefault(fault.line, [])):
+            said.append(fault.message)
+    return root, faults
+
+
+def _read_outline(outline: etree._Element, touched: bool) -> OpmlFeed | tuple[str, str] | None:
+    """An outline's feed, or (its name, why it is not imported), or None for a folder."""
+    # lxml gives attribute names and values as str; lxml-stubs says str | bytes.
+    pairs = cast("list[tuple[str, str]]", outline.attrib.items())
+    attributes = {etree.QName(key).localname.lower(): value.strip() for key, value in pairs}
+    url = attributes.get("xmlurl")
+    page = attributes.get("htmlurl") or attributes.get("url")
+    if not url and (len(outline) or not (page or "xmlurl" in attributes)):
+        return None  # a folder, empty or not
+    name = _printable(attributes.get("title") or attributes.get("text") or "") or url or "an outline"
+    if touched:
+        return name, "not imported: the file is not well-formed XML where it stands (above)"
+    if not url:
+        return name, _no_feed_why(page, "xmlurl" in attributes)
+    if not is_http_url(url):
+        return name, f"'{url}' is not an http(s) feed URL"
+    if any(ENV_REFERENCE.search(value) for value in (url, name, attributes.get("htmlurl", ""))):
+        return name, REFERENCE_REFUSED
+    return OpmlFeed(name=name, feed=url, site=attributes.get("htmlurl") or None)
 
 
 def _bare_ampersands_escaped(body: bytes) -> bytes:
-    """The commonest fault of a reader's export, an `&` not written `&amp;` (`AT&T`, `?a=1&b=2`), mended
-    exactly; ASCII-compatible encodings only (an ampersand in UTF-16 is two bytes, and left as it is)."""
-    return _BARE_AMPERSAND.sub(b"&amp;", body) if not body.startswith((b"\xff\xfe", b"\xfe\xff")) else body
+    """The commonest faults of a reader's export mended exactly: an `&` not written `&amp;` (`AT&T`,
+    `?a=1&b=2`), and HTML's named characters, which XML does not know (`&nbsp;`, `&eacute;`), as
+    numeric references. ASCII-compatible encodings only (an ampersand in UTF-16 is two bytes)."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body
+    return _AMPERSAND.sub(_mended, body)
 
 
-def _lines_of(outlines: Sequence[etree._Element], number: int, faults: Iterable[int]) -> range:
-    """The lines an outline stands on: from its own to the next outline's (the last one's, to the
-    last fault: a cut-off file's last outline is cut)."""
-    start = cast("int", outlines[number].sourceline)  # lxml-stubs: int | EllipsisType
-    after = cast("int", outlines[number + 1].sourceline) if number + 1 < len(outlines) else max(faults, default=0) + 1
-    return range(start, max(start + 1, after))
+def _mended(reference: re.Match[bytes]) -> bytes:
+    name = reference.group(1)
+    if name is None:
+        return b"&amp;"  # an ampersand that starts no reference
+    if name in _XML_NAMED or name.startswith(b"#"):
+        return reference.group(0)
+    characters = html.entities.html5.get(name.decode("ascii") + ";")
+    if characters is None:
+        return b"&amp;" + name + b";"  # no character of HTML's either: the text as written
+    return b"".join(b"&#%d;" % ord(character) for character in characters)
+
+
+def _lines_of(elements: Sequence[etree._Element], number: int) -> range:
+    """The lines an element's start tag may stand on: after the element before it, to its own line
+    (lxml's `sourceline` is where a start tag ends, so a tag over several lines starts earlier)."""
+    end = cast("int", elements[number].sourceline)  # lxml-stubs: int | EllipsisType
+    start = cast("int", elements[number - 1].sourceline) + 1 if number else 1
+    return range(min(start, end), end + 1)
 
 
 def _is_outline(element: etree._Element) -> bool:
