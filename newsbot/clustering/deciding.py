@@ -189,7 +189,7 @@ def stopped_with_the_run(exit_status: int | None, should_stop: Callable[[], bool
 def serve(database: Path, requests: BinaryIO, answers: BinaryIO) -> None:
     """The child's loop: a batch's (ids, since, whether its last answer is still being written) in,
     its decisions out, until the parent's end closes."""
-    storage = Storage.open(database, migrate=False, checked=True)  # the run checked and migrated it
+    storage = Storage.open(database, migrate=False, checked=True, existing=True)  # the run checked and migrated it
     freeze_what_exists()
     previous: list[ClusterAssignment] = []  # the last answer sent
     try:

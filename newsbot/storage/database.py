@@ -7,6 +7,7 @@ the database as it was before that step, and the next run redoes only what is mi
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -39,15 +40,26 @@ class Storage(SourceStore, ClusterStore, StoryStore, OutboxStore, RunStore, Feed
 
     @classmethod
     def open(
-        cls, path: Path, *, migrate: bool = True, checked: bool = False, early: EarlyCheck | None = None
+        cls,
+        path: Path,
+        *,
+        migrate: bool = True,
+        checked: bool = False,
+        early: EarlyCheck | None = None,
+        existing: bool = False,
     ) -> Storage:
         """The database at `path`, checked whole before anything reads or writes it (unless `checked`:
         a copy just made of a checked file; `early`: the check begun on it before, whose verdict is
         taken if it could read the file); any SQLite error becomes a StorageError whose sentence names
-        the file and what to do (newsbot.storage.database_errors)."""
+        the file and what to do (newsbot.storage.database_errors). `existing`: the file a run has open
+        already, or none (mode=rw): opened by its path once it was moved away, an empty one was made."""
         require_folder(path)
         with database_faults(path):
-            db = Database(path)
+            db = (
+                Database(sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True))
+                if existing
+                else Database(path)
+            )
             storage = cls(db)
             try:
                 if not checked:

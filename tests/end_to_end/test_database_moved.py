@@ -12,7 +12,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
+import pytest
+
+from newsbot.errors import StorageError
+from newsbot.storage.database import Storage
 from tests.conftest import Workspace
 from tests.feed_items import KALEYRA, MITTO
 from tests.servers import FeedServer, Route, recent, rss
@@ -45,3 +50,17 @@ def test_a_database_moved_during_the_crawl_is_not_made_again(workspace: Workspac
     assert f"the database {workspace.database} was moved or removed while the run had it open" in stderr, stderr
     with sqlite3.connect(moved) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_the_run_s_other_writers_open_the_run_s_file_or_none(tmp_path: Path) -> None:
+    """The clustering process opens the run's database by its path when its first large batch comes,
+    which may be after the file was moved away: it made a new, empty one there, which the next run
+    took for a first run's and alerted everything again."""
+    database = tmp_path / "newsbot.db"
+    Storage.open(database).close()
+    database.rename(tmp_path / "moved.db")
+
+    with pytest.raises(StorageError):
+        Storage.open(database, migrate=False, checked=True, existing=True)
+
+    assert not database.exists()
