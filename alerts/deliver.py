@@ -397,11 +397,7 @@ class _Drain:
         last = self.outbox.last_notice(DELIVERY_FAILING)
         if last is not None and last >= episode:
             return
-        causes = sorted({f"{alert.destination}: {alert.last_error}" for alert in stuck})
-        text = (
-            f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than "
-            f"{self.policy.failing_after} — " + "; ".join(causes) + ". They are kept and will be sent when fixed."
-        )
+        text = failing_notice(stuck, self.policy.failing_after)
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
@@ -422,6 +418,16 @@ class _Drain:
                 self.report.errors.append(f"{target.label}: {error}")
                 return
             self.outbox.mark_source_notice(notice.id, self.clock.now())
+
+
+def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta) -> str:
+    """ "Delivery is failing", one cause a line: a long notice is split between lines (format.build_notice)."""
+    causes = sorted({f"{alert.destination}: {alert.last_error}" for alert in stuck})
+    return (
+        f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than {failing_after}:\n"
+        + "\n".join(causes)
+        + "\nThey are kept and will be sent when fixed."
+    )
 
 
 def _with_error(result: PostResult, error: str) -> PostResult:

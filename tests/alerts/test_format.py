@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from newsbot.alerts.deliver import failing_notice
 from newsbot.alerts.format import (
     HEADER_LIMIT,
     SECTION_LIMIT,
@@ -27,7 +28,8 @@ from newsbot.alerts.format import (
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import Outgoing, PostResult
 from newsbot.alerts.terminal import PayloadPrinter, TerminalPoster
-from newsbot.models import Alert, Match, RuleHit, Severity, Story
+from newsbot.models import Alert, AlertStatus, Match, RuleHit, Severity, Story
+from newsbot.storage.records import TriedAlert
 
 URL = "https://example.org/2021/12/mitto-ss7?id=7"
 PUBLISHED = datetime(2021, 12, 6, 9, 30, tzinfo=UTC)
@@ -406,3 +408,29 @@ def test_a_long_notice_is_split_into_sections_slack_accepts(lines: int) -> None:
     else:
         assert len(sections) == 50 and shown.endswith("…")  # the lines that do not fit, cut in the last
         assert text.startswith("\n".join(sections[:49]) + "\n")
+
+
+def test_the_delivery_failing_notice_of_forty_channels_is_whole_in_slacks_limits() -> None:
+    """Its causes were joined by "; " on one line, which build_notice could only cut: the last causes
+    and "They are kept…" were lost. One cause a line, every one is shown."""
+    stuck = [
+        TriedAlert(
+            id=f"a{number}",
+            watchlist="W",
+            destination=f"#missing-channel-{number}",
+            attempts=3,
+            last_error="Slack says channel_not_found: the channel does not exist or the bot cannot see it (HTTP 200)",
+            created_at=datetime(2026, 12, 1, tzinfo=UTC),
+            status=AlertStatus.PENDING,
+            title="t",
+        )
+        for number in range(40)
+    ]
+
+    payload = build_notice(failing_notice(stuck, timedelta(hours=6)))
+
+    sections = [block["text"]["text"] for block in payload["blocks"]]
+    assert all(0 < len(section) <= 3000 for section in sections) and len(sections) <= 50
+    shown = "\n".join(sections)
+    assert all(f"#missing-channel-{number}:" in shown for number in range(40))
+    assert shown.endswith("They are kept and will be sent when fixed.")
