@@ -38,7 +38,9 @@ from newsbot.storage.database_errors import database_faults
 log = logging.getLogger("newsbot.serve")
 EVENTS_PATH = "/slack/events"  # slack-bolt's default path, what Slack's Request URL names
 CLICK_THREADS = 4
-MAX_BODY_BYTES = 64 * 1024  # a click's payload is a few KB; Slack's own limits keep it far below this
+# A click's payload holds the message clicked on: a few KB, and for the longest alert in CJK text,
+# percent-encoded, most of a MB. nginx's default limit is this one.
+MAX_BODY_BYTES = 2**20
 REQUEST_SECONDS = 10  # Slack waits 3 s for an answer: a request slower to arrive than this is no click
 
 
@@ -137,7 +139,7 @@ def _signed_only(bolt: Callable[..., Any], signing_secret: str) -> Callable[...,
             length = -1
         if not 0 <= length <= MAX_BODY_BYTES:
             start_response("413 Content Too Large", [("Content-Type", "text/plain")])
-            return [b"a Slack interaction is at most 64 KB"]
+            return [b"a Slack interaction is at most 1 MB"]
         body = environ["wsgi.input"].read(length)
         signature = environ.get("HTTP_X_SLACK_SIGNATURE")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")

@@ -44,12 +44,14 @@ def search_stories(config: Config, query: str, limit: int) -> tuple[list[Story],
     problem = _fts_syntax_problem(query)
     if problem and not re.search(r"\w", query):  # no word to look for as typed either ('', '"')
         return [], problem
-    if problem and _NEGATION.search(query):  # as typed, "-SS7" is the word SS7: the stories to leave out
+    # As typed, "-SS7" is the word SS7: the stories to leave out. Not inside quotes ("DO NOT CALL).
+    if problem and _NEGATION.search(_QUOTED.sub(" ", query)):
         return [], f"{problem}; to leave stories out, NOT goes between two parts: Mitto NOT SS7"
     with reading(config) as storage:
         return (storage.search(query, limit=limit) if storage else []), problem
 
 
+_QUOTED = re.compile(r'"[^"]*(?:"|$)')  # a phrase, or one whose quote is never closed
 _NEGATION = re.compile(r"(?:^|[\s(])-\w|\bNOT\b")  # FTS5's NOT is upper case; a leading - is no operator
 _FTS_COLUMNS = ("title", "summary", "text")  # those of the stories' full-text index (newsbot.storage.schema)
 
@@ -105,7 +107,7 @@ def too_old_line(story: Story, first_seen: datetime, max_age_days: float) -> str
     published = story.published_at.date().isoformat() if story.published_at else "undated"
     return (
         f"Age: published {published}, first seen {first_seen:%Y-%m-%d}: too old to alert (max_age_days: "
-        f"{max_age_days:g}), so no run queued an alert for it, whatever fires below.\n"
+        f"{max_age_days:g}), so a run queues no alert for it, whatever fires below.\n"
     )
 
 

@@ -374,11 +374,12 @@ def _names_shared_by_vendors(config: WatchlistConfig, document: YamlDocument) ->
     """A warning for each name or alias an earlier vendor of the file has too: a story naming it is
     about both, so every alert names both suppliers, which a register imported twice (`newsbot
     vendors`) or a parent and its subsidiary ("Sinch" as an alias of MessageBird) does by mistake.
-    Two case-sensitive vendors share a form only in the same case (`Three` and `THREE` do not)."""
+    Two case-sensitive vendors share a form only in the same case (`Three` and `THREE` do not), and a
+    form that needs a context word in either (Orange the carrier, Orange Bank) is told apart by it."""
     earlier: dict[str, list[tuple[VendorConfig, str]]] = {}
     warnings = []
     for number, vendor in enumerate(config.vendors):
-        for form in vendor.forms():
+        for form in (form for form in vendor.forms() if vendor.counts_alone(form)):
             owners = earlier.setdefault(fold(form), [])
             for owner, owned in owners:
                 if owner is not vendor and (not (owner.case_sensitive and vendor.case_sensitive) or owned == form):

@@ -126,6 +126,11 @@ def test_negation_written_as_fts_reads_it_leaves_the_story_out(search: Search) -
     assert TITLES["mitto"] in result.out and TITLES["diameter"] not in result.out
 
 
+def test_not_inside_an_unclosed_quote_is_a_word_searched_as_typed(search: Search) -> None:
+    result = search('"SS7 NOT')  # searched as typed: the words SS7 and NOT, which no story has both of
+    assert 'a double quote (") is not closed' in result.err and "to leave stories out" not in result.err
+
+
 def test_a_hyphenated_word_is_still_searched_as_typed(search: Search) -> None:
     result = search("co-founder")
     assert result.code == 0 and TITLES["mitto"] in result.out

@@ -93,7 +93,8 @@ def test_a_rule_ruling_out_what_it_needs_is_warned_at_the_none_item(tmp_path: Pa
 
 def test_a_name_two_vendors_have_is_warned_at_the_second(tmp_path: Path) -> None:
     """A register imported twice, or a parent's name as a subsidiary's alias: every story naming it
-    alerts as both suppliers. Two case-sensitive vendors share a form only in the same case."""
+    alerts as both suppliers. Two case-sensitive vendors share a form only in the same case, and
+    context words tell two vendors' shared form apart."""
     path = tmp_path / "shared-name.yaml"
     path.write_text(
         "name: Shared\n"
@@ -106,6 +107,11 @@ def test_a_name_two_vendors_have_is_warned_at_the_second(tmp_path: Path) -> None
         "  - name: Hutchison\n"
         "    aliases: [THREE]\n"
         "    case_sensitive: true\n"
+        "  - name: Orange\n"
+        "    context: [telecom, carrier]\n"
+        "  - name: Orange Bank\n"
+        "    aliases: [Orange]\n"
+        "    context: [bank, banking]\n"
         "topics:\n"
         "  breach: [breach]\n"
         "rules:\n"

@@ -164,7 +164,8 @@ def raw_post(url: str, body: bytes, length: str | None = None) -> int:
 
 def test_an_unsigned_body_of_any_shape_is_refused_before_it_is_read(workspace: Workspace, slack: FakeSlack) -> None:
     """slack-bolt parses a body before it checks its signature: `payload=notjson` or bytes that are
-    not UTF-8 were a 500 and a traceback in the journal, and a 200 MB body was read into memory."""
+    not UTF-8 were a 500 and a traceback in the journal, and a 200 MB body was read into memory. The
+    largest a click's body may be is 1 MB: one that size and unsigned is read and refused as unsigned."""
     with_feedback(workspace, slack)
     with serving(workspace) as serve:
         answers = [
@@ -172,12 +173,13 @@ def test_an_unsigned_body_of_any_shape_is_refused_before_it_is_read(workspace: W
             raw_post(serve.url, b"payload=\xff\xfe\x80"),
             raw_post(serve.url, b"", length=str(200 * 2**20)),  # announced, never sent: not waited for
             raw_post(serve.url, b"x", length="-5"),
+            raw_post(serve.url, b"payload=" + b"%E4%B8%AD" * 110_000),  # 990 KB of percent-encoded CJK
         ]
         serve.process.terminate()
         serve.process.wait(timeout=30)
         assert serve.process.stdout is not None and serve.process.stderr is not None
         output, errors = serve.process.stdout.read(), serve.process.stderr.read()
-    assert answers == [401, 401, 413, 413]
+    assert answers == [401, 401, 413, 413, 401]
     assert serve.process.returncode == 0 and "Traceback" not in output + errors, errors
 
 

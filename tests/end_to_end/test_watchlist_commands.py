@@ -157,7 +157,7 @@ def test_backtest_decides_as_the_run_did_by_age_and_by_cluster(
     assert "Against the current version" not in live.stdout
     explained = workspace.newsbot("explain", "--url", old["link"])
     assert "MATCH" in explained.stdout  # its rules fire, and the run rightly sent nothing: it says why
-    assert "too old to alert (max_age_days: 7), so no run queued an alert for it" in explained.stdout
+    assert "too old to alert (max_age_days: 7), so a run queues no alert for it" in explained.stdout
     assert "too old" not in workspace.newsbot("explain", "--url", WIRE["link"]).stdout
 
 
