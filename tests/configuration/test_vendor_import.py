@@ -307,6 +307,21 @@ def test_a_common_word_is_marked_and_a_context_column_guards_it(tmp_path: Path, 
     assert "4 vendors added" in result.out and "2 to check" in result.out
 
 
+def test_a_legal_name_that_leaves_a_very_common_word_is_marked(tmp_path: Path, newsbot: Newsbot) -> None:
+    """ "Data AG" became the alias "Data", unmarked, and the starter rule (a vendor and a breach term)
+    then alerted on every story of a "data breach"."""
+    csv = register(tmp_path, "name,aliases\nData AG,\nGlobal Inc,\nKaleyra S.p.A.,\n")
+    watchlist = tmp_path / "suppliers.yaml"
+
+    result = newsbot("vendors", "import", csv, "--watchlist", watchlist)
+
+    assert result.code == 0, result.err
+    text = watchlist.read_text(encoding="utf-8")
+    assert "  # check: 'Data' is a common English word; add context: words or case_sensitive: true\n" in text
+    assert "  # check: 'Global' is a common English word" in text
+    assert text.count("# check:") == 2 and "3 vendors added" in result.out
+
+
 # --- dry run, new files, notes -------------------------------------------------------------------------
 
 
