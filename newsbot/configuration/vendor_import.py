@@ -106,6 +106,12 @@ class VendorImport:
 
 def import_register(register_path: Path, watchlist_path: Path, *, write: bool) -> VendorImport:
     """Add the register's new vendors to the watchlist; with `write=False`, only say what would change."""
+    if watchlist_path.suffix not in {".yaml", ".yml"} or watchlist_path.name.startswith("."):
+        # It was written, "1 vendor added" said, and no run ever read it (newsbot.configuration.watchlists).
+        raise VendorImportError(
+            f"{watchlist_path}: a run reads only watchlist files whose names end .yaml or .yml and do not "
+            "begin with a dot; name the file so, in the folder newsbot.yaml's watchlists: names"
+        )
     register = read_register(register_path)
     neighbours = _neighbours(watchlist_path)
     existed = watchlist_path.exists()

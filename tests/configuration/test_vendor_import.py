@@ -322,6 +322,18 @@ def test_a_legal_name_that_leaves_a_very_common_word_is_marked(tmp_path: Path, n
     assert text.count("# check:") == 2 and "3 vendors added" in result.out
 
 
+@pytest.mark.parametrize("name", ["new.txt", ".hidden.yaml", "suppliers.YAML"])
+def test_a_watchlist_no_run_would_read_is_refused(tmp_path: Path, newsbot: Newsbot, name: str) -> None:
+    """It was created, "1 vendor added" said, and `check` still counted the watchlists it had."""
+    csv = register(tmp_path, "name\nMitto AG\n")
+    watchlist = tmp_path / name
+
+    result = newsbot("vendors", "import", csv, "--watchlist", watchlist)
+
+    assert result.code == 1 and not watchlist.exists()
+    assert f"{watchlist}: a run reads only watchlist files whose names end .yaml or .yml" in result.err
+
+
 # --- dry run, new files, notes -------------------------------------------------------------------------
 
 
