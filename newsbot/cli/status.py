@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from newsbot.alerts.deliver import DELIVERY_FAILING
+from newsbot.alerts.slack import longest_post_seconds
 from newsbot.cli.mutes import status_lines as mute_status_lines
 from newsbot.cli.precision import precision_lines
 from newsbot.clock import SYSTEM_CLOCK
@@ -231,13 +232,16 @@ def _report(config: Config, storage: Storage) -> list[str]:
     shown += f"; {owed} full messages still owed to their digests' threads" if owed else ""
     lines.append(f"Alerts: {counts[AlertStatus.PENDING]} pending, {counts[AlertStatus.SENT]} sent{shown}")
     failing_after = _failing_after(config)
+    now = SYSTEM_CLOCK.now()
     for alert in storage.undelivered():
-        state = "FAILING" if alert.created_at < SYSTEM_CLOCK.now() - failing_after else "not delivered yet"
+        state = "FAILING" if alert.created_at < now - failing_after else "not delivered yet"
         if alert.status is AlertStatus.UNCONFIRMED:
             state = "unconfirmed"
+        if _being_sent(config, alert, now):
+            state = "being sent"
         lines.append(
             f"  {state}: '{alert.title}' ({alert.watchlist}) to {alert.destination}, "
-            f"{alert.attempts} attempts since {iso(alert.created_at)}; {alert.last_error or IN_FLIGHT}"
+            f"{alert.attempts} attempts since {iso(alert.created_at)}; {_why_waiting(config, alert, now)}"
         )
     lines += mute_status_lines(storage, SYSTEM_CLOCK.now())
     tallies = storage.tallies()
@@ -334,7 +338,7 @@ def _alerts_needing_attention(config: Config, storage: Storage, now: datetime) -
     """Alerts tried and not delivered: failing for longer than failing_after (with whether the
     "delivery is failing" notice went out), unconfirmed, and still being retried."""
     failing_after = _failing_after(config)
-    tried = storage.undelivered()
+    tried = [alert for alert in storage.undelivered() if not _being_sent(config, alert, now)]
     unconfirmed = [alert for alert in tried if alert.status is AlertStatus.UNCONFIRMED]
     waiting = [alert for alert in tried if alert.status is not AlertStatus.UNCONFIRMED]
     failing = [alert for alert in waiting if alert.created_at < now - failing_after]
@@ -421,6 +425,23 @@ def _causes(alerts: list[TriedAlert]) -> str:
     """Each destination and why its alerts wait. An alert in flight has no error (its answer was lost,
     or a run was killed while it was sent): it once showed as "#vendor-news: None"."""
     return "; ".join(sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT}" for alert in alerts}))
+
+
+def _why_waiting(config: Config, alert: TriedAlert, now: datetime) -> str:
+    if alert.last_error:
+        return alert.last_error
+    return "a run is sending it now" if _being_sent(config, alert, now) else IN_FLIGHT
+
+
+def _being_sent(config: Config, alert: TriedAlert, now: datetime) -> bool:
+    """In flight since less than one post may take: a run (or a digest) is sending it now. Shown as
+    "sent, its answer lost" in the Needs-attention list of a `status` read during a run's delivery."""
+    started = alert.attempt_started_at
+    if alert.status is not AlertStatus.SENDING or alert.last_error or started is None:
+        return False
+    slack = config.settings.slack
+    longest = longest_post_seconds(slack.timeout_seconds, slack.max_retry_after_seconds) if slack else 0.0
+    return now - started < timedelta(seconds=longest)
 
 
 IN_FLIGHT = "sent, its answer lost: a bot token looks it up before sending again, a webhook follows delivery:"

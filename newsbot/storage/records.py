@@ -102,6 +102,7 @@ class TriedAlert:
     created_at: datetime
     status: AlertStatus
     title: str
+    attempt_started_at: datetime | None = None  # when its last attempt began (in flight: being sent, or lost)
 
 
 def iso(moment: datetime | None) -> str | None:

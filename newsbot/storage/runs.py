@@ -14,6 +14,7 @@ from newsbot.storage.records import (
     SourceState,
     TriedAlert,
     iso,
+    parse_iso,
 )
 
 
@@ -67,7 +68,7 @@ class RunStore(StoreBase):
     def _tried(self, statuses: tuple[str, ...], queued_before: datetime | None) -> list[TriedAlert]:
         rows = self.db.query(
             "SELECT alerts.id, alerts.watchlist, alerts.destination, alerts.attempts, alerts.last_error, "
-            "alerts.created_at, alerts.status, stories.title FROM alerts "
+            "alerts.created_at, alerts.status, stories.title, alerts.attempt_started_at FROM alerts "
             "JOIN stories ON stories.id = alerts.story_id "
             f"WHERE alerts.status IN ({', '.join('?' * len(statuses))}) "
             "AND alerts.attempts > 0 AND alerts.created_at < ? ORDER BY alerts.created_at",
@@ -75,7 +76,12 @@ class RunStore(StoreBase):
         )
         return [
             TriedAlert(
-                **{**row, "created_at": datetime.fromisoformat(row["created_at"]), "status": AlertStatus(row["status"])}
+                **{
+                    **row,
+                    "created_at": datetime.fromisoformat(row["created_at"]),
+                    "status": AlertStatus(row["status"]),
+                    "attempt_started_at": parse_iso(row["attempt_started_at"]),
+                }
             )
             for row in rows
         ]

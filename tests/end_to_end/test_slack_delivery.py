@@ -299,6 +299,31 @@ def test_killed_while_slack_holds_the_message(
         assert "1 unconfirmed" in status.stdout and "unconfirmed: 'Mitto AG" in status.stdout
 
 
+def test_status_during_a_runs_sending_says_the_alert_is_being_sent_not_lost(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """While a run's post waits for Slack's answer, status listed it under Needs attention as "sent,
+    its answer lost". Once the run is killed and the attempt is old, that is what it is again."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack, timeout_seconds=1, max_retry_after_seconds=0)
+    slack.hold = True
+    sending = workspace.popen("run")
+    try:
+        wait_until(lambda: len(slack.delivered) == 1)
+        during = workspace.newsbot("status")
+    finally:
+        sending.send_signal(signal.SIGKILL)
+        sending.wait(timeout=10)
+        slack.release()
+    with sqlite3.connect(workspace.database) as connection:  # the attempt began longer ago than a post takes
+        connection.execute("UPDATE alerts SET attempt_started_at = '2026-01-01T00:00:00+00:00'")
+    later = workspace.newsbot("status")
+
+    assert "being sent: 'Mitto AG" in during.stdout and "a run is sending it now" in during.stdout
+    assert "answer lost" not in during.stdout and "alerts not delivered yet" not in during.stdout, during.stdout
+    assert "answer lost" in later.stdout and "1 alerts not delivered yet" in later.stdout
+
+
 @pytest.mark.parametrize("mode", ["token", "webhook at_most_once"])
 def test_stopped_while_waiting_out_a_429_the_alert_is_refused_not_in_flight(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, mode: str

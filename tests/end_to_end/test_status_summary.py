@@ -223,7 +223,10 @@ def test_an_alert_in_flight_says_so_rather_than_none(
     slack.fail_always = SlackReply(500, "service_unavailable")
     assert workspace.newsbot("run").returncode == 0
     with sqlite3.connect(workspace.database) as db:
-        db.execute("UPDATE alerts SET status = 'sending', last_error = NULL")
+        # ...a while ago: an attempt younger than a post may take is one a run is sending now
+        db.execute(
+            "UPDATE alerts SET status = 'sending', last_error = NULL, attempt_started_at = '2026-01-01T00:00:00+00:00'"
+        )
 
     status = workspace.newsbot("status")
 
