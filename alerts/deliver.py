@@ -43,6 +43,7 @@ from newsbot.storage.records import TriedAlert
 
 DELIVERY_FAILING = "delivery_failing"
 DETAILS_A_PASS = 500  # a digest's full messages looked at in one pass: more than one a second fits in it
+IN_FLIGHT_NOTE = "sent, its answer lost (looked up before it is sent again)"  # an attempt with no error
 UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with delivery: at_most_once it is not sent again"
 
 
@@ -239,6 +240,8 @@ class _Drain:
     def _add_copy(self, alert: Alert) -> PostResult:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
         (bot token), a line on the terminal, and with a webhook only a record: no second ping."""
+        if self._muted_now(alert):  # before its parent is weighed: a parent muted this pass is no thread
+            return _MUTED
         destination = self.policy.route(alert.match)
         if not self.poster.can_look_back:
             if destination == TERMINAL:
@@ -277,6 +280,10 @@ class _Drain:
     def _send_digest(self, destination: Destination, alerts: list[Alert]) -> None:
         """The digest's messages in order, each marking sent the alerts it lists (and, with a bot token,
         owing each one's full message to its thread: _post_due_details)."""
+        muted = self.outbox.mute_waiting([alert for alert in alerts if alert.in_flight_since is None], self.clock.now())
+        alerts = [alert for alert in alerts if alert.id not in muted]  # a mute set since the pass began
+        if not alerts:
+            return
         title = f"newsbot: {len(alerts)} new alerts for {destination.label}"
         for part in build_digest(title, alerts, unfurl_links=self.policy.unfurl_links):
             result = self._post(
@@ -323,10 +330,11 @@ class _Drain:
         `unless_muted`: the alert is asked about mutes once its pace allows it to go, the moment before
         it leaves: asked once a pass, a click after the pass's first alert let the rest through."""
         self._check_stop()
+        if unless_muted is not None and self._muted_now(unless_muted):
+            return _MUTED  # without taking a pace's turn
         self.pacer.wait(destination.label)
-        waiting = unless_muted is not None and unless_muted.in_flight_since is None
-        if waiting and unless_muted and self.outbox.mute_waiting([unless_muted], self.clock.now()):
-            return _MUTED
+        if unless_muted is not None and self._muted_now(unless_muted):
+            return _MUTED  # clicked while it waited its turn
         started = self.clock.now()
         self.outbox.start_attempt(message.alert_ids, destination.label, started, message.thread_ts)
         result = self.poster.post(destination, message)
@@ -352,6 +360,10 @@ class _Drain:
         retry_at = self.clock.now() + timedelta(seconds=result.retry_after) if result.retry_after else None
         self.outbox.mark_failed(message.alert_ids, error, retry_at)
         return result
+
+    def _muted_now(self, alert: Alert) -> bool:
+        """Whether a mute suppresses this waiting alert now (marking it muted); one in flight, never."""
+        return alert.in_flight_since is None and bool(self.outbox.mute_waiting([alert], self.clock.now()))
 
     def _look_up(self, destination: Destination, message: Outgoing, started: datetime, lost: PostResult) -> PostResult:
         """After a lost answer: the message as Slack has it, or `lost` with what happens next. Not
@@ -422,7 +434,7 @@ class _Drain:
 
 def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta) -> str:
     """ "Delivery is failing", one cause a line: a long notice is split between lines (format.build_notice)."""
-    causes = sorted({f"{alert.destination}: {alert.last_error}" for alert in stuck})
+    causes = sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT_NOTE}" for alert in stuck})
     return (
         f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than {failing_after}:\n"
         + "\n".join(causes)

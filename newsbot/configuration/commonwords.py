@@ -25,7 +25,8 @@ ENGLISH_MARGIN = 0.5  # Zipf points above other languages' median: an English wo
 # A very frequent English word needs less of a margin: "data" (5.34, 0.49 above the others, where it
 # is also a word: "date"), "global" (4.95, 0.45) and "digital" (4.83, 0.38) were brands to the test
 # above, and a register's "Data AG", imported as the alias "Data", alerted on every "data breach".
-# Brands stay below it: google -0.02, microsoft 0.07, cisco 0.08, media 0.16, link 0.14.
+# Brands that are no word stay below it (google -0.02, microsoft 0.07, cisco 0.08); apple (0.35) is a
+# fruit as well as a brand, and is flagged, as orange is.
 VERY_COMMON_ZIPF = 4.75
 VERY_COMMON_MARGIN = 0.3
 OTHER_LANGUAGES = ("es", "it", "pt", "pl", "id", "tr")  # large lists; English words are not their words

@@ -32,7 +32,7 @@ from newsbot.stories.urls import canonical_url, is_http_url
 # newsbot.yaml expands `${VAR}` in every value: an outline's `${AWS_SECRET_ACCESS_KEY}` would send the
 # variable of cron's environment to the feed's host on every run.
 # An `&` and the reference it starts, if it starts one (group 1: its name, or #number).
-_AMPERSAND = re.compile(rb"&(?:([A-Za-z_][\w.-]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)?")
+_AMPERSAND = re.compile(rb"&(?:([A-Za-z_][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)?")  # XML's hex is a lower-case x
 _XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 # Control, format (zero-width), unassigned and private-use characters: none belongs in a source's name.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs"})
@@ -107,11 +107,12 @@ def _read_outline(outline: etree._Element, touched: bool) -> OpmlFeed | tuple[st
     attributes = {etree.QName(key).localname.lower(): value.strip() for key, value in pairs}
     url = attributes.get("xmlurl")
     page = attributes.get("htmlurl") or attributes.get("url")
-    if not url and (len(outline) or not (page or "xmlurl" in attributes)):
-        return None  # a folder, empty or not
     name = _printable(attributes.get("title") or attributes.get("text") or "") or url or "an outline"
-    if touched:
+    if touched and not len(outline):  # a fault may have taken its xmlUrl: told, whatever is left of it
         return name, "not imported: the file is not well-formed XML where it stands (above)"
+    feed_like = page or "xmlurl" in attributes or attributes.get("type", "").lower() in {"rss", "atom"}
+    if not url and (len(outline) or not feed_like):
+        return None  # a folder, empty or not
     if not url:
         return name, _no_feed_why(page, "xmlurl" in attributes)
     if not is_http_url(url):
@@ -143,10 +144,11 @@ def _mended(reference: re.Match[bytes]) -> bytes:
 
 
 def _lines_of(elements: Sequence[etree._Element], number: int) -> range:
-    """The lines an element's start tag may stand on: after the element before it, to its own line
-    (lxml's `sourceline` is where a start tag ends, so a tag over several lines starts earlier)."""
+    """The lines an element's start tag may stand on: from the line the element before it ends on
+    (it may begin there too) to its own (lxml's `sourceline` is where a start tag ends, so a tag over
+    several lines begins earlier). A fault on a line two tags share is blamed on both."""
     end = cast("int", elements[number].sourceline)  # lxml-stubs: int | EllipsisType
-    start = cast("int", elements[number - 1].sourceline) + 1 if number else 1
+    start = cast("int", elements[number - 1].sourceline) if number else 1
     return range(min(start, end), end + 1)
 
 

@@ -374,15 +374,16 @@ def _names_shared_by_vendors(config: WatchlistConfig, document: YamlDocument) ->
     """A warning for each name or alias an earlier vendor of the file has too: a story naming it is
     about both, so every alert names both suppliers, which a register imported twice (`newsbot
     vendors`) or a parent and its subsidiary ("Sinch" as an alias of MessageBird) does by mistake.
-    Two case-sensitive vendors share a form only in the same case (`Three` and `THREE` do not), and a
-    form that needs a context word in either (Orange the carrier, Orange Bank) is told apart by it."""
+    Two case-sensitive vendors share a form only in the same case (`Three` and `THREE` do not), and
+    two that each need a context word of their own, no word in common, are told apart by it (Orange
+    the carrier, Orange Bank)."""
     earlier: dict[str, list[tuple[VendorConfig, str]]] = {}
     warnings = []
     for number, vendor in enumerate(config.vendors):
-        for form in (form for form in vendor.forms() if vendor.counts_alone(form)):
+        for form in vendor.forms():
             owners = earlier.setdefault(fold(form), [])
             for owner, owned in owners:
-                if owner is not vendor and (not (owner.case_sensitive and vendor.case_sensitive) or owned == form):
+                if owner is not vendor and _both_name(owner, owned, vendor, form):
                     warnings.append(
                         f"{document.where(('vendors', number))}: vendor '{vendor.name}' has the name '{form}', "
                         f"which vendor '{owner.name}' has too: every story naming it alerts as both; keep it in "
@@ -391,6 +392,15 @@ def _names_shared_by_vendors(config: WatchlistConfig, document: YamlDocument) ->
                     break
             owners.append((vendor, form))
     return warnings
+
+
+def _both_name(first: VendorConfig, first_form: str, second: VendorConfig, second_form: str) -> bool:
+    """Whether a story can name both vendors with these forms (which fold alike)."""
+    if first.case_sensitive and second.case_sensitive and first_form != second_form:
+        return False
+    if first.counts_alone(first_form) or second.counts_alone(second_form):
+        return True
+    return bool({fold(word) for word in first.context} & {fold(word) for word in second.context})
 
 
 def _regexes_folding_defeats(config: WatchlistConfig, document: YamlDocument) -> list[str]:

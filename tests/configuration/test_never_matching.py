@@ -112,6 +112,12 @@ def test_a_name_two_vendors_have_is_warned_at_the_second(tmp_path: Path) -> None
         "  - name: Orange Bank\n"
         "    aliases: [Orange]\n"
         "    context: [bank, banking]\n"
+        "  - name: Orange Business\n"
+        "    aliases: [Orange]\n"
+        "    context: [enterprise, telecom]\n"
+        "  - name: Bird Ltd\n"
+        "    aliases: [Sinch]\n"
+        "    context: [SMS]\n"
         "topics:\n"
         "  breach: [breach]\n"
         "rules:\n"
@@ -123,6 +129,10 @@ def test_a_name_two_vendors_have_is_warned_at_the_second(tmp_path: Path) -> None
     assert watchlist.warnings == (
         f"{path}:4: vendor 'MessageBird' has the name 'SINCH', which vendor 'Sinch' has too: every story naming "
         "it alerts as both; keep it in one of them",
+        f"{path}:16: vendor 'Orange Business' has the name 'Orange', which vendor 'Orange' has too: every story "
+        "naming it alerts as both; keep it in one of them",  # a context word in common: telecom
+        f"{path}:19: vendor 'Bird Ltd' has the name 'Sinch', which vendor 'Sinch' has too: every story naming it "
+        "alerts as both; keep it in one of them",  # Sinch counts alone in one of them
     )
     (evaluation,) = Matcher([watchlist]).evaluate_text("Sinch confirms a breach")
     assert set(evaluation.vendors) == {"Sinch", "MessageBird"}  # what the warning is about

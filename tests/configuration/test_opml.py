@@ -345,7 +345,8 @@ def test_an_opml_file_declaring_entities_in_utf_16_is_refused_too(tmp_path: Path
 
 def test_what_the_recovering_parser_had_to_mend_is_told_and_not_imported(tmp_path: Path) -> None:
     """A file cut off mid-outline loses its last feed: the fault is told once, at its line, with each
-    of libxml2's messages for it, and nothing bent is imported."""
+    of libxml2's messages for it, and the outline it cut is told too (its xmlUrl gone, it once passed
+    for an empty folder), never imported bent."""
     path = tmp_path / "sloppy.opml"
     path.write_bytes(READER_EXPORT.encode()[: READER_EXPORT.index('xmlURL="https://carrier') + 10])
 
@@ -354,7 +355,7 @@ def test_what_the_recovering_parser_had_to_mend_is_told_and_not_imported(tmp_pat
     assert [feed.name for feed in feeds] == ["Signal Lines"], "what could be read is read"
     faults = [where for where, why in unusable if why.startswith("not well-formed XML (")]
     assert faults == ["sloppy.opml:8"]
-    assert all(name != "Carrier Watch" for name, _ in unusable[1:])  # cut mid-attribute: no outline is left
+    assert ("Carrier Watch", "not imported: the file is not well-formed XML where it stands (above)") in unusable
 
 
 def test_a_bare_ampersand_is_read_as_the_ampersand_it_meant(workspace: Workspace, tmp_path: Path) -> None:
@@ -525,3 +526,30 @@ def test_a_file_missing_only_its_closing_tags_keeps_every_outline(tmp_path: Path
     feeds, unusable = read_opml(path)
     assert [feed.name for feed in feeds] == ["Ars", "Krebs"]
     assert len(unusable) == 1 and unusable[0][1].startswith("not well-formed XML (")
+
+
+@pytest.mark.parametrize(
+    ("outlines", "told"),
+    [
+        pytest.param('<outline text="Bare" xmlUrl=https://bare.example/feed/>', "Bare", id="unquoted-attribute"),
+        pytest.param('<outline text="Hex" xmlUrl="https://hex.example/&#X41;"/>', "Hex", id="capital-X-reference"),
+        pytest.param(
+            '<outline text="A" xmlUrl="https://a.example/f"/><outline xmlUrl="https://b.example/f" text="x<y"\n/>',
+            "x<y",
+            id="a-tag-begun-on-anothers-line",
+        ),
+    ],
+)
+def test_an_outline_a_fault_touches_is_told_never_dropped_in_silence(tmp_path: Path, outlines: str, told: str) -> None:
+    """A fault that took an outline's xmlUrl left what passed for an empty folder: neither added nor
+    skipped. `&#X41;` is no XML reference (XML's hex is a lower-case x): read as the text it is, it is
+    no fault at all. A tag begun on the line another ends on is blamed with it, never imported bent."""
+    path = tmp_path / "faulty.opml"
+    path.write_text(f"<opml><body>\n{outlines}\n</body></opml>\n", encoding="utf-8")
+
+    feeds, unusable = read_opml(path)
+
+    if told == "Hex":
+        assert feeds == [OpmlFeed("Hex", "https://hex.example/&#X41;")] and unusable == []
+    else:
+        assert told in [name for name, _ in unusable] and feeds == [], (feeds, unusable)
