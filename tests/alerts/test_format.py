@@ -434,3 +434,10 @@ def test_the_delivery_failing_notice_of_forty_channels_is_whole_in_slacks_limits
     shown = "\n".join(sections)
     assert all(f"#missing-channel-{number}:" in shown for number in range(40))
     assert shown.endswith("They are kept and will be sent when fixed.")
+
+
+def test_the_delivery_failing_notice_names_an_alert_in_flight_as_such() -> None:
+    """An attempt whose answer was lost has no error: the notice said "#vendor-news: None"."""
+    lost = TriedAlert("a", "W", "#vendor-news", 1, None, datetime(2026, 12, 1, tzinfo=UTC), AlertStatus.SENDING, "t")
+    text = failing_notice([lost], timedelta(hours=6))
+    assert "#vendor-news: sent, its answer lost (looked up before it is sent again)" in text and "None" not in text
