@@ -10,7 +10,6 @@ as `newsbot serve` stores it. What is still waiting, whichever way it leaves, is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,42 +20,27 @@ from newsbot.models import AlertKind, FeedbackAction, FetchResult, FetchStatus, 
 from newsbot.storage.database import Storage
 from newsbot.storage.feedback import Click, MuteTarget
 from newsbot.storage.records import alert_id
+from tests.fakeposter import FakePoster
 
 ALONE = Destination(label="#alone", channel="C0ALONE")
 BUSY = Destination(label="#busy", channel="C0BUSY")
 WATCHLIST = "SMS and 2FA vendors"
 
 
-class ClickAfterFirstPost:
+class ClickAfterFirstPost(FakePoster):
     """Slack, with an analyst who mutes `vendor` as soon as the first message appears."""
 
-    can_look_back = True
-    post_window = timedelta(seconds=5)
-
     def __init__(self, storage: Storage, vendor: str) -> None:
+        super().__init__()
         self.storage, self.vendor = storage, vendor
-        self.posted: list[Outgoing] = []
-
-    def waits_end_when(self, should_stop: Callable[[], bool]) -> None:
-        """It never waits."""
 
     def post(self, destination: Destination, message: Outgoing) -> PostResult:
-        self.posted.append(message)
+        result = super().post(destination, message)
         if len(self.posted) == 1:
             now = datetime.now(UTC)
             click = Click(message.alert_ids[0], "U0ANALYST1", "alice", FeedbackAction.MUTE_7D, now)
             self.storage.record_click(click, [MuteTarget(WATCHLIST, vendor=self.vendor)], now + timedelta(days=7))
-        return PostResult(ok=True, channel=destination.channel, ts=f"{len(self.posted)}.000100")
-
-    def find(
-        self,
-        destination: Destination,
-        alert_ids: Collection[str],
-        since: datetime,
-        until: datetime,
-        thread_ts: str | None = None,
-    ) -> dict[str, PostResult]:
-        return {}
+        return result
 
 
 def story(number: int) -> Story:
