@@ -305,7 +305,7 @@ def test_status_during_a_runs_sending_says_the_alert_is_being_sent_not_lost(
     """While a run's post waits for Slack's answer, status listed it under Needs attention as "sent,
     its answer lost". Once the run is killed and the attempt is old, that is what it is again."""
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
-    workspace.use_slack_token(slack, timeout_seconds=1, max_retry_after_seconds=0)
+    workspace.use_slack_token(slack, timeout_seconds=30)  # the run waits for the answer while status looks
     slack.hold = True
     sending = workspace.popen("run")
     try:
