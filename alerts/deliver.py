@@ -262,7 +262,12 @@ class _Drain:
             thread_ts=ts,
             kind=MessageKind.ALSO_IN,
         )
-        return self._post(Destination(label=channel, channel=channel), reply, unless_muted=alert)
+        result = self._post(Destination(label=channel, channel=channel), reply, unless_muted=alert)
+        if result.refused_this_message and result is not _MUTED:
+            # Its thread deleted in Slack (thread_not_found), or the line refused: a copy is a line
+            # beside an alert already seen, so it is recorded as noted, not tried every run for good.
+            self.outbox.mark_sent([alert.id], self.clock.now())
+        return result
 
     def _send_one(self, destination: Destination, alert: Alert) -> PostResult:
         thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None

@@ -12,7 +12,7 @@ import sqlite3
 import time
 
 from tests.conftest import Workspace
-from tests.servers import FakeSlack, FeedServer, Route, recent, rss
+from tests.servers import FakeSlack, FeedServer, Route, SlackReply, recent, rss
 
 WIRE_TEXT = (
     "A co-founder of the SMS aggregator Mitto AG sold access to the company's connections with mobile "
@@ -108,6 +108,27 @@ def test_with_a_token_a_later_copy_is_a_reply_in_the_first_alerts_thread(
     assert "Also in Daily" in later["text"]
     top_level = [message for message in slack.delivered if not message.get("thread_ts")]
     assert len([message for message in top_level if "Mitto" in message["text"]]) == 1
+
+
+def test_a_copy_whose_alert_was_deleted_in_slack_is_noted_not_tried_for_good(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Someone deleted the first alert in Slack: its thread is gone (thread_not_found). The copy's
+    reply waited, tried every run, and `status` listed it under Needs attention for good."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    assert workspace.newsbot("run").returncode == 0
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    slack.script = [SlackReply(400, "thread_not_found")]
+
+    result = workspace.newsbot("run")
+    again = workspace.newsbot("run")
+    status = workspace.newsbot("status")
+
+    assert result.returncode == 0 and "thread_not_found" in result.stdout, result.stdout
+    assert sorted(rows(workspace, "SELECT kind, status FROM alerts")) == [("alert", "sent"), ("also_in", "sent")]
+    assert len(slack.delivered) == 1 and "thread_not_found" not in again.stdout
+    assert "not delivered yet" not in status.stdout
 
 
 def test_a_copy_matching_a_new_rule_alerts_and_says_it_continues_the_story(
