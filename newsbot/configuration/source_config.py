@@ -15,7 +15,7 @@ from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 from pydantic import Field, field_validator, model_validator
 
-from newsbot.configuration.validation import Strict
+from newsbot.configuration.validation import Strict, holds_control_character
 from newsbot.models import FullText, SourceKind
 from newsbot.stories.urls import http_url_problem
 
@@ -83,7 +83,7 @@ class SourceConfig(Strict):
     def _printable_name(cls, name: str) -> str:
         """A name is printed by `status`, alerts and the terminal, and written into an OPML export: an
         escape sequence in it recoloured the terminal, and made the export not XML."""
-        if any(unicodedata.category(character) == "Cc" and not character.isspace() for character in name):
+        if holds_control_character(name):
             raise ValueError(f"source name {name!r} contains a control character; take it out")
         if not any(unicodedata.category(character)[0] in "LNPS" for character in name):
             raise ValueError(f"source name {name!r} has nothing visible in it; name the source in words")

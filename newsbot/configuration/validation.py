@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,13 @@ _WANTED = {
     "bool_parsing": "must be true or false",
 }
 _CONSTRAINED = {"string_too_short": "must not be empty", "string_pattern_mismatch": "must not be blank"}
+
+
+def holds_control_character(text: str) -> bool:
+    """Whether `text` holds a control character that is not whitespace: a name or word with one (an
+    escape in double quotes, an OPML export's escape sequence) never matches, and recolours a
+    terminal. Whitespace controls (a tab, \f, \x85) read as spaces, as in a story's text."""
+    return any(unicodedata.category(character) == "Cc" and not character.isspace() for character in text)
 
 
 class Strict(BaseModel):

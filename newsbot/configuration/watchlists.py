@@ -7,7 +7,6 @@ newsbot.configuration.ruleitems for how it is told, and why a typo of a topic st
 from __future__ import annotations
 
 import os
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -22,7 +21,7 @@ from newsbot.configuration.slack_secrets import (
     secret_values,
     secret_variables,
 )
-from newsbot.configuration.validation import Strict, expand_environment, validate
+from newsbot.configuration.validation import Strict, expand_environment, holds_control_character, validate
 from newsbot.configuration.yamlfile import Location, YamlDocument, load_yaml
 from newsbot.errors import ConfigError
 from newsbot.matching.termindex import regex_problem
@@ -44,8 +43,7 @@ def _visible(term: str) -> str:
             "contains a backspace, which is what YAML makes of \\b in double quotes; names, aliases and "
             "words match whole words already, so write it without \\b (or in single quotes for a regex)"
         )
-    # Control characters that are whitespace (a tab, \f, \x85) read as spaces, as in a story's text.
-    if any(unicodedata.category(character) == "Cc" and not character.isspace() for character in term):
+    if holds_control_character(term):
         raise ValueError(
             "contains a control character (an escape such as \\a or \\x00 in double quotes?), which no text "
             "holds: take it out"
