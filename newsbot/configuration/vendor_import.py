@@ -44,6 +44,7 @@ from newsbot.configuration.watchlists import (
     VendorConfig,
     Watchlist,
     WatchlistConfig,
+    is_watchlist_name,
     load_watchlist,
     watchlist_files,
 )
@@ -106,7 +107,7 @@ class VendorImport:
 
 def import_register(register_path: Path, watchlist_path: Path, *, write: bool) -> VendorImport:
     """Add the register's new vendors to the watchlist; with `write=False`, only say what would change."""
-    if watchlist_path.suffix not in {".yaml", ".yml"} or watchlist_path.name.startswith("."):
+    if not is_watchlist_name(watchlist_path):
         # It was written, "1 vendor added" said, and no run ever read it (newsbot.configuration.watchlists).
         raise VendorImportError(
             f"{watchlist_path}: a run reads only watchlist files whose names end .yaml or .yml and do not "

@@ -189,9 +189,12 @@ def watchlist_files(folder: Path) -> list[Path]:
     """The folder's *.yaml and *.yml files but hidden ones: an editor keeps its lock (Emacs's dangling
     `.#name.yaml` link) or swap copy beside the file being edited, and one of those once failed every
     cron run for as long as someone had the watchlist open."""
-    return sorted(
-        path for pattern in ("*.yaml", "*.yml") for path in folder.glob(pattern) if not path.name.startswith(".")
-    )
+    return sorted(path for path in folder.glob("*") if is_watchlist_name(path))
+
+
+def is_watchlist_name(path: Path) -> bool:
+    """Whether a run reads a file of this name in the watchlist folder: `*.yaml` or `*.yml`, not hidden."""
+    return path.suffix in {".yaml", ".yml"} and not path.name.startswith(".")
 
 
 def files_not_read(folder: Path) -> list[str]:
