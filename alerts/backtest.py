@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsbot.alerts.outbox import kind_beside, too_old_to_alert
+from newsbot.alerts.outbox import kind_beside, too_old_when_first_seen
 from newsbot.configuration.watchlists import Watchlist
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertKind, Match, StoredStory, Story
@@ -93,8 +93,8 @@ def backtest(
     """The candidate's alerts among `stored` (oldest first), and what changes against `current`.
     `before`: the earlier stories of their clusters, which a copy in the window follows (what they
     would have alerted is weighed, not counted: a copy of a story alerted before the window is one)."""
-    young = [item for item in stored if _young(item, max_age_days)]
-    earlier = [item for item in before if _young(item, max_age_days)]
+    young = [item for item in stored if not too_old_when_first_seen(item, max_age_days)]
+    earlier = [item for item in before if not too_old_when_first_seen(item, max_age_days)]
     report = BacktestReport(candidate, current, since, max_age_days, len(stored), len(stored) - len(young))
     new = _alerted(Matcher([candidate]), earlier, young)
     old = _alerted(Matcher([current]), earlier, young) if current else Alerted()
@@ -108,11 +108,6 @@ def backtest(
             report.changed.append((story, current_alert[1], match))
     report.removed = [alert for story_id, alert in old.alerts.items() if story_id not in new.alerts]
     return report
-
-
-def _young(item: StoredStory, max_age_days: float) -> bool:
-    """Young enough to alert when first seen, as the run judged it then."""
-    return not too_old_to_alert(item.story.published_at or item.first_seen, item.first_seen, max_age_days)
 
 
 def _alerted(matcher: Matcher, before: Sequence[StoredStory], stored: Sequence[StoredStory]) -> Alerted:

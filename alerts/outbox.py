@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from newsbot.matching.matcher import Matcher
-from newsbot.models import AlertKind, Match, RunSummary, Story
+from newsbot.models import AlertKind, Match, RunSummary, StoredStory, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 
@@ -23,6 +23,13 @@ def too_old_to_alert(published: datetime, now: datetime, max_age_days: float) ->
     """A story published this long ago is no news to a security team: it gets no alert, so its
     matches are not worth finding (an undated story counts from when it was first seen)."""
     return published < now - timedelta(days=max_age_days)
+
+
+def too_old_when_first_seen(stored: StoredStory, max_age_days: float) -> bool:
+    """Whether the run that first saw this story left it without an alert (`too_old_to_alert` then):
+    what `backtest` and `explain --url` say of a stored story."""
+    first_seen = stored.first_seen
+    return too_old_to_alert(stored.story.published_at or first_seen, first_seen, max_age_days)
 
 
 class MatchedAhead:

@@ -418,7 +418,7 @@ def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
 
 def _explain(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.alerts.format import plain_url, visible  # a stored story's text is a feed's
-    from newsbot.alerts.outbox import too_old_to_alert
+    from newsbot.alerts.outbox import too_old_when_first_seen
     from newsbot.cli.mutes import story_mutes  # loaded here, not for `check`
     from newsbot.cli.status import stored_story, story_cluster, too_old_line
 
@@ -439,7 +439,7 @@ def _explain(arguments: argparse.Namespace) -> ExitStatus:
             return ExitStatus.ERROR
         story = stored.story
         print(visible(f"{story.title}\n{plain_url(story.url)} ({story.source})\n{cluster}\n"))
-        if too_old_to_alert(story.published_at or stored.first_seen, stored.first_seen, config.settings.max_age_days):
+        if too_old_when_first_seen(stored, config.settings.max_age_days):
             print(too_old_line(story, stored.first_seen, config.settings.max_age_days))
         if muted:
             print("\n".join(muted) + "\n")
