@@ -47,6 +47,7 @@ from slack_sdk.webhook import WebhookClient
 
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import CannotLookBack, LookBackError, MessageKind, Outgoing, PostResult
+from newsbot.configuration.config import SlackConfig
 from newsbot.configuration.slack_secrets import redact
 
 # Off, by level rather than `disabled`: Scrapy's dictConfig re-enables every existing logger.
@@ -253,6 +254,11 @@ def longest_post_seconds(timeout: float, max_retry_after_seconds: float) -> floa
     """The longest one post can take: three tries, two Retry-After waits or back-offs, and a margin
     for Slack's own lag."""
     return 3 * max(1, round(timeout)) + 2 * max_retry_after_seconds + 10
+
+
+def longest_post_with(slack: SlackConfig | None) -> float:
+    """The longest one post may take with this config's Slack settings (none without Slack: the terminal)."""
+    return longest_post_seconds(slack.timeout_seconds, slack.max_retry_after_seconds) if slack else 0.0
 
 
 def describe_error(code: str) -> str:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from newsbot import __version__
 from newsbot.alerts.setup import delivery
-from newsbot.alerts.slack import longest_post_seconds
+from newsbot.alerts.slack import longest_post_with
 from newsbot.cli.closed_output import is_closed_output
 from newsbot.cli.early_database import DEFAULT_CONFIG, check_of
 from newsbot.cli.progress import run_progress
 from newsbot.clock import SYSTEM_CLOCK
-from newsbot.configuration.config import Config, load_config
+from newsbot.configuration.config import load_config
 from newsbot.configuration.delivery_mode import describe_delivery, ignored_routing
 from newsbot.configuration.opml import import_feeds, read_opml, to_opml, write_export
 from newsbot.configuration.watchlists import files_not_read, load_watchlist
@@ -409,7 +409,9 @@ def _slack_test(arguments: argparse.Namespace) -> ExitStatus:
         return ExitStatus.OK
     posts = len(destinations(config, slack))
     print(heading(slack, posts), flush=True)
-    with posting_bounded(config.settings.fetch.run_budget_seconds, posts * _longest_post(config), SLACK_TEST_OVERRUN):
+    with posting_bounded(
+        config.settings.fetch.run_budget_seconds, posts * longest_post_with(slack), SLACK_TEST_OVERRUN
+    ):
         # each said at once: the watchdog may end this command
         report = send_test_messages(config, lambda outcome: print(outcome.describe(), flush=True))
     print(report.closing())
@@ -491,7 +493,7 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
         digests = plan_digests(alerts, policy.route, arguments.since)
         messages = sum(len(digest.messages) for digest in digests)
-        allowance = messages * (_longest_post(config) + policy.seconds_between_messages)
+        allowance = messages * (longest_post_with(config.settings.slack) + policy.seconds_between_messages)
         posted = "printed above, not posted (dry run)" if arguments.dry_run else "posted"
         results = []
         with posting_bounded(config.settings.fetch.run_budget_seconds, allowance, DIGEST_OVERRUN):
@@ -503,13 +505,6 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     if not results and not arguments.quiet:
         print(f"no alerts were sent in {describe_period(arguments.since)}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
-
-
-def _longest_post(config: Config) -> float:
-    """How long one post to Slack may take with this config's timeout and Retry-After bound (none
-    without Slack: the terminal)."""
-    slack = config.settings.slack
-    return longest_post_seconds(slack.timeout_seconds, slack.max_retry_after_seconds) if slack else 0.0
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from newsbot.alerts.deliver import DELIVERY_FAILING
-from newsbot.alerts.slack import longest_post_seconds
+from newsbot.alerts.slack import longest_post_with
 from newsbot.cli.mutes import status_lines as mute_status_lines
 from newsbot.cli.precision import precision_lines
 from newsbot.clock import SYSTEM_CLOCK
@@ -439,9 +439,7 @@ def _being_sent(config: Config, alert: TriedAlert, now: datetime) -> bool:
     started = alert.attempt_started_at
     if alert.status is not AlertStatus.SENDING or alert.last_error or started is None:
         return False
-    slack = config.settings.slack
-    longest = longest_post_seconds(slack.timeout_seconds, slack.max_retry_after_seconds) if slack else 0.0
-    return now - started < timedelta(seconds=longest)
+    return now - started < timedelta(seconds=longest_post_with(config.settings.slack))
 
 
 IN_FLIGHT = "sent, its answer lost: a bot token looks it up before sending again, a webhook follows delivery:"
