@@ -37,6 +37,7 @@ _WANTED = {
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
 }
+_CONTAINERS = frozenset({"dict_type", "model_type", "model_attributes_type", "list_type"})
 _CONSTRAINED = {"string_too_short": "must not be empty", "string_pattern_mismatch": "must not be blank"}
 
 
@@ -115,7 +116,7 @@ def _describe(
     elif kind in {"enum", "literal_error"} | _BOUNDS:
         sentence = f"{dotted}: {error['msg'].replace('Input should be', 'must be')}"
     elif kind in _WANTED:
-        sentence = f"{dotted}: {_WANTED[kind]}{_not_what_was_written(error['input'], _WANTED[kind])}"
+        sentence = f"{dotted}: {_WANTED[kind]}{_not_what_was_written(error['input'], kind in _CONTAINERS)}"
     elif kind in _CONSTRAINED:
         sentence = f"{dotted}: {_CONSTRAINED[kind]}"
     elif kind == "too_short":
@@ -129,7 +130,7 @@ def _describe(
     return f"{document.where(location)}: {sentence}"
 
 
-def _not_what_was_written(value: Any, wanted: str) -> str:
+def _not_what_was_written(value: Any, container_wanted: bool) -> str:
     """ ", not a list" where the file holds a list, a mapping or nothing, so that `vendors: Orange`
     says what is there. The loader reads every scalar as text (`near: 2.5` too), so a scalar is "a
     single value" where a list or mapping was wanted, and not named otherwise; nor is the value
@@ -138,7 +139,7 @@ def _not_what_was_written(value: Any, wanted: str) -> str:
         return ", not empty"
     if isinstance(value, list | dict):
         return ", not a list" if isinstance(value, list) else ", not a mapping"
-    return ", not a single value" if "mapping" in wanted or "list" in wanted else ""
+    return ", not a single value" if container_wanted else ""
 
 
 def expand_environment(document: YamlDocument, value: Any, location: Location, *, require_env: bool) -> Any:
