@@ -20,7 +20,7 @@ from newsbot.configuration.watchlist_edit import add_to_vendor_list, set_rule_va
 from newsbot.configuration.watchlists import Watchlist, load_watchlist
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
-from newsbot.matching.tune import Judged, Proposal, propose
+from newsbot.matching.tune import Judged, Proposal, examples_broken_by, passing_examples, propose
 from newsbot.models import Alert, FeedbackAction
 from newsbot.storage.database import Storage
 
@@ -93,14 +93,23 @@ def describe_proposals(proposals: Sequence[Proposal], basis: str, wrong: int, ri
 
 def apply_proposal(watchlist: Watchlist, proposal: Proposal) -> None:
     """The edit written as text (comments and layout kept), checked to load as exactly that edit
-    before it replaces the file; ${VARIABLES} are compared as written."""
+    before it replaces the file; ${VARIABLES} are compared as written. An edit that makes one of the
+    file's passing `examples:` fail is refused: the file may have changed since the proposal was
+    made, and a run, which does not run the examples, would go on without a word."""
     edit = proposal.edit
     text = read_config_text(watchlist.path)  # as it is: CRLF line ends stay CRLF
     if edit.key == "near" and edit.near is not None:
         changed = set_rule_value(text, edit.target, "near", edit.near)
     else:
         changed = add_to_vendor_list(text, edit.target, edit.key, edit.values)
-    expected = edit.apply(load_watchlist(watchlist.path, require_env=False).config)
+    current = load_watchlist(watchlist.path, require_env=False)
+    expected = edit.apply(current.config)
+    broken = examples_broken_by(current, expected, passing_examples(current))
+    if broken:
+        raise ConfigError(
+            f"{watchlist.path}: not applied: {edit.describe()} would make the watchlist's own examples fail:\n"
+            + "\n".join(broken)
+        )
 
     def says_the_edit(written: Path) -> None:
         if load_watchlist(written, require_env=False).config != expected:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import wordfreq
 
 from newsbot.configuration.watchlists import RuleConfig, VendorConfig, Watchlist, WatchlistConfig
+from newsbot.matching.examples import run_examples
 from newsbot.matching.matcher import Matcher, story_fields
 from newsbot.matching.textfold import plain
 from newsbot.models import Story
@@ -79,14 +80,18 @@ class Proposal:
 def propose(watchlist: Watchlist, judged: Sequence[Judged], unjudged: Sequence[Story] = ()) -> list[Proposal]:
     """Backtested edits, best first: most false alarms removed for fewest relevant alerts lost, then
     the narrowest edit (`_NARROWEST_FIRST`). Never the order the judged alerts came in: that was the
-    order of their ids (hashes) among alerts sent in one second, and it picked which tie came first."""
+    order of their ids (hashes) among alerts sent in one second, and it picked which tie came first.
+    Never an edit that makes one of the watchlist's passing `examples:` fail: the team pinned those."""
     wrong = [item.story for item in judged if not item.relevant]
     right = [item.story for item in judged if item.relevant]
     if not wrong:
         return []
     before = _alerting(watchlist, [*wrong, *right, *unjudged])
+    passing = passing_examples(watchlist)
     proposals = []
     for edit in dict.fromkeys(_candidates(watchlist, wrong, right)):
+        if examples_broken_by(watchlist, edit.apply(watchlist.config), passing):
+            continue
         after = _alerting(watchlist, [*wrong, *right, *unjudged], edit)
         removes = sum(story.id in before and story.id not in after for story in wrong)
         if removes == 0:
@@ -107,6 +112,17 @@ def propose(watchlist: Watchlist, judged: Sequence[Judged], unjudged: Sequence[S
     )
 
 
+def passing_examples(watchlist: Watchlist) -> set[tuple[str, int]]:
+    """The watchlist's examples that pass as it is, as (kind, position)."""
+    return {(result.kind, result.position) for result in run_examples([watchlist]) if result.passed}
+
+
+def examples_broken_by(watchlist: Watchlist, edited: WatchlistConfig, passing: set[tuple[str, int]]) -> list[str]:
+    """The `passing` examples that fail once the watchlist is edited, each where it is and why."""
+    after = run_examples([Watchlist(path=watchlist.path, config=edited, document=watchlist.document)])
+    return [result.describe() for result in after if (result.kind, result.position) in passing and not result.passed]
+
+
 def _alerting(watchlist: Watchlist, stories: Sequence[Story], edit: Edit | None = None) -> set[str]:
     config = edit.apply(watchlist.config) if edit else watchlist.config
     matcher = Matcher([Watchlist(path=watchlist.path, config=config)])
@@ -120,7 +136,13 @@ def _candidates(watchlist: Watchlist, wrong: Sequence[Story], right: Sequence[St
         (evaluation,) = matcher.evaluate(story_fields(story))
         for vendor_name, forms in evaluation.vendors.items():
             vendor = next(vendor for vendor in watchlist.config.vendors if vendor.name == vendor_name)
-            edits += [Edit("exclude", vendor_name, (phrase,)) for phrase in _phrases_around(story, forms)]
+            # "Mitto" + "AG" is the vendor's own name "Mitto AG": excluding it excludes every mention.
+            own = {form.casefold() for form in vendor.forms()}
+            edits += [
+                Edit("exclude", vendor_name, (phrase,))
+                for phrase in _phrases_around(story, forms)
+                if phrase.casefold() not in own
+            ]
             words = _context_words(vendor, wrong, right)
             if words:
                 edits.append(Edit("context", vendor_name, words))

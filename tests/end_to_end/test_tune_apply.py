@@ -92,3 +92,15 @@ def test_a_crlf_watchlist_keeps_its_line_ends_and_only_the_edited_line_changes(t
     assert written.count(b"\n") == written.count(b"\r\n"), "every line still ends in CRLF"
     before, after = WATCHLIST.replace("\n", "\r\n").split("\r\n"), written.decode().split("\r\n")
     assert len([line for line in difflib.ndiff(before, after) if line[:1] in "+-"]) <= 2
+
+
+def test_an_edit_that_makes_a_passing_example_fail_is_refused_and_the_file_stays_as_it_was(tmp_path: Path) -> None:
+    """The file may have gained the example after `tune` proposed the edit: `--apply` checks again."""
+    path = tmp_path / "operators.yaml"
+    text = WATCHLIST + 'examples:\n  match: ["Kaleyra Street office hit by a breach"]\n'
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=r"(?s)would make the watchlist's own examples fail:.*operators.yaml:\d+"):
+        added_lines(path, Edit("exclude", "Kaleyra", ("Kaleyra Street",)))
+
+    assert path.read_text(encoding="utf-8") == text

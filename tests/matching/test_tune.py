@@ -135,3 +135,49 @@ def test_among_nearer_rules_that_backtest_alike_the_loosest_comes_first(watchlis
     ranked = [proposal.edit for proposal in propose(watchlist, judged)]
 
     assert [edit.near for edit in ranked if edit.key == "near"] == [40, 20, 10]
+
+
+MITTO = """\
+name: SMS vendors
+vendors:
+  - name: Mitto AG
+    aliases: [Mitto]
+topics:
+  surveillance: [SS7, surveillance, sponsors]
+rules:
+  - name: vendor-surveillance
+    all: [vendors, surveillance]
+"""
+
+
+def test_no_exclude_is_a_vendors_own_name_even_when_the_relevant_alerts_used_another(tmp_path: Path) -> None:
+    """The relevant alert says "Mitto", the false alarms "Mitto AG": excluding "Mitto AG" loses no judged
+    alert, and would have silenced every later "Mitto AG co-founder sold SS7 access" (it led the list)."""
+    path = tmp_path / "sms.yaml"
+    path.write_text(MITTO, encoding="utf-8")
+    judged = [
+        Judged(story(1, "Mitto co-founder sold SS7 access to surveillance firms"), relevant=True),
+        Judged(story(2, "Mitto AG wins award for SS7 firewall product"), relevant=False),
+        Judged(story(3, "Mitto AG sponsors surveillance conference"), relevant=False),
+    ]
+
+    proposals = propose(load_watchlist(path), judged)
+
+    excludes = [proposal.edit for proposal in proposals if proposal.edit.key == "exclude"]
+    excluded = [value.casefold() for edit in excludes for value in edit.values]
+    assert excluded, proposals  # the phrases around the name are still proposed ("Mitto AG wins")
+    assert not {"mitto ag", "mitto"} & set(excluded), excluded
+
+
+def test_an_edit_that_makes_a_passing_example_fail_is_not_proposed(tmp_path: Path) -> None:
+    """The context words the relevant alerts share ("telecom", "operator") remove both false alarms and
+    lose no judged alert, but the team's own example names Orange without them."""
+    path = tmp_path / "operators.yaml"
+    example = 'examples:\n  match: ["Hackers breached an Orange customer portal"]\n'
+    path.write_text(WATCHLIST + example, encoding="utf-8")
+    judged = [*(Judged(item, relevant=False) for item in WRONG), *(Judged(item, relevant=True) for item in RIGHT)]
+
+    edits = [proposal.edit for proposal in propose(load_watchlist(path), judged)]
+
+    assert Edit("exclude", "Orange", ("Orange juice",)) in edits
+    assert not [edit for edit in edits if edit.key == "context"], edits
