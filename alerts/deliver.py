@@ -29,7 +29,7 @@ Guarantees, in order of the steps:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -44,6 +44,7 @@ from newsbot.storage.records import TriedAlert
 DELIVERY_FAILING = "delivery_failing"
 DETAILS_A_PASS = 500  # a digest's full messages looked at in one pass: more than one a second fits in it
 IN_FLIGHT_NOTE = "sent, its answer lost (looked up before it is sent again)"  # an attempt with no error
+ABSENT_NOTE = "its earlier attempt is not in Slack (looked up): sent again"
 UNCONFIRMED_NOTE = "a crash or a lost answer left its outcome unknown; with delivery: at_most_once it is not sent again"
 
 
@@ -183,11 +184,13 @@ class _Drain:
         went; found, it is recorded as sent; not found, it is sent again only if its attempt started
         more than the poster's `post_window` before the look-up (earlier, Slack may still store it:
         it stays in flight); if Slack cannot be asked, it stays in flight for a later look. Without
-        a way to look (a webhook, now or when the attempt was made), `delivery` decides."""
+        a way to look (a webhook, now or when the attempt was made), `delivery` decides. One found
+        absent is waiting again, as it was before its attempt: a mute asked about it now may hold it."""
         in_flight = [alert for alert in due if alert.in_flight_since is not None]
         if not in_flight:
             return due
         settled: set[str] = set()
+        absent: set[str] = set()  # looked for long enough after their attempt, and not in Slack
         unsearchable = {alert.id for alert in in_flight if not self._can_look_for(alert)}
         if self.policy.at_most_once:
             for alert_id in unsearchable:
@@ -225,7 +228,10 @@ class _Drain:
                 for alert in alerts
                 if alert.in_flight_since and alert.in_flight_since > asked - self.poster.post_window
             )
-        return [alert for alert in due if alert.id not in settled]
+            absent.update(alert.id for alert in alerts if alert.id not in settled)
+        if absent:  # a mute clicked while they waited out the outage now holds them, as any waiting alert
+            self.outbox.mark_failed(sorted(absent), ABSENT_NOTE, None)
+        return [_released(alert) if alert.id in absent else alert for alert in due if alert.id not in settled]
 
     def _can_look_for(self, alert: Alert) -> bool:
         """A bot token can look in a channel, not for what went to a webhook before the config
@@ -445,6 +451,11 @@ def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta) -> str
         + "\n".join(causes)
         + "\nThey are kept and will be sent when fixed."
     )
+
+
+def _released(alert: Alert) -> Alert:
+    """An alert in flight that its look-up showed is not in Slack: pending again, nothing in flight."""
+    return replace(alert, in_flight_since=None, in_flight_to=None, in_flight_thread=None)
 
 
 def _with_error(result: PostResult, error: str) -> PostResult:

@@ -37,9 +37,20 @@ TRACKING_PARAMETERS = frozenset(
         "ncid",
         "sr_share",
         "guccounter",
+        # A visitor's session, put in every link by servers that find cookies off (newsbot sends none):
+        # a new address for the same story each run. Not `sid`, which is a story's own number on
+        # some CMSs (`article.php?sid=1234`).
+        "jsessionid",
+        "phpsessid",
+        "sessionid",
+        "session_id",
+        "cfid",
+        "cftoken",
     }
 )
-_TRACKING_PREFIXES = ("utm_", "__twitter_", "oly_")
+_TRACKING_PREFIXES = ("utm_", "__twitter_", "oly_", "aspsessionid")
+# Java servlets' session in the path itself: `/story.html;jsessionid=0A1B…?page=2`.
+_PATH_SESSION = re.compile(r";jsessionid=[^/;?#]*", re.IGNORECASE)
 # Redirect wrappers: (host, path prefix) → the query parameter that holds the real link.
 WRAPPERS = {
     ("news.google.com", "/"): "url",
@@ -168,7 +179,7 @@ def _canonical_once(url: str, keep_fragment: bool) -> str:
         if parameter and not _is_tracking(parameter) and parameter.lower() not in _AMP_QUERY
     ]
     host = _canonical_host(parts)
-    path = _without_amp(parts.path)
+    path = _without_amp(_PATH_SESSION.sub("", parts.path))
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     canonical = urlunsplit(parts._replace(netloc=host, path=path, query="&".join(kept)))

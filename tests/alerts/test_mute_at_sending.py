@@ -97,3 +97,39 @@ def test_a_copy_of_a_story_muted_at_sending_is_muted_too(tmp_path: Path) -> None
 
     assert len(poster.posted) == 1
     assert statuses(storage, [other, first, copy]) == ["sent", "muted", "muted"]
+
+
+def test_an_alert_whose_lost_attempt_is_not_in_slack_is_held_by_a_mute_clicked_meanwhile(tmp_path: Path) -> None:
+    """Slack answered 500 (or nothing) to an attempt: in flight. The vendor was muted during the outage.
+    The next pass looks the attempt up, does not find it, and the alert would go out as a new post:
+    that post is muted like any waiting alert. One found in Slack is recorded sent, mute or not."""
+    storage, (lost, delivered, fresh) = stored(tmp_path, 3)
+    now = datetime.now(UTC)
+    for item in (lost, delivered, fresh):
+        storage.record_matches(item, [match("Mitto AG")], now - timedelta(minutes=5))
+    two_minutes_ago = now - timedelta(minutes=2)
+    storage.start_attempt([alert_id("s0", WATCHLIST), alert_id("s1", WATCHLIST)], ALONE.label, two_minutes_ago)
+    storage.start_attempt([alert_id("s2", WATCHLIST)], ALONE.label, now)  # Slack may still be storing it
+    poster = FakePoster()
+    in_slack = Outgoing({}, "", (alert_id("s1", WATCHLIST),))
+    poster.posted.append((ALONE, in_slack, "1.000100"))
+    click = Click(alert_id("s1", WATCHLIST), "U0ANALYST1", "alice", FeedbackAction.MUTE_7D, now)
+    storage.record_click(click, [MuteTarget(WATCHLIST, vendor="Mitto AG")], now + timedelta(days=7))
+
+    deliver(storage, poster, Policy(route=lambda m: ALONE, seconds_between_messages=0))
+
+    assert len(poster.posted) == 1, "nothing new was posted"
+    assert statuses(storage, [lost, delivered, fresh]) == ["muted", "sent", "sending"]
+
+
+def test_an_alert_whose_lost_attempt_is_not_in_slack_is_sent_again_without_a_mute(tmp_path: Path) -> None:
+    storage, (lost,) = stored(tmp_path, 1)
+    now = datetime.now(UTC)
+    storage.record_matches(lost, [match("Mitto AG")], now - timedelta(minutes=5))
+    storage.start_attempt([alert_id("s0", WATCHLIST)], ALONE.label, now - timedelta(minutes=2))
+    poster = FakePoster()
+
+    deliver(storage, poster, Policy(route=lambda m: ALONE, seconds_between_messages=0))
+
+    assert [message.alert_ids for _, message, _ in poster.posted] == [(alert_id("s0", WATCHLIST),)]
+    assert statuses(storage, [lost]) == ["sent"]

@@ -137,6 +137,13 @@ ADDRESSES_OF_ONE_ARTICLE = [
         "%252F2024%252Fss7-report",
         id="wrapper in a wrapper",
     ),
+    # A servlet's session, in every link when cookies are off (newsbot sends none): each run a new one.
+    pytest.param("https://news.example.test/2024/ss7-report;jsessionid=0A1B2C3D4E", id="path ;jsessionid"),
+    pytest.param("https://news.example.test/2024/ss7-report;JSESSIONID=0A1B.node1/", id=";JSESSIONID, slash"),
+    pytest.param("https://news.example.test/2024/ss7-report?jsessionid=0A1B2C", id="?jsessionid"),
+    pytest.param("https://news.example.test/2024/ss7-report?PHPSESSID=9f8e7d", id="?PHPSESSID"),
+    pytest.param("https://news.example.test/2024/ss7-report?ASPSESSIONIDQSDRTBCA=KJH", id="?ASPSESSIONID…"),
+    pytest.param("https://news.example.test/2024/ss7-report?CFID=123&CFTOKEN=456", id="ColdFusion's pair"),
 ]
 NOT_THE_SAME = [
     pytest.param("https://news.example.test/2024/ss7-report-2", id="another article"),
@@ -146,6 +153,9 @@ NOT_THE_SAME = [
     pytest.param("https://m.co/2024/ss7-report", id="m. as the whole name"),
     pytest.param("https://example.test/url?q=https://news.example.test/2024/ss7-report", id="not a known wrapper"),
     pytest.param("https://news.google.com/rss/articles/CBMi?url=javascript:alert(1)", id="wrapper of a non-http link"),
+    # PHP-Nuke and its kin number their stories `sid`: two stories, not one story's two sessions.
+    pytest.param("https://news.example.test/2024/ss7-report?sid=1234", id="sid names a story"),
+    pytest.param("https://news.example.test/2024/ss7-report;version=2", id="another path parameter"),
 ]
 
 
