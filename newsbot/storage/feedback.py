@@ -128,9 +128,9 @@ class FeedbackStore(StoreBase):
     def record_click(
         self, click: Click, targets: Sequence[MuteTarget] = (), until: datetime | None = None
     ) -> tuple[bool, list[Mute]]:
-        """Store a click and, the first time it is seen, the mutes it sets (each target until `until`),
-        together. Returns whether the click was new, and the active mute covering each target (an
-        earlier mute of the same target that lasts at least as long is kept instead of a second one).
+        """Store a click and the mutes it sets (each target until `until`), together. Returns whether
+        the click was new, and the active mute covering each target (an earlier mute of the same
+        target that lasts at least as long is kept instead of a second one).
         """
         with self.transaction():
             new = bool(
@@ -146,9 +146,14 @@ class FeedbackStore(StoreBase):
                     [click.alert_id, click.user_id, *_VERDICTS, click.action.value],
                 )
             covering: list[Mute] = []
+            # Compared as stored (whole seconds): two clicks in one second made two mutes, and Slack
+            # named the first while the second went on muting after `mutes lift` of the first.
+            stored_until = until.replace(microsecond=0) if until is not None else None
             for target in targets:
                 found = self._covering(target, click.clicked_at)
-                if new and until is not None and (found is None or found.until < until):
+                # A click seen before sets a mute only where none is active: after `mutes lift`, the
+                # same button clicked again mutes again (Slack's retry of a click finds its mute).
+                if stored_until is not None and (found is None or (new and found.until < stored_until)):
                     self.db.execute(
                         "INSERT INTO mutes (watchlist, vendor, cluster_id, until, created_by, created_at, alert_id) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -92,6 +92,37 @@ def test_a_mute_is_set_once_per_click_and_an_earlier_longer_one_is_kept(storage:
     assert storage.db.execute("SELECT count(*) FROM mutes").fetchone()[0] == 2
 
 
+def test_two_mutes_of_one_target_in_one_second_are_one_mute_whichever_microseconds_they_came_at(
+    storage: Storage,
+) -> None:
+    """Stored with whole seconds, the first read back as shorter than the second: two mutes, Slack
+    named the first for both clicks, and `mutes lift` of that one left the other muting."""
+    alice_at, bob_at = NOW + timedelta(microseconds=120_000), NOW + timedelta(microseconds=870_000)
+    _, [alices] = storage.record_click(click(FeedbackAction.MUTE_7D, when=alice_at), [MITTO], alice_at + timedelta(7))
+    _, [bobs] = storage.record_click(
+        click(FeedbackAction.MUTE_7D, user="U0BOB0001", alert="a2", when=bob_at), [MITTO], bob_at + timedelta(7)
+    )
+
+    assert alices.id == bobs.id
+    assert storage.db.execute("SELECT count(*) FROM mutes").fetchone()[0] == 1
+    assert storage.lift_mute(alices.id, NOW + timedelta(hours=1), "root")
+    assert storage.mute_for(WATCHLIST, ["Mitto AG"], None, NOW + timedelta(hours=2)) is None
+
+
+def test_the_same_mute_clicked_again_after_it_was_lifted_mutes_again(storage: Storage) -> None:
+    """A client that did not refresh still shows the button; the click is stored already (counted once),
+    and answered "Nothing to mute: it names no vendor" while the vendor went on alerting."""
+    _, [first] = storage.record_click(click(FeedbackAction.MUTE_7D), [MITTO], NOW + timedelta(days=7))
+    storage.lift_mute(first.id, NOW + timedelta(hours=1), "root")
+    later = NOW + timedelta(hours=2)
+
+    new, covering = storage.record_click(click(FeedbackAction.MUTE_7D, when=later), [MITTO], later + timedelta(7))
+
+    assert new is False  # the same click, still counted once
+    assert [mute.id for mute in covering] != [first.id] and len(covering) == 1
+    assert storage.mute_for(WATCHLIST, ["Mitto AG"], None, later + timedelta(hours=1)) == covering[0].id
+
+
 def test_a_match_is_muted_only_when_every_vendor_it_names_is_muted_until_then(storage: Storage) -> None:
     storage.record_click(click(FeedbackAction.MUTE_7D), [MITTO], NOW + timedelta(days=7))
     [mute] = storage.mutes(NOW)
