@@ -9,7 +9,10 @@ Inputs are small pages written here or in tests/data/sites, and real third-party
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -329,7 +332,7 @@ def test_an_article_page_gives_its_main_text_not_its_navigation() -> None:
     for boilerplate in ("Subscribe to our newsletter", "Security desk", "Cookie settings", "All rights reserved"):
         assert boilerplate not in article.text
     assert article.title == "How an SMS aggregator's signalling access was used to track phones"
-    assert article.published == datetime(2026, 3, 2, tzinfo=UTC)
+    assert article.published == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # with its time
 
 
 def test_title_and_date_selectors_override_the_extractor() -> None:
@@ -354,7 +357,7 @@ def test_selectors_that_find_nothing_usable_keep_what_the_extractor_found(
     page = (SITES / "article-vendor-deep.html").read_text(encoding="utf-8")
     article = extract_article(page, "https://telecom-security.example/a", title_css, date_css)
     assert article.title == title
-    assert article.published == datetime(2026, 3, 2, tzinfo=UTC)
+    assert article.published == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # with its time
 
 
 BREACH_PARAGRAPHS = "<p>" + "Mitto AG said attackers breached its messaging platform this week. " * 12 + "</p>"
@@ -380,8 +383,53 @@ def test_an_article_dated_in_its_markup_keeps_that_date_whatever_its_text_says()
     text = f"{BREACH_PARAGRAPHS}<p>It first saw the intruders on 12 March 2019.</p>"
     page = f"<html><head><title>Mitto breach</title>{head}</head><body><article>{text}</article></body></html>"
     assert extract_article(page, "https://telecom-security.example/news/mitto").published == datetime(
-        2026, 12, 4, tzinfo=UTC
+        2026, 12, 4, 10, tzinfo=UTC
     )
+
+
+ARTICLE_OF_THE_DAY = (
+    "<html><head><title>Mitto breach</title>"
+    '<meta property="article:published_time" content="{published}"></head>'
+    f"<body><article>{BREACH_PARAGRAPHS}</article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("2026-12-05T22:00:00Z", datetime(2026, 12, 5, 22, tzinfo=UTC)),
+        ("2026-12-05T22:00:00-05:00", datetime(2026, 12, 6, 3, tzinfo=UTC)),
+        ("2026-12-06T06:30:00+05:30", datetime(2026, 12, 6, 1, tzinfo=UTC)),
+    ],
+)
+def test_an_article_date_keeps_its_time_and_zone(published: str, expected: datetime) -> None:
+    """Read as a day alone (midnight UTC), a story published at 22:00 was a day older than it was, and
+    with `max_age_days: 1` counted too old to alert five hours after it appeared."""
+    page = ARTICLE_OF_THE_DAY.format(published=published)
+    assert extract_article(page, "https://telecom-security.example/news/mitto").published == expected
+
+
+def test_an_article_date_is_read_alike_whatever_the_machines_time_zone() -> None:
+    """trafilatura believes no date after today on the machine's clock: in New York after 19:00, a page
+    of today in UTC was refused and it took another date, or none. The page here is dated 12½ hours
+    ahead of UTC (a page of now, stamped in a zone far east, looks so to a machine in UTC−12),
+    which is a later day than UTC−12's today at any hour, and not a day ahead of UTC."""
+    published = (datetime.now(UTC) + timedelta(hours=12, minutes=30)).replace(microsecond=0)
+    script = (
+        "import sys; from newsbot.sources.articles import extract_article; "
+        "print(extract_article(sys.stdin.read(), 'https://telecom-security.example/news/mitto').published)"
+    )
+    page = ARTICLE_OF_THE_DAY.format(published=published.isoformat())
+    for zone in ("UTC", "Etc/GMT+12", "America/New_York"):
+        found = subprocess.run(
+            [sys.executable, "-c", script],
+            input=page,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "TZ": zone},
+        ).stdout.strip()
+        assert found == str(published), zone
 
 
 @pytest.mark.parametrize(
