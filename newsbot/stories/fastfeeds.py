@@ -15,7 +15,8 @@ parse_well_formed returns None, and newsbot.stories.feeds.parse_feed falls back 
 path is not to be trusted: a DOCTYPE or entity declaration; a NUL byte (UTF-16/32); a body that
 expat, feedparser's own strict parser, does not accept as well-formed UTF-8; a declared encoding
 other than UTF-8 (or ASCII, with ASCII bytes); a root other than <rss>, Atom 1.0 <feed> or
-<rdf:RDF> (JSON, HTML pages); an Atom title or summary of type="xhtml"; a relative link in a
+<rdf:RDF> (JSON, HTML pages); an Atom title or summary of type="xhtml"; a date it misreads
+(`_MISREAD_DATE`: an RFC 822 offset with a colon, a day.month.year date); a relative link in a
 document with xml:base; any error in fastfeedparser; no entries (RSS 0.90, whose items it does
 not see). fastfeedparser is only ever given bytes: a str starting with "http" would be fetched.
 And whenever only feedparser can tell an entry's address: an RSS item with a <link href="…"/>
@@ -63,6 +64,14 @@ _NOT_PERMALINK_GUID = re.compile(rb"<guid\b[^>]*\b(?i:ispermalink)\s*=\s*([\"'])
 _XHTML_TEXT = re.compile(rb"<(?:[\w.-]+:)?(?:title|summary)\b[^>]*\btype\s*=\s*[\"']xhtml[\"']")
 # Elements a feed states a date in; fewer of them than dated entries means fastfeedparser guessed.
 _DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|updated|issued|modified|created|date)\b")
+# A date fastfeedparser misreads where feedparser reads it right or leaves it out: an RFC 822 date
+# with a colon in its offset ("06:30:00 +05:30", "GMT+05:30": the offset dropped, 5½ hours off),
+# and a day.month.year date ("06.12.2026": read month first, June, and never alerted as too old).
+_MISREAD_DATE = re.compile(
+    rb"<(?:[\w.-]+:)?(?:pubDate|published|updated|issued|modified|created|date)\b[^>]*>\s*"
+    rb"(?:(?!\d{4}-)[^<]*\d:\d\d(?::\d\d)?\s*(?:GMT|UTC)?\s*[+-]\d\d?:\d\d\s*<|\d{1,2}\.\d{1,2}\.\d{2,4}\b)",
+    re.IGNORECASE,
+)
 _UTF8 = frozenset({"utf-8", "utf8"})
 _ASCII = frozenset({"us-ascii", "ascii"})
 # fastfeedparser's synthesised summary: tags in the first 2,048 characters of the content become
@@ -75,7 +84,7 @@ _SYNTHESIS_LENGTH = 512
 def parse_well_formed(body: bytes, url: str) -> list[FeedEntry] | None:
     """The entries of a well-formed UTF-8 RSS, Atom or RSS 1.0 feed, or None: use feedparser."""
     root = _trusted_root(body)
-    if root is None:
+    if root is None or _MISREAD_DATE.search(body):
         return None
     try:
         parsed = fastfeedparser.parse(body, include_tags=False, include_media=False, include_enclosures=False)

@@ -14,6 +14,7 @@ from w3lib.html import remove_tags, remove_tags_with_content
 from newsbot.models import FeedEntry, Story
 from newsbot.stories.urls import canonical_url, is_http_url
 
+EARLIEST_NEWS = datetime(1991, 1, 1, tzinfo=UTC)  # before the first web page, a date is a placeholder
 FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew
 # A story's text is matched, clustered and stored; a page of megabytes (hostile, or a site's
 # archive in one page) would slow each of those for nothing: news articles run to a few thousand
@@ -129,7 +130,9 @@ def bounded(text: str, limit: int) -> str:
 
 
 def _believable(published: datetime | None, now: datetime) -> datetime | None:
-    """A date more than a day ahead is a feed's mistake: the story then ages from when it was seen."""
-    if published is not None and published > now + FUTURE_TOLERANCE:
+    """A date more than a day ahead is a feed's mistake, and one before the web a placeholder (1970-01-01,
+    0001-01-01: a CMS's empty date): the story then ages from when it was seen. Believed, a fresh
+    story so dated was "too old to alert", for good (its stored date is kept when the feed mends it)."""
+    if published is not None and not EARLIEST_NEWS <= published <= now + FUTURE_TOLERANCE:
         return None
     return published

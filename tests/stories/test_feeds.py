@@ -572,3 +572,30 @@ def test_a_long_well_formed_utf8_feed_is_read_whole_by_the_fast_path() -> None:
     body = long_feed(2_500, broken=False)
     parsed = parse_feed_document(body, FEED_URL, "application/rss+xml")
     assert parsed.read_bytes is None and len(parsed.entries) == 2_500
+
+
+def one_item_rss(published: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Desk</title>'
+        "<link>https://desk.example.test/</link><description>d</description><item><title>Mitto AG hacked</title>"
+        f"<link>https://desk.example.test/1</link><pubDate>{published}</pubDate></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("Sun, 06 Dec 2026 06:30:00 +05:30", datetime(2026, 12, 6, 1, 0, tzinfo=UTC)),
+        ("Sun, 06 Dec 2026 06:30:00 GMT+05:30", datetime(2026, 12, 6, 1, 0, tzinfo=UTC)),
+        ("Sun, 06 Dec 2026 01:30:00 -05:00", datetime(2026, 12, 6, 6, 30, tzinfo=UTC)),
+        ("Sun, 06 Dec 2026 06:30:00 +0530", datetime(2026, 12, 6, 1, 0, tzinfo=UTC)),
+        ("2026-12-06T06:30:00+05:30", datetime(2026, 12, 6, 1, 0, tzinfo=UTC)),
+        ("06.12.2026 02:15", None),  # day or month first? Not June the 12th, too old to alert
+    ],
+)
+def test_a_well_formed_feeds_date_is_the_instant_feedparser_reads(published: str, expected: datetime | None) -> None:
+    """fastfeedparser dropped an offset written with a colon (a -05:00 story 5 hours older than it was,
+    and too old to alert with `max_age_days: 1`) and read 06.12.2026 as the 12th of June: such a feed
+    goes to feedparser, which reads the first right and leaves the second undated."""
+    (entry,) = parse_feed(one_item_rss(published), FEED_URL)
+    assert entry.published == expected

@@ -373,3 +373,20 @@ def test_every_unicode_whitespace_is_one_space_and_none_at_the_ends(markup: str)
         text = html_to_text(space + markup.format(a="Mitto", b="SS7", space=space) + space)
         assert text in ("Mitto SS7", "Mitto SS7&"), (hex(ord(space)), text)
     assert html_to_text("Mitto\u200bSS7") == "Mitto\u200bSS7"  # a zero-width space is no whitespace
+
+
+@pytest.mark.parametrize(
+    "placeholder", [datetime(1970, 1, 1, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC), datetime(1900, 1, 1, tzinfo=UTC)]
+)
+def test_a_placeholder_date_is_no_date_so_the_story_ages_from_when_it_is_seen(placeholder: datetime) -> None:
+    """A CMS's empty date (1970-01-01, 0001-01-01) believed made a fresh story too old to alert, for good."""
+    entry = FeedEntry(title="Mitto AG hacked", link="https://news.example.test/a", published=placeholder)
+    story = to_story(entry, "Desk", now=datetime(2026, 12, 6, tzinfo=UTC))
+    assert story is not None and story.published_at is None
+
+
+def test_a_date_of_the_web_s_first_years_is_kept() -> None:
+    early = datetime(1996, 5, 1, tzinfo=UTC)
+    entry = FeedEntry(title="An old story", link="https://news.example.test/b", published=early)
+    story = to_story(entry, "Desk", now=datetime(2026, 12, 6, tzinfo=UTC))
+    assert story is not None and story.published_at == early
