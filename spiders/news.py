@@ -243,6 +243,8 @@ class NewsSpider(scrapy.Spider):
         state: _Source = response.meta["source"]
         source = state.request
         child = response.meta.get("child_sitemap", False)
+        # An index is never "unchanged": its sitemaps change while it stays as it is (its <lastmod>s,
+        # when it has any, do not always move), so it is read every run (_ok without its validators).
         if not child and not self._changed(state, response):
             yield from self._done(state)
             return
@@ -259,7 +261,7 @@ class NewsSpider(scrapy.Spider):
         finally:
             state.parse_seconds += time.perf_counter() - started
         if not child:
-            state.outcome = self._ok(state, response)
+            state.outcome = self._ok(state, response, remembered=not sitemap.is_index)
         since = source.oldest
         if sitemap.is_index and not child:
             for entry in newest(sitemap.entries, MAX_CHILD_SITEMAPS, since):
@@ -268,8 +270,10 @@ class NewsSpider(scrapy.Spider):
                     state, entry.url, self.parse_sitemap, FEED_ACCEPT, errback=self.page_failed, child_sitemap=True
                 )
         elif not sitemap.is_index:
+            # Every story link it gives counts as found, those too old or stored already too: a news
+            # sitemap of a quiet day is not a selector that matched nothing.
+            state.links_found = (state.links_found or 0) + len(sitemap.entries)
             chosen = newest(sitemap.entries, source.max_items, since)
-            state.links_found = (state.links_found or 0) + len(chosen)
             for entry in chosen:
                 yield from self._take(state, _sitemap_entry(entry), teaser=True, only_new=True)
         yield from self._done(state)
@@ -478,14 +482,18 @@ class NewsSpider(scrapy.Spider):
             feed_url=feed_url or source.feed_url,
         )
 
-    def _ok(self, state: _Source, response: Response, feed_url: str | None = None) -> FetchResult:
+    def _ok(
+        self, state: _Source, response: Response, feed_url: str | None = None, *, remembered: bool = True
+    ) -> FetchResult:
+        """`remembered`: with the response's validators and its body's hash, so that the next run can
+        tell it unchanged; not for a sitemap index, which leads to what changes without it."""
         return FetchResult(
             state.request.source,
             state.request.url,
             FetchStatus.OK,
-            etag=_header(response, b"ETag"),
-            last_modified=_header(response, b"Last-Modified"),
-            body_hash=_body_hash(response.body),
+            etag=_header(response, b"ETag") if remembered else None,
+            last_modified=_header(response, b"Last-Modified") if remembered else None,
+            body_hash=_body_hash(response.body) if remembered else None,
             feed_url=feed_url or state.request.feed_url,
         )
 

@@ -71,9 +71,16 @@ def _entry(element: etree._Element) -> SitemapEntry:
 
 
 def newest(entries: tuple[SitemapEntry, ...], limit: int, since: datetime) -> list[SitemapEntry]:
-    """The `limit` newest entries no older than `since`; undated entries only if none are dated."""
+    """The `limit` newest entries no older than `since`; undated entries only if none are dated.
+
+    Undated, nothing says which end is new: generators that append (WordPress numbers its sitemaps
+    and posts oldest first) put it last, others first. The first `limit` were taken, and a new
+    story at the end of a long sitemap was never read; so both ends are, half the limit each, in
+    the sitemap's order (a story stored already is not stored again)."""
     dated = [entry for entry in entries if entry.published is not None]
     if not dated:
-        return list(entries[:limit])
+        if len(entries) <= limit:
+            return list(entries)
+        return [*entries[: limit - limit // 2], *entries[len(entries) - limit // 2 :]]
     recent = [entry for entry in dated if entry.published and entry.published >= since]
     return sorted(recent, key=lambda entry: entry.published or since, reverse=True)[:limit]

@@ -243,6 +243,82 @@ def test_sitemaps_give_their_newest_entries(workspace: Workspace, feed_server: F
     assert "source failed: Broken: the response is not a sitemap (not XML)" in result.stdout
 
 
+def urlset(base: str, names: list[str]) -> bytes:
+    """An undated sitemap, as WordPress and most generators write one: no <lastmod>, oldest first."""
+    urls = "".join(f"<url><loc>{base}/{name}.html</loc></url>" for name in names)
+    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+
+
+def test_an_unchanged_sitemap_index_still_leads_to_its_sitemaps_new_stories(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """An index rarely changes when a story is added to one of its sitemaps: told unchanged by its ETag
+    (or its bytes), it ended the source, and the new story was never read, every run."""
+    base = feed_server.url
+    index = f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>{base}/posts.xml</loc></sitemap></sitemapindex>'
+    url = feed_server.add("/index.xml", Route(index.encode(), content_type="text/xml", etag='"index-1"'))
+    feed_server.add("/posts.xml", Route(urlset(base, ["femtocell-audit"]), content_type="text/xml"))
+    feed_server.add("/mitto-breach.html", page(fixture("article-vendor-deep.html")))
+    workspace.settings["sources"].append({"name": "Blog", "sitemap": url, "full_text": "never"})
+    assert workspace.newsbot("run").returncode == 0
+
+    feed_server.add("/posts.xml", Route(urlset(base, ["femtocell-audit", "mitto-breach"]), content_type="text/xml"))
+    again = workspace.newsbot("run")
+
+    assert again.returncode == 0, again.stderr
+    assert sorted(stories_of(workspace.database, "Blog")) == ["/femtocell-audit.html", "/mitto-breach.html"]
+
+
+def test_an_undated_sitemap_is_read_at_both_ends(workspace: Workspace, feed_server: FeedServer) -> None:
+    """Its first `max_items` were taken every run: a new story appended at its end was never read."""
+    base = feed_server.url
+    names = [f"post-{number}" for number in range(1, 61)]
+    url = feed_server.add("/sitemap.xml", Route(urlset(base, names), content_type="text/xml"))
+    workspace.settings["sources"].append({"name": "Blog", "sitemap": url, "full_text": "never", "max_items": 50})
+    assert workspace.newsbot("run").returncode == 0
+    first = set(stories_of(workspace.database, "Blog"))
+
+    feed_server.add("/sitemap.xml", Route(urlset(base, ["post-0", *names, "post-61"]), content_type="text/xml"))
+    assert workspace.newsbot("run").returncode == 0
+
+    assert first == {f"/post-{number}.html" for number in (*range(1, 26), *range(36, 61))}
+    assert set(stories_of(workspace.database, "Blog")) - first == {"/post-0.html", "/post-61.html"}
+
+
+def test_a_news_sitemap_of_a_quiet_week_is_not_a_selector_that_finds_nothing(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """Every entry older than max_age_days: nothing to take, and nothing wrong with the source."""
+    base = feed_server.url
+    old = datetime.now(UTC) - timedelta(days=30)
+    urls = "".join(f"<url><loc>{base}/old-{n}.html</loc><lastmod>{old:%Y-%m-%d}</lastmod></url>" for n in range(3))
+    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+    url = feed_server.add("/sitemap.xml", Route(body, content_type="text/xml"))
+    workspace.settings["sources"].append({"name": "Quiet", "sitemap": url, "full_text": "never"})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "0 links" not in result.stdout + result.stderr
+    assert rows(workspace.database, "SELECT links_found FROM sources WHERE name = 'Quiet'") == [(3,)]
+
+
+def test_an_undated_index_is_followed_to_sitemaps_at_both_ends(workspace: Workspace, feed_server: FeedServer) -> None:
+    """WordPress numbers its sitemaps oldest first and dates none: the first five were read, never the 7th."""
+    base = feed_server.url
+    children = "".join(f"<sitemap><loc>{base}/wp-sitemap-posts-post-{n}.xml</loc></sitemap>" for n in range(1, 8))
+    index = f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
+    url = feed_server.add("/wp-sitemap.xml", Route(index.encode(), content_type="text/xml"))
+    for number in range(1, 8):
+        body = urlset(base, [f"post-{number}"])
+        feed_server.add(f"/wp-sitemap-posts-post-{number}.xml", Route(body, content_type="text/xml"))
+    workspace.settings["sources"].append({"name": "WordPress", "sitemap": url, "full_text": "never"})
+
+    assert workspace.newsbot("run").returncode == 0
+
+    assert sorted(stories_of(workspace.database, "WordPress")) == [f"/post-{number}.html" for number in (1, 2, 3, 6, 7)]
+
+
 # --- site: -------------------------------------------------------------------------------------
 
 

@@ -309,9 +309,12 @@ def test_newest_keeps_the_limit_newest_first_within_the_window() -> None:
     )
 
 
-def test_newest_of_undated_entries_is_the_first_ones_in_sitemap_order() -> None:
-    entries = tuple(entry(name, None) for name in ("x", "y", "z"))
-    assert newest(entries, 2, NOW) == [entries[0], entries[1]]
+def test_newest_of_undated_entries_is_both_ends_of_the_sitemap_in_its_order() -> None:
+    """Nothing says which end is new: generators that append put it last, others first."""
+    entries = tuple(entry(name, None) for name in ("v", "w", "x", "y", "z"))
+    assert newest(entries, 3, NOW) == [entries[0], entries[1], entries[4]]
+    assert newest(entries, 5, NOW) == list(entries)
+    assert newest(entries, 1, NOW) == [entries[0]]
 
 
 def test_newest_includes_an_entry_exactly_at_the_window_edge() -> None:
