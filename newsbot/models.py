@@ -7,6 +7,7 @@ later issue can deepen one stage without touching the others.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -59,6 +60,26 @@ class SourceRequest:
     oldest: datetime = NO_AGE_LIMIT
     spider: str | None = None  # kind SPIDER: the spider's name in spiders/
     spider_args: tuple[tuple[str, str], ...] = ()
+
+    def reading_key(self) -> str:
+        """How the source's pages are read (its kind, selectors, limits, full text): a body is the same
+        as last time only if it was read alike. A corrected selector once found the page "unchanged"
+        and took nothing from it until the site changed its bytes."""
+        how = (
+            self.kind.value,
+            self.full_text.value,
+            self.links_css,
+            self.links_xpath,
+            self.next_page_css,
+            self.follow_pages,
+            self.title_css,
+            self.date_css,
+            self.max_items,
+            self.max_articles,
+            self.spider,
+            self.spider_args,
+        )
+        return hashlib.sha256(repr(how).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pwd
 import signal
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -421,7 +422,9 @@ def _interrupted(budget: RunBudget, summary: RunSummary, unmatched: int) -> str:
 
 
 def _source_requests(config: Config, storage: Storage, now: datetime) -> list[SourceRequest]:
-    """What to fetch, with what the last run learned — forgotten when the source's URL changed."""
+    """What to fetch, with what the last run learned — forgotten when the source's URL changed, or
+    how it is read (a selector corrected after "selector matched 0 links": its page, unchanged,
+    answered 304 and gave nothing, run after run)."""
     known = storage.fetch_state(source.name for source in config.settings.sources)
     requests = []
     for source in config.settings.sources:
@@ -429,30 +432,31 @@ def _source_requests(config: Config, storage: Storage, now: datetime) -> list[So
         state = known.get(source.name)
         if state is None or state.url != location:
             state = SourceState(source.name)
-        requests.append(
-            SourceRequest(
-                source=source.name,
-                kind=source.kind,
-                url=location,
-                internal=source.internal,
-                full_text=source.full_text,
-                etag=state.etag,
-                last_modified=state.last_modified,
-                body_hash=state.body_hash,
-                feed_url=state.feed_url,
-                links_css=source.links,
-                links_xpath=source.links_xpath,
-                next_page_css=source.next_page,
-                follow_pages=source.follow_pages,
-                title_css=source.title,
-                date_css=source.date,
-                max_items=source.max_items,
-                max_articles=source.max_articles or config.settings.fetch.max_articles,
-                oldest=now - timedelta(days=config.settings.max_age_days),
-                spider=source.spider,
-                spider_args=tuple(source.spider_args.items()),
-            )
+        request = SourceRequest(
+            source=source.name,
+            kind=source.kind,
+            url=location,
+            internal=source.internal,
+            full_text=source.full_text,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            body_hash=state.body_hash,
+            feed_url=state.feed_url,
+            links_css=source.links,
+            links_xpath=source.links_xpath,
+            next_page_css=source.next_page,
+            follow_pages=source.follow_pages,
+            title_css=source.title,
+            date_css=source.date,
+            max_items=source.max_items,
+            max_articles=source.max_articles or config.settings.fetch.max_articles,
+            oldest=now - timedelta(days=config.settings.max_age_days),
+            spider=source.spider,
+            spider_args=tuple(source.spider_args.items()),
         )
+        if state.body_hash and not state.body_hash.startswith(f"{request.reading_key()}:"):
+            request = replace(request, etag=None, last_modified=None, body_hash=None)
+        requests.append(request)
     return requests
 
 

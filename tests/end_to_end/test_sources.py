@@ -148,6 +148,29 @@ def test_listing_pages_give_their_links_as_stories_and_an_unchanged_listing_cost
     assert "1 new stories" in third.stdout
 
 
+@pytest.mark.parametrize("etag", ['"archive-v1"', None], ids=["answers 304", "the same bytes"])
+def test_a_corrected_selector_reads_the_unchanged_page_again(
+    workspace: Workspace, feed_server: FeedServer, etag: str | None
+) -> None:
+    """ "selector matched 0 links … the page may have been redesigned": the team corrects the selector,
+    and the page, unchanged since, answered 304 (or the same bytes) and gave nothing, run after run."""
+    archive = feed_server.add("/archive/", page(fixture("archive.html"), etag=etag))
+    source = {"name": "Archive", "url": archive, "links": "article h2 a", "full_text": "never"}
+    workspace.settings["sources"].append(source)
+    wrong = workspace.newsbot("run")
+    source.update(links="div.post h3 a")
+    corrected = workspace.newsbot("run")
+    again = workspace.newsbot("run")
+
+    assert "selector matched 0 links" in wrong.stdout
+    assert corrected.returncode == 0, corrected.stderr
+    assert sorted(stories_of(workspace.database, "Archive")) == [
+        "/archive/femtocell-root.html",
+        "/archive/gtp-tunnel-hijack.html",
+    ]
+    assert "1 unchanged" in again.stdout, "read once with the new selector, then unchanged as before"
+
+
 def test_a_story_linked_twice_with_a_fragment_is_fetched_once(workspace: Workspace, feed_server: FeedServer) -> None:
     """Listings often link a story's headline and its "#comments": one story, so one download."""
     feed_server.add("/news/ss7.html", page(fixture("article-plain.html")))
