@@ -128,6 +128,21 @@ class NewsSpider(scrapy.Spider):
                 results.append(self._result(state))
         return results
 
+    def callback_failed(self, response: Response | None, failure: Failure) -> Iterator[FetchResult]:
+        """A page whose reading raised (a bug, or markup that broke a selector): its source fails with
+        the error, or, for a later page, keeps what it had with the error among its problems. Left
+        open, it waited for the crawl's end and was "cut short" every run: never stored, so never
+        FAILING, and no notice ever said so."""
+        state = response.meta.get("source") if response is not None else None
+        if response is None or not isinstance(state, _Source) or state.finished:
+            return
+        error = f"reading {response.url} failed ({type(failure.value).__name__}: {failure.value})"
+        if state.outcome is None:
+            state.outcome = self._error(state, error)
+        else:
+            state.problems.append(error)
+        yield from self._done(state)
+
     def _first_request(self, state: _Source) -> scrapy.Request:
         source = state.request
         if source.kind is SourceKind.FEED or (source.kind is SourceKind.SITE and source.feed_url):
@@ -226,7 +241,8 @@ class NewsSpider(scrapy.Spider):
             return
         page = Selector(text=_text(response))
         base = base_url_of(page, response.url)
-        links = story_links(page, base, css=source.links_css, xpath=source.links_xpath)
+        wanted = max(0, source.max_items - len(state.links_seen))
+        links = story_links(page, base, css=source.links_css, xpath=source.links_xpath, limit=wanted)
         state.links_found = (state.links_found or 0) + len(links)
         if first_page:
             state.outcome = self._ok(state, response)
@@ -235,7 +251,7 @@ class NewsSpider(scrapy.Spider):
             state.pages_followed += 1
             state.pending += 1
             yield self._request(state, following, self.parse_listing, HTML_ACCEPT, errback=self.page_failed)
-        for url, text in links[: max(0, source.max_items - len(state.links_seen))]:
+        for url, text in links:
             yield from self._take(state, FeedEntry(link=url, title=text), teaser=True, only_new=True)
         yield from self._done(state)
 

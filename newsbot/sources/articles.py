@@ -83,8 +83,11 @@ def _selected_text(page: Selector, css: str) -> str:
 
 
 def _selected_date(page: Selector, css: str) -> datetime | None:
-    """A date from the element's `datetime`/`content` attribute, or its text."""
+    """A date from the element's `datetime`/`content` attribute, or its text; or the value a selector in
+    Scrapy's idiom picks (`time::attr(datetime)`, which raised for every article)."""
     element = page.css(css)
+    if element and isinstance(element[0].root, str):
+        return parse_iso(element[0].root.strip())
     candidates = [
         *element.attrib.get("datetime", "").split(),
         element.attrib.get("content", ""),

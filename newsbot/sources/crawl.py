@@ -392,7 +392,12 @@ def _crawl_built_in(
     def closed(spider: NewsSpider, reason: str) -> None:
         flush(bounds.budget.stopped or f"the crawl ended early ({reason})")
 
+    def failed(failure: Failure, response: Response | None, spider: NewsSpider) -> None:
+        for result in spider.callback_failed(response, failure):
+            hand_over(result)
+
     crawler.signals.connect(_collect(hand_over), signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(failed, signal=signals.spider_error, weak=False)
     crawler.signals.connect(started, signal=signals.spider_opened, weak=False)
     crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
     process.crawl(crawler, sources=sources, is_known=is_known, **{BOUNDS_ATTRIBUTE: bounds})

@@ -171,6 +171,28 @@ def test_a_corrected_selector_reads_the_unchanged_page_again(
     assert "1 unchanged" in again.stdout, "read once with the new selector, then unchanged as before"
 
 
+@pytest.mark.parametrize(
+    "selector",
+    [{"links": "div.post h3 a::attr(href)"}, {"links_xpath": "//div[@class='post']/h3/a/@href"}],
+    ids=["css ::attr(href)", "xpath @href"],
+)
+def test_a_selector_picking_the_addresses_themselves_gives_the_links(
+    workspace: Workspace, feed_server: FeedServer, selector: dict[str, str]
+) -> None:
+    """Scrapy's own idiom raised on every page: the source was "cut short" every run, and never FAILING."""
+    archive = feed_server.add("/archive/", page(fixture("archive.html")))
+    workspace.settings["sources"].append({"name": "Archive", "url": archive, "full_text": "never", **selector})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "cut short" not in result.stdout
+    assert sorted(stories_of(workspace.database, "Archive")) == [
+        "/archive/femtocell-root.html",
+        "/archive/gtp-tunnel-hijack.html",
+    ]
+
+
 def test_a_story_linked_twice_with_a_fragment_is_fetched_once(workspace: Workspace, feed_server: FeedServer) -> None:
     """Listings often link a story's headline and its "#comments": one story, so one download."""
     feed_server.add("/news/ss7.html", page(fixture("article-plain.html")))

@@ -657,3 +657,18 @@ def test_declared_url_is_the_pages_own_address(head: str, expected: str) -> None
 def test_only_a_section_above_the_page_is_ignored(fetched: str, canonical: str, expected: str) -> None:
     page = Selector(text=f'<html><head><link rel="canonical" href="{canonical}"></head></html>')
     assert declared_url(page, fetched) == expected
+
+
+def test_story_links_stop_at_their_limit_however_deep_the_elements_nest() -> None:
+    """Each of 2,000 nested elements once became its whole subtree's text before `max_items` was applied."""
+    nested = "".join(f'<article><a href="/story-{n}.html">Story {n}</a>' for n in range(2000)) + "</article>" * 2000
+    page = Selector(text=f"<html><body>{nested}</body></html>")
+    links = story_links(page, "https://desk.example/", css="article", limit=3)
+    assert [url for url, _ in links] == [f"https://desk.example/story-{n}.html" for n in range(3)]
+
+
+def test_a_date_selector_picking_an_attribute_gives_that_date() -> None:
+    """`time::attr(datetime)` raised for every article, which kept its teaser."""
+    page = (SITES / "article-vendor-deep.html").read_text(encoding="utf-8")
+    article = extract_article(page, "https://telecom-security.example/a", date_css="time.published::attr(datetime)")
+    assert article.published == datetime(2026, 3, 3, 7, 15, tzinfo=UTC)

@@ -348,3 +348,28 @@ def test_a_crawl_of_enough_sources_never_read_starts_its_reading_process_at_once
     assert started(new)
     assert not started(new[1:])
     assert not started(known)
+
+
+def test_a_page_whose_reading_raised_fails_its_source_with_the_error_once() -> None:
+    """Left open, such a source waited for the crawl's end and was "cut short" every run: never stored,
+    so never FAILING, and no notice said so."""
+    spider = NewsSpider(sources=[feed_request()])
+
+    async def first() -> Request:
+        return await anext(spider.start())
+
+    try:
+        request = asyncio.run(first())
+        response = HtmlResponse(FEED_URL, body=b"<html></html>", request=request)
+        raised = Failure(AttributeError("'str' object has no attribute 'attrib'"))
+
+        results = list(spider.callback_failed(response, raised))
+        again = list(spider.callback_failed(response, raised))
+    finally:
+        spider.reading.close()
+
+    assert [(result.status, result.error) for result in results] == [
+        (FetchStatus.ERROR, f"reading {FEED_URL} failed (AttributeError: 'str' object has no attribute 'attrib')")
+    ]
+    assert again == [], "a source ends once"
+    assert spider.unfinished_results("finished") == []
