@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from parsel import Selector
 
 from newsbot.stories.normalize import html_to_text
-from newsbot.stories.urls import is_http_url, joined
+from newsbot.stories.urls import canonical_url, is_http_url, joined
 
 _INDEX_PAGE = re.compile(r"/(?:index|default)\.\w+$", re.IGNORECASE)  # /story/index.html is /story/
 _LANGUAGE = re.compile(r"[a-z]{2}(?:[-_][a-z]{2})?", re.IGNORECASE)  # /en/, /en-us/: a front page's
@@ -73,11 +73,11 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
     return url if is_http_url(url) else None
 
 
-def declared_url(page: Selector, fetched_url: str) -> str:
+def declared_url(page: Selector, fetched_url: str, listed_on: str = "") -> str:
     """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
     at (after redirects, e.g. out of a feed proxy). A canonical naming a site's front page is a
-    template's default, not the article's address, and is ignored (`_names_a_front_page`); so is one
-    naming a section of the page's own site (`_names_a_section_of`)."""
+    template's default, not the article's address, and is ignored (`is_a_general_page`); so is one
+    naming the page `listed_on` (a listing whose articles all declared it: one story, the rest lost)."""
     canonical = next(
         (
             link.attrib.get("href")
@@ -86,13 +86,20 @@ def declared_url(page: Selector, fetched_url: str) -> str:
         ),
         None,
     )
+    listing = canonical_url(listed_on) if listed_on else ""
     for candidate in (canonical, page.css('meta[property="og:url"]::attr(content)').get()):
         if not candidate:
             continue
         url = joined(fetched_url, candidate.strip())
-        if is_http_url(url) and not _names_a_front_page(url, fetched_url) and not _names_a_section_of(url, fetched_url):
+        if is_http_url(url) and not is_a_general_page(url, fetched_url) and canonical_url(url) != listing:
             return url
     return fetched_url
+
+
+def is_a_general_page(url: str, article: str) -> bool:
+    """Whether `url` is a site's front page or a section above `article` on its own site: what a
+    template declares by default, or where a site sends a reader for an article it no longer has."""
+    return _names_a_front_page(url, article) or _names_a_section_of(url, article)
 
 
 def _names_a_front_page(declared: str, fetched: str) -> bool:

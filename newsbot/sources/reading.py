@@ -89,7 +89,7 @@ def newest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     return [entry for _, entry in dated] + [entry for entry in entries if entry.published is None]
 
 
-def read_article(html: str, url: str, title_css: str | None, date_css: str | None) -> ArticleRead:
+def read_article(html: str, url: str, title_css: str | None, date_css: str | None, listed_on: str = "") -> ArticleRead:
     # trafilatura and its helpers take half a second of CPU to import: the run's own process loads
     # them only when it has a page to read itself, which a warm run's few new items rarely need.
     from newsbot.sources.articles import MAX_PAGE_CHARS, extract_article
@@ -97,7 +97,7 @@ def read_article(html: str, url: str, title_css: str | None, date_css: str | Non
     started = time.perf_counter()
     try:
         html = html[:MAX_PAGE_CHARS]
-        address = declared_url(Selector(text=html), url)
+        address = declared_url(Selector(text=html), url, listed_on)
         article = extract_article(html, url, title_css, date_css)
     except Exception as problem:  # a page no extractor can read must not cost the source its result
         error = f"{url}: the article could not be read ({type(problem).__name__}: {problem})"

@@ -193,6 +193,58 @@ def test_a_selector_picking_the_addresses_themselves_gives_the_links(
     ]
 
 
+def test_articles_a_site_redirects_to_its_front_page_stay_apart_with_their_teasers(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """Two teasers whose pages now redirect to the site's front page (gone, or paywalled) were stored as
+    one story under the front page, with its text, and the second, a Mitto AG alert, was lost."""
+    base = feed_server.url
+    front = b'<html><head><link rel="canonical" href="/"><title>Desk</title></head><body><p>Latest news</p></body>'
+    feed_server.add("/", page(front))
+    for name in ("roaming-tariffs", "mitto-breach"):
+        feed_server.add(f"/news/{name}.html", Route(status=302, headers={"Location": f"{base}/"}))
+    items = [
+        {"title": "Roaming tariffs cut", "link": f"{base}/news/roaming-tariffs.html", "pubDate": recent()},
+        {"title": "Mitto AG co-founder sold SS7 access", "link": f"{base}/news/mitto-breach.html", "pubDate": recent()},
+    ]
+    feed = feed_server.add("/feed.xml", Route(rss(items)))
+    workspace.settings["sources"].append({"name": "Desk", "feed": feed, "full_text": "always"})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(stories_of(workspace.database, "Desk")) == ["/news/mitto-breach.html", "/news/roaming-tariffs.html"]
+    assert ALERT + "Mitto AG co-founder sold SS7 access" in result.stdout
+    assert "Latest news" not in str(rows(workspace.database, "SELECT text FROM stories"))
+
+
+def test_articles_that_declare_their_listing_page_as_canonical_stay_apart(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """A template's canonical named the listing page the articles were found on: one story, the rest lost."""
+    base = feed_server.url
+    listing = (
+        b'<html><body><h3><a href="/news/a.html">Roaming tariffs cut again</a></h3>'
+        b'<h3><a href="/news/mitto.html">Mitto AG co-founder sold SS7 access</a></h3></body></html>'
+    )
+    desk = feed_server.add("/category/security", page(listing))
+    for name, title in (("a", "Roaming tariffs cut again"), ("mitto", "Mitto AG co-founder sold SS7 access")):
+        body = (
+            f'<html><head><title>{title}</title><link rel="canonical" href="{base}/category/security">'
+            f"</head><body><article><h1>{title}</h1><p>{title}. "
+            + "More on this story. " * 40
+            + "</p></article></body></html>"
+        )
+        feed_server.add(f"/news/{name}.html", page(body.encode()))
+    workspace.settings["sources"].append({"name": "Desk", "url": desk, "links": "h3 a"})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(stories_of(workspace.database, "Desk")) == ["/news/a.html", "/news/mitto.html"]
+    assert ALERT + "Mitto AG co-founder sold SS7 access" in result.stdout
+
+
 def test_a_story_linked_twice_with_a_fragment_is_fetched_once(workspace: Workspace, feed_server: FeedServer) -> None:
     """Listings often link a story's headline and its "#comments": one story, so one download."""
     feed_server.add("/news/ss7.html", page(fixture("article-plain.html")))
