@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 
 def parse_iso(value: object) -> datetime | None:
@@ -13,6 +14,18 @@ def parse_iso(value: object) -> datetime | None:
     try:
         return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except ValueError:
+        return None
+
+
+def parse_date(value: object) -> datetime | None:
+    """An ISO or an RFC 822 date ("Wed, 02 Jan 2019 10:00:00 GMT", the RSS form; no zone is UTC) as
+    aware UTC; None for anything else. A JSON Feed's RSS-style date, or an RSS date without a zone
+    (which feedparser leaves unread), left a years-old story undated: new on a source's first run."""
+    if (moment := parse_iso(value)) is not None or not isinstance(value, str):
+        return moment
+    try:
+        return as_utc(parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError, IndexError):
         return None
 
 

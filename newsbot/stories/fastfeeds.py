@@ -99,6 +99,8 @@ def parse_well_formed(body: bytes, url: str) -> list[FeedEntry] | None:
     ]
     if sum(entry.published is not None for entry in entries) > len(_DATE_ELEMENT.findall(body)):
         return None  # some date was guessed (from a guid, or a word like "Monday"): feedparser leaves it out
+    if b"<dc:date" in body and any(entry.published is None for entry in entries):
+        return None  # an Atom entry's <dc:date>, which fastfeedparser does not read and feedparser does
     return entries or None
 
 

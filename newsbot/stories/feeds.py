@@ -25,7 +25,7 @@ import feedparser
 
 from newsbot.errors import NewsbotError
 from newsbot.models import FeedEntry
-from newsbot.stories.dates import parse_iso
+from newsbot.stories.dates import parse_date
 from newsbot.stories.fastfeeds import parse_well_formed
 from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url, joined
 
@@ -120,7 +120,7 @@ def _json_feed_entry(item: dict[str, Any], feed_url: str) -> FeedEntry:
         title=_text(item.get("title")),
         summary=_text(item.get("summary")),
         content=_text(item.get("content_html") or item.get("content_text")),
-        published=parse_iso(item.get("date_published") or item.get("date_modified")),
+        published=parse_date(item.get("date_published") or item.get("date_modified")),
     )
 
 
@@ -207,7 +207,8 @@ def _feedparser_entry(entry: Any, link: str) -> FeedEntry:
         summary=_text(entry.get("summary")),
         content="\n".join(_text(part.get("value")) for part in content),
         # dict.get: feedparser's own get() warns when "updated" falls back to "published".
-        published=_struct_datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
+        published=_struct_datetime(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
+        or parse_date(dict.get(entry, "published") or dict.get(entry, "updated")),
     )
 
 

@@ -599,3 +599,35 @@ def test_a_well_formed_feeds_date_is_the_instant_feedparser_reads(published: str
     goes to feedparser, which reads the first right and leaves the second undated."""
     (entry,) = parse_feed(one_item_rss(published), FEED_URL)
     assert entry.published == expected
+
+
+OLD_STORY = datetime(2019, 1, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "Desk", "items": [{"id": "1", '
+            b'"url": "https://desk.example.test/1", "title": "Mitto AG hacked", '
+            b'"date_published": "Wed, 02 Jan 2019 10:00:00 GMT"}]}',
+            id="JSON Feed, RSS-style date",
+        ),
+        pytest.param(
+            b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/"><title>Desk</title>'
+            b'<entry><title>Mitto AG hacked</title><link href="https://desk.example.test/1"/>'
+            b"<dc:date>2019-01-02T10:00:00Z</dc:date></entry></feed>",
+            id="Atom with dc:date only",
+        ),
+        pytest.param(
+            b'<rss version="2.0"><channel><title>Desk &amp; Co</title><description>AT&T</description>'
+            b"<item><title>Mitto AG hacked</title><link>https://desk.example.test/1</link>"
+            b"<pubDate>Wed, 02 Jan 2019 10:00:00</pubDate></item></channel></rss>",
+            id="broken RSS, date without a zone",
+        ),
+    ],
+)
+def test_a_years_old_story_keeps_its_date_whichever_parser_reads_it(body: bytes) -> None:
+    """Left undated, it aged from when it was first seen: a source's first run alerted its 2019 stories."""
+    (entry,) = parse_feed(body, FEED_URL)
+    assert entry.published == OLD_STORY
