@@ -40,7 +40,7 @@ from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
 from newsbot.configuration.config import Config
-from newsbot.errors import LockedError, RunInterrupted, StorageError
+from newsbot.errors import ConfigError, LockedError, RunInterrupted, StorageError
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.owned_folders import owned_folder
@@ -134,6 +134,7 @@ def run(
     with stop_on_signals(budget), _watchdog(budget), run_lock(config.database):
         storage = Storage.open(config.database, early=early)
         try:
+            _refuse_a_second_config(config, storage)  # a dry run's copy may be tried with any config
             return run_pipeline(config, config.database, storage, poster, policy, budget, progress)
         finally:
             storage.close()
@@ -197,7 +198,7 @@ def run_pipeline(
     budget = budget or RunBudget(config.settings.fetch.run_budget_seconds, clock)
     started = clock.now()
     began = clock.monotonic()
-    summary = RunSummary()
+    summary = RunSummary(config=str(config.path.resolve()))
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
     _storing_connection(storage)
 
@@ -257,6 +258,21 @@ def run_pipeline(
     if budget.signal_number is not None:
         raise RunInterrupted(budget.signal_number, _interrupted(budget, summary, storage.unmatched_count()))
     return summary
+
+
+def _refuse_a_second_config(config: Config, storage: Storage) -> None:
+    """One database, one config. A story is matched once, against the watchlists of the run that
+    stored it: two configs sharing a file each missed, for good and in silence, what the other's
+    run stored first. A config that moved (the last one's file is gone) takes the database over."""
+    last = storage.last_config()
+    here = str(config.path.resolve())
+    if last and last != here and Path(last).exists():
+        raise ConfigError(
+            f"{config.path}: its database {config.database} is {last}'s (its last run read that config): "
+            "a story is matched once, against the watchlists of the run that stored it, so two configs "
+            "sharing a database each miss the other's alerts. Give this config a `database:` of its own; "
+            f"or, if it replaces {last}, remove or rename that file and run again"
+        )
 
 
 def _storing_connection(storage: Storage) -> None:

@@ -91,6 +91,14 @@ class RunStore(StoreBase):
         rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY id", [iso(when)])
         return [json.loads(summary) for (summary,) in rows]
 
+    def last_config(self) -> str:
+        """The config file the last run that recorded one read ("" if none did)."""
+        row = self.db.execute(
+            "SELECT json_extract(summary, '$.config') FROM runs "
+            "WHERE json_extract(summary, '$.config') != '' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else ""
+
     def last_run(self) -> RunRecord | None:
         rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
         return (

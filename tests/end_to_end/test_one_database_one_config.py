@@ -1,0 +1,59 @@
+"""Two configs pointing at one database. A story is matched once, against the watchlists of the run
+that stored it: each config's run marked the other's stories matched, and each missed, for good and
+in silence, the alerts its own watchlists would have sent. A config that moved takes it over."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import Workspace, run_newsbot
+from tests.feed_items import MITTO, MITTO_SS7
+from tests.servers import FeedServer, Route, recent, rss
+
+
+def second_config(workspace: Workspace, name: str) -> Path:
+    """Another config in the same folder, on the same database, with watchlists of its own."""
+    shutil.copytree(workspace.folder / "watchlists", workspace.folder / f"{name}-watchlists")
+    path = workspace.folder / f"{name}.yaml"
+    settings = {**workspace.settings, "watchlists": f"{name}-watchlists/"}
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_with(config: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return run_newsbot("run", "--config", str(config), *options, cwd=config.parent)
+
+
+def test_a_second_config_on_the_same_database_is_refused_before_it_crawls(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}]))))
+    assert workspace.newsbot("run").returncode == 0
+    other = second_config(workspace, "team-b")
+    feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}, {**MITTO_SS7, "pubDate": recent()}])))
+
+    refused = run_with(other)
+    previewed = run_with(other, "--dry-run")  # a dry run works on a copy: any config may try it
+    own = workspace.newsbot("run")
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"is {workspace.config}'s" in refused.stderr and "a `database:` of its own" in refused.stderr
+    assert previewed.returncode == 0, previewed.stderr
+    assert own.returncode == 0 and "1 alerts sent" in own.stdout, "the story the refused run did not mark alerts"
+
+
+def test_a_config_that_moved_takes_its_database_over(workspace: Workspace, feed_server: FeedServer) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}]))))
+    assert workspace.newsbot("run").returncode == 0
+    moved = second_config(workspace, "moved")
+    workspace.config.unlink()
+    feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}, {**MITTO_SS7, "pubDate": recent()}])))
+
+    again = run_with(moved)
+
+    assert again.returncode == 0, again.stderr
+    assert "1 alerts sent" in again.stdout
