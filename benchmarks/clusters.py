@@ -532,7 +532,7 @@ def query_plans(storage: Storage, since: datetime, sample: frozenset[int]) -> di
     calls: dict[str, Callable[[], object]] = {
         "window": lambda: storage.window_shingles(sample, since),  # clusters per shingle, then the rows
         "unclustered": storage.unclustered_ids,
-        "prune": lambda: storage.prune_shingles(since),  # deletes nothing: the seeded rows are all in the window
+        "prune": lambda: storage.prune_shingles(since, timedelta()),  # deletes nothing: all seeded rows are newer
     }
     plans: dict[str, str] = {}
     for name, call in calls.items():

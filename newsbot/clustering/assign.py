@@ -66,7 +66,7 @@ def assign_clusters(
     window's rows that a run does in its first pass only (later passes find them too old anyway)."""
     since = now - window
     if prune:
-        storage.prune_shingles(since)
+        storage.prune_shingles(now, window)
     batches = batched(storage.unclustered_ids(), batch_size)
     with closing((decide or decide_each)(storage, batches, since, should_stop)) as decided_batches:
         for ids, decided in decided_batches:

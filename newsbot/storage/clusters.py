@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from newsbot.clustering.clusters import BOILERPLATE_CLUSTERS
 from newsbot.models import Story
@@ -15,6 +15,7 @@ from newsbot.storage.records import (
     ClusterSummary,
     StoryCluster,
     batched,
+    parse_iso,
     seconds,
     story_from_row,
 )
@@ -158,11 +159,18 @@ class ClusterStore(StoreBase):
                 ((key >> bits, stories[key & mask], clusters[key & mask], seen) for key in order),
             )
 
-    def prune_shingles(self, before: datetime) -> None:
+    def prune_shingles(self, now: datetime, window: timedelta) -> None:
         """Stories older than the window are never joined again: their index rows can go. A scan of
-        the window's rows (no index by time: see migration m010), so a run prunes once."""
+        the window's rows (no index by time: see migration m010), so a run prunes once.
+
+        Never past the window before the last recorded run began: one run on a clock days ahead (a
+        machine's clock before NTP set it) once emptied the index, and every copy of a story alerted
+        before it alerted again."""
+        last = self.db.execute("SELECT started_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        started = parse_iso(last[0]) if last is not None else None
+        latest = min(now, started) if started is not None else now
         with self.transaction():
-            self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(before)])
+            self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(latest - window)])
 
     def cluster_of(self, story: str) -> StoryCluster | None:
         """A story's cluster: its root, score, nearest neighbour, members and their outlets."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.clusters import fingerprint
+from newsbot.models import RunSummary
 from newsbot.storage.database import Storage
 from newsbot.storage.migrations import MIGRATIONS, m015_story_links
 from tests.clustering.test_clusters import DAY, WINDOW, own_story, prose, store_poll
@@ -95,3 +96,23 @@ def test_a_pass_that_does_not_prune_still_never_joins_a_story_older_than_the_win
     assert kept == {rowid[old.id], rowid[copy.id]}, "a pass that does not prune leaves the old rows"
     assert cluster is not None and cluster.cluster_id == copy.id, "a story older than the window was joined"
     assert pruned == {rowid[copy.id]}
+
+
+def test_a_run_on_a_clock_days_ahead_does_not_empty_the_window(tmp_path: Path) -> None:
+    """Pruned by that clock, the index lost every story, and the copies after it alerted again."""
+    storage = Storage.open(tmp_path / "newsbot.db")
+    try:
+        text = prose(random.Random(5), 300)
+        original = own_story(1, text)
+        store_poll(storage, [original], DAY)
+        assign_clusters(storage, DAY, WINDOW)
+        storage.record_run(DAY, DAY + timedelta(minutes=1), RunSummary())
+        assign_clusters(storage, DAY + WINDOW + timedelta(days=1), WINDOW)  # before NTP set the clock
+        copy = own_story(2, text[: len(text) * 2 // 3], outlet="Herald")
+        store_poll(storage, [copy], DAY + timedelta(minutes=10))
+        assign_clusters(storage, DAY + timedelta(minutes=11), WINDOW)
+        cluster = storage.cluster_of(copy.id)
+    finally:
+        storage.close()
+
+    assert cluster is not None and cluster.cluster_id == original.id
