@@ -144,6 +144,9 @@ def test_a_bad_or_old_signature_is_refused_and_changes_nothing(
     assert [forged.status, wrong_secret.status, stale.status, unsigned.status] == [401, 401, 401, 401]
     assert clicks(workspace) == [] and rows(workspace, "SELECT * FROM mutes") == []
     assert slack.updates == [] and "stored" not in output
+    # Slack's own signature, refused for the time alone: the clock is named, not the signing secret
+    assert output.count("refused a click signed by Slack") == 1
+    assert "this machine's clock is 6 minutes ahead of Slack's" in output
 
 
 def raw_post(url: str, body: bytes, length: str | None = None) -> int:
