@@ -101,8 +101,10 @@ _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{1,80}")
 MAY_HAVE_POSTED = frozenset({"internal_error", "fatal_error"})
 # The longest a 429's Retry-After holds an alert back: the next cron run asks again.
 MAX_RETRY_AFTER = timedelta(hours=1)
-# Where Slack's clock and ours may disagree, on either side of an attempt's recorded start.
-CLOCK_MARGIN = timedelta(minutes=5)
+# Where Slack's clock and ours may disagree, on either side of an attempt's recorded start: a message
+# is found by the alert ids in its metadata, so a wider window costs a page or two of history, while
+# a machine's clock ten minutes off (no NTP) once made the look-up miss it, and it was sent again.
+CLOCK_MARGIN = timedelta(hours=1)
 PAGE_SIZE = 200  # Slack recommends no more than 200 per page of history
 WAIT_STEP_SECONDS = 0.1  # how often a 429's wait asks whether the run must stop
 MAX_PAGES = 100  # 20,000 messages around one attempt: beyond that, say so rather than guess

@@ -387,7 +387,8 @@ class FakeSlack(_Base):
         self.not_in: set[str] = set()
         self.hold = False
         self._released = threading.Event()
-        self._clock = time.time()
+        self.clock_offset = 0.0  # seconds Slack's clock is ahead of this machine's (its messages' ts)
+        self._clock = 0.0  # the last ts given: each is later than the one before
         super().__init__(type("SlackHandler", (_SlackHandler,), {}))
 
     @property
@@ -541,7 +542,7 @@ class FakeSlack(_Base):
 
     def _next_ts(self) -> str:
         with self._lock:
-            self._clock = max(self._clock + 0.001, time.time())
+            self._clock = max(self._clock + 0.001, time.time() + self.clock_offset)
             return f"{self._clock:.6f}"
 
     def _find(self, channel: str, ts: str) -> dict[str, Any] | None:

@@ -325,6 +325,22 @@ def test_a_lost_answer_to_a_private_channel_or_a_user_is_found(
     assert call == {"users": channel} if resolved_by == "open" else call["types"] == LISTED_TYPES
 
 
+@pytest.mark.parametrize("minutes", [20, -20], ids=["Slack's clock ahead", "Slack's clock behind"])
+def test_a_lost_answer_is_found_when_this_machines_clock_is_off(
+    storage: Storage, slack: FakeSlack, minutes: int
+) -> None:
+    """The look-up's window was the attempt's start, by this machine's clock, ± 5 minutes: on a machine
+    ten minutes off, Slack's message was not in it, and the next pass sent the alert again."""
+    [alert] = queue(storage, 1)
+    slack.clock_offset = minutes * 60
+    slack.script = [SlackReply(misbehave="reset")]
+
+    deliver(storage, bot(slack), policy())
+
+    [message] = slack.delivered
+    assert posts(slack) == 1 and status_of(storage, alert) == ("sent", message["ts"])
+
+
 def test_a_look_up_uses_the_channel_id_slack_returned_before(storage: Storage, slack: FakeSlack) -> None:
     """A later run (a new poster, nothing cached) looks where Slack said the destination's messages
     went, without resolving the name at all."""
