@@ -28,7 +28,10 @@ REFUSAL = b"newsbot browse is read-only: it answers GET and HEAD only\n"
 
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) -> None:
-    if not datasette.get_database(database).is_memory:
+    # Not get_database(): /-/versions opens a connection for "_memory", which no database is named,
+    # and it raised KeyError (a 500 and a traceback).
+    known = datasette.databases.get(database)
+    if known is None or not known.is_memory:
         conn.execute("PRAGMA query_only = 1")
 
 

@@ -21,7 +21,7 @@ from newsbot.configuration.watchlists import Watchlist, load_watchlist
 from newsbot.configuration.yamlfile import read_config_text
 from newsbot.errors import ConfigError
 from newsbot.matching.tune import Judged, Proposal, examples_broken_by, passing_examples, propose
-from newsbot.models import Alert, FeedbackAction
+from newsbot.models import Alert, AlertKind, FeedbackAction
 from newsbot.storage.database import Storage
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,9 +68,11 @@ def tune(config: Config, watchlist: Watchlist, since: datetime | None, apply: in
 
 
 def _judged(storage: Storage, watchlist: str, since: datetime | None) -> tuple[list[Judged], list[Alert]]:
-    """The watchlist's sent alerts someone judged (as Judged stories), and the ones nobody did."""
+    """The watchlist's sent alerts someone judged (as Judged stories), and the ones nobody did. Not the
+    "also in" lines of a story's copies: they carry no buttons, so nobody can judge them (as `feedback`
+    counts them: no alert sent), and each was "nobody judged" beside its judged original."""
     sent = storage.sent_alerts_since(since or EPOCH)
-    alerts = [alert for alert in sent if alert.match.watchlist == watchlist]
+    alerts = [alert for alert in sent if alert.match.watchlist == watchlist and alert.kind is not AlertKind.ALSO_IN]
     verdicts = storage.verdicts(alert.id for alert in alerts)
     judged = [
         Judged(alert.story, verdicts[alert.id] is FeedbackAction.RELEVANT) for alert in alerts if alert.id in verdicts

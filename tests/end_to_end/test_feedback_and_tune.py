@@ -174,3 +174,25 @@ def test_tune_proposes_the_same_edits_in_the_same_order_every_time(
         proposals.add(newsbot(workspace, "tune", "sms-vendors.yaml").stdout)
     assert len(proposals) == 1, "\n\n".join(proposals)
     assert "context:" in next(iter(proposals))  # the kind of edit whose words can tie
+
+
+def test_tune_does_not_count_a_copys_also_in_line_as_an_alert_nobody_judged(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """The copy's line has no buttons: "1 nobody judged" was an alert nobody could judge."""
+    from tests.end_to_end.test_cluster_alerts import COPY, WIRE
+
+    with_feedback(workspace, slack)
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    newsbot(workspace, "run")
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    newsbot(workspace, "run")
+    [original] = [message for message in slack.delivered if not message.get("thread_ts")]
+    assert len(slack.delivered) == 2, "the alert, and its copy's line in its thread"
+    with serving(workspace) as serve:
+        assert serve.send(slack.click(original, "Not relevant")).status == 200
+        wait_until(lambda: len(slack.updates) == 1)
+
+    proposed = newsbot(workspace, "tune", "sms-vendors").stdout
+
+    assert proposed.startswith("From 1 alert marked not relevant, 0 marked relevant and 0 nobody judged"), proposed
