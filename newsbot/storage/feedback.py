@@ -145,6 +145,14 @@ class FeedbackStore(StoreBase):
                     "DELETE FROM feedback WHERE alert_id = ? AND user_id = ? AND action IN (?, ?) AND action != ?",
                     [click.alert_id, click.user_id, *_VERDICTS, click.action.value],
                 )
+            elif click.action in _VERDICTS:
+                # The same verdict again (a double click, a client not refreshed) is the latest word, as
+                # the message it edits then shows: kept at its first time, another person's later
+                # verdict went on counting under "Not relevant — alice".
+                self.db.execute(
+                    "UPDATE feedback SET clicked_at = ? WHERE alert_id = ? AND user_id = ? AND action = ?",
+                    [iso(click.clicked_at), click.alert_id, click.user_id, click.action.value],
+                )
             covering: list[Mute] = []
             # Compared as stored (whole seconds): two clicks in one second made two mutes, and Slack
             # named the first while the second went on muting after `mutes lift` of the first.

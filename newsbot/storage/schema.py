@@ -89,7 +89,7 @@ TABLES: dict[str, Columns] = {
         "user_id": ("TEXT", "the Slack user id who clicked (part of the primary key)"),
         "user_name": ("TEXT", "their Slack user name when clicked"),
         "action": ("TEXT", "relevant | not_relevant | mute_7d | mute_30d | mute_cluster (part of the primary key)"),
-        "clicked_at": ("TEXT", "ISO time of the first such click; the same click again counts once"),
+        "clicked_at": ("TEXT", "ISO time of the click (a verdict clicked again: the last time); it counts once"),
     },
     "mutes": {
         "id": ("INTEGER", "primary key"),

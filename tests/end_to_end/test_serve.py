@@ -239,7 +239,7 @@ def test_the_same_click_twice_counts_once_and_clicks_outlive_a_killed_serve(
         output = restarted.stop()
 
     assert [first.status, again.status, retried.status, relevant.status] == [200, 200, 200, 200]
-    assert len(before) == 1 and clicks(workspace)[0] == before[0]  # kept, with its first time
+    assert len(before) == 1 and clicks(workspace)[0][:4] == before[0][:4]  # kept once (its time the latest)
     assert [row[3] for row in clicks(workspace)] == ["not_relevant", "relevant"]
     assert "stored before (counted once)" in output
 

@@ -65,7 +65,18 @@ def test_the_same_click_twice_is_stored_once(storage: Storage) -> None:
 
     rows = storage.db.execute("SELECT user_id, clicked_at FROM feedback ORDER BY user_id").fetchall()
     assert (first, again, other_user) == (True, False, True)
-    assert rows == [("U0ANALYST1", NOW.isoformat()), ("U0OTHER1", NOW.isoformat())]  # the first click's time kept
+    assert rows == [("U0ANALYST1", (NOW + timedelta(seconds=5)).isoformat()), ("U0OTHER1", NOW.isoformat())]
+
+
+def test_a_verdict_clicked_again_is_the_latest_word_as_the_message_then_shows(storage: Storage) -> None:
+    """alice: Not relevant; bob: Relevant; alice's Not relevant again (a client not refreshed): the message
+    reads "Not relevant — alice", and the count said Relevant."""
+    storage.record_click(click(FeedbackAction.NOT_RELEVANT, user="U0ALICE01"))
+    storage.record_click(click(FeedbackAction.RELEVANT, user="U0BOB0001", when=NOW + timedelta(minutes=1)))
+    storage.record_click(click(FeedbackAction.NOT_RELEVANT, user="U0ALICE01", when=NOW + timedelta(minutes=2)))
+
+    assert storage.verdicts() == {"a1": FeedbackAction.NOT_RELEVANT}
+    assert storage.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 2, "each click counted once"
 
 
 def test_a_verdict_is_the_latest_relevant_or_not_relevant_click_of_anyone(storage: Storage) -> None:
