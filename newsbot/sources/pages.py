@@ -87,10 +87,11 @@ def declared_url(page: Selector, fetched_url: str, listed_on: str = "") -> str:
         None,
     )
     listing = canonical_url(listed_on) if listed_on else ""
+    base = base_url_of(page, fetched_url)  # a relative canonical starts where the page's links do
     for candidate in (canonical, page.css('meta[property="og:url"]::attr(content)').get()):
         if not candidate:
             continue
-        url = joined(fetched_url, candidate.strip())
+        url = joined(base, candidate.strip())
         if is_http_url(url) and not is_a_general_page(url, fetched_url) and canonical_url(url) != listing:
             return url
     return fetched_url

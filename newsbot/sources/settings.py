@@ -46,6 +46,10 @@ RETRY_TIMES = 2
 RETRY_BACKOFF_SECONDS = 2.0
 RETRY_BACKOFF_MAX_SECONDS = 30.0
 REDIRECT_MAX_TIMES = 5
+# A <meta http-equiv="refresh"> is followed as a redirect only when it is one (a few seconds at most):
+# a news page that reloads itself every minute was followed to itself until "redirected too many
+# times", and its source failed every run (Scrapy's default follows refreshes of up to 100 s).
+METAREFRESH_MAXDELAY = 5
 
 # Every connection's resolved address is checked (redirects included), and a public source's
 # links may not reach an internal source's host: see newsbot/sources/addresses.py.

@@ -245,6 +245,23 @@ def test_articles_that_declare_their_listing_page_as_canonical_stay_apart(
     assert ALERT + "Mitto AG co-founder sold SS7 access" in result.stdout
 
 
+def test_a_listing_page_that_reloads_itself_every_minute_is_read(workspace: Workspace, feed_server: FeedServer) -> None:
+    """Followed as a redirect, it led to itself until "redirected too many times": failed every run."""
+    body = fixture("archive.html").replace(
+        b"<head>", b'<head><meta http-equiv="refresh" content="60; url=' + feed_server.url.encode() + b'/archive/">'
+    )
+    assert b"http-equiv" in body
+    archive = feed_server.add("/archive/", page(body))
+    source = {"name": "Archive", "url": archive, "links": "div.post h3 a", "full_text": "never"}
+    workspace.settings["sources"].append(source)
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "failed" not in result.stdout.replace("0 failed", "")
+    assert len(stories_of(workspace.database, "Archive")) == 2
+
+
 def test_a_story_linked_twice_with_a_fragment_is_fetched_once(workspace: Workspace, feed_server: FeedServer) -> None:
     """Listings often link a story's headline and its "#comments": one story, so one download."""
     feed_server.add("/news/ss7.html", page(fixture("article-plain.html")))

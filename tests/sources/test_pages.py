@@ -622,6 +622,11 @@ FETCHED = "https://syndicator.example/wire/2024/ss7-report?ref=feed"
         ),
         pytest.param('<link rel="canonical" href="javascript:alert(1)">', FETCHED, id="not http ignored"),
         pytest.param("", FETCHED, id="none: the fetched URL"),
+        pytest.param(
+            '<base href="https://syndicator.example/mirror/"><link rel="canonical" href="wire/2024/ss7-report-full">',
+            "https://syndicator.example/mirror/wire/2024/ss7-report-full",
+            id="relative, under <base href>",  # joined to the fetched address, it led to a 404
+        ),
     ],
 )
 def test_declared_url_is_the_pages_own_address(head: str, expected: str) -> None:
