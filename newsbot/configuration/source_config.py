@@ -46,6 +46,10 @@ _ONLY_FOR = {
     "follow_pages": SourceKind.LISTING,
     "spider_args": SourceKind.SPIDER,
 }
+# What newsbot does to the articles of the sources it reads itself; a spider's items are stored as it
+# yields them, so on a `spider:` source these once passed `check` and did nothing (`full_text: always`
+# left a story with no text, and its alert was lost). `full_text: never` is what happens there anyway.
+_ARTICLE_KEYS = ("full_text", "title", "date", "max_articles")
 
 
 class SourceConfig(Strict):
@@ -119,6 +123,13 @@ class SourceConfig(Strict):
         for key, kind in _ONLY_FOR.items():
             if key in self.model_fields_set and self.kind is not kind:
                 raise ValueError(f"source '{self.name}': {key}: only applies to a {_KIND_KEYS[kind]}: source")
+        if self.kind is SourceKind.SPIDER:
+            for key in _ARTICLE_KEYS:
+                if key in self.model_fields_set and not (key == "full_text" and self.full_text is FullText.NEVER):
+                    raise ValueError(
+                        f"source '{self.name}': {key}: does nothing on a spider: source, whose items are stored as "
+                        "its spider yields them; read the article page in the spider itself"
+                    )
         if self.kind is SourceKind.SPIDER and self.internal:
             if "url" not in self.spider_args:
                 raise ValueError(

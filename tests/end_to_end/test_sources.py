@@ -698,6 +698,18 @@ def test_an_article_stored_under_another_address_is_not_fetched_again(
             id="links-on-a-feed",
         ),
         pytest.param(
+            {"name": "Portal", "spider": "vendor_portal", "full_text": "always"},
+            "name: Portal",
+            "source 'Portal': full_text: does nothing on a spider: source, whose items are stored as its spider",
+            id="full-text-on-a-spider",  # passed check, and the story kept no text: its alert was lost
+        ),
+        pytest.param(
+            {"name": "Portal", "spider": "vendor_portal", "date": "time::attr(datetime)"},
+            "name: Portal",
+            "source 'Portal': date: does nothing on a spider: source",
+            id="date-on-a-spider",
+        ),
+        pytest.param(
             {"name": "Bare listing", "url": "https://a.example/news/"},
             "name: Bare listing",
             "source 'Bare listing' (url:) needs one of links: (CSS) or links_xpath: (XPath)",
