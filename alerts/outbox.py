@@ -96,12 +96,17 @@ def queue_matches(
         with storage.transaction():  # one commit per batch; each story's alerts and mark stay together
             # Most stories match nothing: they are marked together, their clusters never looked up.
             storage.mark_matched([story.id for story, _, matches in matched if not matches], now)
-            for story, too_old, matches in matched:
+            for story, too_old, found in matched:
                 summary.too_old += too_old
-                if not matches:
+                if not found:
                     continue
                 cluster = storage.cluster_id(story.id)
-                follows = _follows(storage, cluster, matches) if cluster and cluster != story.id else {}
+                follows = _follows(storage, cluster, found) if cluster and cluster != story.id else {}
+                matches = found
+                if follows and storage.carried_before(cluster or story.id, story):
+                    # The same outlet's story again under another address (a cache-busting query):
+                    # "Also in Desk" under Desk's own alert, posted every run, said nothing.
+                    matches = [match for match in found if follows[match.watchlist][0] is not AlertKind.ALSO_IN]
                 summary.matches += sum(
                     follows.get(match.watchlist, (AlertKind.ALERT,))[0] != AlertKind.ALSO_IN for match in matches
                 )

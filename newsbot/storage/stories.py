@@ -106,6 +106,15 @@ class StoryStore(StoreBase):
         row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
         return row[0] if row else None
 
+    def carried_before(self, cluster: str, story: Story) -> bool:
+        """Whether the story's own source carried another story of its cluster already."""
+        row = self.db.execute(
+            "SELECT 1 FROM story_sources JOIN stories ON stories.id = story_sources.story_id "
+            "WHERE stories.cluster_id = ? AND stories.id != ? AND story_sources.source = ? LIMIT 1",
+            [cluster, story.id, story.source],
+        ).fetchone()
+        return row is not None
+
     def record_matches(
         self,
         story: Story,

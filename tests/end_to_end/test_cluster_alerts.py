@@ -258,3 +258,37 @@ def test_an_also_in_reply_a_crash_interrupted_is_not_sent_twice(
     assert len(replies) == 1 and "Also in Daily" in replies[0]["text"]
     assert slack.requests_to_method("conversations.replies"), "looked up in the thread, not assumed sent"
     assert sorted(rows(workspace, "SELECT kind, status FROM alerts")) == [("alert", "sent"), ("also_in", "sent")]
+
+
+def test_the_same_outlets_story_under_a_new_address_each_run_is_no_also_in_line(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """A link with a cache-busting query each run: one alert (the stories cluster), and then, every
+    run, a reply "Also in Wire" under Wire's own alert, saying nothing."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    for run in range(2):
+        busted = {**WIRE, "link": f"{WIRE['link']}?_={run}"}
+        feed_server.add("/wire.xml", Route(rss([busted])))
+        result = workspace.newsbot("run")
+        assert result.returncode == 0, result.stderr
+
+    assert [message["text"][:40] for message in slack.delivered if "Also in" in message["text"]] == []
+    assert len(slack.delivered) == 1
+    assert rows(workspace, "SELECT count(*) FROM stories") == [(3,)], "each address stored, as before"
+    assert rows(workspace, "SELECT count(DISTINCT cluster_id) FROM stories") == [(1,)]
+
+
+def test_another_outlets_copy_is_still_an_also_in_line_after_the_first_outlets_own(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    feed_server.add("/wire.xml", Route(rss([{**WIRE, "link": f"{WIRE['link']}?_=1"}])))
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+
+    assert workspace.newsbot("run").returncode == 0
+
+    assert [message["text"][:13] for message in slack.delivered if "Also in" in message["text"]] == ["Also in Daily"]
