@@ -470,6 +470,8 @@ def duration(text: str) -> timedelta:
     number, unit = text[:-1], text[-1:]
     if unit not in units or not number.isdigit():
         raise argparse.ArgumentTypeError(f"'{text}' is not a duration like 90d, 12h, 2w or 30m")
+    if int(number) == 0:  # `feedback --since 0d` counted every alert ever, "since the first alert"
+        raise argparse.ArgumentTypeError(f"'{text}' is no period at all; say 1{unit} or more")
     # Compared before a timedelta is made: one of 200000000w raises OverflowError, which argparse lets through.
     if int(number) * timedelta(**{units[unit]: 1}).total_seconds() > LONGEST_PERIOD.total_seconds():
         raise argparse.ArgumentTypeError(f"'{text}' is longer than a century; say 36500d at most")

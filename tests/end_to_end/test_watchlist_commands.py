@@ -191,6 +191,15 @@ def test_backtest_rejects_a_bad_duration(workspace: Workspace) -> None:
     assert result.returncode == 2 and "is not a duration like 90d" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["feedback", "digest", "backtest"])
+def test_a_period_of_nothing_is_refused_not_read_as_all_time(workspace: Workspace, command: str) -> None:
+    """`feedback --since 0d` said "since the first alert" and counted every alert ever."""
+    arguments = [str(watchlist_file(workspace))] if command == "backtest" else []
+    result = workspace.newsbot(command, *arguments, "--since", "0d")
+
+    assert result.returncode == 2 and "'0d' is no period at all; say 1d or more" in result.stderr
+
+
 BAD_WATCHLISTS = [
     # (replace this, with that, text on the line of the error, words of the sentence)
     ("    severity: high", "    severity: high\n    sevrity: low", "sevrity", "did you mean 'severity'?"),
