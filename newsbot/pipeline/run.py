@@ -471,7 +471,8 @@ def _source_requests(config: Config, storage: Storage, now: datetime) -> list[So
             spider_args=tuple(source.spider_args.items()),
         )
         if state.body_hash and not state.body_hash.startswith(f"{request.reading_key()}:"):
-            request = replace(request, etag=None, last_modified=None, body_hash=None)
+            # and the feed a `site:` was found to have: a source made a `url:` showed it for good
+            request = replace(request, etag=None, last_modified=None, body_hash=None, feed_url=None)
         requests.append(request)
     return requests
 

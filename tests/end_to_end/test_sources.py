@@ -486,6 +486,25 @@ def test_a_site_feed_is_found_remembered_and_found_again_when_it_moves(
     assert fourth.returncode == 0, fourth.stderr
 
 
+def test_a_site_made_a_listing_at_the_same_address_forgets_the_feed_it_had(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    feed_server.add("/", page(fixture("home.html", feed="/blog/feed.xml")))
+    feed = feed_server.add(
+        "/blog/feed.xml", Route(rss([{"title": "Roaming hub outage", "link": "https://c.example/a"}]))
+    )
+    source = {"name": "Carrier", "site": feed_server.url + "/", "full_text": "never"}
+    workspace.settings["sources"].append(source)
+    workspace.newsbot("run")
+    assert f"feed found: {feed}" in workspace.newsbot("status").stdout
+    source.pop("site")
+    source.update(url=feed_server.url + "/", links="a")
+
+    assert workspace.newsbot("run").returncode == 0
+
+    assert "feed found" not in workspace.newsbot("status").stdout
+
+
 def test_a_feed_moved_unchanged_is_remembered_at_its_new_address(workspace: Workspace, feed_server: FeedServer) -> None:
     body = rss([{"title": "Roaming hub outage", "link": "https://carrier.example/a", "pubDate": recent()}])
     feed_server.add("/", page(fixture("home.html", feed="/feed.xml")))
