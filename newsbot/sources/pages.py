@@ -76,7 +76,7 @@ def next_page(page: Selector, base_url: str, css: str | None = None) -> str | No
 def declared_url(page: Selector, fetched_url: str, listed_on: str = "") -> str:
     """The address the page gives itself (`rel=canonical`, else `og:url`), or the URL it was fetched
     at (after redirects, e.g. out of a feed proxy). A canonical naming a site's front page is a
-    template's default, not the article's address, and is ignored (`is_a_general_page`); so is one
+    template's default, not the article's address, and is ignored (`_is_a_general_page`); so is one
     naming the page `listed_on` (a listing whose articles all declared it: one story, the rest lost)."""
     canonical = next(
         (
@@ -92,15 +92,26 @@ def declared_url(page: Selector, fetched_url: str, listed_on: str = "") -> str:
         if not candidate:
             continue
         url = joined(base, candidate.strip())
-        if is_http_url(url) and not is_a_general_page(url, fetched_url) and canonical_url(url) != listing:
+        if is_http_url(url) and not _is_a_general_page(url, fetched_url) and canonical_url(url) != listing:
             return url
     return fetched_url
 
 
-def is_a_general_page(url: str, article: str) -> bool:
+def _is_a_general_page(url: str, article: str) -> bool:
     """Whether `url` is a site's front page or a section above `article` on its own site: what a
-    template declares by default, or where a site sends a reader for an article it no longer has."""
+    template declares by default."""
     return _names_a_front_page(url, article) or _names_a_section_of(url, article)
+
+
+def redirected_to_front_page(final: str, asked: str) -> bool:
+    """Whether a link was redirected to its site's front page (`/`, `/index.html`, `/home`, `/en/`):
+    where a site sends a reader for an article it no longer has, or keeps behind a paywall. Only
+    the front page itself: an article moved to `https://`, out of `/amp/`, or to a one-word slug
+    (`/ransomware`) is the article, and was once kept as a teaser for good."""
+    if canonical_url(final) == canonical_url(asked):
+        return False
+    path = _INDEX_PAGE.sub("", urlsplit(final).path).strip("/")
+    return not urlsplit(final).query and (not path or path.lower() == "home" or bool(_LANGUAGE.fullmatch(path)))
 
 
 def _names_a_front_page(declared: str, fetched: str) -> bool:

@@ -218,6 +218,28 @@ def test_articles_a_site_redirects_to_its_front_page_stay_apart_with_their_tease
     assert "Latest news" not in str(rows(workspace.database, "SELECT text FROM stories"))
 
 
+def test_an_article_that_redirects_to_itself_elsewhere_is_read(workspace: Workspace, feed_server: FeedServer) -> None:
+    """Out of /amp/, or to a one-word slug: the first front-page check took these for the front page, and
+    the story kept its teaser (no vendor in it) for good."""
+    base = feed_server.url
+    feed_server.add("/news/mitto/amp", Route(status=301, headers={"Location": f"{base}/news/mitto"}))
+    feed_server.add("/news/mitto", page(fixture("article-vendor-deep.html")))
+    feed_server.add("/p/77", Route(status=301, headers={"Location": f"{base}/surveillance"}))
+    feed_server.add("/surveillance", page(fixture("article-vendor-deep.html").replace(b"Mitto AG", b"Mitto AG ")))
+    items = [
+        {"title": "Signalling access sold", "link": f"{base}/news/mitto/amp", "pubDate": recent()},
+        {"title": "Phones tracked", "link": f"{base}/p/77", "pubDate": recent()},
+    ]
+    workspace.settings["sources"].append({"name": "Desk", "feed": feed_server.add("/feed.xml", Route(rss(items)))})
+
+    result = workspace.newsbot("run")
+
+    assert result.returncode == 0, result.stderr
+    assert "not an article" not in result.stdout
+    texts = [text for (text,) in rows(workspace.database, "SELECT text FROM stories")]
+    assert len(texts) == 2 and all("Mitto AG" in text for text in texts), "each read from its article page"
+
+
 def test_articles_that_declare_their_listing_page_as_canonical_stay_apart(
     workspace: Workspace, feed_server: FeedServer
 ) -> None:

@@ -24,7 +24,7 @@ from parsel import Selector
 from newsbot.models import FeedEntry
 from newsbot.sources.articles import extract_article
 from newsbot.sources.crawl import entry_from_item
-from newsbot.sources.pages import declared_url, feed_links, next_page, story_links
+from newsbot.sources.pages import declared_url, feed_links, next_page, redirected_to_front_page, story_links
 from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
 from tests.conftest import REPOSITORY
 
@@ -677,3 +677,24 @@ def test_a_date_selector_picking_an_attribute_gives_that_date() -> None:
     page = (SITES / "article-vendor-deep.html").read_text(encoding="utf-8")
     article = extract_article(page, "https://telecom-security.example/a", date_css="time.published::attr(datetime)")
     assert article.published == datetime(2026, 3, 3, 7, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("final", "asked", "front"),
+    [
+        ("https://desk.example/", "https://desk.example/news/mitto-breach.html", True),
+        ("https://desk.example/index.html", "https://desk.example/2024/05/mitto", True),
+        ("https://desk.example/en/", "https://desk.example/news/mitto", True),
+        ("https://desk.example/news/mitto/", "https://desk.example/news/mitto/amp/", False),  # out of AMP
+        ("https://desk.example/ransomware", "http://desk.example/ransomware", False),  # to https
+        ("https://desk.example/ransomware", "https://desk.example/?p=123", False),  # a one-word slug
+        ("https://desk.example/news/", "https://desk.example/news/mitto", False),  # a section: may be a move
+        ("https://desk.example/?p=123", "https://desk.example/p/123", False),  # the query names the article
+    ],
+)
+def test_a_redirect_is_to_the_front_page_only_when_it_lands_on_the_front_page(
+    final: str, asked: str, front: bool
+) -> None:
+    """The first version also took a redirect out of /amp/, to https:// or to a one-word slug for a
+    front page or a section: the article kept its teaser for good, and its alert was lost."""
+    assert redirected_to_front_page(final, asked) is front
