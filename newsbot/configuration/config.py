@@ -5,6 +5,7 @@ The watchlists it points to are loaded by newsbot.configuration.watchlists.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -147,6 +148,9 @@ class Config:
     database: Path
     watchlists: tuple[Watchlist, ...]
     spiders_dir: Path | None = None
+    # As the command line named it, made absolute, links not followed: `/opt/newsbot/current/…`
+    # stays that across releases, where `path` is the release's own file.
+    named: Path | None = None
 
 
 def load_config(path: Path, *, require_env: bool = True) -> Config:
@@ -155,6 +159,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     `require_env=False` lets `explain` run on a machine where the Slack secret is not set.
     No message about the config shows any part of a Slack secret (see newsbot.configuration.slack_secrets).
     """
+    named = Path(os.path.abspath(path))
     path = path.resolve() if path.exists() else path
     document = load_yaml(path)
     if not isinstance(document.data, dict):
@@ -179,6 +184,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         database=base / settings.database,
         watchlists=watchlists,
         spiders_dir=spiders_dir,
+        named=named,
     )
 
 

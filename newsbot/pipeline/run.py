@@ -198,7 +198,7 @@ def run_pipeline(
     budget = budget or RunBudget(config.settings.fetch.run_budget_seconds, clock)
     started = clock.now()
     began = clock.monotonic()
-    summary = RunSummary(config=str(config.path.resolve()))
+    summary = RunSummary(config=config_name(config))
     stages = summary.stage_seconds = dict.fromkeys(("fetch", "parse", "store", "cluster", "match", "deliver"), 0.0)
     _storing_connection(storage)
 
@@ -263,16 +263,29 @@ def run_pipeline(
 def _refuse_a_second_config(config: Config, storage: Storage) -> None:
     """One database, one config. A story is matched once, against the watchlists of the run that
     stored it: two configs sharing a file each missed, for good and in silence, what the other's
-    run stored first. A config that moved (the last one's file is gone) takes the database over."""
+    run stored first. A config that moved (the last one's file is gone) takes the database over.
+    Paths are compared as given, links not followed: `/opt/newsbot/current/newsbot.yaml`, its link
+    moved to a new release, is the same config; so is another name of the same file."""
     last = storage.last_config()
-    here = str(config.path.resolve())
-    if last and last != here and Path(last).exists():
-        raise ConfigError(
-            f"{config.path}: its database {config.database} is {last}'s (its last run read that config): "
-            "a story is matched once, against the watchlists of the run that stored it, so two configs "
-            "sharing a database each miss the other's alerts. Give this config a `database:` of its own; "
-            f"or, if it replaces {last}, remove or rename that file and run again"
-        )
+    here = config_name(config)
+    if not last or last == here:
+        return
+    try:
+        if not os.path.exists(last) or os.path.samefile(last, here):
+            return
+    except OSError:  # the other config's folder unreadable to this user: nothing to tell by
+        return
+    raise ConfigError(
+        f"{config.path}: its database {config.database} is {last}'s (its last run read that config): "
+        "a story is matched once, against the watchlists of the run that stored it, so two configs "
+        "sharing a database each miss the other's alerts. Give this config a `database:` of its own; "
+        f"or, if it replaces {last}, remove or rename that file and run again"
+    )
+
+
+def config_name(config: Config) -> str:
+    """The config file as the command line named it, made absolute, links not followed."""
+    return str(config.named or config.path)
 
 
 def _storing_connection(storage: Storage) -> None:

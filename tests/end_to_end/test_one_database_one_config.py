@@ -57,3 +57,24 @@ def test_a_config_that_moved_takes_its_database_over(workspace: Workspace, feed_
 
     assert again.returncode == 0, again.stderr
     assert "1 alerts sent" in again.stdout
+
+
+def test_a_release_deployed_behind_a_link_is_the_same_config(workspace: Workspace, feed_server: FeedServer) -> None:
+    """`--config /opt/newsbot/current/newsbot.yaml`, `current` a link moved to each new release while the
+    old one stays on disk: resolved, the second release's config was "another config", every run refused."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}]))))
+    workspace.settings["database"] = str(workspace.folder / "newsbot.db")
+    workspace.settings["watchlists"] = str(workspace.folder / "watchlists")
+    releases = [workspace.folder / "releases" / name for name in ("1", "2")]
+    for release in releases:
+        release.mkdir(parents=True)
+        (release / "newsbot.yaml").write_text(yaml.safe_dump(workspace.settings, sort_keys=False), encoding="utf-8")
+    current = workspace.folder / "current"
+    current.symlink_to(releases[0], target_is_directory=True)
+    assert run_with(current / "newsbot.yaml").returncode == 0
+    current.unlink()
+    current.symlink_to(releases[1], target_is_directory=True)
+
+    again = run_with(current / "newsbot.yaml")
+
+    assert again.returncode == 0, again.stderr
