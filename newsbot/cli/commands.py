@@ -368,7 +368,7 @@ def _check(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
     from newsbot.cli.commonwords import common_word_warnings  # wordfreq: 0.2 s, after the config is known good
 
-    warnings = [warning for watchlist in config.watchlists for warning in watchlist.warnings]
+    warnings = [*config.warnings, *(warning for watchlist in config.watchlists for warning in watchlist.warnings)]
     warnings += files_not_read(config.path.parent / config.settings.watchlists)
     for warning in [*warnings, *ignored_routing(config), *common_word_warnings(config)]:
         print(f"warning: {warning}")

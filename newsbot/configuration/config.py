@@ -151,6 +151,7 @@ class Config:
     # As the command line named it, made absolute, links not followed: `/opt/newsbot/current/…`
     # stays that across releases, where `path` is the release's own file.
     named: Path | None = None
+    warnings: tuple[str, ...] = ()  # `file:line: sentence` for what is valid but does nothing (`check`)
 
 
 def load_config(path: Path, *, require_env: bool = True) -> Config:
@@ -185,7 +186,18 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
         watchlists=watchlists,
         spiders_dir=spiders_dir,
         named=named,
+        warnings=tuple(_keys_doing_nothing(settings, document)),
     )
+
+
+def _keys_doing_nothing(settings: Settings, document: YamlDocument) -> list[str]:
+    return [
+        f"{document.where(('sources', index, key))}: source '{source.name}': {key}: does nothing on a spider: "
+        "source, whose items are stored as its spider yields them; read the article page in the spider "
+        "itself, or take the key out"
+        for index, source in enumerate(settings.sources)
+        for key in source.keys_doing_nothing()
+    ]
 
 
 def _check_source_names(settings: Settings, document: YamlDocument) -> None:
