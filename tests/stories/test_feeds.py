@@ -631,3 +631,21 @@ def test_a_years_old_story_keeps_its_date_whichever_parser_reads_it(body: bytes)
     """Left undated, it aged from when it was first seen: a source's first run alerted its 2019 stories."""
     (entry,) = parse_feed(body, FEED_URL)
     assert entry.published == OLD_STORY
+
+
+def test_a_date_element_full_of_spaces_is_read_once_through() -> None:
+    """The misread-date guard backtracked over whitespace: 64 KB of it took 20 s, and a feed of a few MB
+    would have held every run until the watchdog ended it (pytest-timeout stands for that here)."""
+    body = one_item_rss("Sun, 06 Dec 2026 06:30:00 +0000").replace(b"<pubDate>", b"<pubDate>" + b" " * 400_000)
+    (entry,) = parse_feed(body, FEED_URL)
+    assert entry.published == datetime(2026, 12, 6, 6, 30, tzinfo=UTC)
+
+
+def test_a_pretty_printed_iso_date_keeps_the_fast_path() -> None:
+    atom = (
+        b'<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Desk</title>'
+        b'<entry><title>Mitto AG hacked</title><link href="https://desk.example.test/1"/>'
+        b"<updated>\n    2026-12-06T06:30:00+05:30\n  </updated></entry></feed>"
+    )
+    entries = parse_well_formed(atom, FEED_URL)
+    assert entries is not None and entries[0].published == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
