@@ -51,7 +51,7 @@ from newsbot.sources.hosts import HostSkipped
 from newsbot.sources.pages import base_url_of, feed_links, next_page, redirected_to_front_page, story_links
 from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
 from newsbot.sources.reading_process import START_AFTER_READS, ReadingProcess, ReadingStoppedError
-from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.sources.sitemaps import SitemapEntry, newest, newest_sitemaps, parse_sitemap
 from newsbot.spiders.failures import describe_failure
 from newsbot.stories.normalize import entry_identity, plain_entry
 
@@ -280,7 +280,7 @@ class NewsSpider(scrapy.Spider):
             state.outcome = self._ok(state, response, remembered=not sitemap.is_index)
         since = source.oldest
         if sitemap.is_index and not child:
-            for entry in newest(sitemap.entries, MAX_CHILD_SITEMAPS, since):
+            for entry in newest_sitemaps(sitemap.entries, MAX_CHILD_SITEMAPS, since):
                 state.pending += 1
                 yield self._request(
                     state, entry.url, self.parse_sitemap, FEED_ACCEPT, errback=self.page_failed, child_sitemap=True

@@ -9,13 +9,17 @@ Scrapy's `Sitemap` flattens away: a news sitemap's title and publication date ar
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from newsbot.stories.dates import parse_iso
 from newsbot.stories.urls import is_http_url
+
+_NUMBERS = re.compile(r"\d+")  # a sitemap's place in its series: `…-post-7.xml`, `sitemap-2024-05.xml`
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,25 @@ def _entry(element: etree._Element) -> SitemapEntry:
     element.clear()
     published = parse_iso(fields.get("publication_date")) or parse_iso(fields.get("lastmod"))
     return SitemapEntry(url=fields.get("loc", ""), title=fields.get("title", ""), published=published)
+
+
+def newest_sitemaps(entries: tuple[SitemapEntry, ...], limit: int, since: datetime) -> list[SitemapEntry]:
+    """The `limit` sitemaps of an index to read: its newest when it dates them. Undated (WordPress's
+    own index), the highest-numbered of its largest numbered series: `wp-sitemap-posts-post-7.xml`,
+    6, 5…, not the tag, category and author sitemaps it lists after them, whose pages would be
+    stored as undated "new" stories (a `/tag/mitto-ag/` could alert); `sitemap-2024-05.xml` is
+    numbered by every number in its path. Nothing numbered in series: the first."""
+    if any(entry.published is not None for entry in entries):
+        return newest(entries, limit, since)
+    series: dict[str, list[tuple[tuple[int, ...], SitemapEntry]]] = {}
+    for entry in entries:
+        path = urlsplit(entry.url).path
+        if numbers := _NUMBERS.findall(path):
+            series.setdefault(_NUMBERS.sub("#", path), []).append((tuple(map(int, numbers)), entry))
+    largest = max(series.values(), key=len, default=[])
+    if len(largest) < 2:
+        return list(entries[:limit])
+    return [entry for _, entry in sorted(largest, key=lambda numbered: numbered[0], reverse=True)[:limit]]
 
 
 def newest(entries: tuple[SitemapEntry, ...], limit: int, since: datetime) -> list[SitemapEntry]:

@@ -439,20 +439,26 @@ def test_a_news_sitemap_of_a_quiet_week_is_not_a_selector_that_finds_nothing(
     assert rows(workspace.database, "SELECT links_found FROM sources WHERE name = 'Quiet'") == [(3,)]
 
 
-def test_an_undated_index_is_followed_to_sitemaps_at_both_ends(workspace: Workspace, feed_server: FeedServer) -> None:
-    """WordPress numbers its sitemaps oldest first and dates none: the first five were read, never the 7th."""
+def test_an_undated_index_is_followed_to_its_newest_numbered_sitemaps(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """WordPress's own index: posts sitemaps numbered oldest first, then pages, categories, tags and
+    authors, none dated. The first five were read, never the 7th; both ends took tags and authors."""
     base = feed_server.url
-    children = "".join(f"<sitemap><loc>{base}/wp-sitemap-posts-post-{n}.xml</loc></sitemap>" for n in range(1, 8))
+    names = [f"wp-sitemap-posts-post-{n}" for n in range(1, 8)]
+    names += ["wp-sitemap-posts-page-1", "wp-sitemap-taxonomies-post_tag-1", "wp-sitemap-users-1"]
+    children = "".join(f"<sitemap><loc>{base}/{name}.xml</loc></sitemap>" for name in names)
     index = f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
     url = feed_server.add("/wp-sitemap.xml", Route(index.encode(), content_type="text/xml"))
-    for number in range(1, 8):
-        body = urlset(base, [f"post-{number}"])
-        feed_server.add(f"/wp-sitemap-posts-post-{number}.xml", Route(body, content_type="text/xml"))
+    for name in names:
+        feed_server.add(f"/{name}.xml", Route(urlset(base, [f"{name}-entry"]), content_type="text/xml"))
     workspace.settings["sources"].append({"name": "WordPress", "sitemap": url, "full_text": "never"})
 
     assert workspace.newsbot("run").returncode == 0
 
-    assert sorted(stories_of(workspace.database, "WordPress")) == [f"/post-{number}.html" for number in (1, 2, 3, 6, 7)]
+    assert sorted(stories_of(workspace.database, "WordPress")) == [
+        f"/wp-sitemap-posts-post-{number}-entry.html" for number in range(3, 8)
+    ]
 
 
 # --- site: -------------------------------------------------------------------------------------

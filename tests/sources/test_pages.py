@@ -25,7 +25,7 @@ from newsbot.models import FeedEntry
 from newsbot.sources.articles import extract_article
 from newsbot.sources.crawl import entry_from_item
 from newsbot.sources.pages import declared_url, feed_links, next_page, redirected_to_front_page, story_links
-from newsbot.sources.sitemaps import SitemapEntry, newest, parse_sitemap
+from newsbot.sources.sitemaps import SitemapEntry, newest, newest_sitemaps, parse_sitemap
 from tests.conftest import REPOSITORY
 
 SITES = REPOSITORY / "tests" / "data" / "sites"
@@ -698,3 +698,11 @@ def test_a_redirect_is_to_the_front_page_only_when_it_lands_on_the_front_page(
     """The first version also took a redirect out of /amp/, to https:// or to a one-word slug for a
     front page or a section: the article kept its teaser for good, and its alert was lost."""
     assert redirected_to_front_page(final, asked) is front
+
+
+def test_an_undated_index_reads_the_newest_of_its_largest_numbered_series() -> None:
+    monthly = [f"sitemap-{year}-{month:02d}.xml" for year in (2023, 2024) for month in range(1, 13)][:17]
+    chosen = newest_sitemaps(tuple(entry(name, None) for name in ["pages.xml", *monthly]), 3, NOW)
+    assert [item.url.rsplit("/", 1)[1] for item in chosen] == [f"sitemap-2024-0{month}.xml" for month in (5, 4, 3)]
+    unnumbered = tuple(entry(name, None) for name in ("news.xml", "posts.xml", "pages.xml"))
+    assert newest_sitemaps(unnumbered, 2, NOW) == list(unnumbered[:2])
