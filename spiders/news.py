@@ -133,8 +133,10 @@ class NewsSpider(scrapy.Spider):
         the error, or, for a later page, keeps what it had with the error among its problems. Left
         open, it waited for the crawl's end and was "cut short" every run: never stored, so never
         FAILING, and no notice ever said so."""
-        state = response.meta.get("source") if response is not None else None
-        if response is None or not isinstance(state, _Source) or state.finished:
+        if not isinstance(response, Response):  # an errback that raised: Scrapy hands its Failure instead
+            return
+        state = response.meta.get("source")
+        if not isinstance(state, _Source) or state.finished:
             return
         error = f"reading {response.url} failed ({type(failure.value).__name__}: {failure.value})"
         if state.outcome is None:

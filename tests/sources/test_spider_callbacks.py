@@ -373,3 +373,13 @@ def test_a_page_whose_reading_raised_fails_its_source_with_the_error_once() -> N
     ]
     assert again == [], "a source ends once"
     assert spider.unfinished_results("finished") == []
+
+
+def test_an_errback_that_raised_is_no_response_to_read() -> None:
+    """Scrapy signals an errback's own exception with the Failure where the response would be."""
+    spider = NewsSpider(sources=[feed_request()])
+    failure = Failure(RuntimeError("an errback's bug"))
+    try:
+        assert list(spider.callback_failed(failure, failure)) == []  # type: ignore[arg-type]
+    finally:
+        spider.reading.close()
