@@ -483,7 +483,8 @@ def _source_requests(config: Config, storage: Storage, now: datetime) -> list[So
             spider=source.spider,
             spider_args=tuple(source.spider_args.items()),
         )
-        if state.body_hash and not state.body_hash.startswith(f"{request.reading_key()}:"):
+        remembered = state.body_hash or state.etag or state.last_modified  # a row of before m003: no hash
+        if remembered and not (state.body_hash or "").startswith(f"{request.reading_key()}:"):
             # and the feed a `site:` was found to have: a source made a `url:` showed it for good
             request = replace(request, etag=None, last_modified=None, body_hash=None, feed_url=None)
         requests.append(request)
