@@ -167,7 +167,8 @@ def _clock_skew(verifier: SignatureVerifier, body: bytes, timestamp: str, signat
     minutes = round((time.time() - int(timestamp)) / 60)
     return (
         f"refused a click signed by Slack: this machine's clock is {abs(minutes)} minutes "
-        f"{'ahead of' if minutes > 0 else 'behind'} Slack's, and a signature holds for 5 minutes; set the clock (NTP)"
+        f"{'ahead of' if minutes > 0 else 'behind'} Slack's, and a signature holds for 5 minutes; set the clock (NTP), "
+        "unless this was an old request sent again"
     )
 
 
