@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from newsbot.alerts.deliver import Pacer
 from newsbot.alerts.format import DigestMessage, build_digest
@@ -31,6 +31,15 @@ class Digest:
     watchlist: str
     destination: Destination
     messages: list[DigestMessage]
+
+
+def digest_window_start(now: datetime, period: timedelta) -> datetime:
+    """Where a digest's period begins: `period` before the start of the current minute. Cron starts a
+    daily line a few seconds into its minute, a different few each day; a period of exactly 24 hours
+    before `now` left out of both digests an alert sent in the seconds between one day's start and
+    the next's. From the minute, each day's digest covers the one before to its end, and at most an
+    alert of those few seconds is listed twice, never missed."""
+    return now.replace(second=0, microsecond=0) - period
 
 
 def plan_digests(

@@ -486,12 +486,12 @@ def count(text: str) -> int:
 
 
 def _digest(arguments: argparse.Namespace) -> ExitStatus:
-    from newsbot.alerts.digest import describe_period, plan_digests, post_digests  # loaded here, not for `check`
+    from newsbot.alerts.digest import describe_period, digest_window_start, plan_digests, post_digests  # not check
     from newsbot.cli.status import sent_alerts_since
 
     config = load_config(arguments.config)
     with database_faults(config.database):
-        alerts = sent_alerts_since(config, SYSTEM_CLOCK.now() - arguments.since)
+        alerts = sent_alerts_since(config, digest_window_start(SYSTEM_CLOCK.now(), arguments.since))
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
         digests = plan_digests(alerts, policy.route, arguments.since)
         messages = sum(len(digest.messages) for digest in digests)

@@ -9,18 +9,20 @@ import itertools
 import json
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from newsbot.alerts.digest import describe_period, one_per_cluster
+from newsbot.alerts.digest import describe_period, digest_window_start, one_per_cluster
 from newsbot.models import Alert, AlertKind, FeedEntry, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from newsbot.stories.normalize import story_id, to_story
 from tests.conftest import Workspace
 from tests.end_to_end.test_cluster_alerts import COPY_TEXT, FOLLOW_UP_TEXT, WIRE_TEXT
+from tests.feed_items import MITTO
 from tests.servers import FakeSlack, FeedServer, Route, recent, rss
 
 WATCHLIST = "SMS and 2FA vendors"
@@ -233,3 +235,36 @@ def test_a_copy_recorded_sent_before_its_original_does_not_lead_its_entry(storag
     [entry] = one_per_cluster(storage.sent_alerts_since(now))
 
     assert entry.story.url == original.url and entry.also_in == ("Daily",)
+
+
+def test_daily_digests_started_seconds_apart_cover_every_alert_between_them(storage: Storage) -> None:
+    """Cron started yesterday's line 5 seconds into 08:00 and today's 2 seconds in: each covered exactly the
+    24 hours before it, and an alert sent at 08:00:03 yesterday was in neither."""
+    yesterday = datetime(2026, 12, 5, 8, 0, 5, tzinfo=UTC)
+    today = datetime(2026, 12, 6, 8, 0, 2, tzinfo=UTC)
+    period = timedelta(hours=24)
+    sent = datetime(2026, 12, 5, 8, 0, 3, tzinfo=UTC)
+
+    covered_yesterday = digest_window_start(yesterday, period) <= sent < yesterday
+    covered_today = digest_window_start(today, period) <= sent < today
+
+    assert covered_yesterday or covered_today
+    assert digest_window_start(today, period) == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+
+
+def test_newsbot_digest_lists_an_alert_sent_at_the_start_of_yesterdays_minute(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """The command, not only the arithmetic: an alert sent at the start of the minute 24 hours ago is in."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}]))))
+    assert workspace.newsbot("run").returncode == 0
+    while datetime.now(UTC).second >= 40:  # the digest must start in the same minute as the sent time is set
+        time.sleep(1)
+    yesterday = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=24)
+    with sqlite3.connect(workspace.database) as connection:
+        connection.execute("UPDATE alerts SET sent_at = ?", [yesterday.isoformat()])
+
+    result = workspace.newsbot("digest", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert "Digest for SMS and 2FA vendors: 1 alert in the last 24 hours" in result.stdout, result.stdout
