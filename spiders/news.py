@@ -48,7 +48,7 @@ from newsbot.models import (
 from newsbot.sources.addresses import INTERNAL_META
 from newsbot.sources.bounds import CutShort, bounds_of
 from newsbot.sources.hosts import HostSkipped
-from newsbot.sources.pages import base_url_of, feed_links, next_page, redirected_to_front_page, story_links
+from newsbot.sources.pages import base_url_of, feed_links, next_page, redirected_away, story_links
 from newsbot.sources.reading import FeedRead, is_teaser, read_article, read_feed, text_of
 from newsbot.sources.reading_process import START_AFTER_READS, ReadingProcess, ReadingStoppedError
 from newsbot.sources.sitemaps import SitemapEntry, newest, newest_sitemaps, parse_sitemap
@@ -383,9 +383,9 @@ class NewsSpider(scrapy.Spider):
                 yield item
             return
         asked = (response.meta.get("redirect_urls") or [response.url])[0]
-        if redirected_to_front_page(response.url, asked):
-            # The site sent the reader to its front page (an article gone, or paywalled): not the
-            # article's text, nor its address; stored there, every such link was one story.
+        if redirected_away(response.url, asked):
+            # The site sent the reader away (an article gone, or paywalled): not the article's text,
+            # nor its address; stored there, every such link was one story.
             error = f"{asked}: redirected to {response.url}, not an article"
             for item in self._finish_articles(waiting, lambda entry: entry, error):
                 yield item

@@ -103,15 +103,19 @@ def _is_a_general_page(url: str, article: str) -> bool:
     return _names_a_front_page(url, article) or _names_a_section_of(url, article)
 
 
-def redirected_to_front_page(final: str, asked: str) -> bool:
-    """Whether a link was redirected to its site's front page (`/`, `/index.html`, `/home`, `/en/`):
-    where a site sends a reader for an article it no longer has, or keeps behind a paywall. Only
-    the front page itself: an article moved to `https://`, out of `/amp/`, or to a one-word slug
-    (`/ransomware`) is the article, and was once kept as a teaser for good."""
+def redirected_away(final: str, asked: str) -> bool:
+    """Whether a link was redirected away from its article: to its site's front page, a section above
+    it or a one-word page (`/`, `/news/`, `/subscribe`, `/login`), where a site sends a reader for an
+    article it no longer has or keeps behind a paywall. Stored there, every such link was one story.
+    Not a redirect to the article itself: out of `/amp/` (the same canonical address), to `https://`
+    or another host name for the same path, or from a query on the site's root (`/?p=123`, a
+    WordPress short link) to its permalink, even a one-word one."""
     if canonical_url(final) == canonical_url(asked):
         return False
-    path = _INDEX_PAGE.sub("", urlsplit(final).path).strip("/")
-    return not urlsplit(final).query and (not path or path.lower() == "home" or bool(_LANGUAGE.fullmatch(path)))
+    said, got = urlsplit(asked), urlsplit(final)
+    if said.path.rstrip("/") == got.path.rstrip("/") or (said.path in ("", "/") and said.query):
+        return False
+    return _is_a_general_page(final, asked)
 
 
 def _names_a_front_page(declared: str, fetched: str) -> bool:

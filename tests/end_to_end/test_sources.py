@@ -200,16 +200,17 @@ def test_a_selector_picking_the_addresses_themselves_gives_the_links(
     ]
 
 
-def test_articles_a_site_redirects_to_its_front_page_stay_apart_with_their_teasers(
-    workspace: Workspace, feed_server: FeedServer
+@pytest.mark.parametrize("target", ["/", "/subscribe", "/news/"], ids=["front page", "paywall", "section"])
+def test_articles_a_site_redirects_away_stay_apart_with_their_teasers(
+    workspace: Workspace, feed_server: FeedServer, target: str
 ) -> None:
-    """Two teasers whose pages now redirect to the site's front page (gone, or paywalled) were stored as
-    one story under the front page, with its text, and the second, a Mitto AG alert, was lost."""
+    """Two teasers whose pages now redirect to the site's front page, a paywall or a section (gone, or
+    paywalled) were stored as one story there, with its text, and the second, a Mitto AG alert, was lost."""
     base = feed_server.url
-    front = b'<html><head><link rel="canonical" href="/"><title>Desk</title></head><body><p>Latest news</p></body>'
-    feed_server.add("/", page(front))
+    front = b"<html><head><title>Desk</title></head><body><p>Latest news</p></body>"
+    feed_server.add(target, page(front))
     for name in ("roaming-tariffs", "mitto-breach"):
-        feed_server.add(f"/news/{name}.html", Route(status=302, headers={"Location": f"{base}/"}))
+        feed_server.add(f"/news/{name}.html", Route(status=302, headers={"Location": f"{base}{target}"}))
     items = [
         {"title": "Roaming tariffs cut", "link": f"{base}/news/roaming-tariffs.html", "pubDate": recent()},
         {"title": "Mitto AG co-founder sold SS7 access", "link": f"{base}/news/mitto-breach.html", "pubDate": recent()},
@@ -226,16 +227,16 @@ def test_articles_a_site_redirects_to_its_front_page_stay_apart_with_their_tease
 
 
 def test_an_article_that_redirects_to_itself_elsewhere_is_read(workspace: Workspace, feed_server: FeedServer) -> None:
-    """Out of /amp/, or to a one-word slug: the first front-page check took these for the front page, and
-    the story kept its teaser (no vendor in it) for good."""
+    """Out of /amp/, or from a WordPress short link to a one-word permalink: the first front-page check
+    took these for the front page, and the story kept its teaser (no vendor in it) for good."""
     base = feed_server.url
     feed_server.add("/news/mitto/amp", Route(status=301, headers={"Location": f"{base}/news/mitto"}))
     feed_server.add("/news/mitto", page(fixture("article-vendor-deep.html")))
-    feed_server.add("/p/77", Route(status=301, headers={"Location": f"{base}/surveillance"}))
+    feed_server.add("/?p=77", Route(status=301, headers={"Location": f"{base}/surveillance"}))
     feed_server.add("/surveillance", page(fixture("article-vendor-deep.html").replace(b"Mitto AG", b"Mitto AG ")))
     items = [
         {"title": "Signalling access sold", "link": f"{base}/news/mitto/amp", "pubDate": recent()},
-        {"title": "Phones tracked", "link": f"{base}/p/77", "pubDate": recent()},
+        {"title": "Phones tracked", "link": f"{base}/?p=77", "pubDate": recent()},
     ]
     workspace.settings["sources"].append({"name": "Desk", "feed": feed_server.add("/feed.xml", Route(rss(items)))})
 

@@ -24,7 +24,7 @@ from parsel import Selector
 from newsbot.models import FeedEntry
 from newsbot.sources.articles import extract_article
 from newsbot.sources.crawl import entry_from_item
-from newsbot.sources.pages import declared_url, feed_links, next_page, redirected_to_front_page, story_links
+from newsbot.sources.pages import declared_url, feed_links, next_page, redirected_away, story_links
 from newsbot.sources.sitemaps import SitemapEntry, newest, newest_sitemaps, parse_sitemap
 from tests.conftest import REPOSITORY
 
@@ -680,24 +680,25 @@ def test_a_date_selector_picking_an_attribute_gives_that_date() -> None:
 
 
 @pytest.mark.parametrize(
-    ("final", "asked", "front"),
+    ("final", "asked", "away"),
     [
         ("https://desk.example/", "https://desk.example/news/mitto-breach.html", True),
         ("https://desk.example/index.html", "https://desk.example/2024/05/mitto", True),
         ("https://desk.example/en/", "https://desk.example/news/mitto", True),
+        ("https://desk.example/news/", "https://desk.example/news/mitto", True),  # a section
+        ("https://desk.example/subscribe", "https://desk.example/2024/05/mitto", True),  # a paywall
+        ("https://desk.example/login", "https://desk.example/p/123", True),
         ("https://desk.example/news/mitto/", "https://desk.example/news/mitto/amp/", False),  # out of AMP
         ("https://desk.example/ransomware", "http://desk.example/ransomware", False),  # to https
-        ("https://desk.example/ransomware", "https://desk.example/?p=123", False),  # a one-word slug
-        ("https://desk.example/news/", "https://desk.example/news/mitto", False),  # a section: may be a move
-        ("https://desk.example/?p=123", "https://desk.example/p/123", False),  # the query names the article
+        ("https://desk.example/ransomware", "https://desk.example/?p=123", False),  # a short link's permalink
+        ("https://desk.example/2024/mitto-breach", "https://desk.example/news/mitto", False),  # moved
     ],
 )
-def test_a_redirect_is_to_the_front_page_only_when_it_lands_on_the_front_page(
-    final: str, asked: str, front: bool
-) -> None:
-    """The first version also took a redirect out of /amp/, to https:// or to a one-word slug for a
-    front page or a section: the article kept its teaser for good, and its alert was lost."""
-    assert redirected_to_front_page(final, asked) is front
+def test_a_redirect_leads_away_from_the_article_only_to_a_general_page(final: str, asked: str, away: bool) -> None:
+    """The first version took a redirect out of /amp/, to https:// or from a short link to a one-word
+    permalink for the front page (the article kept its teaser for good); the second took only the
+    front page, and articles sent to /news/, /subscribe or /login were one story again."""
+    assert redirected_away(final, asked) is away
 
 
 def test_an_undated_index_reads_the_newest_of_its_largest_numbered_series() -> None:
