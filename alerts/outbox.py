@@ -102,11 +102,17 @@ def queue_matches(
                     continue
                 cluster = storage.cluster_id(story.id)
                 follows = _follows(storage, cluster, found) if cluster and cluster != story.id else {}
-                matches = found
-                if follows and storage.carried_before(cluster or story.id, story):
-                    # The same outlet's story again under another address (a cache-busting query):
-                    # "Also in Desk" under Desk's own alert, posted every run, said nothing.
-                    matches = [match for match in found if follows[match.watchlist][0] is not AlertKind.ALSO_IN]
+                # The same outlet's story again under another address (a cache-busting query), where
+                # that outlet already has its alert or line in this cluster and watchlist: "Also in
+                # Desk" under Desk's own alert, posted every run, said nothing.
+                matches = [
+                    match
+                    for match in found
+                    if not (
+                        follows.get(match.watchlist, (AlertKind.ALERT,))[0] is AlertKind.ALSO_IN
+                        and storage.outlet_alerted(cluster or story.id, story, match.watchlist)
+                    )
+                ]
                 summary.matches += sum(
                     follows.get(match.watchlist, (AlertKind.ALERT,))[0] != AlertKind.ALSO_IN for match in matches
                 )

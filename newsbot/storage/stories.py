@@ -106,12 +106,15 @@ class StoryStore(StoreBase):
         row = self.db.execute("SELECT cluster_id FROM stories WHERE id = ?", [story]).fetchone()
         return row[0] if row else None
 
-    def carried_before(self, cluster: str, story: Story) -> bool:
-        """Whether the story's own source carried another story of its cluster already."""
+    def outlet_alerted(self, cluster: str, story: Story, watchlist: str) -> bool:
+        """Whether the story's own source carried another story of its cluster that queued an alert (of
+        any kind) in this watchlist already."""
         row = self.db.execute(
-            "SELECT 1 FROM story_sources JOIN stories ON stories.id = story_sources.story_id "
-            "WHERE stories.cluster_id = ? AND stories.id != ? AND story_sources.source = ? LIMIT 1",
-            [cluster, story.id, story.source],
+            "SELECT 1 FROM alerts JOIN stories ON stories.id = alerts.story_id "
+            "JOIN story_sources ON story_sources.story_id = stories.id "
+            "WHERE stories.cluster_id = ? AND stories.id != ? AND alerts.watchlist = ? AND story_sources.source = ? "
+            "LIMIT 1",
+            [cluster, story.id, watchlist, story.source],
         ).fetchone()
         return row is not None
 

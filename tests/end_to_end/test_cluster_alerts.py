@@ -292,3 +292,19 @@ def test_another_outlets_copy_is_still_an_also_in_line_after_the_first_outlets_o
     assert workspace.newsbot("run").returncode == 0
 
     assert [message["text"][:13] for message in slack.delivered if "Also in" in message["text"]] == ["Also in Daily"]
+
+
+def test_one_outlets_copy_under_two_addresses_in_one_run_is_one_also_in_line(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """The first version asked whether the outlet had any other story in the cluster: each address
+    blocked the other, and Daily's copy had no line at all."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    workspace.newsbot("run")
+    twice = [COPY, {**COPY, "link": f"{COPY['link']}?_=1"}]
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss(twice))))
+
+    assert workspace.newsbot("run").returncode == 0
+
+    assert [message["text"][:13] for message in slack.delivered if "Also in" in message["text"]] == ["Also in Daily"]
