@@ -20,6 +20,8 @@ from newsbot.stories.dates import parse_iso
 from newsbot.stories.urls import is_http_url
 
 _NUMBERS = re.compile(r"\d+")  # a sitemap's place in its series: `…-post-7.xml`, `sitemap-2024-05.xml`
+# Sitemaps of a site's lists of stories, not of stories: WordPress's, Yoast's, Drupal's names for them.
+_NOT_STORIES = re.compile(r"(?:^|[/_.?=-])(?:tags?|categor(?:y|ies)|authors?|users?|taxonom(?:y|ies))(?:$|[/_.?&=-])")
 
 
 @dataclass(frozen=True)
@@ -76,20 +78,24 @@ def _entry(element: etree._Element) -> SitemapEntry:
 
 def newest_sitemaps(entries: tuple[SitemapEntry, ...], limit: int, since: datetime) -> list[SitemapEntry]:
     """The `limit` sitemaps of an index to read: its newest when it dates them. Undated (WordPress's
-    own index), the highest-numbered of its largest numbered series: `wp-sitemap-posts-post-7.xml`,
-    6, 5…, not the tag, category and author sitemaps it lists after them, whose pages would be
-    stored as undated "new" stories (a `/tag/mitto-ag/` could alert); `sitemap-2024-05.xml` is
-    numbered by every number in its path. Nothing numbered in series: the first."""
+    own index, Drupal's `?page=N`), the highest-numbered of its largest numbered series of stories:
+    `wp-sitemap-posts-post-7.xml`, 6, 5…; not its tag, category, author or user sitemaps, whose
+    pages would be stored as undated "new" stories (a `/tag/mitto-ag/` could alert). A series is
+    numbered by every number in the address past its host, a year before the month it names.
+    No such series: both ends of the index, as for an undated sitemap's stories (`newest`)."""
     if any(entry.published is not None for entry in entries):
         return newest(entries, limit, since)
+    stories = [entry for entry in entries if not _NOT_STORIES.search(entry.url)]
     series: dict[str, list[tuple[tuple[int, ...], SitemapEntry]]] = {}
-    for entry in entries:
-        path = urlsplit(entry.url).path
-        if numbers := _NUMBERS.findall(path):
-            series.setdefault(_NUMBERS.sub("#", path), []).append((tuple(map(int, numbers)), entry))
+    for entry in stories:
+        parts = urlsplit(entry.url)
+        place = f"{parts.path}?{parts.query}"
+        if numbers := _NUMBERS.findall(place):
+            ordered = sorted(numbers, key=len, reverse=True)  # 2024 before 05, whichever is written first
+            series.setdefault(_NUMBERS.sub("#", place), []).append((tuple(map(int, ordered)), entry))
     largest = max(series.values(), key=len, default=[])
     if len(largest) < 2:
-        return list(entries[:limit])
+        return newest(tuple(stories), limit, since)
     return [entry for _, entry in sorted(largest, key=lambda numbered: numbered[0], reverse=True)[:limit]]
 
 

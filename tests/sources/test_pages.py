@@ -702,8 +702,36 @@ def test_a_redirect_leads_away_from_the_article_only_to_a_general_page(final: st
 
 
 def test_an_undated_index_reads_the_newest_of_its_largest_numbered_series() -> None:
-    monthly = [f"sitemap-{year}-{month:02d}.xml" for year in (2023, 2024) for month in range(1, 13)][:17]
+    monthly = [f"sitemap-{month:02d}-{year}.xml" for year in (2023, 2024) for month in range(1, 13)][:17]
     chosen = newest_sitemaps(tuple(entry(name, None) for name in ["pages.xml", *monthly]), 3, NOW)
-    assert [item.url.rsplit("/", 1)[1] for item in chosen] == [f"sitemap-2024-0{month}.xml" for month in (5, 4, 3)]
-    unnumbered = tuple(entry(name, None) for name in ("news.xml", "posts.xml", "pages.xml"))
-    assert newest_sitemaps(unnumbered, 2, NOW) == list(unnumbered[:2])
+    assert [item.url.rsplit("/", 1)[1] for item in chosen] == [f"sitemap-0{month}-2024.xml" for month in (5, 4, 3)]
+    drupal = newest_sitemaps(tuple(entry(f"sitemap.xml?page={number}", None) for number in range(1, 9)), 2, NOW)
+    assert [item.url.rsplit("=", 1)[1] for item in drupal] == ["8", "7"]
+
+
+@pytest.mark.parametrize(
+    ("names", "chosen"),
+    [
+        (  # a small WordPress site: one sitemap of each kind
+            [
+                "wp-sitemap-posts-post-1",
+                "wp-sitemap-posts-page-1",
+                "wp-sitemap-taxonomies-category-1",
+                "wp-sitemap-taxonomies-post_tag-1",
+                "wp-sitemap-users-1",
+            ],
+            ["wp-sitemap-posts-post-1", "wp-sitemap-posts-page-1"],
+        ),
+        (  # more tag sitemaps than post sitemaps
+            [f"wp-sitemap-posts-post-{n}" for n in (1, 2, 3)]
+            + [f"wp-sitemap-taxonomies-post_tag-{n}" for n in (1, 2, 3, 4)],
+            ["wp-sitemap-posts-post-3", "wp-sitemap-posts-post-2", "wp-sitemap-posts-post-1"],
+        ),
+        (["a", "b", "c", "d", "e", "f", "news"], ["a", "b", "c", "f", "news"]),  # nothing numbered: both ends
+    ],
+    ids=["small WordPress", "more tags than posts", "unnumbered"],
+)
+def test_an_undated_index_never_reads_its_tag_or_author_sitemaps(names: list[str], chosen: list[str]) -> None:
+    """Their pages are lists of stories: stored as undated "new" stories, a /tag/mitto-ag/ could alert."""
+    picked = newest_sitemaps(tuple(entry(f"{name}.xml", None) for name in names), 5, NOW)
+    assert [item.url.rsplit("/", 1)[1].removesuffix(".xml") for item in picked] == chosen
