@@ -128,17 +128,17 @@ class NewsSpider(scrapy.Spider):
                 results.append(self._result(state))
         return results
 
-    def callback_failed(self, response: Response | None, failure: Failure) -> Iterator[FetchResult]:
+    def callback_failed(self, response: Response | Failure | None, failure: Failure) -> Iterator[FetchResult]:
         """A page whose reading raised (a bug, or markup that broke a selector): its source fails with
         the error, or, for a later page, keeps what it had with the error among its problems. Left
         open, it waited for the crawl's end and was "cut short" every run: never stored, so never
-        FAILING, and no notice ever said so."""
-        if not isinstance(response, Response):  # an errback that raised: Scrapy hands its Failure instead
+        FAILING, and no notice ever said so. An errback that raised is signalled with the Failure it
+        was handed where the response would be; Scrapy attaches the request to it."""
+        request = response.request if isinstance(response, Response) else getattr(response, "request", None)
+        state = request.meta.get("source") if isinstance(request, scrapy.Request) else None
+        if request is None or not isinstance(state, _Source) or state.finished:
             return
-        state = response.meta.get("source")
-        if not isinstance(state, _Source) or state.finished:
-            return
-        error = f"reading {response.url} failed ({type(failure.value).__name__}: {failure.value})"
+        error = f"reading {request.url} failed ({type(failure.value).__name__}: {failure.value})"
         if state.outcome is None:
             state.outcome = self._error(state, error)
         else:

@@ -160,7 +160,7 @@ def load_config(path: Path, *, require_env: bool = True) -> Config:
     `require_env=False` lets `explain` run on a machine where the Slack secret is not set.
     No message about the config shows any part of a Slack secret (see newsbot.configuration.slack_secrets).
     """
-    named = Path(os.path.abspath(path))
+    named = Path(os.getcwd(), path)  # not abspath: `link/../conf` is not `conf` when `link` is a link
     path = path.resolve() if path.exists() else path
     document = load_yaml(path)
     if not isinstance(document.data, dict):

@@ -69,7 +69,7 @@ _DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|updated|issued|
 # and a day.month.year date ("06.12.2026": read month first, June, and never alerted as too old).
 _MISREAD_DATE = re.compile(  # each repeat bounded or possessive: no body, however spaced, costs more than a scan
     rb"<(?:[\w.-]{1,64}:)?(?:pubDate|published|updated|issued|modified|created|date)\b[^<>]{0,512}+>\s{0,64}+"
-    rb"(?:(?!\d{4}-)[^<]{0,64}?\d:\d\d(?::\d\d)?\s?(?:GMT|UTC)?\s?[+-]\d\d?:\d\d\s{0,64}+<"
+    rb"(?:(?!\d{4}-)[^<]{0,64}?\d:\d\d(?::\d\d)?\s?(?:GMT|UTC)?\s?[+-]\d\d?:\d\d\s*+<"
     rb"|\d{1,2}\.\d{1,2}\.\d{2,4}\b)",
     re.IGNORECASE,
 )

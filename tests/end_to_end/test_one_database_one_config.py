@@ -78,3 +78,24 @@ def test_a_release_deployed_behind_a_link_is_the_same_config(workspace: Workspac
     again = run_with(current / "newsbot.yaml")
 
     assert again.returncode == 0, again.stderr
+
+
+def test_a_second_config_named_through_a_link_and_dots_is_still_a_second_config(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """`link/../team-b.yaml`, `link` a link to another folder: made absolute by text, the first config's
+    name was a file that does not exist, and each config took the database over from the other."""
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([{**MITTO, "pubDate": recent()}]))))
+    assert workspace.newsbot("run").returncode == 0
+    other = second_config(workspace, "team-b")
+    elsewhere = workspace.folder / "elsewhere" / "deeper"
+    elsewhere.mkdir(parents=True)
+    (workspace.folder / "link").symlink_to(elsewhere, target_is_directory=True)
+    dotted = "link/../../team-b.yaml"  # through the link: elsewhere/deeper/../../ is the workspace
+    assert (workspace.folder / dotted).resolve() == other.resolve()
+
+    refused = run_newsbot("run", "--config", dotted, cwd=workspace.folder)
+    first_again = workspace.newsbot("run")
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert first_again.returncode == 0, first_again.stderr

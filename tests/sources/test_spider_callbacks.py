@@ -375,11 +375,21 @@ def test_a_page_whose_reading_raised_fails_its_source_with_the_error_once() -> N
     assert spider.unfinished_results("finished") == []
 
 
-def test_an_errback_that_raised_is_no_response_to_read() -> None:
-    """Scrapy signals an errback's own exception with the Failure where the response would be."""
+def test_an_errback_that_raised_fails_its_source_through_the_request_on_its_failure() -> None:
+    """Scrapy signals an errback's own exception with the Failure where the response would be, the request
+    attached to it: ignored, the source was "cut short" every run, never FAILING."""
     spider = NewsSpider(sources=[feed_request()])
-    failure = Failure(RuntimeError("an errback's bug"))
+
+    async def first() -> Request:
+        return await anext(spider.start())
+
     try:
-        assert list(spider.callback_failed(failure, failure)) == []  # type: ignore[arg-type]
+        failure = Failure(RuntimeError("an errback's bug"))
+        failure.request = asyncio.run(first())  # type: ignore[attr-defined]
+        results = list(spider.callback_failed(failure, failure))
     finally:
         spider.reading.close()
+
+    assert [(result.status, result.error) for result in results] == [
+        (FetchStatus.ERROR, f"reading {FEED_URL} failed (RuntimeError: an errback's bug)")
+    ]

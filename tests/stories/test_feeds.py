@@ -649,3 +649,10 @@ def test_a_pretty_printed_iso_date_keeps_the_fast_path() -> None:
     )
     entries = parse_well_formed(atom, FEED_URL)
     assert entries is not None and entries[0].published == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+
+
+def test_a_misread_date_is_caught_however_many_spaces_follow_it() -> None:
+    body = one_item_rss("Sun, 06 Dec 2026 06:30:00 +05:30" + " " * 500)
+    assert parse_well_formed(body, FEED_URL) is None, "feedparser reads it"
+    (entry,) = parse_feed(body, FEED_URL)
+    assert entry.published == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
