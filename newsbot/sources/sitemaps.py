@@ -85,11 +85,10 @@ def newest_sitemaps(entries: tuple[SitemapEntry, ...], limit: int, since: dateti
     No such series: both ends of the index, as for an undated sitemap's stories (`newest`)."""
     if any(entry.published is not None for entry in entries):
         return newest(entries, limit, since)
-    stories = [entry for entry in entries if not _NOT_STORIES.search(entry.url)]
+    stories = [entry for entry in entries if not _NOT_STORIES.search(_place(entry.url))]
     series: dict[str, list[tuple[tuple[int, ...], SitemapEntry]]] = {}
     for entry in stories:
-        parts = urlsplit(entry.url)
-        place = f"{parts.path}?{parts.query}"
+        place = _place(entry.url)
         if numbers := _NUMBERS.findall(place):
             ordered = sorted(numbers, key=len, reverse=True)  # 2024 before 05, whichever is written first
             series.setdefault(_NUMBERS.sub("#", place), []).append((tuple(map(int, ordered)), entry))
@@ -97,6 +96,12 @@ def newest_sitemaps(entries: tuple[SitemapEntry, ...], limit: int, since: dateti
     if len(largest) < 2:
         return newest(tuple(stories), limit, since)
     return [entry for _, entry in sorted(largest, key=lambda numbered: numbered[0], reverse=True)[:limit]]
+
+
+def _place(url: str) -> str:
+    """A sitemap's address past its host: what names its series (a host `tags.example` names none)."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
 
 
 def newest(entries: tuple[SitemapEntry, ...], limit: int, since: datetime) -> list[SitemapEntry]:

@@ -707,6 +707,8 @@ def test_an_undated_index_reads_the_newest_of_its_largest_numbered_series() -> N
     assert [item.url.rsplit("/", 1)[1] for item in chosen] == [f"sitemap-0{month}-2024.xml" for month in (5, 4, 3)]
     drupal = newest_sitemaps(tuple(entry(f"sitemap.xml?page={number}", None) for number in range(1, 9)), 2, NOW)
     assert [item.url.rsplit("=", 1)[1] for item in drupal] == ["8", "7"]
+    on_a_tags_host = tuple(SitemapEntry(f"https://tags.example/sitemap-{number}.xml") for number in (1, 2, 3))
+    assert [item.url for item in newest_sitemaps(on_a_tags_host, 1, NOW)] == ["https://tags.example/sitemap-3.xml"]
 
 
 @pytest.mark.parametrize(
