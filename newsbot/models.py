@@ -81,6 +81,15 @@ class SourceRequest:
         )
         return hashlib.sha256(repr(how).encode()).hexdigest()[:12]
 
+    def body_hash_of(self, body: bytes) -> str:
+        """A fetched body's hash, after how the source reads it: the same body read with a corrected
+        selector is not "unchanged"."""
+        return f"{self.reading_key()}:{hashlib.sha256(body).hexdigest()}"
+
+    def reads_as_when(self, body_hash: str | None) -> bool:
+        """Whether a stored body hash was taken reading the source as it is read now."""
+        return (body_hash or "").startswith(f"{self.reading_key()}:")
+
 
 @dataclass(frozen=True)
 class FeedEntry:

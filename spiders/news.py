@@ -19,7 +19,6 @@ the article would never be fetched; waiting costs one cron interval for the stor
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -487,7 +486,7 @@ class NewsSpider(scrapy.Spider):
                 )
             )
             return False
-        if source.body_hash and _body_hash(response.body, source) == source.body_hash:
+        if source.body_hash and source.body_hash_of(response.body) == source.body_hash:
             state.outcome = self._unchanged(
                 state, _header(response, b"ETag"), _header(response, b"Last-Modified"), response.meta.get("feed_url")
             )
@@ -520,7 +519,7 @@ class NewsSpider(scrapy.Spider):
             FetchStatus.OK,
             etag=_header(response, b"ETag") if remembered else None,
             last_modified=_header(response, b"Last-Modified") if remembered else None,
-            body_hash=_body_hash(response.body, state.request) if remembered else None,
+            body_hash=state.request.body_hash_of(response.body) if remembered else None,
             feed_url=feed_url or state.request.feed_url,
         )
 
@@ -572,12 +571,6 @@ def _too_old(entry: FeedEntry, source: SourceRequest) -> bool:
 
 def _sitemap_entry(entry: SitemapEntry) -> FeedEntry:
     return FeedEntry(link=entry.url, title=entry.title, published=entry.published)
-
-
-def _body_hash(body: bytes, source: SourceRequest) -> str:
-    """The body's hash, after how the source reads it (`SourceRequest.reading_key`): the same body read
-    with a corrected selector is not "unchanged"."""
-    return f"{source.reading_key()}:{hashlib.sha256(body).hexdigest()}"
 
 
 def _asked_conditionally(response: Response) -> bool:

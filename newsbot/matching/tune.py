@@ -90,11 +90,9 @@ def propose(watchlist: Watchlist, judged: Sequence[Judged], unjudged: Sequence[S
     passing = passing_examples(watchlist)
     proposals = []
     for edit in dict.fromkeys(_candidates(watchlist, wrong, right)):
-        if examples_broken_by(watchlist, edit.apply(watchlist.config), passing):
-            continue
         after = _alerting(watchlist, [*wrong, *right, *unjudged], edit)
         removes = sum(story.id in before and story.id not in after for story in wrong)
-        if removes == 0:
+        if removes == 0 or examples_broken_by(watchlist, edit.apply(watchlist.config), passing):
             continue
         loses = sum(story.id in before and story.id not in after for story in right)
         others = sum(story.id in before and story.id not in after for story in unjudged)

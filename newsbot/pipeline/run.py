@@ -484,7 +484,7 @@ def _source_requests(config: Config, storage: Storage, now: datetime) -> list[So
             spider_args=tuple(source.spider_args.items()),
         )
         remembered = state.body_hash or state.etag or state.last_modified  # a row of before m003: no hash
-        if remembered and not (state.body_hash or "").startswith(f"{request.reading_key()}:"):
+        if remembered and not request.reads_as_when(state.body_hash):
             # and the feed a `site:` was found to have: a source made a `url:` showed it for good
             request = replace(request, etag=None, last_modified=None, body_hash=None, feed_url=None)
         requests.append(request)

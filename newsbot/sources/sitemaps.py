@@ -85,16 +85,15 @@ def newest_sitemaps(entries: tuple[SitemapEntry, ...], limit: int, since: dateti
     No such series: both ends of the index, as for an undated sitemap's stories (`newest`)."""
     if any(entry.published is not None for entry in entries):
         return newest(entries, limit, since)
-    stories = [entry for entry in entries if not _NOT_STORIES.search(_place(entry.url))]
+    stories = [(entry, place) for entry in entries if not _NOT_STORIES.search(place := _place(entry.url))]
     series: dict[str, list[tuple[tuple[int, ...], SitemapEntry]]] = {}
-    for entry in stories:
-        place = _place(entry.url)
+    for entry, place in stories:
         if numbers := _NUMBERS.findall(place):
             ordered = sorted(numbers, key=len, reverse=True)  # 2024 before 05, whichever is written first
             series.setdefault(_NUMBERS.sub("#", place), []).append((tuple(map(int, ordered)), entry))
     largest = max(series.values(), key=len, default=[])
     if len(largest) < 2:
-        return newest(tuple(stories), limit, since)
+        return newest(tuple(entry for entry, _ in stories), limit, since)
     return [entry for _, entry in sorted(largest, key=lambda numbered: numbered[0], reverse=True)[:limit]]
 
 

@@ -63,12 +63,13 @@ _NOT_PERMALINK_GUID = re.compile(rb"<guid\b[^>]*\b(?i:ispermalink)\s*=\s*([\"'])
 # fastfeedparser reads an Atom title or summary of type="xhtml" as empty (its content is fine).
 _XHTML_TEXT = re.compile(rb"<(?:[\w.-]+:)?(?:title|summary)\b[^>]*\btype\s*=\s*[\"']xhtml[\"']")
 # Elements a feed states a date in; fewer of them than dated entries means fastfeedparser guessed.
-_DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|updated|issued|modified|created|date)\b")
+_DATE_NAMES = rb"(?:pubDate|published|updated|issued|modified|created|date)"
+_DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?" + _DATE_NAMES + rb"\b")
 # A date fastfeedparser misreads where feedparser reads it right or leaves it out: an RFC 822 date
 # with a colon in its offset ("06:30:00 +05:30", "GMT+05:30": the offset dropped, 5½ hours off),
 # and a day.month.year date ("06.12.2026": read month first, June, and never alerted as too old).
 _MISREAD_DATE = re.compile(  # each repeat bounded or possessive: no body, however spaced, costs more than a scan
-    rb"<(?:[\w.-]{1,64}:)?(?:pubDate|published|updated|issued|modified|created|date)\b[^<>]{0,512}+>\s{0,64}+"
+    rb"<(?:[\w.-]{1,64}:)?" + _DATE_NAMES + rb"\b[^<>]{0,512}+>\s{0,64}+"
     rb"(?:(?!\d{4}-)[^<]{0,64}?\d:\d\d(?::\d\d)?\s?(?:GMT|UTC)?\s?[+-]\d\d?:\d\d\s*+<"
     rb"|\d{1,2}\.\d{1,2}\.\d{2,4}\b)",
     re.IGNORECASE,
