@@ -27,8 +27,11 @@ class OutboxStore(StoreBase):
         """Alerts to (re)send now, oldest first: pending ones whose retry time has come, and ones in
         flight ('sending': a run crashed while sending them, or Slack's answer was lost), whose fate
         must be looked up, where the attempt went, before anything is resent. A pass queues its
-        alerts at one time (whole seconds): among those, in the order they were queued (rowid), as
-        their stories were stored, not by id (a hash)."""
+        alerts at one time (whole seconds): among those, the stories' own times oldest first, so that
+        a channel reads in the order the news broke and its last message is the newest (a feed lists
+        newest first: sent as stored, a source's backlog after an outage ended on its oldest story);
+        undated stories after them, and ties in the order queued (rowid), as their stories were
+        stored, not by id (a hash)."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
             "alerts.attempt_started_at, alerts.destination AS attempt_destination, alerts.attempt_thread_ts, "
@@ -37,7 +40,7 @@ class OutboxStore(StoreBase):
             "JOIN stories ON stories.id = alerts.story_id "
             f"WHERE alerts.status IN ('{AlertStatus.PENDING}', '{AlertStatus.SENDING}') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
-            "ORDER BY alerts.created_at, alerts.rowid",
+            "ORDER BY alerts.created_at, stories.published_at IS NULL, stories.published_at, alerts.rowid",
             [iso(when)],
         )
         alerts = []

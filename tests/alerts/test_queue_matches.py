@@ -33,12 +33,15 @@ def matcher() -> Matcher:
     return Matcher([load_watchlist(REPOSITORY / "examples" / "watchlists" / "sms-vendors.yaml")])
 
 
-def stored(storage: Storage, texts: list[str], published: datetime = NOW) -> list[str]:
+def stored(
+    storage: Storage, texts: list[str], published: datetime = NOW, *, dates: list[datetime | None] | None = None
+) -> list[str]:
     """The texts stored as one source's stories, clustered each on its own (as clustering leaves
-    stories that copy nothing); their ids in order."""
+    stories that copy nothing); their ids in order. `dates`: each story's own time, else `published`."""
+    times = dates or [published] * len(texts)
     entries = [
-        FeedEntry(link=f"https://news.example/{number}", title=f"Story {number}", summary=text, published=published)
-        for number, text in enumerate(texts)
+        FeedEntry(link=f"https://news.example/{number}", title=f"Story {number}", summary=text, published=time)
+        for number, (text, time) in enumerate(zip(texts, times, strict=True))
     ]
     stories = [story for entry in entries if (story := to_story(entry, "Wire", NOW))]
     storage.record_fetch(FetchResult("Wire", "https://news.example/feed.xml", FetchStatus.OK), stories, NOW)
@@ -121,3 +124,18 @@ def test_alerts_queued_in_one_pass_are_due_in_the_order_their_stories_were_store
 
     assert due == alerting
     assert sorted(due, key=lambda story: alert_id(story, WATCHLIST)) != alerting  # the id order differs
+
+
+def test_alerts_queued_in_one_pass_are_due_oldest_story_first_whatever_order_the_feed_listed_them(
+    storage: Storage,
+) -> None:
+    """A feed lists its newest story first. Sent in that order, a source's backlog after an outage
+    ended on its oldest story, the channel's last message the stalest news; undated stories follow
+    the dated ones, in the order they were stored."""
+    dates = [NOW - timedelta(hours=1), None, NOW - timedelta(hours=3), NOW - timedelta(hours=2), None]
+    ids = stored(storage, [MITTO] * len(dates), dates=dates)
+    queue_matches(storage, matcher(), 7, RunSummary(), NOW)
+
+    due = [alert.story.id for alert in storage.due_alerts(NOW)]
+
+    assert due == [ids[2], ids[3], ids[0], ids[1], ids[4]]
