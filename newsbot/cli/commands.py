@@ -490,7 +490,7 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     from newsbot.cli.status import sent_alerts_since
 
     config = load_config(arguments.config)
-    with database_faults(config.database):
+    with database_faults(config.database), _digest_lock(config.database, dry_run=arguments.dry_run):
         alerts = sent_alerts_since(config, digest_window_start(SYSTEM_CLOCK.now(), arguments.since))
         poster, policy = delivery(config, dry_run=arguments.dry_run)  # dry run: the payloads printed, as `run`'s
         digests = plan_digests(alerts, policy.route, arguments.since)
@@ -507,6 +507,18 @@ def _digest(arguments: argparse.Namespace) -> ExitStatus:
     if not results and not arguments.quiet:
         print(f"no alerts were sent in {describe_period(arguments.since)}: no digest")
     return ExitStatus.OK if all(result.ok for _, result in results) else ExitStatus.ERROR
+
+
+def _digest_lock(database: Path, *, dry_run: bool) -> contextlib.AbstractContextManager[None]:
+    """Two digests at once (a cron line run by hand too, or copied) would both post: the second is
+    refused, exit 3. A lock of its own, not the run's: cron starts a daily digest in the minute of a
+    run, and neither may refuse the other. A dry run posts nothing and takes none."""
+    from newsbot.storage.locks import database_lock  # not for `check`
+
+    if dry_run:
+        return contextlib.nullcontext()
+    busy = "another newsbot digest is posting (it holds {path}); this one posted nothing"
+    return database_lock(database, ".digest.lock", "digest lock", busy)
 
 
 def _status(arguments: argparse.Namespace) -> ExitStatus:

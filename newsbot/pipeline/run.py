@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pwd
 import signal
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -30,7 +29,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from newsbot.alerts.deliver import Policy, deliver
@@ -40,7 +38,7 @@ from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
 from newsbot.configuration.config import Config
-from newsbot.errors import ConfigError, LockedError, RunInterrupted, StorageError
+from newsbot.errors import ConfigError, RunInterrupted, StorageError
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertStatus, FetchResult, FetchStatus, RunSummary, SourceRequest
 from newsbot.owned_folders import owned_folder
@@ -55,9 +53,10 @@ from newsbot.sources.crawl_log import crawler_warnings
 from newsbot.sources.throttle import PACE_MEMORY
 from newsbot.sources.user_spiders import spider_modules
 from newsbot.storage.checkpoints import checkpointing, leave_checkpoints_to_the_run
-from newsbot.storage.database import Storage, require_folder
+from newsbot.storage.database import Storage
 from newsbot.storage.database_errors import database_faults
 from newsbot.storage.integrity import EarlyCheck
+from newsbot.storage.locks import database_lock
 from newsbot.storage.records import SourceState
 from newsbot.storage.sources import StoredURLs
 from newsbot.stories.normalize import to_story
@@ -74,51 +73,9 @@ OVERRUN_SECONDS = 60.0
 DRY_RUN_PREFIX = "newsbot-dry-run-"  # the folder of a dry run's copy, in the temporary folder
 
 
-@contextlib.contextmanager
-def run_lock(database: Path) -> Iterator[None]:
-    """An OS file lock beside the database: released by the kernel even if the run is killed. Beside
-    the file itself, whatever path names it: two configs reaching one database through a symlink each
-    took a lock of their own, ran at once, and sent every pending alert twice. (A symlink loop keeps
-    the path as written: opening the database then fails with its own sentence.)"""
-    try:
-        path = f"{database.resolve()}.lock"
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python 3.11
-        path = f"{database}.lock"
-    require_folder(database)  # before FileLock, which makes the folders its lock file needs
-    lock = FileLock(path, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockedError(f"another newsbot run is in progress (it holds {path}); this run did nothing") from None
-    except PermissionError:
-        raise StorageError(_lock_refused(Path(path))) from None
-    try:
-        _owned_like_the_database(Path(path), database)
-        yield
-    finally:
-        lock.release()
-
-
-def _owned_like_the_database(lock: Path, database: Path) -> None:
-    """A lock file root's run creates is given to the database's owner, as SQLite gives it the -wal and
-    -shm files: left root's, it refused every later run by the owner (cron's user) at once."""
-    if os.geteuid() != 0:
-        return
-    with contextlib.suppress(OSError):  # no database yet: the next run creates both as its own user
-        owner = database.stat()
-        if lock.stat().st_uid != owner.st_uid:
-            os.chown(lock, owner.st_uid, owner.st_gid)
-
-
-def _lock_refused(lock: Path) -> str:
-    """The lock file's owner named: the folder is writable, and "make the folder writable" misled."""
-    try:
-        owner = pwd.getpwuid(lock.stat().st_uid).pw_name
-    except (OSError, KeyError):
-        return f"cannot take the run lock {lock}: this user may not open it; make it writable for this user"
-    return (
-        f"cannot take the run lock {lock}: it belongs to {owner} and this user may not write it (a run as "
-        f"{owner} left it?); remove it, or give it to this user"
+def run_lock(database: Path) -> contextlib.AbstractContextManager[None]:
+    return database_lock(
+        database, ".lock", "run lock", "another newsbot run is in progress (it holds {path}); this run did nothing"
     )
 
 

@@ -452,6 +452,33 @@ def test_daily_digest_posts_one_summary_per_watchlist(
     assert "2 alerts" in digest["text"] and "Mitto AG" in json.dumps(digest["blocks"])
 
 
+def test_a_second_digest_while_one_posts_is_refused_and_a_run_is_not(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """A daily digest run by hand while cron's posts (or a cron line copied) posted the summary twice.
+    The second is refused with exit 3 and a sentence; a run in the same minute still runs."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack_token(slack)
+    assert workspace.newsbot("run").returncode == 0
+    before = len(slack.delivered)
+    slack.hold = True  # Slack keeps the first digest's message and does not answer yet
+    first = workspace.popen("digest")
+    try:
+        wait_until(lambda: len(slack.delivered) > before)
+
+        second = workspace.newsbot("digest")
+        run = workspace.newsbot("run")
+    finally:
+        slack.release()
+        out, err = first.communicate(timeout=60)
+
+    assert first.returncode == 0 and "digest of 'SMS and 2FA vendors': posted" in out, err
+    assert second.returncode == 3 and "Traceback" not in second.stderr
+    assert "another newsbot digest is posting" in second.stderr and "this one posted nothing" in second.stderr
+    assert run.returncode == 0, run.stderr
+    assert len(slack.delivered) == before + 1
+
+
 @pytest.mark.parametrize("command", ["digest", "slack-test"])
 @pytest.mark.parametrize("mode", ["token", "webhook"])
 def test_a_slack_answering_a_byte_at_a_time_holds_a_command_no_longer_than_a_runs_budget(
