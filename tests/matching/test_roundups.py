@@ -256,9 +256,9 @@ def test_a_context_word_in_another_story_of_a_roundup_is_named_as_such(matcher: 
 @pytest.mark.parametrize(
     "title",
     [
-        "Petco Opens New Stores, In Texas Hackers Breach Schools, Temu Accused of Spyware",
-        "Temu Fined Over Robocalls, As Hackers Breach Hospitals, Petco Expands In India",
-        "Temu Tops App Charts, Warns Of Retail Breach Wave, Petco Expands In India",
+        "Petco Opens New Stores, In Texas Hackers Breach Schools, and Temu Accused of Spyware",
+        "Temu Fined Over Robocalls, As Hackers Breach Hospitals, and Petco Expands In India",
+        "Temu Tops App Charts, Warns Of Retail Breach Wave, and Petco Expands In India",
         "Week in review: Temu adds a new app, as hackers breach hospitals, Petco expands in India",
         "Retail Hack Exposes Millions | Temu Expands In India, | Petco Adds New Stores",
         "Week in review: Temu adds a new app; ; a hack exposes a retailer's customers",
@@ -292,3 +292,38 @@ def test_this_week_in_opening_a_sentence_of_prose_is_no_roundup(matcher: Matcher
     summary = "This week in a blog post, Temu said a hack exposed staff data."
     assert roundup_segments({"summary": summary}) is None
     assert fired(matcher, "Shopping app update", summary, "") == {"vendor-breach"}
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Petco Staff Tricked By Fake Texts, Attackers Reach Customer Data, Company Confirms Breach", ""),
+        (
+            "Petco says a contractor's account was the way in",
+            "Petco said intruders used the account for weeks. Data of suppliers such as Deutsche Telekom AG, "
+            "Telefonica Deutschland Holding, and Vodafone Group Plc was leaked.",
+        ),
+        ("Petco Data Stolen via Third-Party Vendor, Hackers Claim Breach, Announce 'Almost 1,000' Victims", ""),
+    ],
+)
+def test_a_title_case_comma_chain_or_names_listed_in_prose_are_one_story(
+    matcher: Matcher, title: str, summary: str
+) -> None:
+    """Read as headline lists, these single stories were cut into parts, the vendor in one and the
+    breach in another, and their alerts were lost: a list of headlines is strung as a list (its last
+    joined by "and", or semicolons), and is written in one case throughout."""
+    assert roundup_segments({"title": title, "summary": summary}) is None
+    assert "vendor-breach" in fired(matcher, title, summary, "")
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Petco Opens New Stores; Retailer Hack Exposes Millions; Temu Tops App Charts",
+        "Petco Opens New Stores | Retailer Hack Exposes Millions | Temu Tops App Charts",
+        "Petco opens new stores, A retailer hack exposes millions, and Temu tops app charts",
+        "Petco Opens New Stores, Retailer Hack Exposes Millions, & Temu Tops App Charts",
+    ],
+)
+def test_headlines_strung_by_semicolons_pipes_or_a_last_and_are_still_a_roundup(matcher: Matcher, title: str) -> None:
+    assert fired(matcher, title) == set()
