@@ -227,7 +227,7 @@ def _valid_vendor_hits(
             phrase = next(r.label for r, h in pairs if h is cover)
             near_misses.append(f"{ref.label}: inside the excluded phrase '{phrase}' ({vendor.name})")
         elif not vendor.counts_alone(ref.label) and not _has_context(vendor, hit, context, segments):
-            distance = f" within {vendor.near} words" if vendor.near else ""
+            distance = f" within {vendor.near} words{_of_it_in(hit.field)}" if vendor.near else ""
             part = " in its own story of the roundup" if segments() is not None else ""
             near_misses.append(
                 f"{ref.label}: no context word{distance}{part} ({', '.join(vendor.context)}) for {vendor.name}"
@@ -235,6 +235,13 @@ def _valid_vendor_hits(
         else:
             valid.append((ref, hit))
     return valid
+
+
+def _of_it_in(field: str) -> str:
+    """Where a guarded name's context word may be, for a near miss: free text is one field."""
+    if field == ANY_FIELD:
+        return ""
+    return " of it in the headline or the lede under it" if field == "title" else f" of it in its {field}"
 
 
 def _inside(hit: Hit, cover: Hit) -> bool:
@@ -246,9 +253,11 @@ def _has_context(vendor: VendorConfig, hit: Hit, context: list[Hit], segments: S
         context = [word for word in context if parts.of(word) == parts.of(hit)]
     if vendor.near is None:
         return bool(context)
-    # In the name's own field: word numbers run on from the title into the summary (for a rule's
-    # `near:`), but "…breached the hospital network" over "Three men were charged…" is no carrier.
-    return any(c.field == hit.field and abs(c.word - hit.word) <= vendor.near for c in context)
+    # In the name's own field, or for a name in the headline, in the lede under it: word numbers run
+    # on from the title into the summary. A headline names its story's subject and the lede says
+    # what it is ("Orange hit by cyberattack" over "The French operator said…"); a lede's sentence
+    # is its own, and "…breached the hospital network" over "Three men were charged…" is no carrier.
+    return any(hit.field in (c.field, "title") and abs(c.word - hit.word) <= vendor.near for c in context)
 
 
 def _evaluate_rule(

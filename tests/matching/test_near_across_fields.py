@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 
 from newsbot.configuration.watchlists import load_watchlist
-from newsbot.matching.matcher import Matcher
+from newsbot.matching.matcher import Matcher, story_fields
 from newsbot.models import Story
 from tests.conftest import REPOSITORY, Workspace
 from tests.servers import FeedServer, Route, recent, rss
@@ -75,4 +75,21 @@ def test_a_run_alerts_the_headline_and_lede_story_and_explain_agrees(
     assert '"vendor-breach"' in alerted[0][1]
     assert re.search(r"^  MATCH +vendor-breach \(high\): Syniverse, unauthorized party$", explained.stdout, re.M), (
         explained.stdout
+    )
+
+
+def test_a_guarded_name_in_the_headline_counts_with_a_context_word_opening_the_lede() -> None:
+    """ "Orange hit by cyberattack" over "The French operator said…": the headline names the subject,
+    the lede says what it is. Only a context word in the name's own field counted, and the story was
+    dropped by the run while `explain` of the same words as one text said MATCH."""
+    carriers = Matcher([load_watchlist(REPOSITORY / "examples" / "watchlists" / "carriers-and-apps.yaml")])
+    lede = "The French operator said data of 850,000 subscribers was stolen."
+    orange = Story("o", "https://news.example/o", "Orange hit by cyberattack", lede, "", "Wire")
+    assert [match.watchlist for match in carriers.match_story(orange)] == ["Carriers and apps"]
+    later = f"{'Data was stolen. ' * 7}{lede}"
+    far = Story("f", "https://news.example/f", "Orange hit by cyberattack", later, "", "Wire")
+    (evaluation,) = carriers.evaluate(story_fields(far))
+    assert evaluation.fired == []  # past the vendor's near: 20
+    assert "Orange: no context word within 20 words of it in the headline or the lede under it" in (
+        " ".join(evaluation.near_misses)
     )
