@@ -23,6 +23,7 @@ MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 but the whitespace (collapsed anyway)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
 _BLOCK_TAGS = re.compile(
@@ -95,12 +96,12 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
         return None
     url = entry_identity(entry)
     as_text = _as_is if entry.plain else html_to_text
-    summary = bounded(as_text(entry.summary), MAX_TEXT_CHARS)
-    text = bounded(as_text(entry.content), MAX_TEXT_CHARS)
+    summary = bounded(_encodable(as_text(entry.summary)), MAX_TEXT_CHARS)
+    text = bounded(_encodable(as_text(entry.content)), MAX_TEXT_CHARS)
     return Story(
         id=story_id(url),
         url=url,
-        title=_without_controls(bounded(as_text(entry.title), MAX_TITLE_CHARS)) or url,
+        title=_without_controls(bounded(_encodable(as_text(entry.title)), MAX_TITLE_CHARS)) or url,
         summary=_without_controls(summary),
         text=text if text != summary else "",
         source=source,
@@ -114,6 +115,13 @@ def _without_controls(text: str) -> str:
     terminal of whoever read it in `status` or a backtest. (A story's text, long, is left as it is:
     what shows it, an alert's snippet, `explain`, `search`, drops them there.)"""
     return _CONTROLS.sub("", text)
+
+
+def _encodable(text: str) -> str:
+    """Half a UTF-16 pair made U+FFFD, as a decoder would: JSON may escape one alone ("\\ud83d"), and
+    Python keeps it, but no UTF-8 write accepts it. One such JSON Feed item made SQLite's insert
+    raise, and every run stopped there, storing and alerting nothing, while the feed carried it."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _as_is(text: str) -> str:
