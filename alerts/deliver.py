@@ -38,7 +38,7 @@ from newsbot.alerts.routing import TERMINAL, Destination, names_a_channel
 from newsbot.alerts.sinks import LookBackError, MessageKind, Outgoing, Poster, PostResult
 from newsbot.clock import SYSTEM_CLOCK, Clock
 from newsbot.errors import NewsbotError
-from newsbot.models import Alert, AlertKind, AlertStatus, Match, SourceNotice
+from newsbot.models import Alert, AlertKind, AlertStatus, Match, Severity, SourceNotice
 from newsbot.storage.records import TriedAlert
 
 DELIVERY_FAILING = "delivery_failing"
@@ -70,7 +70,7 @@ class Outbox(Protocol):
     def mark_failed(self, alerts: Sequence[str], error: str, retry_at: datetime | None) -> None: ...
     def mark_unknown(self, alerts: Sequence[str], error: str) -> None: ...
     def mark_unconfirmed(self, alert: str, note: str) -> None: ...
-    def thread_of(self, story: str, destination: str) -> str | None: ...
+    def thread_of(self, story: str, destination: str, severity: Severity) -> str | None: ...
     def waiting(self, queued_before: datetime) -> list[TriedAlert]: ...
     def last_notice(self, kind: str) -> datetime | None: ...
     def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
@@ -276,7 +276,11 @@ class _Drain:
         return result
 
     def _send_one(self, destination: Destination, alert: Alert) -> PostResult:
-        thread = self.outbox.thread_of(alert.story.id, destination.label) if self.poster.can_look_back else None
+        thread = (
+            self.outbox.thread_of(alert.story.id, destination.label, alert.match.severity)
+            if self.poster.can_look_back
+            else None
+        )
         message = Outgoing(
             payload=build_message(alert, unfurl_links=self.policy.unfurl_links, feedback=self.policy.feedback_buttons),
             plain=plain_text(alert),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from newsbot.models import Alert, AlertStatus, SourceNotice
+from newsbot.models import Alert, AlertStatus, Severity, SourceNotice
 from newsbot.storage.records import TriedAlert
 
 
@@ -39,7 +39,7 @@ class FakeOutbox:
 
     def due_alerts(self, when: datetime) -> list[Alert]:
         due = []
-        for entry in sorted(self.entries.values(), key=lambda entry: (entry.created_at, entry.alert.id)):
+        for entry in sorted(self.entries.values(), key=_due_order):  # stable: then in the order queued
             if entry.status not in (AlertStatus.PENDING, AlertStatus.SENDING):
                 continue
             if entry.next_attempt_at is not None and entry.next_attempt_at > when:
@@ -105,11 +105,15 @@ class FakeOutbox:
     def mark_unconfirmed(self, alert: str, note: str) -> None:
         self.entries[alert].status, self.entries[alert].last_error = AlertStatus.UNCONFIRMED, note
 
-    def thread_of(self, story: str, destination: str) -> str | None:
+    def thread_of(self, story: str, destination: str, severity: Severity) -> str | None:
         own = [
             entry
             for entry in self.entries.values()
-            if entry.alert.story.id == story and entry.destination == destination and entry.ts and entry.thread is None
+            if entry.alert.story.id == story
+            and entry.destination == destination
+            and entry.ts
+            and entry.thread is None
+            and entry.alert.match.severity.rank >= severity.rank
         ]
         own.sort(key=lambda entry: (entry.sent_at or entry.created_at, float(entry.ts or 0)))
         return own[0].ts if own else None
@@ -165,3 +169,9 @@ class FakeOutbox:
     def alert_status(self, alert: str) -> str | None:
         entry = self.entries.get(alert)
         return entry.status if entry else None
+
+
+def _due_order(entry: _Entry) -> tuple[datetime, bool, datetime, int]:
+    """The outbox's order: queued first, then the story's own time, undated last, the most severe first."""
+    published = entry.alert.story.published_at
+    return (entry.created_at, published is None, published or entry.created_at, -entry.alert.match.severity.rank)

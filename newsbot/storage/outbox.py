@@ -15,11 +15,12 @@ from newsbot.storage.records import (
 )
 
 # The digest's order (newsbot.alerts.format.build_digest): by the alert's severity, the highest first.
-_MOST_SEVERE_FIRST = (
+_SEVERITY_RANK = (
     "CASE alerts.severity "
-    + " ".join(f"WHEN '{severity.value}' THEN {-severity.rank}" for severity in Severity)
+    + " ".join(f"WHEN '{severity.value}' THEN {severity.rank}" for severity in Severity)
     + " ELSE 0 END"
 )
+_MOST_SEVERE_FIRST = f"-({_SEVERITY_RANK})"
 
 
 class OutboxStore(StoreBase):
@@ -30,8 +31,9 @@ class OutboxStore(StoreBase):
         alerts at one time (whole seconds): among those, the stories' own times oldest first, so that
         a channel reads in the order the news broke and its last message is the newest (a feed lists
         newest first: sent as stored, a source's backlog after an outage ended on its oldest story);
-        undated stories after them, and ties in the order queued (rowid), as their stories were
-        stored, not by id (a hash)."""
+        undated stories after them; then the most severe first (one story's alerts for several
+        watchlists: the later ones reply in the first's thread), and ties in the order queued (rowid),
+        as their stories were stored, not by id (a hash)."""
         rows = self.db.query(
             "SELECT alerts.id AS alert_id, alerts.watchlist, alerts.match, alerts.status AS alert_status, "
             "alerts.attempt_started_at, alerts.destination AS attempt_destination, alerts.attempt_thread_ts, "
@@ -40,7 +42,8 @@ class OutboxStore(StoreBase):
             "JOIN stories ON stories.id = alerts.story_id "
             f"WHERE alerts.status IN ('{AlertStatus.PENDING}', '{AlertStatus.SENDING}') "
             "AND (alerts.next_attempt_at IS NULL OR alerts.next_attempt_at <= ?) "
-            "ORDER BY alerts.created_at, stories.published_at IS NULL, stories.published_at, alerts.rowid",
+            "ORDER BY alerts.created_at, stories.published_at IS NULL, stories.published_at, "
+            f"{_MOST_SEVERE_FIRST}, alerts.rowid",
             [iso(when)],
         )
         alerts = []
@@ -191,15 +194,18 @@ class OutboxStore(StoreBase):
                 f"UPDATE alerts SET status = '{AlertStatus.UNCONFIRMED}', last_error = ? WHERE id = ?", [note, alert]
             )
 
-    def thread_of(self, story: str, destination: str) -> str | None:
+    def thread_of(self, story: str, destination: str, severity: Severity) -> str | None:
         """The Slack ts of the first alert about this story in this channel that is its own top-level
-        message, to reply under it: never a reply, never a digest (its thread holds the details of
-        many stories); sent_at has whole seconds, so ts breaks a tie."""
+        message and at least as severe, to reply under it: never a reply, never a digest (its thread
+        holds the details of many stories). A more severe alert is a message of its own: a reply
+        notifies nobody, and a CRITICAL one went out only in the thread of a LOW alert of another
+        watchlist. sent_at has whole seconds, so ts breaks a tie."""
         rows = list(
             self.db.query(
                 "SELECT slack_ts FROM alerts WHERE story_id = ? AND destination = ? AND slack_ts IS NOT NULL "
-                "AND attempt_thread_ts IS NULL ORDER BY sent_at, CAST(slack_ts AS REAL) LIMIT 1",
-                [story, destination],
+                f"AND attempt_thread_ts IS NULL AND {_SEVERITY_RANK} >= ? "
+                "ORDER BY sent_at, CAST(slack_ts AS REAL) LIMIT 1",
+                [story, destination, severity.rank],
             )
         )
         return rows[0]["slack_ts"] if rows else None

@@ -114,6 +114,30 @@ def test_an_alert_in_flight_that_slack_has_is_found_not_posted_again(outbox: Sto
     assert len(poster.posted) == 1 and outbox.alert_status(alert) == AlertStatus.SENT
 
 
+@pytest.mark.parametrize("later", [Severity.HIGH, Severity.LOW])
+def test_a_later_alert_about_the_story_replies_only_under_one_at_least_as_severe(
+    outbox: Storage | FakeOutbox, later: Severity
+) -> None:
+    """A reply notifies nobody: a HIGH alert queued by a later pass went out only in the thread of the
+    story's MEDIUM alert of another watchlist. A less severe one still replies there."""
+    clock, poster = FakeClock(), FakePoster()
+    [first] = queue(outbox, clock, 1, "Vendors")
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+    clock.advance(timedelta(minutes=10))
+    story = Story(id="s0", url="https://wire.example/0", title="Story 0", summary="", text="", source="Wire")
+    match = Match("Threats", (RuleHit("r", later, ("Kaleyra",)),))
+    if isinstance(outbox, Storage):
+        outbox.record_matches(story, [match], clock.now())
+    else:
+        outbox.add(Alert(alert_id(story.id, match.watchlist), story, match), clock.now())
+
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+
+    [(_, top, ts), (_, second, _)] = poster.posted
+    assert top.alert_ids == (first,) and second.alert_ids == (alert_id("s0", "Threats"),)
+    assert second.thread_ts == (None if later is Severity.HIGH else ts)
+
+
 def test_a_second_watchlist_s_alert_replies_in_the_first_alert_s_thread(outbox: Storage | FakeOutbox) -> None:
     clock, poster = FakeClock(), FakePoster()
     first, second = queue(outbox, clock, 1, "Vendors", "Signalling")

@@ -113,6 +113,27 @@ def test_the_same_story_for_a_second_watchlist_goes_into_the_first_alerts_thread
     assert "thread_ts" not in first and reply["thread_ts"] == first["ts"]
 
 
+def test_a_more_severe_alert_about_the_story_is_a_message_of_its_own_not_a_reply(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """A reply notifies nobody: the CRITICAL alert of a second watchlist went out only in the thread of
+    the first watchlist's less severe alert about the same story."""
+    second = workspace.watchlist("zz-signalling.yaml")  # matched, and queued, after the example's
+    second.write_text(
+        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
+        "rules:\n  - name: ss7\n    all: [vendors, ss7]\n    severity: critical\n",
+        encoding="utf-8",
+    )
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
+    workspace.use_slack_token(slack)
+
+    workspace.newsbot("run")
+
+    critical, reply = slack.in_channel("vendor-news")
+    assert "CRITICAL" in critical["text"] and "thread_ts" not in critical
+    assert "HIGH" in reply["text"] and reply["thread_ts"] == critical["ts"]
+
+
 def test_pacing_keeps_messages_to_one_channel_apart(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
