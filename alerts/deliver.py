@@ -144,8 +144,9 @@ class _Drain:
 
     def run(self) -> DeliveryReport:
         try:
+            overdue = self._overdue()
             self._deliver_alerts()
-            self._announce_failures()
+            self._announce_failures(overdue)
             self._send_source_notices()
             self._post_due_details()
         except _StoppedError:
@@ -410,21 +411,37 @@ class _Drain:
         self.pacer.wait(destination.label)
         return self.poster.post(destination, message)
 
-    def _announce_failures(self) -> None:
-        """One notice per episode of alerts stuck for longer than `failing_after`."""
+    def _overdue(self) -> list[TriedAlert]:
+        """Alerts stuck longer than `failing_after` before this pass sends anything: those it delivers
+        now were late all the same. Once Slack answered again after an outage, the pass sent them all,
+        found nothing stuck, and the notice the contract and `status` promised never went."""
+        if self.policy.notices_to is None:
+            return []
+        return self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
+
+    def _announce_failures(self, overdue: Sequence[TriedAlert]) -> None:
+        """One notice per episode of alerts stuck for longer than `failing_after`: still stuck, or
+        `overdue` when the pass began and sent since."""
         target = self.policy.notices_to
         if target is None or not self.report.slack_answered:
             return
         stuck = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
-        if not stuck:
+        waiting = {alert.id for alert in stuck}
+        late = [
+            alert
+            for alert in overdue
+            if alert.id not in waiting and self.outbox.alert_status(alert.id) == AlertStatus.SENT
+        ]
+        if not stuck and not late:
             return
         # Stored times have whole seconds: the episode starts at a whole second too, or a notice sent
         # in the same second as the episode began would look older than it and be sent again.
-        episode = (min(alert.created_at for alert in stuck) + self.policy.failing_after).replace(microsecond=0)
+        started = min(alert.created_at for alert in [*stuck, *late])
+        episode = (started + self.policy.failing_after).replace(microsecond=0)
         last = self.outbox.last_notice(DELIVERY_FAILING)
         if last is not None and last >= episode:
             return
-        text = failing_notice(stuck, self.policy.failing_after)
+        text = failing_notice(stuck, self.policy.failing_after, late=late)
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
@@ -447,11 +464,18 @@ class _Drain:
             self.outbox.mark_source_notice(notice.id, self.clock.now())
 
 
-def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta) -> str:
-    """ "Delivery is failing", one cause a line: a long notice is split between lines (format.build_notice)."""
-    causes = sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT_NOTE}" for alert in stuck})
+def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta, *, late: Sequence[TriedAlert] = ()) -> str:
+    """ "Delivery is failing", one cause a line: a long notice is split between lines (format.build_notice).
+    `late`: alerts that waited as long and were sent just now, so the channel knows they came late."""
+    causes = sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT_NOTE}" for alert in [*stuck, *late]})
+    if not stuck:
+        return (
+            f"newsbot: delivery was failing: {len(late)} alerts waited more than {failing_after} and were "
+            "sent late, just now:\n" + "\n".join(causes)
+        )
+    sent = f" ({len(late)} more that waited as long were sent late, just now)" if late else ""
     return (
-        f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than {failing_after}:\n"
+        f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than {failing_after}{sent}:\n"
         + "\n".join(causes)
         + "\nThey are kept and will be sent when fixed."
     )

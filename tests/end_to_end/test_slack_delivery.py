@@ -270,6 +270,33 @@ def test_delivery_failing_is_announced_once_when_slack_answers_again(
     assert "FAILING: 'Mitto AG co-founder sold SS7 access'" in status.stdout
 
 
+def test_after_a_whole_outage_the_alerts_sent_late_are_announced_once(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """With Slack unreachable for longer than failing_after, the run that found it again sent every
+    alert, then found none stuck, and the notice `status` had promised ("it goes once Slack answers
+    again") never went: the channel got hours-old alerts with no word that they were late."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO), story(KALEYRA)]))))
+    workspace.use_slack(slack, failing_after_hours=0.0003, seconds_between_messages=0)
+    workspace.environment["TEST_SLACK_WEBHOOK"] = "http://127.0.0.1:1/services/T000/B000/nobody-listens"
+    assert workspace.newsbot("run").returncode == 0  # nothing answers: both alerts wait
+    time.sleep(2.2)  # longer than failing_after (see the test above)
+    waiting = workspace.newsbot("status")
+    workspace.environment["TEST_SLACK_WEBHOOK"] = slack.webhook_url
+
+    answered = workspace.newsbot("run")
+    again = workspace.newsbot("run")
+
+    assert "no 'delivery is failing' notice has gone out yet" in waiting.stdout, waiting.stdout
+    assert answered.returncode == 0 and again.returncode == 0, answered.stderr
+    notices = [m for m in slack.delivered if "delivery was failing" in m["text"]]
+    assert len(notices) == 1 and len(slack.delivered) == 3
+    # The first alert tried (the second waited behind it untried, and "failing" counts tried ones)
+    assert "1 alerts waited more than" in notices[0]["text"] and "sent late, just now" in notices[0]["text"]
+    assert "Connection refused" in notices[0]["text"]
+    assert slack.delivered[-1] is notices[0]  # after the alerts it speaks of
+
+
 def test_a_refused_delivery_failing_notice_is_said_and_tried_again(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
