@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from newsbot.models import Alert, AlertStatus, Severity, SourceNotice
+from newsbot.models import Alert, AlertKind, AlertStatus, Severity, SourceNotice
 from newsbot.storage.records import TriedAlert
 
 
@@ -157,6 +157,16 @@ class FakeOutbox:
             return None
         thread = entry.thread or entry.ts
         return (entry.channel, thread) if entry.channel and thread else None
+
+    def line_in_thread(self, story: str, channel: str, thread: str) -> bool:
+        return any(
+            entry.alert.story.id == story
+            and entry.alert.kind is AlertKind.ALSO_IN
+            and entry.status is AlertStatus.SENT
+            and entry.channel == channel
+            and entry.thread == thread
+            for entry in self.entries.values()
+        )
 
     def known_channel(self, destination: str) -> str | None:
         sent = [

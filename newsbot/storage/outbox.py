@@ -86,6 +86,17 @@ class OutboxStore(StoreBase):
         ).fetchone()
         return (row[0], row[1]) if row and row[0] and row[1] else None
 
+    def line_in_thread(self, story: str, channel: str, thread: str) -> bool:
+        """Whether an "also in" line about this copy is in this thread already: each watchlist that
+        alerted the original queues its own, and a second watchlist's alert is a reply in the first's
+        thread, so both lines went to one thread, word for word."""
+        row = self.db.execute(
+            "SELECT 1 FROM alerts WHERE story_id = ? AND kind = ? AND status = ? AND slack_channel = ? "
+            "AND attempt_thread_ts = ? LIMIT 1",
+            [story, AlertKind.ALSO_IN, AlertStatus.SENT, channel, thread],
+        ).fetchone()
+        return row is not None
+
     def known_channel(self, destination: str) -> str | None:
         """The channel id Slack returned for the last alert sent to `destination` (a name, a user id):
         where to look a message up without resolving the name (a private channel, a user's DM)."""

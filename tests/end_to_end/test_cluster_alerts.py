@@ -110,6 +110,35 @@ def test_with_a_token_a_later_copy_is_a_reply_in_the_first_alerts_thread(
     assert len([message for message in top_level if "Mitto" in message["text"]]) == 1
 
 
+def test_a_later_copy_is_one_line_in_the_thread_when_two_watchlists_alerted_the_story(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Each watchlist that alerted the original queues its own "also in"; the second watchlist's alert
+    is a reply in the first's thread, so both lines went to that one thread, word for word."""
+    workspace.watchlist("signalling.yaml").write_text(
+        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
+        "rules:\n  - name: ss7\n    all: [vendors, ss7]\n    severity: low\n",
+        encoding="utf-8",
+    )
+    workspace.source("Wire", feed_server.add("/wire.xml", Route(rss([WIRE]))))
+    workspace.use_slack_token(slack)
+    assert workspace.newsbot("run").returncode == 0
+    first, reply = slack.delivered
+    assert reply["thread_ts"] == first["ts"]  # the second watchlist's alert, in the first's thread
+
+    workspace.source("Daily", feed_server.add("/daily.xml", Route(rss([COPY]))))
+    result = workspace.newsbot("run")
+    again = workspace.newsbot("run")
+
+    assert result.returncode == 0 and again.returncode == 0, result.stderr
+    lines = [message for message in slack.delivered if "Also in Daily" in message["text"]]
+    assert len(lines) == 1 and lines[0]["thread_ts"] == first["ts"]
+    assert sorted(rows(workspace, "SELECT kind, status FROM alerts WHERE kind = 'also_in'")) == [
+        ("also_in", "sent"),
+        ("also_in", "sent"),
+    ]
+
+
 def test_a_copy_whose_alert_was_deleted_in_slack_is_noted_not_tried_for_good(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
