@@ -174,9 +174,7 @@ class _Drain:
             if len(alerts) > self.policy.digest_over:
                 self._send_digest(destination, alerts)
                 continue
-            for alert in alerts:
-                if _place_failing(self._send_one(destination, alert)):
-                    break  # this destination is failing: the rest wait for the next run
+            self._send_each(alerts, destination)  # a destination failing: the rest wait for the next run
         for alert in copies:
             if _place_failing(self._add_copy(alert)):
                 break  # Slack is failing: the other copies wait for the next run
@@ -305,14 +303,26 @@ class _Drain:
         if not alerts:
             return
         title = f"newsbot: {len(alerts)} new alerts for {destination.label}"
+        by_id = {alert.id: alert for alert in alerts}
         for part in build_digest(title, alerts, unfurl_links=self.policy.unfurl_links):
             result = self._post(
                 destination, Outgoing(part.payload, part.plain, part.alert_ids, kind=MessageKind.DIGEST)
             )
+            if result.refused_this_message:
+                # Slack refused this part itself (its blocks): its alerts go one by one, so that the one
+                # Slack cannot take waits alone. Rebuilt alike every run, the part held back every alert
+                # to the channel, new ones too, run after run.
+                if self._send_each([by_id[alert_id] for alert_id in part.alert_ids], destination):
+                    break
+                continue
             if not result.ok:
                 break  # the alerts of this and later parts stay in the outbox
             self.report.sent += len(part.alert_ids)
             self.report.digest_messages += 1
+
+    def _send_each(self, alerts: list[Alert], destination: Destination) -> bool:
+        """The alerts as messages of their own; whether the place began failing (the rest then wait)."""
+        return any(_place_failing(self._send_one(destination, alert)) for alert in alerts)
 
     def _post_due_details(self) -> None:
         """Each alert a digest delivered, in full (its feedback buttons too), in the digest's thread:

@@ -162,6 +162,27 @@ def test_a_backfill_becomes_one_digest_with_details_in_its_thread(
     assert [row[0] for row in alert_rows(workspace)] == ["sent"] * 5
 
 
+def test_a_digest_slack_refuses_goes_one_alert_at_a_time_and_only_the_refused_one_waits(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """Slack refused a digest's blocks (one story's text it cannot take): the digest was rebuilt alike
+    every run, refused every run, and held back every alert to its channel, new ones too."""
+    workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(KALEYRA, n) for n in range(5)]))))
+    workspace.use_slack_token(slack, digest_over=3)
+    refused = SlackReply(400, "invalid_blocks")
+    slack.script = [refused, SlackReply(), refused, SlackReply(), SlackReply(), SlackReply()]
+
+    first = workspace.newsbot("run")
+    delivered = len(slack.delivered)
+    second = workspace.newsbot("run")
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr
+    assert "invalid_blocks" in first.stdout
+    assert delivered == 4 and len(slack.delivered) == 5  # the refused one, alone, the run after
+    assert not any("new alerts" in message["text"] for message in slack.delivered)
+    assert [status for status, _ in alert_rows(workspace)] == ["sent"] * 5
+
+
 def test_a_backfill_through_a_webhook_is_one_digest(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
