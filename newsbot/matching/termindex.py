@@ -89,6 +89,7 @@ class TermIndex:
         self.terms = tuple(terms)
         folded: dict[str, list[int]] = defaultdict(list)
         exact: dict[str, list[int]] = defaultdict(list)
+        shouted: dict[str, list[int]] = defaultdict(list)  # case-sensitive terms in capitals
         self._regexes: list[tuple[int, re2._Regexp[str]]] = []
         for number, term in enumerate(self.terms):
             if term.is_regex:
@@ -102,6 +103,8 @@ class TermIndex:
                     key = plain(surface)
                     if key:
                         exact[key].append(number)
+                        if number not in shouted[key.upper()]:
+                            shouted[key.upper()].append(number)
                         if _PROBE not in folded[fold(surface)]:
                             folded[fold(surface)].append(_PROBE)
                 elif key := fold(surface):
@@ -109,6 +112,7 @@ class TermIndex:
         self._positional = {number for number, term in enumerate(self.terms) if term.positional}
         self._folded = _Automaton(folded)
         self._exact = _Automaton(exact)
+        self._shouted = _Automaton(shouted)
         self._regex_set = self._build_regex_set()
 
     def _build_regex_set(self) -> re2.Set | None:
@@ -142,7 +146,11 @@ class TermIndex:
         hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE), words_before)
         if any(item[0] == _PROBE for item in found):
             exact = plain(text)
-            hits += self._hits(field, exact, False, self._exact.find(exact), words_before)
+            # A field all in capitals ("THREE UK OUTAGE LEAVES MILLIONS…", a wire's headline) says
+            # nothing about case: a case-sensitive term is found there in capitals, or such headlines
+            # were never matched, not even by the long forms that name nothing else.
+            automaton = self._shouted if exact.isupper() else self._exact
+            hits += self._hits(field, exact, False, automaton.find(exact), words_before)
         return hits, folded.count(" ") + 1 if folded else 0
 
     def _hits(

@@ -414,7 +414,9 @@ TABLE: list[Row] = [
     ("bics", "case", "bics breach", set(), {"vendors": {}}),
     ("Bics", "case", "Bics breach", set(), {"vendors": {}}),
     # An alias that differs from the name only in case is a form of its own (it was dropped).
-    ("THREE alias", "case", "THREE HACKED IN BREACH", {VB}, {"vendors": {"Three": ["THREE"]}}),
+    # A headline all in capitals says nothing of case: the name is found there too.
+    ("THREE alias", "case", "THREE HACKED IN BREACH", {VB}, {"vendors": {"Three": ["Three", "THREE"]}}),
+    ("THREE alias in mixed case", "case", "THREE hacked in breach", {VB}, {"vendors": {"Three": ["THREE"]}}),
     ("Three name", "case", "Three breach", {VB}, {"vendors": {"Three": ["Three"]}}),
     ("three word", "case", "three breach reports", set(), {"vendors": {}}),
     # …and so is an unambiguous form: it counts alone, and the name in its own case still needs context.
