@@ -470,6 +470,61 @@ def test_many_blank_lines_before_the_root_element_do_not_stall_parsing() -> None
     assert finished.stdout.strip() == b"1"
 
 
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        (  # well-formed: a description whose CDATA holds "<link " over and over (the fast path's checks)
+            "cdata links",
+            'b\'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>a</title>\''
+            "b'<link>https://x.example.test/1</link><description><![CDATA[' + b'<link ' * 200_000 + b']]>'"
+            "b'</description></item></channel></rss>'",
+        ),
+        (  # the xhtml check ran on the whole body before any test of form
+            "xhtml titles",
+            'b\'<?xml version="1.0"?><rss version="2.0"><channel><title>xhtml</title><item><title>a</title>\''
+            "b'<link>https://x.example.test/1</link><description><![CDATA[' + b'<title ' * 200_000 + b']]>'"
+            "b'</description></item></channel></rss>'",
+        ),
+        (  # not well-formed: the DOCTYPE filter tried at each of them
+            "doctypes",
+            "b'<!DOCTYPE [' * 100_000 + b'<!ENTITY x \"y\">' + b'<rss version=\"2.0\"><channel><title>x</title>'"
+            "b'<item><title>a</title><link>https://x.example.test/1</link></item></channel></rss>'",
+        ),
+        (  # a description of unclosed block tags, made text
+            "unclosed divs",
+            'b\'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>a</title>\''
+            "b'<link>https://x.example.test/1</link><description><![CDATA[' + b'<div ' * 200_000 + b']]>'"
+            "b'</description></item></channel></rss>'",
+        ),
+    ],
+)
+def test_a_feed_of_a_megabyte_of_unclosed_tags_is_read_in_one_pass(name: str, body: str) -> None:
+    """Patterns that read from each "<link " (or "<title ", "<!DOCTYPE [", "<div ") on to the next ">"
+    were quadratic: a valid 450 KB feed took 110 s, in the crawl's thread, holding the run past its
+    budget and every other source with it, each run. In a child process, so that a regression is
+    killed; a healthy read takes well under a second, so the 20 s bound is not a benchmark."""
+    program = (
+        "from newsbot.stories.feeds import FeedParseError, parse_feed\n"
+        "from newsbot.stories.normalize import to_story\n"
+        f"body = {body}\n"
+        "try:\n"
+        "    entries = parse_feed(body, 'https://x.example.test/feed', None)\n"
+        "except FeedParseError as refused:\n"
+        "    print('refused', refused)\n"
+        "else:\n"
+        "    print(len([to_story(entry, 'Wire') for entry in entries]))\n"
+    )
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, timeout=20, cwd=REPOSITORY, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"reading the feed of {name} took more than 20 s")
+    assert finished.returncode == 0, finished.stderr.decode()
+    refused = b"refused the feed declares XML entities outside a DOCTYPE, which newsbot refuses"
+    assert finished.stdout.strip() in (b"1", refused)
+
+
 # --- the real corpus ---------------------------------------------------------------------------
 
 
