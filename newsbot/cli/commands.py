@@ -259,7 +259,8 @@ def _sources_commands(command: Callable[[str, object, str], argparse.ArgumentPar
 
 
 def _vendor_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`vendors import FILE.csv --watchlist FILE.yaml`, which takes no `--config`: it edits a watchlist file."""
+    """`vendors import FILE.csv --watchlist FILE.yaml`: it edits a watchlist file, and `--config` only says
+    whether that config's runs read it."""
     vendors = commands.add_parser(
         "vendors",
         help="add the vendors of a vendor-risk register (CSV) to a watchlist",
@@ -285,6 +286,11 @@ def _vendor_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--watchlist", type=Path, required=True, metavar="FILE.yaml", help="the watchlist to add them to (or create)"
     )
     vendor_import.add_argument("--dry-run", action="store_true", help="show the change; write nothing")
+    vendor_import.add_argument(
+        "--config",
+        type=Path,
+        help="path to newsbot.yaml, to say whether its runs read the watchlist (default: ./newsbot.yaml, if any)",
+    )
 
 
 # `-v` is counted wherever it is written (`newsbot -v run`, `newsbot run -v`, `newsbot sources import -v`):

@@ -1,4 +1,5 @@
-"""`newsbot vendors import FILE.csv --watchlist FILE.yaml [--dry-run]`: what the import did, in the terminal.
+"""`newsbot vendors import FILE.csv --watchlist FILE.yaml [--dry-run] [--config PATH]`: what the import did,
+in the terminal, and whether the config's runs read that watchlist.
 
 Exit 0 when the vendors were added (or, with --dry-run, would be; also when there was nothing to
 add), 1 when the register or the result has a problem and nothing was written (a row to fix, no
@@ -11,10 +12,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from newsbot.cli.commands import ExitStatus
+from newsbot.cli.early_database import DEFAULT_CONFIG
+from newsbot.configuration.config import load_config
 from newsbot.configuration.vendor_import import NewVendor, VendorImport, import_register
 from newsbot.configuration.vendor_register import VendorImportError
+from newsbot.configuration.watchlists import is_watchlist_name
+from newsbot.errors import ConfigError
 
 
 def import_vendors(arguments: argparse.Namespace) -> ExitStatus:
@@ -26,7 +32,29 @@ def import_vendors(arguments: argparse.Namespace) -> ExitStatus:
     if arguments.dry_run:
         sys.stdout.write(result.diff)
     print(describe(result, dry_run=arguments.dry_run))
+    if unread := unread_by_runs(result.watchlist, arguments.config):
+        print(f"note: {unread}")
     return ExitStatus.OK
+
+
+def unread_by_runs(watchlist: Path, config: Path | None) -> str | None:
+    """Why the config's runs will not read the watchlist, if they will not: a register imported into a
+    file outside the watchlist folder matched nothing, and nothing said so. The config named, or
+    ./newsbot.yaml where there is one; none, no word."""
+    if config is None and not DEFAULT_CONFIG.exists():
+        return None
+    named = config or DEFAULT_CONFIG
+    try:
+        loaded = load_config(named, require_env=False)
+    except ConfigError as error:
+        return f"whether {named}'s runs read {watchlist} is not known: {error}"
+    folder = loaded.path.parent / loaded.settings.watchlists
+    if watchlist.resolve().parent == folder.resolve() and is_watchlist_name(watchlist):
+        return None
+    return (
+        f"{watchlist} is not in {folder}, the watchlist folder {named} names: its runs will not read it "
+        "(move it there, or import into a file of that folder)"
+    )
 
 
 def describe(result: VendorImport, *, dry_run: bool) -> str:

@@ -670,3 +670,24 @@ def test_the_readme_shows_what_the_example_register_gives(tmp_path: Path, newsbo
     assert result.code == 0, result.err
     assert shown_yaml in watchlist.read_text(encoding="utf-8")
     assert len(vendors_of(watchlist)) == len(example_lines) - 1
+
+
+def test_with_config_the_import_says_when_the_configs_runs_will_not_read_the_watchlist(
+    tmp_path: Path, team_watchlist: Path, newsbot: Newsbot
+) -> None:
+    """The README's "every command but demo takes --config" was refused here; and a register imported
+    into a file outside the watchlist folder matched nothing, with no word said."""
+    csv = register(tmp_path, "name\nMitto AG\n")
+    config = tmp_path / "newsbot.yaml"
+    config.write_text("database: newsbot.db\nwatchlists: watchlists\nsources: []\n", encoding="utf-8")
+    elsewhere = tmp_path / "drafts" / "suppliers.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(TEAM_WATCHLIST, encoding="utf-8")
+
+    inside = newsbot("vendors", "import", csv, "--watchlist", team_watchlist, "--config", config)
+    outside = newsbot("vendors", "import", csv, "--watchlist", elsewhere, "--config", config)
+
+    assert inside.code == 0 and "note:" not in inside.out, inside.err
+    assert outside.code == 0, outside.err
+    assert f"note: {elsewhere} is not in {tmp_path / 'watchlists'}, the watchlist folder {config} names" in outside.out
+    assert "Mitto AG" in vendors_of(elsewhere)  # imported all the same: the note is a word, not a refusal
