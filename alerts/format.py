@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsbot.matching.snippets import render
 from newsbot.models import Alert, FeedbackAction, Match, Severity
@@ -57,6 +58,9 @@ _PARTIAL_ENTITY = re.compile(r"&(?:amp|am|a|lt|l|gt|g)?…$")  # what truncate()
 LOOKALIKES = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ", "＊": "﹡", "＿": "⸏", "｀": "ˋ"}
 _FORMATTING = re.compile(r"(?<=[^\W_])[*_~](?=[^\W_])|([*_~`＊＿｀])")  # group 1: one to replace
 _QUOTE = re.compile("^(?=&gt;|＞)", re.MULTILINE)
+# A scheme, "www." or a dotted host name ("cisa.gov", "login.bank.example"): text a reader takes for
+# where a link goes.
+_ADDRESS_LIKE = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b)")
 
 
 def visible(text: str) -> str:
@@ -120,11 +124,15 @@ def utc_text(moment: datetime) -> str:
 
 def story_link(url: str, title: str, room: int = SECTION_LIMIT) -> str:
     """`<url|title>` in at most `room` characters: the label shrinks first, then goes (a bare link);
-    only a URL longer than the room itself is left out, for the title alone."""
+    only a URL longer than the room itself is left out, for the title alone. A title that reads as an
+    address is followed by the link's real host: a feed titled "https://www.cisa.gov/…" over a link
+    to another host showed a trusted address and led elsewhere, and nothing else in the alert said
+    where (unfurls are off)."""
     target = safe_link_target(url)
-    label_room = room - len(target) - 3
+    host = f" ({escape(urlsplit(url).hostname or '')})" if _ADDRESS_LIKE.search(visible(title)) else ""
+    label_room = room - len(target) - 3 - len(host)
     if label_room >= LABEL_MINIMUM:
-        return f"<{target}|{escaped_within(title, min(LABEL_LIMIT, label_room))}>"
+        return f"<{target}|{escaped_within(title, min(LABEL_LIMIT, label_room))}>{host}"
     if len(target) + 2 <= room:
         return f"<{target}>"
     return escaped_within(title, room)
@@ -320,7 +328,8 @@ def plain_text(alert: Alert) -> str:
 
 def build_also_in(alert: Alert, *, unfurl_links: bool = False) -> dict[str, Any]:
     """A copy of an alerted story elsewhere: one line in the first alert's thread, no ping."""
-    text = f"Also in {escape(alert.story.source)}: {story_link(alert.story.url, alert.story.title)}"
+    prefix = f"Also in {escape(alert.story.source)}: "  # counted in the link's room: cut, the link was left open
+    text = prefix + story_link(alert.story.url, alert.story.title, SECTION_LIMIT - len(prefix))
     return {
         "text": truncate_escaped(f"Also in {escape(alert.story.source)}: {escape(alert.story.title)}", TEXT_LIMIT),
         "blocks": [{"type": "context", "elements": [mrkdwn(truncate_escaped(text, SECTION_LIMIT))]}],

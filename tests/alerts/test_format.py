@@ -18,6 +18,8 @@ from newsbot.alerts.format import (
     HEADER_LIMIT,
     SECTION_LIMIT,
     TEXT_LIMIT,
+    build_also_in,
+    build_digest,
     build_message,
     build_notice,
     escape,
@@ -441,3 +443,30 @@ def test_the_delivery_failing_notice_names_an_alert_in_flight_as_such() -> None:
     lost = TriedAlert("a", "W", "#vendor-news", 1, None, datetime(2026, 12, 1, tzinfo=UTC), AlertStatus.SENDING, "t")
     text = failing_notice([lost], timedelta(hours=6))
     assert "#vendor-news: sent, its answer lost (looked up before it is sent again)" in text and "None" not in text
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "https://www.cisa.gov/news-events/alerts/mitto-breach-advisory",
+        "www.cisa.gov: Mitto advisory",
+        "cisa.gov advisory",
+    ],
+)
+def test_a_title_that_reads_as_an_address_is_followed_by_where_the_link_goes(title: str) -> None:
+    """A feed's title "https://www.cisa.gov/…" over a link to another host showed a trusted address and
+    led elsewhere: nothing else in the alert, the digest or an "also in" line named the host."""
+    alert = make_alert(url="https://evil.example/phish", title=title)
+    link = build_message(alert)["blocks"][1]["text"]["text"].split("\n")[0]
+    also_in = build_also_in(alert)["blocks"][0]["elements"][0]["text"]
+    digest = build_digest("newsbot: 1 new alert", [alert])[0].payload["blocks"]
+    assert link.endswith("> (evil.example)") and link.startswith("<https://evil.example/phish|")
+    assert also_in.endswith("> (evil.example)")
+    assert "> (evil.example)" in json.dumps(digest)
+
+
+def test_a_plain_title_shows_no_host_and_an_also_in_line_keeps_its_link_whole() -> None:
+    assert build_message(make_alert())["blocks"][1]["text"]["text"].split("\n")[0].endswith("sold SS7 access>")
+    long_url = "https://example.org/" + "a" * 2_960  # fits a section alone, not after "Also in …: "
+    text = build_also_in(make_alert(url=long_url, title="Mitto AG sold SS7 access"))["blocks"][0]["elements"][0]["text"]
+    assert len(text) <= SECTION_LIMIT and text.count("<") == text.count(">")
