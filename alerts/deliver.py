@@ -76,7 +76,7 @@ class Outbox(Protocol):
     def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
     def pending_source_notices(self) -> list[SourceNotice]: ...
     def sent_message(self, alert: str) -> tuple[str, str] | None: ...
-    def line_in_thread(self, story: str, channel: str, thread: str) -> bool: ...
+    def line_in_thread(self, story: str, channel: str, thread: str) -> str | None: ...
     def known_channel(self, destination: str) -> str | None: ...
     def alert_status(self, alert: str) -> str | None: ...
     def mark_source_notice(self, notice: int, sent_at: datetime | None, error: str | None = None) -> None: ...
@@ -175,8 +175,12 @@ class _Drain:
                 self._send_digest(destination, alerts)
                 continue
             self._send_each(alerts, destination)  # a destination failing: the rest wait for the next run
+        said: set[str] = set()  # copies a line of this pass carried with another's
         for alert in copies:
-            if _place_failing(self._add_copy(alert)):
+            if alert.id in said:
+                continue
+            result = self._add_copy(alert, [other for other in copies if other.story.id == alert.story.id], said)
+            if _place_failing(result):
                 break  # Slack is failing: the other copies wait for the next run
 
     def _settle_in_flight(self, due: list[Alert]) -> list[Alert]:
@@ -243,9 +247,15 @@ class _Drain:
         when there is one (a private channel or a user's DM may not be found by its name)."""
         return Destination(label=label, channel=self.outbox.known_channel(label) or channel or label)
 
-    def _add_copy(self, alert: Alert) -> PostResult:
+    def _add_copy(self, alert: Alert, same_copy: list[Alert], said: set[str]) -> PostResult:
         """A copy of an alerted story: a reply in the first alert's thread where Slack has one
-        (bot token), a line on the terminal, and with a webhook only a record: no second ping."""
+        (bot token), a line on the terminal, and with a webhook only a record: no second ping.
+
+        One line a thread: each watchlist that alerted the original queues its own "also in", and a
+        second watchlist's alert is a reply in the first's thread, so both lines went to that thread,
+        word for word. The due copies of this story (`same_copy`) bound for the same thread go in
+        its one line, their ids in its metadata (added to `said`); a line already there from an
+        earlier pass stands for them."""
         if self._muted_now(alert):  # before its parent is weighed: a parent muted this pass is no thread
             return _MUTED
         destination = self.policy.route(alert.match)
@@ -261,13 +271,24 @@ class _Drain:
             self.outbox.mark_sent([alert.id], self.clock.now())
             return _RECORDED
         channel, ts = message
-        if self.outbox.line_in_thread(alert.story.id, channel, ts):  # another watchlist's line said it
+        line = self.outbox.line_in_thread(alert.story.id, channel, ts)
+        if line == AlertStatus.SENT:
             self.outbox.mark_sent([alert.id], self.clock.now(), channel)
+        if line is not None:  # sending: its look-up decides first, and this copy waits for a later pass
             return _RECORDED
+        along = [
+            other.id
+            for other in same_copy
+            if other is not alert
+            and other.parent
+            and self.outbox.sent_message(other.parent) == message
+            and not self._muted_now(other)
+        ]
+        said.update(along)
         reply = Outgoing(
             build_also_in(alert, unfurl_links=self.policy.unfurl_links),
             plain_also_in(alert),
-            (alert.id,),
+            (alert.id, *along),
             thread_ts=ts,
             kind=MessageKind.ALSO_IN,
         )
@@ -275,7 +296,7 @@ class _Drain:
         if result.refused_this_message and result is not _MUTED:
             # Its thread deleted in Slack (thread_not_found), or the line refused: a copy is a line
             # beside an alert already seen, so it is recorded as noted, not tried every run for good.
-            self.outbox.mark_sent([alert.id], self.clock.now())
+            self.outbox.mark_sent(reply.alert_ids, self.clock.now())
         return result
 
     def _send_one(self, destination: Destination, alert: Alert) -> PostResult:

@@ -158,15 +158,17 @@ class FakeOutbox:
         thread = entry.thread or entry.ts
         return (entry.channel, thread) if entry.channel and thread else None
 
-    def line_in_thread(self, story: str, channel: str, thread: str) -> bool:
-        return any(
-            entry.alert.story.id == story
-            and entry.alert.kind is AlertKind.ALSO_IN
-            and entry.status is AlertStatus.SENT
-            and entry.channel == channel
-            and entry.thread == thread
+    def line_in_thread(self, story: str, channel: str, thread: str) -> str | None:
+        statuses = {
+            entry.status
             for entry in self.entries.values()
-        )
+            if entry.alert.story.id == story
+            and entry.alert.kind is AlertKind.ALSO_IN
+            and entry.status in (AlertStatus.SENT, AlertStatus.SENDING)
+            and channel in (entry.channel, entry.destination)
+            and entry.thread == thread
+        }
+        return AlertStatus.SENT if AlertStatus.SENT in statuses else next(iter(statuses), None)
 
     def known_channel(self, destination: str) -> str | None:
         sent = [

@@ -86,16 +86,26 @@ class OutboxStore(StoreBase):
         ).fetchone()
         return (row[0], row[1]) if row and row[0] and row[1] else None
 
-    def line_in_thread(self, story: str, channel: str, thread: str) -> bool:
-        """Whether an "also in" line about this copy is in this thread already: each watchlist that
-        alerted the original queues its own, and a second watchlist's alert is a reply in the first's
-        thread, so both lines went to one thread, word for word."""
+    def line_in_thread(self, story: str, channel: str, thread: str) -> str | None:
+        """The status of an "also in" line about this copy already in this thread, or on its way there
+        (sending: a crash left its fate to be looked up): each watchlist that alerted the original
+        queues its own, and a second watchlist's alert is a reply in the first's thread, so both lines
+        went to one thread, word for word. Sent first when there are both."""
         row = self.db.execute(
-            "SELECT 1 FROM alerts WHERE story_id = ? AND kind = ? AND status = ? AND slack_channel = ? "
-            "AND attempt_thread_ts = ? LIMIT 1",
-            [story, AlertKind.ALSO_IN, AlertStatus.SENT, channel, thread],
+            "SELECT status FROM alerts WHERE story_id = ? AND kind = ? AND status IN (?, ?) "
+            "AND (slack_channel = ? OR destination = ?) AND attempt_thread_ts = ? ORDER BY status = ? LIMIT 1",
+            [
+                story,
+                AlertKind.ALSO_IN,
+                AlertStatus.SENT,
+                AlertStatus.SENDING,
+                channel,
+                channel,
+                thread,
+                AlertStatus.SENDING,
+            ],
         ).fetchone()
-        return row is not None
+        return row[0] if row else None
 
     def known_channel(self, destination: str) -> str | None:
         """The channel id Slack returned for the last alert sent to `destination` (a name, a user id):

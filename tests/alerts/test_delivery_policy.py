@@ -13,7 +13,7 @@ import pytest
 from newsbot.alerts.deliver import Outbox, Policy, deliver
 from newsbot.alerts.routing import Destination
 from newsbot.alerts.sinks import MessageKind, Outgoing
-from newsbot.models import Alert, AlertStatus, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
+from newsbot.models import Alert, AlertKind, AlertStatus, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from tests.fakeclock import FakeClock
@@ -136,6 +136,58 @@ def test_a_later_alert_about_the_story_replies_only_under_one_at_least_as_severe
     [(_, top, ts), (_, second, _)] = poster.posted
     assert top.alert_ids == (first,) and second.alert_ids == (alert_id("s0", "Threats"),)
     assert second.thread_ts == (None if later is Severity.HIGH else ts)
+
+
+def queue_copy(outbox: Storage | FakeOutbox, clock: FakeClock, *watchlists: str) -> list[str]:
+    """A copy of story s0 (as `queue` stores it), an "also in" for each watchlist's alert of s0."""
+    copy = Story(id="c0", url="https://daily.example/0", title="Copy 0", summary="", text="", source="Daily")
+    matches = [Match(watchlist, (RuleHit("r", Severity.MEDIUM, ("Kaleyra",)),)) for watchlist in watchlists]
+    follows = {watchlist: (AlertKind.ALSO_IN, alert_id("s0", watchlist)) for watchlist in watchlists}
+    if isinstance(outbox, Storage):
+        outbox.record_fetch(FetchResult("Daily", "https://daily.example/feed", FetchStatus.OK), [copy], clock.now())
+        outbox.record_matches(copy, matches, clock.now(), follows)
+    else:
+        for match in matches:
+            parent = follows[match.watchlist][1]
+            outbox.add(
+                Alert(alert_id("c0", match.watchlist), copy, match, kind=AlertKind.ALSO_IN, parent=parent), clock.now()
+            )
+    return [alert_id("c0", watchlist) for watchlist in watchlists]
+
+
+def test_a_copy_two_watchlists_alerted_is_one_line_and_waits_for_a_line_still_in_flight(
+    outbox: Storage | FakeOutbox,
+) -> None:
+    """Each watchlist queues its own "also in", and the second watchlist's alert is a reply in the
+    first's thread: both lines went to that thread, word for word. Due together they are one line
+    holding both ids; one left in flight by a crash holds the other back until its look-up decides."""
+    clock, poster = FakeClock(), FakePoster()
+    queue(outbox, clock, 1, "Vendors", "Signalling")
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+    [(_, _, thread), _] = poster.posted
+    clock.advance(timedelta(minutes=10))
+    together = queue_copy(outbox, clock, "Vendors", "Signalling")
+
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+
+    [line] = [message for _, message, _ in poster.posted if message.kind is MessageKind.ALSO_IN]
+    assert set(line.alert_ids) == set(together) and line.thread_ts == thread
+    assert statuses(outbox, together) == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+def test_a_copy_waits_while_another_watchlists_line_about_it_is_in_flight(outbox: Storage | FakeOutbox) -> None:
+    clock, poster = FakeClock(), FakePoster()
+    queue(outbox, clock, 1, "Vendors", "Signalling")
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+    [(_, _, thread), _] = poster.posted
+    clock.advance(timedelta(minutes=10))
+    first, second = queue_copy(outbox, clock, "Vendors", "Signalling")
+    outbox.start_attempt([first], NEWS.label, clock.now(), thread)  # killed while Slack took it, or not
+
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, clock=clock))
+
+    assert [message for _, message, _ in poster.posted if message.kind is MessageKind.ALSO_IN] == []
+    assert statuses(outbox, [first, second]) == [AlertStatus.SENDING, AlertStatus.PENDING]
 
 
 def test_a_second_watchlist_s_alert_replies_in_the_first_alert_s_thread(outbox: Storage | FakeOutbox) -> None:
