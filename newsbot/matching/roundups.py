@@ -150,24 +150,28 @@ def _headline_breaks(parts: list[str], marked: bool, marks: str) -> list[bool] |
         listed = (
             len(headlines) >= 3
             and all(len(headline.split()) >= 3 and _HEADLINE_START.match(headline) for headline in headlines)
-            and bool(_SETS_APART.intersection(marks) or _JOINS_THE_LAST.match(headlines[-1]))
-            and not _names_in_prose(headlines)
+            and bool(
+                _SETS_APART.intersection(marks)
+                or (_JOINS_THE_LAST.match(headlines[-1]) and not _names_in_prose(headlines))
+            )
         )
     return breaks if listed else None
 
 
 def _names_in_prose(parts: list[str]) -> bool:
     """Some parts in capitals, some not: a sentence-case sentence listing names, since a list of
-    headlines is written in one case throughout."""
+    headlines strung with commas is written in one case throughout. (Semicolons and pipes set
+    headlines apart whatever their case.)"""
     capitalised = [_in_capitals(part) for part in parts]
     return any(capitalised) and not all(capitalised)
 
 
 def _in_capitals(part: str) -> bool:
-    """Every word but Title Case's minor ones starts with a capital or a digit ("Temu Accused of
-    Spyware", "Deutsche Telekom AG"); words that start with a symbol ("$4.5B") say nothing."""
+    """Every word but Title Case's minor ones has a capital or starts with a digit ("Temu Accused of
+    Spyware", "Deutsche Telekom AG", "Patches iOS"); words that start with a symbol ("$4.5B") say
+    nothing."""
     return all(
-        word[0].isupper() or word[0].isdigit() or word.casefold() in _MINOR_WORDS
+        not word.islower() or word[0].isdigit() or word.casefold() in _MINOR_WORDS
         for word in part.split()
         if word[0].isalnum()
     )

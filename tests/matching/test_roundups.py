@@ -323,6 +323,9 @@ def test_a_title_case_comma_chain_or_names_listed_in_prose_are_one_story(
         "Petco Opens New Stores | Retailer Hack Exposes Millions | Temu Tops App Charts",
         "Petco opens new stores, A retailer hack exposes millions, and Temu tops app charts",
         "Petco Opens New Stores, Retailer Hack Exposes Millions, & Temu Tops App Charts",
+        # set apart by semicolons or pipes, a headline in sentence case or naming iOS is still its own
+        "Petco Names New CFO; Retail Hack Exposes Millions; Apple Patches iOS Zero-Day",
+        "Petco Opens Dublin Office | Retailer hack exposes millions | Apple Ships iPhone Update",
     ],
 )
 def test_headlines_strung_by_semicolons_pipes_or_a_last_and_are_still_a_roundup(matcher: Matcher, title: str) -> None:
