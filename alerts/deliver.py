@@ -452,7 +452,9 @@ class _Drain:
         found nothing stuck, and the notice the contract and `status` promised never went."""
         if self.policy.notices_to is None:
             return []
-        return self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
+        waiting = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
+        # Not one in flight: its look-up may find it in Slack, delivered when it was tried.
+        return [alert for alert in waiting if alert.status == AlertStatus.PENDING]
 
     def _announce_failures(self, overdue: Sequence[TriedAlert]) -> None:
         """One notice per episode of alerts stuck for longer than `failing_after`: still stuck, or

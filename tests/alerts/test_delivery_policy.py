@@ -200,3 +200,19 @@ def test_a_second_watchlist_s_alert_replies_in_the_first_alert_s_thread(outbox: 
     assert {*top.alert_ids, *reply.alert_ids} == {first, second}
     assert top.thread_ts is None and reply.thread_ts == ts
     assert statuses(outbox, [first, second]) == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+def test_an_alert_its_look_up_finds_delivered_long_ago_is_not_announced_as_late(outbox: Storage | FakeOutbox) -> None:
+    """Slack took it, the run died before the answer was recorded, and the next run came hours later:
+    the look-up found it, delivered on time, and a "delivery was failing … sent late" notice said
+    otherwise."""
+    clock, poster = FakeClock(), FakePoster()
+    [alert] = queue(outbox, clock, 1, "Vendors")
+    outbox.start_attempt([alert], NEWS.label, clock.now())
+    poster.post(NEWS, Outgoing({}, "", (alert,)))  # Slack has it; the answer was lost with the run
+    clock.advance(timedelta(hours=7))
+
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+
+    assert outbox.alert_status(alert) == AlertStatus.SENT
+    assert poster.messages_to(OPS.label) == []
