@@ -27,6 +27,7 @@ from newsbot.errors import NewsbotError
 from newsbot.models import FeedEntry
 from newsbot.stories.dates import parse_date
 from newsbot.stories.fastfeeds import parse_well_formed
+from newsbot.stories.normalize import encodable
 from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url, joined
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
@@ -233,4 +234,6 @@ def _struct_datetime(value: Any) -> datetime | None:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A JSON string as text, half a UTF-16 pair made U+FFFD (normalize.encodable): in an item's
+    address or id, it failed the whole feed."""
+    return encodable(value.strip()) if isinstance(value, str) else ""

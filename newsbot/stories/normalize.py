@@ -96,12 +96,12 @@ def to_story(entry: FeedEntry, source: str, now: datetime | None = None) -> Stor
         return None
     url = entry_identity(entry)
     as_text = _as_is if entry.plain else html_to_text
-    summary = bounded(_encodable(as_text(entry.summary)), MAX_TEXT_CHARS)
-    text = bounded(_encodable(as_text(entry.content)), MAX_TEXT_CHARS)
+    summary = bounded(encodable(as_text(entry.summary)), MAX_TEXT_CHARS)
+    text = bounded(encodable(as_text(entry.content)), MAX_TEXT_CHARS)
     return Story(
         id=story_id(url),
         url=url,
-        title=_without_controls(bounded(_encodable(as_text(entry.title)), MAX_TITLE_CHARS)) or url,
+        title=_without_controls(bounded(encodable(as_text(entry.title)), MAX_TITLE_CHARS)) or url,
         summary=_without_controls(summary),
         text=text if text != summary else "",
         source=source,
@@ -117,10 +117,11 @@ def _without_controls(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
-def _encodable(text: str) -> str:
+def encodable(text: str) -> str:
     """Half a UTF-16 pair made U+FFFD, as a decoder would: JSON may escape one alone ("\\ud83d"), and
     Python keeps it, but no UTF-8 write accepts it. One such JSON Feed item made SQLite's insert
-    raise, and every run stopped there, storing and alerting nothing, while the feed carried it."""
+    raise, and every run stopped there, storing and alerting nothing, while the feed carried it; in
+    its address, the whole feed failed. (Here for any entry, a team spider's too; feeds.py for JSON's.)"""
     return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 

@@ -68,7 +68,12 @@ def test_half_a_surrogate_pair_in_a_json_feed_stops_neither_the_run_nor_the_othe
                 "title": f"Mitto AG sold SS7 access {half} to locate phones",
                 "summary": f"The co-founder {half} sold access.",
                 "content_text": f"The SMS aggregator's co-founder sold surveillance access {half}.",
-            }
+            },
+            {  # in its address: the whole feed failed
+                "id": f"2{half}",
+                "url": f"https://news.example/kaleyra-{half}",
+                "title": "Kaleyra confirms breach of its SMS platform",
+            },
         ],
     }
     body = json.dumps(feed).encode()  # ensure_ascii: the half pair is written as the escape \ud83d
@@ -85,4 +90,5 @@ def test_half_a_surrogate_pair_in_a_json_feed_stops_neither_the_run_nor_the_othe
         alerted = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
     assert stored["https://news.example/mitto"] == "Mitto AG sold SS7 access \ufffd to locate phones"
     assert "https://other.example/kaleyra" in stored
-    assert alerted == 2
+    assert [url for url in stored if url.startswith("https://news.example/kaleyra-")], stored
+    assert alerted == 3
