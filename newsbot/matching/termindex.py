@@ -20,6 +20,8 @@ import re2
 from newsbot.matching.textfold import fold, is_whole_word, plain, unaccented
 
 _PROBE = -1  # in the folded automaton: "a case-sensitive term may be here"
+SHORT_FIELD_CHARS = 1_000  # a headline's length at most (normalize.MAX_TITLE_CHARS)
+CAPITALS_A_SMALL_LETTER = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,17 @@ class Hit(NamedTuple):
     # `near:` spans a headline and the lede under it; -1 for terms that are not positional.
     word: int
     folded: bool  # offsets are in fold(text) when True, in plain(text) otherwise
+
+
+def _in_capitals(text: str) -> bool:
+    """All in capitals, or for a headline's length mostly: four capitals to each small letter, so
+    that a publisher's name after it ("… - The Mirror", "… | Reuters") does not hide it."""
+    if text.isupper():
+        return True
+    if len(text) > SHORT_FIELD_CHARS:
+        return False
+    capitals = sum(map(str.isupper, text))
+    return capitals > 0 and sum(map(str.islower, text)) * CAPITALS_A_SMALL_LETTER <= capitals
 
 
 def regex_options() -> re2.Options:
@@ -146,11 +159,13 @@ class TermIndex:
         hits = self._hits(field, folded, True, (item for item in found if item[0] != _PROBE), words_before)
         if any(item[0] == _PROBE for item in found):
             exact = plain(text)
-            # A field all in capitals ("THREE UK OUTAGE LEAVES MILLIONS…", a wire's headline) says
-            # nothing about case: a case-sensitive term is found there in capitals, or such headlines
-            # were never matched, not even by the long forms that name nothing else.
-            automaton = self._shouted if exact.isupper() else self._exact
-            hits += self._hits(field, exact, False, automaton.find(exact), words_before)
+            found_exact: Iterable[tuple[int, int, int]] = self._exact.find(exact)
+            if _in_capitals(exact):
+                # A headline in capitals ("THREE UK OUTAGE LEAVES MILLIONS… | Reuters") says nothing
+                # about case: a case-sensitive term is found there in capitals too, or such headlines
+                # were never matched, not even by the long forms that name nothing else.
+                found_exact = dict.fromkeys([*found_exact, *self._shouted.find(exact)])
+            hits += self._hits(field, exact, False, found_exact, words_before)
         return hits, folded.count(" ") + 1 if folded else 0
 
     def _hits(

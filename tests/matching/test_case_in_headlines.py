@@ -28,6 +28,9 @@ def fired(matcher: Matcher, text: str) -> set[tuple[str, str]]:
         ("THREE UK OUTAGE LEAVES MILLIONS UNABLE TO MAKE CALLS", ("Carriers and apps", "vendor-outage")),
         ("BANDWIDTH INC DATA BREACH", ("Telecom threats", "vendor-breach")),
         ("ORANGE BELGIUM HACKED, DATA OF 850,000 CUSTOMERS STOLEN", ("Carriers and apps", "vendor-breach")),
+        # a publisher's name after it, as Google News writes titles
+        ("BANDWIDTH INC DATA BREACH EXPOSES CUSTOMERS | Reuters", ("Telecom threats", "vendor-breach")),
+        ("THREE UK OUTAGE AFTER CYBERATTACK ON MOBILE NETWORK - The Mirror", ("Carriers and apps", "vendor-outage")),
     ],
 )
 def test_a_headline_all_in_capitals_finds_a_case_sensitive_vendor(
