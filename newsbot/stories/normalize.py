@@ -29,7 +29,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _BLOCK_TAGS = re.compile(
     r"</?(p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|thead|tbody|tfoot|tr|td|th|"
     r"caption|section|article|header|footer|aside|nav|figure|figcaption|main|address|details|"
-    r"summary|img)\b[^<>]*>",  # not [^>]*: from each of thousands of "<div " it read to the next ">"
+    # Attributes to the tag's ">": quoted values may hold "<" (alt="a<b"), an unquoted "<" ends it
+    # (not [^>]*: from each of thousands of "<div " that read on to the next ">", quadratic).
+    r"summary|img)\b(?:[^<>\"']|\"[^\"]{0,1000}\"|'[^']{0,1000}')*>",
     re.IGNORECASE,
 )
 

@@ -390,3 +390,15 @@ def test_a_date_of_the_web_s_first_years_is_kept() -> None:
     entry = FeedEntry(title="An old story", link="https://news.example.test/b", published=early)
     story = to_story(entry, "Desk", now=datetime(2026, 12, 6, tzinfo=UTC))
     assert story is not None and story.published_at == early
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ('Mitto AG<img alt="a<b" src=x>SS7 access', "Mitto AG SS7 access"),  # a "<" inside a quoted value
+        ("Mitto AG<p class='lead'>SS7 access", "Mitto AG SS7 access"),
+        ("Mitto AG<br/>SS7 access", "Mitto AG SS7 access"),
+    ],
+)
+def test_a_block_tag_separates_words_whatever_its_attributes_hold(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text
