@@ -30,7 +30,7 @@ from newsbot.stories.fastfeeds import parse_well_formed
 from newsbot.stories.normalize import encodable
 from newsbot.stories.urls import entry_address, fragment_names_item, is_absolute, is_http_url, joined
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*+(\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)  # *+: see _without_doctype
 _DOCTYPE_START = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = b"<!ENTITY"
 _WIDE_ENTITY = tuple(_ENTITY.decode().encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
@@ -168,7 +168,8 @@ def _defuse(body: bytes) -> bytes:
 def _without_doctype(body: bytes) -> bytes:
     """The body without its DOCTYPE, which is tried where the first one starts only: a document has
     one, and tried at each of thousands of "<!DOCTYPE [", the pattern read on from each to the end of
-    the body (quadratic: 200 KB took 18 s)."""
+    the body (quadratic: 200 KB took 18 s). Its name's run is possessive: given back a character at a
+    time when no ">" follows, each try read the blanks after it again (80 KB of them: 6 s)."""
     start = _DOCTYPE_START.search(body)
     doctype = _DOCTYPE.match(body, start.start()) if start else None
     return body[: doctype.start()] + body[doctype.end() :] if doctype else body

@@ -1,0 +1,42 @@
+"""Matching reads each story once through, whatever its text: patterns and loops that read on from
+each of thousands of places to a far end held one story's matching for seconds to minutes, inside
+the run, and every other source's stories with it. Each case runs in a child process, so that a
+regression is killed; a healthy match takes well under a second, so the 20 s bound is not a
+benchmark."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPOSITORY
+
+TEXTS = {
+    # from each word of a run of "a-a-a-…" the bare-host branch of the URL pattern read to its end
+    "a host name of a million labels": "'www. ' + 'a-' * 100_000",
+    # every hit of a positional term counted the spaces from the text's start: 1.5 s at the 200,000
+    # characters a stored text keeps, and ten times that text shows the growth (minutes before)
+    "three hundred thousand hits": "'Twilio, SMS breach, ' * 100_000",
+}
+
+
+@pytest.mark.parametrize("text", TEXTS.values(), ids=list(TEXTS))
+def test_a_story_of_hostile_text_is_matched_at_once(text: str) -> None:
+    program = (
+        "from newsbot.configuration.watchlists import load_watchlist\n"
+        "from newsbot.matching.matcher import Matcher\n"
+        "from newsbot.models import Story\n"
+        "matcher = Matcher([load_watchlist('examples/watchlists/telecom-threats.yaml')])\n"
+        f"story = Story('s', 'https://x.example.test/s', 'A title', '', {text}, 'Wire')\n"
+        "print(len(matcher.match_story(story)))\n"
+    )
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, timeout=20, cwd=REPOSITORY, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("matching one story took more than 20 s")
+    assert finished.returncode == 0, finished.stderr.decode()
+    assert finished.stdout.strip() in (b"0", b"1")
