@@ -24,6 +24,12 @@ from newsbot.stories.normalize import MAX_TEXT_CHARS, bounded, html_to_text
 # this is read only this far; real articles end well before it (a page heavy with scripts whose
 # text starts later keeps its feed's teaser instead).
 MAX_PAGE_CHARS = 1_500_000
+# trafilatura reads a table row in time that grows with the square of its cells (it counts the row's
+# cells again for each): a page of 150,000 cells would hold the read about a minute. Past this many
+# a page's tables are left out of its text, and so are the fallback extractors, which read such a
+# page, its main text short without them, slower still (20,000 cells: 40 s); an article's tables
+# hold a few hundred.
+MAX_TABLE_CELLS = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Article:
 def extract_article(html: str, url: str, title_css: str | None = None, date_css: str | None = None) -> Article:
     """The page's main text (empty when there is none), with its headline and date if found."""
     html = html[:MAX_PAGE_CHARS]
+    flooded = html.lower().count("<td") > MAX_TABLE_CELLS
     # A dict only with the deprecated as_dict=True, which trafilatura's annotation does not tell apart.
     document = cast(
         "Document | None",
@@ -44,7 +51,8 @@ def extract_article(html: str, url: str, title_css: str | None = None, date_css:
             url=url,
             with_metadata=True,
             include_comments=False,
-            include_tables=True,
+            include_tables=not flooded,
+            fast=flooded,
             date_extraction_params=_date_params(),
         ),
     )

@@ -31,3 +31,17 @@ def test_a_huge_article_page_is_read_only_so_far():
 def test_bounded_leaves_short_text_alone_and_cuts_a_word_free_text_hard():
     assert bounded("Mitto AG", 100) == "Mitto AG"
     assert bounded("x" * 500, 100) == "x" * 100
+
+
+def test_a_page_of_one_table_row_of_a_hundred_thousand_cells_is_read_without_its_tables():
+    """trafilatura counts a row's cells again for each cell: read with its table, this page (1.1 MB,
+    under the page bound) held the reading about a minute; an article's own tables are kept."""
+    lede = "<p>" + "Mitto AG sold SS7 access to locate phones. " * 20 + "</p>"
+    flood = "<table><tr>" + "<td>x</td>" * 110_000 + "</tr></table>"
+    short = "<table><tr><td>Mitto AG</td><td>SS7 gateway</td></tr></table>"
+
+    flooded = extract_article(f"<html><body><article>{lede}{flood}</article></body></html>", "https://e.example/a")
+    kept = extract_article(f"<html><body><article>{lede}{short}</article></body></html>", "https://e.example/b")
+
+    assert flooded.text.startswith("Mitto AG sold SS7 access") and len(flooded.text) < 5_000  # no table
+    assert "SS7 gateway" in kept.text
