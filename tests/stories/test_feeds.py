@@ -500,6 +500,18 @@ def test_many_blank_lines_before_the_root_element_do_not_stall_parsing() -> None
             "b'<link>https://x.example.test/1</link><description><![CDATA[' + b'<script>' * 120_000 + b']]>'"
             "b'</description></item></channel></rss>'",
         ),
+        (  # feedparser's search for an e-mail address in an author's name (a declared charset sends it there)
+            "an author of a million letters",
+            'b\'<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>x</title>\''
+            "b'<item><title>a</title><link>https://x.example.test/1</link><author>' + b'a' * 1_000_000 + b'</author>'"
+            "b'</item></channel></rss>'",
+        ),
+        (  # feedparser's sanitizer, from each unclosed comment to the next ">"
+            "unclosed comments",
+            'b\'<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>x</title>\''
+            "b'<item><title>a</title><link>https://x.example.test/1</link><description><![CDATA['"
+            "+ b'<!--' * 400_000 + b']]></description></item></channel></rss>'",
+        ),
         (  # a description of unclosed block tags, made text
             "unclosed divs",
             'b\'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>a</title>\''
