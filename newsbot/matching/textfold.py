@@ -55,6 +55,7 @@ _SUBSTITUTES = {
 # faster than an `re` class of the same ranges would.
 _IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
 _SPACELESS_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")  # syllables and jamo
 _SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
 
@@ -147,9 +148,15 @@ def is_word_character(character: str) -> bool:
 
 
 def is_whole_word(text: str, start: int, end: int) -> bool:
-    """True when text[start:end] is not part of a longer word; "%2Fa" is an escape, not "2FA"."""
+    """True when text[start:end] is not part of a longer word; "%2Fa" is an escape, not "2FA".
+
+    A word ending in Hangul may go on in Hangul: Korean writes its particles onto the noun
+    ("SK텔레콤에서", "at SK Telecom"), so a name followed by one is still the name.
+    """
     if start > 0:
         before = text[start - 1]
         if is_word_character(before) or before == "%":
             return False
-    return not (end < len(text) and is_word_character(text[end]))
+    if end == len(text) or not is_word_character(after := text[end]):
+        return True
+    return bool(_HANGUL.match(after) and _HANGUL.match(text[end - 1]))

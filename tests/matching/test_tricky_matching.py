@@ -75,8 +75,9 @@ vendors:
   - name: Mitto
   - name: Kaleyra
   - name: 华为
+  - name: SK텔레콤
 topics:
-  breach: [breach]
+  breach: [breach, 해킹]
 rules:
   - name: vendor-breach
     all: [vendors, breach]
@@ -317,6 +318,9 @@ TABLE: list[Row] = [
     # Han characters are letters, so a Chinese name is never a "whole word" inside Chinese text.
     ("CJK name in CJK text", "unicode", "华为公司 breach", {VB}, {"vendors": {"华为": ["华为"]}}),
     ("CJK name spaced", "unicode", "华为 breach", {VB}, {"vendors": {"华为": ["华为"]}}),
+    # Korean writes its particles onto the noun: "at SK Telecom, hacking" is still SK Telecom, hacking.
+    ("Korean particles", "unicode", "SK텔레콤에서 해킹이 발생", {VB}, {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
+    ("Korean name inside a word", "unicode", "신SK텔레콤 해킹", set(), {"vendors": {}}),
     # ---- AT&T and T-Mobile ------------------------------------------------------------------------
     ("AT&T", "core", "AT&T breach", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
     ("at&t possessive", "core", "at&t’s network was hacked", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
