@@ -372,11 +372,19 @@ def _run(arguments: argparse.Namespace) -> ExitStatus:
 
 def _check(arguments: argparse.Namespace) -> ExitStatus:
     config = load_config(arguments.config)
-    from newsbot.cli.commonwords import common_word_warnings  # wordfreq: 0.2 s, after the config is known good
+    from newsbot.cli.commonwords import (  # wordfreq: 0.2 s, after the config is known good
+        common_word_warnings,
+        everyday_topic_warnings,
+    )
 
     warnings = [*config.warnings, *(warning for watchlist in config.watchlists for warning in watchlist.warnings)]
     warnings += files_not_read(config.path.parent / config.settings.watchlists)
-    for warning in [*warnings, *ignored_routing(config), *common_word_warnings(config)]:
+    for warning in [
+        *warnings,
+        *ignored_routing(config),
+        *common_word_warnings(config),
+        *everyday_topic_warnings(config),
+    ]:
         print(f"warning: {warning}")
     failed = [result for result in run_examples(config.watchlists) if not result.passed]
     for result in failed:

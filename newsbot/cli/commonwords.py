@@ -1,4 +1,5 @@
-"""`newsbot check`'s warning about vendors whose name is also a common word, with what it costs.
+"""`newsbot check`'s warnings about vendors whose name is also a common word, with what it costs, and
+about topic terms nearly every story holds.
 
 A warning that says "'Orange' alone matches 212 of 3,400 stored stories" is acted on; one that
 says "may be ambiguous" is not. The count is read from the database when a run has made one.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsbot.cli.status import reading
-from newsbot.configuration.commonwords import unguarded_common_words
+from newsbot.configuration.commonwords import topic_terms_in_every_story, unguarded_common_words
 from newsbot.configuration.config import Config
 from newsbot.configuration.watchlists import VendorConfig, Watchlist
 from newsbot.errors import StorageError
@@ -45,6 +46,16 @@ def common_word_warnings(config: Config) -> list[str]:
     return [
         f"{found_vendor.where()}: {_sentence(found_vendor)}{counts.get(found_vendor.form, '')}"
         for found_vendor in found
+    ]
+
+
+def everyday_topic_warnings(config: Config) -> list[str]:
+    """A topic term nearly every story holds, at its `file:line`."""
+    return [
+        f"{watchlist.where(('topics', topic, position))}: topic '{topic}': {why}, so nearly every story has the "
+        "topic and a rule that needs it fires on its other items alone; name what the topic is about"
+        for watchlist in config.watchlists
+        for topic, position, why in topic_terms_in_every_story(watchlist.config)
     ]
 
 

@@ -18,7 +18,8 @@ import statistics
 
 import wordfreq
 
-from newsbot.configuration.watchlists import VendorConfig
+from newsbot.configuration.watchlists import RegexTerm, VendorConfig, WatchlistConfig
+from newsbot.matching.termindex import Term, TermIndex
 
 COMMON_ZIPF = 3.5  # at least ~3 uses per million English words ("bandwidth" is 3.62)
 ENGLISH_MARGIN = 0.5  # Zipf points above other languages' median: an English word, not a brand
@@ -62,4 +63,27 @@ def unguarded_common_words(vendor: VendorConfig) -> list[tuple[str, float]]:
     for form in vendor.forms():
         if vendor.counts_alone(form) and (zipf := common_word_zipf(form)) is not None:
             found.append((form, zipf))
+    return found
+
+
+# The most frequent English words ("the" 7.7, "of" 7.4, "is" 7.0, "new" 6.3): nearly every story has
+# one, so a topic that lists one is true of every story, and a rule needing it fires on its vendors
+# alone. Topic words a team means are far rarer ("data" 5.3, "breach" 4.3).
+EVERY_STORY_ZIPF = 6.0
+# Texts any story would hold: a pattern that matches all of them matches every story.
+_ORDINARY_TEXTS = ("a", "the report said", "zq", "2026")
+
+
+def topic_terms_in_every_story(config: WatchlistConfig) -> list[tuple[str, int, str]]:
+    """(topic, position, why) for each topic term nearly every story holds: one of English's most
+    frequent words, or a {regex:} that matches any text (".*", "\\w+"): `check` passed both, and every
+    story naming a vendor alerted."""
+    found = []
+    for topic, terms in config.topics.items():
+        for position, term in enumerate(terms):
+            if isinstance(term, RegexTerm):
+                if all(TermIndex([Term(term.regex, is_regex=True)]).scan({"text": text}) for text in _ORDINARY_TEXTS):
+                    found.append((topic, position, f"the pattern '{term.regex}' matches any text"))
+            elif (zipf := wordfreq.zipf_frequency(term.casefold(), "en")) >= EVERY_STORY_ZIPF:
+                found.append((topic, position, f"'{term}' is one of the most frequent English words (Zipf {zipf:.1f})"))
     return found

@@ -30,6 +30,24 @@ def test_check_valid_workspace_says_ok_with_counts(ready: Workspace) -> None:
     assert "the terminal" in result.stdout
 
 
+def test_check_warns_about_a_topic_term_nearly_every_story_holds(ready: Workspace) -> None:
+    """A topic of ".*", "\\w+" or "the" is true of every story: check passed it in silence, and every
+    story naming a vendor alerted."""
+    path = ready.watchlist("everything.yaml")
+    path.write_text(
+        "name: Everything\nvendors:\n  - name: Twilio\ntopics:\n  breach:\n    - breach\n    - {regex: '.*'}\n"
+        "  usual: [the, hack]\n  fine: [{regex: 'toll[ ]fraud'}]\nrules:\n  - name: r\n    all: [vendors, breach]\n",
+        encoding="utf-8",
+    )
+
+    result = ready.newsbot("check")
+
+    assert result.returncode == 0, result.stderr
+    assert f"{path}:7: topic 'breach': the pattern '.*' matches any text, so nearly every story has" in result.stdout
+    assert f"{path}:8: topic 'usual': 'the' is one of the most frequent English words" in result.stdout
+    assert "'hack'" not in result.stdout and "toll[ ]fraud" not in result.stdout
+
+
 def test_check_with_slack_env_set_reports_slack(ready: Workspace) -> None:
     ready.settings["slack"] = {"webhook_url": "${TEST_SLACK_WEBHOOK}"}
     ready.environment["TEST_SLACK_WEBHOOK"] = "https://hooks.example/services/x"
