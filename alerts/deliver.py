@@ -73,7 +73,9 @@ class Outbox(Protocol):
     def thread_of(self, story: str, destination: str, severity: Severity) -> str | None: ...
     def waiting(self, queued_before: datetime) -> list[TriedAlert]: ...
     def last_notice(self, kind: str) -> datetime | None: ...
-    def record_notice(self, kind: str, when: datetime, detail: str) -> None: ...
+    def record_notice(self, kind: str, when: datetime | None, detail: str) -> None: ...
+    def unsent_notice(self, kind: str) -> tuple[int, str] | None: ...
+    def mark_notice_sent(self, notice: int, when: datetime) -> None: ...
     def pending_source_notices(self) -> list[SourceNotice]: ...
     def sent_message(self, alert: str) -> tuple[str, str] | None: ...
     def line_in_thread(self, story: str, channel: str, thread: str) -> str | None: ...
@@ -460,7 +462,10 @@ class _Drain:
         """One notice per episode of alerts stuck for longer than `failing_after`: still stuck, or
         `overdue` when the pass began and sent since."""
         target = self.policy.notices_to
-        if target is None or not self.report.slack_answered:
+        if target is None:
+            return
+        self._post_held_notice(target)  # tried whether or not this pass sent anything
+        if not self.report.slack_answered:
             return
         stuck = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
         waiting = {alert.id for alert in stuck}
@@ -482,7 +487,23 @@ class _Drain:
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
-        else:  # said, so that a notice Slack refuses is not retried in silence every run
+            return
+        if not stuck:  # its alerts were sent: no later pass would find them to announce, so it is held
+            self.outbox.record_notice(DELIVERY_FAILING, None, text)
+        # said, so that a notice Slack refuses is not retried in silence every run
+        self.report.errors.append(f"{target.label}: the delivery-failing notice: {result.error or 'unknown error'}")
+
+    def _post_held_notice(self, target: Destination) -> None:
+        """A "was failing" notice Slack refused, held by an earlier pass: its late alerts went out then,
+        and without it the channel never learnt they had been late."""
+        held = self.outbox.unsent_notice(DELIVERY_FAILING)
+        if held is None:
+            return
+        number, text = held
+        result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
+        if result.ok:
+            self.outbox.mark_notice_sent(number, self.clock.now())
+        else:
             self.report.errors.append(f"{target.label}: the delivery-failing notice: {result.error or 'unknown error'}")
 
     def _send_source_notices(self) -> None:

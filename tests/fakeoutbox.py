@@ -32,7 +32,7 @@ class _Entry:
 class FakeOutbox:
     def __init__(self) -> None:
         self.entries: dict[str, _Entry] = {}
-        self.notices: list[tuple[str, datetime, str]] = []
+        self.notices: list[tuple[str, datetime | None, str]] = []
 
     def add(self, alert: Alert, when: datetime) -> None:
         self.entries.setdefault(alert.id, _Entry(alert, when))
@@ -137,10 +137,24 @@ class FakeOutbox:
         ]
 
     def last_notice(self, kind: str) -> datetime | None:
-        return max((when for noticed, when, _ in self.notices if noticed == kind), default=None)
+        return max((when for noticed, when, _ in self.notices if noticed == kind and when), default=None)
 
-    def record_notice(self, kind: str, when: datetime, detail: str) -> None:
+    def record_notice(self, kind: str, when: datetime | None, detail: str) -> None:
         self.notices.append((kind, when, detail))
+
+    def unsent_notice(self, kind: str) -> tuple[int, str] | None:
+        return next(
+            (
+                (number, detail)
+                for number, (noticed, when, detail) in enumerate(self.notices)
+                if noticed == kind and not when
+            ),
+            None,
+        )
+
+    def mark_notice_sent(self, notice: int, when: datetime) -> None:
+        kind, _, detail = self.notices[notice]
+        self.notices[notice] = (kind, when, detail)
 
     def pending_source_notices(self) -> list[SourceNotice]:
         return []

@@ -235,9 +235,20 @@ class OutboxStore(StoreBase):
         rows = list(self.db.query("SELECT max(sent_at) AS sent_at FROM notices WHERE kind = ?", [kind]))
         return parse_iso(rows[0]["sent_at"]) if rows else None
 
-    def record_notice(self, kind: str, when: datetime, detail: str) -> None:
+    def record_notice(self, kind: str, when: datetime | None, detail: str) -> None:
+        """A notice sent at `when`, or, None, one held for a later pass to send (unsent_notice)."""
         with self.transaction():
             self.db.table("notices").insert({"kind": kind, "sent_at": iso(when), "detail": detail})
+
+    def unsent_notice(self, kind: str) -> tuple[int, str] | None:
+        row = self.db.execute(
+            "SELECT id, detail FROM notices WHERE kind = ? AND sent_at IS NULL ORDER BY id LIMIT 1", [kind]
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def mark_notice_sent(self, notice: int, when: datetime) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE notices SET sent_at = ? WHERE id = ?", [iso(when), notice])
 
 
 def _kind(row: dict[str, Any]) -> AlertKind:

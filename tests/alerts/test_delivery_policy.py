@@ -216,3 +216,25 @@ def test_an_alert_its_look_up_finds_delivered_long_ago_is_not_announced_as_late(
 
     assert outbox.alert_status(alert) == AlertStatus.SENT
     assert poster.messages_to(OPS.label) == []
+
+
+def test_a_refused_delivery_was_failing_notice_is_held_and_sent_by_a_later_pass(outbox: Storage | FakeOutbox) -> None:
+    """Its late alerts went out in the pass that reached Slack again; the notice saying so was refused,
+    and with nothing stuck any more no later pass had anything to announce: the channel never learnt."""
+    clock, poster = FakeClock(), FakePoster()
+    [alert] = queue(outbox, clock, 1, "Vendors")
+    poster.failing = {NEWS.label: "channel_not_found"}
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+    clock.advance(timedelta(hours=7))
+    poster.failing = {OPS.label: "invalid_auth"}
+
+    refused = deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+    poster.failing = {}
+    held = deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+    again = deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+
+    assert outbox.alert_status(alert) == AlertStatus.SENT
+    assert "#ops: the delivery-failing notice: invalid_auth" in refused.errors
+    [notice] = poster.messages_to(OPS.label)
+    assert "delivery was failing: 1 alerts waited more than 6:00:00 and were sent late" in notice.plain
+    assert held.errors == [] and again.errors == []
