@@ -24,8 +24,12 @@ MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 but the whitespace (collapsed anyway)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTENT_TAG = re.compile(r"<(script|style|noscript)\b[^<>]*>", re.IGNORECASE)
-_CLOSING_TAG = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in ("script", "style", "noscript")}
+# w3lib's own reading of a tag (w3lib.html, 2.5): its attributes with their quoted values whole (a "<"
+# in one is no tag), the name ending at a blank, "/" or ">" (`<style-guide>` is not a style), and an
+# end tag closing on its name so ended (`</script >`, `</script/>`, `</script foo>`, as browsers do).
+_TAG_BODY = r"""[^<>=]*(?:(?:=\s*"[^"]*"|=\s*'[^']*'|=(?!\s*["']))[^<>=]*)*"""
+_CONTENT_TAG = re.compile(rf"<(script|style|noscript)(?=[\s/>])(?:{_TAG_BODY}>|[^<>]*>)", re.IGNORECASE)
+_CLOSING_TAG = {tag: re.compile(rf"</{tag}(?=[\s/>])[^<>]*>", re.IGNORECASE) for tag in ("script", "style", "noscript")}
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
 _BLOCK_TAGS = re.compile(

@@ -402,3 +402,18 @@ def test_a_date_of_the_web_s_first_years_is_kept() -> None:
 )
 def test_a_block_tag_separates_words_whatever_its_attributes_hold(markup: str, text: str) -> None:
     assert html_to_text(markup) == text
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("Intro <style-guide>Twilio confirms breach</style-guide> More <style>x{}</style>End",
+         "Intro Twilio confirms breach More End"),  # a tag whose name only starts as "style" is no style
+        ('a<script onload="if(x<2)y()">var vendor="Twilio breach";</script>b', "ab"),  # "<" in a quoted value
+        ("a<script>x</script/>b<script>y</script foo>c", "abc"),  # end tags as browsers end them
+        ("a<noscript-fallback>keep</noscript-fallback>b<noscript>n</noscript>c", "akeepbc"),
+        ("a<script>never closed b", "anever closed b"),  # left to remove_tags, as w3lib leaves it
+    ],
+)  # fmt: skip
+def test_scripts_and_styles_go_with_their_content_as_w3lib_reads_them(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text
