@@ -56,6 +56,17 @@ _SUBSTITUTES = {
 _IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
 _SPACELESS_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")  # syllables and jamo
+# A whole run of Hangul, long enough for a particle of four syllables as folded text writes them
+# (NFKD: two or three jamo a syllable).
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]{1,12}(?![\\w])")
+# Korean's case particles and their common pairs, as news writes them after a name.
+KOREAN_PARTICLES = frozenset({
+    "은", "는", "이", "가", "을", "를", "의", "에", "에서", "에게",
+    "께", "께서", "와", "과", "도", "로", "으로", "만", "까지", "부터",
+    "처럼", "보다", "이나", "나", "랑", "이랑", "하고", "에도", "에서도",
+    "에서는", "에는", "으로는", "로는", "과의", "와의", "에서의", "로의",
+    "으로의", "에게는", "으로부터", "로부터", "이다", "이며", "이라고", "라고",
+})  # fmt: skip
 _SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
 
@@ -150,13 +161,17 @@ def is_word_character(character: str) -> bool:
 def is_whole_word(text: str, start: int, end: int) -> bool:
     """True when text[start:end] is not part of a longer word; "%2Fa" is an escape, not "2FA".
 
-    A word ending in Hangul may go on in Hangul: Korean writes its particles onto the noun
-    ("SK텔레콤에서", "at SK Telecom"), so a name followed by one is still the name.
+    A word ending in Hangul may go on with a particle: Korean writes them onto the noun
+    ("SK텔레콤에서", at SK Telecom), so a name followed by one is still the name; by other syllables
+    it is another word ("장애인", a disabled person, is no "장애", outage).
     """
     if start > 0:
         before = text[start - 1]
         if is_word_character(before) or before == "%":
             return False
-    if end == len(text) or not is_word_character(after := text[end]):
+    if end == len(text) or not is_word_character(text[end]):
         return True
-    return bool(_HANGUL.match(after) and _HANGUL.match(text[end - 1]))
+    if not _HANGUL.match(text[end - 1]):
+        return False
+    particle = _HANGUL_RUN.match(text, end)
+    return particle is not None and unicodedata.normalize("NFC", particle.group()) in KOREAN_PARTICLES

@@ -321,6 +321,9 @@ TABLE: list[Row] = [
     # Korean writes its particles onto the noun: "at SK Telecom, hacking" is still SK Telecom, hacking.
     ("Korean particles", "unicode", "SK텔레콤에서 해킹이 발생", {VB}, {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
     ("Korean name inside a word", "unicode", "신SK텔레콤 해킹", set(), {"vendors": {}}),
+    ("Korean particles on both", "unicode", "SK텔레콤이 해킹을 당했다", {VB}, {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
+    # ...but other syllables make another word: a hackathon (해킹톤) is no hacking (해킹)
+    ("Korean longer word", "unicode", "SK텔레콤 해킹톤 개최", set(), {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
     # ---- AT&T and T-Mobile ------------------------------------------------------------------------
     ("AT&T", "core", "AT&T breach", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
     ("at&t possessive", "core", "at&t’s network was hacked", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
