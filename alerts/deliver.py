@@ -144,6 +144,7 @@ class _Drain:
         self.clock = policy.clock
         self.pacer = Pacer(policy.seconds_between_messages, policy.clock)
         self.report = DeliveryReport()
+        self._found_in_slack: set[str] = set()  # alerts in flight from an earlier run, found delivered
 
     def run(self) -> DeliveryReport:
         try:
@@ -227,6 +228,7 @@ class _Drain:
                     [alert_id], self.clock.now(), message.channel, message.ts, digest=digest, detail_due=digest
                 )
                 settled.add(alert_id)
+                self._found_in_slack.add(alert_id)
             # Not found, but Slack may still be storing it: still in flight, not resent yet. (A stored
             # start has whole seconds, up to one early: the window's margin covers that.)
             settled.update(
@@ -454,9 +456,7 @@ class _Drain:
         found nothing stuck, and the notice the contract and `status` promised never went."""
         if self.policy.notices_to is None:
             return []
-        waiting = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
-        # Not one in flight: its look-up may find it in Slack, delivered when it was tried.
-        return [alert for alert in waiting if alert.status == AlertStatus.PENDING]
+        return self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
 
     def _announce_failures(self, overdue: Sequence[TriedAlert]) -> None:
         """One notice per episode of alerts stuck for longer than `failing_after`: still stuck, or
@@ -469,10 +469,10 @@ class _Drain:
             return
         stuck = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
         waiting = {alert.id for alert in stuck}
-        late = [
+        late = [  # not one its look-up found in Slack: delivered when it was tried, on time
             alert
             for alert in overdue
-            if alert.id not in waiting and self.outbox.alert_status(alert.id) == AlertStatus.SENT
+            if alert.id not in waiting | self._found_in_slack and self.outbox.alert_status(alert.id) == AlertStatus.SENT
         ]
         if not stuck and not late:
             return

@@ -238,3 +238,18 @@ def test_a_refused_delivery_was_failing_notice_is_held_and_sent_by_a_later_pass(
     [notice] = poster.messages_to(OPS.label)
     assert "delivery was failing: 1 alerts waited more than 6:00:00 and were sent late" in notice.plain
     assert held.errors == [] and again.errors == []
+
+
+def test_an_alert_in_flight_its_look_up_finds_absent_and_resends_hours_later_is_announced_as_late(
+    outbox: Storage | FakeOutbox,
+) -> None:
+    clock, poster = FakeClock(), FakePoster()
+    [alert] = queue(outbox, clock, 1, "Vendors")
+    outbox.start_attempt([alert], NEWS.label, clock.now())  # the run died; Slack never got it
+    clock.advance(timedelta(hours=7))
+
+    deliver(outbox, poster, Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock))
+
+    assert outbox.alert_status(alert) == AlertStatus.SENT
+    [notice] = poster.messages_to(OPS.label)
+    assert "were sent late" in notice.plain
