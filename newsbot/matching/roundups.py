@@ -9,8 +9,9 @@ What makes a roundup, judged on the title, the summary and free text (never the 
 where commas are prose):
 - a sentence that is a list of headlines: three or more parts separated by ", " "; " or " | ",
   each of three or more words starting with a capital or a digit, as headlines do, and strung as a
-  list: by semicolons or pipes, or with commas and its last part joined by "and" ("…, and Ransomware
-  Payments Hit $4.5B"), as English joins a list's last item. A comma chain without it is a
+  list: by semicolons, or with commas or pipes and its last part joined by "and" ("…, and Ransomware
+  Payments Hit $4.5B"), as English joins a list's last item (pipes alone are a headline, its section
+  and its site). A comma chain without it is a
   Title-Case headline's clauses ("Twilio Staff Tricked By Fake Texts, Attackers Reach Customer Data,
   Company Confirms Breach"), and names listed in sentence-case prose ("clients such as Deutsche
   Telekom AG, Telefonica Deutschland Holding, and Vodafone Group Plc") are names: a part all in
@@ -71,7 +72,10 @@ _GOES_ON = re.compile(
     r"^(?:and )?(?:says|say|adds|warns|denies|confirms|admits|vows|urges|blames|insists)(?= )", re.IGNORECASE
 )
 _JOINS_THE_LAST = re.compile(r"^(?:and|&|plus) ", re.IGNORECASE)
-_SETS_APART = frozenset(";|")  # separators a newsletter strings headlines with: a list without "and"
+# Semicolons set headlines apart on their own: a list without "and". Pipes do not: "Twilio says 125
+# customers were affected | Latest Tech News | The Economic Times" is a headline, its section and its
+# site, and cut as a list its vendor lost the breach its summary told of.
+_SETS_APART = frozenset(";")
 # Words Title Case leaves in lower case: a part of only these and capitalised words is written in capitals.
 _MINOR_WORDS = frozenset({
     "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor", "of", "off",
@@ -160,8 +164,8 @@ def _headline_breaks(parts: list[str], marked: bool, marks: str) -> list[bool] |
 
 def _names_in_prose(parts: list[str]) -> bool:
     """Some parts in capitals, some not: a sentence-case sentence listing names, since a list of
-    headlines strung with commas is written in one case throughout. (Semicolons and pipes set
-    headlines apart whatever their case.)"""
+    headlines strung with commas is written in one case throughout. (Semicolons set headlines apart
+    whatever their case.)"""
     capitalised = [_in_capitals(part) for part in parts]
     return any(capitalised) and not all(capitalised)
 

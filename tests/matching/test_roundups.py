@@ -260,7 +260,7 @@ def test_a_context_word_in_another_story_of_a_roundup_is_named_as_such(matcher: 
         "Temu Fined Over Robocalls, As Hackers Breach Hospitals, and Petco Expands In India",
         "Temu Tops App Charts, Warns Of Retail Breach Wave, and Petco Expands In India",
         "Week in review: Temu adds a new app, as hackers breach hospitals, Petco expands in India",
-        "Retail Hack Exposes Millions | Temu Expands In India, | Petco Adds New Stores",
+        "Retail Hack Exposes Millions; Temu Expands In India, ; Petco Adds New Stores",
         "Week in review: Temu adds a new app; ; a hack exposes a retailer's customers",
     ],
 )
@@ -320,13 +320,27 @@ def test_a_title_case_comma_chain_or_names_listed_in_prose_are_one_story(
     "title",
     [
         "Petco Opens New Stores; Retailer Hack Exposes Millions; Temu Tops App Charts",
-        "Petco Opens New Stores | Retailer Hack Exposes Millions | Temu Tops App Charts",
+        "Petco Opens New Stores | Retailer Hack Exposes Millions | and Temu Tops App Charts",
         "Petco opens new stores, A retailer hack exposes millions, and Temu tops app charts",
         "Petco Opens New Stores, Retailer Hack Exposes Millions, & Temu Tops App Charts",
         # set apart by semicolons or pipes, a headline in sentence case or naming iOS is still its own
         "Petco Names New CFO; Retail Hack Exposes Millions; Apple Patches iOS Zero-Day",
-        "Petco Opens Dublin Office | Retailer hack exposes millions | Apple Ships iPhone Update",
+        "Petco Opens Dublin Office; Retailer hack exposes millions; Apple Ships iPhone Update",
     ],
 )
 def test_headlines_strung_by_semicolons_pipes_or_a_last_and_are_still_a_roundup(matcher: Matcher, title: str) -> None:
     assert fired(matcher, title) == set()
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Petco says 125 customers were affected | Latest Tech News | The Economic Times",
+        "Petco Says 125 Customers Were Affected | Latest Tech News | The Economic Times",
+    ],
+)
+def test_a_headline_its_section_and_its_site_between_pipes_are_one_story(matcher: Matcher, title: str) -> None:
+    """Cut as a list, the vendor of the headline lost the breach its summary told of."""
+    summary = "A breach of its systems exposed customer data."
+    assert roundup_segments({"title": title, "summary": summary}) is None
+    assert "vendor-breach" in fired(matcher, title, summary, "")
