@@ -173,10 +173,21 @@ def _defuse(body: bytes) -> bytes:
     if first_element:
         prolog = _WHITESPACE_RUN.sub(b"\n", body[: first_element.start()])
         body = prolog + body[first_element.start() :]
-    body = _LONG_NAME.sub(rb"\1\2", body)
+    body = _LONG_NAME.sub(_cut_name, body)
     if body.count(b"<!--") > body.count(b"-->") + UNCLOSED_COMMENTS:
         body = body.replace(b"<!--", b"&lt;!--")
     return body
+
+
+def _cut_name(found: re.Match[bytes]) -> bytes:
+    """The element's opening and the first 1,000 bytes of its text, to a whole UTF-8 character: cut
+    through one, the body was no UTF-8 and feedparser read the whole feed in another encoding
+    ("EspaÃ±a"), so its accented names matched nothing. (In a one-byte encoding at most a few
+    characters more go.)"""
+    text = found[2].rstrip(bytes(range(0x80, 0xC0)))  # a character's continuation bytes…
+    if text and text[-1] >= 0xC0:  # …and the byte that began it
+        text = text[:-1]
+    return found[1] + text
 
 
 def _without_doctype(body: bytes) -> bytes:

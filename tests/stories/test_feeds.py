@@ -734,3 +734,19 @@ def test_a_misread_date_is_caught_however_many_spaces_follow_it() -> None:
     assert parse_well_formed(body, FEED_URL) is None, "feedparser reads it"
     (entry,) = parse_feed(body, FEED_URL)
     assert entry.published == datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("shift", range(3))  # the 1,000th byte lands on each byte of "ü" in turn
+def test_a_long_author_cut_for_feedparser_keeps_the_feed_utf8(shift: int) -> None:
+    """Cut through a character, the body was no UTF-8, and feedparser read the whole feed in another
+    encoding: "Orange EspaÃ±a", and the feed's accented names matched nothing."""
+    creator = b"x" * shift + ("Müller A., " * 130).encode()
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b"<channel><title>x</title><item><title>a</title><link>https://x.example.test/1</link><dc:creator>"
+        + creator
+        + "</dc:creator></item><item><title>Orange España – Telefónica outage &</title>"
+        "<link>https://x.example.test/2</link></item></channel></rss>".encode()
+    )  # the bare "&": not well-formed, so feedparser reads it
+    entries = parse_feed(body, FEED_URL)
+    assert entries[-1].title == "Orange España – Telefónica outage &"
