@@ -49,7 +49,8 @@ def unread_by_runs(watchlist: Path, config: Path | None) -> str | None:
     except ConfigError as error:
         return f"whether {named}'s runs read {watchlist} is not known: {error}"
     folder = loaded.path.parent / loaded.settings.watchlists
-    if watchlist.resolve().parent == folder.resolve() and is_watchlist_name(watchlist):
+    # The folder it is in, not the one a link there points into: a run reads the link.
+    if watchlist.absolute().parent.resolve() == folder.resolve() and is_watchlist_name(watchlist):
         return None
     return (
         f"{watchlist} is not in {folder}, the watchlist folder {named} names: its runs will not read it "

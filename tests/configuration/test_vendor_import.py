@@ -684,10 +684,18 @@ def test_with_config_the_import_says_when_the_configs_runs_will_not_read_the_wat
     elsewhere.parent.mkdir()
     elsewhere.write_text(TEAM_WATCHLIST, encoding="utf-8")
 
+    linked = tmp_path / "watchlists" / "linked.yaml"  # a link in the folder to a file kept elsewhere
+    kept = tmp_path / "repository" / "linked.yaml"
+    kept.parent.mkdir()
+    kept.write_text(TEAM_WATCHLIST.replace("name: ", "name: Linked ", 1), encoding="utf-8")
+    linked.symlink_to(kept)
+
     inside = newsbot("vendors", "import", csv, "--watchlist", team_watchlist, "--config", config)
+    through_link = newsbot("vendors", "import", csv, "--watchlist", linked, "--config", config)
     outside = newsbot("vendors", "import", csv, "--watchlist", elsewhere, "--config", config)
 
     assert inside.code == 0 and "note:" not in inside.out, inside.err
+    assert through_link.code == 0 and "will not read it" not in through_link.out, through_link.out + through_link.err
     assert outside.code == 0, outside.err
     assert f"note: {elsewhere} is not in {tmp_path / 'watchlists'}, the watchlist folder {config} names" in outside.out
     assert "Mitto AG" in vendors_of(elsewhere)  # imported all the same: the note is a word, not a refusal
