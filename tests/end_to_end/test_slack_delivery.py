@@ -26,6 +26,15 @@ def alert_rows(workspace: Workspace) -> list[tuple]:
         return connection.execute("SELECT status, destination FROM alerts ORDER BY created_at, id").fetchall()
 
 
+def signalling(workspace: Workspace, file: str, severity: str = "medium") -> None:
+    """A second watchlist that alerts the Mitto story too (Mitto AG and SS7)."""
+    workspace.watchlist(file).write_text(
+        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
+        f"rules:\n  - name: ss7\n    all: [vendors, ss7]\n    severity: {severity}\n",
+        encoding="utf-8",
+    )
+
+
 def wait_until(condition, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -98,12 +107,7 @@ def test_a_less_severe_rules_channel_is_not_the_alerts(
 def test_the_same_story_for_a_second_watchlist_goes_into_the_first_alerts_thread(
     workspace: Workspace, feed_server: FeedServer, slack: FakeSlack
 ) -> None:
-    second = workspace.watchlist("second.yaml")
-    second.write_text(
-        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
-        "rules:\n  - name: ss7\n    all: [vendors, ss7]\n",
-        encoding="utf-8",
-    )
+    signalling(workspace, "second.yaml")
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
     workspace.use_slack_token(slack)
 
@@ -118,12 +122,7 @@ def test_a_more_severe_alert_about_the_story_is_a_message_of_its_own_not_a_reply
 ) -> None:
     """A reply notifies nobody: the CRITICAL alert of a second watchlist went out only in the thread of
     the first watchlist's less severe alert about the same story."""
-    second = workspace.watchlist("zz-signalling.yaml")  # matched, and queued, after the example's
-    second.write_text(
-        "name: Signalling\nvendors:\n  - name: Mitto AG\ntopics:\n  ss7: [SS7]\n"
-        "rules:\n  - name: ss7\n    all: [vendors, ss7]\n    severity: critical\n",
-        encoding="utf-8",
-    )
+    signalling(workspace, "zz-signalling.yaml", "critical")  # matched, and queued, after the example's
     workspace.source("Wire", feed_server.add("/feed.xml", Route(rss([story(MITTO)]))))
     workspace.use_slack_token(slack)
 
