@@ -9,8 +9,6 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from w3lib.html import remove_tags
-
 from newsbot.models import FeedEntry, Story
 from newsbot.stories.urls import canonical_url, is_http_url
 
@@ -24,12 +22,21 @@ MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 but the whitespace (collapsed anyway)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# w3lib's own reading of a tag (w3lib.html, 2.5): its attributes with their quoted values whole (a "<"
-# in one is no tag), the name ending at a blank, "/" or ">" (`<style-guide>` is not a style), and an
-# end tag closing on its name so ended (`</script >`, `</script/>`, `</script foo>`, as browsers do).
-_TAG_BODY = r"""[^<>=]*(?:(?:=\s*"[^"]*"|=\s*'[^']*'|=(?!\s*["']))[^<>=]*)*"""
-_CONTENT_TAG = re.compile(rf"<(script|style|noscript)(?=[\s/>])(?:{_TAG_BODY}>|[^<>]*>)", re.IGNORECASE)
-_CLOSING_TAG = {tag: re.compile(rf"</{tag}(?=[\s/>])[^<>]*>", re.IGNORECASE) for tag in ("script", "style", "noscript")}
+# w3lib's own reading of a tag (w3lib.html, 2.5): its attributes with their quoted values (a "<" in
+# one is no tag), the name ending at a blank, "/" or ">" (`<style-guide>` is not a style), and an end
+# tag closing on its name so ended (`</script >`, `</script/>`, `</script foo>`, as browsers do).
+# Quoted values bounded: w3lib's reading of them whole (its remove_tags too) read a "<" inside one with
+# no ">" after it again to the end from each such "<" (quadratic: '<p a="<p "…' of 80 KB took 9 s).
+# ASCII blanks only, as w3lib compiles it (`<style\u3000>` is no style).
+_TAG_BODY = r"""(?:[^<>"']|"[^"]{0,1000}"|'[^']{0,1000}')*"""
+# A tag named as an element is, its quoted values read; anything else that runs from a "<" to a ">"
+# with no blank after the "<" ("<!-- … -->", "<![CDATA[", "<?xml …?>", "<-5>"), as w3lib's remove_tags
+# reads it, to the next angle bracket: an apostrophe in a comment is text, not a quote.
+_ANY_TAG = re.compile(rf"</?[a-zA-Z][a-zA-Z0-9]*(?![^ <>/]){_TAG_BODY}>|</?[^\s<>/][^<>]*>", re.ASCII)
+_CONTENT_TAG = re.compile(rf"<(script|style|noscript)(?=[\s/>]){_TAG_BODY}>", re.IGNORECASE | re.ASCII)
+_CLOSING_TAG = {
+    tag: re.compile(rf"</{tag}(?=[\s/>])[^<>]*>", re.IGNORECASE | re.ASCII) for tag in ("script", "style", "noscript")
+}
 # Elements that separate words when rendered; replacing them with a space keeps "<td>Mitto</td>
 # <td>SS7</td>" two words, while inline tags (<b>Mitto</b>'s) still leave words whole.
 _BLOCK_TAGS = re.compile(
@@ -63,7 +70,7 @@ def _html_to_text(markup: str) -> str:
         return _single_spaced(markup)
     markup = _without_scripts(markup)
     markup = _BLOCK_TAGS.sub(" ", markup)
-    text = html.unescape(remove_tags(markup))
+    text = html.unescape(_ANY_TAG.sub("", markup))
     return _single_spaced(text)
 
 
@@ -71,7 +78,7 @@ def _without_scripts(markup: str) -> str:
     """Scripts, styles and noscripts removed with what they hold, as w3lib's remove_tags_with_content
     does, in one pass: its pattern reads from each opening tag to the nearest closing one, and from
     each of thousands never closed, to the end (quadratic: 200 KB of "<script>" took 37 s). Here a
-    tag found unclosed once is left alone after (no later one can be closed either), for remove_tags
+    tag found unclosed once is left alone after (no later one can be closed either), for the tag pass
     to drop as it drops any tag."""
     kept: list[str] = []
     position = 0

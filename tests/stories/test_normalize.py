@@ -6,6 +6,7 @@ Tests marked "BUG" show correct behaviour the code does not have yet; they fail 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ import pytest
 from newsbot.models import FeedEntry, Story
 from newsbot.stories.normalize import html_to_text, story_id, to_story
 from newsbot.stories.urls import canonical_url
+from tests.conftest import REPOSITORY
 
 # --- canonical_url -----------------------------------------------------------------------------
 
@@ -412,8 +414,29 @@ def test_a_block_tag_separates_words_whatever_its_attributes_hold(markup: str, t
         ('a<script onload="if(x<2)y()">var vendor="Twilio breach";</script>b', "ab"),  # "<" in a quoted value
         ("a<script>x</script/>b<script>y</script foo>c", "abc"),  # end tags as browsers end them
         ("a<noscript-fallback>keep</noscript-fallback>b<noscript>n</noscript>c", "akeepbc"),
-        ("a<script>never closed b", "anever closed b"),  # left to remove_tags, as w3lib leaves it
+        ("a<script>never closed b", "anever closed b"),  # left to the tag pass, as w3lib leaves it
+        ("<script\xa0>A</script></style>B</script>", "AB"),  # "\xa0" is no blank after a tag's name
+        ("x <?xml version='1.0'?>a <-5> b <!-- it's --> c", "x a b c"),  # as w3lib's remove_tags reads them
     ],
 )  # fmt: skip
 def test_scripts_and_styles_go_with_their_content_as_w3lib_reads_them(markup: str, text: str) -> None:
     assert html_to_text(markup) == text
+
+
+@pytest.mark.parametrize("repeated", [' a="<p "', ' a="<script "', " title='<p '"])
+def test_a_page_of_tags_inside_quoted_values_is_read_in_one_pass(repeated: str) -> None:
+    """w3lib read a tag's quoted values whole, from each "<" inside one to the end of the text when no
+    ">" came (its remove_tags and remove_tags_with_content alike: 80 KB took 9 s). In a child
+    process, so that a regression is killed; healthy, it takes a fraction of a second."""
+    program = (
+        "from newsbot.stories.normalize import html_to_text\n"
+        f"print(len(html_to_text('<p' + {repeated!r} * 100_000)))\n"
+        f"print(len(html_to_text('<script' + {repeated!r} * 100_000)))\n"
+    )
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, timeout=20, cwd=REPOSITORY, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("making 1 MB of such markup text took more than 20 s")
+    assert finished.returncode == 0, finished.stderr.decode()
