@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from newsbot.alerts.format import build_also_in, build_digest, build_message, build_notice, plain_also_in, plain_text
@@ -42,6 +42,9 @@ from newsbot.models import Alert, AlertKind, AlertStatus, Match, Severity, Sourc
 from newsbot.storage.records import TriedAlert
 
 DELIVERY_FAILING = "delivery_failing"
+# A "was failing" notice Slack refused, kept to be sent by a later pass; a kind of its own, so that
+# sending it late does not pass for the announcement of a later episode.
+HELD_DELIVERY_FAILING = "delivery_failing_held"
 DETAILS_A_PASS = 500  # a digest's full messages looked at in one pass: more than one a second fits in it
 IN_FLIGHT_NOTE = "sent, its answer lost (looked up before it is sent again)"  # an attempt with no error
 ABSENT_NOTE = "its earlier attempt is not in Slack (looked up): sent again"
@@ -483,20 +486,20 @@ class _Drain:
         last = self.outbox.last_notice(DELIVERY_FAILING)
         if last is not None and last >= episode:
             return
-        text = failing_notice(stuck, self.policy.failing_after, late=late)
+        text = failing_notice(stuck, self.policy.failing_after, late=late, now=self.clock.now())
         result = self._post_untracked(target, Outgoing(build_notice(text), text, (), kind=MessageKind.NOTICE))
         if result.ok:
             self.outbox.record_notice(DELIVERY_FAILING, self.clock.now(), text)
             return
-        if not stuck:  # its alerts were sent: no later pass would find them to announce, so it is held
-            self.outbox.record_notice(DELIVERY_FAILING, None, text)
+        if not stuck and not result.unknown:  # its alerts were sent: no later pass would announce them
+            self.outbox.record_notice(HELD_DELIVERY_FAILING, None, text)  # (one that may be in Slack, not)
         # said, so that a notice Slack refuses is not retried in silence every run
         self.report.errors.append(f"{target.label}: the delivery-failing notice: {result.error or 'unknown error'}")
 
     def _post_held_notice(self, target: Destination) -> None:
         """A "was failing" notice Slack refused, held by an earlier pass: its late alerts went out then,
         and without it the channel never learnt they had been late."""
-        held = self.outbox.unsent_notice(DELIVERY_FAILING)
+        held = self.outbox.unsent_notice(HELD_DELIVERY_FAILING)
         if held is None:
             return
         number, text = held
@@ -522,16 +525,24 @@ class _Drain:
             self.outbox.mark_source_notice(notice.id, self.clock.now())
 
 
-def failing_notice(stuck: Sequence[TriedAlert], failing_after: timedelta, *, late: Sequence[TriedAlert] = ()) -> str:
+def failing_notice(
+    stuck: Sequence[TriedAlert],
+    failing_after: timedelta,
+    *,
+    late: Sequence[TriedAlert] = (),
+    now: datetime | None = None,
+) -> str:
     """ "Delivery is failing", one cause a line: a long notice is split between lines (format.build_notice).
-    `late`: alerts that waited as long and were sent just now, so the channel knows they came late."""
+    `late`: alerts that waited as long and were sent `now`, so the channel knows they came late (the
+    time said, as a refused notice may be sent by a later pass)."""
     causes = sorted({f"{alert.destination}: {alert.last_error or IN_FLIGHT_NOTE}" for alert in [*stuck, *late]})
+    when = f"at {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if now else "just now"
     if not stuck:
         return (
             f"newsbot: delivery was failing: {len(late)} alerts waited more than {failing_after} and were "
-            "sent late, just now:\n" + "\n".join(causes)
+            f"sent late, {when}:\n" + "\n".join(causes)
         )
-    sent = f" ({len(late)} more that waited as long were sent late, just now)" if late else ""
+    sent = f" ({len(late)} more that waited as long were sent late, {when})" if late else ""
     return (
         f"newsbot: delivery is failing: {len(stuck)} alerts have waited more than {failing_after}{sent}:\n"
         + "\n".join(causes)

@@ -12,7 +12,7 @@ import pytest
 
 from newsbot.alerts.deliver import Outbox, Policy, deliver
 from newsbot.alerts.routing import Destination
-from newsbot.alerts.sinks import MessageKind, Outgoing
+from newsbot.alerts.sinks import MessageKind, Outgoing, PostResult
 from newsbot.models import Alert, AlertKind, AlertStatus, FetchResult, FetchStatus, Match, RuleHit, Severity, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
@@ -236,7 +236,7 @@ def test_a_refused_delivery_was_failing_notice_is_held_and_sent_by_a_later_pass(
     assert outbox.alert_status(alert) == AlertStatus.SENT
     assert "#ops: the delivery-failing notice: invalid_auth" in refused.errors
     [notice] = poster.messages_to(OPS.label)
-    assert "delivery was failing: 1 alerts waited more than 6:00:00 and were sent late" in notice.plain
+    assert "delivery was failing: 1 alerts waited more than 6:00:00 and were sent late, at " in notice.plain
     assert held.errors == [] and again.errors == []
 
 
@@ -253,3 +253,68 @@ def test_an_alert_in_flight_its_look_up_finds_absent_and_resends_hours_later_is_
     assert outbox.alert_status(alert) == AlertStatus.SENT
     [notice] = poster.messages_to(OPS.label)
     assert "were sent late" in notice.plain
+
+
+def test_a_held_notice_sent_late_does_not_stand_for_a_later_episodes(outbox: Storage | FakeOutbox) -> None:
+    """Posted late, the held notice's time was taken for the announcement of every episode before it:
+    the next outage's late alerts were never announced."""
+    clock, poster = FakeClock(), FakePoster()
+    policy = Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock)
+    [first] = queue(outbox, clock, 1, "Vendors")
+    poster.failing = {NEWS.label: "channel_not_found"}
+    deliver(outbox, poster, policy)
+    clock.advance(timedelta(hours=7))
+    poster.failing = {OPS.label: "invalid_auth"}
+    deliver(outbox, poster, policy)  # first sent late; its notice refused, held
+    poster.failing = {NEWS.label: "channel_not_found"}
+    [second] = queue_copy_free(outbox, clock)
+    deliver(outbox, poster, policy)  # the held notice goes; the second alert fails
+    clock.advance(timedelta(hours=7))
+    poster.failing = {}
+
+    deliver(outbox, poster, policy)
+
+    assert statuses(outbox, [first, second]) == [AlertStatus.SENT, AlertStatus.SENT]
+    notices = [message.plain for message in poster.messages_to(OPS.label)]
+    assert len(notices) == 2 and all("were sent late, at " in notice for notice in notices)
+
+
+def test_a_notice_whose_answer_was_lost_is_not_held_and_sent_again(outbox: Storage | FakeOutbox) -> None:
+    clock, poster = FakeClock(), LosingAnswersTo(OPS.label)
+    policy = Policy(route=lambda match: NEWS, notices_to=OPS, clock=clock)
+    queue(outbox, clock, 1, "Vendors")
+    poster.failing = {NEWS.label: "channel_not_found"}
+    deliver(outbox, poster, policy)
+    clock.advance(timedelta(hours=7))
+    poster.failing = {}
+
+    deliver(outbox, poster, policy)  # the alert goes; the notice reaches Slack, its answer is lost
+    deliver(outbox, poster, policy)
+
+    assert len(poster.messages_to(OPS.label)) == 1
+
+
+def queue_copy_free(outbox: Storage | FakeOutbox, clock: FakeClock) -> list[str]:
+    """One more story (s9), its own, matched by one watchlist; its alert id."""
+    story = Story(id="s9", url="https://wire.example/9", title="Story 9", summary="", text="", source="Wire")
+    match = Match("Vendors", (RuleHit("r", Severity.MEDIUM, ("Kaleyra",)),))
+    if isinstance(outbox, Storage):
+        outbox.record_fetch(FetchResult("Wire", "https://wire.example/feed", FetchStatus.OK), [story], clock.now())
+        outbox.record_matches(story, [match], clock.now())
+    else:
+        outbox.add(Alert(alert_id(story.id, match.watchlist), story, match), clock.now())
+    return [alert_id(story.id, match.watchlist)]
+
+
+class LosingAnswersTo(FakePoster):
+    """Slack keeps what is posted to `label` but its answer is lost (a timeout, a reset)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def post(self, destination: Destination, message: Outgoing) -> PostResult:
+        result = super().post(destination, message)
+        if destination.label == self.label and result.ok:
+            return PostResult(ok=False, error="timed out", unknown=True)
+        return result

@@ -312,7 +312,7 @@ def test_after_a_whole_outage_the_alerts_sent_late_are_announced_once(
     notices = [m for m in slack.delivered if "delivery was failing" in m["text"]]
     assert len(notices) == 1 and len(slack.delivered) == 3
     # The first alert tried (the second waited behind it untried, and "failing" counts tried ones)
-    assert "1 alerts waited more than" in notices[0]["text"] and "sent late, just now" in notices[0]["text"]
+    assert "1 alerts waited more than" in notices[0]["text"] and "and were sent late, at " in notices[0]["text"]
     assert "Connection refused" in notices[0]["text"]
     assert slack.delivered[-1] is notices[0]  # after the alerts it speaks of
 
