@@ -14,6 +14,7 @@ sequence is drawn, and that is still right here: only the folded copy that is ma
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -56,16 +57,18 @@ _SUBSTITUTES = {
 _IGNORABLE = regex.compile(r"\p{Default_Ignorable_Code_Point}+")
 _SPACELESS_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")  # syllables and jamo
-# A whole run of Hangul, long enough for a particle of four syllables as folded text writes them
+# A whole run of Hangul, long enough for six syllables of particles as folded text writes them
 # (NFKD: two or three jamo a syllable).
-_HANGUL_RUN = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]{1,12}(?![\\w])")
-# Korean's case particles and their common pairs, as news writes them after a name.
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]{1,18}(?![\\w])")
+# Korean's particles (and a few words news writes onto a name the same way: 측, its side; 등, and
+# others), one or several in a row ("에서만", "으로도"), as news writes them after a name.
 KOREAN_PARTICLES = frozenset({
     "은", "는", "이", "가", "을", "를", "의", "에", "에서", "에게",
     "께", "께서", "와", "과", "도", "로", "으로", "만", "까지", "부터",
-    "처럼", "보다", "이나", "나", "랑", "이랑", "하고", "에도", "에서도",
-    "에서는", "에는", "으로는", "로는", "과의", "와의", "에서의", "로의",
-    "으로의", "에게는", "으로부터", "로부터", "이다", "이며", "이라고", "라고",
+    "처럼", "보다", "이나", "나", "랑", "이랑", "하고", "에선", "엔", "서",
+    "로서", "으로서", "로부터", "으로부터", "에게서", "한테", "마저", "조차",
+    "뿐", "측", "등", "이라는", "라는", "이라며", "라며", "이라고", "라고",
+    "이다", "다", "이며", "며", "이었다", "였다",
 })  # fmt: skip
 _SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
@@ -161,9 +164,9 @@ def is_word_character(character: str) -> bool:
 def is_whole_word(text: str, start: int, end: int) -> bool:
     """True when text[start:end] is not part of a longer word; "%2Fa" is an escape, not "2FA".
 
-    A word ending in Hangul may go on with a particle: Korean writes them onto the noun
-    ("SK텔레콤에서", at SK Telecom), so a name followed by one is still the name; by other syllables
-    it is another word ("장애인", a disabled person, is no "장애", outage).
+    A word may go on with Korean particles: Korean writes them onto the noun ("SK텔레콤에서", at SK
+    Telecom; "KT에선"), so a name followed by them is still the name; by other syllables it is
+    another word ("장애인", a disabled person, is no "장애", outage).
     """
     if start > 0:
         before = text[start - 1]
@@ -171,7 +174,15 @@ def is_whole_word(text: str, start: int, end: int) -> bool:
             return False
     if end == len(text) or not is_word_character(text[end]):
         return True
-    if not _HANGUL.match(text[end - 1]):
+    if not _HANGUL.match(text[end]):
         return False
-    particle = _HANGUL_RUN.match(text, end)
-    return particle is not None and unicodedata.normalize("NFC", particle.group()) in KOREAN_PARTICLES
+    particles = _HANGUL_RUN.match(text, end)
+    return particles is not None and _particles(unicodedata.normalize("NFC", particles.group()))
+
+
+@functools.cache
+def _particles(run: str) -> bool:
+    """Whether a run of Hangul is particles one after another ("에서" + "만")."""
+    return any(
+        run[:length] in KOREAN_PARTICLES and (length == len(run) or _particles(run[length:])) for length in (1, 2, 3)
+    )

@@ -324,6 +324,9 @@ TABLE: list[Row] = [
     ("Korean particles on both", "unicode", "SK텔레콤이 해킹을 당했다", {VB}, {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
     # ...but other syllables make another word: a hackathon (해킹톤) is no hacking (해킹)
     ("Korean longer word", "unicode", "SK텔레콤 해킹톤 개최", set(), {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
+    # particles one after another, and after a name in Latin letters
+    ("Korean particles in a row", "unicode", "SK텔레콤에서만 해킹으로", {VB}, {"vendors": {"SK텔레콤": ["SK텔레콤"]}}),
+    ("Korean particle after Latin", "unicode", "Mitto에선 해킹이", {VB}, {"vendors": {"Mitto": ["Mitto"]}}),
     # ---- AT&T and T-Mobile ------------------------------------------------------------------------
     ("AT&T", "core", "AT&T breach", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
     ("at&t possessive", "core", "at&t’s network was hacked", {VB}, {"vendors": {"AT&T": ["AT&T"]}}),
