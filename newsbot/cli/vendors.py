@@ -49,9 +49,10 @@ def unread_by_runs(watchlist: Path, config: Path | None) -> str | None:
     except ConfigError as error:
         return f"whether {named}'s runs read {watchlist} is not known: {error}"
     folder = loaded.path.parent / loaded.settings.watchlists
-    # The folder it is in, not the one a link there points into: a run reads the link.
-    if watchlist.absolute().parent.resolve() == folder.resolve() and is_watchlist_name(watchlist):
-        return None
+    # Read by runs as a file of the folder, or as a link there; or, a link elsewhere, written into one.
+    for path in (watchlist.absolute(), watchlist.resolve()):
+        if path.parent.resolve() == folder.resolve() and is_watchlist_name(path):
+            return None
     return (
         f"{watchlist} is not in {folder}, the watchlist folder {named} names: its runs will not read it "
         "(move it there, or import into a file of that folder)"

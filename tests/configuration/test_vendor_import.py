@@ -690,11 +690,17 @@ def test_with_config_the_import_says_when_the_configs_runs_will_not_read_the_wat
     kept.write_text(TEAM_WATCHLIST.replace("name: ", "name: Linked ", 1), encoding="utf-8")
     linked.symlink_to(kept)
 
+    pointing_in = tmp_path / "home" / "mine.yaml"  # a link elsewhere to a file the folder holds
+    pointing_in.parent.mkdir()
+    pointing_in.symlink_to(team_watchlist)
+
     inside = newsbot("vendors", "import", csv, "--watchlist", team_watchlist, "--config", config)
+    through_link_in = newsbot("vendors", "import", csv, "--watchlist", pointing_in, "--config", config)
     through_link = newsbot("vendors", "import", csv, "--watchlist", linked, "--config", config)
     outside = newsbot("vendors", "import", csv, "--watchlist", elsewhere, "--config", config)
 
     assert inside.code == 0 and "note:" not in inside.out, inside.err
+    assert through_link_in.code == 0 and "will not read it" not in through_link_in.out, through_link_in.out
     assert through_link.code == 0 and "will not read it" not in through_link.out, through_link.out + through_link.err
     assert outside.code == 0, outside.err
     assert f"note: {elsewhere} is not in {tmp_path / 'watchlists'}, the watchlist folder {config} names" in outside.out
