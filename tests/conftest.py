@@ -164,6 +164,25 @@ def newsbot_environment(extra: dict[str, str]) -> dict[str, str]:
     return environment
 
 
+def within(seconds: float, program: str, what: str, stdin: bytes | None = None) -> bytes:
+    """The standard output of `program` run by a child interpreter from the repository, failing the
+    test if it takes longer than `seconds` (`what` took too long): a regression to quadratic reading
+    is killed there instead of holding the suite. The bound is generous; it is no benchmark."""
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", program],
+            input=stdin,
+            capture_output=True,
+            timeout=seconds,
+            cwd=REPOSITORY,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what} took more than {seconds:g} s")
+    assert finished.returncode == 0, finished.stderr.decode()
+    return finished.stdout
+
+
 def run_newsbot(
     *arguments: str,
     environment: dict[str, str] | None = None,
