@@ -300,7 +300,7 @@ class RunSummary:
     stopped: str | None = None  # why delivery had to stop (a signal, or the budget and its allowance spent)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)  # fetch, parse, store, match, deliver
-    config: str = ""  # the config file the run read (resolved): one database is one config's
+    config: str = ""  # the config file the run read, as named, made absolute: one database is one config's
 
     def describe(self) -> str:
         sources = self.sources_ok + self.sources_not_modified + len(self.failed_sources) + len(self.cut_short)

@@ -82,7 +82,8 @@ def topic_terms_in_every_story(config: WatchlistConfig) -> list[tuple[str, int, 
     for topic, terms in config.topics.items():
         for position, term in enumerate(terms):
             if isinstance(term, RegexTerm):
-                if all(TermIndex([Term(term.regex, is_regex=True)]).scan({"text": text}) for text in _ORDINARY_TEXTS):
+                pattern = TermIndex([Term(term.regex, is_regex=True)])
+                if all(pattern.scan({"text": text}) for text in _ORDINARY_TEXTS):
                     found.append((topic, position, f"the pattern '{term.regex}' matches any text"))
             elif (zipf := wordfreq.zipf_frequency(term.casefold(), "en")) >= EVERY_STORY_ZIPF:
                 found.append((topic, position, f"'{term}' is one of the most frequent English words (Zipf {zipf:.1f})"))

@@ -11,16 +11,16 @@ where commas are prose):
   each of three or more words starting with a capital or a digit, as headlines do, and strung as a
   list: by semicolons, or with commas or pipes and its last part joined by "and" ("…, and Ransomware
   Payments Hit $4.5B"), as English joins a list's last item (pipes alone are a headline, its section
-  and its site). A comma chain without it is a
-  Title-Case headline's clauses ("Twilio Staff Tricked By Fake Texts, Attackers Reach Customer Data,
-  Company Confirms Breach"), and names listed in sentence-case prose ("clients such as Deutsche
-  Telekom AG, Telefonica Deutschland Holding, and Vodafone Group Plc") are names: a part all in
-  capitals among parts that are not is no headline. On real news such sentences outnumbered true
-  roundups ten to one, and cut, their vendor and threat fell into different parts: the alert was
-  lost. "Bandwidth, the CPaaS carrier, says…" has a part in lower case and "Twilio, Sinch and Vonage
-  were hacked" a one-word part, so neither is a list. A first part that leads in ("After Massive
-  DDoS Attack", "Amid …", "In Wake Of …") belongs to the headline after it, and a last one that goes
-  on with a reporting verb ("Says No Breach Found") to the one before;
+  and its site). A comma chain without it is a Title-Case headline's clauses ("Twilio Staff Tricked
+  By Fake Texts, Attackers Reach Customer Data, Company Confirms Breach"), and names listed in
+  sentence-case prose ("clients such as Deutsche Telekom AG, Telefonica Deutschland Holding, and
+  Vodafone Group Plc") are names: a part all in capitals among parts that are not is no headline.
+  On real news such sentences outnumbered true roundups ten to one, and cut, their vendor and
+  threat fell into different parts: the alert was lost. "Bandwidth, the CPaaS carrier, says…" has a
+  part in lower case and "Twilio, Sinch and Vonage were hacked" a one-word part, so neither is a
+  list. A first part that leads in ("After Massive DDoS Attack", "Amid …", "In Wake Of …") belongs
+  to the headline after it, and a last one that goes on with a reporting verb ("Says No Breach
+  Found") to the one before;
 - or a roundup's own words ("week in review", "roundup", "in other news", "newsletter:", "digest:"…);
   then two parts of two or more words, in any case, already make a list.
 In a roundup story every field is cut: lists at their separators, everything at sentence ends,
@@ -75,7 +75,7 @@ _JOINS_THE_LAST = re.compile(r"^(?:and|&|plus) ", re.IGNORECASE)
 # Semicolons set headlines apart on their own: a list without "and". Pipes do not: "Twilio says 125
 # customers were affected | Latest Tech News | The Economic Times" is a headline, its section and its
 # site, and cut as a list its vendor lost the breach its summary told of.
-_SETS_APART = frozenset(";")
+_SETS_APART = ";"
 # Words Title Case leaves in lower case: a part of only these and capitalised words is written in capitals.
 _MINOR_WORDS = frozenset({
     "a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "nor", "of", "off",
@@ -154,10 +154,7 @@ def _headline_breaks(parts: list[str], marked: bool, marks: str) -> list[bool] |
         listed = (
             len(headlines) >= 3
             and all(len(headline.split()) >= 3 and _HEADLINE_START.match(headline) for headline in headlines)
-            and bool(
-                _SETS_APART.intersection(marks)
-                or (_JOINS_THE_LAST.match(headlines[-1]) and not _names_in_prose(headlines))
-            )
+            and bool(_SETS_APART in marks or (_JOINS_THE_LAST.match(headlines[-1]) and not _names_in_prose(headlines)))
         )
     return breaks if listed else None
 

@@ -24,8 +24,8 @@ def database_lock(database: Path, suffix: str, name: str, busy: str) -> Iterator
     """The lock `<database><suffix>` (`name`: "run lock"), released by the kernel even if the process
     is killed; held elsewhere, LockedError with `busy` (its `{path}` filled in). Beside the file itself,
     whatever path names it: two configs reaching one database through a symlink each took a lock of
-    their own, ran at once, and sent every pending alert twice. (A symlink loop keeps the path as written: opening
-    the database then fails with its own sentence.)"""
+    their own, ran at once, and sent every pending alert twice. (A symlink loop keeps the path as
+    written: opening the database then fails with its own sentence.)"""
     try:
         path = f"{database.resolve()}{suffix}"
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python 3.11

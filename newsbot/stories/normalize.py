@@ -22,12 +22,12 @@ MAX_TITLE_CHARS = 1_000
 CACHED_MARKUP_CHARS = 20_000  # a feed item's HTML rarely exceeds it; 1,024 of them cached hold ~40 MB at most
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 but the whitespace (collapsed anyway)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# w3lib's own reading of a tag (w3lib.html, 2.5): its attributes with their quoted values (a "<" in
-# one is no tag), the name ending at a blank, "/" or ">" (`<style-guide>` is not a style), and an end
-# tag closing on its name so ended (`</script >`, `</script/>`, `</script foo>`, as browsers do).
-# Quoted values bounded: w3lib's reading of them whole (its remove_tags too) read a "<" inside one with
-# no ">" after it again to the end from each such "<" (quadratic: '<p a="<p "…' of 80 KB took 9 s).
-# ASCII blanks only, as w3lib compiles it (`<style\u3000>` is no style).
+# A tag's attributes to its ">", as w3lib.html (2.5) reads them: quoted values whole (a "<" in one is
+# no tag) but bounded, since read unbounded (w3lib's remove_tags too), a "<" inside one with no ">"
+# after it was read again to the end from each such "<" (quadratic: '<p a="<p "…' of 80 KB took 9 s).
+# The script tags' name ends at a blank, "/" or ">" (`<style-guide>` is no style), their end tag on its
+# name so ended (`</script >`, `</script/>`, `</script foo>`, as browsers do), ASCII blanks only, as
+# w3lib compiles it (`<style\u3000>` is no style).
 _TAG_BODY = r"""(?:[^<>"']|"[^"]{0,1000}"|'[^']{0,1000}')*"""
 # A tag named as an element is, its quoted values read; anything else that runs from a "<" to a ">"
 # with no blank after the "<" ("<!-- … -->", "<![CDATA[", "<?xml …?>", "<-5>"), as w3lib's remove_tags
@@ -42,9 +42,9 @@ _CLOSING_TAG = {
 _BLOCK_TAGS = re.compile(
     r"</?(p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|thead|tbody|tfoot|tr|td|th|"
     r"caption|section|article|header|footer|aside|nav|figure|figcaption|main|address|details|"
-    # Attributes to the tag's ">": quoted values may hold "<" (alt="a<b"), an unquoted "<" ends it
-    # (not [^>]*: from each of thousands of "<div " that read on to the next ">", quadratic).
-    r"summary|img)\b(?:[^<>\"']|\"[^\"]{0,1000}\"|'[^']{0,1000}')*>",
+    # Attributes read as _TAG_BODY does: a quoted value may hold "<" (alt="a<b"), an unquoted "<" ends
+    # the tag (not [^>]*: from each of thousands of "<div " that read on to the next ">", quadratic).
+    rf"summary|img)\b{_TAG_BODY}>",
     re.IGNORECASE,
 )
 
