@@ -56,6 +56,7 @@ class DecidingProcess:
         # Work for this thread while the process decides a batch: given the batch's ids, it yields
         # after each small step (the run matches the batch's stories; newsbot.alerts.outbox.MatchedAhead).
         self._meanwhile = meanwhile
+        self._unfinished: Iterator[object] | None = None  # its steps left when the process answered
         self._child: subprocess.Popen[bytes] | None = None
         self._failed = False  # the process could not start or died: every batch is decided here
 
@@ -76,6 +77,7 @@ class DecidingProcess:
                 in_flight = (
                     there and following is not None and len(decided) == len(ids) and self._sent_ahead(following, since)
                 )
+                self._finish_meanwhile(should_stop)
                 yield ids, decided
                 ids = following
         finally:
@@ -123,7 +125,8 @@ class DecidingProcess:
         child.stdin.flush()
 
     def _answer(self, ids: list[str], should_stop: Callable[[], bool]) -> list[ClusterAssignment]:
-        """Waits for the process's decisions on `ids`, matching them meanwhile."""
+        """Waits for the process's decisions on `ids`, matching them meanwhile; the steps left when
+        they come are `_finish_meanwhile`'s."""
         child = self._child
         assert child is not None and child.stdout is not None
         steps = self._meanwhile(ids) if self._meanwhile else None
@@ -133,11 +136,23 @@ class DecidingProcess:
                 return []
             if steps is not None and next(steps, _DONE) is _DONE:
                 steps = None
+        self._unfinished = steps
         outcome, value = pickle.load(child.stdout)
         if outcome == "error":
             raise value
         decided: list[ClusterAssignment] = value
         return decided
+
+    def _finish_meanwhile(self, should_stop: Callable[[], bool]) -> None:
+        """The batch's matching that its answer came before, done once the next batch is sent ahead:
+        the process decides that one meanwhile. Left for later, it was done after the pass's last
+        batch, with the process idle (a cold run of 1,000 feeds: 8,500 of 20,000 stories, 1.3 s)."""
+        steps, self._unfinished = self._unfinished, None
+        if steps is None:
+            return
+        for _ in steps:
+            if should_stop():
+                return
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._child is None:
