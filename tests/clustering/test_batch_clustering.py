@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from array import array
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ import pytest
 
 from newsbot.clustering.assign import assign_clusters
 from newsbot.models import Story
+from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
 from tests.clustering.test_clusters import (
     DAY,
@@ -222,3 +224,26 @@ def test_a_pass_killed_midway_is_finished_by_the_next_with_nothing_twice(tmp_pat
     assert decisions(killed) == decisions(tmp_path / "whole.db")
     assert index(killed) == index(tmp_path / "whole.db")
     assert max(index(killed).values()) == 1
+
+
+def test_a_batch_writes_exactly_its_stories_sampled_shingles_to_the_index(tmp_path: Path) -> None:
+    """The index rows, written many to a statement: a story with none, fewer than a statement
+    holds, exactly as many, one more, and several statements' worth, and a hash two stories share."""
+    sizes = [0, 1, 199, 200, 201, 450]
+    stories = [own_story(number, f"text {number}", outlet=f"Outlet{number}") for number in range(len(sizes))]
+    storage = Storage.open(tmp_path / "newsbot.db")
+    try:
+        store_poll(storage, stories, DAY)
+        samples = [array("I", range(1000 * number, 1000 * number + size)) for number, size in enumerate(sizes)]
+        samples[-1].append(1000)  # also the second story's only shingle
+        assignments = [
+            ClusterAssignment(story.id, stories[0].id if number == 3 else story.id, None, None, "", sample)
+            for number, (story, sample) in enumerate(zip(stories, samples, strict=True))
+        ]
+        storage.record_clusters(assignments, NOW)
+    finally:
+        storage.close()
+
+    expected = Counter((value, each.story, each.cluster) for each in assignments for value in each.sampled)
+    assert index(tmp_path / "newsbot.db") == expected
+    assert sum(expected.values()) == sum(sizes) + 1
