@@ -14,7 +14,7 @@ from itertools import islice
 from newsbot.matching.matcher import Matcher
 from newsbot.models import AlertKind, Match, RunSummary, StoredStory, Story
 from newsbot.storage.database import Storage
-from newsbot.storage.records import alert_id
+from newsbot.storage.records import alert_id, batched
 
 STAGE_BATCH = 100  # stories matched per commit: short enough that a store never waits long
 
@@ -67,6 +67,13 @@ class MatchedAhead:
         found = self._found.pop(story.id, None)
         return found if found is not None else self._matcher.match_story(story)
 
+    def found_nothing(self, story: str) -> bool:
+        """Whether the story was matched ahead and matched nothing (it is then forgotten here)."""
+        if self._found.get(story) == []:
+            del self._found[story]
+            return True
+        return False
+
 
 def queue_matches(
     storage: Storage,
@@ -83,6 +90,7 @@ def queue_matches(
     of that alert, unless it matched a rule or named a vendor the earlier alerts did not: then it
     alerts, saying it continues the earlier story. A story `ahead` matched already is not matched again.
     """
+    _mark_unread(storage, max_age_days, summary, now, ahead)
     matches_of = ahead.matches if ahead else matcher.match_story
     waiting = storage.unmatched_stories(STAGE_BATCH)
     while batch := list(islice(waiting, STAGE_BATCH)):
@@ -123,6 +131,22 @@ def queue_matches(
                         storage.mark_muted(alert_id(story.id, match.watchlist), mute)
         if len(matched) < len(batch):
             return
+
+
+def _mark_unread(
+    storage: Storage, max_age_days: float, summary: RunSummary, now: datetime, ahead: MatchedAhead | None
+) -> None:
+    """Marks matched, without reading their texts, the waiting stories that need none: those too
+    old to alert and those `ahead` matched with nothing found, most of a cold run's. Read back only
+    to be marked, 20,000 of them took 0.8 s after the pass's clustering, the second process idle."""
+    for batch in batched(storage.unmatched_ages()):
+        too_old = [story for story, dated in batch if too_old_to_alert(dated, now, max_age_days)]
+        old = set(too_old)
+        nothing = [story for story, _ in batch if ahead and story not in old and ahead.found_nothing(story)]
+        if too_old or nothing:
+            with storage.transaction():
+                storage.mark_matched(too_old + nothing, now)
+            summary.too_old += len(too_old)
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:

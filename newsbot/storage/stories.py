@@ -98,6 +98,15 @@ class StoryStore(StoreBase):
             )
             yield from ((story_from_row(row), datetime.fromisoformat(row["first_seen_at"])) for row in rows)
 
+    def unmatched_ages(self) -> list[tuple[str, datetime]]:
+        """The stories `unmatched_stories` would give, in its order, each with when it was published,
+        or first seen if undated (what its age to alert counts from), without their texts."""
+        rows = self.db.execute(
+            "SELECT id, coalesce(nullif(published_at, ''), first_seen_at) FROM stories "
+            "WHERE matched_at IS NULL AND cluster_id IS NOT NULL ORDER BY first_seen_at, rowid"
+        )
+        return [(story, datetime.fromisoformat(dated)) for story, dated in rows]
+
     def unmatched_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
         return count

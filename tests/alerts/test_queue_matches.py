@@ -7,12 +7,13 @@ from SQLite's own trace of the connection."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from newsbot.alerts.outbox import STAGE_BATCH, queue_matches
+from newsbot.alerts.outbox import STAGE_BATCH, MatchedAhead, queue_matches
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, RunSummary
@@ -139,3 +140,35 @@ def test_alerts_queued_in_one_pass_are_due_oldest_story_first_whatever_order_the
     due = [alert.story.id for alert in storage.due_alerts(NOW)]
 
     assert due == [ids[2], ids[3], ids[0], ids[1], ids[4]]
+
+
+def stories_read_back(statements: list[str]) -> int:
+    """How many stories the statements read whole (their texts), from the rowids each one names."""
+    reads = [sql for sql in statements if sql.startswith("SELECT * FROM stories WHERE rowid IN")]
+    named = [re.search(r"json_each\('(\[[^']*\])'\)", sql) for sql in reads]
+    return sum(len(json.loads(rowids[1])) for rowids in named if rowids is not None)
+
+
+def test_stories_matched_ahead_with_nothing_found_or_too_old_are_marked_without_being_read_back(
+    storage: Storage,
+) -> None:
+    """A cold run's stories are matched while the second process clusters them, and nearly all match
+    nothing, or are too old to alert: read back whole only to be marked, 20,000 took 0.8 s of the
+    run's last stage. Only the stories that alert are read."""
+    dates: list[datetime | None] = [NOW - timedelta(days=30 if number % 3 == 0 else 0) for number in range(len(TEXTS))]
+    ids = stored(storage, TEXTS, dates=dates)
+    ahead = MatchedAhead(matcher(), lambda wanted: storage.stories_by_id(wanted).values(), lambda: NOW, 7)
+    for _ in ahead.while_deciding(ids):
+        pass
+    summary = RunSummary()
+
+    with traced(storage) as statements:
+        queue_matches(storage, matcher(), 7, summary, NOW, ahead=ahead)
+
+    young = [number for number in range(len(TEXTS)) if number % 3]
+    alerting = [ids[number] for number in young if TEXTS[number] == MITTO]
+    alerted = [row[0] for row in storage.db.execute("SELECT story_id FROM alerts ORDER BY created_at, rowid")]
+    assert alerted == alerting and alerting
+    assert storage.unmatched_count() == 0
+    assert summary.too_old == len(TEXTS) - len(young)
+    assert stories_read_back(statements) == len(alerting)
