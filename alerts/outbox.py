@@ -90,7 +90,8 @@ def queue_matches(
     of that alert, unless it matched a rule or named a vendor the earlier alerts did not: then it
     alerts, saying it continues the earlier story. A story `ahead` matched already is not matched again.
     """
-    _mark_unread(storage, max_age_days, summary, now, ahead)
+    if not _marked_unread(storage, max_age_days, summary, now, should_stop, ahead):
+        return
     matches_of = ahead.matches if ahead else matcher.match_story
     waiting = storage.unmatched_stories(STAGE_BATCH)
     while batch := list(islice(waiting, STAGE_BATCH)):
@@ -133,20 +134,30 @@ def queue_matches(
             return
 
 
-def _mark_unread(
-    storage: Storage, max_age_days: float, summary: RunSummary, now: datetime, ahead: MatchedAhead | None
-) -> None:
+def _marked_unread(
+    storage: Storage,
+    max_age_days: float,
+    summary: RunSummary,
+    now: datetime,
+    should_stop: Callable[[], bool],
+    ahead: MatchedAhead | None,
+) -> bool:
     """Marks matched, without reading their texts, the waiting stories that need none: those too
     old to alert and those `ahead` matched with nothing found, most of a cold run's. Read back only
-    to be marked, 20,000 of them took 0.8 s after the pass's clustering, the second process idle."""
+    to be marked, 20,000 of them took 0.8 s after the pass's clustering, the second process idle.
+    False if told to stop first (asked before each batch with something to mark)."""
     for batch in batched(storage.unmatched_ages()):
         too_old = [story for story, dated in batch if too_old_to_alert(dated, now, max_age_days)]
         old = set(too_old)
         nothing = [story for story, _ in batch if ahead and story not in old and ahead.found_nothing(story)]
-        if too_old or nothing:
-            with storage.transaction():
-                storage.mark_matched(too_old + nothing, now)
-            summary.too_old += len(too_old)
+        if not too_old and not nothing:
+            continue
+        if should_stop():
+            return False
+        with storage.transaction():
+            storage.mark_matched(too_old + nothing, now)
+        summary.too_old += len(too_old)
+    return True
 
 
 def _follows(storage: Storage, cluster: str, matches: list[Match]) -> dict[str, tuple[AlertKind, str | None]]:

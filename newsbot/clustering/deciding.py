@@ -168,6 +168,7 @@ class DecidingProcess:
         exit status (negative: the signal that ended it). A process whose answer broke off is waited
         for, so that the status is the one it died of, not the kill."""
         child, self._child = self._child, None
+        self._unfinished = None  # matching left of a batch whose answer will not be written
         if child is None:
             return None
         try:

@@ -172,3 +172,20 @@ def test_stories_matched_ahead_with_nothing_found_or_too_old_are_marked_without_
     assert storage.unmatched_count() == 0
     assert summary.too_old == len(TEXTS) - len(young)
     assert stories_read_back(statements) == len(alerting)
+
+
+def test_told_to_stop_before_it_starts_it_marks_nothing_not_even_what_needs_no_reading(storage: Storage) -> None:
+    """A pass that reaches matching after a SIGTERM or past the delivery allowance starts no work:
+    the stories too old to alert and those matched ahead with nothing found wait, unmarked, for the
+    next run (marking them would wait on the write lock the run's own record needs)."""
+    dates: list[datetime | None] = [NOW - timedelta(days=30 if number % 2 else 0) for number in range(len(TEXTS))]
+    ids = stored(storage, TEXTS, dates=dates)
+    ahead = MatchedAhead(matcher(), lambda wanted: storage.stories_by_id(wanted).values(), lambda: NOW, 7)
+    for _ in ahead.while_deciding(ids):
+        pass
+    summary = RunSummary()
+
+    queue_matches(storage, matcher(), 7, summary, NOW, should_stop=lambda: True, ahead=ahead)
+
+    assert storage.unmatched_count() == len(TEXTS)
+    assert (summary.too_old, summary.matches) == (0, 0)
