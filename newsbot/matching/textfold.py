@@ -73,10 +73,26 @@ KOREAN_PARTICLES = frozenset({
 _SUBSTITUTE = re.compile("[" + re.escape("".join(_SUBSTITUTES)) + "]")
 
 
+# Every part of the URL pattern is a non-space character, so a URL lies inside one run of them, and
+# holds a hint: the pattern is read only on the runs that hold one (what runs it finds are exactly
+# the pattern's, its anchors seeing a space, or the text's end, on either side of a run either way).
+# Tried at every word of a text, it took 0.23 ms for 2.4 KB of news with links; so, 0.08. Linear: a
+# run is read from its start only (a space, or nothing, before it), each dot at most to the run's end.
+_RUN_WITH_HINT = re.compile(r"(?<!\S)\S*?(?i:://|www\.|\.[a-z]{2,}/)\S*")  # as _URL finds them, "ſ" for "s" too
+
+
 def blank_urls(text: str) -> str:
     if not _URL_HINT.search(text):
         return text
-    return _URL.sub(lambda found: " " * len(found.group()), text)
+    return _RUN_WITH_HINT.sub(_run_blanked, text)
+
+
+def _run_blanked(run: re.Match[str]) -> str:
+    return _URL.sub(_spaces, run.group())
+
+
+def _spaces(found: re.Match[str]) -> str:
+    return " " * len(found.group())
 
 
 def _plain_typography(text: str) -> str:
