@@ -294,6 +294,7 @@ class RunSummary:
     matches: int = 0
     alerts_sent: int = 0
     alerts_pending: int = 0
+    stories_waiting: int = 0  # stored, not yet matched when the run ended (it was stopped): the next run's
     delivery_errors: list[str] = field(default_factory=list)
     crawler_warnings: list[str] = field(default_factory=list)  # Scrapy's own log lines, first line each
     worse: list[str] = field(default_factory=list)  # what changed for the worse since the last run

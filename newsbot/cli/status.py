@@ -378,14 +378,26 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
     if last is None:
         return items
     cut_short: dict[str, str] = last.summary.get("cut_short") or {}
+    # Stories stored and not yet matched: a run stopped while it clustered or matched left thousands,
+    # with no alert pending yet, and this said "Nothing needs attention".
+    waiting = last.summary.get("stories_waiting") or 0
+    unmatched = f"; {waiting} stories wait to be matched" if waiting else ""
+    stopped = last.summary.get("stopped")
     if cut_short:  # its budget was spent, or a signal stopped it: the reason says which
         reasons = "; ".join(sorted(set(cut_short.values())))
-        items.append(f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run")
-    elif (stopped := last.summary.get("stopped")) and last.summary.get("alerts_pending"):
+        items.append(
+            f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run{unmatched}"
+        )
+    elif stopped and last.summary.get("alerts_pending"):
         # Stopped after its crawl, while it delivered: no source waits, but alerts do.
         items.append(
             f"the last run was stopped while it delivered ({stopped}): "
-            f"{last.summary['alerts_pending']} alerts wait for the next run"
+            f"{last.summary['alerts_pending']} alerts wait for the next run{unmatched}"
+        )
+    elif stopped and waiting:
+        items.append(
+            f"the last run was stopped before it matched every story ({stopped}): "
+            f"{waiting} stories wait for the next run"
         )
     return items
 

@@ -383,6 +383,7 @@ def _record_run(
     (nothing else depends on them: the next run starts from the older paces)."""
     try:
         summary.alerts_pending = storage.alert_counts()[AlertStatus.PENDING]
+        summary.stories_waiting = storage.unmatched_count()
         summary.seconds = clock.monotonic() - began
         finished = clock.now()
         with storage.transaction():

@@ -122,3 +122,37 @@ def test_a_signal_during_delivery_leaves_the_rest_pending(
         "  - the last run was stopped while it delivered (the run was interrupted (SIGTERM)): "
         "2 alerts wait for the next run"
     ) in status.stdout, status.stdout
+
+
+def test_a_run_stopped_before_it_matched_its_stories_is_not_all_well_in_status(
+    workspace: Workspace, feed_server: FeedServer
+) -> None:
+    """Stopped while its stories wait to be clustered and matched (here, in the seconds a pass lets
+    the sources settle; a cold run's thousands while the clustering process decides them), a run
+    leaves no alert pending yet: `status` must still say that stories wait, and the next run alerts."""
+    gate = threading.Event()
+    workspace.source(
+        "Fast", feed_server.add("/fast.xml", Route(rss([{**item, "pubDate": recent()} for item in MATCHING])))
+    )
+    slow_story = {"title": "Regulator publishes robocall rules", "link": "https://news.example.com/robocalls"}
+    workspace.source("Slow", feed_server.add("/slow.xml", Route(rss([{**slow_story, "pubDate": recent()}]), gate=gate)))
+    workspace.settings["fetch"]["timeout_seconds"] = 60  # only the signal ends that download
+
+    running = workspace.popen("run")
+    wait_until(
+        lambda: workspace.database.exists() and rows(workspace.database, "SELECT count(*) FROM stories") == [(2,)],
+        40,
+        "the fast source's stories stored",
+    )
+    running.send_signal(signal.SIGTERM)
+    running.communicate(timeout=30)
+    waiting = rows(workspace.database, "SELECT count(*) FROM stories WHERE matched_at IS NULL")
+    status = workspace.newsbot("status")
+    gate.set()
+    following = workspace.newsbot("run")
+
+    assert running.returncode == 143
+    assert waiting == [(2,)] and rows(workspace.database, "SELECT count(*) FROM alerts") == [(2,)]
+    assert "Nothing needs attention." not in status.stdout
+    assert "; 2 stories wait to be matched" in status.stdout, status.stdout
+    assert following.returncode == 0, following.stderr
