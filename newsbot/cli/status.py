@@ -381,10 +381,13 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
     # Stories stored and not yet matched: a run stopped while it clustered or matched left thousands,
     # with no alert pending yet, and this said "Nothing needs attention".
     waiting = last.summary.get("stories_waiting") or 0
-    unmatched = f"; {waiting} stories wait to be matched" if waiting else ""
+    stories = "1 story waits" if waiting == 1 else f"{waiting} stories wait"
+    unmatched = f"; {stories} to be matched" if waiting else ""
     stopped = last.summary.get("stopped")
     if cut_short:  # its budget was spent, or a signal stopped it: the reason says which
-        reasons = "; ".join(sorted(set(cut_short.values())))
+        # Each source's reason, without what it adds of that source alone ("; 3 stories wait for
+        # the next run", its articles): "(interrupted; interrupted; 1 story waits …)" said it twice.
+        reasons = "; ".join(sorted({reason.split("; ")[0] for reason in cut_short.values()}))
         items.append(
             f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run{unmatched}"
         )
@@ -395,10 +398,7 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
             f"{last.summary['alerts_pending']} alerts wait for the next run{unmatched}"
         )
     elif stopped and waiting:
-        items.append(
-            f"the last run was stopped before it matched every story ({stopped}): "
-            f"{waiting} stories wait for the next run"
-        )
+        items.append(f"the last run was stopped before it matched every story ({stopped}): {stories} for the next run")
     return items
 
 

@@ -155,4 +155,5 @@ def test_a_run_stopped_before_it_matched_its_stories_is_not_all_well_in_status(
     assert waiting == [(2,)] and rows(workspace.database, "SELECT count(*) FROM alerts") == [(2,)]
     assert "Nothing needs attention." not in status.stdout
     assert "; 2 stories wait to be matched" in status.stdout, status.stdout
+    assert status.stdout.count("(the run was interrupted (SIGTERM))") == 1, status.stdout
     assert following.returncode == 0, following.stderr
