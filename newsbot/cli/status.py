@@ -384,18 +384,19 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
     stories = "1 story waits" if waiting == 1 else f"{waiting} stories wait"
     unmatched = f"; {stories} to be matched" if waiting else ""
     stopped = last.summary.get("stopped")
+    pending = last.summary.get("alerts_pending") or 0
     if cut_short:  # its budget was spent, or a signal stopped it: the reason says which
         # Each source's reason, without what it adds of that source alone ("; 3 stories wait for
         # the next run", its articles): "(interrupted; interrupted; 1 story waits …)" said it twice.
         reasons = "; ".join(sorted({reason.split("; ")[0] for reason in cut_short.values()}))
-        items.append(
-            f"the last run was cut short ({reasons}): {len(cut_short)} sources wait for the next run{unmatched}"
-        )
-    elif stopped and last.summary.get("alerts_pending"):
+        sources = "1 source waits" if len(cut_short) == 1 else f"{len(cut_short)} sources wait"
+        alerts = f"; {pending} alerts wait to be sent" if pending else ""
+        items.append(f"the last run was cut short ({reasons}): {sources} for the next run{alerts}{unmatched}")
+    elif stopped and pending:
         # Stopped after its crawl, while it delivered: no source waits, but alerts do.
         items.append(
             f"the last run was stopped while it delivered ({stopped}): "
-            f"{last.summary['alerts_pending']} alerts wait for the next run{unmatched}"
+            f"{pending} alerts wait for the next run{unmatched}"
         )
     elif stopped and waiting:
         items.append(f"the last run was stopped before it matched every story ({stopped}): {stories} for the next run")

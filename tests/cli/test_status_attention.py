@@ -23,6 +23,16 @@ def test_sources_cut_short_for_one_reason_name_it_once() -> None:
     ]
 
 
+def test_a_run_cut_short_with_alerts_pending_says_they_wait_too() -> None:
+    """The budget spent while alerts were queued: the crawl's sources and the alerts both wait."""
+    summary = {"cut_short": {"Wire": INTERRUPTED}, "alerts_pending": 5, "stories_waiting": 3}
+
+    assert attention(summary) == [
+        f"the last run was cut short ({INTERRUPTED}): 1 source waits for the next run; 5 alerts wait to be sent; "
+        "3 stories wait to be matched"
+    ]
+
+
 def test_a_run_stopped_before_matching_its_stories_says_how_many_wait() -> None:
     assert attention({"stopped": INTERRUPTED, "alerts_pending": 0, "stories_waiting": 1}) == [
         f"the last run was stopped before it matched every story ({INTERRUPTED}): 1 story waits for the next run"

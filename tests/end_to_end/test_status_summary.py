@@ -160,7 +160,7 @@ def test_a_run_stopped_by_sigterm_is_named_with_the_sources_it_left(
 
     assert status.returncode == 0, status.stderr
     assert (
-        "  - the last run was cut short (the run was interrupted (SIGTERM)): 1 sources wait for the next run; "
+        "  - the last run was cut short (the run was interrupted (SIGTERM)): 1 source waits for the next run; "
         "1 story waits to be matched" in glance(status.stdout)  # the fast feed's, stored in the seconds before a pass
     ), status.stdout
 
@@ -208,7 +208,7 @@ def test_a_run_over_its_budget_is_named(workspace: Workspace, feed_server: FeedS
     assert glance(status.stdout)[1:] == [
         "Needs attention:",
         "  - the last run was cut short (the run's budget of 1 s (fetch.run_budget_seconds) was spent): "
-        "1 sources wait for the next run",
+        "1 source waits for the next run",
         "",
     ], status.stdout
 

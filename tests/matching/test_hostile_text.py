@@ -12,7 +12,8 @@ from tests.conftest import within
 
 TEXTS = {
     # from each word of a run of "a-a-a-…" the bare-host branch of the URL pattern read to its end
-    "a host name of a million labels": "'www. ' + 'a-' * 100_000",
+    # (the hint in the same run: the pattern reads only runs that hold one)
+    "a host name of a million labels": "'a-' * 100_000 + '://'",
     # every hit of a positional term counted the spaces from the text's start: 1.5 s at the 200,000
     # characters a stored text keeps, and ten times that text shows the growth (minutes before)
     "three hundred thousand hits": "'Twilio, SMS breach, ' * 100_000",
