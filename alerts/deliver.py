@@ -471,11 +471,12 @@ class _Drain:
         if not self.report.slack_answered:
             return
         stuck = self.outbox.waiting(queued_before=self.clock.now() - self.policy.failing_after)
-        waiting = {alert.id for alert in stuck}
-        late = [  # not one its look-up found in Slack: delivered when it was tried, on time
+        # Not late: still waiting, or found in Slack by its look-up (delivered when it was tried, on time).
+        not_late = {alert.id for alert in stuck} | self._found_in_slack
+        late = [
             alert
             for alert in overdue
-            if alert.id not in waiting | self._found_in_slack and self.outbox.alert_status(alert.id) == AlertStatus.SENT
+            if alert.id not in not_late and self.outbox.alert_status(alert.id) == AlertStatus.SENT
         ]
         if not stuck and not late:
             return
