@@ -85,7 +85,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feedsite import ITEMS_PER_FEED, PLANTED, Feed, Site, Stats, Writer  # noqa: E402
 
-from newsbot.configuration.config import FetchSettings  # noqa: E402
+from newsbot.configuration.fetch_config import FetchSettings  # noqa: E402
 from newsbot.storage.database import Storage  # noqa: E402
 
 WATCHLIST = REPOSITORY / "examples" / "watchlists" / "telecom-threats.yaml"

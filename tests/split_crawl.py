@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.models import FetchResult, FullText, SourceKind, SourceRequest
 from newsbot.pipeline.budget import RunBudget, stop_on_signals
 from newsbot.sources.crawl import crawl

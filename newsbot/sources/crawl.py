@@ -38,7 +38,7 @@ from scrapy.spiderloader import SpiderLoader
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.python.failure import Failure
 
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.addresses import ALLOWED_NETWORKS, INTERNAL_HOSTS, INTERNAL_META

@@ -53,7 +53,7 @@ from newsbot.child_process import (
     log_again,
     start_module,
 )
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.models import FetchResult, SourceKind, SourceRequest
 from newsbot.pipeline.budget import RUN_STOP_SIGNALS, RunBudget
 

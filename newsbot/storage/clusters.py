@@ -49,6 +49,7 @@ class ClusterAlert:
 # of up to 2.4 million): a statement's run and reset are paid once for 200 rows. 800 parameters:
 # under the 999 of the oldest SQLite that may be found.
 INDEX_ROWS_A_STATEMENT = 200
+PRUNE_EVERY_SECONDS = 3600  # the window's old index rows go in the first run of each clock hour
 
 
 @cache
@@ -180,9 +181,16 @@ class ClusterStore(StoreBase):
 
         Never past the window before the last recorded run began: one run on a clock days ahead (a
         machine's clock before NTP set it) once emptied the index, and every copy of a story alerted
-        before it alerted again."""
+        before it alerted again.
+
+        Once a clock hour at most: a run skips it when the last recorded run began in the same hour,
+        and so pruned already (or, cut short, left it to the next hour's first run). The scan was a
+        fifth of a warm run's last second, alone on one core (1,000 feeds on a 10-minute cron, 0.05 s
+        of 2.3); the rows an hour leaves past the window are never read (every read asks `seen`)."""
         last = self.db.execute("SELECT started_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         started = parse_iso(last[0]) if last is not None else None
+        if started is not None and seconds(started) // PRUNE_EVERY_SECONDS == seconds(now) // PRUNE_EVERY_SECONDS:
+            return
         latest = min(now, started) if started is not None else now
         with self.transaction():
             self.db.execute("DELETE FROM shingle_index WHERE seen < ?", [seconds(latest - window)])

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.configuration.config import FetchSettings, load_config
+from newsbot.configuration.config import load_config
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.errors import ConfigError
 from newsbot.sources.crawl import scrapy_settings
 from tests.conftest import REPOSITORY, Workspace

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.sources.crawl import scrapy_settings
 from tests.conftest import Workspace
 from tests.servers import FeedServer, Route, rss

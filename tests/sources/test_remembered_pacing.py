@@ -32,7 +32,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.sources.crawl import scrapy_settings
 from newsbot.sources.throttle import (
     NOT_MODIFIED_MIN_DELAY,

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from newsbot.configuration.config import FetchSettings
+from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.models import FeedEntry, FetchResult, FetchStatus, SourceKind, SourceRequest
 from newsbot.pipeline.budget import RunBudget
 from newsbot.sources.crawl import STOP_GRACE_SECONDS, crawl_here
@@ -111,6 +112,25 @@ def test_concurrent_requests_are_shared_not_doubled() -> None:
         assert child.concurrent_requests >= 1
         assert run.concurrent_requests >= child.concurrent_requests
         assert run.concurrent_requests_per_domain == child.concurrent_requests_per_domain == 2  # hosts are not shared
+
+
+def test_the_child_reads_its_order_without_importing_the_watchlists_or_slack_models() -> None:
+    """The child is started in every large warm run, and what it imports is CPU the run pays twice.
+    Its order's settings are unpickled from their own module (newsbot.configuration.fetch_config):
+    the config module would bring the watchlists', the matcher's and Slack's models (70 ms)."""
+    order = pickle.dumps(FetchSettings(concurrent_requests=8))
+    program = (
+        "import pickle, sys\n"
+        f"import {CHILD_MODULE}, newsbot.sources.crawl\n"
+        f"settings = pickle.loads({order!r})\n"
+        "print(settings.concurrent_requests, sorted(name for name in sys.modules if name.startswith(("
+        "'newsbot.configuration.config', 'newsbot.configuration.watchlists', 'newsbot.matching', "
+        "'newsbot.configuration.slack_secrets', 'slack_sdk'))))\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", program], env=newsbot_environment({}), capture_output=True, text=True, check=True
+    )
+    assert finished.stdout.split(maxsplit=1) == ["8", "[]\n"]
 
 
 # --- real crawls ------------------------------------------------------------------------------------

@@ -116,3 +116,30 @@ def test_a_run_on_a_clock_days_ahead_does_not_empty_the_window(tmp_path: Path) -
         storage.close()
 
     assert cluster is not None and cluster.cluster_id == original.id
+
+
+def test_a_run_in_the_hour_of_the_last_run_leaves_pruning_to_the_next_hour(tmp_path: Path) -> None:
+    """Pruning is a scan of the whole window's index: the first run of each clock hour does it. The
+    rows a skipped prune leaves are never joined (every read asks their time), and the next hour's
+    first run drops them."""
+    text = prose(random.Random(6), 250)
+    old, copy = own_story(1, text, outlet="Wire"), own_story(2, text, outlet="Herald")
+    hour = DAY + WINDOW + timedelta(hours=1)  # on the hour, as DAY is
+    storage = Storage.open(tmp_path / "newsbot.db")
+    try:
+        store_poll(storage, [old], DAY)
+        assign_clusters(storage, DAY, WINDOW)
+        storage.record_run(hour + timedelta(minutes=5), hour + timedelta(minutes=6), RunSummary())
+        store_poll(storage, [copy], hour + timedelta(minutes=50))
+        assign_clusters(storage, hour + timedelta(minutes=59, seconds=59), WINDOW)
+        rowid = dict(storage.db.execute("SELECT id, rowid FROM stories"))
+        kept = {row[0] for row in storage.db.execute("SELECT DISTINCT story FROM shingle_index")}
+        cluster = storage.cluster_of(copy.id)
+        assign_clusters(storage, hour + timedelta(hours=1), WINDOW)
+        pruned = {row[0] for row in storage.db.execute("SELECT DISTINCT story FROM shingle_index")}
+    finally:
+        storage.close()
+
+    assert kept == {rowid[old.id], rowid[copy.id]}, "a run in the last run's hour pruned again"
+    assert cluster is not None and cluster.cluster_id == copy.id, "a story older than the window was joined"
+    assert pruned == {rowid[copy.id]}, "the next hour's first run did not prune"
