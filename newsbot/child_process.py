@@ -14,12 +14,13 @@ without /bin/sh (distroless) starts the child directly rather than not at all.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +30,8 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 SHELL = "/bin/sh"
 LoggedLine = tuple[str, int, str]  # logger's name, level, message
+# `extra=` of the warning that says a child could not start or died, and the run does its work itself.
+HELPER_FAILED = {"newsbot_helper_failed": True}
 
 
 def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
@@ -75,3 +78,31 @@ def log_again(lines: Iterable[LoggedLine]) -> None:
 def how_it_ended(status: int) -> str:
     """A child's exit status (negative: the signal that ended it) as words for a warning."""
     return f"signal {-status}" if status < 0 else f"exit status {status}"
+
+
+class HelperFailures(logging.Handler):
+    """The warnings logged with HELPER_FAILED while it is installed, in order, each once. A run keeps
+    them in its summary: on stderr alone, a clustering process the OOM killer ended was gone from
+    view once cron's mail was, and `status` said nothing needed attention."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.addFilter(lambda record: getattr(record, "newsbot_helper_failed", False))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.lines:
+            self.lines.append(message)
+
+
+@contextlib.contextmanager
+def helper_failures() -> Iterator[HelperFailures]:
+    """Collect, from every thread, the helpers' failures while the block runs."""
+    handler = HelperFailures()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)

@@ -297,6 +297,8 @@ class RunSummary:
     stories_waiting: int = 0  # stored, not yet matched when the run ended (it was stopped): the next run's
     delivery_errors: list[str] = field(default_factory=list)
     crawler_warnings: list[str] = field(default_factory=list)  # Scrapy's own log lines, first line each
+    # A helper process (reading, second crawl, clustering) that could not start or died: the run did its work.
+    helper_failures: list[str] = field(default_factory=list)
     worse: list[str] = field(default_factory=list)  # what changed for the worse since the last run
     stopped: str | None = None  # why delivery had to stop (a signal, or the budget and its allowance spent)
     seconds: float = 0.0
@@ -320,6 +322,7 @@ class RunSummary:
         lines += [f"  source warning: {name}: {warning}" for name, warning in self.source_warnings.items()]
         lines += [f"  delivery failed: {error}" for error in self.delivery_errors]
         lines += [f"  crawler: {warning}" for warning in self.crawler_warnings]
+        lines += [f"  {failure}" for failure in self.helper_failures]
         return "\n".join(lines)
 
     def describe_worse(self) -> str:

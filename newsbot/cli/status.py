@@ -400,7 +400,19 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
         )
     elif stopped and waiting:
         items.append(f"the last run was stopped before it matched every story ({stopped}): {stories} for the next run")
+    items += [_helper_failure(failure) for failure in last.summary.get("helper_failures") or []]
     return items
+
+
+def _helper_failure(failure: str) -> str:
+    """A helper process's failure as the run logged it ("the clustering process failed (ended by
+    signal 9); clustering continues in the run's process"), told after the fact: nothing was lost,
+    and a SIGKILL nobody sent is most often the kernel's, for memory."""
+    what = failure.split("; ", maxsplit=1)[0]
+    hint = "; a signal 9 nobody sent is most often the kernel's out-of-memory killer (see `dmesg`)"
+    return f"in the last run, {what}: the run did that work itself, more slowly, and lost nothing" + (
+        hint if "signal 9" in what else ""
+    )
 
 
 def _runs_stopped_coming(starts: list[datetime], now: datetime) -> list[str]:

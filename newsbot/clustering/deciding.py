@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from newsbot.child_process import STOP_SIGNALS, answers_pipe, start_module
+from newsbot.child_process import HELPER_FAILED, STOP_SIGNALS, answers_pipe, start_module
 from newsbot.clustering.assign import decide_here
 from newsbot.long_lived import freeze_what_exists
 from newsbot.storage.clusters import ClusterAssignment
@@ -102,6 +102,7 @@ class DecidingProcess:
             log.warning(
                 "the clustering process failed (%s); clustering continues in the run's process",
                 f"ended by signal {-exit_status}" if exit_status and exit_status < 0 else problem,
+                extra=HELPER_FAILED,
             )
             return decide_here(storage, ids, since, should_stop), False
 

@@ -34,6 +34,7 @@ from sqlite_utils import Database
 from newsbot.alerts.deliver import Policy, deliver
 from newsbot.alerts.outbox import MatchedAhead, queue_matches
 from newsbot.alerts.sinks import Poster
+from newsbot.child_process import helper_failures
 from newsbot.clock import Clock
 from newsbot.clustering.assign import assign_clusters
 from newsbot.clustering.deciding import DecidingProcess
@@ -177,7 +178,10 @@ def run_pipeline(
     paces = storage.remembered_paces(since=started - PACE_MEMORY)  # each host starts at the pace it ended with
     worker.start()
     report_progress()
-    with checkpointing(database):  # beside the crawl's and the stage thread's commits, not in them
+    with (
+        checkpointing(database),  # beside the crawl's and the stage thread's commits, not in them
+        helper_failures() as helpers,
+    ):
         try:
             requests = _source_requests(config, storage, clock.now())
             with crawler_warnings() as crawler_log:
@@ -205,6 +209,7 @@ def run_pipeline(
             # for it long (the watchdog would end the process first), and is left out if it must.
             storage.db.execute(f"PRAGMA busy_timeout = {LEFT_BEHIND_BUSY_TIMEOUT_MS}")
             later.abandoned = True
+    summary.helper_failures = helpers.lines
     if worker.problem is not None:
         raise worker.problem
     if budget.signal_number is not None or later.delivery_over():  # alerts may wait: status says why

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from w3lib.url import safe_url_string
 
 from newsbot.child_process import (
+    HELPER_FAILED,
     STOP_SIGNALS,
     LinesLogged,
     LoggedLine,
@@ -160,7 +161,11 @@ class CrawlingProcess:
         try:
             self._child = _early.pop() if _early else start_module(MODULE)
         except OSError as problem:
-            log.warning("the second crawling process could not start (%s); the run crawls every host", problem)
+            log.warning(
+                "the second crawling process could not start (%s); the run crawls every host",
+                problem,
+                extra=HELPER_FAILED,
+            )
             return False
         threading.Thread(target=self._receive, args=(self._child,), name="newsbot-crawling", daemon=True).start()
         return True
@@ -199,7 +204,9 @@ class CrawlingProcess:
         self.status = child.wait()
         if self.status != 0 and -self.status not in STOP_SIGNALS and not self._closing:
             log.warning(
-                "the second crawling process ended (%s); the run crawls what it left", how_it_ended(self.status)
+                "the second crawling process ended (%s); the run crawls what it left",
+                how_it_ended(self.status),
+                extra=HELPER_FAILED,
             )
         self._on_message(None)
 

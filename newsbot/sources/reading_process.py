@@ -41,6 +41,7 @@ from dataclasses import replace
 from typing import Any, BinaryIO, TypeVar
 
 from newsbot.child_process import (
+    HELPER_FAILED,
     STOP_SIGNALS,
     LinesLogged,
     LoggedLine,
@@ -103,7 +104,11 @@ class ReadingProcess:
         try:
             self._child = start_module("newsbot.sources.reading_process")
         except OSError as problem:
-            log.warning("the reading process could not start (%s); the crawl reads in its own thread", problem)
+            log.warning(
+                "the reading process could not start (%s); the crawl reads in its own thread",
+                problem,
+                extra=HELPER_FAILED,
+            )
             self._gone = True
             return
         _widen(self._child)
@@ -231,6 +236,7 @@ class ReadingProcess:
             log.warning(
                 "the reading process ended (%s); the crawl reads in its own thread",
                 how_it_ended(status),
+                extra=HELPER_FAILED,
             )
 
 

@@ -46,3 +46,17 @@ def test_a_run_stopped_before_matching_its_stories_says_how_many_wait() -> None:
 def test_a_run_recorded_before_stories_waiting_was_kept_reads_as_before() -> None:
     assert attention({"stopped": INTERRUPTED, "alerts_pending": 0}) == []
     assert attention({"stopped": None, "alerts_pending": 0, "stories_waiting": 0}) == []
+
+
+def test_a_helper_process_that_failed_is_named_with_what_the_run_did_instead() -> None:
+    """Its warning went to stderr only; the run finished the work itself, so nothing waits, and
+    without this line `status` read "Nothing needs attention"."""
+    killed = "the reading process ended (signal 9); the crawl reads in its own thread"
+    refused = "the second crawling process could not start ([Errno 11] Resource temporarily unavailable)"
+
+    assert attention({"helper_failures": [killed, f"{refused}; the run crawls every host"]}) == [
+        "in the last run, the reading process ended (signal 9): the run did that work itself, more slowly, and "
+        "lost nothing; a signal 9 nobody sent is most often the kernel's out-of-memory killer (see `dmesg`)",
+        f"in the last run, {refused}: the run did that work itself, more slowly, and lost nothing",
+    ]
+    assert attention({"stopped": None, "alerts_pending": 0}) == [], "a record from before helper_failures"

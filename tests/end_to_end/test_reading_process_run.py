@@ -121,7 +121,7 @@ def test_a_large_run_reads_in_its_second_process_and_stores_the_same_text(
     assert "the reading process ended" not in stderr
 
 
-def test_a_reading_process_killed_mid_crawl_costs_no_story_and_says_so(
+def test_a_reading_process_killed_mid_crawl_costs_no_story_and_says_so_then_and_in_status(
     workspace: Workspace, feed_server: FeedServer, gate: threading.Event
 ) -> None:
     """The OOM killer's SIGKILL: the crawl reads in its own thread from then on, and one warning says why."""
@@ -135,6 +135,8 @@ def test_a_reading_process_killed_mid_crawl_costs_no_story_and_says_so(
     assert run.returncode == 0, stderr
     assert_every_story_has_its_article_text(workspace.database, pages)
     assert stderr.count("the reading process ended (signal 9); the crawl reads in its own thread") == 1, stderr
+    status = workspace.newsbot("status", timeout=60)
+    assert "in the last run, the reading process ended (signal 9): the run did that work itself" in status.stdout
 
 
 def test_systemds_stop_mid_crawl_is_a_stop_not_a_failed_reading_process(

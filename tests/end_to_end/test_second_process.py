@@ -294,6 +294,32 @@ def test_a_run_killed_while_its_child_decides_leaves_no_child_and_the_next_run_f
     assert_each_alert_once(workspace.database, slack)
 
 
+def test_a_clustering_process_the_oom_killer_ends_costs_nothing_and_status_names_it(
+    workspace: Workspace, feed_server: FeedServer, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """SIGKILL to the clustering process alone, as the kernel's out-of-memory killer sends it: the run
+    clusters in its own process and ends well (exit 0, each alert once). Said on stderr only, that
+    was gone with cron's mail, and `status` read "Nothing needs attention": it now names it."""
+    configure(workspace, feed_server, slack, None)
+
+    with ended(started(workspace, "run")) as run:
+        os.kill(deciding_child(run), signal.SIGKILL)
+        output, errors = run.communicate(timeout=120)
+    status = workspace.newsbot("status", timeout=60)
+
+    assert run.returncode == 0, errors
+    assert errors.count("the clustering process failed (ended by signal 9)") == 1, errors
+    assert "  the clustering process failed (ended by signal 9)" in output, output
+    assert_clustered_as_in_one_thread(workspace.database, tmp_path)
+    assert_each_alert_once(workspace.database, slack)
+    assert status.returncode == 0, status.stderr
+    assert (
+        "in the last run, the clustering process failed (ended by signal 9): the run did that work itself, more "
+        "slowly, and lost nothing; a signal 9 nobody sent is most often the kernel's out-of-memory killer"
+    ) in status.stdout, status.stdout
+    assert "Nothing needs attention" not in status.stdout
+
+
 def stopped_by_systemd(run: subprocess.Popen[str]) -> None:
     """What `systemctl stop` does (KillMode=control-group): SIGTERM to the run and its child at once.
     The run is held (SIGSTOP) while the signal is sent, so that its child is surely dead before the
