@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -387,6 +389,47 @@ def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit
         assert storage.db.execute(segments).fetchone()[0] > default.execute(segments).fetchone()[0]
     for number in (0, 50, 99):
         assert [found.title for found in storage.search(f"number{number}")] == [f"Outage number{number}"]
+
+
+def test_no_pass_merges_a_whole_level_of_the_full_text_index(storage: Storage) -> None:
+    """m016: FTS5 merges a level's segments all at once only when 64 pile up. With its default 16,
+    the pass that wrote the 16th merged the 15 before it in its own commit (after a cold run of
+    1,000 feeds, 0.15 s of the next run's last half second): automerge's share of work with each
+    commit does it instead. Measured as the index pages a pass writes (new rows of its data table),
+    against FTS5's default fed the same stories; every story is still found."""
+    (crisismerge,) = storage.db.execute("SELECT v FROM stories_fts_config WHERE k = 'crisismerge'").fetchone()
+    assert crisismerge == 64
+    words = [f"relay{number}" for number in range(2000)]
+    pick = random.Random(16)
+    largest = {"newsbot": 0, "default": 0}
+    with contextlib.closing(sqlite3.connect(":memory:", isolation_level=None)) as default:
+        default.execute("CREATE VIRTUAL TABLE stories_fts USING fts5(title, summary, text)")
+        default.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('automerge', 16)")
+        for number in range(48):
+            titles = [" ".join(pick.choice(words) for _ in range(40)) + f" pass{number}" for _ in range(10)]
+            stories = [story(f"p{number}-{each}", title=title) for each, title in enumerate(titles)]
+            storage.record_fetch(fetched(f"Wire{number}"), stories, NOW)
+            with pages_written(storage.db.conn) as written:
+                assign_clusters(storage, NOW, timedelta(days=7))
+            largest["newsbot"] = max(largest["newsbot"], written[0])
+            with pages_written(default) as written:
+                default.execute("BEGIN")
+                default.executemany("INSERT INTO stories_fts (title) VALUES (?)", [[title] for title in titles])
+                default.execute("COMMIT")
+            largest["default"] = max(largest["default"], written[0])
+    assert largest["newsbot"] * 2 < largest["default"], largest
+    for number in (0, 15, 16, 47):
+        assert len(storage.search(f"pass{number}")) == 10
+
+
+@contextlib.contextmanager
+def pages_written(database: sqlite3.Connection) -> Iterator[list[int]]:
+    """How many pages of the full-text index the block writes: rows of its data table that are new
+    (a merge writes its output as new pages, never in place)."""
+    written = [0]
+    before = {row[0] for row in database.execute("SELECT id FROM stories_fts_data")}
+    yield written
+    written[0] = sum(row[0] not in before for row in database.execute("SELECT id FROM stories_fts_data"))
 
 
 def test_a_clusters_members_are_listed_in_the_order_they_were_stored(storage: Storage) -> None:
