@@ -29,7 +29,7 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # the run, which is no failure of the child's to report.
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 SHELL = "/bin/sh"
-LoggedLine = tuple[str, int, str]  # logger's name, level, message
+LoggedLine = tuple[str, int, str, bool]  # logger's name, level, message, logged with HELPER_FAILED
 # `extra=` of the warning that says a child could not start or died, and the run does its work itself.
 HELPER_FAILED = {"newsbot_helper_failed": True}
 
@@ -66,13 +66,14 @@ class LinesLogged(logging.Handler):
             message = record.getMessage()
         except Exception:  # a record whose arguments do not format must not break the child's work
             message = str(record.msg)
-        self._lines.append((record.name, record.levelno, message))
+        # A helper's helper (the second crawling process's reading process) failed: the run keeps it too.
+        self._lines.append((record.name, record.levelno, message, getattr(record, "newsbot_helper_failed", False)))
 
 
 def log_again(lines: Iterable[LoggedLine]) -> None:
     """In the parent: a child's lines, each under its own logger, where the run collects them as its own."""
-    for name, level, message in lines:
-        logging.getLogger(name).log(level, "%s", message)
+    for name, level, message, helper_failed in lines:
+        logging.getLogger(name).log(level, "%s", message, extra=HELPER_FAILED if helper_failed else None)
 
 
 def how_it_ended(status: int) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import pickle
 import signal
 import time
 
 import pytest
 
-from newsbot.child_process import start_module
+from newsbot.child_process import HELPER_FAILED, LinesLogged, LoggedLine, helper_failures, log_again, start_module
 
 
 def ignores_sigint(pid: int) -> bool:
@@ -43,3 +45,27 @@ def test_a_child_still_ends_on_the_signals_a_stop_sends() -> None:
     child.communicate(timeout=30)
 
     assert child.returncode == -signal.SIGTERM
+
+
+def test_a_helper_failure_a_child_ships_back_is_still_one_the_run_keeps() -> None:
+    """The second crawling process runs a reading process of its own; when that one dies, the
+    crawling process logs the failure and ships the line to the run, which logs it again. The flag
+    was lost on the way, and the run's summary and `status` never heard of it."""
+    shipped: list[LoggedLine] = []
+    child_side = logging.getLogger("tests.child_side")
+    child_side.propagate = False  # as in the child, where this handler is the only one
+    child_side.addHandler(LinesLogged(shipped, logging.WARNING))
+    try:
+        child_side.warning("the reading process ended (%s)", "signal 9", extra=HELPER_FAILED)
+        child_side.warning("a feed's robots.txt could not be read")
+    finally:
+        child_side.handlers.clear()
+        child_side.propagate = True  # the run's side logs the lines again under their own names
+    with helper_failures() as failures:
+        log_again(pickle.loads(pickle.dumps(shipped)))  # as it crosses the pipe
+
+    assert [message for _, _, message, _ in shipped] == [
+        "the reading process ended (signal 9)",
+        "a feed's robots.txt could not be read",
+    ]
+    assert failures.lines == ["the reading process ended (signal 9)"]

@@ -406,13 +406,12 @@ def _runs_needing_attention(states: Mapping[str, SourceState], last: RunRecord |
 
 def _helper_failure(failure: str) -> str:
     """A helper process's failure as the run logged it ("the clustering process failed (ended by
-    signal 9); clustering continues in the run's process"), told after the fact: nothing was lost,
-    and a SIGKILL nobody sent is most often the kernel's, for memory."""
+    signal 9); clustering continues in the run's process"), told after the fact: the run did the
+    helper's work itself (what its budget left undone is a cut-short line of its own), and a SIGKILL
+    nobody sent is most often the kernel's, for memory."""
     what = failure.split("; ", maxsplit=1)[0]
     hint = "; a signal 9 nobody sent is most often the kernel's out-of-memory killer (see `dmesg`)"
-    return f"in the last run, {what}: the run did that work itself, more slowly, and lost nothing" + (
-        hint if "signal 9" in what else ""
-    )
+    return f"in the last run, {what}: the run went on without it, more slowly" + (hint if "signal 9" in what else "")
 
 
 def _runs_stopped_coming(starts: list[datetime], now: datetime) -> list[str]:

@@ -204,7 +204,7 @@ class CrawlingProcess:
         self.status = child.wait()
         if self.status != 0 and -self.status not in STOP_SIGNALS and not self._closing:
             log.warning(
-                "the second crawling process ended (%s); the run crawls what it left",
+                "the second crawling process ended (%s); the run crawls what it left while its budget lasts",
                 how_it_ended(self.status),
                 extra=HELPER_FAILED,
             )

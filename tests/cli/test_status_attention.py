@@ -55,8 +55,8 @@ def test_a_helper_process_that_failed_is_named_with_what_the_run_did_instead() -
     refused = "the second crawling process could not start ([Errno 11] Resource temporarily unavailable)"
 
     assert attention({"helper_failures": [killed, f"{refused}; the run crawls every host"]}) == [
-        "in the last run, the reading process ended (signal 9): the run did that work itself, more slowly, and "
-        "lost nothing; a signal 9 nobody sent is most often the kernel's out-of-memory killer (see `dmesg`)",
-        f"in the last run, {refused}: the run did that work itself, more slowly, and lost nothing",
+        "in the last run, the reading process ended (signal 9): the run went on without it, more slowly; a signal 9 "
+        "nobody sent is most often the kernel's out-of-memory killer (see `dmesg`)",
+        f"in the last run, {refused}: the run went on without it, more slowly",
     ]
     assert attention({"stopped": None, "alerts_pending": 0}) == [], "a record from before helper_failures"

@@ -314,8 +314,8 @@ def test_a_clustering_process_the_oom_killer_ends_costs_nothing_and_status_names
     assert_each_alert_once(workspace.database, slack)
     assert status.returncode == 0, status.stderr
     assert (
-        "in the last run, the clustering process failed (ended by signal 9): the run did that work itself, more "
-        "slowly, and lost nothing; a signal 9 nobody sent is most often the kernel's out-of-memory killer"
+        "in the last run, the clustering process failed (ended by signal 9): the run went on without it, more "
+        "slowly; a signal 9 nobody sent is most often the kernel's out-of-memory killer"
     ) in status.stdout, status.stdout
     assert "Nothing needs attention" not in status.stdout
 
