@@ -20,9 +20,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
+
+from newsbot.log_capture import collected_by
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # What cron, systemd or a terminal send the whole group: a child ended by one of them stopped with
@@ -97,13 +99,6 @@ class HelperFailures(logging.Handler):
             self.lines.append(message)
 
 
-@contextlib.contextmanager
-def helper_failures() -> Iterator[HelperFailures]:
+def helper_failures() -> contextlib.AbstractContextManager[HelperFailures]:
     """Collect, from every thread, the helpers' failures while the block runs."""
-    handler = HelperFailures()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
+    return collected_by(HelperFailures())

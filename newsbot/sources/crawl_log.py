@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+
+from newsbot.log_capture import collected_by
 
 # Scrapy and Twisted, and the libraries that read what they fetch: trafilatura logs an ERROR for an
 # article page that is empty or not HTML, which the source's warnings already say in a sentence.
@@ -52,13 +53,6 @@ class CrawlerWarnings(logging.Handler):
         return [line if count == 1 else f"{line} (×{count})" for line, count in self.lines.items()]
 
 
-@contextlib.contextmanager
-def crawler_warnings() -> Iterator[CrawlerWarnings]:
+def crawler_warnings() -> contextlib.AbstractContextManager[CrawlerWarnings]:
     """Collect the crawler's warnings while the block runs."""
-    handler = CrawlerWarnings()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
+    return collected_by(CrawlerWarnings())
