@@ -221,8 +221,11 @@ class _Answers:
 
     def send(self, payload: FetchResult | Ended) -> None:
         with self._lock:
-            logged = list(self.logged)
-            self.logged.clear()
+            # Taken by count, not copied then cleared: another thread's line logged between the two
+            # was lost (the failing reading process's warning is logged by a thread of its own).
+            shipped = len(self.logged)
+            logged = self.logged[:shipped]
+            del self.logged[:shipped]
             pickle.dump((payload, logged), self._pipe, protocol=pickle.HIGHEST_PROTOCOL)
             self._pipe.flush()
 
