@@ -186,8 +186,8 @@ class ClusterStore(StoreBase):
         Once a clock hour at most: a run skips it when the last recorded run began in the same hour,
         and so pruned already (or, cut short, left it to the next hour's first run). The scan was a
         fifth of a warm run's last second, alone on one core (1,000 feeds on a 10-minute cron, 0.05 s
-        of 2.3); the rows an hour leaves past the window are never joined (every read that joins
-        asks `seen`)."""
+        of 2.3). A new story never joins the rows an hour leaves past the window: every read for
+        clustering asks `seen` (`status`'s list of recent clusters may show one an hour longer)."""
         last = self.db.execute("SELECT started_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         started = parse_iso(last[0]) if last is not None else None
         if started is not None and seconds(started) // PRUNE_EVERY_SECONDS == seconds(now) // PRUNE_EVERY_SECONDS:
