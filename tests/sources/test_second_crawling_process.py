@@ -120,7 +120,7 @@ def test_concurrent_requests_are_shared_not_doubled() -> None:
 def test_the_child_reads_its_order_without_importing_the_watchlists_or_slack_models() -> None:
     """The child is started in every large warm run, and what it imports is CPU the run pays twice.
     Its order's settings are unpickled from their own module (newsbot.configuration.fetch_config):
-    the config module would bring the watchlists', the matcher's and Slack's models (70 ms)."""
+    the config module would bring the watchlists', the matcher's and Slack's models (about 50 ms)."""
     order = pickle.dumps(FetchSettings(concurrent_requests=8))
     program = (
         "import pickle, sys\n"
