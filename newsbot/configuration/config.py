@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -30,6 +30,7 @@ from newsbot.configuration.source_config import (
     CENTURY_HOURS,
     HealthSettings,
     SourceConfig,
+    Text,
 )
 from newsbot.configuration.validation import Strict, expand_environment, validate
 from newsbot.configuration.watchlists import Watchlist, WatchlistConfig, load_watchlists
@@ -38,7 +39,6 @@ from newsbot.errors import ConfigError
 from newsbot.models import Severity, SourceKind
 from newsbot.sources.user_spiders import spider_loader
 
-Text = Annotated[str, Field(min_length=1)]
 # A watchlist's keys pasted into newsbot.yaml are pointed to the file they belong in.
 _OTHER_FILES = [(WatchlistConfig, "a watchlist file (in the watchlists: folder)")]
 

@@ -370,10 +370,11 @@ def m016_full_text_merges_spread_over_runs(db: Database) -> None:
     With `automerge` 16 (m011) and FTS5's default `crisismerge` of 16, the commit that wrote a
     level's 16th segment merged the whole level: after a cold run of 1,000 feeds (15 large
     segments, one a batch), the next run's batch of 75 stories paid a 0.15 s merge, alone on one
-    core in its last half second. With 64, automerge merges them, up to 64 pages a level each time
-    a commit's pages take FTS5's count past a multiple of 64: 200 later batches of 75 stories took
-    0.92 s of FTS5 time either way, the most one batch paid 0.17 s with 16 and 0.03 s with 64.
-    Commits of a page or two leave automerge little to do, and a level's 64th segment merges the
-    64 at once: the same work, a quarter as often. Searches read more segments: five took 0.7 and
+    core in its last half second. With 64, a commit merges only when its pages carry FTS5's count
+    of pages written past a multiple of 64 (automerge's work unit), then up to 64 pages a level, so
+    the cold run's segments are merged by a later commit, and a larger merge over several: 200 later
+    batches of 75 stories took 0.92 s of FTS5 time either way, the most one batch paid 0.17 s with
+    16 and 0.03 s with 64. Commits of a page or two merge every 32 to 64 commits, as many segments
+    at once: the same work, half to a quarter as often. Searches read more segments: five took 0.7 and
     0.8 ms (21 segments against 29)."""
     db.execute("INSERT INTO stories_fts (stories_fts, rank) VALUES ('crisismerge', 64)")

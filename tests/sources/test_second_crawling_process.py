@@ -27,10 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from typing_extensions import Buffer
 
 from newsbot.child_process import LinesLogged
 from newsbot.configuration.fetch_config import FetchSettings
@@ -42,6 +41,9 @@ from newsbot.storage.database import Storage
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY, newsbot_environment
 from tests.servers import FeedServer, Route, TimedFeedServer, rss
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 RUN_HOST, CHILD_HOST = "127.0.0.1", "127.0.0.3"
 CHILD_MODULE = "newsbot.sources.crawl_process"
@@ -147,7 +149,7 @@ class PipeWrittenInPython(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: Buffer) -> int:
+    def write(self, data: ReadableBuffer) -> int:
         self.written += data
         return len(memoryview(data))
 

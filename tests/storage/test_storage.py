@@ -394,8 +394,8 @@ def test_the_full_text_index_merges_16_segments_at_a_time_and_finds_every_commit
 def test_a_small_pass_after_a_cold_runs_batches_does_not_merge_them_all(storage: Storage) -> None:
     """m016: FTS5 merges a level's segments all at once when 64 pile up, not 16. A cold run leaves a
     large segment a batch (15 after 1,000 feeds); with FTS5's default, the next run's one small batch
-    wrote the 16th and merged all of them in its own commit (0.15 s of its last half second). Now
-    automerge takes them a work unit (64 pages) at a time as later commits write. Measured as the
+    wrote the 16th and merged all of them in its own commit (0.15 s of its last half second). Now a
+    later commit does, one whose pages carry FTS5's count past a multiple of 64. Measured as the
     index pages the small pass writes (new rows of the index's data table), against FTS5's default
     fed the same stories; every story is still found."""
     (crisismerge,) = storage.db.execute("SELECT v FROM stories_fts_config WHERE k = 'crisismerge'").fetchone()
