@@ -49,8 +49,8 @@ def test_a_run_recorded_before_stories_waiting_was_kept_reads_as_before() -> Non
 
 
 def test_a_helper_process_that_failed_is_named_with_what_the_run_did_instead() -> None:
-    """Its warning went to stderr only; the run finished the work itself, so nothing waits, and
-    without this line `status` read "Nothing needs attention"."""
+    """Its warning went to stderr only, and without this line `status` read "Nothing needs attention";
+    what the run's budget then left undone has a cut-short line of its own."""
     killed = "the reading process ended (signal 9); the crawl reads in its own thread"
     refused = "the second crawling process could not start ([Errno 11] Resource temporarily unavailable)"
 

@@ -120,8 +120,8 @@ def test_a_run_on_a_clock_days_ahead_does_not_empty_the_window(tmp_path: Path) -
 
 def test_a_run_in_the_hour_of_the_last_run_leaves_pruning_to_the_next_hour(tmp_path: Path) -> None:
     """Pruning is a scan of the whole window's index: the first run of each clock hour does it. The
-    rows a skipped prune leaves are never joined (every read asks their time), and the next hour's
-    first run drops them."""
+    rows a skipped prune leaves are never joined (every read for clustering asks their time), and the
+    next hour's first run drops them."""
     text = prose(random.Random(6), 250)
     old, copy = own_story(1, text, outlet="Wire"), own_story(2, text, outlet="Herald")
     hour = DAY + WINDOW + timedelta(hours=1)  # on the hour, as DAY is
