@@ -32,8 +32,13 @@ PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP, signal.SIGINT})
 SHELL = "/bin/sh"
 LoggedLine = tuple[str, int, str, bool]  # logger's name, level, message, logged with HELPER_FAILED
-# `extra=` of the warning that says a child could not start or died, and the run does its work itself.
+# `extra=` of the warning that says a child could not start or died, and the run goes on without it.
 HELPER_FAILED = {"newsbot_helper_failed": True}
+
+
+def is_helper_failure(record: logging.LogRecord) -> bool:
+    """Whether the record was logged with HELPER_FAILED (here, or in a child and logged again here)."""
+    return bool(getattr(record, "newsbot_helper_failed", False))
 
 
 def start_module(module: str, *args: str) -> subprocess.Popen[bytes]:
@@ -69,7 +74,7 @@ class LinesLogged(logging.Handler):
         except Exception:  # a record whose arguments do not format must not break the child's work
             message = str(record.msg)
         # A helper's helper (the second crawling process's reading process) failed: the run keeps it too.
-        self._lines.append((record.name, record.levelno, message, getattr(record, "newsbot_helper_failed", False)))
+        self._lines.append((record.name, record.levelno, message, is_helper_failure(record)))
 
 
 def log_again(lines: Iterable[LoggedLine]) -> None:
@@ -90,7 +95,7 @@ class HelperFailures(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.addFilter(lambda record: getattr(record, "newsbot_helper_failed", False))
+        self.addFilter(is_helper_failure)
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
