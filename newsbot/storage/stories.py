@@ -69,6 +69,13 @@ def insert_stories(db: Database, source: str, stories: Sequence[Story], when: da
     return new
 
 
+# Clustered and not yet matched, oldest first: what unmatched_stories reads and unmatched_ages
+# marks, which must be the same stories in the same order.
+_WAITING_TO_BE_MATCHED = (
+    "FROM stories WHERE matched_at IS NULL AND cluster_id IS NOT NULL ORDER BY first_seen_at, rowid"
+)
+
+
 class StoryStore(StoreBase):
     def unmatched_stories(self, batch: int = 100) -> Iterator[tuple[Story, datetime]]:
         """Stories clustered and not yet matched, with when each was first seen (for the age limit), in
@@ -78,13 +85,7 @@ class StoryStore(StoreBase):
 
         Read `batch` stories at a time: a cold run's thousands of waiting stories are held as rowids,
         not as their texts (tens of MB)."""
-        rowids = [
-            row[0]
-            for row in self.db.execute(
-                "SELECT rowid FROM stories WHERE matched_at IS NULL AND cluster_id IS NOT NULL "
-                "ORDER BY first_seen_at, rowid"
-            )
-        ]
+        rowids = [row[0] for row in self.db.execute(f"SELECT rowid {_WAITING_TO_BE_MATCHED}")]
         for chunk in batched(rowids, batch):
             # Read whole before the first is yielded: a SELECT left half-read keeps its snapshot open,
             # and the caller's next write on this connection would then fail at once ("database is
@@ -101,10 +102,7 @@ class StoryStore(StoreBase):
     def unmatched_ages(self) -> list[tuple[str, datetime]]:
         """The stories `unmatched_stories` would give, in its order, each with when it was published,
         or first seen if undated (what its age to alert counts from), without their texts."""
-        rows = self.db.execute(
-            "SELECT id, coalesce(nullif(published_at, ''), first_seen_at) FROM stories "
-            "WHERE matched_at IS NULL AND cluster_id IS NOT NULL ORDER BY first_seen_at, rowid"
-        )
+        rows = self.db.execute(f"SELECT id, coalesce(nullif(published_at, ''), first_seen_at) {_WAITING_TO_BE_MATCHED}")
         return [(story, datetime.fromisoformat(dated)) for story, dated in rows]
 
     def unmatched_count(self) -> int:
