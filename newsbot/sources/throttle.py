@@ -36,6 +36,13 @@ remembered for it) spaces the requests after that one. robots.txt is never in fl
 host's own requests: RobotsTxtMiddleware holds them until it is read, and a robots.txt asked for
 once the host's slot is in use (the same host under another port or user) is fetched in that slot,
 within its concurrency, as Scrapy would.
+
+A request that waits on its host's delay waits by the delay of the moment, not of the moment it was
+queued. Scrapy plans the wait once, when the request is queued; a new host's second feed is queued
+while the first is in flight, and waited the whole start delay although the first answer had halved it:
+a cold run of 1,000 feeds on 50 hosts sat with both cores idle for most of a second after its first
+requests. When an answer moves a host's delay, the planned wait is dropped and the downloader plans
+it again from the new delay (a slow answer's longer delay likewise holds the waiting request longer).
 """
 
 from __future__ import annotations
@@ -72,9 +79,18 @@ class PollingThrottle(AutoThrottle):
         self.paces: dict[str, float] = {}  # each download slot that answered → its delay after its last answer
 
     def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
-        super()._response_downloaded(response, request, spider)
         key, slot = self._get_slot(request, spider)
-        if key is not None and slot is not None and not key.startswith(ROBOTS_TXT_SLOT):
+        before = slot.delay if slot is not None else None
+        super()._response_downloaded(response, request, spider)
+        if key is None or slot is None:
+            return
+        if slot.delay != before and slot.latercall is not None:
+            # The host's next request waits on the delay it had when it was queued: re-timed here, its
+            # wait is planned again from the new delay by the downloader, which does that for the
+            # slot as soon as this signal returns (Downloader._download's `finally`).
+            slot.latercall.cancel()
+            slot.latercall = None
+        if not key.startswith(ROBOTS_TXT_SLOT):
             self.paces[key] = slot.delay
 
     def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:

@@ -14,6 +14,7 @@ must move a host's delay exactly as Scrapy does.
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,7 @@ from newsbot.configuration.fetch_config import FetchSettings
 from newsbot.sources.crawl import scrapy_settings
 from newsbot.sources.throttle import NOT_MODIFIED_MIN_DELAY, PollingThrottle
 from tests.conftest import Workspace
-from tests.servers import FeedServer, Route, _Base, _FeedHandler, recent, rss
+from tests.servers import FeedServer, Route, TimedFeedServer, _Base, _FeedHandler, recent, rss
 
 FEEDS = 40
 PRIVATE_FEEDS = 2  # under a path robots.txt disallows
@@ -149,6 +150,58 @@ def test_robots_txt_still_rules_every_run(polled: Polled) -> None:
         assert "/robots.txt" in run.paths
         assert [path for path in run.paths if path.startswith("/private/")] == []
         assert "source failed: Private 0: robots.txt forbids fetching it" in run.stdout
+
+
+NEW_HOSTS = 24
+
+
+def _second_request_gaps(tmp_path_factory: pytest.TempPathFactory, start_delay: float) -> list[float]:
+    """A cold run over `NEW_HOSTS` hosts of two feeds each: each host's seconds from its first feed
+    request to its second, as the host saw them."""
+    servers = [TimedFeedServer(f"127.0.0.{number}") for number in range(1, NEW_HOSTS + 1)]
+    for server in servers:
+        server.start()
+    try:
+        workspace = Workspace(tmp_path_factory.mktemp("new-hosts"))
+        workspace.settings["fetch"] = {"allowed_networks": ["127.0.0.0/8"], "autothrottle_start_delay": start_delay}
+        for host_number, server in enumerate(servers):
+            for feed in range(2):
+                item = {
+                    "title": f"Notice {host_number}-{feed}",
+                    "link": f"https://news.example.test/{host_number}/{feed}",
+                }
+                url = server.add(f"/feeds/{feed}.xml", Route(rss([{**item, "pubDate": recent()}])))
+                workspace.source(f"Host {host_number:02d} feed {feed}", url)
+        result = workspace.newsbot("run", timeout=90)
+        assert result.returncode == 0, result.stderr
+        gaps = []
+        for server in servers:
+            feeds = [moment for path, moment in server.arrivals if path.startswith("/feeds/")]
+            assert len(feeds) == 2, server.arrivals
+            gaps.append(feeds[1] - feeds[0])
+        return gaps
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_new_hosts_second_request_waits_the_delay_its_first_answer_set_not_the_start_delay(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Scrapy plans a host's next request when it is queued, from the delay of that moment: a new host's
+    second feed, queued while the first was in flight, waited the whole start delay (±50%) although
+    the first answer had halved the delay. A cold run of 1,000 feeds on 50 hosts then sat with both
+    cores idle for about a second after its first requests. The wait is now planned again from the
+    delay the answer set.
+
+    Start delay 2 s, answers at once: AutoThrottle sets 1 s after the first answer, so the second
+    request waits 0.5–1.5 s (jitter), 1 s on average (1.1–1.3 measured), where Scrapy's plan waits
+    1–3 s, 2 s on average (2.1–2.4 measured). Over 24 hosts, the old plan's mean falls under 1.6 s
+    about once in 3,000 runs."""
+    gaps = _second_request_gaps(tmp_path_factory, start_delay=2.0)
+
+    assert statistics.mean(gaps) < 1.6, gaps
+    assert min(gaps) >= 0.45, gaps  # still paced: at least half of the 1 s delay the first answer set
 
 
 # --- the delay policy, beside Scrapy's own ------------------------------------------------------
