@@ -292,9 +292,11 @@ class _LaterStages:
         # Matches found while the second process clusters their batch, for queue_matches to take.
         self._ahead = MatchedAhead(
             self.matcher,
-            lambda ids: self._open().stories_by_id(ids).values(),
+            self._open,
             now=self.clock.now,
             max_age_days=config.settings.max_age_days,
+            summary=summary,
+            should_stop=self.delivery_over,
         )
         self._deciding = DecidingProcess(database, meanwhile=self._ahead.while_deciding)  # on the second core
 

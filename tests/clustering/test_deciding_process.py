@@ -13,10 +13,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -121,8 +120,9 @@ class CountingMatcher(Matcher):
         return super().match_story(story)
 
 
-def stories_of(storage: Storage, ids: list[str]) -> Iterable[Story]:
-    return storage.stories_by_id(ids).values()
+def opened(storage: Storage) -> Callable[[], Storage]:
+    """The stage thread's connection, as the run gives it to MatchedAhead."""
+    return lambda: storage
 
 
 def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
     for name, ahead_of_time in (("after", False), ("ahead", True)):
         storage = stored_polls(tmp_path / f"{name}.db", polls)
         matcher = CountingMatcher()
-        ahead = MatchedAhead(matcher, partial(stories_of, storage), now=lambda: NOW, max_age_days=10_000)
+        ahead = MatchedAhead(matcher, opened(storage), now=lambda: NOW, max_age_days=10_000, summary=RunSummary())
         deciding = DecidingProcess(
             tmp_path / f"{name}.db", smallest=1, meanwhile=ahead.while_deciding if ahead_of_time else None
         )
@@ -180,7 +180,7 @@ def test_a_batch_answered_before_its_matching_ends_is_matched_before_it_is_writt
     ]
     storage = stored_polls(tmp_path / "newsbot.db", [[story] for story in stories])
     matcher = AnsweredFirstMatcher(stories[0].id)  # stored first: the first batch's first story
-    ahead = MatchedAhead(matcher, partial(stories_of, storage), now=lambda: NOW, max_age_days=10_000)
+    ahead = MatchedAhead(matcher, opened(storage), now=lambda: NOW, max_age_days=10_000, summary=RunSummary())
     deciding = matcher.deciding = DecidingProcess(tmp_path / "newsbot.db", smallest=1, meanwhile=ahead.while_deciding)
     try:
         assign_clusters(storage, NOW, WINDOW, batch_size=50, decide=deciding)
@@ -208,12 +208,12 @@ def test_stories_too_old_to_alert_are_not_matched_while_the_process_decides(tmp_
     old = {story.id for number, story in enumerate(stories) if number % 2}
     storage = stored_polls(tmp_path / "newsbot.db", [[story] for story in stories])
     matcher = CountingMatcher()
-    ahead = MatchedAhead(matcher, partial(stories_of, storage), now=lambda: NOW, max_age_days=2)
+    summary = RunSummary()
+    ahead = MatchedAhead(matcher, opened(storage), now=lambda: NOW, max_age_days=2, summary=summary)
     deciding = DecidingProcess(tmp_path / "newsbot.db", smallest=1, meanwhile=ahead.while_deciding)
     try:
         assign_clusters(storage, NOW, WINDOW, batch_size=500, decide=deciding)
         matched_while_deciding = set(matcher.calls)
-        summary = RunSummary()
         queue_matches(storage, matcher, 2, summary, NOW, ahead=ahead)
         alerted = {row["story_id"] for row in storage.db["alerts"].rows}
     finally:
