@@ -20,12 +20,13 @@ import sys
 import time
 from array import array
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Callable, Generator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from newsbot.clustering.assign import assign_clusters
+from newsbot.clustering.assign import assign_clusters, decide_each
 from newsbot.models import Story
 from newsbot.storage.clusters import ClusterAssignment
 from newsbot.storage.database import Storage
@@ -170,6 +171,46 @@ def test_made_up_batches_of_any_size_give_the_one_by_one_clusters(tmp_path: Path
     joined = [story for story, (cluster, _, _, _) in one_by_one.items() if cluster != story]
     assert len(joined) == 3 * 5, "each site's five copies, and nothing else, join a cluster"
     assert any(note for _, _, _, note in one_by_one.values()), "some story was compared and kept apart"
+
+
+def test_a_pass_tops_up_its_last_batch_with_stories_stored_since_it_began(tmp_path: Path) -> None:
+    """Stories stored while a pass clusters (the crawl's last sources) join its last batch, up to the
+    batch's size, instead of waiting for a pass of their own after it; the rest wait for the next
+    pass. The clusters are those of one pass over everything."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "whole.db", polls, 1)
+    database = tmp_path / "topped.db"
+    storage = Storage.open(database)
+    early, late = polls[:70], polls[70:]
+    assert len(late) > 20
+    for number, poll in enumerate(early):
+        store_poll(storage, poll, DAY + number * timedelta(minutes=10))
+    pulled: list[list[str]] = []
+
+    def stored_meanwhile(
+        storage: Storage, batches: Iterator[list[str]], since: datetime, should_stop: Callable[[], bool]
+    ) -> Generator[tuple[list[str], list[ClusterAssignment]]]:
+        """decide_each, while the crawl stores the late polls once the pass has its first batch."""
+
+        def watched() -> Iterator[list[str]]:
+            for batch in batches:
+                pulled.append(list(batch))
+                if len(pulled) == 1:
+                    for number, poll in enumerate(late, start=len(early)):
+                        store_poll(storage, poll, DAY + number * timedelta(minutes=10))
+                yield batch
+
+        yield from decide_each(storage, watched(), since, should_stop)
+
+    try:
+        assign_clusters(storage, NOW, WINDOW, batch_size=30, decide=stored_meanwhile)
+        assert [len(batch) for batch in pulled] == [30, 30, 30]  # 70 waiting: 30, 30 and 10 + 20 stored since
+        assert pulled[2][10:] == [poll[0].id for poll in late[:20]]
+        assert clustered_count(database) == 90
+        assign_clusters(storage, NOW, WINDOW, batch_size=30)
+    finally:
+        storage.close()
+    assert decisions(database) == decisions(tmp_path / "whole.db")
 
 
 CLUSTER_IN_A_CHILD = """
