@@ -65,7 +65,7 @@ class MatchedAhead:
         now = self._now()
         too_old: list[str] = []
         nothing: list[str] = []
-        for story in self._storage().stories_by_id(ids).values():
+        for story in self._storage().unmatched_of(ids):
             # Undated, it was first seen in this run: young enough.
             if story.published_at is not None and too_old_to_alert(story.published_at, now, self._max_age_days):
                 too_old.append(story.id)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from newsbot.alerts.outbox import STAGE_BATCH, MatchedAhead, queue_matches
 from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching.matcher import Matcher
-from newsbot.models import FeedEntry, FetchResult, FetchStatus, RunSummary
+from newsbot.models import FeedEntry, FetchResult, FetchStatus, Match, RunSummary, Story
 from newsbot.storage.database import Storage
 from newsbot.storage.records import alert_id
 from newsbot.stories.normalize import to_story
@@ -201,6 +201,37 @@ def test_stories_that_get_no_alert_are_marked_with_their_batch_while_the_process
     alerted = [row[0] for row in storage.db.execute("SELECT story_id FROM alerts ORDER BY created_at, rowid")]
     assert alerted == alerting
     assert storage.unmatched_count() == 0 and summary.too_old == len(TEXTS) - len(young)
+
+
+def test_stories_marked_ahead_of_a_batch_never_written_are_not_matched_or_counted_again(storage: Storage) -> None:
+    """A run stopped (or killed) while the process decided a batch, after the batch was matched ahead:
+    its stories that get no alert are marked, none is clustered. The next run clusters them again,
+    and its matching ahead must leave them be: matched again, the too old ones were reported as too
+    old a second time."""
+    dates: list[datetime | None] = [NOW - timedelta(days=30 if number % 3 == 0 else 0) for number in range(len(TEXTS))]
+    ids = stored(storage, TEXTS, dates=dates)
+    storage.db.execute("UPDATE stories SET cluster_id = NULL")
+    for _ in MatchedAhead(matcher(), lambda: storage, lambda: NOW, 7, RunSummary()).while_deciding(ids):
+        pass  # the stopped run: its batch is never written
+    marked = dict(storage.db.execute("SELECT id, matched_at FROM stories WHERE matched_at IS NOT NULL").fetchall())
+    matched: list[str] = []
+
+    class Counting(Matcher):
+        def match_story(self, story: Story) -> list[Match]:
+            matched.append(story.id)
+            return super().match_story(story)
+
+    summary = RunSummary()
+    later = NOW + timedelta(minutes=10)
+    next_run = MatchedAhead(Counting(matcher().watchlists), lambda: storage, lambda: later, 7, summary)
+    for _ in next_run.while_deciding(ids):
+        pass
+
+    alerting = [ids[number] for number in range(len(TEXTS)) if number % 3 and TEXTS[number] == MITTO]
+    assert sorted(matched) == sorted(alerting) and alerting
+    assert summary.too_old == 0
+    again = dict(storage.db.execute("SELECT id, matched_at FROM stories WHERE matched_at IS NOT NULL").fetchall())
+    assert again == marked and len(marked) == len(TEXTS) - len(alerting)
 
 
 def test_told_to_stop_before_it_starts_it_marks_nothing_not_even_what_needs_no_reading(storage: Storage) -> None:
