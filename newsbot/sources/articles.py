@@ -76,12 +76,14 @@ def _date_params() -> dict[str, Any]:
     a date htmldate guessed from the prose ("first detected on 12 March 2019") or a related link
     (/2018/05/01/…) made fresh breach news "too old to alert", and it never alerted. With its time and
     zone, not the day alone (midnight UTC: a story of 22:00 was a day older than it was). Its latest
-    date believed is tomorrow in UTC, not trafilatura's default, today on the machine's clock: in New
+    date believed is the end of tomorrow in UTC, not trafilatura's default, today on the machine's clock: in New
     York after 19:00, a page of today in UTC was refused and an older date taken."""
     return {
         "original_date": True,
         "extensive_search": False,
-        "max_date": (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d"),
+        # The end of that day: given the day alone, htmldate takes its midnight, and a page stamped
+        # any later that day lost its time (it was read as the day alone).
+        "max_date": (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT23:59:59"),
         "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     }
 

@@ -435,6 +435,16 @@ def test_an_article_date_is_read_alike_whatever_the_machines_time_zone() -> None
         assert found == str(published), zone
 
 
+def test_an_article_stamped_tomorrow_in_utc_keeps_its_time() -> None:
+    """The latest date believed is tomorrow in UTC, and htmldate read the day alone as its midnight:
+    a page stamped any later that day (a zone far east, a clock a little ahead) was refused its own
+    time and read as the day alone. The test above caught it only after 11:30 UTC."""
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=20, minute=15, second=0, microsecond=0)
+    page = ARTICLE_OF_THE_DAY.format(published=tomorrow.isoformat())
+
+    assert extract_article(page, "https://telecom-security.example/news/mitto").published == tomorrow
+
+
 @pytest.mark.parametrize(
     "markup",
     ["", "<html><body></body></html>", "<html><head><title>Gone</title></head><body> </body></html>"],
