@@ -81,9 +81,10 @@ def _date_params() -> dict[str, Any]:
     return {
         "original_date": True,
         "extensive_search": False,
-        # The end of that day: given the day alone, htmldate takes its midnight, and a page stamped
-        # any later that day lost its time (it was read as the day alone).
-        "max_date": (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT23:59:59"),
+        # The end of that day, in UTC: given the day alone, htmldate takes its midnight, and a page
+        # stamped any later that day lost its time (it was read as the day alone); without a zone,
+        # it is the machine's (east of UTC+3:44, the same loss).
+        "max_date": (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT23:59:59+00:00"),
         "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     }
 

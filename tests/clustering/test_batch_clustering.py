@@ -232,6 +232,12 @@ def test_a_passs_first_batch_is_small_and_the_clusters_are_those_of_one_pass(tmp
             yield ids, decided
 
     try:
+        assign_clusters(storage, NOW, WINDOW, batch_size=len(polls), decide=watched, first_batch=10)
+        assert sizes == [len(polls)], "stories that make one batch stay one: split, the rest made a second"
+        storage.db.execute("UPDATE stories SET cluster_id = NULL, cluster_score = NULL, cluster_neighbour = NULL")
+        storage.db.execute("UPDATE stories SET cluster_note = NULL, cluster_sampled = NULL")
+        storage.db.execute("DELETE FROM shingle_index")
+        sizes.clear()
         assign_clusters(storage, NOW, WINDOW, batch_size=30, decide=watched, first_batch=10)
     finally:
         storage.close()
