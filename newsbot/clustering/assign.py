@@ -85,14 +85,16 @@ def assign_clusters(
 def _waiting_batches(storage: Storage, batch_size: int, first_batch: int) -> Iterator[list[str]]:
     """The stories waiting when the pass begins, a batch at a time (the first of `first_batch` at
     most, when they make more than one), the last one topped up (to `batch_size`) with stories
-    stored since. A cold run's first
-    pass begins just before its crawl ends: the last sources' stories (180 of 20,000) made a pass of
-    their own after it, whose one small batch still costs about a whole write of the index (0.1 s)
-    and came after everything else. Stories stored after the last batch is formed, or beyond its
-    size, wait for the next pass."""
+    stored since. A cold run's first pass begins just before its crawl ends: the last sources'
+    stories (180 of 20,000) made a pass of their own after it, whose one small batch still costs
+    about a whole write of the index (0.1 s) and came after everything else. Stories stored after
+    the last batch is formed, or beyond its size, wait for the next pass."""
     waiting = storage.unclustered_ids()
-    first = min(batch_size, first_batch)
-    *full, last = [waiting[:first], *batched(waiting[first:], batch_size)] if len(waiting) > batch_size else [waiting]
+    full: list[list[str]] = []
+    last = list(waiting)
+    if len(waiting) > batch_size:
+        first = min(batch_size, first_batch)
+        *full, last = [waiting[:first], *batched(waiting[first:], batch_size)]
     yield from full
     taken = set(waiting)
     last += [story for story in storage.unclustered_ids() if story not in taken][: batch_size - len(last)]

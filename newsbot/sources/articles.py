@@ -76,8 +76,8 @@ def _date_params() -> dict[str, Any]:
     a date htmldate guessed from the prose ("first detected on 12 March 2019") or a related link
     (/2018/05/01/…) made fresh breach news "too old to alert", and it never alerted. With its time and
     zone, not the day alone (midnight UTC: a story of 22:00 was a day older than it was). Its latest
-    date believed is the end of tomorrow in UTC, not trafilatura's default, today on the machine's clock: in New
-    York after 19:00, a page of today in UTC was refused and an older date taken."""
+    date believed is the end of tomorrow in UTC, not trafilatura's default, today on the machine's
+    clock: in New York after 19:00, a page of today in UTC was refused and an older date taken."""
     return {
         "original_date": True,
         "extensive_search": False,

@@ -39,10 +39,11 @@ within its concurrency, as Scrapy would.
 
 A request that waits on its host's delay waits by the delay of the moment, not of the moment it was
 queued. Scrapy plans the wait once, when the request is queued; a new host's second feed is queued
-while the first is in flight, and waited the whole start delay although the first answer had halved it:
-a cold run of 1,000 feeds on 50 hosts sat with both cores idle for most of a second after its first
-requests. When an answer moves a host's delay, the planned wait is dropped and the downloader plans
-it again from the new delay (a slow answer's longer delay likewise holds the waiting request longer).
+while the first is in flight, and waited the whole start delay although the first answer had
+halved it: a cold run of 1,000 feeds on 50 hosts sat with both cores idle for most of a second
+after its first requests. When an answer moves a host's delay, the planned wait is dropped and the
+downloader plans it again from the new delay (a slow answer's longer delay likewise holds the
+waiting request longer).
 """
 
 from __future__ import annotations
