@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from sqlite_utils import Database
+
+from newsbot.storage.records import batched
 
 
 class StoreBase:
@@ -23,6 +26,15 @@ class StoreBase:
 
     def __init__(self, db: Database):
         self.db = db
+
+    def _story_rows(self, ids: Iterable[str], condition: str = "1") -> list[dict[str, Any]]:
+        """The stories table's rows of these ids that meet `condition` (SQL), read whole, a statement
+        for each chunk of ids (SQLite bounds the `?` in one)."""
+        rows: list[dict[str, Any]] = []
+        for chunk in batched(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.query(f"SELECT * FROM stories WHERE {condition} AND id IN ({marks})", chunk)
+        return rows
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

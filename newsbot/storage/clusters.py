@@ -116,12 +116,7 @@ class ClusterStore(StoreBase):
         return found
 
     def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
-        wanted = list(ids)
-        found: dict[str, Story] = {}
-        for chunk in batched(wanted):
-            rows = self.db.query(f"SELECT * FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            found.update((row["id"], story_from_row(row)) for row in rows)
-        return found
+        return {row["id"]: story_from_row(row) for row in self._story_rows(ids)}
 
     def record_clusters(self, assignments: Iterable[ClusterAssignment], when: datetime) -> None:
         """A batch of stories' clusters and their index rows, atomically, and the stories in the

@@ -109,13 +109,7 @@ class StoryStore(StoreBase):
         """Those of the stories not matched yet. A run stopped while its clustering process decided a
         batch leaves the batch's stories that get no alert matched but not clustered: the next run
         clusters them again, and must not match or count them again."""
-        found: list[Story] = []
-        for chunk in batched(list(ids)):
-            rows = self.db.query(
-                f"SELECT * FROM stories WHERE matched_at IS NULL AND id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            found += (story_from_row(row) for row in rows)
-        return found
+        return [story_from_row(row) for row in self._story_rows(ids, "matched_at IS NULL")]
 
     def unmatched_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]
