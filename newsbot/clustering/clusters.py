@@ -17,7 +17,6 @@ seen across several clusters ("Subscribe to read…") is left out of the sampled
 
 from __future__ import annotations
 
-import re
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -41,7 +40,10 @@ LEAD_SHARE = 0.25  # of the longer text's first third must be in the shorter one
 SAME_SITE_CONTAINMENT = 0.8  # two pages of one site: shared share of the longer text
 _WORD = regex.compile(r"\w+", regex.UNICODE)
 _NON_ASCII_SEPARATORS = regex.compile(r"[^\x00-\x7f\w]+", regex.UNICODE)
-_ASCII_WORD = re.compile(rb"\w+")
+# Each ASCII byte that is not a word character ([A-Za-z0-9_]) made a space, for bytes.split().
+_ASCII_SPACED = bytes(
+    byte if chr(byte).isascii() and (chr(byte).isalnum() or chr(byte) == "_") else 32 for byte in range(256)
+)
 
 
 @dataclass(frozen=True)
@@ -89,15 +91,16 @@ def _words(text: str) -> list[bytes]:
     """The casefolded text's words (`\\w+` as the regex module defines it), UTF-8 encoded.
 
     Most news is ASCII once its typographic quotes and dashes are left out, and ASCII text is
-    split by re's bytes `\\w+` in one pass with no word encoded on its own: half the time. The
-    characters left out are exactly those that are neither ASCII nor a word character, so they
-    only ever separated words, and on ASCII both patterns mean [A-Za-z0-9_]: the same words."""
+    split with no word encoded on its own: every byte that is not [A-Za-z0-9_] (what `\\w` means on
+    ASCII) made a space by one table, then split at the spaces, in C and without a regex (a fifth of
+    the time of the regex module, half of re's bytes `\\w+`). The characters left out are exactly
+    those that are neither ASCII nor a word character, so they only ever separated words."""
     folded = text.casefold()
     if not folded.isascii():
         folded = _NON_ASCII_SEPARATORS.sub(" ", folded)
         if not folded.isascii():
             return [word.encode("utf-8") for word in _WORD.findall(folded)]
-    return _ASCII_WORD.findall(folded.encode("ascii"))
+    return folded.encode("ascii").translate(_ASCII_SPACED).split()
 
 
 def sampled(shingles: Iterable[int]) -> frozenset[int]:

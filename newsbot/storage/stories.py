@@ -108,8 +108,12 @@ class StoryStore(StoreBase):
     def unmatched_of(self, ids: Sequence[str]) -> list[Story]:
         """Those of the stories not matched yet. A run stopped while its clustering process decided a
         batch leaves the batch's stories that get no alert matched but not clustered: the next run
-        clusters them again, and must not match or count them again."""
-        return [story_from_row(row) for row in self._story_rows(ids, "matched_at IS NULL")]
+        clusters them again, and must not match or count them again.
+
+        The stories are looked up by id, never through the index of `matched_at` (the unary `+` keeps
+        SQLite from using it): for a chunk of hundreds of ids SQLite chose that index and read every
+        unmatched story for each chunk, a cold run's 20,000 each time (1.3 s of CPU instead of 0.14)."""
+        return [story_from_row(row) for row in self._story_rows(ids, "+matched_at IS NULL")]
 
     def unmatched_count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM stories WHERE matched_at IS NULL").fetchone()[0]

@@ -43,7 +43,8 @@ def hashes(text: str) -> list[int] | None:
 
 def test_random_text_of_tricky_characters_has_the_reference_hashes() -> None:
     rng = random.Random(20261205)
-    alphabet = [*"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ .,;:'\"-\n\t", *TRICKY]
+    controls = map(chr, [*range(32), 127])  # none is a word character: ASCII text is split at each
+    alphabet = [*"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ .,;:'\"-\n\t", *controls, *TRICKY]
     tried = differed = 0
     for _ in range(3000):
         words = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 9))) for _ in range(60)]
