@@ -30,12 +30,15 @@ class RunStore(StoreBase):
             )
 
     def source_rows(self) -> list[SourceState]:
-        """Every source's state, with how many stories it carried."""
+        """Every source's state, with how many stories it carried: counted in one pass over
+        `story_sources`, whose key begins with the story. Counted for each source, every source read
+        the whole table (1,000 sources of 20 stories: 0.87 s of `status`, against 0.01)."""
         return [
             SourceState.from_row(row)
             for row in self.db.query(
-                "SELECT sources.*, (SELECT count(*) FROM story_sources WHERE source = sources.name) "
-                "AS stories FROM sources ORDER BY name"
+                "SELECT sources.*, coalesce(carried.stories, 0) AS stories FROM sources "
+                "LEFT JOIN (SELECT source, count(*) AS stories FROM story_sources GROUP BY source) AS carried "
+                "ON carried.source = sources.name ORDER BY name"
             )
         ]
 
@@ -87,8 +90,10 @@ class RunStore(StoreBase):
         ]
 
     def run_summaries_since(self, when: datetime) -> list[dict[str, Any]]:
-        """The stored RunSummary (as its JSON object) of every run started at or after `when`."""
-        rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY id", [iso(when)])
+        """The stored RunSummary (as its JSON object) of every run started at or after `when`, in the
+        order they were recorded. Found through the index of `started_at` (m017): ordered by the bare
+        `id`, SQLite read the whole table in its order instead (`+id` makes the order a sort)."""
+        rows = self.db.execute("SELECT summary FROM runs WHERE started_at >= ? ORDER BY +id", [iso(when)])
         return [json.loads(summary) for (summary,) in rows]
 
     def last_config(self) -> str:

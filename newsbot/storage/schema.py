@@ -140,4 +140,5 @@ INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {  # name → (table, co
     "idx_alerts_story_id_watchlist": ("alerts", ("story_id", "watchlist"), True),
     "idx_alerts_detail_due": ("alerts", ("attempt_thread_ts",), False),  # WHERE detail_due = 1
     "idx_source_notices_sent_at": ("source_notices", ("sent_at",), False),
+    "idx_runs_started_at": ("runs", ("started_at",), False),
 }

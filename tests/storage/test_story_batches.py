@@ -4,11 +4,11 @@ by its URL even under an id of an older canonical form, and a feed with no story
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from newsbot.models import FetchResult, FetchStatus, Story
 from newsbot.storage.database import Storage
+from tests.sqlite_steps import statement_steps
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 
@@ -78,35 +78,17 @@ def test_a_feed_without_stories_touches_no_story_table(storage: Storage) -> None
     assert not [sql for sql in statements if "stories" in sql or "story_sources" in sql]
 
 
-def _statement_steps(storage: Storage, read: Callable[[], object]) -> int:
-    """The SQLite virtual machine's steps (in thousands) that `read` takes: the work a query does,
-    whatever the machine's speed."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0  # go on
-
-    storage.db.conn.set_progress_handler(count, 1000)
-    try:
-        read()
-    finally:
-        storage.db.conn.set_progress_handler(None, 0)
-    return steps
-
-
 def test_reading_a_batch_of_unmatched_stories_costs_the_batch_not_every_unmatched_story(storage: Storage) -> None:
     """While the clustering process decides a batch, the run reads the batch's stories to match them
     ahead (`unmatched_of`). For a chunk of hundreds of ids SQLite chose the index of `matched_at`
     and read every unmatched story for each chunk: a cold run's 20,000, ten times for ten batches."""
     storage.record_fetch(fetched("Wire"), [story(number) for number in range(12_000)], NOW)
     batch = [f"id-{number}" for number in range(1_000)]
-    read_among_all_unmatched = _statement_steps(storage, lambda: storage.unmatched_of(batch))
+    read_among_all_unmatched = statement_steps(storage, lambda: storage.unmatched_of(batch))
     with storage.transaction():
         storage.mark_matched([f"id-{number}" for number in range(1_000, 12_000)], NOW)
 
-    read_alone = _statement_steps(storage, lambda: storage.unmatched_of(batch))
+    read_alone = statement_steps(storage, lambda: storage.unmatched_of(batch))
 
     assert sorted(item.id for item in storage.unmatched_of(batch)) == sorted(batch)
     assert read_among_all_unmatched < 1.5 * read_alone, (read_among_all_unmatched, read_alone)
