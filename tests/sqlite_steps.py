@@ -9,7 +9,7 @@ from newsbot.storage.database import Storage
 
 
 def statement_steps(storage: Storage, read: Callable[[], object]) -> int:
-    """The SQLite virtual machine's steps (in thousands) that `read` takes on the storage's connection."""
+    """The SQLite virtual machine's steps (in tens) that `read` takes on the storage's connection."""
     steps = 0
 
     def count() -> int:
@@ -17,7 +17,7 @@ def statement_steps(storage: Storage, read: Callable[[], object]) -> int:
         steps += 1
         return 0  # go on
 
-    storage.db.conn.set_progress_handler(count, 1000)
+    storage.db.conn.set_progress_handler(count, 10)
     try:
         read()
     finally:

@@ -92,9 +92,10 @@ def _words(text: str) -> list[bytes]:
 
     Most news is ASCII once its typographic quotes and dashes are left out, and ASCII text is
     split with no word encoded on its own: every byte that is not [A-Za-z0-9_] (what `\\w` means on
-    ASCII) made a space by one table, then split at the spaces, in C and without a regex (a fifth of
-    the time of the regex module, half of re's bytes `\\w+`). The characters left out are exactly
-    those that are neither ASCII nor a word character, so they only ever separated words."""
+    ASCII) made a space by one table, then split at the spaces, in C and without a regex (4,000 of a
+    cold run's stories: 54 ms, against 118 by re's bytes `\\w+` and 289 by the regex module). The
+    characters left out are exactly those that are neither ASCII nor a word character, so they only
+    ever separated words."""
     folded = text.casefold()
     if not folded.isascii():
         folded = _NON_ASCII_SEPARATORS.sub(" ", folded)
