@@ -81,7 +81,7 @@ def test_a_feed_without_stories_touches_no_story_table(storage: Storage) -> None
 def test_reading_a_batch_of_unmatched_stories_costs_the_batch_not_every_unmatched_story(storage: Storage) -> None:
     """While the clustering process decides a batch, the run reads the batch's stories to match them
     ahead (`unmatched_of`). For a chunk of hundreds of ids SQLite chose the index of `matched_at`
-    and read every unmatched story for each chunk: a cold run's 20,000, ten times for ten batches."""
+    and read every unmatched story for each chunk of 500: a cold run's 20,000, four times a batch."""
     storage.record_fetch(fetched("Wire"), [story(number) for number in range(12_000)], NOW)
     batch = [f"id-{number}" for number in range(1_000)]
     read_among_all_unmatched = statement_steps(storage, lambda: storage.unmatched_of(batch))
