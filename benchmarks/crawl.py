@@ -831,7 +831,8 @@ def report_beside_reader(results: Results) -> None:
     for case, ours, theirs in results.beside_reader:
         print(
             f"| {case} | {ours.feeds:,} | {ours.wall:.2f} / {theirs.wall:.2f} | "
-            f"{ours.feeds / ours.wall:,.0f} / {theirs.feeds / theirs.wall:,.0f} | {theirs.wall / ours.wall:.2f}× | "
+            f"{ours.feeds / ours.wall:,.0f} / {theirs.feeds / theirs.wall:,.0f} | "
+            f"{feeds_per_second_ratio((ours, theirs)):.2f}× | "
             f"{ours.cpu / ours.feeds * 1000:.1f} / {theirs.cpu / theirs.feeds * 1000:.1f} | "
             f"{ours.cpu / theirs.cpu:.2f}× | {ours.peak_mb:.0f} / {theirs.peak_mb:.0f} | "
             f"{ours.server.requests:,} / {theirs.server.requests:,} | "
@@ -870,7 +871,7 @@ def targets(results: Results) -> None:
     every_cold = [ours for ours, _ in results.cold_pairs]
     peak = max(run.peak_mb for run in (*every_cold, warm, *(run for pair in results.pairs for run in pair)))
     (_, _, reader_cold), (_, _, reader_warm) = results.beside_reader[:2]
-    cold_ratio, warm_ratio = reader_cold.wall / cold.wall, reader_warm.wall / warm.wall
+    cold_ratio, warm_ratio = feeds_per_second_ratio((cold, reader_cold)), feeds_per_second_ratio((warm, reader_warm))
     one_host_warm = results.one_host[1]
     rate = cold.feeds / cold.wall
     ratio, cpu_ratio = big_ratio(results)
