@@ -22,6 +22,7 @@ from newsbot.matching.textfold import fold, is_whole_word, plain, unaccented
 _PROBE = -1  # in the folded automaton: "a case-sensitive term may be here"
 SHORT_FIELD_CHARS = 1_000  # a headline's length at most (normalize.MAX_TITLE_CHARS)
 CAPITALS_A_SMALL_LETTER = 4
+DFA_MOST_PATTERNS = 5_000
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,25 @@ def regex_problem(pattern: str) -> str | None:
     return None
 
 
+def automaton_implementation(patterns: int) -> ahocorasick_rs.Implementation | None:
+    """A DFA up to `DFA_MOST_PATTERNS` patterns; beyond, the library's own choice (an NFA).
+
+    A DFA reads each character once, with no failure transitions to follow: telecom-threats' 215
+    patterns over a cold run's stories, 9 µs a story against 23 for the NFA the library picks. Its
+    size grows with the patterns: 5,000 took 32 ms to build and 8.5 MB, 20,000 took 148 ms and 30 MB."""
+    return ahocorasick_rs.Implementation.DFA if patterns <= DFA_MOST_PATTERNS else None
+
+
 class _Automaton:
     """One Aho-Corasick automaton over distinct patterns, each standing for one or more terms."""
 
     def __init__(self, patterns: Mapping[str, list[int]]):
         self.terms = list(patterns.values())
-        self.automaton = ahocorasick_rs.AhoCorasick(list(patterns)) if patterns else None
+        self.automaton = (
+            ahocorasick_rs.AhoCorasick(list(patterns), implementation=automaton_implementation(len(patterns)))
+            if patterns
+            else None
+        )
 
     def find(self, text: str) -> Iterable[tuple[int, int, int]]:
         if self.automaton is None:

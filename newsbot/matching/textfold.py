@@ -82,7 +82,10 @@ _RUN_WITH_HINT = re.compile(r"(?<!\S)\S*?(?i:://|www\.|\.[a-z]{2,}/)\S*")  # as 
 
 
 def blank_urls(text: str) -> str:
-    if not _URL_HINT.search(text):
+    """`text` with its URLs blanked. Every hint but "www." holds a slash: a text with neither (most
+    news: 93% of the corpus's feed texts) is told so by two C-level searches, 0.3 µs against 3 µs
+    for the hint's pattern over a 900-character field."""
+    if ("/" not in text and "www." not in text) or not _URL_HINT.search(text):
         return text
     return _RUN_WITH_HINT.sub(_run_blanked, text)
 
@@ -118,7 +121,14 @@ def _plain_characters(text: str) -> str:
 
 
 def _single_spaced(text: str) -> str:
-    """Runs of whitespace (line breaks included) become one space, so phrases match across them."""
+    """Runs of whitespace (line breaks included) become one space, so phrases match across them.
+
+    A stored story is single-spaced already (newsbot.stories.normalize) and most stay so folded:
+    that is told by C-level tests, not by splitting the text into words and joining them again (a
+    900-character field: 1 against 6 µs). Every character str.split() takes for whitespace, but the
+    space, is a Unicode separator or control character, which isprintable() refuses."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
