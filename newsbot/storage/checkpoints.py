@@ -30,7 +30,12 @@ from sqlite_utils import Database
 log = logging.getLogger(__name__)
 
 WRITERS_AUTOCHECKPOINT_PAGES = 25_000  # ~100 MB: only if this thread cannot keep up or fails
-POLL_SECONDS = 0.25
+# A checkpoint copies each page once, in its latest version, however many commits rewrote it since
+# the last. A cold run's stage thread commits a batch every half second, each rewriting most of the
+# cluster index (its rows' hashes are random): one checkpoint a second copies two batches' pages
+# once, where one every 0.25 s copied each batch's. The thread's CPU 0.57-0.71 → 0.33-0.38 s, and
+# cold 14.19 → 13.52 s (medians of 6, alternating; 5 of 6 pairs faster).
+POLL_SECONDS = 1.0
 RETRY_SECONDS = 2.0  # after a checkpoint failed
 # A checkpoint under way when the run ends is waited for this long at most: a stuck disk must not
 # stretch a stopped run past its 10 seconds (the thread is a daemon; its connection dies with it).
