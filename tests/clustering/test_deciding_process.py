@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,37 @@ def test_the_thread_matches_a_batch_while_the_process_decides_it(tmp_path: Path)
         assert sorted(matcher.calls.values()) == [1] * len(stories), "a story matched twice, or never"
         assert matched_while_deciding == (len(stories) if ahead_of_time else 0)
     assert outboxes[0] == outboxes[1] and outboxes[0], "the test set alerts on nothing"
+
+
+def recorded(waits: list[list[str]], ids: list[str]) -> Iterator[None]:
+    """A wait's matching, as MatchedAhead.while_deciding would do it: here its stories are noted."""
+    waits.append(ids)
+    yield
+
+
+def test_the_first_of_several_batches_is_decided_here_while_the_process_starts(tmp_path: Path) -> None:
+    """The process's start (its imports) overlaps the pass's first batch, decided and written in this
+    thread, which is matched while the process decides the second; every later batch is the process's.
+    A pass of one batch leaves it to the process, as before: nothing would overlap its start."""
+    polls = [[story] for story in made_up_stories()]
+    stored_then_clustered(tmp_path / "thread.db", polls, 50)
+    for name, stored in (("several", polls), ("one", polls[:40])):
+        storage = stored_polls(tmp_path / f"{name}.db", stored)
+        waiting = storage.unclustered_ids()
+        waits: list[list[str]] = []  # the stories matched during each wait for the process's answer
+        deciding = DecidingProcess(tmp_path / f"{name}.db", smallest=1, meanwhile=partial(recorded, waits))
+        try:
+            assign_clusters(storage, NOW, WINDOW, batch_size=50, decide=deciding)
+        finally:
+            deciding.close()
+            storage.close()
+        if name == "one":
+            assert waits == [waiting]
+        else:
+            assert len(waiting) > 100, "too few stories for three batches"
+            assert waits[0] == waiting[:100], "the first batch is matched with the second, which the process decides"
+            assert [len(ids) for ids in waits[1:]] == [len(batch) for batch in batched(waiting[100:], 50)]
+            assert_clustered_alike(tmp_path / "several.db", tmp_path / "thread.db")
 
 
 class AnsweredFirstMatcher(CountingMatcher):
@@ -465,8 +497,9 @@ def test_a_batch_sent_ahead_of_a_write_that_fails_is_never_written(tmp_path: Pat
 
 
 def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_it(tmp_path: Path) -> None:
-    """Asked to stop once batch 1 is written, while batch 2 is being decided in the process: batch 2
-    is not written, the process is gone, and the next pass finishes as one pass in the thread would."""
+    """Asked to stop once batch 2 is written, while batch 3 is being decided in the process (batch 1 is
+    decided in the thread while the process starts): batch 3 is not written, the process is gone, and
+    the next pass finishes as one pass in the thread would."""
     polls = [[story] for story in made_up_stories()]
     stored_then_clustered(tmp_path / "thread.db", polls, 7)
     storage = stored_polls(tmp_path / "stopped.db", polls)
@@ -476,12 +509,12 @@ def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_i
             storage,
             NOW,
             WINDOW,
-            should_stop=lambda: clustered_count(tmp_path / "stopped.db") > 0,
+            should_stop=lambda: clustered_count(tmp_path / "stopped.db") > 7,
             batch_size=7,
             decide=deciding,
         )
         assert not children(os.getpid())
-        assert clustered_count(tmp_path / "stopped.db") == 7
+        assert clustered_count(tmp_path / "stopped.db") == 14
         assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
     finally:
         deciding.close()
