@@ -42,11 +42,11 @@ from newsbot.storage.records import batched
 # in batches of 500, 1.9 in batches of 2,000). Held in memory meanwhile: ~25 KB a story at the peak,
 # its text included (~50 MB for 2,000).
 BATCH = 2_000
-# A pass's first batch at most, when its stories make several batches anyway: the second process
-# decides it while nothing is written yet (its start included), and the stage thread waits. 500
-# instead of 2,000 writes a cold run's first rows about 0.4 s sooner; in an empty window a small
-# batch costs little to write. (Fewer stories stay one batch: split, they made a second one under
-# PROCESS_FROM, decided in the thread and costing another write of the index.)
+# A pass's first batch at most, when its stories make several batches anyway: it is decided and
+# written while nothing else is (newsbot.clustering.deciding decides it in the stage thread while its
+# second process starts). 500 instead of 2,000 writes a cold run's first rows about 0.4 s sooner; in
+# an empty window a small batch costs little to write. (Fewer stories stay one batch: split, they
+# made a second one under PROCESS_FROM, decided in the thread and costing another write of the index.)
 FIRST_BATCH = 500
 
 # Decides batches of stored stories (by id) against the window since a time, reading the database,

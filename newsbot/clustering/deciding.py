@@ -47,8 +47,9 @@ _DONE = object()  # a Meanwhile's steps are over
 
 
 class DecidingProcess:
-    """Decides batches of at least `smallest` stories in the child process (started on the first),
-    smaller ones in the calling thread. Call `close()` when the run's stages are done."""
+    """Decides batches of at least `smallest` stories in the child process, smaller ones in the calling
+    thread, as is the first of several while the process starts. Call `close()` when the run's stages
+    are done."""
 
     def __init__(self, database: Path, smallest: int = PROCESS_FROM, meanwhile: Meanwhile | None = None):
         self._database = database
@@ -59,6 +60,7 @@ class DecidingProcess:
         self._unfinished: Iterator[object] | None = None  # its steps left when the process answered
         self._matched_later: list[str] = []  # a batch decided here, matched with the next one's wait
         self._child: subprocess.Popen[bytes] | None = None
+        self._unused = False  # the process is started but has been sent no batch yet
         self._failed = False  # the process could not start or died: every batch is decided here
 
     def __call__(
@@ -86,7 +88,10 @@ class DecidingProcess:
                 yield ids, decided
                 ids = following
         finally:
-            if in_flight:  # the caller stopped, or failed to write: that answer must never be written
+            self._matched_later = []  # a stop: queue_matches or the next run matches them
+            # The caller stopped, or failed to write: an answer sent ahead must never be written, and a
+            # process started for batches that will not come would idle until the run's end.
+            if in_flight or self._unused:
                 self.close()
 
     def _decided(
@@ -121,6 +126,7 @@ class DecidingProcess:
             return False
         try:
             self._started()
+            self._unused = True
         except OSError as problem:
             self._failed = True
             log.warning(
@@ -145,6 +151,7 @@ class DecidingProcess:
 
     def _send(self, ids: list[str], since: datetime, previous_unwritten: bool) -> None:
         child = self._started()
+        self._unused = False
         assert child.stdin is not None
         pickle.dump((ids, since, previous_unwritten), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.flush()
@@ -194,6 +201,7 @@ class DecidingProcess:
         exit status (negative: the signal that ended it). A process whose answer broke off is waited
         for, so that the status is the one it died of, not the kill."""
         child, self._child = self._child, None
+        self._unused = False
         self._unfinished = None  # matching left of a batch whose answer will not be written
         if child is None:
             return None

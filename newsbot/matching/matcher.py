@@ -102,10 +102,7 @@ class Matcher:
             {vendor.name: (position, vendor) for position, vendor in enumerate(watchlist.config.vendors)}
             for watchlist in self.watchlists
         ]
-        self._rules_need = [
-            [self._terms_needed(number, rule) for rule in watchlist.config.rules]
-            for number, watchlist in enumerate(self.watchlists)
-        ]
+        self._rules_need = [self._terms_needed(number, watchlist) for number, watchlist in enumerate(self.watchlists)]
 
     def _compile(self, number: int, watchlist: Watchlist) -> None:
         config = watchlist.config
@@ -140,13 +137,13 @@ class Matcher:
                     word_term = Term(word, variants=plural_forms(word), positional=_key(item) in near_items)
                     self._add(word_term, _Ref(number, "word", word, word))
 
-    def _terms_needed(self, watchlist: int, rule: RuleConfig) -> _TermsNeeded:
-        """The terms of each of the rule's `all` items, and those of its `any` items together (None
-        when it has none): the rule fires only on a text with a hit of each."""
+    def _terms_needed(self, number: int, watchlist: Watchlist) -> list[_TermsNeeded]:
+        """For each of the watchlist's rules, the terms of each of its `all` items, and those of its
+        `any` items together (None when it has none): the rule fires only on a text with a hit of each."""
         buckets: dict[tuple[str, str], set[int]] = defaultdict(set)
         for term, refs in enumerate(self._refs):
             for ref in refs:
-                if ref.watchlist == watchlist:
+                if ref.watchlist == number:
                     buckets[(VENDORS, "") if ref.kind in ("name", "alias") else (ref.kind, ref.owner)].add(term)
 
         def terms_of(item: RuleItem) -> frozenset[int]:
@@ -154,8 +151,10 @@ class Matcher:
                 return frozenset(buckets[(VENDORS, "")])
             return frozenset(buckets[("word", item.word) if isinstance(item, InlineWord) else ("topic", item)])
 
-        any_terms = frozenset().union(*map(terms_of, rule.any)) if rule.any else None
-        return tuple(map(terms_of, rule.all)), any_terms
+        return [
+            (tuple(map(terms_of, rule.all)), frozenset().union(*map(terms_of, rule.any)) if rule.any else None)
+            for rule in watchlist.config.rules
+        ]
 
     def _may_fire(self, hits: list[Hit]) -> bool:
         """Whether any rule has a hit for each of its `all` items and one of its `any` items: the

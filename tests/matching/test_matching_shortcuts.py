@@ -136,13 +136,13 @@ def test_match_story_finds_what_evaluating_every_rule_finds(corpus: Path, tmp_pa
 
 
 def test_terms_are_found_by_the_dfa_as_by_the_nfa(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The automaton newsbot picks for a watchlist's terms (a DFA, DFA_MOST_PATTERNS at most) finds
+    """The automaton newsbot picks for a watchlist's terms (a DFA, DFA_MOST_CHARACTERS at most) finds
     the same overlapping hits as the library's own choice, on real news."""
     matcher = Matcher([load_watchlist(path, require_env=False) for path in EXAMPLES])
     terms = matcher._index.terms
-    assert termindex.automaton_implementation(len(terms)) is not None
-    monkeypatch.setattr(termindex, "DFA_MOST_PATTERNS", 0)
-    assert termindex.automaton_implementation(len(terms)) is None
+    assert termindex.automaton_implementation(term.text for term in terms) is not None
+    monkeypatch.setattr(termindex, "DFA_MOST_CHARACTERS", 0)
+    assert termindex.automaton_implementation(term.text for term in terms) is None
     library_choice = TermIndex(terms)
     fields = [story_fields(story) for story in corpus_stories(corpus)]
     hits = [matcher._index.scan(each) for each in fields]
