@@ -496,10 +496,12 @@ def test_a_batch_sent_ahead_of_a_write_that_fails_is_never_written(tmp_path: Pat
     assert_clustered_alike(tmp_path / "failed.db", tmp_path / "thread.db")
 
 
-def test_a_stop_after_the_first_batch_ends_the_process_started_beside_it(tmp_path: Path) -> None:
-    """Asked to stop once batch 1 is written: the process started while this thread decided batch 1
-    has been sent nothing, and is ended at once rather than left idle until the run's end; the next
-    pass finishes as one pass in the thread would."""
+@pytest.mark.parametrize("written_batches", [1, 2])
+def test_a_stop_ends_the_process_and_writes_nothing_it_decided_ahead(tmp_path: Path, written_batches: int) -> None:
+    """Asked to stop once batch 1 is written: the process, started while this thread decided batch 1,
+    has been sent nothing, and is ended at once rather than left idle until the run's end. Asked to
+    stop once batch 2 is written, while batch 3 is being decided in the process: batch 3 is not
+    written, and the process is gone. Either way the next pass finishes as one pass in the thread would."""
     polls = [[story] for story in made_up_stories()]
     stored_then_clustered(tmp_path / "thread.db", polls, 7)
     storage = stored_polls(tmp_path / "stopped.db", polls)
@@ -509,39 +511,12 @@ def test_a_stop_after_the_first_batch_ends_the_process_started_beside_it(tmp_pat
             storage,
             NOW,
             WINDOW,
-            should_stop=lambda: clustered_count(tmp_path / "stopped.db") > 0,
+            should_stop=lambda: clustered_count(tmp_path / "stopped.db") >= 7 * written_batches,
             batch_size=7,
             decide=deciding,
         )
         assert not children(os.getpid())
-        assert clustered_count(tmp_path / "stopped.db") == 7
-        assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
-    finally:
-        deciding.close()
-        storage.close()
-
-    assert_clustered_alike(tmp_path / "stopped.db", tmp_path / "thread.db")
-
-
-def test_a_stop_with_a_batch_sent_ahead_ends_the_process_and_writes_nothing_of_it(tmp_path: Path) -> None:
-    """Asked to stop once batch 2 is written, while batch 3 is being decided in the process (batch 1 is
-    decided in the thread while the process starts): batch 3 is not written, the process is gone, and
-    the next pass finishes as one pass in the thread would."""
-    polls = [[story] for story in made_up_stories()]
-    stored_then_clustered(tmp_path / "thread.db", polls, 7)
-    storage = stored_polls(tmp_path / "stopped.db", polls)
-    deciding = DecidingProcess(tmp_path / "stopped.db", smallest=1)
-    try:
-        assign_clusters(
-            storage,
-            NOW,
-            WINDOW,
-            should_stop=lambda: clustered_count(tmp_path / "stopped.db") > 7,
-            batch_size=7,
-            decide=deciding,
-        )
-        assert not children(os.getpid())
-        assert clustered_count(tmp_path / "stopped.db") == 14
+        assert clustered_count(tmp_path / "stopped.db") == 7 * written_batches
         assign_clusters(storage, NOW, WINDOW, batch_size=7, decide=deciding)
     finally:
         deciding.close()
