@@ -160,7 +160,7 @@ class Matcher:
         """Whether any rule has a hit for each of its `all` items and one of its `any` items: the
         hits before a vendor's context or exclusions and a rule's fields refuse any, so a rule this
         says no to `_evaluate_rule` refuses too. Most stories fire nothing (a cold run's 20,000: all
-        but a few dozen), and each is told so in 1 µs instead of 28 µs of evaluating every rule."""
+        but a few dozen), and each is told so in about 3 µs instead of 28 µs of evaluating every rule."""
         found = {hit.term for hit in hits}
         return any(
             all(not needed.isdisjoint(found) for needed in all_terms)
