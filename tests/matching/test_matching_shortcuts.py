@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.configuration.watchlists import Watchlist, load_watchlist
+from newsbot.configuration.watchlists import load_watchlist
 from newsbot.matching import termindex
 from newsbot.matching.matcher import Matcher, story_fields
 from newsbot.matching.termindex import TermIndex
@@ -20,6 +20,7 @@ from newsbot.models import Story
 from newsbot.sources.reading import read_feed
 from newsbot.stories.normalize import to_story
 from tests.conftest import REPOSITORY
+from tests.matching.test_matching import write_watchlist
 
 EXAMPLES = sorted((REPOSITORY / "examples" / "watchlists").glob("*.yaml"))
 WHITESPACE = [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()]
@@ -60,12 +61,6 @@ def test_news_folds_as_the_long_way_folded_it(corpus: Path) -> None:
     texts = [text for story in corpus_stories(corpus) for text in story_fields(story).values() if text]
     assert len(texts) > 1_000
     assert [text for text in texts if fold(text) != " ".join(_fold_characters(blank_urls(text)).split())] == []
-
-
-def watchlist(folder: Path, text: str) -> Watchlist:
-    path = folder / "crafted.yaml"
-    path.write_text(text, encoding="utf-8")
-    return load_watchlist(path)
 
 
 # Every kind of rule item, an `any`-only rule limited to the title, a case-sensitive vendor with
@@ -124,9 +119,10 @@ def test_match_story_finds_what_evaluating_every_rule_finds(tmp_path: Path) -> N
     and with all of them: the same matches, and each rule fires somewhere."""
     crafted = [Story(f"c{n}", f"https://news.example/{n}", *texts, "Wire") for n, texts in enumerate(CRAFTED_TEXTS)]
     every_rule = "".join(f"  - name: {name}\n    {items}\n" for name, items in CRAFTED_RULES.items())
-    found, fired = assert_matched_as_the_long_way(Matcher([watchlist(tmp_path, CRAFTED + every_rule)]), crafted)
+    every_kind = Matcher([write_watchlist(tmp_path, "crafted", CRAFTED + every_rule)])
+    found, fired = assert_matched_as_the_long_way(every_kind, crafted)
     for name, items in CRAFTED_RULES.items():
-        alone = Matcher([watchlist(tmp_path, f"{CRAFTED}  - name: {name}\n    {items}\n")])
+        alone = Matcher([write_watchlist(tmp_path, "crafted", f"{CRAFTED}  - name: {name}\n    {items}\n")])
         fired_alone = assert_matched_as_the_long_way(alone, crafted)[1]
         assert fired_alone == {name}
     assert set(CRAFTED_RULES) == fired
@@ -137,7 +133,7 @@ def test_match_story_finds_on_news_what_evaluating_every_rule_finds(corpus: Path
     """The corpus's stories, with the example watchlists and the crafted one: the same matches."""
     every_rule = "".join(f"  - name: {name}\n    {items}\n" for name, items in CRAFTED_RULES.items())
     watchlists = [load_watchlist(path, require_env=False) for path in EXAMPLES]
-    watchlists.append(watchlist(tmp_path, CRAFTED + every_rule))
+    watchlists.append(write_watchlist(tmp_path, "crafted", CRAFTED + every_rule))
     stories = corpus_stories(corpus)
     found, _ = assert_matched_as_the_long_way(Matcher(watchlists), stories)
     assert len(stories) > 400
